@@ -1,0 +1,159 @@
+"""The ``pebble-sched`` command: a thin click shell over the library.
+
+stdout is data (schedules, JSON), stderr is for people (summaries,
+progress, errors). A bad input file exits with status 2 and one line
+``Error: ...`` on stderr; Ctrl-C during ``solve`` writes the best schedule
+found so far and exits with status 130.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import sys
+import time
+from typing import Any
+
+import click
+
+from .exceptions import PebbleSchedError, ScheduleError
+from .formats import read_graph, read_schedule, write_schedule
+from .graph import Graph
+from .info import graph_info
+from .runtime import Callbacks
+from .schedule import format_bytes
+from .solve import METHODS, solve
+from .verify import verify
+
+
+class InputError(click.ClickException):
+    """A user mistake in a file or an argument: one line, exit status 2."""
+
+    exit_code = 2
+
+
+def _read(path: str) -> Graph:
+    try:
+        return read_graph(path)
+    except PebbleSchedError as exc:
+        raise InputError(str(exc)) from None
+
+
+class _Progress(Callbacks):
+    """Prints each improvement on stderr."""
+
+    def __init__(self) -> None:
+        self.t0 = time.monotonic()
+
+    def on_start(self, graph: Any, method: str) -> None:
+        click.echo(
+            f"solving {graph.name or 'graph'}: {graph.n} nodes, {graph.m} edges, "
+            f"method {method}",
+            err=True,
+        )
+
+    def on_improvement(self, order: Any, peak: int) -> None:
+        click.echo(
+            f"  {time.monotonic() - self.t0:7.2f} s  peak {format_bytes(peak)} ({peak})",
+            err=True,
+        )
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="pebble-sched")
+@click.option("-v", "--verbose", count=True, help="Log more (repeat for debug).")
+def main(verbose: int) -> None:
+    """Operator orders of computation graphs with minimal peak memory."""
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+
+
+METHOD_NAMES = ["auto", *METHODS]
+
+
+@main.command("solve")
+@click.argument("graph_file", metavar="GRAPH.json", type=click.Path())
+@click.option("--method", "-m", default="auto", show_default=True,
+              type=click.Choice(METHOD_NAMES), help="Solver to use.")
+@click.option("--time-limit", "-t", type=float, default=None,
+              help="Wall-clock limit in seconds (default: none; the "
+              "heuristics stop at a local optimum).")
+@click.option("--output", "-o", type=click.Path(), default=None,
+              help="Write the schedule (JSON) to this file.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the schedule JSON on stdout.")
+@click.option("--keep-outputs/--no-keep-outputs", default=None,
+              help="Keep the sinks' outputs resident to the end "
+              "(default: as the file says).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--quiet", "-q", is_flag=True, help="No summary or progress.")
+def solve_cmd(graph_file, method, time_limit, output, as_json, keep_outputs,
+              seed, quiet):
+    """Find a low-peak schedule of GRAPH.json and say what was proven."""
+    if time_limit is not None and not (time_limit >= 0 and math.isfinite(time_limit)):
+        raise InputError("--time-limit must be a non-negative number of seconds.")
+    graph = _read(graph_file)
+    progress = None if quiet else _Progress()
+    try:
+        schedule = solve(
+            graph, method,
+            time_limit=math.inf if time_limit is None else time_limit,
+            seed=seed, callbacks=progress, keep_outputs=keep_outputs,
+        )
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    if output:
+        try:
+            write_schedule(output, schedule)
+        except OSError as exc:
+            raise InputError(f"{output}: {exc.strerror or exc}.") from None
+    if as_json:
+        click.echo(json.dumps(schedule.to_dict()))
+    if not quiet:
+        click.echo(schedule.summary(), err=True)
+        if output:
+            click.echo(f"schedule written to {output}", err=True)
+    if schedule.stats.get("interrupted") == "ctrl-c":
+        click.echo("interrupted: best schedule so far", err=True)
+        sys.exit(130)
+
+
+@main.command("verify")
+@click.argument("graph_file", metavar="GRAPH.json", type=click.Path())
+@click.argument("schedule_file", metavar="SCHEDULE.json", type=click.Path())
+def verify_cmd(graph_file, schedule_file):
+    """Check that SCHEDULE.json is a valid order of GRAPH.json with the peak it claims.
+
+    Exit status 0 when it is (the peak is printed), 1 with the reason when
+    it is not, 2 when a file cannot be read.
+    """
+    graph = _read(graph_file)
+    try:
+        schedule = read_schedule(schedule_file)
+    except PebbleSchedError as exc:
+        raise InputError(str(exc)) from None
+    try:
+        peak = verify(graph, schedule)
+    except ScheduleError as exc:
+        click.echo(f"INVALID: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"valid: peak {peak} ({format_bytes(peak)}), status {schedule.status.value}")
+
+
+@main.command("info")
+@click.argument("graph_file", metavar="GRAPH.json", type=click.Path())
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def info_cmd(graph_file, as_json):
+    """Describe GRAPH.json: size, shape, class and memory."""
+    graph = _read(graph_file)
+    info = graph_info(graph)
+    if as_json:
+        click.echo(json.dumps(info))
+        return
+    width = max(len(k) for k in info)
+    for key, val in info.items():
+        if key.endswith("bytes") and isinstance(val, int):
+            val = f"{val} ({format_bytes(val)})"
+        click.echo(f"{key:<{width}} : {val}")
+

@@ -1,0 +1,75 @@
+"""Files: read instances and schedules, write them, with clear error wording."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from .exceptions import InstanceError, ScheduleError
+from .graph import Graph
+from .schedule import Schedule
+
+__all__ = ["read_graph", "read_schedule", "write_graph", "write_schedule"]
+
+
+def _load(path: str | os.PathLike, error: type[Exception]) -> Any:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise error(f"{path}: no such file.") from None
+    except IsADirectoryError:
+        raise error(f"{path}: is a directory.") from None
+    except UnicodeDecodeError:
+        raise error(f"{path}: not a UTF-8 text file.") from None
+    except OSError as exc:
+        raise error(f"{path}: {exc.strerror or exc}.") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise error(
+            f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: "
+            f"{exc.msg}."
+        ) from None
+    except RecursionError:
+        raise error(f"{path}: JSON nested too deeply.") from None
+
+
+def read_graph(path: str | os.PathLike) -> Graph:
+    """Read an instance file (DESIGN.md §2).
+
+    Raises
+    ------
+    InstanceError
+        For a missing or unreadable file, invalid JSON or a malformed graph;
+        the message starts with the file name.
+    """
+    data = _load(path, InstanceError)
+    try:
+        graph = Graph.from_dict(data)
+    except InstanceError as exc:
+        raise InstanceError(f"{Path(path)}: {exc}") from None
+    if graph.name is None:
+        graph = graph.replace(name=Path(path).stem)
+    return graph
+
+
+def write_graph(path: str | os.PathLike, graph: Graph) -> None:
+    """Write an instance file (DESIGN.md §2)."""
+    Path(path).write_text(json.dumps(graph.to_dict()) + "\n", encoding="utf-8")
+
+
+def read_schedule(path: str | os.PathLike) -> Schedule:
+    """Read a schedule file (DESIGN.md §2); ``ScheduleError`` when malformed."""
+    data = _load(path, ScheduleError)
+    try:
+        return Schedule.from_dict(data)
+    except ScheduleError as exc:
+        raise ScheduleError(f"{Path(path)}: {exc}") from None
+
+
+def write_schedule(path: str | os.PathLike, schedule: Schedule) -> None:
+    """Write a schedule file (DESIGN.md §2)."""
+    Path(path).write_text(json.dumps(schedule.to_dict(), indent=1) + "\n", encoding="utf-8")

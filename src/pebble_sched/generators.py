@@ -1,0 +1,250 @@
+"""Seeded random graph families, shared by tests, benchmarks and instance sets.
+
+Every generator takes ``seed`` (an int or a ``numpy.random.Generator``) and
+returns a :class:`~pebble_sched.graph.Graph` with integer node ids
+``0..n-1`` in a topological order and its parameters recorded in ``meta``.
+Sizes are drawn uniformly from ``1..max_size`` unless stated otherwise.
+
+- :func:`layered`: n nodes in a line; each pair (i, j) with 0 < j - i <=
+  window is an edge with probability p (the "window" DAGs of the neural
+  topological ordering literature).
+- :func:`in_tree` / :func:`out_tree`: random recursive trees, edges towards
+  / away from the root.
+- :func:`pumpkin`: a source and a sink joined by d internally disjoint chains.
+- :func:`series_parallel`: a random two-terminal series-parallel DAG grown
+  by series and parallel expansions of its edges.
+- :func:`training_like`: a forward chain with skip connections, a loss, a
+  mirrored backward pass reading the forward activations, and weight
+  gradients as sinks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .graph import Graph
+
+__all__ = [
+    "FAMILIES",
+    "in_tree",
+    "layered",
+    "out_tree",
+    "pumpkin",
+    "series_parallel",
+    "training_like",
+]
+
+
+def _rng(seed: int | np.random.Generator) -> np.random.Generator:
+    return np.random.default_rng(seed)
+
+
+def _sizes(rng: np.random.Generator, n: int, max_size: int) -> np.ndarray:
+    return rng.integers(1, max_size + 1, size=n, dtype=np.int64)
+
+
+def _meta(name: str, seed: Any, **params: Any) -> dict[str, Any]:
+    meta = {"generator": name, **params}
+    if isinstance(seed, (int, np.integer)):
+        meta["seed"] = int(seed)
+    return meta
+
+
+def layered(
+    n: int, window: int = 8, p: float = 0.3, *, seed: int | np.random.Generator = 0,
+    max_size: int = 100,
+) -> Graph:
+    """A random DAG on 0..n-1 with edges (i, j), 0 < j - i <= window, each with probability p.
+
+    Examples
+    --------
+    >>> g = layered(20, seed=1)
+    >>> g.n
+    20
+    """
+    rng = _rng(seed)
+    src, dst = [], []
+    for d in range(1, window + 1):
+        i = np.flatnonzero(rng.random(max(n - d, 0)) < p)
+        src.append(i)
+        dst.append(i + d)
+    s = np.concatenate(src) if src else np.zeros(0, np.int64)
+    t = np.concatenate(dst) if dst else np.zeros(0, np.int64)
+    return Graph(
+        range(n), zip(s.tolist(), t.tolist(), strict=True), size=_sizes(rng, n, max_size),
+        name=f"layered-n{n}-w{window}-p{p}",
+        meta=_meta("layered", seed, n=n, window=window, p=p, max_size=max_size),
+    )
+
+
+def _random_parents(rng: np.random.Generator, n: int) -> np.ndarray:
+    """parent[i] in [0, i) for i >= 1 (a random recursive tree)."""
+    if n <= 1:
+        return np.zeros(0, dtype=np.int64)
+    return (rng.random(n - 1) * np.arange(1, n)).astype(np.int64)
+
+
+def in_tree(
+    n: int, *, seed: int | np.random.Generator = 0, max_size: int = 100,
+    max_workspace: int = 0,
+) -> Graph:
+    """A random in-tree: every node but the root (node n-1) has one successor.
+
+    Examples
+    --------
+    >>> g = in_tree(10, seed=3)
+    >>> int(g.outdegree.max())
+    1
+    """
+    rng = _rng(seed)
+    parent = _random_parents(rng, n)
+    # node i of the recursive tree becomes n-1-i, so edges go forward
+    child = n - 1 - np.arange(1, n)
+    par = n - 1 - parent
+    work = rng.integers(0, max_workspace + 1, size=n) if max_workspace else None
+    return Graph(
+        range(n), zip(child.tolist(), par.tolist(), strict=True),
+        size=_sizes(rng, n, max_size), workspace=work, name=f"intree-n{n}",
+        meta=_meta("in_tree", seed, n=n, max_size=max_size),
+    )
+
+
+def out_tree(
+    n: int, *, seed: int | np.random.Generator = 0, max_size: int = 100
+) -> Graph:
+    """A random out-tree: every node but the root (node 0) has one predecessor."""
+    rng = _rng(seed)
+    parent = _random_parents(rng, n)
+    return Graph(
+        range(n), zip(parent.tolist(), range(1, n), strict=True),
+        size=_sizes(rng, n, max_size), name=f"outtree-n{n}",
+        meta=_meta("out_tree", seed, n=n, max_size=max_size),
+    )
+
+
+def pumpkin(
+    d: int, min_len: int = 1, max_len: int = 5, *,
+    seed: int | np.random.Generator = 0, max_size: int = 100,
+) -> Graph:
+    """A source (0) and a sink (n-1) joined by d chains of random lengths."""
+    rng = _rng(seed)
+    lengths = rng.integers(min_len, max_len + 1, size=d)
+    n = int(lengths.sum()) + 2
+    sink = n - 1
+    edges = []
+    v = 1
+    for length in lengths.tolist():
+        chain = list(range(v, v + length))
+        edges.append((0, chain[0]))
+        edges.extend(zip(chain, chain[1:], strict=False))
+        edges.append((chain[-1], sink))
+        v += length
+    return Graph(
+        range(n), edges, size=_sizes(rng, n, max_size), name=f"pumpkin-d{d}",
+        meta=_meta("pumpkin", seed, d=d, min_len=min_len, max_len=max_len,
+                   max_size=max_size),
+    )
+
+
+def series_parallel(
+    n: int, *, p_parallel: float = 0.4, seed: int | np.random.Generator = 0,
+    max_size: int = 100,
+) -> Graph:
+    """A random two-terminal series-parallel DAG with n >= 2 nodes.
+
+    Starting from one edge s -> t, repeatedly pick an edge (u, v) and either
+    subdivide it (series: u -> w -> v) or add a parallel path u -> w -> v
+    beside it, until there are n nodes. Node ids are then relabelled in a
+    topological order.
+    """
+    if n < 2:
+        raise ValueError("series_parallel needs n >= 2.")
+    rng = _rng(seed)
+    edges: list[tuple[int, int]] = [(0, 1)]
+    nodes = 2
+    while nodes < n:
+        k = int(rng.integers(len(edges)))
+        u, v = edges[k]
+        w = nodes
+        nodes += 1
+        if rng.random() < p_parallel:
+            edges.append((u, w))
+            edges.append((w, v))
+        else:
+            edges[k] = (u, w)
+            edges.append((w, v))
+    g = Graph(range(n), edges)
+    topo = g.topological_order()
+    relabel = np.empty(n, dtype=np.int64)
+    relabel[topo] = np.arange(n)
+    edges = [(int(relabel[a]), int(relabel[b])) for a, b in edges]
+    return Graph(
+        range(n), edges, size=_sizes(rng, n, max_size), name=f"sp-n{n}",
+        meta=_meta("series_parallel", seed, n=n, p_parallel=p_parallel,
+                   max_size=max_size),
+    )
+
+
+def training_like(
+    layers: int, *, skip: int = 3, p_skip: float = 0.5,
+    seed: int | np.random.Generator = 0, max_size: int = 100,
+    keep_outputs: bool = True,
+) -> Graph:
+    """A training step: forward chain with skips, loss, mirrored backward.
+
+    Nodes: forward ``f0..f{L-1}`` (activations), ``loss``, activation
+    gradients ``g{L-1}..g0`` (``g_i`` reads ``g_{i+1}`` and ``f_i``), and
+    weight gradients ``w_i`` (read ``g_i`` and ``f_{i-1}``; sinks, kept
+    when ``keep_outputs``). A forward skip ``f_i -> f_{i+k}`` (probability
+    ``p_skip`` every ``skip`` layers) is mirrored by ``g_{i+k} -> g_i``.
+    Weight gradients are small (1..max_size/4), activations 1..max_size.
+    """
+    rng = _rng(seed)
+    L = layers
+    f = list(range(L))
+    loss = L
+    g = [L + 1 + (L - 1 - i) for i in range(L)]  # g[L-1] runs first
+    w = [2 * L + 1 + i for i in range(L)]
+    n = 3 * L + 1
+    edges = [(f[i], f[i + 1]) for i in range(L - 1)]
+    edges.append((f[L - 1], loss))
+    edges.append((loss, g[L - 1]))
+    for i in range(L - 1):
+        edges.append((g[i + 1], g[i]))
+    for i in range(L):
+        edges.append((f[i], g[i]) if i < L - 1 else (f[i], g[i]))
+        edges.append((g[i], w[i]))
+        if i > 0:
+            edges.append((f[i - 1], w[i]))
+    for i in range(0, L - skip, skip):
+        if rng.random() < p_skip:
+            edges.append((f[i], f[i + skip]))
+            edges.append((g[i + skip], g[i]))
+    edges = list(dict.fromkeys(edges))
+    sizes = np.empty(n, dtype=np.int64)
+    sizes[: L] = _sizes(rng, L, max_size)
+    sizes[loss] = 1
+    sizes[L + 1 : 2 * L + 1] = _sizes(rng, L, max_size)
+    sizes[2 * L + 1 :] = _sizes(rng, L, max(1, max_size // 4))
+    ids = [f"f{i}" for i in range(L)] + ["loss"] + [f"g{L - 1 - i}" for i in range(L)]
+    ids += [f"w{i}" for i in range(L)]
+    id_edges = [(ids[a], ids[b]) for a, b in edges]
+    return Graph(
+        ids, id_edges, size=sizes, keep_outputs=keep_outputs,
+        name=f"train-L{L}",
+        meta=_meta("training_like", seed, layers=L, skip=skip, p_skip=p_skip,
+                   max_size=max_size),
+    )
+
+
+FAMILIES = {
+    "layered": lambda n, seed: layered(n, seed=seed),
+    "in_tree": lambda n, seed: in_tree(n, seed=seed),
+    "out_tree": lambda n, seed: out_tree(n, seed=seed),
+    "pumpkin": lambda n, seed: pumpkin(max(1, n // 4), 1, 6, seed=seed),
+    "series_parallel": lambda n, seed: series_parallel(max(2, n), seed=seed),
+    "training_like": lambda n, seed: training_like(max(1, n // 3), seed=seed),
+}
+"""Each family as ``f(n, seed) -> Graph`` with about n nodes (benchmarks)."""

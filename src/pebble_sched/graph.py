@@ -1,0 +1,887 @@
+"""The computation graph: an immutable DAG of operations and the buffers they use.
+
+A :class:`Graph` follows DESIGN.md §1 to the letter. Memory is a set of
+buffers; each has a producer (a node, or none for a graph input), a size in
+bytes, the nodes that read it (its consumers) and an ``output`` flag. The
+shorthands of the file format are expanded into buffers by
+:meth:`Graph.memory_buffers`:
+
+- node ``size`` s(v): a buffer produced by v, read by every successor of v;
+- node ``workspace`` x(v): a buffer produced by v with no consumer;
+- edge ``size`` m(u, v): a buffer produced by u, read by v alone;
+- ``keep_outputs``: the node-size buffers of sinks are outputs.
+
+Every consumer c of a buffer produced by p implies the edge p -> c, so the
+successors of a node are its explicit edges plus those implied edges.
+
+Inside, nodes are the integers ``0..n-1`` (their position in ``ids``) and
+adjacency is stored as numpy CSR arrays; external ids (strings or integers)
+appear only at the boundary.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from numbers import Integral, Real
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .constants import MAX_SIZE
+from .exceptions import InstanceError
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+NodeId = str | int
+
+__all__ = ["Buffer", "Graph", "MemoryBuffers", "NodeId"]
+
+
+@dataclass(frozen=True, slots=True)
+class Buffer:
+    """An explicit buffer of the general model (DESIGN.md §1).
+
+    Parameters
+    ----------
+    id
+        The buffer's name, unique among buffers.
+    producer
+        The node that allocates it, or ``None`` for a graph input.
+    size
+        Its size in bytes.
+    consumers
+        The nodes that read it.
+    output
+        Whether it is a result of the graph, resident to the end.
+    """
+
+    id: NodeId
+    producer: NodeId | None
+    size: int
+    consumers: tuple[NodeId, ...] = ()
+    output: bool = False
+
+
+def _freeze(arr: np.ndarray) -> np.ndarray:
+    arr.flags.writeable = False
+    return arr
+
+
+def _csr(keys: np.ndarray, values: np.ndarray, n: int):
+    """CSR of ``values`` grouped by ``keys`` in 0..n-1 (stable)."""
+    order = np.argsort(keys, kind="stable")
+    counts = np.bincount(keys, minlength=n) if len(keys) else np.zeros(
+        n, dtype=np.int64
+    )
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts, out=ptr[1:])
+    return _freeze(ptr), _freeze(values[order].astype(np.int64))
+
+
+def _check_size(value: Any, what: str) -> int:
+    """A size as a Python int, or InstanceError naming ``what``."""
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise InstanceError(
+            f"{what}: size {value!r} is not a number."
+        )
+    if isinstance(value, Integral):
+        ivalue = int(value)
+    else:
+        fvalue = float(value)
+        if not math.isfinite(fvalue) or fvalue != int(fvalue):
+            raise InstanceError(f"{what}: size {value!r} is not an integer.")
+        ivalue = int(fvalue)
+    if ivalue < 0:
+        raise InstanceError(f"{what}: size {ivalue} is negative.")
+    if ivalue > MAX_SIZE:
+        raise InstanceError(
+            f"{what}: size {ivalue} exceeds the maximum of 2**62 bytes."
+        )
+    return ivalue
+
+
+def _sizes(values: Any, n: int, what: str, names: Sequence[Any]) -> np.ndarray:
+    """Validated int64 array of ``n`` sizes (``None`` means all zero)."""
+    if values is None:
+        return np.zeros(n, dtype=np.int64)
+    if isinstance(values, np.ndarray) and values.dtype.kind in "iu":
+        if len(values) != n:
+            raise InstanceError(f"Expected {n} {what} values, got {len(values)}.")
+        arr = values.astype(np.int64)
+        bad = np.flatnonzero((arr < 0) | (values > MAX_SIZE))
+        if len(bad):
+            _check_size(int(values[bad[0]]), f"{names[bad[0]]!r}")
+        return arr
+    values = list(values)
+    if len(values) != n:
+        raise InstanceError(f"Expected {n} {what} values, got {len(values)}.")
+    return np.array(
+        [_check_size(v, f"{what} of {names[i]!r}") for i, v in enumerate(values)],
+        dtype=np.int64,
+    )
+
+
+def _check_id(value: Any, what: str) -> NodeId:
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise InstanceError(f"{what} {value!r} is not a string or an integer.")
+    return value
+
+
+@dataclass(frozen=True, eq=False)
+class MemoryBuffers:
+    """All buffers of a graph with the shorthands expanded (zero sizes dropped).
+
+    Attributes are read-only numpy arrays: ``producer`` (-1 for graph
+    inputs), ``size``, consumers in CSR form (``cons_ptr``, ``cons_idx``),
+    ``output``, and per node the buffers it produces (``prod_ptr``,
+    ``prod_idx``) and reads (``read_ptr``, ``read_idx``). ``total`` is the
+    sum of all sizes as a Python int.
+    """
+
+    producer: np.ndarray
+    size: np.ndarray
+    cons_ptr: np.ndarray
+    cons_idx: np.ndarray
+    output: np.ndarray
+    prod_ptr: np.ndarray
+    prod_idx: np.ndarray
+    read_ptr: np.ndarray
+    read_idx: np.ndarray
+    total: int
+
+    def __len__(self) -> int:
+        return len(self.size)
+
+
+class Graph:
+    """An immutable DAG of operations with the memory they use.
+
+    Parameters
+    ----------
+    ids
+        The node ids (strings or integers), unique.
+    edges
+        Pairs ``(src, dst)`` of node ids.
+    size
+        Node sizes s(v), aligned with ``ids``. Default all zero.
+    workspace
+        Node workspaces x(v). Default all zero.
+    time
+        Node running times, used by the parallel part. Default all one.
+    edge_size
+        Edge sizes m(u, v), aligned with ``edges``. Default all zero.
+    buffers
+        Explicit :class:`Buffer` objects of the general model.
+    keep_outputs
+        Whether the node-size buffers of sinks are outputs.
+    trace_order
+        The program's own order of the node ids, when known.
+    name
+        The instance name.
+    meta
+        Free-form provenance (JSON-serialisable).
+
+    Raises
+    ------
+    InstanceError
+        When the graph is malformed; the message names the offending item.
+
+    Examples
+    --------
+    >>> g = Graph(["a", "b", "c"], [("a", "b"), ("b", "c")], size=[1, 2, 3])
+    >>> g.n, g.m
+    (3, 2)
+    >>> g.successors("a")
+    ['b']
+    """
+
+    __slots__ = (
+        "_buf_ids",
+        "_buffers",
+        "_index",
+        "_membuf",
+        "_topo",
+        "buf_cons_idx",
+        "buf_cons_ptr",
+        "buf_output",
+        "buf_producer",
+        "buf_size",
+        "edge_dst",
+        "edge_size",
+        "edge_src",
+        "ids",
+        "keep_outputs",
+        "meta",
+        "name",
+        "node_size",
+        "pred_idx",
+        "pred_ptr",
+        "succ_idx",
+        "succ_ptr",
+        "time",
+        "trace_order",
+        "workspace",
+    )
+
+    def __init__(
+        self,
+        ids: Iterable[NodeId],
+        edges: Iterable[Sequence[NodeId]] = (),
+        *,
+        size: Any = None,
+        workspace: Any = None,
+        time: Any = None,
+        edge_size: Any = None,
+        buffers: Iterable[Buffer] = (),
+        keep_outputs: bool = False,
+        trace_order: Iterable[NodeId] | None = None,
+        name: str | None = None,
+        meta: Mapping[str, Any] | None = None,
+    ) -> None:
+        ids = tuple(ids)
+        index: dict[NodeId, int] = {}
+        for i, v in enumerate(ids):
+            _check_id(v, "Node id")
+            if v in index:
+                raise InstanceError(f"Node id {v!r} appears twice.")
+            index[v] = i
+        n = len(ids)
+        self.ids = ids
+        self._index = index
+        self.node_size = _freeze(_sizes(size, n, "size", ids))
+        self.workspace = _freeze(_sizes(workspace, n, "workspace", ids))
+        self.time = _freeze(self._times(time, n, ids))
+        if not isinstance(keep_outputs, bool):
+            raise InstanceError(
+                f"keep_outputs must be true or false, not {keep_outputs!r}."
+            )
+        self.keep_outputs = keep_outputs
+        if name is not None and not isinstance(name, str):
+            raise InstanceError(f"Name {name!r} is not a string.")
+        self.name = name
+        if meta is not None and not isinstance(meta, Mapping):
+            raise InstanceError("meta must be an object.")
+        self.meta = copy.deepcopy(dict(meta)) if meta else {}
+
+        # Explicit edges.
+        edges = list(edges)
+        src = np.empty(len(edges), dtype=np.int64)
+        dst = np.empty(len(edges), dtype=np.int64)
+        for k, e in enumerate(edges):
+            if isinstance(e, (str, bytes)) or len(e) != 2:
+                raise InstanceError(f"Edge {e!r} is not a pair of node ids.")
+            a, b = e
+            src[k] = self._lookup(a, f"Edge ({a!r}, {b!r})")
+            dst[k] = self._lookup(b, f"Edge ({a!r}, {b!r})")
+            if src[k] == dst[k]:
+                raise InstanceError(f"Edge ({a!r}, {b!r}) is a self loop.")
+        esize = _sizes(
+            edge_size,
+            len(edges),
+            "edge size",
+            [f"({ids[s]!r}, {ids[d]!r})" for s, d in zip(src, dst, strict=True)]
+            if edge_size is not None
+            else (),
+        )
+        if len(edges):
+            key = src * n + dst
+            uniq, first, counts = np.unique(
+                key, return_index=True, return_counts=True
+            )
+            if (counts > 1).any():
+                dup = key[first[counts > 1]]
+                k = int(np.flatnonzero(np.isin(key, dup))[1])
+                raise InstanceError(
+                    f"Edge ({ids[src[k]]!r}, {ids[dst[k]]!r}) appears twice."
+                )
+
+        # Explicit buffers.
+        self._buffers = tuple(buffers)
+        nb = len(self._buffers)
+        buf_ids: dict[NodeId, int] = {}
+        bprod = np.full(nb, -1, dtype=np.int64)
+        bsize = np.zeros(nb, dtype=np.int64)
+        bout = np.zeros(nb, dtype=bool)
+        ccount = np.zeros(nb, dtype=np.int64)
+        cons: list[int] = []
+        implied: list[tuple[int, int]] = []
+        for j, b in enumerate(self._buffers):
+            if not isinstance(b, Buffer):
+                raise InstanceError(f"Buffer {b!r} is not a Buffer.")
+            _check_id(b.id, "Buffer id")
+            if b.id in buf_ids:
+                raise InstanceError(f"Buffer id {b.id!r} appears twice.")
+            buf_ids[b.id] = j
+            what = f"Buffer {b.id!r}"
+            if b.producer is not None:
+                bprod[j] = self._lookup(b.producer, what)
+            bsize[j] = _check_size(b.size, what)
+            if not isinstance(b.output, bool):
+                raise InstanceError(f"{what}: output must be true or false.")
+            bout[j] = b.output
+            seen: set[int] = set()
+            for c in b.consumers:
+                ci = self._lookup(c, what)
+                if ci in seen:
+                    raise InstanceError(f"{what}: consumer {c!r} appears twice.")
+                if ci == bprod[j]:
+                    raise InstanceError(
+                        f"{what}: node {c!r} cannot consume its own buffer."
+                    )
+                seen.add(ci)
+                cons.append(ci)
+                if bprod[j] >= 0:
+                    implied.append((int(bprod[j]), ci))
+            ccount[j] = len(seen)
+        self._buf_ids = tuple(buf_ids)
+        self.buf_producer = _freeze(bprod)
+        self.buf_size = _freeze(bsize)
+        self.buf_output = _freeze(bout)
+        ptr = np.zeros(nb + 1, dtype=np.int64)
+        np.cumsum(ccount, out=ptr[1:])
+        self.buf_cons_ptr = _freeze(ptr)
+        self.buf_cons_idx = _freeze(np.array(cons, dtype=np.int64))
+
+        # All edges: explicit ones plus those implied by buffers.
+        if implied:
+            isrc, idst = np.array(implied, dtype=np.int64).T
+            src = np.concatenate([src, isrc])
+            dst = np.concatenate([dst, idst])
+            esize = np.concatenate([esize, np.zeros(len(isrc), np.int64)])
+        key = src * n + dst
+        order = np.lexsort((-esize, key))  # keep an explicit size first
+        key = key[order]
+        keep = np.ones(len(key), dtype=bool)
+        keep[1:] = key[1:] != key[:-1]
+        order = order[keep]
+        self.edge_src = _freeze(src[order])
+        self.edge_dst = _freeze(dst[order])
+        self.edge_size = _freeze(esize[order])
+        self.succ_ptr, self.succ_idx = _csr(self.edge_src, self.edge_dst, n)
+        self.pred_ptr, self.pred_idx = _csr(self.edge_dst, self.edge_src, n)
+        self._membuf: MemoryBuffers | None = None
+        self._topo: np.ndarray | None = None
+        self._topo = self._kahn()
+
+        self.trace_order: tuple[NodeId, ...] | None = None
+        if trace_order is not None:
+            self.trace_order = self._check_trace_order(trace_order)
+
+    # -- validation helpers -------------------------------------------------
+
+    def _lookup(self, v: Any, what: str) -> int:
+        try:
+            return self._index[v]
+        except (KeyError, TypeError):
+            raise InstanceError(f"{what}: unknown node {v!r}.") from None
+
+    @staticmethod
+    def _times(time: Any, n: int, ids: Sequence[NodeId]) -> np.ndarray:
+        if time is None:
+            return np.ones(n, dtype=np.float64)
+        if isinstance(time, np.ndarray):
+            arr = time.astype(np.float64)
+        else:
+            time = list(time)
+            for i, t in enumerate(time):
+                if isinstance(t, bool) or not isinstance(t, Real):
+                    raise InstanceError(
+                        f"Node {ids[i]!r}: time {t!r} is not a number."
+                    )
+            arr = np.array(time, dtype=np.float64)
+        if len(arr) != n:
+            raise InstanceError(f"Expected {n} time values, got {len(arr)}.")
+        bad = np.flatnonzero(~np.isfinite(arr) | (arr < 0))
+        if len(bad):
+            raise InstanceError(
+                f"Node {ids[bad[0]]!r}: time {arr[bad[0]]} is not a "
+                "non-negative finite number."
+            )
+        return arr
+
+    def _kahn(self) -> np.ndarray:
+        """A topological order (FIFO Kahn), or InstanceError naming a cycle."""
+        n = self.n
+        indeg = np.diff(self.pred_ptr).tolist()
+        sp, si = self.succ_ptr.tolist(), self.succ_idx.tolist()
+        queue = [v for v in range(n) if indeg[v] == 0]
+        head = 0
+        while head < len(queue):
+            v = queue[head]
+            head += 1
+            for k in range(sp[v], sp[v + 1]):
+                w = si[k]
+                indeg[w] -= 1
+                if indeg[w] == 0:
+                    queue.append(w)
+        if len(queue) < n:
+            self._raise_cycle(indeg)
+        return _freeze(np.array(queue, dtype=np.int64))
+
+    def _raise_cycle(self, indeg: list[int]) -> None:
+        # Every node left with indeg > 0 has a predecessor also left; walk
+        # backwards until a node repeats.
+        pp, pi = self.pred_ptr.tolist(), self.pred_idx.tolist()
+        v = next(i for i, d in enumerate(indeg) if d > 0)
+        seen: dict[int, int] = {}
+        path: list[int] = []
+        while v not in seen:
+            seen[v] = len(path)
+            path.append(v)
+            v = next(
+                pi[k] for k in range(pp[v], pp[v + 1]) if indeg[pi[k]] > 0
+            )
+        cycle = path[seen[v] :][::-1]
+        cycle.append(cycle[0])
+        names = " -> ".join(str(self.ids[u]) for u in cycle)
+        raise InstanceError(f"Cycle: {names}.")
+
+    def _check_trace_order(self, order: Iterable[NodeId]) -> tuple:
+        order = tuple(order)
+        pos = np.full(self.n, -1, dtype=np.int64)
+        for k, v in enumerate(order):
+            i = self._lookup(v, "trace_order")
+            if pos[i] >= 0:
+                raise InstanceError(f"trace_order: node {v!r} appears twice.")
+            pos[i] = k
+        if len(order) != self.n:
+            missing = self.ids[int(np.flatnonzero(pos < 0)[0])]
+            raise InstanceError(f"trace_order: node {missing!r} is missing.")
+        bad = np.flatnonzero(pos[self.edge_src] > pos[self.edge_dst])
+        if len(bad):
+            k = bad[0]
+            a, b = self.ids[self.edge_src[k]], self.ids[self.edge_dst[k]]
+            raise InstanceError(
+                f"trace_order is not a topological order: {b!r} comes "
+                f"before its predecessor {a!r}."
+            )
+        return order
+
+    # -- basic queries ------------------------------------------------------
+
+    @property
+    def n(self) -> int:
+        """Number of nodes."""
+        return len(self.ids)
+
+    @property
+    def m(self) -> int:
+        """Number of edges (explicit and implied by buffers)."""
+        return len(self.edge_src)
+
+    @property
+    def buffers(self) -> tuple[Buffer, ...]:
+        """The explicit buffers, as given."""
+        return self._buffers
+
+    def index(self, v: NodeId) -> int:
+        """The internal index of node id ``v``."""
+        return self._lookup(v, "Node")
+
+    def successors(self, v: NodeId) -> list[NodeId]:
+        """The ids of the successors of node ``v``."""
+        i = self.index(v)
+        return [self.ids[w] for w in self.succ_idx[self.succ_ptr[i] : self.succ_ptr[i + 1]]]
+
+    def predecessors(self, v: NodeId) -> list[NodeId]:
+        """The ids of the predecessors of node ``v``."""
+        i = self.index(v)
+        return [self.ids[w] for w in self.pred_idx[self.pred_ptr[i] : self.pred_ptr[i + 1]]]
+
+    def topological_order(self) -> np.ndarray:
+        """A topological order of the node indices (read-only array)."""
+        assert self._topo is not None
+        return self._topo
+
+    @property
+    def indegree(self) -> np.ndarray:
+        return np.diff(self.pred_ptr)
+
+    @property
+    def outdegree(self) -> np.ndarray:
+        return np.diff(self.succ_ptr)
+
+    def trace_indices(self) -> np.ndarray | None:
+        """The trace order as node indices, or ``None``."""
+        if self.trace_order is None:
+            return None
+        return np.array([self._index[v] for v in self.trace_order], dtype=np.int64)
+
+    def to_indices(self, order: Iterable[NodeId]) -> list[int]:
+        """Map node ids to indices; unknown ids raise ``ScheduleError``."""
+        from .exceptions import ScheduleError
+
+        index = self._index
+        out = []
+        for v in order:
+            try:
+                out.append(index[v])
+            except (KeyError, TypeError):
+                raise ScheduleError(f"Unknown node {v!r} in the order.") from None
+        return out
+
+    # -- the expanded buffer model -----------------------------------------
+
+    def memory_buffers(self) -> MemoryBuffers:
+        """Every buffer of the model, shorthands expanded (zero sizes dropped)."""
+        if self._membuf is None:
+            self._membuf = self._expand()
+        return self._membuf
+
+    def _expand(self) -> MemoryBuffers:
+        n = self.n
+        outdeg = np.diff(self.succ_ptr)
+        prods, sizes, outs, cons_counts = [], [], [], []
+        cons_chunks: list[np.ndarray] = []
+        # node-size buffers: consumers = successors
+        v = np.flatnonzero(self.node_size > 0)
+        prods.append(v)
+        sizes.append(self.node_size[v])
+        outs.append((outdeg[v] == 0) & self.keep_outputs)
+        cons_counts.append(outdeg[v])
+        if len(v):
+            mask = np.repeat(self.node_size > 0, outdeg)
+            cons_chunks.append(self.succ_idx[mask])
+        # workspaces: no consumer
+        w = np.flatnonzero(self.workspace > 0)
+        prods.append(w)
+        sizes.append(self.workspace[w])
+        outs.append(np.zeros(len(w), dtype=bool))
+        cons_counts.append(np.zeros(len(w), dtype=np.int64))
+        # edge buffers: one consumer
+        e = np.flatnonzero(self.edge_size > 0)
+        prods.append(self.edge_src[e])
+        sizes.append(self.edge_size[e])
+        outs.append(np.zeros(len(e), dtype=bool))
+        cons_counts.append(np.ones(len(e), dtype=np.int64))
+        cons_chunks.append(self.edge_dst[e])
+        # explicit buffers (kept even at size 0 when they are outputs)
+        keepb = (self.buf_size > 0)
+        b = np.flatnonzero(keepb)
+        prods.append(self.buf_producer[b])
+        sizes.append(self.buf_size[b])
+        outs.append(self.buf_output[b])
+        bcount = np.diff(self.buf_cons_ptr)
+        cons_counts.append(bcount[b])
+        cons_chunks.append(self.buf_cons_idx[np.repeat(keepb, bcount)])
+
+        producer = np.concatenate(prods).astype(np.int64)
+        size = np.concatenate(sizes).astype(np.int64)
+        output = np.concatenate(outs).astype(bool)
+        counts = np.concatenate(cons_counts).astype(np.int64)
+        cons_idx = (
+            np.concatenate(cons_chunks).astype(np.int64)
+            if cons_chunks
+            else np.zeros(0, np.int64)
+        )
+        cons_ptr = np.zeros(len(size) + 1, dtype=np.int64)
+        np.cumsum(counts, out=cons_ptr[1:])
+        if len(size) == 0 or int(size.max()) * len(size) < 2**63:
+            total = int(size.sum())
+        else:
+            total = sum(map(int, size.tolist()))
+        nb = len(size)
+        has_prod = producer >= 0
+        prod_ptr, prod_idx = _csr(
+            producer[has_prod], np.flatnonzero(has_prod), n
+        )
+        buf_of_cons = np.repeat(np.arange(nb, dtype=np.int64), counts)
+        read_ptr, read_idx = _csr(cons_idx, buf_of_cons, n)
+        return MemoryBuffers(
+            producer=_freeze(producer),
+            size=_freeze(size),
+            cons_ptr=_freeze(cons_ptr),
+            cons_idx=_freeze(cons_idx),
+            output=_freeze(output),
+            prod_ptr=prod_ptr,
+            prod_idx=prod_idx,
+            read_ptr=read_ptr,
+            read_idx=read_idx,
+            total=total,
+        )
+
+    # -- variants, equality -------------------------------------------------
+
+    def replace(self, **changes: Any) -> Graph:
+        """A copy with some constructor arguments changed.
+
+        Examples
+        --------
+        >>> g = Graph(["a"], size=[3])
+        >>> g.replace(keep_outputs=True).keep_outputs
+        True
+        """
+        args = self._init_args()
+        unknown = set(changes) - set(args)
+        if unknown:
+            raise TypeError(f"Unknown fields: {sorted(unknown)}.")
+        args.update(changes)
+        return Graph(**args)
+
+    def _init_args(self) -> dict[str, Any]:
+        ids = self.ids
+        return {
+            "ids": ids,
+            "edges": [
+                (ids[a], ids[b])
+                for a, b in zip(self.edge_src.tolist(), self.edge_dst.tolist(), strict=True)
+            ],
+            "size": self.node_size,
+            "workspace": self.workspace,
+            "time": self.time,
+            "edge_size": self.edge_size,
+            "buffers": self._buffers,
+            "keep_outputs": self.keep_outputs,
+            "trace_order": self.trace_order,
+            "name": self.name,
+            "meta": self.meta,
+        }
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Graph):
+            return NotImplemented
+        return (
+            self.ids == other.ids
+            and np.array_equal(self.node_size, other.node_size)
+            and np.array_equal(self.workspace, other.workspace)
+            and np.array_equal(self.time, other.time)
+            and np.array_equal(self.edge_src, other.edge_src)
+            and np.array_equal(self.edge_dst, other.edge_dst)
+            and np.array_equal(self.edge_size, other.edge_size)
+            and self._buffers == other._buffers
+            and self.keep_outputs == other.keep_outputs
+            and self.trace_order == other.trace_order
+            and self.name == other.name
+            and self.meta == other.meta
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.ids, self.m, int(self.node_size.sum()), self.name))
+
+    def __repr__(self) -> str:
+        name = f"{self.name!r}, " if self.name else ""
+        return f"Graph({name}n={self.n}, m={self.m}, buffers={len(self._buffers)})"
+
+    # -- dict / JSON --------------------------------------------------------
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Graph:
+        """Read the instance schema of DESIGN.md §2 from a parsed JSON value.
+
+        Examples
+        --------
+        >>> g = Graph.from_dict({"nodes": [{"id": "a", "size": 4}, {"id": "b"}],
+        ...                      "edges": [["a", "b"]]})
+        >>> g.n, g.m
+        (2, 1)
+        """
+        if not isinstance(data, Mapping):
+            raise InstanceError("The instance must be a JSON object.")
+        if "nodes" not in data:
+            raise InstanceError("The instance has no 'nodes' list.")
+        known = {"name", "nodes", "edges", "buffers", "keep_outputs",
+                 "trace_order", "meta"}
+        extra = sorted(set(data) - known)
+        if extra:
+            raise InstanceError(f"Unknown top-level key {extra[0]!r}.")
+        nodes = data["nodes"]
+        if not isinstance(nodes, list):
+            raise InstanceError("'nodes' must be a list.")
+        ids, size, work, time = [], [], [], []
+        for k, node in enumerate(nodes):
+            if not isinstance(node, Mapping) or "id" not in node:
+                raise InstanceError(f"Node #{k} is not an object with an 'id'.")
+            bad = sorted(set(node) - {"id", "size", "workspace", "time"})
+            if bad:
+                raise InstanceError(
+                    f"Node {node['id']!r}: unknown key {bad[0]!r}."
+                )
+            nid = _check_id(node["id"], "Node id")
+            ids.append(nid)
+            size.append(_check_size(node.get("size", 0), f"Node {nid!r}"))
+            work.append(
+                _check_size(node.get("workspace", 0), f"Node {nid!r} workspace")
+            )
+            t = node.get("time", 1.0)
+            if isinstance(t, bool) or not isinstance(t, Real):
+                raise InstanceError(f"Node {nid!r}: time {t!r} is not a number.")
+            time.append(t)
+        edges, esize = [], []
+        raw_edges = data.get("edges", [])
+        if not isinstance(raw_edges, list):
+            raise InstanceError("'edges' must be a list.")
+        for e in raw_edges:
+            if isinstance(e, Mapping):
+                if "src" not in e or "dst" not in e:
+                    raise InstanceError(f"Edge {dict(e)!r} needs 'src' and 'dst'.")
+                bad = sorted(set(e) - {"src", "dst", "size"})
+                if bad:
+                    raise InstanceError(f"Edge {dict(e)!r}: unknown key {bad[0]!r}.")
+                pair = (e["src"], e["dst"])
+                esize.append(
+                    _check_size(e.get("size", 0), f"Edge ({pair[0]!r}, {pair[1]!r})")
+                )
+            elif isinstance(e, list) and len(e) == 2:
+                pair = (e[0], e[1])
+                esize.append(0)
+            else:
+                raise InstanceError(f"Edge {e!r} is not [src, dst] or an object.")
+            edges.append(pair)
+        buffers = []
+        raw_buffers = data.get("buffers", [])
+        if not isinstance(raw_buffers, list):
+            raise InstanceError("'buffers' must be a list.")
+        for k, b in enumerate(raw_buffers):
+            if not isinstance(b, Mapping) or "id" not in b:
+                raise InstanceError(f"Buffer #{k} is not an object with an 'id'.")
+            bid = _check_id(b["id"], "Buffer id")
+            bad = sorted(set(b) - {"id", "producer", "size", "consumers", "output"})
+            if bad:
+                raise InstanceError(f"Buffer {bid!r}: unknown key {bad[0]!r}.")
+            consumers = b.get("consumers", [])
+            if not isinstance(consumers, list):
+                raise InstanceError(f"Buffer {bid!r}: 'consumers' must be a list.")
+            output = b.get("output", False)
+            if not isinstance(output, bool):
+                raise InstanceError(f"Buffer {bid!r}: output must be true or false.")
+            buffers.append(
+                Buffer(
+                    id=bid,
+                    producer=b.get("producer"),
+                    size=_check_size(b.get("size", 0), f"Buffer {bid!r}"),
+                    consumers=tuple(consumers),
+                    output=output,
+                )
+            )
+        trace = data.get("trace_order")
+        if trace is not None and not isinstance(trace, list):
+            raise InstanceError("'trace_order' must be a list.")
+        return cls(
+            ids,
+            edges,
+            size=size,
+            workspace=work,
+            time=time,
+            edge_size=esize,
+            buffers=buffers,
+            keep_outputs=data.get("keep_outputs", False),
+            trace_order=trace,
+            name=data.get("name"),
+            meta=data.get("meta"),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The instance schema of DESIGN.md §2 (plain Python values).
+
+        Edges implied by buffers are written out as explicit edges, which
+        reads back as the same graph.
+        """
+        nodes = []
+        for i, v in enumerate(self.ids):
+            node: dict[str, Any] = {"id": v, "size": int(self.node_size[i])}
+            if self.workspace[i]:
+                node["workspace"] = int(self.workspace[i])
+            if self.time[i] != 1.0:
+                node["time"] = float(self.time[i])
+            nodes.append(node)
+        ids = self.ids
+        edges: list[Any] = []
+        for a, b, s in zip(
+            self.edge_src.tolist(), self.edge_dst.tolist(), self.edge_size.tolist(), strict=True
+        ):
+            if s:
+                edges.append({"src": ids[a], "dst": ids[b], "size": s})
+            else:
+                edges.append([ids[a], ids[b]])
+        out: dict[str, Any] = {}
+        if self.name is not None:
+            out["name"] = self.name
+        out["nodes"] = nodes
+        out["edges"] = edges
+        if self._buffers:
+            out["buffers"] = [
+                {
+                    "id": b.id,
+                    "producer": b.producer,
+                    "size": int(b.size),
+                    "consumers": list(b.consumers),
+                    "output": b.output,
+                }
+                for b in self._buffers
+            ]
+        if self.keep_outputs:
+            out["keep_outputs"] = True
+        if self.trace_order is not None:
+            out["trace_order"] = list(self.trace_order)
+        if self.meta:
+            out["meta"] = copy.deepcopy(self.meta)
+        return out
+
+    # -- networkx -----------------------------------------------------------
+
+    @classmethod
+    def from_networkx(cls, G: nx.DiGraph, **kwargs: Any) -> Graph:
+        """Read a networkx ``DiGraph``.
+
+        Node attributes ``size``, ``workspace`` and ``time`` and the edge
+        attribute ``size`` are read; graph attributes ``keep_outputs``,
+        ``name``, ``trace_order``, ``buffers`` (dicts of the file schema) and
+        ``meta`` too. Keyword arguments override them.
+        """
+        if not G.is_directed():
+            raise InstanceError("The networkx graph must be directed.")
+        if G.is_multigraph():
+            raise InstanceError("Multigraphs are not supported.")
+        ids = list(G.nodes)
+        data = G.nodes
+        args: dict[str, Any] = {
+            "size": [data[v].get("size", 0) for v in ids],
+            "workspace": [data[v].get("workspace", 0) for v in ids],
+            "time": [data[v].get("time", 1.0) for v in ids],
+            "edge_size": [d.get("size", 0) for _, _, d in G.edges(data=True)],
+            "keep_outputs": G.graph.get("keep_outputs", False),
+            "trace_order": G.graph.get("trace_order"),
+            "name": G.graph.get("name"),
+            "meta": G.graph.get("meta"),
+            "buffers": [
+                b if isinstance(b, Buffer) else Buffer(
+                    b["id"], b.get("producer"), b.get("size", 0),
+                    tuple(b.get("consumers", ())), b.get("output", False)
+                )
+                for b in G.graph.get("buffers", ())
+            ],
+        }
+        args.update(kwargs)
+        return cls(ids, list(G.edges), **args)
+
+    def to_networkx(self) -> nx.DiGraph:
+        """This graph as a networkx ``DiGraph`` (attributes as in ``from_networkx``)."""
+        import networkx as nx
+
+        G = nx.DiGraph()
+        for i, v in enumerate(self.ids):
+            G.add_node(
+                v,
+                size=int(self.node_size[i]),
+                workspace=int(self.workspace[i]),
+                time=float(self.time[i]),
+            )
+        ids = self.ids
+        for a, b, s in zip(
+            self.edge_src.tolist(), self.edge_dst.tolist(), self.edge_size.tolist(), strict=True
+        ):
+            G.add_edge(ids[a], ids[b], size=s)
+        G.graph["keep_outputs"] = self.keep_outputs
+        if self.name is not None:
+            G.graph["name"] = self.name
+        if self.trace_order is not None:
+            G.graph["trace_order"] = list(self.trace_order)
+        if self._buffers:
+            G.graph["buffers"] = list(self._buffers)
+        if self.meta:
+            G.graph["meta"] = copy.deepcopy(self.meta)
+        return G
