@@ -120,7 +120,7 @@ class Schedule:
             "lower_bound": int(self.lower_bound),
             "status": self.status.value,
             "method": self.method,
-            "time_s": round(float(self.time_s), 6),
+            "time_s": float(self.time_s),
             "version": self.version,
         }
 

@@ -1,0 +1,95 @@
+"""Tests of the command line: outputs, exit codes, one-line errors."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from pebble_sched.cli import main
+
+from .helpers import DATA_DIR
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+def test_solve_and_verify(runner, tmp_path):
+    """Tests solve --output then verify on a data file."""
+    out = tmp_path / "s.json"
+    graph = str(DATA_DIR / "fork.json")
+    r = runner.invoke(main, ["solve", graph, "--output", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "optimal" in r.stderr
+    data = json.loads(out.read_text())
+    assert data["peak"] == 5 and data["status"] == "optimal"
+    assert data["instance"] == "fork" and data["version"]
+    r = runner.invoke(main, ["verify", graph, str(out)])
+    assert r.exit_code == 0 and "valid: peak 5" in r.stdout
+
+
+def test_solve_json_stdout(runner):
+    """Tests that --json prints only the schedule on stdout."""
+    r = runner.invoke(main, ["solve", str(DATA_DIR / "chain.json"), "--json", "-q"])
+    assert r.exit_code == 0
+    assert json.loads(r.stdout)["order"] == ["a", "b", "c"]
+
+
+def test_keep_outputs_flag(runner):
+    """Tests --keep-outputs changes the peak of the fork to 6."""
+    r = runner.invoke(main, ["solve", str(DATA_DIR / "fork.json"), "--json", "-q",
+                             "--keep-outputs"])
+    assert json.loads(r.stdout)["peak"] == 6
+
+
+@pytest.mark.parametrize("name", ["cycle.json", "not_json.json", "negative_size.json",
+                                  "duplicate_edge.json", "missing.json"])
+def test_bad_input_exit_2_one_line(runner, name):
+    """Tests that bad files exit 2 with exactly one 'Error:' line and no traceback."""
+    r = runner.invoke(main, ["solve", str(DATA_DIR / "bad" / name)])
+    assert r.exit_code == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: ")
+    assert "Traceback" not in r.output
+
+
+def test_verify_invalid_exit_1(runner, tmp_path):
+    """Tests that verify exits 1 with the reason for a wrong order or peak."""
+    graph = str(DATA_DIR / "chain.json")
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"order": ["b", "a", "c"], "peak": 5}))
+    r = runner.invoke(main, ["verify", graph, str(bad)])
+    assert r.exit_code == 1 and "runs before its predecessor" in r.stderr
+    bad.write_text(json.dumps({"order": ["a", "b", "c"], "peak": 4}))
+    r = runner.invoke(main, ["verify", graph, str(bad)])
+    assert r.exit_code == 1 and "claims 4" in r.stderr
+    bad.write_text("{oops")
+    r = runner.invoke(main, ["verify", graph, str(bad)])
+    assert r.exit_code == 2
+
+
+def test_info(runner):
+    """Tests info, in text and JSON."""
+    r = runner.invoke(main, ["info", str(DATA_DIR / "fork.json"), "--json"])
+    info = json.loads(r.stdout)
+    assert info["class"] == "out-tree" and info["nodes"] == 3 and info["sinks"] == 2
+    assert info["lower_bound_bytes"] == 5
+    r = runner.invoke(main, ["info", str(DATA_DIR / "chain.json")])
+    assert "chain" in r.stdout
+
+
+def test_bad_method_and_time_limit(runner):
+    """Tests usage errors: unknown method, negative time limit."""
+    g = str(DATA_DIR / "chain.json")
+    assert runner.invoke(main, ["solve", g, "--method", "nope"]).exit_code == 2
+    r = runner.invoke(main, ["solve", g, "--time-limit", "-1"])
+    assert r.exit_code == 2 and "--time-limit" in r.stderr
+
+
+def test_method_refusing_graph(runner):
+    """Tests that forcing an unsupported method is a one-line error."""
+    r = runner.invoke(main, ["solve", str(DATA_DIR / "chain.json"), "-m", "tree"])
+    assert r.exit_code == 0  # a chain is an in-tree
+    r = runner.invoke(main, ["solve", str(DATA_DIR / "fork.json"), "-m", "tree"])
+    assert r.exit_code == 2 and "does not support" in r.stderr

@@ -1,0 +1,97 @@
+"""Tests of our heuristics: validity, never worse than Inductor, determinism."""
+
+import numpy as np
+from hypothesis import given
+
+from pebble_sched import Graph, evaluate
+from pebble_sched.brute_force import brute_force
+from pebble_sched.generators import in_tree, layered, training_like
+from pebble_sched.heuristics import (HeuristicParams, heuristic_schedule,
+                                     liu_relaxation_order, local_search)
+from pebble_sched.inductor import inductor_order
+from pebble_sched.runtime import Deadline
+from pebble_sched.trees import liu_order
+
+from .helpers import graphs
+
+
+def _peak(g, order):
+    return evaluate(g, [g.ids[v] for v in np.asarray(order).tolist()]).peak
+
+
+@given(graphs(max_nodes=10))
+def test_heuristic_valid_and_not_worse_than_inductor(g):
+    """Tests validity, the reported peak, and peak <= Inductor's choice."""
+    order, peak, stats = heuristic_schedule(g)
+    assert _peak(g, order) == peak
+    assert peak <= inductor_order(g)[1]
+    assert peak >= brute_force(g)[1]
+
+
+@given(graphs(max_nodes=10))
+def test_liu_relaxation_valid(g):
+    """Tests that the Liu relaxation returns a topological order."""
+    _peak(g, liu_relaxation_order(g, g.topological_order()))
+
+
+@given(graphs(max_nodes=10))
+def test_local_search_never_worse(g):
+    """Tests that local search returns a valid order no worse than its start."""
+    start = g.topological_order()
+    order, peak = local_search(g, start, seed=1)
+    assert _peak(g, order) == peak <= _peak(g, start)
+
+
+def test_same_seed_same_result():
+    """Tests that the same seed gives the same order and trajectory."""
+    g = layered(300, window=8, p=0.3, seed=4)
+
+    class Rec:
+        def __init__(self):
+            self.peaks = []
+
+        def on_improvement(self, order, peak):
+            self.peaks.append(peak)
+
+    runs = []
+    for _ in range(2):
+        rec = Rec()
+        order, peak, _ = heuristic_schedule(g, seed=7, callbacks=rec,
+                                            params=HeuristicParams(work_budget=2e6))
+        runs.append((order.tolist(), peak, rec.peaks))
+    assert runs[0] == runs[1]
+
+
+def test_beats_inductor_on_training_graph():
+    """Tests that the default improves on Inductor on a training-like graph."""
+    g = training_like(40, seed=2)
+    _, peak, stats = heuristic_schedule(g, params=HeuristicParams(work_budget=1e7))
+    assert peak <= stats["inductor"]
+
+
+def test_deadline_returns_quickly():
+    """Tests that an expired deadline still returns a valid order."""
+    g = layered(2000, seed=1)
+    d = Deadline(0.0)
+    order, peak, stats = heuristic_schedule(g, d)
+    assert stats["interrupted"] == "time"
+    assert _peak(g, order) == peak
+
+
+@given(graphs(max_nodes=9, features=False))
+def test_liu_exact_on_in_trees(g):
+    """Tests Liu's algorithm against brute force on random in-forests."""
+    # keep, for each node, only the edge to its first successor
+    seen = {}
+    for a, b in zip(g.edge_src.tolist(), g.edge_dst.tolist()):
+        seen.setdefault(a, b)
+    t = Graph(g.ids, [(g.ids[a], g.ids[b]) for a, b in seen.items()],
+              size=g.node_size, workspace=g.workspace)
+    assert _peak(t, liu_order(t)) == brute_force(t)[1]
+
+
+def test_liu_exact_on_generated_in_trees():
+    """Tests Liu's algorithm on generated in-trees with workspaces."""
+    for seed in range(30):
+        t = in_tree(10, seed=seed, max_workspace=20)
+        assert _peak(t, liu_order(t)) == brute_force(t)[1]

@@ -1,0 +1,94 @@
+"""Tests of the solve() entry point, Schedule and verify()."""
+
+import math
+import time
+
+import pytest
+from hypothesis import given
+
+from pebble_sched import Graph, Schedule, ScheduleError, Status, solve, verify
+from pebble_sched.brute_force import brute_force
+from pebble_sched.generators import in_tree, layered
+from pebble_sched.solve import METHODS
+
+from .helpers import assert_valid_schedule, graphs
+
+
+def test_facts(chain, fork, graph_input):
+    """Tests solve() on DESIGN.md's examples: optimal, with the right peak."""
+    for g, peak in ((chain, 5), (fork, 5), (graph_input, 11)):
+        s = solve(g)
+        assert s.peak == peak and s.status is Status.OPTIMAL
+        assert_valid_schedule(g, s)
+    assert solve(fork, keep_outputs=True).peak == 6
+
+
+@pytest.mark.parametrize("method", sorted(METHODS))
+@given(g=graphs(max_nodes=9))
+def test_every_method_valid(method, g):
+    """Tests that every method gives a valid schedule whose claims hold."""
+    spec = METHODS[method]
+    if not spec.supports(g):
+        return
+    s = solve(g, method)
+    assert_valid_schedule(g, s)
+    opt = brute_force(g)[1]
+    assert s.lower_bound <= opt <= s.peak
+    if spec.exact:
+        assert s.peak == opt and s.status is Status.OPTIMAL
+    assert (s.status is Status.OPTIMAL) == (s.peak == s.lower_bound)
+
+
+def test_unknown_method(chain):
+    """Tests that an unknown method lists the valid names."""
+    with pytest.raises(ValueError, match="Unknown method 'magic'.*heuristic"):
+        solve(chain, "magic")
+
+
+def test_unsupported_method():
+    """Tests that a method refuses graphs it does not support."""
+    with pytest.raises(ValueError, match="does not support"):
+        solve(Graph(range(13)), "brute")
+
+
+def test_auto_uses_tree_on_in_trees():
+    """Tests that auto picks Liu's exact algorithm on in-trees."""
+    g = in_tree(200, seed=1)
+    s = solve(g)
+    assert s.method == "tree" and s.status is Status.OPTIMAL
+
+
+def test_time_limit_honoured():
+    """Tests that a short time limit returns promptly with a valid schedule."""
+    g = layered(20000, seed=3)
+    t0 = time.monotonic()
+    s = solve(g, time_limit=1.0)
+    elapsed = time.monotonic() - t0
+    assert elapsed < 4.0  # 1 s of search + evaluation and bounds
+    assert s.peak >= s.lower_bound
+
+
+def test_schedule_rejects_false_claims():
+    """Tests Schedule's own consistency checks."""
+    with pytest.raises(ScheduleError, match="exceeds the peak"):
+        Schedule(order=("a",), peak=1, lower_bound=2, status="feasible", method="x")
+    with pytest.raises(ScheduleError, match="optimal"):
+        Schedule(order=("a",), peak=2, lower_bound=1, status="optimal", method="x")
+
+
+def test_schedule_round_trip_and_gap(chain):
+    """Tests Schedule.to_dict / from_dict and the gap."""
+    s = solve(chain)
+    assert Schedule.from_dict(s.to_dict()) == s
+    t = Schedule(order=("a",), peak=4, lower_bound=3, status="feasible", method="x")
+    assert math.isclose(t.gap, 0.25)
+    assert "gap" in t.summary()
+
+
+def test_verify_catches_wrong_peak(chain):
+    """Tests that verify rejects a schedule whose claimed peak is wrong."""
+    s = solve(chain)
+    bad = Schedule(order=s.order, peak=4, lower_bound=4, status="optimal", method="x")
+    with pytest.raises(ScheduleError, match="peak is 5"):
+        verify(chain, bad)
+    assert verify(chain, s) == 5
