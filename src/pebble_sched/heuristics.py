@@ -65,12 +65,21 @@ class HeuristicParams:
         evaluated elements (about ``evaluations * (n + m)``). Default 3e7.
     candidates
         Moves tried per local-search iteration. Default 48.
+    window
+        Steps reordered exactly by a window move. Default 12.
+    max_states
+        Ideals a window move may hold. Default 20,000.
+    patience
+        Without a time limit, fruitless restarts before stopping. Default 30.
     """
 
     liu_rounds: int = 3
     local_search: bool = True
     work_budget: float = 3e7
     candidates: int = 48
+    window: int = 12
+    max_states: int = 20_000
+    patience: int = 30
 
     def __post_init__(self) -> None:
         if self.liu_rounds < 0:
@@ -210,6 +219,80 @@ class _Search:
         rng.shuffle(moves)
         return moves[:limit]
 
+    def window_move(self, a: int, b: int, max_states: int) -> np.ndarray | None:
+        """Reorder steps [a, b) optimally (exact DP over the window's ideals).
+
+        The prefix before ``a`` and the suffix from ``b`` keep their places,
+        so the memory outside the window is unchanged; inside it, the
+        bottleneck over the window's steps is minimised. Returns the new
+        order when it lowers that bottleneck, else ``None`` (also when the
+        window has more than ``max_states`` ideals).
+        """
+        g, mb = self.graph, self.mb
+        order, pos = self.order, self.pos
+        win = order[a:b].tolist()
+        k = len(win)
+        local = {v: i for i, v in enumerate(win)}
+        start, end = lifetimes(g, pos)
+        size = mb.size
+        r0 = int(size[(start < a) & (end >= a)].sum())
+        prod_all = [0] * k
+        lasting = [0] * k
+        pred_mask = [0] * k
+        for i, v in enumerate(win):
+            bufs = mb.prod_idx[mb.prod_ptr[v] : mb.prod_ptr[v + 1]]
+            prod_all[i] = int(size[bufs].sum())
+            keep = (np.diff(mb.cons_ptr)[bufs] > 0) | mb.output[bufs]
+            lasting[i] = int(size[bufs[keep]].sum())
+            for u in g.pred_idx[g.pred_ptr[v] : g.pred_ptr[v + 1]].tolist():
+                if u in local:
+                    pred_mask[i] |= 1 << local[u]
+        # buffers freed inside the window: not outputs, last reader in it
+        frees: list[list[tuple[int, int]]] = [[] for _ in range(k)]
+        read_bufs = set()
+        for v in win:
+            read_bufs.update(mb.read_idx[mb.read_ptr[v] : mb.read_ptr[v + 1]].tolist())
+        for buf in read_bufs:
+            if mb.output[buf] or end[buf] >= b:
+                continue
+            need = 0
+            for c in mb.cons_idx[mb.cons_ptr[buf] : mb.cons_ptr[buf + 1]].tolist():
+                if c in local:
+                    need |= 1 << local[c]
+            for i in range(k):
+                if need >> i & 1:
+                    frees[i].append((need, int(size[buf])))
+        full = (1 << k) - 1
+        best = {0: (0, r0, -1)}  # mask -> (bottleneck, resident, last node)
+        layer = [0]
+        for _ in range(k):
+            nxt: dict[int, tuple[int, int, int]] = {}
+            for mask in layer:
+                val, res, _ = best[mask]
+                for i in range(k):
+                    if mask >> i & 1 or pred_mask[i] & ~mask:
+                        continue
+                    cost = max(val, res + prod_all[i])
+                    new = mask | 1 << i
+                    old = nxt.get(new)
+                    if old is None or cost < old[0]:
+                        freed = sum(sz for need, sz in frees[i] if need & ~new == 0)
+                        nxt[new] = (cost, res + lasting[i] - freed, i)
+            best.update(nxt)
+            layer = list(nxt)
+            if len(best) > max_states:
+                return None
+        current = int(np.max(self.profile.memory[a:b]))
+        if best[full][0] >= current:
+            return None
+        seq = []
+        mask = full
+        while mask:
+            i = best[mask][2]
+            seq.append(win[i])
+            mask &= ~(1 << i)
+        return np.concatenate((order[:a], seq[::-1], order[b:])).astype(np.int64)
+
     def perturb(self, rng: np.random.Generator, k: int) -> None:
         """Apply k random valid moves (for diversification)."""
         order = self.order
@@ -231,26 +314,37 @@ def local_search(
     seed: int | np.random.Generator = 0,
     params: HeuristicParams | None = None,
     callbacks: Callbacks | None = None,
+    target: int = 0,
 ) -> tuple[np.ndarray, int]:
-    """Improve a valid order until the deadline or the work budget.
+    """Improve a valid order until the deadline, the work budget or ``target``.
+
+    Each iteration tries single-node moves around a peak step (first
+    improvement), then an exact reordering of a window of steps around it
+    (:meth:`_Search.window_move`); when neither helps, it restarts from the
+    best order with a random perturbation. With a finite deadline it runs
+    until the deadline; without one it stops after ``params.work_budget``
+    or ``params.patience`` fruitless restarts. Stops at once when the peak
+    reaches ``target`` (a proven lower bound).
 
     Returns the best order found (node indices) and its peak; never worse
-    than ``order``. Stops early when the peak reaches ``lower``-bound-free
-    zero. Deterministic for a given seed and budget.
+    than ``order``. Deterministic for a given seed and budget.
     """
     params = params or HeuristicParams()
     deadline = deadline or Deadline()
     rng = np.random.default_rng(seed)
     if graph.n < 2:
-        return np.asarray(order, dtype=np.int64), evaluate_indices(graph, order, check=False).peak
+        order = np.asarray(order, dtype=np.int64)
+        return order, evaluate_indices(graph, order, check=False).peak
     state = _Search(graph, order)
     best_order, best_obj = state.order, state.obj
     cost = graph.n + graph.m + len(state.mb) + 1
-    max_evals = math.inf if math.isfinite(deadline.limit) else params.work_budget / cost
+    timed = math.isfinite(deadline.limit)
+    max_evals = math.inf if timed else params.work_budget / cost
     evals = 0
     stuck = 0
+    width = params.window
     try:
-        while evals < max_evals and best_obj[0] > 0:
+        while evals < max_evals and best_obj[0] > target:
             deadline.check()
             improved = False
             for v, j in state.candidates(rng, params.candidates):
@@ -260,11 +354,21 @@ def local_search(
                 cand = state.moved(v, j)
                 prof = evaluate_indices(graph, cand, check=False)
                 evals += 1
-                obj = _Search.objective(prof)
-                if obj < state.obj:
+                if _Search.objective(prof) < state.obj:
                     state.set(cand)
                     improved = True
                     break
+            if not improved and width > 1:
+                peaks = np.flatnonzero(state.profile.memory == state.profile.peak)
+                t = int(peaks[rng.integers(len(peaks))])
+                a = max(0, min(t - int(rng.integers(width)), graph.n - width))
+                cand = state.window_move(a, min(graph.n, a + width), params.max_states)
+                evals += 1 + (1 << min(width, 16)) // max(cost, 1)
+                if cand is not None:
+                    prof = evaluate_indices(graph, cand, check=False)
+                    if _Search.objective(prof) < state.obj:
+                        state.set(cand)
+                        improved = True
             if state.obj < best_obj:
                 best_order, best_obj = state.order, state.obj
                 stuck = 0
@@ -272,7 +376,7 @@ def local_search(
                     callbacks.on_improvement(best_order, best_obj[0])
             if not improved:
                 stuck += 1
-                if stuck > 30:
+                if stuck > params.patience and not timed:
                     break
                 state.set(best_order)
                 state.perturb(rng, 1 + int(rng.integers(max(2, min(graph.n // 10, 20)))))
