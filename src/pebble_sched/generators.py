@@ -243,7 +243,9 @@ FAMILIES = {
     "layered": lambda n, seed: layered(n, seed=seed),
     "in_tree": lambda n, seed: in_tree(n, seed=seed),
     "out_tree": lambda n, seed: out_tree(n, seed=seed),
-    "pumpkin": lambda n, seed: pumpkin(max(1, n // 4), 1, 6, seed=seed),
+    "pumpkin": lambda n, seed: pumpkin(
+        max(2, int(n**0.5) // 2), 1, max(1, 4 * int(n**0.5) - 1), seed=seed
+    ),
     "series_parallel": lambda n, seed: series_parallel(max(2, n), seed=seed),
     "training_like": lambda n, seed: training_like(max(1, n // 3), seed=seed),
 }

@@ -70,7 +70,7 @@ class HeuristicParams:
     max_states
         Ideals a window move may hold. Default 20,000.
     patience
-        Without a time limit, fruitless restarts before stopping. Default 30.
+        Without a time limit, fruitless restarts before stopping. Default 100.
     """
 
     liu_rounds: int = 3
@@ -79,7 +79,7 @@ class HeuristicParams:
     candidates: int = 48
     window: int = 12
     max_states: int = 20_000
-    patience: int = 30
+    patience: int = 100
 
     def __post_init__(self) -> None:
         if self.liu_rounds < 0:
@@ -393,8 +393,12 @@ def heuristic_schedule(
     seed: int | np.random.Generator = 0,
     params: HeuristicParams | None = None,
     callbacks: Callbacks | None = None,
+    target: int = 0,
 ) -> tuple[np.ndarray, int, dict[str, Any]]:
     """Our default heuristic: the best of all baselines, Liu rounds, local search.
+
+    The local search stops as soon as the peak reaches ``target`` (pass a
+    proven lower bound: nothing can beat it).
 
     Returns the order (node indices), its peak, and statistics: the peak of
     every candidate (``peaks``) and which one the local search started from.
@@ -434,10 +438,11 @@ def heuristic_schedule(
         for r in range(params.liu_rounds):
             deadline.check()
             offer(f"liu{r + 1}", liu_relaxation_order(graph, best))
-        if params.local_search:
+        if params.local_search and best_peak > target:
             start_name = best_name
             order, peak = local_search(
-                graph, best, deadline, seed=rng, params=params, callbacks=callbacks
+                graph, best, deadline, seed=rng, params=params,
+                callbacks=callbacks, target=target,
             )
             peaks["local_search"] = peak
             if peak < best_peak:

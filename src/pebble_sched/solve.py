@@ -55,12 +55,13 @@ def _always(graph: Graph) -> bool:
     return True
 
 
-def _run_heuristic(graph, deadline, rng, callbacks, **options):
+def _run_heuristic(graph, deadline, rng, callbacks, *, target=0, **options):
     params = options.pop("params", None) or HeuristicParams(**options)
     order, _, stats = heuristic_schedule(
-        graph, deadline, seed=rng, params=params, callbacks=callbacks
+        graph, deadline, seed=rng, params=params, callbacks=callbacks,
+        target=target,
     )
-    return order, 0, stats
+    return order, target, stats
 
 
 def _run_inductor(graph, deadline, rng, callbacks, **options):
@@ -205,6 +206,13 @@ def solve(
     if callbacks is not None:
         callbacks.on_start(graph, name)
     rng = np.random.default_rng(seed)
+    bound = 0
+    if not spec.exact:
+        bound = _bound(graph, deadline)
+        if callbacks is not None:
+            callbacks.on_bound(bound)
+        if name == "heuristic":
+            options["target"] = bound
     try:
         order, lb, stats = spec.run(graph, deadline, rng, callbacks, **options)
     except (TimeUp, KeyboardInterrupt) as exc:
@@ -222,10 +230,8 @@ def solve(
                 f"Method {name!r} claimed {lb} but its order has peak {peak}."
             )
     else:
-        lb = max(lb, _bound(graph, deadline))
+        lb = max(lb, bound)
     lb = min(lb, peak)
-    if callbacks is not None:
-        callbacks.on_bound(lb)
     ids = graph.ids
     schedule = Schedule(
         order=tuple(ids[v] for v in order.tolist()),
@@ -247,6 +253,6 @@ def _bound(graph: Graph, deadline: Deadline) -> int:
     """The best lower bound that fits in the remaining time."""
     from .bounds import local_bound
 
-    if deadline.remaining() < 1.0:
+    if deadline.remaining() < 10.0:
         return local_bound(graph)
     return lower_bound(graph)

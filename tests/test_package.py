@@ -1,0 +1,50 @@
+"""Tests of the package as a whole: cheap import, README example, versions."""
+
+import doctest
+import subprocess
+import sys
+from pathlib import Path
+
+import pebble_sched
+
+ROOT = Path(__file__).parent.parent
+
+
+def test_import_is_cheap():
+    """Tests that importing pebble_sched loads no CLI, solver or plotting library."""
+    code = (
+        "import sys; import pebble_sched; "
+        "bad = [m for m in ('click', 'ortools', 'torch', 'onnx', 'dask', 'matplotlib')"
+        " if m in sys.modules]; print(','.join(bad))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_readme_example_runs():
+    """Tests that the README's pycon example gives the printed answers."""
+    failures, tried = doctest.testfile(str(ROOT / "README.md"), module_relative=False)
+    assert tried > 0 and failures == 0
+
+
+def test_docstring_examples():
+    """Tests the Examples sections of the public modules (doctests)."""
+    import importlib
+
+    total = 0
+    for name in ("graph", "memory", "bounds", "brute_force", "inductor", "trees",
+                 "heuristics", "solve", "verify", "runtime", "info", "generators"):
+        mod = importlib.import_module(f"pebble_sched.{name}")
+        result = doctest.testmod(mod, extraglobs={"Graph": pebble_sched.Graph})
+        assert result.failed == 0, name
+        total += result.attempted
+    assert total > 10
+
+
+def test_show_versions(capsys):
+    """Tests that show_versions prints the package and its dependencies."""
+    pebble_sched.show_versions()
+    out = capsys.readouterr().out
+    assert "pebble-sched" in out and "ortools" in out and "python" in out
+    assert pebble_sched.__version__ != ""
