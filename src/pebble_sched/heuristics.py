@@ -346,6 +346,8 @@ def local_search(
     try:
         while evals < max_evals and best_obj[0] > target:
             deadline.check()
+            if state.profile.peak_step < 0:
+                break  # the peak is the inputs before the first step: optimal
             improved = False
             for v, j in state.candidates(rng, params.candidates):
                 if evals >= max_evals:

@@ -21,9 +21,14 @@ import numpy as np
 from ._version import __version__
 from .bounds import lower_bound
 from .brute_force import MAX_NODES, brute_force
+from .cpsat import CpSatModel
+from .constants import INT64_SAFE
 from .exceptions import PebbleSchedError
 from .graph import Graph
-from .heuristics import HeuristicParams, heuristic_schedule
+from .heuristics import HeuristicParams, heuristic_schedule, local_search
+from .ideals import ideal_search
+from .ideals import supports as ideals_supported
+from .info import longest_path_layers
 from .inductor import INDUCTOR_METHODS, inductor_order, input_order
 from .memory import evaluate_indices
 from .runtime import Callbacks, Deadline, TimeUp
@@ -53,6 +58,11 @@ class Method:
 
 def _always(graph: Graph) -> bool:
     return True
+
+
+def cpsat_supported(graph: Graph) -> bool:
+    """CP-SAT needs sizes totalling below 2**61 (int64 sums inside)."""
+    return graph.memory_buffers().total <= INT64_SAFE // 4
 
 
 def _run_heuristic(graph, deadline, rng, callbacks, *, target=0, **options):
@@ -107,6 +117,46 @@ def _brute_ok(graph: Graph) -> bool:
     return graph.n <= MAX_NODES
 
 
+def _quick_upper(graph, deadline, rng, callbacks, share: float = 0.15):
+    """A heuristic order for hints and budgets, using a share of the time."""
+    sub = deadline.sub(share) if math.isfinite(deadline.limit) else Deadline()
+    params = HeuristicParams(work_budget=5e6)
+    order, peak, stats = heuristic_schedule(
+        graph, sub, seed=rng, params=params, callbacks=callbacks
+    )
+    return order, peak
+
+
+def _run_ideals(graph, deadline, rng, callbacks, *, upper=None, lower=None,
+                max_states=None, **options):
+    if upper is None:
+        upper = _quick_upper(graph, deadline, rng, callbacks)
+    kwargs = {} if max_states is None else {"max_states": max_states}
+    order, peak, lb, stats = ideal_search(
+        graph, deadline, upper=upper, lower=lower, callbacks=callbacks, **kwargs
+    )
+    return order, lb, stats
+
+
+def _run_cpsat(graph, deadline, rng, callbacks, *, upper=None, lower=None,
+               num_workers=None, plain=False, **options):
+    if plain:
+        model = CpSatModel(graph, plain=True)
+        order, _, lb, stats = model.solve(deadline, num_workers=num_workers)
+        if order is None:
+            order = input_order(graph)
+        return order, lb, stats
+    if upper is None:
+        upper = _quick_upper(graph, deadline, rng, callbacks)
+    if lower is None:
+        lower = _bound(graph, deadline)
+    model = CpSatModel(graph, lower=lower, upper=upper[1])
+    order, peak, lb, stats = model.solve(deadline, hint=upper[0], num_workers=num_workers)
+    if order is None or peak > upper[1]:
+        order = upper[0]
+    return order, max(lb, lower), stats
+
+
 METHODS: dict[str, Method] = {
     m.name: m
     for m in [
@@ -124,6 +174,10 @@ METHODS: dict[str, Method] = {
                "the trace order, or the node order"),
         Method("tree", True, _liu_exact, _run_tree,
                "Liu's algorithm (in-trees)"),
+        Method("ideals", True, ideals_supported, _run_ideals,
+               "budgeted search over the lattice of ideals"),
+        Method("cpsat", True, cpsat_supported, _run_cpsat,
+               "OR-Tools CP-SAT model (positions, lifetimes, cumulative)"),
         Method("brute", True, _brute_ok, _run_brute,
                f"exhaustive DP over subsets (n <= {MAX_NODES})"),
     ]
@@ -131,14 +185,82 @@ METHODS: dict[str, Method] = {
 
 #: Graphs up to this size go to brute force under ``auto``.
 AUTO_BRUTE_MAX = 10
+#: Without a time limit, ``auto`` gives CP-SAT at most this many seconds.
+AUTO_CPSAT_SECONDS = 60.0
+#: ``auto`` tries CP-SAT on graphs up to this many nodes.
+AUTO_CPSAT_MAX_NODES = 1500
+#: ``auto`` runs the ideal search first when the width estimate is at most this.
+AUTO_NARROW_WIDTH = 24
 
 
-def _auto_choice(graph: Graph) -> str:
+def _portfolio(graph, deadline, rng, callbacks):
+    """``auto``: exact where it can, shared bounds, always within the deadline.
+
+    Returns ``(order, lower_bound, stats, winner)``.
+    """
     if graph.n <= AUTO_BRUTE_MAX:
-        return "brute"
+        order, lb, stats = _run_brute(graph, deadline, rng, callbacks)
+        return order, lb, stats, "brute"
     if _liu_exact(graph):
-        return "tree"
-    return "heuristic"
+        order, lb, stats = _run_tree(graph, deadline, rng, callbacks)
+        return order, lb, stats, "tree"
+    timed = math.isfinite(deadline.limit)
+    stats: dict[str, Any] = {"portfolio": []}
+    lb = _bound(graph, deadline)
+    if callbacks is not None:
+        callbacks.on_bound(lb)
+    share = 0.15 if graph.n <= AUTO_CPSAT_MAX_NODES else 0.6
+    sub = deadline.sub(share) if timed else Deadline()
+    order, peak, hstats = heuristic_schedule(
+        graph, sub, seed=rng, callbacks=callbacks, target=lb,
+        params=HeuristicParams(work_budget=1e7),
+    )
+    best, ub, winner = order, peak, "heuristic"
+    stats["heuristic"] = hstats
+    stats["portfolio"].append(("heuristic", peak, lb))
+
+    def record(name, order, bound):
+        nonlocal best, ub, winner, lb
+        lb = max(lb, bound)
+        if order is not None:
+            peak = evaluate_indices(graph, order, check=False).peak
+            if peak < ub:
+                best, ub, winner = order, peak, name
+        stats["portfolio"].append((name, ub, lb))
+
+    width = int(np.bincount(longest_path_layers(graph)).max())
+    steps = []
+    if ideals_supported(graph) and graph.n <= 5000:
+        steps.append("ideals")
+    if cpsat_supported(graph) and graph.n <= AUTO_CPSAT_MAX_NODES:
+        steps.insert(0 if width > AUTO_NARROW_WIDTH else len(steps), "cpsat")
+    try:
+        for k, step in enumerate(steps):
+            if lb >= ub or deadline.expired():
+                break
+            last = k == len(steps) - 1
+            if step == "ideals":
+                d = deadline if last or not timed else deadline.sub(0.5)
+                o, p, bound, st = ideal_search(
+                    graph, d, upper=(best, ub), lower=lb, callbacks=callbacks
+                )
+                stats["ideals"] = st
+                record("ideals", o, bound)
+            else:
+                d = deadline if timed else Deadline(AUTO_CPSAT_SECONDS)
+                if timed and not last:
+                    d = deadline.sub(0.5)
+                model = CpSatModel(graph, lower=lb, upper=ub)
+                o, p, bound, st = model.solve(d, hint=best)
+                stats["cpsat"] = st
+                record("cpsat", o, bound)
+        if lb < ub and timed and not deadline.expired():
+            o, p = local_search(graph, best, deadline, seed=rng, target=lb,
+                                callbacks=callbacks)
+            record("heuristic", o, 0)
+    except (TimeUp, KeyboardInterrupt) as exc:
+        stats["interrupted"] = "time" if isinstance(exc, TimeUp) else "ctrl-c"
+    return best, min(lb, ub), stats, winner
 
 
 def solve(
@@ -158,12 +280,16 @@ def solve(
     graph
         The graph to schedule.
     method
-        ``"auto"`` (default) picks an exact method when one applies (brute
-        force on tiny graphs, Liu's algorithm on in-trees) and the
-        heuristic portfolio otherwise; any name of ``METHODS`` forces one.
+        ``"auto"`` (default) runs a portfolio: brute force on tiny graphs,
+        Liu's algorithm on in-trees, otherwise the heuristic for an upper
+        bound, then the ideal search and CP-SAT (in the order the graph's
+        width suggests) until one proves optimality or time runs out. Any
+        name of ``METHODS`` forces one method.
     time_limit
         Wall-clock seconds, measured from this call. Default ``inf``: the
-        heuristics stop at a local optimum or their work budget.
+        heuristics stop at a local optimum or their work budget, the ideal
+        search at its state cap, and CP-SAT (under ``auto``) after
+        ``AUTO_CPSAT_SECONDS``.
     seed
         Seed of every random choice.
     callbacks
@@ -171,13 +297,14 @@ def solve(
     keep_outputs
         Overrides the graph's ``keep_outputs`` flag when given.
     **options
-        Passed to the method (e.g. :class:`HeuristicParams` fields).
+        Passed to the method (e.g. :class:`HeuristicParams` fields,
+        ``num_workers`` for CP-SAT, ``max_states`` for the ideal search).
 
     Returns
     -------
     Schedule
         Its ``status`` is ``optimal`` only when the peak equals a proven
-        lower bound.
+        lower bound; ``method`` names the method that found the order.
 
     Raises
     ------
@@ -196,42 +323,45 @@ def solve(
     deadline = Deadline(time_limit)
     if keep_outputs is not None and keep_outputs != graph.keep_outputs:
         graph = graph.replace(keep_outputs=keep_outputs)
-    name = _auto_choice(graph) if method == "auto" else method
-    if name not in METHODS:
+    if method != "auto" and method not in METHODS:
         valid = ", ".join(["auto", *METHODS])
         raise ValueError(f"Unknown method {method!r}; choose one of {valid}.")
-    spec = METHODS[name]
-    if not spec.supports(graph):
-        raise ValueError(f"Method {name!r} does not support this graph.")
+    if method != "auto" and not METHODS[method].supports(graph):
+        raise ValueError(f"Method {method!r} does not support this graph.")
     if callbacks is not None:
-        callbacks.on_start(graph, name)
+        callbacks.on_start(graph, method)
     rng = np.random.default_rng(seed)
-    bound = 0
-    if not spec.exact:
-        bound = _bound(graph, deadline)
-        if callbacks is not None:
-            callbacks.on_bound(bound)
-        if name == "heuristic":
-            options["target"] = bound
-    try:
-        order, lb, stats = spec.run(graph, deadline, rng, callbacks, **options)
-    except (TimeUp, KeyboardInterrupt) as exc:
-        if spec.exact:
+    if method == "auto":
+        order, lb, stats, name = _portfolio(graph, deadline, rng, callbacks)
+        stats["auto"] = True
+    else:
+        name = method
+        spec = METHODS[name]
+        bound = 0
+        if not spec.exact:
+            bound = _bound(graph, deadline)
+            if callbacks is not None:
+                callbacks.on_bound(bound)
+            if name == "heuristic":
+                options["target"] = bound
+        try:
+            order, lb, stats = spec.run(graph, deadline, rng, callbacks, **options)
+        except (TimeUp, KeyboardInterrupt) as exc:
+            if not spec.exact:
+                raise
             # an exact method gave nothing: fall back to the input order
             order, lb = input_order(graph), 0
             stats = {"interrupted": "time" if isinstance(exc, TimeUp) else "ctrl-c"}
-        else:
-            raise
+        lb = max(lb, bound)
     profile = evaluate_indices(graph, order, check=True)
     peak = profile.peak
-    if spec.exact and not stats.get("interrupted"):
-        if lb != peak:
-            raise PebbleSchedError(
-                f"Method {name!r} claimed {lb} but its order has peak {peak}."
-            )
-    else:
-        lb = max(lb, bound)
-    lb = min(lb, peak)
+    if lb > peak:
+        raise PebbleSchedError(
+            f"Method {name!r} claimed a lower bound {lb} above the peak {peak} "
+            "of its own order; please report this bug."
+        )
+    if callbacks is not None:
+        callbacks.on_bound(lb)
     ids = graph.ids
     schedule = Schedule(
         order=tuple(ids[v] for v in order.tolist()),

@@ -1,0 +1,339 @@
+"""Exact minimum peak by a budgeted search over the lattice of ideals.
+
+Model: the full buffer model of DESIGN.md §1. After a set S of nodes has run
+(S is an *ideal*: closed under predecessors), the resident memory
+
+    res(S) = sum of s(b) over buffers b produced in S (or graph inputs)
+             that are outputs or still have a consumer outside S
+
+depends on S alone, and running v next needs ``res(S) + alloc(v)``, where
+alloc(v) is everything v produces (inputs it frees are still in res(S)).
+A schedule is a path from the empty ideal to V adding one node at a time,
+its peak the maximum cost along the path (and the inputs before the first
+step). The minimum peak is a bottleneck shortest path in this lattice
+(Serenity, Ahn et al., MLSys 2020, search the same lattice).
+
+Search: every path crosses exactly one ideal of each size, so a dynamic
+program over *layers* (ideals of size k) is exact. Each layer is a numpy
+array of bitsets (``ceil(n / 64)`` words per ideal); successors are generated
+node by node with vectorised predecessor tests and deduplicated by sorting,
+keeping the cheapest parent. Only transitions of cost <= a *budget* B are
+kept: reaching V proves the exact optimum (every cheaper path was kept);
+not reaching it proves that the optimum exceeds B. :func:`ideal_search`
+starts with B = (best known peak) - 1 and, when a budget's search outgrows
+the state cap, bisects between the proven lower bound and B, so a stopped
+search still returns its best order and a proven lower bound.
+
+Pruning rules, each preserving at least one optimal path (and each checked
+against brute force on random graphs in the tests):
+
+1. **Free moves.** If some node v can run from S with ``res(S) + alloc(v)
+   <= val(S)`` (no higher than the bottleneck already paid to reach S) and
+   ``res(S + v) <= res(S)``, only the successor S + v is kept. Proof: take
+   any completion from S and move v to its front. For every step u that v
+   jumps over, with T (a superset of S) run before u, the memory during u
+   becomes ``res(T + v) + alloc(u)``; and ``res(T + v) - res(T) = last(v) -
+   freed(T, v) <= last(v) - freed(S, v) = res(S + v) - res(S) <= 0``,
+   because a buffer v frees after S it also frees after T (more of its
+   readers have run). v's own step costs at most val(S); later steps see
+   the same sets as before. So the completion is no worse.
+2. **Twins.** Nodes with the same predecessors, successors, sizes and edge
+   sizes (and no explicit buffers) are interchangeable: swapping them maps
+   schedules to schedules of equal profile. We only keep schedules that run
+   them in index order (an extra precedence between consecutive twins).
+
+Exact; O(number of ideals within the budget * n) vectorised work; memory
+O(states kept). Throughput is reported by ``scripts/bench_exact.py``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .bounds import lower_bound as static_lower_bound
+from .constants import INT64_SAFE
+from .graph import Graph
+from .memory import evaluate_indices
+from .runtime import Callbacks, Deadline, TimeUp
+
+__all__ = ["IdealResult", "ideal_search", "search_budget"]
+
+#: Default cap on the number of ideals held in memory at once.
+DEFAULT_MAX_STATES = 6_000_000
+
+
+@dataclass
+class IdealResult:
+    """Outcome of a budgeted search.
+
+    ``status`` is ``"found"`` (``order`` has the exact optimum ``value``),
+    ``"infeasible"`` (no schedule has peak <= budget), or ``"capped"`` (the
+    state cap or the deadline stopped it: nothing proven).
+    """
+
+    status: str
+    value: int = 0
+    order: np.ndarray | None = None
+    states: int = 0
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+class _Lattice:
+    """Per-node and per-buffer data of the search, as numpy arrays."""
+
+    def __init__(self, graph: Graph, twins: bool = True) -> None:
+        n = graph.n
+        mb = graph.memory_buffers()
+        self.n = n
+        self.words = max(1, (n + 63) // 64)
+        size = mb.size.astype(np.int64)
+        has_prod = mb.producer >= 0
+        ncons = np.diff(mb.cons_ptr)
+        lasting = has_prod & ((ncons > 0) | mb.output)
+        self.alloc = np.zeros(n, dtype=np.int64)
+        np.add.at(self.alloc, mb.producer[has_prod], size[has_prod])
+        self.last = np.zeros(n, dtype=np.int64)
+        np.add.at(self.last, mb.producer[lasting], size[lasting])
+        # resident memory of the empty ideal: inputs that are read or kept
+        inputs = ~has_prod
+        self.res0 = int(size[inputs & ((ncons > 0) | mb.output)].sum())
+        self.initial = int(size[inputs].sum())
+        self.has_inputs = bool(inputs.any())
+        # predecessor masks (with twin chains), as (word, bits) pairs
+        preds: list[set[int]] = [
+            set(graph.pred_idx[graph.pred_ptr[v] : graph.pred_ptr[v + 1]].tolist())
+            for v in range(n)
+        ]
+        self.twin_edges = 0
+        if twins:
+            for a, b in _twin_pairs(graph):
+                preds[b].add(a)
+                self.twin_edges += 1
+        self.pred_words = [self._words_of(p) for p in preds]
+        # buffers freed when v runs last among their readers: (words, size)
+        self.frees: list[list[tuple[list[tuple[int, int]], int]]] = [[] for _ in range(n)]
+        for b in np.flatnonzero(~mb.output & (ncons > 0) & (size > 0)).tolist():
+            cons = mb.cons_idx[mb.cons_ptr[b] : mb.cons_ptr[b + 1]].tolist()
+            words = self._words_of(cons)
+            for c in cons:
+                self.frees[c].append((words, int(size[b])))
+
+    def _words_of(self, nodes: Any) -> list[tuple[int, int]]:
+        acc: dict[int, int] = {}
+        for u in nodes:
+            acc[u // 64] = acc.get(u // 64, 0) | (1 << (u % 64))
+        return [(w, bits) for w, bits in sorted(acc.items())]
+
+
+def _twin_pairs(graph: Graph) -> list[tuple[int, int]]:
+    """Consecutive pairs of interchangeable nodes (see rule 2)."""
+    in_buffers = set(graph.buf_producer[graph.buf_producer >= 0].tolist())
+    in_buffers.update(graph.buf_cons_idx.tolist())
+    groups: dict[tuple, list[int]] = {}
+    es, ed, ez = graph.edge_src, graph.edge_dst, graph.edge_size
+    out_edges: dict[int, list[tuple[int, int]]] = {}
+    in_edges: dict[int, list[tuple[int, int]]] = {}
+    for a, b, s in zip(es.tolist(), ed.tolist(), ez.tolist(), strict=True):
+        out_edges.setdefault(a, []).append((b, s))
+        in_edges.setdefault(b, []).append((a, s))
+    for v in range(graph.n):
+        if v in in_buffers:
+            continue
+        key = (
+            tuple(sorted(in_edges.get(v, ()))),
+            tuple(sorted(out_edges.get(v, ()))),
+            int(graph.node_size[v]),
+            int(graph.workspace[v]),
+        )
+        groups.setdefault(key, []).append(v)
+    pairs = []
+    for members in groups.values():
+        pairs.extend(zip(members, members[1:], strict=False))
+    return pairs
+
+
+def _all_set(S: np.ndarray, words: list[tuple[int, int]]) -> np.ndarray:
+    ok = np.ones(len(S), dtype=bool)
+    for w, bits in words:
+        b = np.uint64(bits)
+        ok &= (S[:, w] & b) == b
+    return ok
+
+
+def search_budget(
+    lat: _Lattice,
+    budget: int,
+    deadline: Deadline,
+    max_states: int = DEFAULT_MAX_STATES,
+    free_moves: bool = True,
+) -> IdealResult:
+    """Layered bottleneck DP keeping transitions of cost <= ``budget``."""
+    n, W = lat.n, lat.words
+    start_val = lat.initial if lat.has_inputs else 0
+    if start_val > budget:
+        return IdealResult("infeasible", states=1)
+    if n == 0:
+        return IdealResult("found", start_val, np.zeros(0, dtype=np.int64), 1)
+    S = np.zeros((1, W), dtype=np.uint64)
+    val = np.array([start_val], dtype=np.int64)
+    res = np.array([lat.res0], dtype=np.int64)
+    parents: list[np.ndarray] = []
+    nodes: list[np.ndarray] = []
+    total = 1
+    held = 1
+    bits = [np.uint64(1 << (v % 64)) for v in range(n)]
+    for _layer in range(n):
+        deadline.check()
+        c_parent, c_node, c_S, c_val, c_res, c_free = [], [], [], [], [], []
+        for v in range(n):
+            w = v // 64
+            ok = (S[:, w] & bits[v]) == 0
+            for pw, pb in lat.pred_words[v]:
+                b = np.uint64(pb)
+                ok &= (S[:, pw] & b) == b
+            idx = np.flatnonzero(ok)
+            if len(idx) == 0:
+                continue
+            cost = np.maximum(val[idx], res[idx] + lat.alloc[v])
+            keep = cost <= budget
+            if not keep.all():
+                idx, cost = idx[keep], cost[keep]
+                if len(idx) == 0:
+                    continue
+            newS = S[idx].copy()
+            newS[:, w] |= bits[v]
+            freed = np.zeros(len(idx), dtype=np.int64)
+            for words, sz in lat.frees[v]:
+                freed += sz * _all_set(newS, words)
+            newres = res[idx] + lat.last[v] - freed
+            c_parent.append(idx)
+            c_node.append(np.full(len(idx), v, dtype=np.int32))
+            c_S.append(newS)
+            c_val.append(cost)
+            c_res.append(newres)
+            if free_moves:
+                c_free.append((cost <= val[idx]) & (newres <= res[idx]))
+        if not c_parent:
+            return IdealResult("infeasible", states=total)
+        parent = np.concatenate(c_parent)
+        node = np.concatenate(c_node)
+        newS = np.concatenate(c_S)
+        cost = np.concatenate(c_val)
+        newres = np.concatenate(c_res)
+        if free_moves:
+            free = np.concatenate(c_free)
+            if free.any():
+                fr = np.flatnonzero(free)
+                _, first = np.unique(parent[fr], return_index=True)
+                chosen = fr[first]
+                has_free = np.zeros(len(S), dtype=bool)
+                has_free[parent[chosen]] = True
+                keep = ~has_free[parent]
+                keep[chosen] = True
+                parent, node, newS = parent[keep], node[keep], newS[keep]
+                cost, newres = cost[keep], newres[keep]
+        # deduplicate ideals, keeping the cheapest parent
+        keys = [cost] + [newS[:, w] for w in range(W)]
+        order = np.lexsort(keys)
+        sS = newS[order]
+        first = np.ones(len(order), dtype=bool)
+        if len(order) > 1:
+            first[1:] = (sS[1:] != sS[:-1]).any(axis=1)
+        sel = order[first]
+        S, val, res = newS[sel], cost[sel], newres[sel]
+        parents.append(parent[sel].astype(np.int64))
+        nodes.append(node[sel])
+        total += len(sel)
+        held += len(sel)
+        if held > max_states:
+            return IdealResult("capped", states=total)
+    # the last layer holds only V
+    seq = []
+    i = 0
+    for layer in range(n - 1, -1, -1):
+        seq.append(int(nodes[layer][i]))
+        i = int(parents[layer][i])
+    return IdealResult("found", int(val[0]), np.array(seq[::-1], dtype=np.int64), total)
+
+
+def ideal_search(
+    graph: Graph,
+    deadline: Deadline | None = None,
+    *,
+    upper: tuple[np.ndarray, int] | None = None,
+    lower: int | None = None,
+    max_states: int = DEFAULT_MAX_STATES,
+    callbacks: Callbacks | None = None,
+    free_moves: bool = True,
+    twins: bool = True,
+) -> tuple[np.ndarray, int, int, dict[str, Any]]:
+    """Minimum peak by the budgeted ideal search.
+
+    Parameters
+    ----------
+    graph
+        The graph (total of sizes below 2**63).
+    deadline
+        Stops the search; the best order and proven bound so far are
+        returned.
+    upper
+        A known order (node indices) and its peak; default: the input order.
+    lower
+        A proven lower bound; default :func:`pebble_sched.bounds.lower_bound`.
+    max_states
+        Cap on ideals held by one budgeted search.
+
+    Returns
+    -------
+    tuple
+        ``(order, peak, lower_bound, stats)``; the order is optimal when
+        ``peak == lower_bound``.
+
+    Examples
+    --------
+    >>> g = Graph(["a", "b", "c"], [("a", "b"), ("a", "c")], size=[4, 1, 1])
+    >>> order, peak, lb, stats = ideal_search(g)
+    >>> peak, lb
+    (5, 5)
+    """
+    deadline = deadline or Deadline()
+    if graph.memory_buffers().total > INT64_SAFE:
+        raise ValueError("The ideal search needs sizes totalling below 2**63.")
+    if upper is None:
+        order0 = graph.topological_order()
+        upper = (order0, evaluate_indices(graph, order0, check=False).peak)
+    best_order, hi = np.asarray(upper[0], dtype=np.int64), int(upper[1])
+    lo = static_lower_bound(graph) if lower is None else int(lower)
+    lat = _Lattice(graph, twins=twins)
+    stats: dict[str, Any] = {"searches": [], "states": 0, "twin_edges": lat.twin_edges}
+    # budgets to try: first "better than the best known", then bisect
+    probe_hi = hi - 1
+    try:
+        while lo < hi and lo <= probe_hi:
+            budget = probe_hi if not stats["searches"] else (lo + probe_hi) // 2
+            r = search_budget(lat, budget, deadline, max_states, free_moves)
+            stats["states"] += r.states
+            stats["searches"].append((budget, r.status, r.states))
+            if r.status == "found":
+                best_order, hi = r.order, r.value
+                lo = hi  # the layered DP within the budget is exact
+                if callbacks is not None:
+                    callbacks.on_improvement(best_order, hi)
+            elif r.status == "infeasible":
+                lo = budget + 1
+                if callbacks is not None:
+                    callbacks.on_bound(lo)
+            else:
+                probe_hi = budget - 1
+    except (TimeUp, KeyboardInterrupt) as exc:
+        stats["interrupted"] = "time" if isinstance(exc, TimeUp) else "ctrl-c"
+    return best_order, hi, min(lo, hi), stats
+
+
+def supports(graph: Graph) -> bool:
+    """The search needs sizes totalling below 2**63."""
+    return graph.memory_buffers().total <= INT64_SAFE and math.isfinite(graph.n)

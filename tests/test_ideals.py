@@ -1,0 +1,67 @@
+"""Tests of the ideal-lattice search against brute force."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pebble_sched import Graph, evaluate
+from pebble_sched.brute_force import brute_force
+from pebble_sched.generators import layered, pumpkin, training_like
+from pebble_sched.ideals import _Lattice, _twin_pairs, ideal_search, search_budget
+from pebble_sched.runtime import Deadline
+
+from .helpers import graphs
+
+
+def _peak(g, order):
+    return evaluate(g, [g.ids[v] for v in np.asarray(order).tolist()]).peak
+
+
+@given(graphs(max_nodes=10), st.booleans(), st.booleans())
+def test_matches_brute_force(g, free_moves, twins):
+    """Tests the exact optimum, with and without each pruning rule."""
+    order, peak, lb, _ = ideal_search(g, free_moves=free_moves, twins=twins)
+    opt = brute_force(g)[1]
+    assert peak == lb == opt
+    assert _peak(g, order) == peak
+
+
+@given(graphs(max_nodes=10))
+def test_budget_answers(g):
+    """Tests that a budget below the optimum is infeasible and one at it is found."""
+    opt = brute_force(g)[1]
+    lat = _Lattice(g)
+    assert search_budget(lat, opt, Deadline()).status == "found"
+    if opt > 0:
+        assert search_budget(lat, opt - 1, Deadline()).status == "infeasible"
+
+
+def test_capped_search_keeps_valid_bounds():
+    """Tests that a tiny state cap still returns a valid order and a valid bound."""
+    g = layered(40, window=6, p=0.3, seed=3)
+    order, peak, lb, stats = ideal_search(g, max_states=50)
+    exact = ideal_search(g)[1]
+    assert lb <= exact <= peak == _peak(g, order)
+    assert any(s[1] == "capped" for s in stats["searches"])
+
+
+def test_twins_detected():
+    """Tests that interchangeable nodes are chained (rule 2)."""
+    g = pumpkin(5, 1, 1, seed=0).replace(size=[3] * 7)
+    assert len(_twin_pairs(g)) == 4
+
+
+def test_deadline_returns_upper_and_lower():
+    """Tests that an expired deadline returns the start order and a valid bound."""
+    g = training_like(30, seed=1)
+    order, peak, lb, stats = ideal_search(g, Deadline(0.0))
+    assert stats.get("interrupted") == "time"
+    assert lb <= peak == _peak(g, order)
+
+
+def test_medium_layered_exact():
+    """Tests a 60-node layered DAG: the search proves its answer."""
+    g = layered(60, window=8, p=0.3, seed=2)
+    order, peak, lb, stats = ideal_search(g)
+    assert peak == lb == _peak(g, order)
