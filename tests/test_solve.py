@@ -92,3 +92,34 @@ def test_verify_catches_wrong_peak(chain):
     with pytest.raises(ScheduleError, match="peak is 5"):
         verify(chain, bad)
     assert verify(chain, s) == 5
+
+
+@given(graphs(max_nodes=12).filter(lambda g: g.n >= 11))
+def test_auto_portfolio_exact_beyond_brute_range(g):
+    """Tests the auto portfolio (heuristic, ideals, CP-SAT) on 11-12 nodes against brute force."""
+    s = solve(g, time_limit=30)
+    assert s.peak == brute_force(g)[1]
+    assert s.status is Status.OPTIMAL
+    assert_valid_schedule(g, s)
+
+
+def test_auto_time_limit_on_wide_graph():
+    """Tests that auto honours a short limit on a graph too wide to prove quickly."""
+    g = layered(400, window=40, p=0.05, seed=1)
+    t0 = time.monotonic()
+    s = solve(g, time_limit=2.0)
+    assert time.monotonic() - t0 < 5.0
+    assert s.lower_bound <= s.peak
+    assert_valid_schedule(g, s)
+
+
+def test_forced_exact_methods_report_method():
+    """Tests --method ideals / cpsat on a mid-size graph: same optimum, honest status."""
+    g = layered(40, window=6, p=0.3, seed=9)
+    a = solve(g, "ideals", time_limit=30)
+    b = solve(g, "cpsat", time_limit=30)
+    assert a.method == "ideals" and b.method == "cpsat"
+    assert a.status is Status.OPTIMAL
+    assert a.peak <= b.peak
+    if b.status is Status.OPTIMAL:
+        assert a.peak == b.peak

@@ -157,3 +157,108 @@ def info_cmd(graph_file, as_json):
             val = f"{val} ({format_bytes(val)})"
         click.echo(f"{key:<{width}} : {val}")
 
+
+
+@main.command("bench")
+@click.argument("sets", metavar="SET...", nargs=-1, required=True, type=click.Path())
+@click.option("--methods", default="auto,inductor", show_default=True,
+              help="Comma-separated methods to compare.")
+@click.option("--time-limit", "-t", type=float, default=10.0, show_default=True,
+              help="Seconds per instance and method.")
+@click.option("--jobs", "-j", type=int, default=1, show_default=True,
+              help="Tasks run at once.")
+@click.option("--out", type=click.Path(), default="bench-out", show_default=True,
+              help="Folder for results.csv, report.md and schedules/.")
+@click.option("--update-best", is_flag=True,
+              help="Update the sets' index files with verified improvements.")
+@click.option("--resume", is_flag=True, help="Skip pairs already in results.csv.")
+@click.option("--executor", type=click.Choice(["local", "dask"]), default="local",
+              show_default=True)
+@click.option("--scheduler", default=None,
+              help="Dask scheduler address (tcp://host:8786); default: a local cluster.")
+@click.option("--memory-limit", type=int, default=None,
+              help="Address-space limit per task, in MiB.")
+@click.option("--grace", type=float, default=10.0, show_default=True,
+              help="Seconds past the time limit before a task counts as hung.")
+@click.option("--plot", is_flag=True, help="Also write gap_vs_time.png (needs matplotlib).")
+@click.option("--json", "as_json", is_flag=True, help="Print the raw rows as JSON.")
+def bench_cmd(sets, methods, time_limit, jobs, out, update_best, resume, executor,
+              scheduler, memory_limit, grace, plot, as_json):
+    """Run methods on instance sets and report gaps to the best known values."""
+    import os
+
+    from .bench import BenchConfig, find_instances, markdown_report, read_index, run_bench
+    from .bench.instances import update_best as do_update
+
+    names = [m.strip() for m in methods.split(",") if m.strip()]
+    bad = [m for m in names if m not in METHOD_NAMES]
+    if bad:
+        raise InputError(f"Unknown method {bad[0]!r}; choose among {', '.join(METHOD_NAMES)}.")
+    try:
+        config = BenchConfig(methods=names, time_limit=time_limit, jobs=jobs, out=out,
+                             resume=resume, executor=executor, scheduler=scheduler,
+                             memory_limit_mb=memory_limit, grace=grace)
+        found = find_instances(list(sets))
+    except (ValueError, FileNotFoundError) as exc:
+        raise InputError(str(exc)) from None
+    if not found:
+        raise InputError("No instance files (*.json, *.json.gz) in the given sets.")
+    cores = os.cpu_count() or 1
+    if jobs > cores:
+        click.echo(f"warning: {jobs} jobs on {cores} cores: timings will suffer", err=True)
+    total = sum(len(s.files) for s in found) * len(names)
+    click.echo(f"bench: {total} runs ({len(found)} sets, {len(names)} methods, "
+               f"{time_limit:g} s each, {jobs} at once)", err=True)
+
+    def progress(k, n, row):
+        peak = row["peak"] if row["peak"] is not None else "-"
+        mark = "" if row["verified"] else "  <-- FAILED"
+        if row["status"] == "wrong":
+            mark = "  <-- WRONG SCHEDULE"
+        click.echo(f"[{k}/{n}] {row['family']}/{row['instance']} {row['method']}: "
+                   f"{row['status']} peak {peak} ({row['time_s']:.1f} s){mark}", err=True)
+
+    try:
+        rows, interrupted = run_bench(found, config, progress)
+    except ModuleNotFoundError as exc:
+        raise InputError(str(exc)) from None
+    index = {s.family: read_index(s.root) for s in found}
+    report = markdown_report(rows, index)
+    (config.out / "report.md").write_text(report)
+    if plot:
+        from .bench.report import best_known
+        from .plotting import plot_gap_vs_time
+
+        try:
+            plot_gap_vs_time(rows, best_known(rows, index), config.out / "gap_vs_time.png")
+        except ModuleNotFoundError as exc:
+            click.echo(f"warning: {exc}", err=True)
+    if update_best and not interrupted:
+        for line in do_update(found, rows, config.out):
+            click.echo(f"updated {line}", err=True)
+    if as_json:
+        click.echo(json.dumps(rows))
+    else:
+        click.echo(report)
+    failed = sum(1 for r in rows if not r["verified"])
+    click.echo(f"{len(rows)} runs, {failed} failed; results in {config.out}/", err=True)
+    if interrupted:
+        click.echo("interrupted: the finished runs are saved (rerun with --resume)", err=True)
+        sys.exit(130)
+
+
+@main.command("plot")
+@click.argument("graph_file", metavar="GRAPH.json", type=click.Path())
+@click.argument("schedule_file", metavar="SCHEDULE.json", type=click.Path())
+@click.option("--output", "-o", type=click.Path(), default="profile.png", show_default=True)
+def plot_cmd(graph_file, schedule_file, output):
+    """Plot the memory profile of SCHEDULE.json (needs matplotlib)."""
+    from .plotting import plot_profile
+
+    graph = _read(graph_file)
+    try:
+        schedule = read_schedule(schedule_file)
+        plot_profile(graph, schedule, output)
+    except (PebbleSchedError, ModuleNotFoundError) as exc:
+        raise InputError(str(exc)) from None
+    click.echo(f"profile written to {output}", err=True)

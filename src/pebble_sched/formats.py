@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 from pathlib import Path
@@ -17,15 +18,19 @@ __all__ = ["read_graph", "read_schedule", "write_graph", "write_schedule"]
 def _load(path: str | os.PathLike, error: type[Exception]) -> Any:
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        if path.name.endswith(".gz"):
+            with gzip.open(path, "rt", encoding="utf-8") as fh:
+                text = fh.read()
+        else:
+            text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise error(f"{path}: no such file.") from None
     except IsADirectoryError:
         raise error(f"{path}: is a directory.") from None
     except UnicodeDecodeError:
         raise error(f"{path}: not a UTF-8 text file.") from None
-    except OSError as exc:
-        raise error(f"{path}: {exc.strerror or exc}.") from None
+    except (OSError, EOFError) as exc:
+        raise error(f"{path}: {getattr(exc, 'strerror', None) or exc}.") from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
@@ -52,13 +57,21 @@ def read_graph(path: str | os.PathLike) -> Graph:
     except InstanceError as exc:
         raise InstanceError(f"{Path(path)}: {exc}") from None
     if graph.name is None:
-        graph = graph.replace(name=Path(path).stem)
+        name = Path(path).name
+        for suffix in (".json.gz", ".json"):
+            name = name.removesuffix(suffix)
+        graph = graph.replace(name=name)
     return graph
 
 
 def write_graph(path: str | os.PathLike, graph: Graph) -> None:
-    """Write an instance file (DESIGN.md §2)."""
-    Path(path).write_text(json.dumps(graph.to_dict()) + "\n", encoding="utf-8")
+    """Write an instance file (DESIGN.md §2); gzipped when the name ends in ``.gz``."""
+    text = json.dumps(graph.to_dict(), separators=(",", ":")) + "\n"
+    if str(path).endswith(".gz"):
+        with gzip.open(path, "wt", encoding="utf-8", compresslevel=9) as fh:
+            fh.write(text)
+    else:
+        Path(path).write_text(text, encoding="utf-8")
 
 
 def read_schedule(path: str | os.PathLike) -> Schedule:

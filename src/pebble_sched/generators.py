@@ -16,6 +16,8 @@ Sizes are drawn uniformly from ``1..max_size`` unless stated otherwise.
 - :func:`training_like`: a forward chain with skip connections, a loss, a
   mirrored backward pass reading the forward activations, and weight
   gradients as sinks.
+- :func:`workflow`: edge-weighted scientific workflows shaped like the
+  Pegasus families GENOME, LIGO and MONTAGE (fork/join structures).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ __all__ = [
     "pumpkin",
     "series_parallel",
     "training_like",
+    "workflow",
 ]
 
 
@@ -239,6 +242,84 @@ def training_like(
     )
 
 
+def _workflow_graph(name, nodes, edges, rng, max_size, seed, **params):
+    """A workflow: files on edges (edge buffers), small scratch on nodes."""
+    m = len(edges)
+    esize = rng.integers(1, max_size + 1, size=m, dtype=np.int64)
+    work = rng.integers(0, max(1, max_size // 10) + 1, size=len(nodes), dtype=np.int64)
+    return Graph(nodes, edges, edge_size=esize, workspace=work, name=name,
+                 meta=_meta("workflow", seed, **params, max_size=max_size))
+
+
+def workflow(
+    kind: str, width: int, *, seed: int | np.random.Generator = 0, max_size: int = 100
+) -> Graph:
+    """An edge-weighted workflow DAG shaped like a Pegasus family.
+
+    ``kind`` is ``"genome"`` (1000Genome: per chromosome, ``width``
+    individuals jobs merge, then sifting, mutation-overlap and frequency
+    jobs), ``"ligo"`` (Inspiral: ``width`` template-bank/inspiral pipelines
+    joined by thinca jobs in groups, then a second inspiral stage) or
+    ``"montage"`` (``width`` projections, overlap fits, a global background
+    model, corrections, and an add/shrink/JPEG tail). Files are edge
+    buffers of 1..max_size bytes; jobs have small workspaces.
+    """
+    rng = _rng(seed)
+    nodes: list[str] = []
+    edges: list[tuple[str, str]] = []
+
+    def add(v: str) -> str:
+        nodes.append(v)
+        return v
+
+    if kind == "genome":
+        chroms = max(1, width // 4)
+        pops = 3
+        for c in range(chroms):
+            merge = add(f"merge{c}")
+            sift = add(f"sift{c}")
+            for k in range(width):
+                edges.append((add(f"ind{c}_{k}"), merge))
+            for p in range(pops):
+                mo, fr = add(f"overlap{c}_{p}"), add(f"freq{c}_{p}")
+                edges += [(merge, mo), (sift, mo), (merge, fr), (sift, fr)]
+    elif kind == "ligo":
+        group = 4
+        thincas = []
+        for k in range(width):
+            tb, insp = add(f"tmplt{k}"), add(f"insp{k}")
+            edges.append((tb, insp))
+            if k % group == 0:
+                thincas.append(add(f"thinca{k // group}"))
+            edges.append((insp, thincas[-1]))
+        for j, th in enumerate(thincas):
+            for k in range(group):
+                trig, insp2 = add(f"trig{j}_{k}"), add(f"insp2_{j}_{k}")
+                edges += [(th, trig), (trig, insp2)]
+            th2 = add(f"thinca2_{j}")
+            edges += [(f"insp2_{j}_{k}", th2) for k in range(group)]
+    elif kind == "montage":
+        proj = [add(f"project{k}") for k in range(width)]
+        concat = add("concatfit")
+        for k in range(width):
+            for d in (1, 2):
+                if k + d < width and (d == 1 or rng.random() < 0.5):
+                    diff = add(f"diff{k}_{k + d}")
+                    edges += [(proj[k], diff), (proj[k + d], diff), (diff, concat)]
+        bg = add("bgmodel")
+        edges.append((concat, bg))
+        table = add("imgtbl")
+        for k in range(width):
+            corr = add(f"background{k}")
+            edges += [(proj[k], corr), (bg, corr), (corr, table)]
+        madd, shrink, jpeg = add("add"), add("shrink"), add("jpeg")
+        edges += [(table, madd), (madd, shrink), (shrink, jpeg)]
+    else:
+        raise ValueError(f"Unknown workflow kind {kind!r}; use genome, ligo or montage.")
+    return _workflow_graph(f"{kind}-w{width}", nodes, edges, rng, max_size, seed,
+                           kind=kind, width=width)
+
+
 FAMILIES = {
     "layered": lambda n, seed: layered(n, seed=seed),
     "in_tree": lambda n, seed: in_tree(n, seed=seed),
@@ -248,5 +329,6 @@ FAMILIES = {
     ),
     "series_parallel": lambda n, seed: series_parallel(max(2, n), seed=seed),
     "training_like": lambda n, seed: training_like(max(1, n // 3), seed=seed),
+    "montage": lambda n, seed: workflow("montage", max(2, n // 4), seed=seed),
 }
 """Each family as ``f(n, seed) -> Graph`` with about n nodes (benchmarks)."""

@@ -71,6 +71,10 @@ class HeuristicParams:
         Ideals a window move may hold. Default 20,000.
     patience
         Without a time limit, fruitless restarts before stopping. Default 100.
+    use_all_time
+        With a finite deadline, search until it (default); when ``False``,
+        stop as without a deadline (work budget, patience) or at the
+        deadline, whichever comes first.
     """
 
     liu_rounds: int = 3
@@ -80,6 +84,7 @@ class HeuristicParams:
     window: int = 12
     max_states: int = 20_000
     patience: int = 100
+    use_all_time: bool = True
 
     def __post_init__(self) -> None:
         if self.liu_rounds < 0:
@@ -338,7 +343,7 @@ def local_search(
     state = _Search(graph, order)
     best_order, best_obj = state.order, state.obj
     cost = graph.n + graph.m + len(state.mb) + 1
-    timed = math.isfinite(deadline.limit)
+    timed = math.isfinite(deadline.limit) and params.use_all_time
     max_evals = math.inf if timed else params.work_budget / cost
     evals = 0
     stuck = 0

@@ -120,7 +120,7 @@ def _brute_ok(graph: Graph) -> bool:
 def _quick_upper(graph, deadline, rng, callbacks, share: float = 0.15):
     """A heuristic order for hints and budgets, using a share of the time."""
     sub = deadline.sub(share) if math.isfinite(deadline.limit) else Deadline()
-    params = HeuristicParams(work_budget=5e6)
+    params = HeuristicParams(work_budget=5e6, use_all_time=False)
     order, peak, stats = heuristic_schedule(
         graph, sub, seed=rng, params=params, callbacks=callbacks
     )
@@ -193,7 +193,7 @@ AUTO_CPSAT_MAX_NODES = 1500
 AUTO_NARROW_WIDTH = 24
 
 
-def _portfolio(graph, deadline, rng, callbacks):
+def _portfolio(graph, deadline, rng, callbacks, num_workers=None):
     """``auto``: exact where it can, shared bounds, always within the deadline.
 
     Returns ``(order, lower_bound, stats, winner)``.
@@ -213,7 +213,7 @@ def _portfolio(graph, deadline, rng, callbacks):
     sub = deadline.sub(share) if timed else Deadline()
     order, peak, hstats = heuristic_schedule(
         graph, sub, seed=rng, callbacks=callbacks, target=lb,
-        params=HeuristicParams(work_budget=1e7),
+        params=HeuristicParams(work_budget=1e7, use_all_time=False),
     )
     best, ub, winner = order, peak, "heuristic"
     stats["heuristic"] = hstats
@@ -251,7 +251,7 @@ def _portfolio(graph, deadline, rng, callbacks):
                 if timed and not last:
                     d = deadline.sub(0.5)
                 model = CpSatModel(graph, lower=lb, upper=ub)
-                o, p, bound, st = model.solve(d, hint=best)
+                o, p, bound, st = model.solve(d, hint=best, num_workers=num_workers)
                 stats["cpsat"] = st
                 record("cpsat", o, bound)
         if lb < ub and timed and not deadline.expired():
@@ -332,7 +332,10 @@ def solve(
         callbacks.on_start(graph, method)
     rng = np.random.default_rng(seed)
     if method == "auto":
-        order, lb, stats, name = _portfolio(graph, deadline, rng, callbacks)
+        unknown = set(options) - {"num_workers"}
+        if unknown:
+            raise ValueError(f"Unknown option for auto: {sorted(unknown)[0]!r}.")
+        order, lb, stats, name = _portfolio(graph, deadline, rng, callbacks, **options)
         stats["auto"] = True
     else:
         name = method

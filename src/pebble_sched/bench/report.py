@@ -1,0 +1,78 @@
+"""Markdown reports of benchmark results (per family, per instance)."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from typing import Any
+
+__all__ = ["best_known", "markdown_report"]
+
+
+def best_known(rows: list[dict[str, Any]], index: dict[str, dict[str, dict]]) -> dict:
+    """Best known peak per (family, instance): the index's or this run's best verified."""
+    best: dict[tuple[str, str], int] = {}
+    for fam, entries in index.items():
+        for name, row in entries.items():
+            if row.get("bkv") is not None:
+                best[(fam, name)] = row["bkv"]
+    for r in rows:
+        if r["verified"] and r["peak"] is not None:
+            key = (r["family"], r["instance"])
+            best[key] = min(best.get(key, math.inf), r["peak"])
+    return best
+
+
+def _gap(peak: int, bkv: int) -> float:
+    if bkv == 0:
+        return 0.0 if peak == 0 else math.inf
+    return 100.0 * (peak - bkv) / bkv
+
+
+def markdown_report(rows: list[dict[str, Any]], index: dict[str, dict[str, dict]]) -> str:
+    """Per family and method: solved, proven optimal, gaps to best known, time;
+    per instance: the winner. Failures (crashed, timeout, oom, wrong) are counted."""
+    best = best_known(rows, index)
+    groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for r in rows:
+        groups[(r["family"], r["method"])].append(r)
+    out = ["| family | method | instances | valid | proven optimal | failed "
+           "| mean gap to best | max gap to best | mean time (s) |",
+           "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for (fam, method), rs in sorted(groups.items()):
+        valid = [r for r in rs if r["verified"] and r["status"] in ("optimal", "feasible")]
+        gaps = [_gap(r["peak"], best[(fam, r["instance"])]) for r in valid]
+        opt = sum(r["status"] == "optimal" for r in valid)
+        failed = len(rs) - len(valid)
+        times = [r["time_s"] for r in rs if r["time_s"] is not None]
+        mean_gap = f"{sum(gaps) / len(gaps):.2f}%" if gaps else "-"
+        max_gap = f"{max(gaps):.2f}%" if gaps else "-"
+        mean_t = f"{sum(times) / len(times):.2f}" if times else "-"
+        out.append(f"| {fam} | {method} | {len(rs)} | {len(valid)} | {opt} | {failed} "
+                   f"| {mean_gap} | {max_gap} | {mean_t} |")
+    failures = [r for r in rows if not (r["verified"] and r["status"] in ("optimal", "feasible"))]
+    if failures:
+        out += ["", "Failures:", ""]
+        for r in failures:
+            out.append(f"- {r['family']}/{r['instance']} {r['method']}: {r['status']} "
+                       f"{r.get('error') or ''}".rstrip())
+    # per instance winners
+    by_inst: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for r in rows:
+        by_inst[(r["family"], r["instance"])].append(r)
+    out += ["", "| instance | n | best known | winner | peaks |", "|---|---:|---:|---|---|"]
+    for (fam, inst), rs in sorted(by_inst.items()):
+        valid = [r for r in rs if r["verified"] and r["peak"] is not None]
+        if valid:
+            win = min(valid, key=lambda r: (r["peak"], r["time_s"]))
+            winner = win["method"] + (" (opt)" if win["status"] == "optimal" else "")
+        else:
+            winner = "-"
+        peaks = ", ".join(
+            f"{r['method']} {r['peak'] if r['peak'] is not None else r['status']}"
+            for r in sorted(rs, key=lambda r: r["method"])
+        )
+        n = next((r["n"] for r in rs if r["n"] is not None), "")
+        bk = best.get((fam, inst), "")
+        out.append(f"| {fam}/{inst} | {n} | {bk} | {winner} | {peaks} |")
+    return "\n".join(out) + "\n"

@@ -1,0 +1,238 @@
+"""Run methods on instance sets, in parallel processes, locally or on Dask.
+
+Each (instance, method) pair is a task run by :func:`run_task` in a fresh
+Python process (:mod:`pebble_sched.bench.worker`) with a wall-clock guard
+(time limit + grace) and an optional address-space limit, then checked by
+the referee (:func:`pebble_sched.verify.verify`): an invalid schedule or a
+false claim counts as a failure (``wrong``). Crashes (``crashed``), memory
+exhaustion (``oom``) and overruns (``timeout``) are recorded and the sweep
+goes on.
+
+Tasks are submitted through the ``concurrent.futures`` interface: a
+``ThreadPoolExecutor`` locally (each thread waits on its process), or a Dask
+``distributed`` client's executor (``--executor dask``), so both paths are
+the same code.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import Executor, ThreadPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..exceptions import PebbleSchedError
+from .instances import InstanceSet, instance_name
+
+__all__ = ["RESULT_FIELDS", "BenchConfig", "Result", "run_bench", "run_task"]
+
+RESULT_FIELDS = [
+    "family", "instance", "method", "n", "m", "peak", "lb", "status",
+    "verified", "time_s", "rss_mb", "method_used", "error",
+]
+
+
+@dataclass
+class BenchConfig:
+    """What to run and how (see ``pebble-sched bench --help``)."""
+
+    methods: list[str] = field(default_factory=lambda: ["auto", "inductor"])
+    time_limit: float = 10.0
+    jobs: int = 1
+    out: Path = Path("bench-out")
+    seed: int = 0
+    grace: float = 10.0
+    memory_limit_mb: int | None = None
+    resume: bool = False
+    executor: str = "local"
+    scheduler: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.time_limit <= 0:
+            raise ValueError("The time limit must be positive.")
+        if self.jobs < 1:
+            raise ValueError("--jobs must be at least 1.")
+        if self.executor not in ("local", "dask"):
+            raise ValueError("The executor must be 'local' or 'dask'.")
+        self.out = Path(self.out)
+
+
+@dataclass
+class Result:
+    """One row of ``results.csv``."""
+
+    family: str
+    instance: str
+    method: str
+    n: int | None = None
+    m: int | None = None
+    peak: int | None = None
+    lb: int | None = None
+    status: str = "crashed"
+    verified: bool = False
+    time_s: float = 0.0
+    rss_mb: float | None = None
+    method_used: str = ""
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.verified and self.status in ("optimal", "feasible")
+
+
+def _limit_memory(mb: int | None) -> Callable[[], None] | None:
+    if not mb:
+        return None
+
+    def apply() -> None:  # pragma: no cover - runs in the child
+        limit = mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    return apply
+
+
+def run_task(task: dict[str, Any]) -> dict[str, Any]:
+    """Run one task in a subprocess, then verify its schedule. Returns a Result dict."""
+    from ..formats import read_graph, read_schedule
+    from ..verify import verify
+
+    res = Result(task["family"], task["instance"], task["method"])
+    t0 = time.monotonic()
+    cmd = [sys.executable, "-m", "pebble_sched.bench.worker", json.dumps(task)]
+    try:
+        proc = subprocess.run(
+            cmd, capture_output=True, text=True,
+            timeout=task["time_limit"] + task["grace"],
+            preexec_fn=_limit_memory(task.get("memory_limit_mb")),
+        )
+    except subprocess.TimeoutExpired:
+        res.status = "timeout"
+        res.time_s = time.monotonic() - t0
+        res.error = f"no answer within {task['time_limit'] + task['grace']:.0f} s"
+        return asdict(res)
+    res.time_s = time.monotonic() - t0
+    if proc.returncode != 0:
+        err = proc.stderr.strip().splitlines()
+        last = err[-1] if err else f"exit status {proc.returncode}"
+        res.status = "oom" if ("MemoryError" in proc.stderr or proc.returncode == -9) else "crashed"
+        res.error = last[:300]
+        return asdict(res)
+    try:
+        info = json.loads(proc.stdout.strip().splitlines()[-1])
+        res.n, res.m = info["n"], info["m"]
+        res.peak, res.lb, res.status = info["peak"], info["lb"], info["status"]
+        res.time_s, res.rss_mb = info["time_s"], info["rss_mb"]
+        res.method_used = info["method_used"]
+        graph = read_graph(task["path"])
+        schedule = read_schedule(task["schedule_path"])
+        verify(graph, schedule)
+        res.verified = True
+    except (PebbleSchedError, ValueError, KeyError, IndexError, OSError) as exc:
+        res.status = "wrong"
+        res.error = str(exc)[:300]
+    return asdict(res)
+
+
+def _tasks(sets: Iterable[InstanceSet], config: BenchConfig) -> list[dict[str, Any]]:
+    cores = os.cpu_count() or 1
+    tasks = []
+    for s in sets:
+        sched_dir = config.out / "schedules" / s.family
+        sched_dir.mkdir(parents=True, exist_ok=True)
+        for path in s.files:
+            name = instance_name(path)
+            for method in config.methods:
+                tasks.append({
+                    "family": s.family, "instance": name, "method": method,
+                    "path": str(path.resolve()),
+                    "schedule_path": str((sched_dir / f"{name}.{method}.json").resolve()),
+                    "time_limit": config.time_limit, "grace": config.grace,
+                    "seed": config.seed, "memory_limit_mb": config.memory_limit_mb,
+                    "num_workers": max(1, cores // config.jobs),
+                })
+    return tasks
+
+
+def _finished(csv_path: Path) -> set[tuple[str, str, str]]:
+    if not csv_path.exists():
+        return set()
+    with csv_path.open(newline="") as fh:
+        return {(r["family"], r["instance"], r["method"]) for r in csv.DictReader(fh)}
+
+
+def _executor(config: BenchConfig) -> tuple[Executor, Callable[[], None]]:
+    if config.executor == "local":
+        ex = ThreadPoolExecutor(max_workers=config.jobs)
+        return ex, lambda: ex.shutdown(wait=False, cancel_futures=True)
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ModuleNotFoundError(
+            "The Dask executor needs the 'dask' extra: "
+            'pip install "pebble-sched[dask]"'
+        ) from None
+    client = Client(config.scheduler) if config.scheduler else Client(
+        n_workers=config.jobs, threads_per_worker=1, processes=True
+    )
+    return client.get_executor(), client.close
+
+
+def read_results(csv_path: Path) -> list[dict[str, Any]]:
+    """Rows of a results CSV with numbers parsed."""
+    rows = []
+    with Path(csv_path).open(newline="") as fh:
+        for r in csv.DictReader(fh):
+            for key in ("n", "m", "peak", "lb"):
+                r[key] = int(r[key]) if r[key] not in ("", "None") else None
+            for key in ("time_s", "rss_mb"):
+                r[key] = float(r[key]) if r[key] not in ("", "None") else None
+            r["verified"] = r["verified"] == "True"
+            rows.append(r)
+    return rows
+
+
+def run_bench(
+    sets: list[InstanceSet],
+    config: BenchConfig,
+    progress: Callable[[int, int, dict[str, Any]], None] | None = None,
+) -> tuple[list[dict[str, Any]], bool]:
+    """Run every method on every instance; append rows to ``out/results.csv``.
+
+    Returns all rows of the CSV (earlier runs included when resuming) and
+    whether the sweep was interrupted (Ctrl-C): what finished is kept.
+    """
+    config.out.mkdir(parents=True, exist_ok=True)
+    csv_path = config.out / "results.csv"
+    if not config.resume and csv_path.exists():
+        csv_path.unlink()
+    done = _finished(csv_path)
+    tasks = [t for t in _tasks(sets, config)
+             if (t["family"], t["instance"], t["method"]) not in done]
+    new_file = not csv_path.exists()
+    interrupted = False
+    with csv_path.open("a", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=RESULT_FIELDS)
+        if new_file:
+            writer.writeheader()
+        executor, close = _executor(config)
+        try:
+            futures = [executor.submit(run_task, t) for t in tasks]
+            for k, fut in enumerate(as_completed(futures), 1):
+                row = fut.result()
+                writer.writerow(row)
+                fh.flush()
+                if progress is not None:
+                    progress(k, len(tasks), row)
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            close()
+    return read_results(csv_path), interrupted

@@ -1,0 +1,44 @@
+"""One benchmark task in its own process: ``python -m pebble_sched.bench.worker TASK_JSON``.
+
+Reads the instance, solves it with the task's method and time limit, writes
+the schedule file, and prints one JSON line with the result and this
+process's peak RSS. Isolation in a process lets the runner survive crashes,
+memory exhaustion and overruns.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+
+
+def main(argv: list[str]) -> int:
+    task = json.loads(argv[0])
+    from pebble_sched import read_graph, solve, write_schedule
+
+    t0 = time.monotonic()
+    graph = read_graph(task["path"])
+    options = {}
+    if task.get("num_workers") and task["method"] in ("auto", "cpsat"):
+        options["num_workers"] = task["num_workers"]
+    schedule = solve(graph, task["method"], time_limit=task["time_limit"],
+                     seed=task.get("seed", 0), **options)
+    write_schedule(task["schedule_path"], schedule)
+    rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({
+        "peak": schedule.peak,
+        "lb": schedule.lower_bound,
+        "status": schedule.status.value,
+        "method_used": schedule.method,
+        "time_s": time.monotonic() - t0,
+        "rss_mb": rss_kb / 1024,
+        "n": graph.n,
+        "m": graph.m,
+    }))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
