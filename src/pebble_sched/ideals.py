@@ -156,12 +156,43 @@ def _twin_pairs(graph: Graph) -> list[tuple[int, int]]:
     return pairs
 
 
-def _all_set(S: np.ndarray, words: list[tuple[int, int]]) -> np.ndarray:
-    ok = np.ones(len(S), dtype=bool)
+def _all_set(S: list[np.ndarray], words: list[tuple[int, int]]) -> np.ndarray:
+    """Rows of the column-stored bitsets ``S`` that contain every bit of ``words``."""
+    ok = None
     for w, bits in words:
         b = np.uint64(bits)
-        ok &= (S[:, w] & b) == b
+        hit = (S[w] & b) == b
+        ok = hit if ok is None else ok & hit
     return ok
+
+
+def _dedupe(cols: list[np.ndarray], cost: np.ndarray) -> np.ndarray:
+    """Indices keeping one row per distinct bitset: a cheapest one.
+
+    Sorts by the bitset only (one quicksort for a single word: four times
+    faster than a lexicographic sort that includes the cost), then picks
+    in each group the first row at the group's minimum cost.
+    """
+    order = np.argsort(cols[0]) if len(cols) == 1 else np.lexsort(cols)
+    m = len(order)
+    first = np.ones(m, dtype=bool)
+    if m > 1:
+        diff = np.zeros(m - 1, dtype=bool)
+        for col in cols:
+            sc = col[order]
+            diff |= sc[1:] != sc[:-1]
+        first[1:] = diff
+    starts = np.flatnonzero(first)
+    if len(starts) == m:
+        return order
+    cs = cost[order]
+    group = np.cumsum(first) - 1
+    gmin = np.minimum.reduceat(cs, starts)
+    pos = np.flatnonzero(cs == gmin[group])
+    g = group[pos]
+    keep = np.ones(len(pos), dtype=bool)
+    keep[1:] = g[1:] != g[:-1]
+    return order[pos[keep]]
 
 
 def search_budget(
@@ -171,14 +202,19 @@ def search_budget(
     max_states: int = DEFAULT_MAX_STATES,
     free_moves: bool = True,
 ) -> IdealResult:
-    """Layered bottleneck DP keeping transitions of cost <= ``budget``."""
+    """Layered bottleneck DP keeping transitions of cost <= ``budget``.
+
+    Ideals are stored column-wise: ``S[w]`` is the array of the w-th 64-bit
+    word of every ideal in the layer (contiguous, so the vectorised tests
+    run at full speed).
+    """
     n, W = lat.n, lat.words
     start_val = lat.initial if lat.has_inputs else 0
     if start_val > budget:
         return IdealResult("infeasible", states=1)
     if n == 0:
         return IdealResult("found", start_val, np.zeros(0, dtype=np.int64), 1)
-    S = np.zeros((1, W), dtype=np.uint64)
+    S = [np.zeros(1, dtype=np.uint64) for _ in range(W)]
     val = np.array([start_val], dtype=np.int64)
     res = np.array([lat.res0], dtype=np.int64)
     parents: list[np.ndarray] = []
@@ -186,42 +222,44 @@ def search_budget(
     total = 1
     held = 1
     bits = [np.uint64(1 << (v % 64)) for v in range(n)]
+    zero = np.uint64(0)
     for _layer in range(n):
         deadline.check()
         c_parent, c_node, c_S, c_val, c_res, c_free = [], [], [], [], [], []
         for v in range(n):
             w = v // 64
-            ok = (S[:, w] & bits[v]) == 0
+            ok = (S[w] & bits[v]) == zero
             for pw, pb in lat.pred_words[v]:
                 b = np.uint64(pb)
-                ok &= (S[:, pw] & b) == b
+                ok &= (S[pw] & b) == b
             idx = np.flatnonzero(ok)
             if len(idx) == 0:
                 continue
-            cost = np.maximum(val[idx], res[idx] + lat.alloc[v])
+            vi = val[idx]
+            ri = res[idx]
+            cost = np.maximum(vi, ri + lat.alloc[v])
             keep = cost <= budget
             if not keep.all():
-                idx, cost = idx[keep], cost[keep]
+                idx, cost, vi, ri = idx[keep], cost[keep], vi[keep], ri[keep]
                 if len(idx) == 0:
                     continue
-            newS = S[idx].copy()
-            newS[:, w] |= bits[v]
-            freed = np.zeros(len(idx), dtype=np.int64)
+            newS = [col[idx] for col in S]
+            newS[w] = newS[w] | bits[v]
+            newres = ri + lat.last[v]
             for words, sz in lat.frees[v]:
-                freed += sz * _all_set(newS, words)
-            newres = res[idx] + lat.last[v] - freed
+                newres -= sz * _all_set(newS, words)
             c_parent.append(idx)
             c_node.append(np.full(len(idx), v, dtype=np.int32))
             c_S.append(newS)
             c_val.append(cost)
             c_res.append(newres)
             if free_moves:
-                c_free.append((cost <= val[idx]) & (newres <= res[idx]))
+                c_free.append((cost <= vi) & (newres <= ri))
         if not c_parent:
             return IdealResult("infeasible", states=total)
         parent = np.concatenate(c_parent)
         node = np.concatenate(c_node)
-        newS = np.concatenate(c_S)
+        newS = [np.concatenate([c[w] for c in c_S]) for w in range(W)]
         cost = np.concatenate(c_val)
         newres = np.concatenate(c_res)
         if free_moves:
@@ -230,21 +268,16 @@ def search_budget(
                 fr = np.flatnonzero(free)
                 _, first = np.unique(parent[fr], return_index=True)
                 chosen = fr[first]
-                has_free = np.zeros(len(S), dtype=bool)
+                has_free = np.zeros(len(val), dtype=bool)
                 has_free[parent[chosen]] = True
                 keep = ~has_free[parent]
                 keep[chosen] = True
-                parent, node, newS = parent[keep], node[keep], newS[keep]
+                parent, node = parent[keep], node[keep]
+                newS = [col[keep] for col in newS]
                 cost, newres = cost[keep], newres[keep]
-        # deduplicate ideals, keeping the cheapest parent
-        keys = [cost] + [newS[:, w] for w in range(W)]
-        order = np.lexsort(keys)
-        sS = newS[order]
-        first = np.ones(len(order), dtype=bool)
-        if len(order) > 1:
-            first[1:] = (sS[1:] != sS[:-1]).any(axis=1)
-        sel = order[first]
-        S, val, res = newS[sel], cost[sel], newres[sel]
+        sel = _dedupe(newS, cost)
+        S = [col[sel] for col in newS]
+        val, res = cost[sel], newres[sel]
         parents.append(parent[sel].astype(np.int64))
         nodes.append(node[sel])
         total += len(sel)
