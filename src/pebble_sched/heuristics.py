@@ -377,10 +377,10 @@ def local_search(
                         state.set(cand)
                         improved = True
             if state.obj < best_obj:
+                if callbacks is not None and state.obj[0] < best_obj[0]:
+                    callbacks.on_improvement(state.order, state.obj[0])
                 best_order, best_obj = state.order, state.obj
                 stuck = 0
-                if callbacks is not None:
-                    callbacks.on_improvement(best_order, best_obj[0])
             if not improved:
                 stuck += 1
                 if stuck > params.patience and not timed:

@@ -170,10 +170,20 @@ def _dedupe(cols: list[np.ndarray], cost: np.ndarray) -> np.ndarray:
     """Indices keeping one row per distinct bitset: a cheapest one.
 
     Sorts by the bitset only (one quicksort for a single word: four times
-    faster than a lexicographic sort that includes the cost), then picks
-    in each group the first row at the group's minimum cost.
+    faster than a lexicographic sort that includes the cost; several words
+    are hashed into one key first), then picks in each group the first row
+    at the group's minimum cost.
     """
-    order = np.argsort(cols[0]) if len(cols) == 1 else np.lexsort(cols)
+    if len(cols) == 1:
+        order = np.argsort(cols[0])
+    else:
+        # sort by a 64-bit hash of the words; equal ideals become adjacent
+        # (a collision only leaves a harmless duplicate row behind)
+        h = np.zeros(len(cost), dtype=np.uint64)
+        for k, col in enumerate(cols):
+            h ^= col * np.uint64((0x9E3779B97F4A7C15 * (2 * k + 1)) % 2**64)
+            h ^= h >> np.uint64(29)
+        order = np.argsort(h)
     m = len(order)
     first = np.ones(m, dtype=bool)
     if m > 1:
@@ -226,7 +236,11 @@ def search_budget(
     for _layer in range(n):
         deadline.check()
         c_parent, c_node, c_S, c_val, c_res, c_free = [], [], [], [], [], []
+        generated = 0
         for v in range(n):
+            deadline.check()
+            if generated > 12 * max_states // (W + 3):
+                return IdealResult("capped", states=total)
             w = v // 64
             ok = (S[w] & bits[v]) == zero
             for pw, pb in lat.pred_words[v]:
@@ -248,6 +262,7 @@ def search_budget(
             newres = ri + lat.last[v]
             for words, sz in lat.frees[v]:
                 newres -= sz * _all_set(newS, words)
+            generated += len(idx)
             c_parent.append(idx)
             c_node.append(np.full(len(idx), v, dtype=np.int32))
             c_S.append(newS)
@@ -257,6 +272,7 @@ def search_budget(
                 c_free.append((cost <= vi) & (newres <= ri))
         if not c_parent:
             return IdealResult("infeasible", states=total)
+        deadline.check()
         parent = np.concatenate(c_parent)
         node = np.concatenate(c_node)
         newS = [np.concatenate([c[w] for c in c_S]) for w in range(W)]
