@@ -262,3 +262,114 @@ def plot_cmd(graph_file, schedule_file, output):
     except (PebbleSchedError, ModuleNotFoundError) as exc:
         raise InputError(str(exc)) from None
     click.echo(f"profile written to {output}", err=True)
+
+
+@main.group("import")
+def import_group():
+    """Import a real model graph (PyTorch, ONNX, Inductor's dump) as GRAPH.json."""
+
+
+def _write_graph(graph: Graph, output: str) -> None:
+    from .formats import write_graph
+
+    try:
+        write_graph(output, graph)
+    except OSError as exc:
+        raise InputError(f"{output}: {exc.strerror or exc}.") from None
+    click.echo(f"{graph.name}: {graph.n} nodes, {graph.m} edges, "
+               f"{len(graph.buffers)} buffers -> {output}", err=True)
+
+
+@import_group.command("torch")
+@click.argument("factory", metavar="MODULE:FACTORY")
+@click.option("--input-shape", "shapes", multiple=True,
+              help="Shape of an example input, e.g. 4,3,32,32 (repeat for several).")
+@click.option("--dtype", default="float32", show_default=True,
+              help="dtype of the example inputs (int64 for token ids).")
+@click.option("--high", type=int, default=2, show_default=True,
+              help="Upper bound (exclusive) of integer example inputs.")
+@click.option("--mode", type=click.Choice(["train", "forward"]), default="train",
+              show_default=True)
+@click.option("--optimizer", type=click.Choice(["none", "sgd", "adam"]), default="none",
+              show_default=True, help="In-graph parameter update (train mode).")
+@click.option("--output", "-o", type=click.Path(), required=True)
+def import_torch(factory, shapes, dtype, high, mode, optimizer, output):
+    """Trace MODULE:FACTORY (a callable returning an nn.Module, or (module,
+    inputs)) with fake tensors. ``zoo:NAME`` names a model of the built-in zoo
+    (resnet18, gpt2, randwire, ...)."""
+    import importlib
+
+    try:
+        import torch
+    except ImportError:
+        raise InputError('Importing from PyTorch needs torch: pip install '
+                         '"pebble-sched[torch]"') from None
+    from .importers.torch_fx import from_torch
+
+    if factory.startswith("zoo:"):
+        from .importers.zoo import build
+
+        try:
+            model, inputs = build(factory[4:])
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
+        name = factory[4:]
+    else:
+        mod_name, _, attr = factory.partition(":")
+        if not attr:
+            raise InputError("FACTORY must look like module.path:callable.")
+        try:
+            made = getattr(importlib.import_module(mod_name), attr)()
+        except (ImportError, AttributeError) as exc:
+            raise InputError(f"Cannot load {factory}: {exc}.") from None
+        model, inputs = made if isinstance(made, tuple) else (made, None)
+        name = attr
+    if shapes:
+        try:
+            dims = [[int(d) for d in s.split(",")] for s in shapes]
+            dt = getattr(torch, dtype)
+        except (ValueError, AttributeError):
+            raise InputError("--input-shape takes integers like 4,3,32,32; --dtype a "
+                             "torch dtype name.") from None
+        inputs = tuple(
+            torch.randint(0, high, d, dtype=dt) if not dt.is_floating_point
+            else torch.randn(d, dtype=dt) for d in dims
+        )
+    if inputs is None:
+        raise InputError("Give --input-shape (the factory returned no example inputs).")
+    graph = from_torch(model, inputs, mode=mode,
+                       optimizer=None if optimizer == "none" else optimizer,
+                       name=f"{name}-{mode}" + ("" if optimizer == "none" else f"-{optimizer}"))
+    _write_graph(graph, output)
+
+
+@import_group.command("onnx")
+@click.argument("model_file", metavar="MODEL.onnx", type=click.Path())
+@click.option("--output", "-o", type=click.Path(), required=True)
+def import_onnx(model_file, output):
+    """Read an ONNX model (static shapes) into GRAPH.json."""
+    try:
+        from .importers.onnx import from_onnx
+
+        graph = from_onnx(model_file)
+    except ModuleNotFoundError as exc:
+        raise InputError(str(exc)) from None
+    except PebbleSchedError as exc:
+        raise InputError(f"{model_file}: {exc}") from None
+    except Exception as exc:  # onnx raises its own errors for bad files
+        raise InputError(f"{model_file}: not a readable ONNX model ({exc}).") from None
+    _write_graph(graph, output)
+
+
+@import_group.command("inductor")
+@click.argument("dump_file", metavar="DUMP.json", type=click.Path())
+@click.option("--output", "-o", type=click.Path(), required=True)
+def import_inductor(dump_file, output):
+    """Read the graph Inductor dumps with reorder_for_peak_memory_debug."""
+    from .importers.inductor_json import from_inductor_json
+
+    try:
+        graph = from_inductor_json(dump_file)
+    except PebbleSchedError as exc:
+        raise InputError(str(exc)) from None
+    _write_graph(graph, output)
