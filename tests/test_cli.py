@@ -93,3 +93,16 @@ def test_method_refusing_graph(runner):
     assert r.exit_code == 0  # a chain is an in-tree
     r = runner.invoke(main, ["solve", str(DATA_DIR / "fork.json"), "-m", "tree"])
     assert r.exit_code == 2 and "does not support" in r.stderr
+
+
+def test_import_torch_without_torch_is_a_clear_error(tmp_path):
+    """Tests the message when torch is missing (simulated in a subprocess)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['torch'] = None; from pebble_sched.cli import main; "
+            f"main(['import', 'torch', 'zoo:resnet18', '-o', r'{tmp_path / 'x.json'}'])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 2
+    assert 'pip install "pebble-sched[torch]"' in out.stderr
+    assert "Traceback" not in out.stderr

@@ -153,3 +153,23 @@ def test_same_orders_as_torch(n, p, seed, keep):
     assert order(mem.topological_sort_lpmf(nodes, {}, bufs, outputs)) == lpmf_order(g).tolist()
     assert order(mem.topological_sort_bfs(nodes)) == bfs_order(g).tolist()
     assert order(mem.topological_sort_dfs(nodes)) == dfs_order(g).tolist()
+
+
+def test_cli_import_then_solve(tmp_path):
+    """Tests pebble-sched import torch zoo:NAME, then solve on the written graph."""
+    from click.testing import CliRunner
+
+    from pebble_sched.cli import main
+
+    out = tmp_path / "g.json"
+    r = CliRunner().invoke(main, ["import", "torch", "zoo:small_cnn", "--mode", "train",
+                                  "--optimizer", "sgd", "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(main, ["solve", str(out), "-t", "5", "--json", "-q"])
+    assert r.exit_code == 0 and '"peak"' in r.stdout
+    r = CliRunner().invoke(main, ["import", "torch", "zoo:nope", "-o", str(out)])
+    assert r.exit_code == 2 and "Unknown zoo model" in r.stderr
+    r = CliRunner().invoke(main, ["import", "torch", "pebble_sched.importers.zoo:SmallCNN",
+                                  "--input-shape", "2,3,16,16", "--mode", "forward",
+                                  "-o", str(out)])
+    assert r.exit_code == 0, r.output

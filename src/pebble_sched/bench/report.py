@@ -56,23 +56,42 @@ def markdown_report(rows: list[dict[str, Any]], index: dict[str, dict[str, dict]
         for r in failures:
             out.append(f"- {r['family']}/{r['instance']} {r['method']}: {r['status']} "
                        f"{r.get('error') or ''}".rstrip())
-    # per instance winners
+    # per instance: every method's peak, the best proven bound, the winner
     by_inst: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for r in rows:
         by_inst[(r["family"], r["instance"])].append(r)
-    out += ["", "| instance | n | best known | winner | peaks |", "|---|---:|---:|---|---|"]
+    methods = sorted({r["method"] for r in rows}, key=lambda m: (m != "auto", m))
+    ratio = "auto" in methods and "inductor" in methods
+    head = ["instance", "n", *methods, "lower bound", "best known", "winner"]
+    if ratio:
+        head.append("auto / inductor")
+    out += ["", "| " + " | ".join(head) + " |",
+            "|---|" + "---:|" * (len(head) - 2) + "---|"[: 4 if not ratio else 4]]
+    if ratio:
+        out[-1] = "|---|" + "---:|" * (len(head) - 3) + "---|---:|"
     for (fam, inst), rs in sorted(by_inst.items()):
+        peak = {r["method"]: r for r in rs}
         valid = [r for r in rs if r["verified"] and r["peak"] is not None]
         if valid:
-            win = min(valid, key=lambda r: (r["peak"], r["time_s"]))
+            win = min(valid, key=lambda r: (r["peak"], r["status"] != "optimal",
+                                            r["time_s"]))
             winner = win["method"] + (" (opt)" if win["status"] == "optimal" else "")
         else:
             winner = "-"
-        peaks = ", ".join(
-            f"{r['method']} {r['peak'] if r['peak'] is not None else r['status']}"
-            for r in sorted(rs, key=lambda r: r["method"])
-        )
-        n = next((r["n"] for r in rs if r["n"] is not None), "")
-        bk = best.get((fam, inst), "")
-        out.append(f"| {fam}/{inst} | {n} | {bk} | {winner} | {peaks} |")
+        lbs = [r["lb"] for r in valid if r["lb"] is not None]
+        cells = [f"{fam}/{inst}", str(next((r["n"] for r in rs if r["n"] is not None), ""))]
+        for m in methods:
+            r = peak.get(m)
+            if r is None:
+                cells.append("")
+            elif r["verified"] and r["peak"] is not None:
+                cells.append(str(r["peak"]))
+            else:
+                cells.append(r["status"])
+        cells += [str(max(lbs)) if lbs else "", str(best.get((fam, inst), "")), winner]
+        if ratio:
+            a, i = peak.get("auto"), peak.get("inductor")
+            ok = a and i and a["verified"] and i["verified"] and i["peak"]
+            cells.append(f"{a['peak'] / i['peak']:.3f}" if ok else "")
+        out.append("| " + " | ".join(cells) + " |")
     return "\n".join(out) + "\n"
