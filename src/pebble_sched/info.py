@@ -62,6 +62,8 @@ def graph_class(graph: Graph) -> str:
 
 def graph_info(graph: Graph) -> dict[str, Any]:
     """A summary of the graph as plain values (see ``pebble-sched info``)."""
+    from .series_parallel import graph_shape
+
     mb = graph.memory_buffers()
     layers = longest_path_layers(graph)
     width = int(np.bincount(layers).max()) if graph.n else 0
@@ -85,4 +87,9 @@ def graph_info(graph: Graph) -> dict[str, Any]:
         "trace_order": graph.trace_order is not None,
         "lower_bound_bytes": lower_bound(graph),
     }
+    shape = graph_shape(graph)
+    info["class"] = shape["class"]
+    info["series_parallel"] = shape["series_parallel"]
+    if "not_sp_because" in shape:
+        info["not_sp_because"] = shape["not_sp_because"]
     return info

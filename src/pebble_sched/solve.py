@@ -386,6 +386,8 @@ def _bound(graph: Graph, deadline: Deadline) -> int:
     """The best lower bound that fits in the remaining time."""
     from .bounds import local_bound
 
-    if deadline.remaining() < 10.0:
+    # the reachability bound costs about 4e-8 s per (node, buffer) pair
+    cost = 4e-8 * graph.n * max(1, len(graph.memory_buffers()))
+    if cost > 0.2 * deadline.remaining():
         return local_bound(graph)
     return lower_bound(graph)
