@@ -27,8 +27,14 @@ def instances(seeds: int, quick: bool):
         if not quick:
             yield f"layered-n150-w8-p0.3-s{s}", layered(150, 8, 0.3, seed=s)
             yield f"wide-n60-w20-p0.1-s{s}", layered(60, 20, 0.1, seed=s)
-            yield f"train-L{34 + 33 * s}-s{s}", training_like(34 + 33 * s, seed=s)
-            yield f"train-L{100}-s{s}-nokeep", training_like(100, seed=s, keep_outputs=False)
+            yield (
+                f"train-L{34 + 33 * s}-s{s}",
+                training_like(34 + 33 * s, seed=s),
+            )
+            yield (
+                f"train-L{100}-s{s}-nokeep",
+                training_like(100, seed=s, keep_outputs=False),
+            )
 
 
 def fmt(s) -> tuple[str, str, str, str]:
@@ -41,7 +47,7 @@ def throughput() -> str:
     rows = []
     for seed in range(3):
         g = layered(60, 20, 0.1, seed=seed)
-        order, ub, _ = heuristic_schedule(g)
+        _order, ub, _ = heuristic_schedule(g)
         lat = _Lattice(g)
         t0 = time.perf_counter()
         r = search_budget(lat, ub - 1, Deadline(120), free_moves=False)
@@ -49,25 +55,37 @@ def throughput() -> str:
         rows.append((r.states, secs))
     states = sum(r[0] for r in rows)
     secs = sum(r[1] for r in rows)
-    return (f"ideal search without free moves, wide n=60 graphs: {states:,} ideals "
-            f"in {secs:.2f} s = {states / secs:,.0f} ideals/s")
+    return (
+        f"ideal search without free moves, wide n=60 graphs: {states:,} ideals "
+        f"in {secs:.2f} s = {states / secs:,.0f} ideals/s"
+    )
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--time-limit", type=float, default=60.0)
     ap.add_argument("--seeds", type=int, default=2)
-    ap.add_argument("--quick", action="store_true", help="one family, for a smoke test")
+    ap.add_argument(
+        "--quick", action="store_true", help="one family, for a smoke test"
+    )
     args = ap.parse_args()
-    print("| instance | n | ours peak | ours lb | ours gap | ours s | method "
-          "| plain peak | plain lb | plain gap | plain s | time ratio |")
+    print(
+        "| instance | n | ours peak | ours lb | ours gap | ours s | method "
+        "| plain peak | plain lb | plain gap | plain s | time ratio |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name, g in instances(args.seeds, args.quick):
         ours = solve(g, "auto", time_limit=args.time_limit)
         plain = solve(g, "cpsat", time_limit=args.time_limit, plain=True)
         ratio = ours.time_s / plain.time_s if plain.time_s else float("nan")
-        print(f"| {name} | {g.n} | " + " | ".join(fmt(ours)) + f" | {ours.method} | "
-              + " | ".join(fmt(plain)) + f" | {ratio:.3f} |", flush=True)
+        print(
+            f"| {name} | {g.n} | "
+            + " | ".join(fmt(ours))
+            + f" | {ours.method} | "
+            + " | ".join(fmt(plain))
+            + f" | {ratio:.3f} |",
+            flush=True,
+        )
     print()
     print(throughput())
 

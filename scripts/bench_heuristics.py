@@ -18,10 +18,9 @@ import numpy as np
 
 from pebble_sched.bounds import lower_bound
 from pebble_sched.generators import FAMILIES, layered
-from pebble_sched.memory import evaluate
 from pebble_sched.heuristics import HeuristicParams, heuristic_schedule
 from pebble_sched.inductor import INDUCTOR_METHODS, input_order
-from pebble_sched.memory import evaluate_indices
+from pebble_sched.memory import evaluate, evaluate_indices
 from pebble_sched.runtime import Deadline
 
 
@@ -35,7 +34,7 @@ def run(family: str, n: int, seed: int, time_limit: float) -> dict:
     row["t_inductor"] = time.perf_counter() - t0
     row["inductor"] = min(row["input"], row["lpmf"], row["bfs"], row["dfs"])
     t0 = time.perf_counter()
-    _, peak, stats = heuristic_schedule(
+    _, peak, _stats = heuristic_schedule(
         g, Deadline(time_limit), seed=seed, params=HeuristicParams()
     )
     row["t_ours"] = time.perf_counter() - t0
@@ -45,7 +44,9 @@ def run(family: str, n: int, seed: int, time_limit: float) -> dict:
     return row
 
 
-def evaluator_throughput(n: int = 1_000_000) -> tuple[int, float, float, float]:
+def evaluator_throughput(
+    n: int = 1_000_000,
+) -> tuple[int, float, float, float]:
     """Edges, first evaluation (expands buffers), repeat, and by external ids."""
     g = layered(n, window=8, p=0.3, seed=0)
     order = g.topological_order()
@@ -66,14 +67,30 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="1000,10000,100000")
     ap.add_argument("--seeds", type=int, default=3)
-    ap.add_argument("--time-limit", type=float, default=10.0,
-                    help="time limit of our heuristic per graph (s)")
+    ap.add_argument(
+        "--time-limit",
+        type=float,
+        default=10.0,
+        help="time limit of our heuristic per graph (s)",
+    )
     ap.add_argument("--families", default=",".join(FAMILIES))
     ap.add_argument("--no-evaluator", action="store_true")
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    cols = ["family", "n", "input", "lpmf", "bfs", "dfs", "inductor", "ours",
-            "ratio", "lb", "t_inductor", "t_ours"]
+    cols = [
+        "family",
+        "n",
+        "input",
+        "lpmf",
+        "bfs",
+        "dfs",
+        "inductor",
+        "ours",
+        "ratio",
+        "lb",
+        "t_inductor",
+        "t_ours",
+    ]
     print("| " + " | ".join(cols) + " |")
     print("|" + "---|" * len(cols))
     wins = ties = losses = 0
@@ -87,19 +104,26 @@ def main() -> None:
                 ties += r["ours"] == r["inductor"]
                 losses += r["ours"] > r["inductor"]
                 cells = [
-                    f"{r[c]:.3f}" if c == "ratio" else
-                    f"{r[c]:.2f}" if c.startswith("t_") else str(r[c])
+                    f"{r[c]:.3f}"
+                    if c == "ratio"
+                    else f"{r[c]:.2f}"
+                    if c.startswith("t_")
+                    else str(r[c])
                     for c in cols
                 ]
                 print("| " + " | ".join(cells) + " |", flush=True)
-    print(f"\nours < inductor on {wins}, = on {ties}, > on {losses} of "
-          f"{wins + ties + losses} graphs; geometric mean ratio "
-          f"{float(np.exp(np.mean(np.log(ratios)))):.3f}")
+    print(
+        f"\nours < inductor on {wins}, = on {ties}, > on {losses} of "
+        f"{wins + ties + losses} graphs; geometric mean ratio "
+        f"{float(np.exp(np.mean(np.log(ratios)))):.3f}"
+    )
     if not args.no_evaluator:
         m, first, again, by_ids = evaluator_throughput()
-        print(f"evaluator, 1,000,000 nodes and {m:,} edges, order checked: "
-              f"{first:.2f} s first call (expands buffers), {again:.2f} s "
-              f"again, {by_ids:.2f} s with external ids (evaluate())")
+        print(
+            f"evaluator, 1,000,000 nodes and {m:,} edges, order checked: "
+            f"{first:.2f} s first call (expands buffers), {again:.2f} s "
+            f"again, {by_ids:.2f} s with external ids (evaluate())"
+        )
 
 
 if __name__ == "__main__":

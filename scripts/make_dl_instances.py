@@ -22,8 +22,16 @@ from pebble_sched import write_graph
 from pebble_sched.importers.torch_fx import from_torch
 from pebble_sched.importers.zoo import build
 
-REGULAR = ["small_cnn", "resnet18", "resnet50", "mobilenet_v2", "inception", "unet",
-           "gpt2", "bert"]
+REGULAR = [
+    "small_cnn",
+    "resnet18",
+    "resnet50",
+    "mobilenet_v2",
+    "inception",
+    "unet",
+    "gpt2",
+    "bert",
+]
 NAS = ["randwire", "darts"]
 
 
@@ -33,9 +41,15 @@ def main() -> None:
     args = ap.parse_args()
     plan = []
     for name in REGULAR:
-        plan += [("dl-trace", name, "forward", None), ("dl-trace", name, "train", None)]
+        plan += [
+            ("dl-trace", name, "forward", None),
+            ("dl-trace", name, "train", None),
+        ]
     for name in ["small_cnn", "resnet18", "mobilenet_v2", "gpt2"]:
-        plan += [("dl-optstep", name, "train", "sgd"), ("dl-optstep", name, "train", "adam")]
+        plan += [
+            ("dl-optstep", name, "train", "sgd"),
+            ("dl-optstep", name, "train", "adam"),
+        ]
     for name in NAS:
         plan += [("nas", name, "forward", None), ("nas", name, "train", None)]
     for family, name, mode, opt in plan:
@@ -50,8 +64,11 @@ def main() -> None:
         g = g.replace(meta=meta)
         suffix = ".json.gz" if g.n >= 2000 else ".json"
         write_graph(folder / f"{label}{suffix}", g)
-        print(f"{family}/{label}: {g.n} ops, {len(g.buffers)} buffers, "
-              f"traced in {time.monotonic() - t0:.2f} s", flush=True)
+        print(
+            f"{family}/{label}: {g.n} ops, {len(g.buffers)} buffers, "
+            f"traced in {time.monotonic() - t0:.2f} s",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -39,12 +39,18 @@ def fork():
 @pytest.fixture(scope="session")
 def diamond():
     """a -> {b, c} -> d."""
-    return Graph(list("abcd"), [("a", "b"), ("a", "c"), ("b", "d"), ("c", "d")],
-                 size=[2, 3, 4, 1])
+    return Graph(
+        list("abcd"),
+        [("a", "b"), ("a", "c"), ("b", "d"), ("c", "d")],
+        size=[2, 3, 4, 1],
+    )
 
 
 @pytest.fixture(scope="session")
 def graph_input():
     """An input of size 10 read by a and b (sizes 1): peak 11."""
-    return Graph(["a", "b"], size=[1, 1],
-                 buffers=[Buffer("input0", None, 10, ("a", "b"))])
+    return Graph(
+        ["a", "b"],
+        size=[1, 1],
+        buffers=[Buffer("input0", None, 10, ("a", "b"))],
+    )

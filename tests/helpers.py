@@ -31,9 +31,13 @@ def reference_memory(graph: Graph, order: list) -> tuple[int, list[int]]:
     bufs = []  # (producer or None, size, consumers, output)
     for i, v in enumerate(ids):
         sinks = not succ[v]
-        bufs.append((v, int(graph.node_size[i]), succ[v], graph.keep_outputs and sinks))
+        bufs.append(
+            (v, int(graph.node_size[i]), succ[v], graph.keep_outputs and sinks)
+        )
         bufs.append((v, int(graph.workspace[i]), set(), False))
-    for a, b, s in zip(graph.edge_src, graph.edge_dst, graph.edge_size, strict=True):
+    for a, b, s in zip(
+        graph.edge_src, graph.edge_dst, graph.edge_size, strict=True
+    ):
         bufs.append((ids[a], int(s), {ids[b]}, False))
     for b in graph.buffers:
         bufs.append((b.producer, b.size, set(b.consumers), b.output))
@@ -63,16 +67,21 @@ def topological_orders(graph: Graph):
     """All topological orders (small graphs only)."""
     for perm in permutations(graph.ids):
         pos = {v: k for k, v in enumerate(perm)}
-        if all(pos[graph.ids[a]] < pos[graph.ids[b]]
-               for a, b in zip(graph.edge_src, graph.edge_dst, strict=True)):
+        if all(
+            pos[graph.ids[a]] < pos[graph.ids[b]]
+            for a, b in zip(graph.edge_src, graph.edge_dst, strict=True)
+        ):
             yield list(perm)
 
 
 def assert_valid_schedule(graph: Graph, schedule: Schedule) -> None:
     """A permutation, topological, peak re-evaluated, lower bound <= peak."""
     assert sorted(map(str, schedule.order)) == sorted(map(str, graph.ids))
-    peak, _ = reference_memory(graph, list(schedule.order)) if graph.n <= 200 else (
-        schedule.peak, None)
+    peak, _ = (
+        reference_memory(graph, list(schedule.order))
+        if graph.n <= 200
+        else (schedule.peak, None)
+    )
     from pebble_sched import evaluate
 
     assert evaluate(graph, schedule.order).peak == schedule.peak
@@ -81,7 +90,9 @@ def assert_valid_schedule(graph: Graph, schedule: Schedule) -> None:
 
 
 @st.composite
-def graphs(draw, max_nodes: int = 8, features: bool = True, max_size: int = 20):
+def graphs(
+    draw, max_nodes: int = 8, features: bool = True, max_size: int = 20
+):
     """Random DAGs with every memory-model feature, ids in a random order."""
     n = draw(st.integers(0, max_nodes))
     perm = draw(st.permutations(range(n)))  # perm[i] = topological rank of i
@@ -93,23 +104,54 @@ def graphs(draw, max_nodes: int = 8, features: bool = True, max_size: int = 20):
         for b in range(a + 1, n):
             if draw(st.floats(0, 1)) < p:
                 edges.append((by_rank[a], by_rank[b]))
-                esize.append(draw(st.integers(0, max_size)) if features and draw(st.booleans()) else 0)
+                esize.append(
+                    draw(st.integers(0, max_size))
+                    if features and draw(st.booleans())
+                    else 0
+                )
     sizes = draw(st.lists(st.integers(0, max_size), min_size=n, max_size=n))
-    work = (draw(st.lists(st.integers(0, max_size // 2), min_size=n, max_size=n))
-            if features and draw(st.booleans()) else None)
+    work = (
+        draw(st.lists(st.integers(0, max_size // 2), min_size=n, max_size=n))
+        if features and draw(st.booleans())
+        else None
+    )
     buffers = []
     if features and n:
         for k in range(draw(st.integers(0, 3))):
             has_prod = draw(st.booleans())
             if has_prod:
                 r = draw(st.integers(0, n - 1))
-                cons = draw(st.lists(st.integers(r + 1, n - 1), unique=True, max_size=3)) if r < n - 1 else []
+                cons = (
+                    draw(
+                        st.lists(
+                            st.integers(r + 1, n - 1), unique=True, max_size=3
+                        )
+                    )
+                    if r < n - 1
+                    else []
+                )
                 prod = by_rank[r]
             else:
-                cons = draw(st.lists(st.integers(0, n - 1), unique=True, max_size=3))
+                cons = draw(
+                    st.lists(st.integers(0, n - 1), unique=True, max_size=3)
+                )
                 prod = None
-            buffers.append(Buffer(f"b{k}", prod, draw(st.integers(0, max_size)),
-                                  tuple(by_rank[c] for c in cons), draw(st.booleans())))
+            buffers.append(
+                Buffer(
+                    f"b{k}",
+                    prod,
+                    draw(st.integers(0, max_size)),
+                    tuple(by_rank[c] for c in cons),
+                    draw(st.booleans()),
+                )
+            )
     keep = features and draw(st.booleans())
-    return Graph(ids, edges, size=sizes, workspace=work, edge_size=esize,
-                 buffers=buffers, keep_outputs=keep)
+    return Graph(
+        ids,
+        edges,
+        size=sizes,
+        workspace=work,
+        edge_size=esize,
+        buffers=buffers,
+        keep_outputs=keep,
+    )

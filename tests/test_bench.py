@@ -8,7 +8,12 @@ import pytest
 from click.testing import CliRunner
 
 from pebble_sched import write_graph
-from pebble_sched.bench import BenchConfig, find_instances, markdown_report, run_bench
+from pebble_sched.bench import (
+    BenchConfig,
+    find_instances,
+    markdown_report,
+    run_bench,
+)
 from pebble_sched.bench.instances import read_index, update_best
 from pebble_sched.bench.runner import run_task
 from pebble_sched.cli import main
@@ -31,11 +36,17 @@ def small_set(tmp_path):
 def test_run_verify_report_update(small_set, tmp_path):
     """Tests a sweep: verified rows, a report, and --update-best writing the index."""
     sets = find_instances([small_set])
-    cfg = BenchConfig(methods=["auto", "inductor"], time_limit=10, jobs=2,
-                      out=tmp_path / "out")
+    cfg = BenchConfig(
+        methods=["auto", "inductor"],
+        time_limit=10,
+        jobs=2,
+        out=tmp_path / "out",
+    )
     rows, interrupted = run_bench(sets, cfg)
     assert not interrupted and len(rows) == 6
-    assert all(r["verified"] and r["status"] in ("optimal", "feasible") for r in rows)
+    assert all(
+        r["verified"] and r["status"] in ("optimal", "feasible") for r in rows
+    )
     report = markdown_report(rows, {})
     assert "| fam | auto | 3 | 3 |" in report
     changes = update_best(sets, rows, cfg.out)
@@ -46,7 +57,10 @@ def test_run_verify_report_update(small_set, tmp_path):
     assert best["peak"] == 5
     # best files and the index are not instances
     assert {p.name for p in find_instances([small_set])[0].files} == {
-        "a.json", "b.json.gz", "fork.json"}
+        "a.json",
+        "b.json.gz",
+        "fork.json",
+    }
 
 
 def test_resume_skips_finished(small_set, tmp_path):
@@ -55,16 +69,29 @@ def test_resume_skips_finished(small_set, tmp_path):
     out = tmp_path / "out"
     run_bench(sets, BenchConfig(methods=["input"], time_limit=5, out=out))
     calls = []
-    rows, _ = run_bench(sets, BenchConfig(methods=["input", "lpmf"], time_limit=5,
-                                          out=out, resume=True),
-                        progress=lambda k, n, r: calls.append(r["method"]))
+    rows, _ = run_bench(
+        sets,
+        BenchConfig(
+            methods=["input", "lpmf"], time_limit=5, out=out, resume=True
+        ),
+        progress=lambda k, n, r: calls.append(r["method"]),
+    )
     assert calls == ["lpmf"] * 3 and len(rows) == 6
 
 
 def _task(tmp_path, path, **kw):
-    task = {"family": "f", "instance": "x", "method": "auto", "path": str(path),
-            "schedule_path": str(tmp_path / "x.json"), "time_limit": 5, "grace": 5,
-            "seed": 0, "memory_limit_mb": None, "num_workers": 1}
+    task = {
+        "family": "f",
+        "instance": "x",
+        "method": "auto",
+        "path": str(path),
+        "schedule_path": str(tmp_path / "x.json"),
+        "time_limit": 5,
+        "grace": 5,
+        "seed": 0,
+        "memory_limit_mb": None,
+        "num_workers": 1,
+    }
     task.update(kw)
     return task
 
@@ -73,8 +100,14 @@ def test_failures_are_recorded(tmp_path):
     """Tests that a crash, an overrun and a memory limit are recorded, not raised."""
     bad = DATA_DIR / "bad" / "cycle.json"
     r = run_task(_task(tmp_path, bad))
-    assert r["status"] == "crashed" and "Cycle" in r["error"] and not r["verified"]
-    r = run_task(_task(tmp_path, DATA_DIR / "fork.json", time_limit=0.001, grace=0.0))
+    assert (
+        r["status"] == "crashed"
+        and "Cycle" in r["error"]
+        and not r["verified"]
+    )
+    r = run_task(
+        _task(tmp_path, DATA_DIR / "fork.json", time_limit=0.001, grace=0.0)
+    )
     assert r["status"] == "timeout"
     r = run_task(_task(tmp_path, DATA_DIR / "fork.json", memory_limit_mb=40))
     assert r["status"] in ("oom", "crashed") and not r["verified"]
@@ -103,15 +136,29 @@ def test_wrong_schedule_counts_as_failure(tmp_path, monkeypatch):
 def test_cli_bench(small_set, tmp_path):
     """Tests the bench command end to end: report on stdout, files written."""
     out = tmp_path / "o"
-    r = CliRunner().invoke(main, ["bench", str(small_set), "--methods", "auto,input",
-                                  "-t", "5", "--out", str(out), "--update-best"])
+    r = CliRunner().invoke(
+        main,
+        [
+            "bench",
+            str(small_set),
+            "--methods",
+            "auto,input",
+            "-t",
+            "5",
+            "--out",
+            str(out),
+            "--update-best",
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert "| fam | auto |" in r.stdout
     assert (out / "report.md").exists() and (out / "results.csv").exists()
     with (out / "results.csv").open() as fh:
         assert len(list(csv.DictReader(fh))) == 6
     assert (small_set / "index.csv").exists()
-    r = CliRunner().invoke(main, ["bench", str(small_set), "--methods", "nope"])
+    r = CliRunner().invoke(
+        main, ["bench", str(small_set), "--methods", "nope"]
+    )
     assert r.exit_code == 2 and "Unknown method" in r.stderr
     r = CliRunner().invoke(main, ["bench", str(tmp_path / "missing")])
     assert r.exit_code == 2
@@ -121,19 +168,36 @@ def test_dask_local_cluster_matches_local(small_set, tmp_path):
     """Tests that a Dask LocalCluster gives the same results as the local executor."""
     pytest.importorskip("distributed")
     sets = find_instances([small_set])
-    local, _ = run_bench(sets, BenchConfig(methods=["auto", "lpmf"], time_limit=10,
-                                           out=tmp_path / "l"))
+    local, _ = run_bench(
+        sets,
+        BenchConfig(
+            methods=["auto", "lpmf"], time_limit=10, out=tmp_path / "l"
+        ),
+    )
     from distributed import LocalCluster
 
-    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
-                      dashboard_address=None) as cluster:
-        dask_rows, _ = run_bench(sets, BenchConfig(
-            methods=["auto", "lpmf"], time_limit=10, out=tmp_path / "d",
-            executor="dask", scheduler=cluster.scheduler_address))
+    with LocalCluster(
+        n_workers=1,
+        threads_per_worker=2,
+        processes=False,
+        dashboard_address=None,
+    ) as cluster:
+        dask_rows, _ = run_bench(
+            sets,
+            BenchConfig(
+                methods=["auto", "lpmf"],
+                time_limit=10,
+                out=tmp_path / "d",
+                executor="dask",
+                scheduler=cluster.scheduler_address,
+            ),
+        )
 
     def key(rows):
-        return sorted((r["instance"], r["method"], r["peak"], r["lb"], r["status"])
-                      for r in rows)
+        return sorted(
+            (r["instance"], r["method"], r["peak"], r["lb"], r["status"])
+            for r in rows
+        )
 
     assert key(local) == key(dask_rows)
 
@@ -144,13 +208,24 @@ def test_plot_commands(tmp_path):
     runner = CliRunner()
     sched = tmp_path / "s.json"
     graph = str(DATA_DIR / "fork.json")
-    assert runner.invoke(main, ["solve", graph, "-o", str(sched), "-q"]).exit_code == 0
+    assert (
+        runner.invoke(main, ["solve", graph, "-o", str(sched), "-q"]).exit_code
+        == 0
+    )
     png = tmp_path / "p.png"
     r = runner.invoke(main, ["plot", graph, str(sched), "-o", str(png)])
     assert r.exit_code == 0 and png.stat().st_size > 1000
     from pebble_sched.plotting import plot_gap_vs_time
 
-    rows = [{"family": "f", "instance": "i", "method": "m", "peak": 6, "verified": True,
-             "time_s": 0.5}]
+    rows = [
+        {
+            "family": "f",
+            "instance": "i",
+            "method": "m",
+            "peak": 6,
+            "verified": True,
+            "time_s": 0.5,
+        }
+    ]
     plot_gap_vs_time(rows, {("f", "i"): 5}, tmp_path / "g.png")
     assert (tmp_path / "g.png").exists()

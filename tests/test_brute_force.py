@@ -32,8 +32,11 @@ def test_reachability_bound_beats_local_bound():
     """Tests a case where forced-live buffers make the reachability bound tighter."""
     # x (size 10) is an ancestor of b read by c, a descendant of b: it is
     # live while b runs (10 + 1 + 5 = 16); no single node reads 16.
-    g = Graph(["x", "a", "b", "c"], [("x", "a"), ("x", "c"), ("a", "b"), ("b", "c")],
-              size=[10, 1, 5, 0])
+    g = Graph(
+        ["x", "a", "b", "c"],
+        [("x", "a"), ("x", "c"), ("a", "b"), ("b", "c")],
+        size=[10, 1, 5, 0],
+    )
     assert local_bound(g) < reachability_bound(g) == brute_force(g)[1]
 
 

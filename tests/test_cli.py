@@ -31,20 +31,38 @@ def test_solve_and_verify(runner, tmp_path):
 
 def test_solve_json_stdout(runner):
     """Tests that --json prints only the schedule on stdout."""
-    r = runner.invoke(main, ["solve", str(DATA_DIR / "chain.json"), "--json", "-q"])
+    r = runner.invoke(
+        main, ["solve", str(DATA_DIR / "chain.json"), "--json", "-q"]
+    )
     assert r.exit_code == 0
     assert json.loads(r.stdout)["order"] == ["a", "b", "c"]
 
 
 def test_keep_outputs_flag(runner):
     """Tests --keep-outputs changes the peak of the fork to 6."""
-    r = runner.invoke(main, ["solve", str(DATA_DIR / "fork.json"), "--json", "-q",
-                             "--keep-outputs"])
+    r = runner.invoke(
+        main,
+        [
+            "solve",
+            str(DATA_DIR / "fork.json"),
+            "--json",
+            "-q",
+            "--keep-outputs",
+        ],
+    )
     assert json.loads(r.stdout)["peak"] == 6
 
 
-@pytest.mark.parametrize("name", ["cycle.json", "not_json.json", "negative_size.json",
-                                  "duplicate_edge.json", "missing.json"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "cycle.json",
+        "not_json.json",
+        "negative_size.json",
+        "duplicate_edge.json",
+        "missing.json",
+    ],
+)
 def test_bad_input_exit_2_one_line(runner, name):
     """Tests that bad files exit 2 with exactly one 'Error:' line and no traceback."""
     r = runner.invoke(main, ["solve", str(DATA_DIR / "bad" / name)])
@@ -73,7 +91,11 @@ def test_info(runner):
     """Tests info, in text and JSON."""
     r = runner.invoke(main, ["info", str(DATA_DIR / "fork.json"), "--json"])
     info = json.loads(r.stdout)
-    assert info["class"] == "out-tree" and info["nodes"] == 3 and info["sinks"] == 2
+    assert (
+        info["class"] == "out-tree"
+        and info["nodes"] == 3
+        and info["sinks"] == 2
+    )
     assert info["lower_bound_bytes"] == 5
     r = runner.invoke(main, ["info", str(DATA_DIR / "chain.json")])
     assert "chain" in r.stdout
@@ -89,9 +111,13 @@ def test_bad_method_and_time_limit(runner):
 
 def test_method_refusing_graph(runner):
     """Tests that forcing an unsupported method is a one-line error."""
-    r = runner.invoke(main, ["solve", str(DATA_DIR / "chain.json"), "-m", "tree"])
+    r = runner.invoke(
+        main, ["solve", str(DATA_DIR / "chain.json"), "-m", "tree"]
+    )
     assert r.exit_code == 0  # a chain is an in-tree
-    r = runner.invoke(main, ["solve", str(DATA_DIR / "fork.json"), "-m", "tree"])
+    r = runner.invoke(
+        main, ["solve", str(DATA_DIR / "fork.json"), "-m", "tree"]
+    )
     assert r.exit_code == 2 and "does not support" in r.stderr
 
 
@@ -100,9 +126,13 @@ def test_import_torch_without_torch_is_a_clear_error(tmp_path):
     import subprocess
     import sys
 
-    code = ("import sys; sys.modules['torch'] = None; from pebble_sched.cli import main; "
-            f"main(['import', 'torch', 'zoo:resnet18', '-o', r'{tmp_path / 'x.json'}'])")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    code = (
+        "import sys; sys.modules['torch'] = None; from pebble_sched.cli import main; "
+        f"main(['import', 'torch', 'zoo:resnet18', '-o', r'{tmp_path / 'x.json'}'])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True
+    )
     assert out.returncode == 2
     assert 'pip install "pebble-sched[torch]"' in out.stderr
     assert "Traceback" not in out.stderr

@@ -22,7 +22,9 @@ def test_matches_brute_force(g):
     """Tests that the default and the plain model both prove the optimum."""
     opt = brute_force(g)[1]
     for plain in (False, True):
-        order, peak, lb, stats = CpSatModel(g, plain=plain).solve(Deadline(20), num_workers=1)
+        order, peak, lb, stats = CpSatModel(g, plain=plain).solve(
+            Deadline(20), num_workers=1
+        )
         assert peak == lb == opt, stats
         assert _peak(g, order) == opt
 
@@ -43,5 +45,5 @@ def test_bounds_narrow_domain():
     g = layered(12, seed=2)
     opt = brute_force(g)[1]
     m = CpSatModel(g, lower=opt, upper=opt)
-    order, peak, lb, _ = m.solve(Deadline(10), num_workers=1)
+    _order, peak, lb, _ = m.solve(Deadline(10), num_workers=1)
     assert peak == lb == opt

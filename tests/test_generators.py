@@ -3,8 +3,14 @@
 import pytest
 
 from pebble_sched import evaluate
-from pebble_sched.generators import (FAMILIES, in_tree, out_tree, pumpkin,
-                                     series_parallel, training_like)
+from pebble_sched.generators import (
+    FAMILIES,
+    in_tree,
+    out_tree,
+    pumpkin,
+    series_parallel,
+    training_like,
+)
 from pebble_sched.info import graph_class
 
 

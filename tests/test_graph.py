@@ -72,8 +72,12 @@ def test_buffer_consumers_imply_edges():
 
 def test_explicit_and_implied_edge_merge():
     """Tests that an explicit edge equal to an implied one is not a duplicate."""
-    g = Graph(["a", "b"], [("a", "b")], edge_size=[5],
-              buffers=[Buffer("x", "a", 3, ("b",))])
+    g = Graph(
+        ["a", "b"],
+        [("a", "b")],
+        edge_size=[5],
+        buffers=[Buffer("x", "a", 3, ("b",))],
+    )
     assert g.m == 1 and int(g.edge_size[0]) == 5
 
 
@@ -127,8 +131,9 @@ def test_numpy_sizes_validated():
 
 def test_integer_ids_and_integral_floats():
     """Tests integer ids, and that 3.0 is accepted as the integer 3."""
-    g = Graph.from_dict({"nodes": [{"id": 1, "size": 3.0}, {"id": 2}],
-                         "edges": [[1, 2]]})
+    g = Graph.from_dict(
+        {"nodes": [{"id": 1, "size": 3.0}, {"id": 2}], "edges": [[1, 2]]}
+    )
     assert g.node_size.tolist() == [3, 0]
     with pytest.raises(InstanceError, match="not a string or an integer"):
         Graph.from_dict({"nodes": [{"id": 1.5}]})

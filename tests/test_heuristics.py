@@ -6,8 +6,12 @@ from hypothesis import given
 from pebble_sched import Graph, evaluate
 from pebble_sched.brute_force import brute_force
 from pebble_sched.generators import in_tree, layered, training_like
-from pebble_sched.heuristics import (HeuristicParams, heuristic_schedule,
-                                     liu_relaxation_order, local_search)
+from pebble_sched.heuristics import (
+    HeuristicParams,
+    heuristic_schedule,
+    liu_relaxation_order,
+    local_search,
+)
 from pebble_sched.inductor import inductor_order
 from pebble_sched.runtime import Deadline
 from pebble_sched.trees import liu_order
@@ -22,7 +26,7 @@ def _peak(g, order):
 @given(graphs(max_nodes=10))
 def test_heuristic_valid_and_not_worse_than_inductor(g):
     """Tests validity, the reported peak, and peak <= Inductor's choice."""
-    order, peak, stats = heuristic_schedule(g)
+    order, peak, _stats = heuristic_schedule(g)
     assert _peak(g, order) == peak
     assert peak <= inductor_order(g)[1]
     assert peak >= brute_force(g)[1]
@@ -56,8 +60,9 @@ def test_same_seed_same_result():
     runs = []
     for _ in range(2):
         rec = Rec()
-        order, peak, _ = heuristic_schedule(g, seed=7, callbacks=rec,
-                                            params=HeuristicParams(work_budget=2e6))
+        order, peak, _ = heuristic_schedule(
+            g, seed=7, callbacks=rec, params=HeuristicParams(work_budget=2e6)
+        )
         runs.append((order.tolist(), peak, rec.peaks))
     assert runs[0] == runs[1]
 
@@ -65,7 +70,9 @@ def test_same_seed_same_result():
 def test_beats_inductor_on_training_graph():
     """Tests that the default improves on Inductor on a training-like graph."""
     g = training_like(40, seed=2)
-    _, peak, stats = heuristic_schedule(g, params=HeuristicParams(work_budget=1e7))
+    _, peak, stats = heuristic_schedule(
+        g, params=HeuristicParams(work_budget=1e7)
+    )
     assert peak <= stats["inductor"]
 
 
@@ -83,10 +90,14 @@ def test_liu_exact_on_in_trees(g):
     """Tests Liu's algorithm against brute force on random in-forests."""
     # keep, for each node, only the edge to its first successor
     seen = {}
-    for a, b in zip(g.edge_src.tolist(), g.edge_dst.tolist()):
+    for a, b in zip(g.edge_src.tolist(), g.edge_dst.tolist(), strict=False):
         seen.setdefault(a, b)
-    t = Graph(g.ids, [(g.ids[a], g.ids[b]) for a, b in seen.items()],
-              size=g.node_size, workspace=g.workspace)
+    t = Graph(
+        g.ids,
+        [(g.ids[a], g.ids[b]) for a, b in seen.items()],
+        size=g.node_size,
+        workspace=g.workspace,
+    )
     assert _peak(t, liu_order(t)) == brute_force(t)[1]
 
 

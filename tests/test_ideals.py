@@ -1,14 +1,18 @@
 """Tests of the ideal-lattice search against brute force."""
 
 import numpy as np
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from pebble_sched import Graph, evaluate
 from pebble_sched.brute_force import brute_force
 from pebble_sched.generators import layered, pumpkin, training_like
-from pebble_sched.ideals import _Lattice, _twin_pairs, ideal_search, search_budget
+from pebble_sched.ideals import (
+    _Lattice,
+    _twin_pairs,
+    ideal_search,
+    search_budget,
+)
 from pebble_sched.runtime import Deadline
 
 from .helpers import graphs
@@ -63,22 +67,29 @@ def test_deadline_returns_upper_and_lower():
 def test_medium_layered_exact():
     """Tests a 60-node layered DAG: the search proves its answer."""
     g = layered(60, window=8, p=0.3, seed=2)
-    order, peak, lb, stats = ideal_search(g)
+    order, peak, lb, _stats = ideal_search(g)
     assert peak == lb == _peak(g, order)
 
 
 @given(graphs(max_nodes=9))
 def test_many_words(g):
     """Tests ideals spanning several 64-bit words: 60 zero-size isolated nodes first."""
-    from pebble_sched import Graph
 
     pad = [f"z{i}" for i in range(60)]
-    big = Graph(pad + list(g.ids), [(g.ids[a], g.ids[b]) for a, b in
-                                    zip(g.edge_src.tolist(), g.edge_dst.tolist())],
-                size=[0] * 60 + g.node_size.tolist(),
-                workspace=[0] * 60 + g.workspace.tolist(),
-                edge_size=g.edge_size.tolist(), buffers=g.buffers,
-                keep_outputs=g.keep_outputs)
+    big = Graph(
+        pad + list(g.ids),
+        [
+            (g.ids[a], g.ids[b])
+            for a, b in zip(
+                g.edge_src.tolist(), g.edge_dst.tolist(), strict=False
+            )
+        ],
+        size=[0] * 60 + g.node_size.tolist(),
+        workspace=[0] * 60 + g.workspace.tolist(),
+        edge_size=g.edge_size.tolist(),
+        buffers=g.buffers,
+        keep_outputs=g.keep_outputs,
+    )
     order, peak, lb, _ = ideal_search(big)
     assert peak == lb == brute_force(g)[1]
     assert _peak(big, order) == peak

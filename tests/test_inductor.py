@@ -5,8 +5,15 @@ from hypothesis import given
 
 from pebble_sched import Graph, evaluate
 from pebble_sched.generators import layered
-from pebble_sched.inductor import (bfs_order, dfs_order, inductor_order, input_order,
-                                   lpmf_order, _node_sizes, _ranks)
+from pebble_sched.inductor import (
+    _node_sizes,
+    _ranks,
+    bfs_order,
+    dfs_order,
+    inductor_order,
+    input_order,
+    lpmf_order,
+)
 
 from .helpers import graphs
 
@@ -17,28 +24,49 @@ def naive_lpmf(g: Graph) -> list[int]:
     n = g.n
     index = _ranks(g)
     size = _node_sizes(g)
-    cons = [mb.cons_idx[mb.cons_ptr[b]:mb.cons_ptr[b + 1]].tolist() for b in range(len(mb))]
+    cons = [
+        mb.cons_idx[mb.cons_ptr[b] : mb.cons_ptr[b + 1]].tolist()
+        for b in range(len(mb))
+    ]
     outdeg = [len(cons[b]) + int(mb.output[b]) for b in range(len(mb))]
-    reads = [mb.read_idx[mb.read_ptr[v]:mb.read_ptr[v + 1]].tolist() for v in range(n)]
-    prods = [mb.prod_idx[mb.prod_ptr[v]:mb.prod_ptr[v + 1]].tolist() for v in range(n)]
+    reads = [
+        mb.read_idx[mb.read_ptr[v] : mb.read_ptr[v + 1]].tolist()
+        for v in range(n)
+    ]
+    prods = [
+        mb.prod_idx[mb.prod_ptr[v] : mb.prod_ptr[v + 1]].tolist()
+        for v in range(n)
+    ]
     indeg = g.indegree.tolist()
     ready = {v for v in range(n) if indeg[v] == 0}
-    live = sum(int(mb.size[b]) for b in range(len(mb))
-               if mb.producer[b] < 0 and not mb.output[b] and cons[b])
+    live = sum(
+        int(mb.size[b])
+        for b in range(len(mb))
+        if mb.producer[b] < 0 and not mb.output[b] and cons[b]
+    )
     max_mem = max(live, sum(int(s) for s in mb.size[mb.output]))
-    free = [sum(int(mb.size[b]) for b in reads[v] if outdeg[b] == 1)
-            + sum(int(mb.size[b]) for b in prods[v] if outdeg[b] == 0) for v in range(n)]
+    free = [
+        sum(int(mb.size[b]) for b in reads[v] if outdeg[b] == 1)
+        + sum(int(mb.size[b]) for b in prods[v] if outdeg[b] == 0)
+        for v in range(n)
+    ]
     order = []
     while ready:
         gap = max_mem - live
-        v = min(ready, key=lambda v: (size[v] if size[v] > gap else 0,
-                                      size[v] - free[v], index[v]))
+        v = min(
+            ready,
+            key=lambda v: (
+                size[v] if size[v] > gap else 0,
+                size[v] - free[v],
+                index[v],
+            ),
+        )
         ready.remove(v)
         order.append(v)
         live += size[v]
         max_mem = max(max_mem, live)
         live -= free[v]
-        for w in g.succ_idx[g.succ_ptr[v]:g.succ_ptr[v + 1]].tolist():
+        for w in g.succ_idx[g.succ_ptr[v] : g.succ_ptr[v + 1]].tolist():
             indeg[w] -= 1
             if indeg[w] == 0:
                 ready.add(w)
@@ -69,7 +97,7 @@ def test_orders_are_valid(g):
     for fn in (lpmf_order, bfs_order, dfs_order, input_order):
         order = fn(g)
         evaluate(g, [g.ids[v] for v in order.tolist()])
-    order, peak, name = inductor_order(g)
+    order, peak, _name = inductor_order(g)
     assert evaluate(g, [g.ids[v] for v in order.tolist()]).peak == peak
 
 

@@ -8,7 +8,7 @@ from pebble_sched import Graph, ScheduleError, evaluate
 from pebble_sched.graph import Buffer
 from pebble_sched.heuristics import priority_order
 
-from .helpers import read, reference_memory, graphs
+from .helpers import graphs, read, reference_memory
 
 
 def test_chain(chain):
@@ -53,7 +53,11 @@ def test_workspace_only_during_step():
 
 def test_unread_input_and_output_input():
     """Tests an unread input (only before the first step) and an output input."""
-    g = Graph(["a"], size=[1], buffers=[Buffer("x", None, 5), Buffer("y", None, 2, (), True)])
+    g = Graph(
+        ["a"],
+        size=[1],
+        buffers=[Buffer("x", None, 5), Buffer("y", None, 2, (), True)],
+    )
     p = evaluate(g, ["a"])
     assert p.initial == 7 and p.memory.tolist() == [3] and p.peak == 7
     assert p.peak_step == -1
@@ -74,14 +78,19 @@ def test_invalid_orders(diamond):
         evaluate(diamond, ["a", "b", "c"])
     with pytest.raises(ScheduleError, match="Unknown node 'z'"):
         evaluate(diamond, ["a", "b", "c", "z"])
-    with pytest.raises(ScheduleError, match=r"'b' \(step 0\) runs before its predecessor 'a'"):
+    with pytest.raises(
+        ScheduleError, match=r"'b' \(step 0\) runs before its predecessor 'a'"
+    ):
         evaluate(diamond, ["b", "a", "c", "d"])
 
 
 def test_huge_sizes_do_not_wrap():
     """Tests that three 2**62-byte buffers add up exactly (no int64 wrap)."""
-    g = Graph(["a", "b", "c", "d"], [("a", "d"), ("b", "d"), ("c", "d")],
-              size=[2**62] * 3 + [0])
+    g = Graph(
+        ["a", "b", "c", "d"],
+        [("a", "d"), ("b", "d"), ("c", "d")],
+        size=[2**62] * 3 + [0],
+    )
     p = evaluate(g, ["a", "b", "c", "d"])
     assert p.peak == 3 * 2**62
     assert isinstance(p.peak, int)

@@ -17,14 +17,20 @@ def test_import_is_cheap():
         "bad = [m for m in ('click', 'ortools', 'torch', 'onnx', 'dask', 'matplotlib')"
         " if m in sys.modules]; print(','.join(bad))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert out.stdout.strip() == ""
 
 
 def test_readme_example_runs():
     """Tests that the README's pycon example gives the printed answers."""
-    failures, tried = doctest.testfile(str(ROOT / "README.md"), module_relative=False)
+    failures, tried = doctest.testfile(
+        str(ROOT / "README.md"), module_relative=False
+    )
     assert tried > 0 and failures == 0
 
 
@@ -33,8 +39,20 @@ def test_docstring_examples():
     import importlib
 
     total = 0
-    for name in ("graph", "memory", "bounds", "brute_force", "inductor", "trees",
-                 "heuristics", "solve", "verify", "runtime", "info", "generators"):
+    for name in (
+        "graph",
+        "memory",
+        "bounds",
+        "brute_force",
+        "inductor",
+        "trees",
+        "heuristics",
+        "solve",
+        "verify",
+        "runtime",
+        "info",
+        "generators",
+    ):
         mod = importlib.import_module(f"pebble_sched.{name}")
         result = doctest.testmod(mod, extraglobs={"Graph": pebble_sched.Graph})
         assert result.failed == 0, name

@@ -16,7 +16,11 @@ def _check_tree(g: Graph):
     inner = r.tree.nodes()
     ends = [v for v in (r.source, r.sink) if v >= 0]
     assert sorted(inner + ends) == list(range(g.n))
-    order = ([r.source] if r.source >= 0 else []) + inner + ([r.sink] if r.sink >= 0 else [])
+    order = (
+        ([r.source] if r.source >= 0 else [])
+        + inner
+        + ([r.sink] if r.sink >= 0 else [])
+    )
     evaluate(g, [g.ids[v] for v in order])  # a topological order
 
 
@@ -38,13 +42,18 @@ def test_trees_and_pumpkins_are_sp(n, seed):
 
 def test_bridge_is_not_sp():
     """Tests the Wheatstone bridge: not SP, and the witness is the bridge edge."""
-    g = Graph(list("sabt"), [("s", "a"), ("s", "b"), ("a", "b"), ("a", "t"), ("b", "t")])
+    g = Graph(
+        list("sabt"),
+        [("s", "a"), ("s", "b"), ("a", "b"), ("a", "t"), ("b", "t")],
+    )
     r = decompose(g)
     assert not r.is_sp and r.witness == (1, 2)
     shape = graph_shape(g)
     assert "'a' -> 'b'" in shape["not_sp_because"]
     info = graph_info(g)
-    assert info["series_parallel"] is False and "bridge" in info["not_sp_because"]
+    assert (
+        info["series_parallel"] is False and "bridge" in info["not_sp_because"]
+    )
 
 
 def test_info_reports_pumpkin_and_degree():

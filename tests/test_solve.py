@@ -41,7 +41,7 @@ def test_every_method_valid(method, g):
 
 def test_unknown_method(chain):
     """Tests that an unknown method lists the valid names."""
-    with pytest.raises(ValueError, match="Unknown method 'magic'.*heuristic"):
+    with pytest.raises(ValueError, match=r"Unknown method 'magic'.*heuristic"):
         solve(chain, "magic")
 
 
@@ -71,16 +71,22 @@ def test_time_limit_honoured():
 def test_schedule_rejects_false_claims():
     """Tests Schedule's own consistency checks."""
     with pytest.raises(ScheduleError, match="exceeds the peak"):
-        Schedule(order=("a",), peak=1, lower_bound=2, status="feasible", method="x")
+        Schedule(
+            order=("a",), peak=1, lower_bound=2, status="feasible", method="x"
+        )
     with pytest.raises(ScheduleError, match="optimal"):
-        Schedule(order=("a",), peak=2, lower_bound=1, status="optimal", method="x")
+        Schedule(
+            order=("a",), peak=2, lower_bound=1, status="optimal", method="x"
+        )
 
 
 def test_schedule_round_trip_and_gap(chain):
     """Tests Schedule.to_dict / from_dict and the gap."""
     s = solve(chain)
     assert Schedule.from_dict(s.to_dict()) == s
-    t = Schedule(order=("a",), peak=4, lower_bound=3, status="feasible", method="x")
+    t = Schedule(
+        order=("a",), peak=4, lower_bound=3, status="feasible", method="x"
+    )
     assert math.isclose(t.gap, 0.25)
     assert "gap" in t.summary()
 
@@ -88,7 +94,9 @@ def test_schedule_round_trip_and_gap(chain):
 def test_verify_catches_wrong_peak(chain):
     """Tests that verify rejects a schedule whose claimed peak is wrong."""
     s = solve(chain)
-    bad = Schedule(order=s.order, peak=4, lower_bound=4, status="optimal", method="x")
+    bad = Schedule(
+        order=s.order, peak=4, lower_bound=4, status="optimal", method="x"
+    )
     with pytest.raises(ScheduleError, match="peak is 5"):
         verify(chain, bad)
     assert verify(chain, s) == 5

@@ -19,10 +19,14 @@ live during v's step in *every* schedule.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .constants import INT64_SAFE
-from .graph import Graph
+
+if TYPE_CHECKING:
+    from .graph import Graph
 
 __all__ = ["local_bound", "lower_bound", "reachability_bound"]
 
@@ -62,15 +66,26 @@ def local_bound(graph: Graph) -> int:
         sizes = [int(s) for s in mb.size]
         per = [0] * n
         for v in range(n):
-            bufs = set(mb.read_idx[mb.read_ptr[v] : mb.read_ptr[v + 1]].tolist())
-            bufs |= set(mb.prod_idx[mb.prod_ptr[v] : mb.prod_ptr[v + 1]].tolist())
-            per[v] = sum(sizes[b] for b in bufs if not (
-                mb.producer[b] < 0 and mb.output[b]))
+            bufs = set(
+                mb.read_idx[mb.read_ptr[v] : mb.read_ptr[v + 1]].tolist()
+            )
+            bufs |= set(
+                mb.prod_idx[mb.prod_ptr[v] : mb.prod_ptr[v + 1]].tolist()
+            )
+            per[v] = sum(
+                sizes[b]
+                for b in bufs
+                if not (mb.producer[b] < 0 and mb.output[b])
+            )
         return max(best, max(per) + always)
     read_owner = np.repeat(np.arange(n), np.diff(mb.read_ptr))
     per = np.zeros(n, dtype=np.int64)
-    np.add.at(per, read_owner, mb.size[mb.read_idx] * ~(
-        (mb.producer[mb.read_idx] < 0) & mb.output[mb.read_idx]))
+    np.add.at(
+        per,
+        read_owner,
+        mb.size[mb.read_idx]
+        * ~((mb.producer[mb.read_idx] < 0) & mb.output[mb.read_idx]),
+    )
     prod_owner = np.repeat(np.arange(n), np.diff(mb.prod_ptr))
     np.add.at(per, prod_owner, mb.size[mb.prod_idx])
     return max(best, int(per.max()) + always)

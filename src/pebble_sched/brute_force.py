@@ -14,8 +14,12 @@ Exact; full buffer model; O(2**n * n * B).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .exceptions import PebbleSchedError
-from .graph import Graph
+
+if TYPE_CHECKING:
+    from .graph import Graph
 
 __all__ = ["MAX_NODES", "brute_force"]
 
@@ -51,7 +55,9 @@ def brute_force(graph: Graph) -> tuple[list[int], int]:
         )
         bufs.append((p, int(mb.size[b]), cons, bool(mb.output[b])))
     preds = [
-        frozenset(graph.pred_idx[graph.pred_ptr[v] : graph.pred_ptr[v + 1]].tolist())
+        frozenset(
+            graph.pred_idx[graph.pred_ptr[v] : graph.pred_ptr[v + 1]].tolist()
+        )
         for v in range(n)
     ]
     initial = sum(s for p, s, _, _ in bufs if p < 0)
@@ -60,9 +66,7 @@ def brute_force(graph: Graph) -> tuple[list[int], int]:
     def during(done: set[int], v: int) -> int:
         total = 0
         for p, s, cons, out in bufs:
-            if p == v:
-                total += s
-            elif (p < 0 or p in done) and (out or not cons <= done):
+            if p == v or ((p < 0 or p in done) and (out or not cons <= done)):
                 total += s
         return total
 

@@ -13,18 +13,20 @@ import logging
 import math
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from .exceptions import PebbleSchedError, ScheduleError
 from .formats import read_graph, read_schedule, write_schedule
-from .graph import Graph
 from .info import graph_info
 from .runtime import Callbacks
 from .schedule import format_bytes
 from .solve import METHODS, solve
 from .verify import verify
+
+if TYPE_CHECKING:
+    from .graph import Graph
 
 
 class InputError(click.ClickException):
@@ -62,11 +64,15 @@ class _Progress(Callbacks):
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="pebble-sched")
-@click.option("-v", "--verbose", count=True, help="Log more (repeat for debug).")
+@click.option(
+    "-v", "--verbose", count=True, help="Log more (repeat for debug)."
+)
 def main(verbose: int) -> None:
     """Operator orders of computation graphs with minimal peak memory."""
     level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=level, format="%(levelname)s %(name)s: %(message)s"
+    )
 
 
 METHOD_NAMES = ["auto", *METHODS]
@@ -74,32 +80,63 @@ METHOD_NAMES = ["auto", *METHODS]
 
 @main.command("solve")
 @click.argument("graph_file", metavar="GRAPH.json", type=click.Path())
-@click.option("--method", "-m", default="auto", show_default=True,
-              type=click.Choice(METHOD_NAMES), help="Solver to use.")
-@click.option("--time-limit", "-t", type=float, default=None,
-              help="Wall-clock limit in seconds (default: none; the "
-              "heuristics stop at a local optimum).")
-@click.option("--output", "-o", type=click.Path(), default=None,
-              help="Write the schedule (JSON) to this file.")
-@click.option("--json", "as_json", is_flag=True,
-              help="Print the schedule JSON on stdout.")
-@click.option("--keep-outputs/--no-keep-outputs", default=None,
-              help="Keep the sinks' outputs resident to the end "
-              "(default: as the file says).")
+@click.option(
+    "--method",
+    "-m",
+    default="auto",
+    show_default=True,
+    type=click.Choice(METHOD_NAMES),
+    help="Solver to use.",
+)
+@click.option(
+    "--time-limit",
+    "-t",
+    type=float,
+    default=None,
+    help="Wall-clock limit in seconds (default: none; the "
+    "heuristics stop at a local optimum).",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(),
+    default=None,
+    help="Write the schedule (JSON) to this file.",
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the schedule JSON on stdout.",
+)
+@click.option(
+    "--keep-outputs/--no-keep-outputs",
+    default=None,
+    help="Keep the sinks' outputs resident to the end "
+    "(default: as the file says).",
+)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--quiet", "-q", is_flag=True, help="No summary or progress.")
-def solve_cmd(graph_file, method, time_limit, output, as_json, keep_outputs,
-              seed, quiet):
+def solve_cmd(
+    graph_file, method, time_limit, output, as_json, keep_outputs, seed, quiet
+):
     """Find a low-peak schedule of GRAPH.json and say what was proven."""
-    if time_limit is not None and not (time_limit >= 0 and math.isfinite(time_limit)):
-        raise InputError("--time-limit must be a non-negative number of seconds.")
+    if time_limit is not None and not (
+        time_limit >= 0 and math.isfinite(time_limit)
+    ):
+        raise InputError(
+            "--time-limit must be a non-negative number of seconds."
+        )
     graph = _read(graph_file)
     progress = None if quiet else _Progress()
     try:
         schedule = solve(
-            graph, method,
+            graph,
+            method,
             time_limit=math.inf if time_limit is None else time_limit,
-            seed=seed, callbacks=progress, keep_outputs=keep_outputs,
+            seed=seed,
+            callbacks=progress,
+            keep_outputs=keep_outputs,
         )
     except ValueError as exc:
         raise InputError(str(exc)) from None
@@ -138,12 +175,16 @@ def verify_cmd(graph_file, schedule_file):
     except ScheduleError as exc:
         click.echo(f"INVALID: {exc}", err=True)
         sys.exit(1)
-    click.echo(f"valid: peak {peak} ({format_bytes(peak)}), status {schedule.status.value}")
+    click.echo(
+        f"valid: peak {peak} ({format_bytes(peak)}), status {schedule.status.value}"
+    )
 
 
 @main.command("info")
 @click.argument("graph_file", metavar="GRAPH.json", type=click.Path())
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Machine-readable output."
+)
 def info_cmd(graph_file, as_json):
     """Describe GRAPH.json: size, shape, class and memory."""
     graph = _read(graph_file)
@@ -158,65 +199,154 @@ def info_cmd(graph_file, as_json):
         click.echo(f"{key:<{width}} : {val}")
 
 
-
 @main.command("bench")
-@click.argument("sets", metavar="SET...", nargs=-1, required=True, type=click.Path())
-@click.option("--methods", default="auto,inductor", show_default=True,
-              help="Comma-separated methods to compare.")
-@click.option("--time-limit", "-t", type=float, default=10.0, show_default=True,
-              help="Seconds per instance and method.")
-@click.option("--jobs", "-j", type=int, default=1, show_default=True,
-              help="Tasks run at once.")
-@click.option("--out", type=click.Path(), default="bench-out", show_default=True,
-              help="Folder for results.csv, report.md and schedules/.")
-@click.option("--update-best", is_flag=True,
-              help="Update the sets' index files with verified improvements.")
-@click.option("--resume", is_flag=True, help="Skip pairs already in results.csv.")
-@click.option("--executor", type=click.Choice(["local", "dask"]), default="local",
-              show_default=True)
-@click.option("--scheduler", default=None,
-              help="Dask scheduler address (tcp://host:8786); default: a local cluster.")
-@click.option("--memory-limit", type=int, default=None,
-              help="Address-space limit per task, in MiB.")
-@click.option("--grace", type=float, default=10.0, show_default=True,
-              help="Seconds past the time limit before a task counts as hung.")
-@click.option("--plot", is_flag=True, help="Also write gap_vs_time.png (needs matplotlib).")
-@click.option("--json", "as_json", is_flag=True, help="Print the raw rows as JSON.")
-def bench_cmd(sets, methods, time_limit, jobs, out, update_best, resume, executor,
-              scheduler, memory_limit, grace, plot, as_json):
+@click.argument(
+    "sets", metavar="SET...", nargs=-1, required=True, type=click.Path()
+)
+@click.option(
+    "--methods",
+    default="auto,inductor",
+    show_default=True,
+    help="Comma-separated methods to compare.",
+)
+@click.option(
+    "--time-limit",
+    "-t",
+    type=float,
+    default=10.0,
+    show_default=True,
+    help="Seconds per instance and method.",
+)
+@click.option(
+    "--jobs",
+    "-j",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Tasks run at once.",
+)
+@click.option(
+    "--out",
+    type=click.Path(),
+    default="bench-out",
+    show_default=True,
+    help="Folder for results.csv, report.md and schedules/.",
+)
+@click.option(
+    "--update-best",
+    is_flag=True,
+    help="Update the sets' index files with verified improvements.",
+)
+@click.option(
+    "--resume", is_flag=True, help="Skip pairs already in results.csv."
+)
+@click.option(
+    "--executor",
+    type=click.Choice(["local", "dask"]),
+    default="local",
+    show_default=True,
+)
+@click.option(
+    "--scheduler",
+    default=None,
+    help="Dask scheduler address (tcp://host:8786); default: a local cluster.",
+)
+@click.option(
+    "--memory-limit",
+    type=int,
+    default=None,
+    help="Address-space limit per task, in MiB.",
+)
+@click.option(
+    "--grace",
+    type=float,
+    default=10.0,
+    show_default=True,
+    help="Seconds past the time limit before a task counts as hung.",
+)
+@click.option(
+    "--plot",
+    is_flag=True,
+    help="Also write gap_vs_time.png (needs matplotlib).",
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the raw rows as JSON."
+)
+def bench_cmd(
+    sets,
+    methods,
+    time_limit,
+    jobs,
+    out,
+    update_best,
+    resume,
+    executor,
+    scheduler,
+    memory_limit,
+    grace,
+    plot,
+    as_json,
+):
     """Run methods on instance sets and report gaps to the best known values."""
     import os
 
-    from .bench import BenchConfig, find_instances, markdown_report, read_index, run_bench
+    from .bench import (
+        BenchConfig,
+        find_instances,
+        markdown_report,
+        read_index,
+        run_bench,
+    )
     from .bench.instances import update_best as do_update
 
     names = [m.strip() for m in methods.split(",") if m.strip()]
     bad = [m for m in names if m not in METHOD_NAMES]
     if bad:
-        raise InputError(f"Unknown method {bad[0]!r}; choose among {', '.join(METHOD_NAMES)}.")
+        raise InputError(
+            f"Unknown method {bad[0]!r}; choose among {', '.join(METHOD_NAMES)}."
+        )
     try:
-        config = BenchConfig(methods=names, time_limit=time_limit, jobs=jobs, out=out,
-                             resume=resume, executor=executor, scheduler=scheduler,
-                             memory_limit_mb=memory_limit, grace=grace)
+        config = BenchConfig(
+            methods=names,
+            time_limit=time_limit,
+            jobs=jobs,
+            out=out,
+            resume=resume,
+            executor=executor,
+            scheduler=scheduler,
+            memory_limit_mb=memory_limit,
+            grace=grace,
+        )
         found = find_instances(list(sets))
     except (ValueError, FileNotFoundError) as exc:
         raise InputError(str(exc)) from None
     if not found:
-        raise InputError("No instance files (*.json, *.json.gz) in the given sets.")
+        raise InputError(
+            "No instance files (*.json, *.json.gz) in the given sets."
+        )
     cores = os.cpu_count() or 1
     if jobs > cores:
-        click.echo(f"warning: {jobs} jobs on {cores} cores: timings will suffer", err=True)
+        click.echo(
+            f"warning: {jobs} jobs on {cores} cores: timings will suffer",
+            err=True,
+        )
     total = sum(len(s.files) for s in found) * len(names)
-    click.echo(f"bench: {total} runs ({len(found)} sets, {len(names)} methods, "
-               f"{time_limit:g} s each, {jobs} at once)", err=True)
+    click.echo(
+        f"bench: {total} runs ({len(found)} sets, {len(names)} methods, "
+        f"{time_limit:g} s each, {jobs} at once)",
+        err=True,
+    )
 
     def progress(k, n, row):
         peak = row["peak"] if row["peak"] is not None else "-"
         mark = "" if row["verified"] else "  <-- FAILED"
         if row["status"] == "wrong":
             mark = "  <-- WRONG SCHEDULE"
-        click.echo(f"[{k}/{n}] {row['family']}/{row['instance']} {row['method']}: "
-                   f"{row['status']} peak {peak} ({row['time_s']:.1f} s){mark}", err=True)
+        click.echo(
+            f"[{k}/{n}] {row['family']}/{row['instance']} {row['method']}: "
+            f"{row['status']} peak {peak} ({row['time_s']:.1f} s){mark}",
+            err=True,
+        )
 
     try:
         rows, interrupted = run_bench(found, config, progress)
@@ -230,7 +360,9 @@ def bench_cmd(sets, methods, time_limit, jobs, out, update_best, resume, executo
         from .plotting import plot_gap_vs_time
 
         try:
-            plot_gap_vs_time(rows, best_known(rows, index), config.out / "gap_vs_time.png")
+            plot_gap_vs_time(
+                rows, best_known(rows, index), config.out / "gap_vs_time.png"
+            )
         except ModuleNotFoundError as exc:
             click.echo(f"warning: {exc}", err=True)
     if update_best and not interrupted:
@@ -241,16 +373,28 @@ def bench_cmd(sets, methods, time_limit, jobs, out, update_best, resume, executo
     else:
         click.echo(report)
     failed = sum(1 for r in rows if not r["verified"])
-    click.echo(f"{len(rows)} runs, {failed} failed; results in {config.out}/", err=True)
+    click.echo(
+        f"{len(rows)} runs, {failed} failed; results in {config.out}/",
+        err=True,
+    )
     if interrupted:
-        click.echo("interrupted: the finished runs are saved (rerun with --resume)", err=True)
+        click.echo(
+            "interrupted: the finished runs are saved (rerun with --resume)",
+            err=True,
+        )
         sys.exit(130)
 
 
 @main.command("plot")
 @click.argument("graph_file", metavar="GRAPH.json", type=click.Path())
 @click.argument("schedule_file", metavar="SCHEDULE.json", type=click.Path())
-@click.option("--output", "-o", type=click.Path(), default="profile.png", show_default=True)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(),
+    default="profile.png",
+    show_default=True,
+)
 def plot_cmd(graph_file, schedule_file, output):
     """Plot the memory profile of SCHEDULE.json (needs matplotlib)."""
     from .plotting import plot_profile
@@ -276,22 +420,47 @@ def _write_graph(graph: Graph, output: str) -> None:
         write_graph(output, graph)
     except OSError as exc:
         raise InputError(f"{output}: {exc.strerror or exc}.") from None
-    click.echo(f"{graph.name}: {graph.n} nodes, {graph.m} edges, "
-               f"{len(graph.buffers)} buffers -> {output}", err=True)
+    click.echo(
+        f"{graph.name}: {graph.n} nodes, {graph.m} edges, "
+        f"{len(graph.buffers)} buffers -> {output}",
+        err=True,
+    )
 
 
 @import_group.command("torch")
 @click.argument("factory", metavar="MODULE:FACTORY")
-@click.option("--input-shape", "shapes", multiple=True,
-              help="Shape of an example input, e.g. 4,3,32,32 (repeat for several).")
-@click.option("--dtype", default="float32", show_default=True,
-              help="dtype of the example inputs (int64 for token ids).")
-@click.option("--high", type=int, default=2, show_default=True,
-              help="Upper bound (exclusive) of integer example inputs.")
-@click.option("--mode", type=click.Choice(["train", "forward"]), default="train",
-              show_default=True)
-@click.option("--optimizer", type=click.Choice(["none", "sgd", "adam"]), default="none",
-              show_default=True, help="In-graph parameter update (train mode).")
+@click.option(
+    "--input-shape",
+    "shapes",
+    multiple=True,
+    help="Shape of an example input, e.g. 4,3,32,32 (repeat for several).",
+)
+@click.option(
+    "--dtype",
+    default="float32",
+    show_default=True,
+    help="dtype of the example inputs (int64 for token ids).",
+)
+@click.option(
+    "--high",
+    type=int,
+    default=2,
+    show_default=True,
+    help="Upper bound (exclusive) of integer example inputs.",
+)
+@click.option(
+    "--mode",
+    type=click.Choice(["train", "forward"]),
+    default="train",
+    show_default=True,
+)
+@click.option(
+    "--optimizer",
+    type=click.Choice(["none", "sgd", "adam"]),
+    default="none",
+    show_default=True,
+    help="In-graph parameter update (train mode).",
+)
 @click.option("--output", "-o", type=click.Path(), required=True)
 def import_torch(factory, shapes, dtype, high, mode, optimizer, output):
     """Trace MODULE:FACTORY (a callable returning an nn.Module, or (module,
@@ -302,8 +471,10 @@ def import_torch(factory, shapes, dtype, high, mode, optimizer, output):
     try:
         import torch
     except ImportError:
-        raise InputError('Importing from PyTorch needs torch: pip install '
-                         '"pebble-sched[torch]"') from None
+        raise InputError(
+            "Importing from PyTorch needs torch: pip install "
+            '"pebble-sched[torch]"'
+        ) from None
     from .importers.torch_fx import from_torch
 
     if factory.startswith("zoo:"):
@@ -329,17 +500,28 @@ def import_torch(factory, shapes, dtype, high, mode, optimizer, output):
             dims = [[int(d) for d in s.split(",")] for s in shapes]
             dt = getattr(torch, dtype)
         except (ValueError, AttributeError):
-            raise InputError("--input-shape takes integers like 4,3,32,32; --dtype a "
-                             "torch dtype name.") from None
+            raise InputError(
+                "--input-shape takes integers like 4,3,32,32; --dtype a "
+                "torch dtype name."
+            ) from None
         inputs = tuple(
-            torch.randint(0, high, d, dtype=dt) if not dt.is_floating_point
-            else torch.randn(d, dtype=dt) for d in dims
+            torch.randint(0, high, d, dtype=dt)
+            if not dt.is_floating_point
+            else torch.randn(d, dtype=dt)
+            for d in dims
         )
     if inputs is None:
-        raise InputError("Give --input-shape (the factory returned no example inputs).")
-    graph = from_torch(model, inputs, mode=mode,
-                       optimizer=None if optimizer == "none" else optimizer,
-                       name=f"{name}-{mode}" + ("" if optimizer == "none" else f"-{optimizer}"))
+        raise InputError(
+            "Give --input-shape (the factory returned no example inputs)."
+        )
+    graph = from_torch(
+        model,
+        inputs,
+        mode=mode,
+        optimizer=None if optimizer == "none" else optimizer,
+        name=f"{name}-{mode}"
+        + ("" if optimizer == "none" else f"-{optimizer}"),
+    )
     _write_graph(graph, output)
 
 
@@ -357,7 +539,9 @@ def import_onnx(model_file, output):
     except PebbleSchedError as exc:
         raise InputError(f"{model_file}: {exc}") from None
     except Exception as exc:  # onnx raises its own errors for bad files
-        raise InputError(f"{model_file}: not a readable ONNX model ({exc}).") from None
+        raise InputError(
+            f"{model_file}: not a readable ONNX model ({exc})."
+        ) from None
     _write_graph(graph, output)
 
 

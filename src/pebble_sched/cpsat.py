@@ -32,14 +32,16 @@ import logging
 import math
 import os
 from functools import reduce
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .constants import INT64_SAFE
-from .graph import Graph
 from .ideals import _twin_pairs
 from .runtime import Deadline
+
+if TYPE_CHECKING:
+    from .graph import Graph
 
 __all__ = ["CpSatModel"]
 
@@ -101,9 +103,15 @@ class CpSatModel:
         pos = [model.new_int_var(0, horizon - 1, f"pos_{v}") for v in range(n)]
         if n > 1:
             model.add_all_different(pos)
-        for a, b in zip(graph.edge_src.tolist(), graph.edge_dst.tolist(), strict=True):
+        for a, b in zip(
+            graph.edge_src.tolist(), graph.edge_dst.tolist(), strict=True
+        ):
             model.add(pos[a] + 1 <= pos[b])
-        initial = sum(s for s, p in zip(sizes, mb.producer.tolist(), strict=True) if p < 0)
+        initial = sum(
+            s
+            for s, p in zip(sizes, mb.producer.tolist(), strict=True)
+            if p < 0
+        )
         total = sum(sizes)
         lo = -(-initial // self.scale)
         hi = -(-total // self.scale)
@@ -116,7 +124,9 @@ class CpSatModel:
         peak = model.new_int_var(lo, hi, "peak")
         intervals, demands = [], []
         counts = np.diff(mb.cons_ptr).tolist()
-        for b, (p, s) in enumerate(zip(mb.producer.tolist(), sizes, strict=True)):
+        for b, (p, s) in enumerate(
+            zip(mb.producer.tolist(), sizes, strict=True)
+        ):
             cons = mb.cons_idx[mb.cons_ptr[b] : mb.cons_ptr[b + 1]].tolist()
             out = bool(mb.output[b])
             if p < 0 and not cons and not out:
@@ -136,7 +146,9 @@ class CpSatModel:
                 length: Any = n
             else:
                 length = model.new_int_var(1, horizon + 1, f"len_{b}")
-            intervals.append(model.new_interval_var(start, length, end, f"buf_{b}"))
+            intervals.append(
+                model.new_interval_var(start, length, end, f"buf_{b}")
+            )
             demands.append(s // self.scale)
         if intervals:
             model.add_cumulative(intervals, demands, peak)

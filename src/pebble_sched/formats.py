@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .exceptions import InstanceError, ScheduleError
 from .graph import Graph
 from .schedule import Schedule
+
+if TYPE_CHECKING:
+    import os
 
 __all__ = ["read_graph", "read_schedule", "write_graph", "write_schedule"]
 
@@ -30,7 +32,9 @@ def _load(path: str | os.PathLike, error: type[Exception]) -> Any:
     except UnicodeDecodeError:
         raise error(f"{path}: not a UTF-8 text file.") from None
     except (OSError, EOFError) as exc:
-        raise error(f"{path}: {getattr(exc, 'strerror', None) or exc}.") from None
+        raise error(
+            f"{path}: {getattr(exc, 'strerror', None) or exc}."
+        ) from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
@@ -85,4 +89,6 @@ def read_schedule(path: str | os.PathLike) -> Schedule:
 
 def write_schedule(path: str | os.PathLike, schedule: Schedule) -> None:
     """Write a schedule file (DESIGN.md §2)."""
-    Path(path).write_text(json.dumps(schedule.to_dict(), indent=1) + "\n", encoding="utf-8")
+    Path(path).write_text(
+        json.dumps(schedule.to_dict(), indent=1) + "\n", encoding="utf-8"
+    )

@@ -22,6 +22,7 @@ Sizes are drawn uniformly from ``1..max_size`` unless stated otherwise.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -56,7 +57,11 @@ def _meta(name: str, seed: Any, **params: Any) -> dict[str, Any]:
 
 
 def layered(
-    n: int, window: int = 8, p: float = 0.3, *, seed: int | np.random.Generator = 0,
+    n: int,
+    window: int = 8,
+    p: float = 0.3,
+    *,
+    seed: int | np.random.Generator = 0,
     max_size: int = 100,
 ) -> Graph:
     """A random DAG on 0..n-1 with edges (i, j), 0 < j - i <= window, each with probability p.
@@ -76,9 +81,13 @@ def layered(
     s = np.concatenate(src) if src else np.zeros(0, np.int64)
     t = np.concatenate(dst) if dst else np.zeros(0, np.int64)
     return Graph(
-        range(n), zip(s.tolist(), t.tolist(), strict=True), size=_sizes(rng, n, max_size),
+        range(n),
+        zip(s.tolist(), t.tolist(), strict=True),
+        size=_sizes(rng, n, max_size),
         name=f"layered-n{n}-w{window}-p{p}",
-        meta=_meta("layered", seed, n=n, window=window, p=p, max_size=max_size),
+        meta=_meta(
+            "layered", seed, n=n, window=window, p=p, max_size=max_size
+        ),
     )
 
 
@@ -90,7 +99,10 @@ def _random_parents(rng: np.random.Generator, n: int) -> np.ndarray:
 
 
 def in_tree(
-    n: int, *, seed: int | np.random.Generator = 0, max_size: int = 100,
+    n: int,
+    *,
+    seed: int | np.random.Generator = 0,
+    max_size: int = 100,
     max_workspace: int = 0,
 ) -> Graph:
     """A random in-tree: every node but the root (node n-1) has one successor.
@@ -106,10 +118,15 @@ def in_tree(
     # node i of the recursive tree becomes n-1-i, so edges go forward
     child = n - 1 - np.arange(1, n)
     par = n - 1 - parent
-    work = rng.integers(0, max_workspace + 1, size=n) if max_workspace else None
+    work = (
+        rng.integers(0, max_workspace + 1, size=n) if max_workspace else None
+    )
     return Graph(
-        range(n), zip(child.tolist(), par.tolist(), strict=True),
-        size=_sizes(rng, n, max_size), workspace=work, name=f"intree-n{n}",
+        range(n),
+        zip(child.tolist(), par.tolist(), strict=True),
+        size=_sizes(rng, n, max_size),
+        workspace=work,
+        name=f"intree-n{n}",
         meta=_meta("in_tree", seed, n=n, max_size=max_size),
     )
 
@@ -121,15 +138,21 @@ def out_tree(
     rng = _rng(seed)
     parent = _random_parents(rng, n)
     return Graph(
-        range(n), zip(parent.tolist(), range(1, n), strict=True),
-        size=_sizes(rng, n, max_size), name=f"outtree-n{n}",
+        range(n),
+        zip(parent.tolist(), range(1, n), strict=True),
+        size=_sizes(rng, n, max_size),
+        name=f"outtree-n{n}",
         meta=_meta("out_tree", seed, n=n, max_size=max_size),
     )
 
 
 def pumpkin(
-    d: int, min_len: int = 1, max_len: int = 5, *,
-    seed: int | np.random.Generator = 0, max_size: int = 100,
+    d: int,
+    min_len: int = 1,
+    max_len: int = 5,
+    *,
+    seed: int | np.random.Generator = 0,
+    max_size: int = 100,
 ) -> Graph:
     """A source (0) and a sink (n-1) joined by d chains of random lengths."""
     rng = _rng(seed)
@@ -141,18 +164,30 @@ def pumpkin(
     for length in lengths.tolist():
         chain = list(range(v, v + length))
         edges.append((0, chain[0]))
-        edges.extend(zip(chain, chain[1:], strict=False))
+        edges.extend(itertools.pairwise(chain))
         edges.append((chain[-1], sink))
         v += length
     return Graph(
-        range(n), edges, size=_sizes(rng, n, max_size), name=f"pumpkin-d{d}",
-        meta=_meta("pumpkin", seed, d=d, min_len=min_len, max_len=max_len,
-                   max_size=max_size),
+        range(n),
+        edges,
+        size=_sizes(rng, n, max_size),
+        name=f"pumpkin-d{d}",
+        meta=_meta(
+            "pumpkin",
+            seed,
+            d=d,
+            min_len=min_len,
+            max_len=max_len,
+            max_size=max_size,
+        ),
     )
 
 
 def series_parallel(
-    n: int, *, p_parallel: float = 0.4, seed: int | np.random.Generator = 0,
+    n: int,
+    *,
+    p_parallel: float = 0.4,
+    seed: int | np.random.Generator = 0,
     max_size: int = 100,
 ) -> Graph:
     """A random two-terminal series-parallel DAG with n >= 2 nodes.
@@ -184,15 +219,27 @@ def series_parallel(
     relabel[topo] = np.arange(n)
     edges = [(int(relabel[a]), int(relabel[b])) for a, b in edges]
     return Graph(
-        range(n), edges, size=_sizes(rng, n, max_size), name=f"sp-n{n}",
-        meta=_meta("series_parallel", seed, n=n, p_parallel=p_parallel,
-                   max_size=max_size),
+        range(n),
+        edges,
+        size=_sizes(rng, n, max_size),
+        name=f"sp-n{n}",
+        meta=_meta(
+            "series_parallel",
+            seed,
+            n=n,
+            p_parallel=p_parallel,
+            max_size=max_size,
+        ),
     )
 
 
 def training_like(
-    layers: int, *, skip: int = 3, p_skip: float = 0.5,
-    seed: int | np.random.Generator = 0, max_size: int = 100,
+    layers: int,
+    *,
+    skip: int = 3,
+    p_skip: float = 0.5,
+    seed: int | np.random.Generator = 0,
+    max_size: int = 100,
     keep_outputs: bool = True,
 ) -> Graph:
     """A training step: forward chain with skips, loss, mirrored backward.
@@ -217,7 +264,7 @@ def training_like(
     for i in range(L - 1):
         edges.append((g[i + 1], g[i]))
     for i in range(L):
-        edges.append((f[i], g[i]) if i < L - 1 else (f[i], g[i]))
+        edges.append((f[i], g[i]))
         edges.append((g[i], w[i]))
         if i > 0:
             edges.append((f[i - 1], w[i]))
@@ -227,18 +274,31 @@ def training_like(
             edges.append((g[i + skip], g[i]))
     edges = list(dict.fromkeys(edges))
     sizes = np.empty(n, dtype=np.int64)
-    sizes[: L] = _sizes(rng, L, max_size)
+    sizes[:L] = _sizes(rng, L, max_size)
     sizes[loss] = 1
     sizes[L + 1 : 2 * L + 1] = _sizes(rng, L, max_size)
     sizes[2 * L + 1 :] = _sizes(rng, L, max(1, max_size // 4))
-    ids = [f"f{i}" for i in range(L)] + ["loss"] + [f"g{L - 1 - i}" for i in range(L)]
+    ids = (
+        [f"f{i}" for i in range(L)]
+        + ["loss"]
+        + [f"g{L - 1 - i}" for i in range(L)]
+    )
     ids += [f"w{i}" for i in range(L)]
     id_edges = [(ids[a], ids[b]) for a, b in edges]
     return Graph(
-        ids, id_edges, size=sizes, keep_outputs=keep_outputs,
+        ids,
+        id_edges,
+        size=sizes,
+        keep_outputs=keep_outputs,
         name=f"train-L{L}",
-        meta=_meta("training_like", seed, layers=L, skip=skip, p_skip=p_skip,
-                   max_size=max_size),
+        meta=_meta(
+            "training_like",
+            seed,
+            layers=L,
+            skip=skip,
+            p_skip=p_skip,
+            max_size=max_size,
+        ),
     )
 
 
@@ -246,13 +306,25 @@ def _workflow_graph(name, nodes, edges, rng, max_size, seed, **params):
     """A workflow: files on edges (edge buffers), small scratch on nodes."""
     m = len(edges)
     esize = rng.integers(1, max_size + 1, size=m, dtype=np.int64)
-    work = rng.integers(0, max(1, max_size // 10) + 1, size=len(nodes), dtype=np.int64)
-    return Graph(nodes, edges, edge_size=esize, workspace=work, name=name,
-                 meta=_meta("workflow", seed, **params, max_size=max_size))
+    work = rng.integers(
+        0, max(1, max_size // 10) + 1, size=len(nodes), dtype=np.int64
+    )
+    return Graph(
+        nodes,
+        edges,
+        edge_size=esize,
+        workspace=work,
+        name=name,
+        meta=_meta("workflow", seed, **params, max_size=max_size),
+    )
 
 
 def workflow(
-    kind: str, width: int, *, seed: int | np.random.Generator = 0, max_size: int = 100
+    kind: str,
+    width: int,
+    *,
+    seed: int | np.random.Generator = 0,
+    max_size: int = 100,
 ) -> Graph:
     """An edge-weighted workflow DAG shaped like a Pegasus family.
 
@@ -305,7 +377,11 @@ def workflow(
             for d in (1, 2):
                 if k + d < width and (d == 1 or rng.random() < 0.5):
                     diff = add(f"diff{k}_{k + d}")
-                    edges += [(proj[k], diff), (proj[k + d], diff), (diff, concat)]
+                    edges += [
+                        (proj[k], diff),
+                        (proj[k + d], diff),
+                        (diff, concat),
+                    ]
         bg = add("bgmodel")
         edges.append((concat, bg))
         table = add("imgtbl")
@@ -315,9 +391,19 @@ def workflow(
         madd, shrink, jpeg = add("add"), add("shrink"), add("jpeg")
         edges += [(table, madd), (madd, shrink), (shrink, jpeg)]
     else:
-        raise ValueError(f"Unknown workflow kind {kind!r}; use genome, ligo or montage.")
-    return _workflow_graph(f"{kind}-w{width}", nodes, edges, rng, max_size, seed,
-                           kind=kind, width=width)
+        raise ValueError(
+            f"Unknown workflow kind {kind!r}; use genome, ligo or montage."
+        )
+    return _workflow_graph(
+        f"{kind}-w{width}",
+        nodes,
+        edges,
+        rng,
+        max_size,
+        seed,
+        kind=kind,
+        width=width,
+    )
 
 
 FAMILIES = {

@@ -74,8 +74,10 @@ def _freeze(arr: np.ndarray) -> np.ndarray:
 def _csr(keys: np.ndarray, values: np.ndarray, n: int):
     """CSR of ``values`` grouped by ``keys`` in 0..n-1 (stable)."""
     order = np.argsort(keys, kind="stable")
-    counts = np.bincount(keys, minlength=n) if len(keys) else np.zeros(
-        n, dtype=np.int64
+    counts = (
+        np.bincount(keys, minlength=n)
+        if len(keys)
+        else np.zeros(n, dtype=np.int64)
     )
     ptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(counts, out=ptr[1:])
@@ -85,9 +87,7 @@ def _csr(keys: np.ndarray, values: np.ndarray, n: int):
 def _check_size(value: Any, what: str) -> int:
     """A size as a Python int, or InstanceError naming ``what``."""
     if isinstance(value, bool) or not isinstance(value, Real):
-        raise InstanceError(
-            f"{what}: size {value!r} is not a number."
-        )
+        raise InstanceError(f"{what}: size {value!r} is not a number.")
     if isinstance(value, Integral):
         ivalue = int(value)
     else:
@@ -110,7 +110,9 @@ def _sizes(values: Any, n: int, what: str, names: Sequence[Any]) -> np.ndarray:
         return np.zeros(n, dtype=np.int64)
     if isinstance(values, np.ndarray) and values.dtype.kind in "iu":
         if len(values) != n:
-            raise InstanceError(f"Expected {n} {what} values, got {len(values)}.")
+            raise InstanceError(
+                f"Expected {n} {what} values, got {len(values)}."
+            )
         arr = values.astype(np.int64)
         bad = np.flatnonzero((arr < 0) | (values > MAX_SIZE))
         if len(bad):
@@ -120,7 +122,10 @@ def _sizes(values: Any, n: int, what: str, names: Sequence[Any]) -> np.ndarray:
     if len(values) != n:
         raise InstanceError(f"Expected {n} {what} values, got {len(values)}.")
     return np.array(
-        [_check_size(v, f"{what} of {names[i]!r}") for i, v in enumerate(values)],
+        [
+            _check_size(v, f"{what} of {names[i]!r}")
+            for i, v in enumerate(values)
+        ],
         dtype=np.int64,
     )
 
@@ -283,13 +288,16 @@ class Graph:
             edge_size,
             len(edges),
             "edge size",
-            [f"({ids[s]!r}, {ids[d]!r})" for s, d in zip(src, dst, strict=True)]
+            [
+                f"({ids[s]!r}, {ids[d]!r})"
+                for s, d in zip(src, dst, strict=True)
+            ]
             if edge_size is not None
             else (),
         )
         if len(edges):
             key = src * n + dst
-            uniq, first, counts = np.unique(
+            _uniq, first, counts = np.unique(
                 key, return_index=True, return_counts=True
             )
             if (counts > 1).any():
@@ -327,7 +335,9 @@ class Graph:
             for c in b.consumers:
                 ci = self._lookup(c, what)
                 if ci in seen:
-                    raise InstanceError(f"{what}: consumer {c!r} appears twice.")
+                    raise InstanceError(
+                        f"{what}: consumer {c!r} appears twice."
+                    )
                 if ci == bprod[j]:
                     raise InstanceError(
                         f"{what}: node {c!r} cannot consume its own buffer."
@@ -485,12 +495,18 @@ class Graph:
     def successors(self, v: NodeId) -> list[NodeId]:
         """The ids of the successors of node ``v``."""
         i = self.index(v)
-        return [self.ids[w] for w in self.succ_idx[self.succ_ptr[i] : self.succ_ptr[i + 1]]]
+        return [
+            self.ids[w]
+            for w in self.succ_idx[self.succ_ptr[i] : self.succ_ptr[i + 1]]
+        ]
 
     def predecessors(self, v: NodeId) -> list[NodeId]:
         """The ids of the predecessors of node ``v``."""
         i = self.index(v)
-        return [self.ids[w] for w in self.pred_idx[self.pred_ptr[i] : self.pred_ptr[i + 1]]]
+        return [
+            self.ids[w]
+            for w in self.pred_idx[self.pred_ptr[i] : self.pred_ptr[i + 1]]
+        ]
 
     def topological_order(self) -> np.ndarray:
         """A topological order of the node indices (read-only array)."""
@@ -509,7 +525,9 @@ class Graph:
         """The trace order as node indices, or ``None``."""
         if self.trace_order is None:
             return None
-        return np.array([self._index[v] for v in self.trace_order], dtype=np.int64)
+        return np.array(
+            [self._index[v] for v in self.trace_order], dtype=np.int64
+        )
 
     def to_indices(self, order: Iterable[NodeId]) -> list[int]:
         """Map node ids to indices; unknown ids raise ``ScheduleError``."""
@@ -521,7 +539,9 @@ class Graph:
             try:
                 out.append(index[v])
             except (KeyError, TypeError):
-                raise ScheduleError(f"Unknown node {v!r} in the order.") from None
+                raise ScheduleError(
+                    f"Unknown node {v!r} in the order."
+                ) from None
         return out
 
     # -- the expanded buffer model -----------------------------------------
@@ -560,7 +580,7 @@ class Graph:
         cons_counts.append(np.ones(len(e), dtype=np.int64))
         cons_chunks.append(self.edge_dst[e])
         # explicit buffers (kept even at size 0 when they are outputs)
-        keepb = (self.buf_size > 0)
+        keepb = self.buf_size > 0
         b = np.flatnonzero(keepb)
         prods.append(self.buf_producer[b])
         sizes.append(self.buf_size[b])
@@ -628,7 +648,9 @@ class Graph:
             "ids": ids,
             "edges": [
                 (ids[a], ids[b])
-                for a, b in zip(self.edge_src.tolist(), self.edge_dst.tolist(), strict=True)
+                for a, b in zip(
+                    self.edge_src.tolist(), self.edge_dst.tolist(), strict=True
+                )
             ],
             "size": self.node_size,
             "workspace": self.workspace,
@@ -683,8 +705,15 @@ class Graph:
             raise InstanceError("The instance must be a JSON object.")
         if "nodes" not in data:
             raise InstanceError("The instance has no 'nodes' list.")
-        known = {"name", "nodes", "edges", "buffers", "keep_outputs",
-                 "trace_order", "meta"}
+        known = {
+            "name",
+            "nodes",
+            "edges",
+            "buffers",
+            "keep_outputs",
+            "trace_order",
+            "meta",
+        }
         extra = sorted(set(data) - known)
         if extra:
             raise InstanceError(f"Unknown top-level key {extra[0]!r}.")
@@ -694,7 +723,9 @@ class Graph:
         ids, size, work, time = [], [], [], []
         for k, node in enumerate(nodes):
             if not isinstance(node, Mapping) or "id" not in node:
-                raise InstanceError(f"Node #{k} is not an object with an 'id'.")
+                raise InstanceError(
+                    f"Node #{k} is not an object with an 'id'."
+                )
             bad = sorted(set(node) - {"id", "size", "workspace", "time"})
             if bad:
                 raise InstanceError(
@@ -704,11 +735,15 @@ class Graph:
             ids.append(nid)
             size.append(_check_size(node.get("size", 0), f"Node {nid!r}"))
             work.append(
-                _check_size(node.get("workspace", 0), f"Node {nid!r} workspace")
+                _check_size(
+                    node.get("workspace", 0), f"Node {nid!r} workspace"
+                )
             )
             t = node.get("time", 1.0)
             if isinstance(t, bool) or not isinstance(t, Real):
-                raise InstanceError(f"Node {nid!r}: time {t!r} is not a number.")
+                raise InstanceError(
+                    f"Node {nid!r}: time {t!r} is not a number."
+                )
             time.append(t)
         edges, esize = [], []
         raw_edges = data.get("edges", [])
@@ -717,19 +752,27 @@ class Graph:
         for e in raw_edges:
             if isinstance(e, Mapping):
                 if "src" not in e or "dst" not in e:
-                    raise InstanceError(f"Edge {dict(e)!r} needs 'src' and 'dst'.")
+                    raise InstanceError(
+                        f"Edge {dict(e)!r} needs 'src' and 'dst'."
+                    )
                 bad = sorted(set(e) - {"src", "dst", "size"})
                 if bad:
-                    raise InstanceError(f"Edge {dict(e)!r}: unknown key {bad[0]!r}.")
+                    raise InstanceError(
+                        f"Edge {dict(e)!r}: unknown key {bad[0]!r}."
+                    )
                 pair = (e["src"], e["dst"])
                 esize.append(
-                    _check_size(e.get("size", 0), f"Edge ({pair[0]!r}, {pair[1]!r})")
+                    _check_size(
+                        e.get("size", 0), f"Edge ({pair[0]!r}, {pair[1]!r})"
+                    )
                 )
             elif isinstance(e, list) and len(e) == 2:
                 pair = (e[0], e[1])
                 esize.append(0)
             else:
-                raise InstanceError(f"Edge {e!r} is not [src, dst] or an object.")
+                raise InstanceError(
+                    f"Edge {e!r} is not [src, dst] or an object."
+                )
             edges.append(pair)
         buffers = []
         raw_buffers = data.get("buffers", [])
@@ -737,17 +780,25 @@ class Graph:
             raise InstanceError("'buffers' must be a list.")
         for k, b in enumerate(raw_buffers):
             if not isinstance(b, Mapping) or "id" not in b:
-                raise InstanceError(f"Buffer #{k} is not an object with an 'id'.")
+                raise InstanceError(
+                    f"Buffer #{k} is not an object with an 'id'."
+                )
             bid = _check_id(b["id"], "Buffer id")
-            bad = sorted(set(b) - {"id", "producer", "size", "consumers", "output"})
+            bad = sorted(
+                set(b) - {"id", "producer", "size", "consumers", "output"}
+            )
             if bad:
                 raise InstanceError(f"Buffer {bid!r}: unknown key {bad[0]!r}.")
             consumers = b.get("consumers", [])
             if not isinstance(consumers, list):
-                raise InstanceError(f"Buffer {bid!r}: 'consumers' must be a list.")
+                raise InstanceError(
+                    f"Buffer {bid!r}: 'consumers' must be a list."
+                )
             output = b.get("output", False)
             if not isinstance(output, bool):
-                raise InstanceError(f"Buffer {bid!r}: output must be true or false.")
+                raise InstanceError(
+                    f"Buffer {bid!r}: output must be true or false."
+                )
             buffers.append(
                 Buffer(
                     id=bid,
@@ -791,7 +842,10 @@ class Graph:
         ids = self.ids
         edges: list[Any] = []
         for a, b, s in zip(
-            self.edge_src.tolist(), self.edge_dst.tolist(), self.edge_size.tolist(), strict=True
+            self.edge_src.tolist(),
+            self.edge_dst.tolist(),
+            self.edge_size.tolist(),
+            strict=True,
         ):
             if s:
                 edges.append({"src": ids[a], "dst": ids[b], "size": s})
@@ -848,9 +902,14 @@ class Graph:
             "name": G.graph.get("name"),
             "meta": G.graph.get("meta"),
             "buffers": [
-                b if isinstance(b, Buffer) else Buffer(
-                    b["id"], b.get("producer"), b.get("size", 0),
-                    tuple(b.get("consumers", ())), b.get("output", False)
+                b
+                if isinstance(b, Buffer)
+                else Buffer(
+                    b["id"],
+                    b.get("producer"),
+                    b.get("size", 0),
+                    tuple(b.get("consumers", ())),
+                    b.get("output", False),
                 )
                 for b in G.graph.get("buffers", ())
             ],
@@ -872,7 +931,10 @@ class Graph:
             )
         ids = self.ids
         for a, b, s in zip(
-            self.edge_src.tolist(), self.edge_dst.tolist(), self.edge_size.tolist(), strict=True
+            self.edge_src.tolist(),
+            self.edge_dst.tolist(),
+            self.edge_size.tolist(),
+            strict=True,
         ):
             G.add_edge(ids[a], ids[b], size=s)
         G.graph["keep_outputs"] = self.keep_outputs

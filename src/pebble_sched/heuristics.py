@@ -31,15 +31,17 @@ from __future__ import annotations
 import heapq
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .graph import Graph
 from .inductor import INDUCTOR_METHODS, input_order
 from .memory import evaluate_indices, lifetimes
 from .runtime import Callbacks, Deadline, TimeUp
 from .trees import liu_schedule
+
+if TYPE_CHECKING:
+    from .graph import Graph
 
 __all__ = [
     "HeuristicParams",
@@ -142,10 +144,14 @@ def liu_relaxation_order(graph: Graph, reference: np.ndarray) -> np.ndarray:
     lasting = has_prod & ((np.diff(mb.cons_ptr) > 0) | mb.output)
     out = np.zeros(n, dtype=object)
     work = np.zeros(n, dtype=object)
-    for p, s in zip(mb.producer[lasting].tolist(), mb.size[lasting].tolist(), strict=True):
+    for p, s in zip(
+        mb.producer[lasting].tolist(), mb.size[lasting].tolist(), strict=True
+    ):
         out[p] += s
     scratch = has_prod & ~lasting
-    for p, s in zip(mb.producer[scratch].tolist(), mb.size[scratch].tolist(), strict=True):
+    for p, s in zip(
+        mb.producer[scratch].tolist(), mb.size[scratch].tolist(), strict=True
+    ):
         work[p] += s
     tree_order = liu_schedule(parent.tolist(), out.tolist(), work.tolist())
     rank = np.empty(n, dtype=np.int64)
@@ -181,7 +187,11 @@ class _Search:
         preds = g.pred_idx[g.pred_ptr[v] : g.pred_ptr[v + 1]]
         succs = g.succ_idx[g.succ_ptr[v] : g.succ_ptr[v + 1]]
         lo = int(self.pos[preds].max()) + 1 if len(preds) else 0
-        hi = int(self.pos[succs].min()) - 1 if len(succs) else len(self.order) - 1
+        hi = (
+            int(self.pos[succs].min()) - 1
+            if len(succs)
+            else len(self.order) - 1
+        )
         return lo, hi
 
     def moved(self, v: int, target: int) -> np.ndarray:
@@ -190,11 +200,20 @@ class _Search:
         order = self.order
         if target > i:
             return np.concatenate(
-                (order[:i], order[i + 1 : target + 1], [v], order[target + 1 :])
+                (
+                    order[:i],
+                    order[i + 1 : target + 1],
+                    [v],
+                    order[target + 1 :],
+                )
             )
-        return np.concatenate((order[:target], [v], order[target:i], order[i + 1 :]))
+        return np.concatenate(
+            (order[:target], [v], order[target:i], order[i + 1 :])
+        )
 
-    def candidates(self, rng: np.random.Generator, limit: int) -> list[tuple[int, int]]:
+    def candidates(
+        self, rng: np.random.Generator, limit: int
+    ) -> list[tuple[int, int]]:
         """Moves (node, target position) that may lower the memory at a peak step."""
         peak_steps = np.flatnonzero(self.profile.memory == self.profile.peak)
         if len(peak_steps) == 0:
@@ -224,7 +243,9 @@ class _Search:
         rng.shuffle(moves)
         return moves[:limit]
 
-    def window_move(self, a: int, b: int, max_states: int) -> np.ndarray | None:
+    def window_move(
+        self, a: int, b: int, max_states: int
+    ) -> np.ndarray | None:
         """Reorder steps [a, b) optimally (exact DP over the window's ideals).
 
         The prefix before ``a`` and the suffix from ``b`` keep their places,
@@ -256,12 +277,16 @@ class _Search:
         frees: list[list[tuple[int, int]]] = [[] for _ in range(k)]
         read_bufs = set()
         for v in win:
-            read_bufs.update(mb.read_idx[mb.read_ptr[v] : mb.read_ptr[v + 1]].tolist())
+            read_bufs.update(
+                mb.read_idx[mb.read_ptr[v] : mb.read_ptr[v + 1]].tolist()
+            )
         for buf in read_bufs:
             if mb.output[buf] or end[buf] >= b:
                 continue
             need = 0
-            for c in mb.cons_idx[mb.cons_ptr[buf] : mb.cons_ptr[buf + 1]].tolist():
+            for c in mb.cons_idx[
+                mb.cons_ptr[buf] : mb.cons_ptr[buf + 1]
+            ].tolist():
                 if c in local:
                     need |= 1 << local[c]
             for i in range(k):
@@ -281,7 +306,9 @@ class _Search:
                     new = mask | 1 << i
                     old = nxt.get(new)
                     if old is None or cost < old[0]:
-                        freed = sum(sz for need, sz in frees[i] if need & ~new == 0)
+                        freed = sum(
+                            sz for need, sz in frees[i] if need & ~new == 0
+                        )
                         nxt[new] = (cost, res + lasting[i] - freed, i)
             best.update(nxt)
             layer = list(nxt)
@@ -296,7 +323,9 @@ class _Search:
             i = best[mask][2]
             seq.append(win[i])
             mask &= ~(1 << i)
-        return np.concatenate((order[:a], seq[::-1], order[b:])).astype(np.int64)
+        return np.concatenate((order[:a], seq[::-1], order[b:])).astype(
+            np.int64
+        )
 
     def perturb(self, rng: np.random.Generator, k: int) -> None:
         """Apply k random valid moves (for diversification)."""
@@ -366,10 +395,14 @@ def local_search(
                     improved = True
                     break
             if not improved and width > 1:
-                peaks = np.flatnonzero(state.profile.memory == state.profile.peak)
+                peaks = np.flatnonzero(
+                    state.profile.memory == state.profile.peak
+                )
                 t = int(peaks[rng.integers(len(peaks))])
                 a = max(0, min(t - int(rng.integers(width)), graph.n - width))
-                cand = state.window_move(a, min(graph.n, a + width), params.max_states)
+                cand = state.window_move(
+                    a, min(graph.n, a + width), params.max_states
+                )
                 evals += 1 + (1 << min(width, 16)) // max(cost, 1)
                 if cand is not None:
                     prof = evaluate_indices(graph, cand, check=False)
@@ -386,7 +419,9 @@ def local_search(
                 if stuck > params.patience and not timed:
                     break
                 state.set(best_order)
-                state.perturb(rng, 1 + int(rng.integers(max(2, min(graph.n // 10, 20)))))
+                state.perturb(
+                    rng, 1 + int(rng.integers(max(2, min(graph.n // 10, 20))))
+                )
                 evals += 1
     except (TimeUp, KeyboardInterrupt):
         pass
@@ -448,8 +483,13 @@ def heuristic_schedule(
         if params.local_search and best_peak > target:
             start_name = best_name
             order, peak = local_search(
-                graph, best, deadline, seed=rng, params=params,
-                callbacks=callbacks, target=target,
+                graph,
+                best,
+                deadline,
+                seed=rng,
+                params=params,
+                callbacks=callbacks,
+                target=target,
             )
             peaks["local_search"] = peak
             if peak < best_peak:

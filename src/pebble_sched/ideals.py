@@ -48,17 +48,20 @@ O(states kept). Throughput is reported by ``scripts/bench_exact.py``.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .bounds import lower_bound as static_lower_bound
 from .constants import INT64_SAFE
-from .graph import Graph
 from .memory import evaluate_indices
 from .runtime import Callbacks, Deadline, TimeUp
+
+if TYPE_CHECKING:
+    from .graph import Graph
 
 __all__ = ["IdealResult", "ideal_search", "search_budget"]
 
@@ -105,7 +108,11 @@ class _Lattice:
         self.has_inputs = bool(inputs.any())
         # predecessor masks (with twin chains), as (word, bits) pairs
         preds: list[set[int]] = [
-            set(graph.pred_idx[graph.pred_ptr[v] : graph.pred_ptr[v + 1]].tolist())
+            set(
+                graph.pred_idx[
+                    graph.pred_ptr[v] : graph.pred_ptr[v + 1]
+                ].tolist()
+            )
             for v in range(n)
         ]
         self.twin_edges = 0
@@ -115,8 +122,12 @@ class _Lattice:
                 self.twin_edges += 1
         self.pred_words = [self._words_of(p) for p in preds]
         # buffers freed when v runs last among their readers: (words, size)
-        self.frees: list[list[tuple[list[tuple[int, int]], int]]] = [[] for _ in range(n)]
-        for b in np.flatnonzero(~mb.output & (ncons > 0) & (size > 0)).tolist():
+        self.frees: list[list[tuple[list[tuple[int, int]], int]]] = [
+            [] for _ in range(n)
+        ]
+        for b in np.flatnonzero(
+            ~mb.output & (ncons > 0) & (size > 0)
+        ).tolist():
             cons = mb.cons_idx[mb.cons_ptr[b] : mb.cons_ptr[b + 1]].tolist()
             words = self._words_of(cons)
             for c in cons:
@@ -152,7 +163,7 @@ def _twin_pairs(graph: Graph) -> list[tuple[int, int]]:
         groups.setdefault(key, []).append(v)
     pairs = []
     for members in groups.values():
-        pairs.extend(zip(members, members[1:], strict=False))
+        pairs.extend(itertools.pairwise(members))
     return pairs
 
 
@@ -306,7 +317,9 @@ def search_budget(
     for layer in range(n - 1, -1, -1):
         seq.append(int(nodes[layer][i]))
         i = int(parents[layer][i])
-    return IdealResult("found", int(val[0]), np.array(seq[::-1], dtype=np.int64), total)
+    return IdealResult(
+        "found", int(val[0]), np.array(seq[::-1], dtype=np.int64), total
+    )
 
 
 def ideal_search(
@@ -358,12 +371,18 @@ def ideal_search(
     best_order, hi = np.asarray(upper[0], dtype=np.int64), int(upper[1])
     lo = static_lower_bound(graph) if lower is None else int(lower)
     lat = _Lattice(graph, twins=twins)
-    stats: dict[str, Any] = {"searches": [], "states": 0, "twin_edges": lat.twin_edges}
+    stats: dict[str, Any] = {
+        "searches": [],
+        "states": 0,
+        "twin_edges": lat.twin_edges,
+    }
     # budgets to try: first "better than the best known", then bisect
     probe_hi = hi - 1
     try:
         while lo < hi and lo <= probe_hi:
-            budget = probe_hi if not stats["searches"] else (lo + probe_hi) // 2
+            budget = (
+                probe_hi if not stats["searches"] else (lo + probe_hi) // 2
+            )
             r = search_budget(lat, budget, deadline, max_states, free_moves)
             stats["states"] += r.states
             stats["searches"].append((budget, r.status, r.states))
@@ -385,4 +404,6 @@ def ideal_search(
 
 def supports(graph: Graph) -> bool:
     """The search needs sizes totalling below 2**63."""
-    return graph.memory_buffers().total <= INT64_SAFE and math.isfinite(graph.n)
+    return graph.memory_buffers().total <= INT64_SAFE and math.isfinite(
+        graph.n
+    )

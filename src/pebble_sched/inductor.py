@@ -31,14 +31,23 @@ from __future__ import annotations
 
 import heapq
 from bisect import bisect_right
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .graph import Graph
 from .memory import peak_of
-from .runtime import Deadline
 
-__all__ = ["bfs_order", "dfs_order", "inductor_order", "input_order", "lpmf_order"]
+if TYPE_CHECKING:
+    from .graph import Graph
+    from .runtime import Deadline
+
+__all__ = [
+    "bfs_order",
+    "dfs_order",
+    "inductor_order",
+    "input_order",
+    "lpmf_order",
+]
 
 _INF = float("inf")
 
@@ -156,7 +165,9 @@ def lpmf_order(graph: Graph, deadline: Deadline | None = None) -> np.ndarray:
     pp, pi = mb.prod_ptr.tolist(), mb.prod_idx.tolist()
     sp, si = graph.succ_ptr.tolist(), graph.succ_idx.tolist()
     indeg = np.diff(graph.pred_ptr).tolist()
-    outdeg = [cp[b + 1] - cp[b] + (1 if bout[b] else 0) for b in range(len(bsize))]
+    outdeg = [
+        cp[b + 1] - cp[b] + (1 if bout[b] else 0) for b in range(len(bsize))
+    ]
 
     live = sum(
         bsize[b]
@@ -274,7 +285,10 @@ def dfs_order(graph: Graph, deadline: Deadline | None = None) -> np.ndarray:
     size = _node_sizes(graph)
     bsize = mb.size.tolist()
     rp, ri = mb.read_ptr.tolist(), mb.read_idx.tolist()
-    swr = [size[v] + sum(bsize[ri[k]] for k in range(rp[v], rp[v + 1])) for v in range(n)]
+    swr = [
+        size[v] + sum(bsize[ri[k]] for k in range(rp[v], rp[v + 1]))
+        for v in range(n)
+    ]
     pp, pi = graph.pred_ptr.tolist(), graph.pred_idx.tolist()
     prio = [(swr[v], rank[v]) for v in range(n)]
     seen = [False] * n
@@ -283,14 +297,28 @@ def dfs_order(graph: Graph, deadline: Deadline | None = None) -> np.ndarray:
         if seen[root]:
             continue
         seen[root] = True
-        stack = [(root, iter(sorted(pi[pp[root] : pp[root + 1]], key=prio.__getitem__)))]
+        stack = [
+            (
+                root,
+                iter(
+                    sorted(pi[pp[root] : pp[root + 1]], key=prio.__getitem__)
+                ),
+            )
+        ]
         while stack:
             v, it = stack[-1]
             for u in it:
                 if not seen[u]:
                     seen[u] = True
                     stack.append(
-                        (u, iter(sorted(pi[pp[u] : pp[u + 1]], key=prio.__getitem__)))
+                        (
+                            u,
+                            iter(
+                                sorted(
+                                    pi[pp[u] : pp[u + 1]], key=prio.__getitem__
+                                )
+                            ),
+                        )
                     )
                     break
             else:

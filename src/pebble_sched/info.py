@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .bounds import lower_bound
-from .graph import Graph
+
+if TYPE_CHECKING:
+    from .graph import Graph
 
 __all__ = ["graph_class", "graph_info", "longest_path_layers"]
 
@@ -32,7 +34,9 @@ def _components(graph: Graph) -> int:
             x = parent[x]
         return x
 
-    for a, b in zip(graph.edge_src.tolist(), graph.edge_dst.tolist(), strict=True):
+    for a, b in zip(
+        graph.edge_src.tolist(), graph.edge_dst.tolist(), strict=True
+    ):
         ra, rb = find(a), find(b)
         if ra != rb:
             parent[ra] = rb

@@ -15,14 +15,18 @@ Totals of 2**63 bytes or more are computed with Python integers.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .constants import INT64_SAFE
 from .exceptions import ScheduleError
-from .graph import Graph, NodeId
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from .graph import Graph, NodeId
 
 __all__ = ["Profile", "evaluate", "evaluate_indices", "lifetimes", "peak_of"]
 
@@ -105,7 +109,9 @@ def lifetimes(graph: Graph, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     start[has_prod] = pos[prod[has_prod]]
     end = start.copy()
     if len(mb.cons_idx):
-        owner = np.repeat(np.arange(len(mb), dtype=np.int64), np.diff(mb.cons_ptr))
+        owner = np.repeat(
+            np.arange(len(mb), dtype=np.int64), np.diff(mb.cons_ptr)
+        )
         np.maximum.at(end, owner, pos[mb.cons_idx])
     if n:
         end[mb.output] = n - 1
@@ -131,7 +137,9 @@ def evaluate_indices(
     np.add.at(delta, start + 1, size)
     ends = np.zeros(n + 2, dtype=dtype)
     np.add.at(ends, end + 1, size)
-    mem = np.cumsum(delta[: n + 1] - np.concatenate(([0], ends[:n])).astype(dtype))
+    mem = np.cumsum(
+        delta[: n + 1] - np.concatenate(([0], ends[:n])).astype(dtype)
+    )
     initial = int(mem[0])
     during = mem[1:]
     resident = during - ends[1 : n + 1]
@@ -147,7 +155,11 @@ def evaluate_indices(
     resident = np.asarray(resident)
     resident.flags.writeable = False
     return Profile(
-        memory=during, resident=resident, initial=initial, peak=top, peak_step=step
+        memory=during,
+        resident=resident,
+        initial=initial,
+        peak=top,
+        peak_step=step,
     )
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-import os
 from collections import defaultdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .graph import Graph
 from .memory import evaluate
-from .schedule import Schedule
+
+if TYPE_CHECKING:
+    import os
+
+    from .graph import Graph
+    from .schedule import Schedule
 
 __all__ = ["plot_gap_vs_time", "plot_profile"]
 
@@ -26,28 +29,55 @@ def _pyplot():
     return plt
 
 
-def plot_profile(graph: Graph, schedule: Schedule, path: str | os.PathLike) -> None:
+def plot_profile(
+    graph: Graph, schedule: Schedule, path: str | os.PathLike
+) -> None:
     """Plot the memory during each step of ``schedule`` (and its peak) to ``path``."""
     plt = _pyplot()
     profile = evaluate(graph, schedule.order)
     fig, ax = plt.subplots(figsize=(8, 3.5))
-    ax.step(range(len(profile.memory)), profile.memory, where="mid", label="during step")
-    ax.step(range(len(profile.resident)), profile.resident, where="mid", alpha=0.6,
-            label="resident after step")
-    ax.axhline(profile.peak, color="red", lw=0.8, ls="--", label=f"peak {profile.peak}")
+    ax.step(
+        range(len(profile.memory)),
+        profile.memory,
+        where="mid",
+        label="during step",
+    )
+    ax.step(
+        range(len(profile.resident)),
+        profile.resident,
+        where="mid",
+        alpha=0.6,
+        label="resident after step",
+    )
+    ax.axhline(
+        profile.peak,
+        color="red",
+        lw=0.8,
+        ls="--",
+        label=f"peak {profile.peak}",
+    )
     if schedule.lower_bound:
-        ax.axhline(schedule.lower_bound, color="green", lw=0.8, ls=":",
-                   label=f"lower bound {schedule.lower_bound}")
+        ax.axhline(
+            schedule.lower_bound,
+            color="green",
+            lw=0.8,
+            ls=":",
+            label=f"lower bound {schedule.lower_bound}",
+        )
     ax.set_xlabel("step")
     ax.set_ylabel("bytes")
-    ax.set_title(f"{graph.name or 'graph'}: {schedule.method}, {schedule.status.value}")
+    ax.set_title(
+        f"{graph.name or 'graph'}: {schedule.method}, {schedule.status.value}"
+    )
     ax.legend(loc="best", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
 
 
-def plot_gap_vs_time(rows: list[dict[str, Any]], best: dict, path: str | os.PathLike) -> None:
+def plot_gap_vs_time(
+    rows: list[dict[str, Any]], best: dict, path: str | os.PathLike
+) -> None:
     """Scatter of (time, gap to best known) per method, from benchmark rows."""
     plt = _pyplot()
     pts: dict[str, list[tuple[float, float]]] = defaultdict(list)

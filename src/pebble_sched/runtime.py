@@ -56,8 +56,11 @@ class Deadline:
 
     def sub(self, fraction: float) -> Deadline:
         """A deadline ending after ``fraction`` of the remaining time."""
-        d = Deadline(self.remaining() * fraction if math.isfinite(self.limit) else math.inf)
-        return d
+        return Deadline(
+            self.remaining() * fraction
+            if math.isfinite(self.limit)
+            else math.inf
+        )
 
 
 class Callbacks:

@@ -6,10 +6,12 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .exceptions import ScheduleError
-from .graph import NodeId
+
+if TYPE_CHECKING:
+    from .graph import NodeId
 
 __all__ = ["Schedule", "Status", "format_bytes"]
 
@@ -27,7 +29,7 @@ class Status(StrEnum):
     """No schedule was found and nothing was proven."""
 
 
-def format_bytes(value: int | float) -> str:
+def format_bytes(value: float) -> str:
     """A size with binary units: ``format_bytes(3 * 2**20) == '3.0 MiB'``."""
     v = float(value)
     for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
@@ -91,7 +93,11 @@ class Schedule:
         """Relative gap ``(peak - lower_bound) / peak`` (0 when optimal)."""
         if self.peak == self.lower_bound:
             return 0.0
-        return (self.peak - self.lower_bound) / self.peak if self.peak else math.inf
+        return (
+            (self.peak - self.lower_bound) / self.peak
+            if self.peak
+            else math.inf
+        )
 
     def summary(self) -> str:
         """A short aligned text block for people."""

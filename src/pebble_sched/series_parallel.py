@@ -29,10 +29,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .graph import Graph
+if TYPE_CHECKING:
+    from .graph import Graph
 
 __all__ = ["SPNode", "SPResult", "decompose", "graph_shape", "is_pumpkin"]
 
@@ -127,12 +129,14 @@ def decompose(graph: Graph) -> SPResult:
         between[(u, w)].discard(e)
         return u, w, label
 
-    for a, b in zip(graph.edge_src.tolist(), graph.edge_dst.tolist(), strict=True):
+    for a, b in zip(
+        graph.edge_src.tolist(), graph.edge_dst.tolist(), strict=True
+    ):
         add(a, b, leaf)
-    if S == n:
+    if n == S:
         for v in src:
             add(S, v, leaf)
-    if T == n + 1:
+    if n + 1 == T:
         for v in snk:
             add(v, T, leaf)
     pairs = [key for key, es in between.items() if len(es) > 1]
@@ -148,7 +152,9 @@ def decompose(graph: Graph) -> SPResult:
                 _, _, lb = remove(b)
                 branches = []
                 for lab in (la, lb):
-                    branches += lab.children if lab.kind == "parallel" else [lab]
+                    branches += (
+                        lab.children if lab.kind == "parallel" else [lab]
+                    )
                 add(key[0], key[1], SPNode("parallel", tuple(branches)))
             verts.extend(x for x in key if x not in (S, T))
         while verts:
@@ -162,13 +168,18 @@ def decompose(graph: Graph) -> SPResult:
             if len(between[(u, w)]) > 1:
                 pairs.append((u, w))
     if len(edges) == 1:
-        (u, w, label), = edges.values()
+        ((u, w, label),) = edges.values()
         if (u, w) == (S, T):
-            return SPResult(True, label, S if S < n else -1, T if T < n else -1)
+            return SPResult(
+                True, label, S if n > S else -1, T if n > T else -1
+            )
     core = sorted({x for u, w, _ in edges.values() for x in (u, w) if x < n})
     witness = None
-    candidates = [(u, w) for u, w, _ in edges.values()
-                  if len(out_e[u]) > 1 and len(in_e[w]) > 1 and u < n and w < n]
+    candidates = [
+        (u, w)
+        for u, w, _ in edges.values()
+        if len(out_e[u]) > 1 and len(in_e[w]) > 1 and u < n and w < n
+    ]
     inner = [(u, w) for u, w in candidates if u != S and w != T]
     if inner or candidates:
         witness = (inner or candidates)[0]
@@ -212,6 +223,7 @@ def graph_shape(graph: Graph) -> dict[str, object]:
                 f"pattern; irreducible core of {len(r.core)} nodes"
             )
         else:
-            shape["not_sp_because"] = f"irreducible core of {len(r.core)} nodes"
+            shape["not_sp_because"] = (
+                f"irreducible core of {len(r.core)} nodes"
+            )
     return shape
-

@@ -14,26 +14,28 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ._version import __version__
 from .bounds import lower_bound
 from .brute_force import MAX_NODES, brute_force
-from .cpsat import CpSatModel
 from .constants import INT64_SAFE
+from .cpsat import CpSatModel
 from .exceptions import PebbleSchedError
-from .graph import Graph
 from .heuristics import HeuristicParams, heuristic_schedule, local_search
 from .ideals import ideal_search
 from .ideals import supports as ideals_supported
-from .info import longest_path_layers
 from .inductor import INDUCTOR_METHODS, inductor_order, input_order
+from .info import longest_path_layers
 from .memory import evaluate_indices
 from .runtime import Callbacks, Deadline, TimeUp
 from .schedule import Schedule, Status
 from .trees import is_in_tree, liu_order
+
+if TYPE_CHECKING:
+    from .graph import Graph
 
 __all__ = ["METHODS", "Method", "solve"]
 
@@ -68,7 +70,11 @@ def cpsat_supported(graph: Graph) -> bool:
 def _run_heuristic(graph, deadline, rng, callbacks, *, target=0, **options):
     params = options.pop("params", None) or HeuristicParams(**options)
     order, _, stats = heuristic_schedule(
-        graph, deadline, seed=rng, params=params, callbacks=callbacks,
+        graph,
+        deadline,
+        seed=rng,
+        params=params,
+        callbacks=callbacks,
         target=target,
     )
     return order, target, stats
@@ -121,25 +127,49 @@ def _quick_upper(graph, deadline, rng, callbacks, share: float = 0.15):
     """A heuristic order for hints and budgets, using a share of the time."""
     sub = deadline.sub(share) if math.isfinite(deadline.limit) else Deadline()
     params = HeuristicParams(work_budget=5e6, use_all_time=False)
-    order, peak, stats = heuristic_schedule(
+    order, peak, _stats = heuristic_schedule(
         graph, sub, seed=rng, params=params, callbacks=callbacks
     )
     return order, peak
 
 
-def _run_ideals(graph, deadline, rng, callbacks, *, upper=None, lower=None,
-                max_states=None, **options):
+def _run_ideals(
+    graph,
+    deadline,
+    rng,
+    callbacks,
+    *,
+    upper=None,
+    lower=None,
+    max_states=None,
+    **options,
+):
     if upper is None:
         upper = _quick_upper(graph, deadline, rng, callbacks)
     kwargs = {} if max_states is None else {"max_states": max_states}
-    order, peak, lb, stats = ideal_search(
-        graph, deadline, upper=upper, lower=lower, callbacks=callbacks, **kwargs
+    order, _peak, lb, stats = ideal_search(
+        graph,
+        deadline,
+        upper=upper,
+        lower=lower,
+        callbacks=callbacks,
+        **kwargs,
     )
     return order, lb, stats
 
 
-def _run_cpsat(graph, deadline, rng, callbacks, *, upper=None, lower=None,
-               num_workers=None, plain=False, **options):
+def _run_cpsat(
+    graph,
+    deadline,
+    rng,
+    callbacks,
+    *,
+    upper=None,
+    lower=None,
+    num_workers=None,
+    plain=False,
+    **options,
+):
     if plain:
         model = CpSatModel(graph, plain=True)
         order, _, lb, stats = model.solve(deadline, num_workers=num_workers)
@@ -151,7 +181,9 @@ def _run_cpsat(graph, deadline, rng, callbacks, *, upper=None, lower=None,
     if lower is None:
         lower = _bound(graph, deadline)
     model = CpSatModel(graph, lower=lower, upper=upper[1])
-    order, peak, lb, stats = model.solve(deadline, hint=upper[0], num_workers=num_workers)
+    order, peak, lb, stats = model.solve(
+        deadline, hint=upper[0], num_workers=num_workers
+    )
     if order is None or peak > upper[1]:
         order = upper[0]
     return order, max(lb, lower), stats
@@ -160,26 +192,72 @@ def _run_cpsat(graph, deadline, rng, callbacks, *, upper=None, lower=None,
 METHODS: dict[str, Method] = {
     m.name: m
     for m in [
-        Method("heuristic", False, _always, _run_heuristic,
-               "best of the baselines, Liu relaxation and local search"),
-        Method("inductor", False, _always, _run_inductor,
-               "PyTorch Inductor's choice: best of input, LPMF, BFS, DFS"),
-        Method("lpmf", False, _always, _baseline(INDUCTOR_METHODS["lpmf"]),
-               "Inductor's least-peak-memory-first sort"),
-        Method("bfs", False, _always, _baseline(INDUCTOR_METHODS["bfs"]),
-               "Inductor's BFS sort"),
-        Method("dfs", False, _always, _baseline(INDUCTOR_METHODS["dfs"]),
-               "Inductor's DFS sort"),
-        Method("input", False, _always, _run_input,
-               "the trace order, or the node order"),
-        Method("tree", True, _liu_exact, _run_tree,
-               "Liu's algorithm (in-trees)"),
-        Method("ideals", True, ideals_supported, _run_ideals,
-               "budgeted search over the lattice of ideals"),
-        Method("cpsat", True, cpsat_supported, _run_cpsat,
-               "OR-Tools CP-SAT model (positions, lifetimes, cumulative)"),
-        Method("brute", True, _brute_ok, _run_brute,
-               f"exhaustive DP over subsets (n <= {MAX_NODES})"),
+        Method(
+            "heuristic",
+            False,
+            _always,
+            _run_heuristic,
+            "best of the baselines, Liu relaxation and local search",
+        ),
+        Method(
+            "inductor",
+            False,
+            _always,
+            _run_inductor,
+            "PyTorch Inductor's choice: best of input, LPMF, BFS, DFS",
+        ),
+        Method(
+            "lpmf",
+            False,
+            _always,
+            _baseline(INDUCTOR_METHODS["lpmf"]),
+            "Inductor's least-peak-memory-first sort",
+        ),
+        Method(
+            "bfs",
+            False,
+            _always,
+            _baseline(INDUCTOR_METHODS["bfs"]),
+            "Inductor's BFS sort",
+        ),
+        Method(
+            "dfs",
+            False,
+            _always,
+            _baseline(INDUCTOR_METHODS["dfs"]),
+            "Inductor's DFS sort",
+        ),
+        Method(
+            "input",
+            False,
+            _always,
+            _run_input,
+            "the trace order, or the node order",
+        ),
+        Method(
+            "tree", True, _liu_exact, _run_tree, "Liu's algorithm (in-trees)"
+        ),
+        Method(
+            "ideals",
+            True,
+            ideals_supported,
+            _run_ideals,
+            "budgeted search over the lattice of ideals",
+        ),
+        Method(
+            "cpsat",
+            True,
+            cpsat_supported,
+            _run_cpsat,
+            "OR-Tools CP-SAT model (positions, lifetimes, cumulative)",
+        ),
+        Method(
+            "brute",
+            True,
+            _brute_ok,
+            _run_brute,
+            f"exhaustive DP over subsets (n <= {MAX_NODES})",
+        ),
     ]
 }
 
@@ -212,7 +290,11 @@ def _portfolio(graph, deadline, rng, callbacks, num_workers=None):
     share = 0.15 if graph.n <= AUTO_CPSAT_MAX_NODES else 0.6
     sub = deadline.sub(share) if timed else Deadline()
     order, peak, hstats = heuristic_schedule(
-        graph, sub, seed=rng, callbacks=callbacks, target=lb,
+        graph,
+        sub,
+        seed=rng,
+        callbacks=callbacks,
+        target=lb,
         params=HeuristicParams(work_budget=1e7, use_all_time=False),
     )
     best, ub, winner = order, peak, "heuristic"
@@ -241,7 +323,7 @@ def _portfolio(graph, deadline, rng, callbacks, num_workers=None):
             last = k == len(steps) - 1
             if step == "ideals":
                 d = deadline if last or not timed else deadline.sub(0.5)
-                o, p, bound, st = ideal_search(
+                o, _, bound, st = ideal_search(
                     graph, d, upper=(best, ub), lower=lb, callbacks=callbacks
                 )
                 stats["ideals"] = st
@@ -251,12 +333,15 @@ def _portfolio(graph, deadline, rng, callbacks, num_workers=None):
                 if timed and not last:
                     d = deadline.sub(0.5)
                 model = CpSatModel(graph, lower=lb, upper=ub)
-                o, p, bound, st = model.solve(d, hint=best, num_workers=num_workers)
+                o, _, bound, st = model.solve(
+                    d, hint=best, num_workers=num_workers
+                )
                 stats["cpsat"] = st
                 record("cpsat", o, bound)
         if lb < ub and timed and not deadline.expired():
-            o, p = local_search(graph, best, deadline, seed=rng, target=lb,
-                                callbacks=callbacks)
+            o, _p = local_search(
+                graph, best, deadline, seed=rng, target=lb, callbacks=callbacks
+            )
             record("heuristic", o, 0)
     except (TimeUp, KeyboardInterrupt) as exc:
         stats["interrupted"] = "time" if isinstance(exc, TimeUp) else "ctrl-c"
@@ -334,8 +419,12 @@ def solve(
     if method == "auto":
         unknown = set(options) - {"num_workers"}
         if unknown:
-            raise ValueError(f"Unknown option for auto: {sorted(unknown)[0]!r}.")
-        order, lb, stats, name = _portfolio(graph, deadline, rng, callbacks, **options)
+            raise ValueError(
+                f"Unknown option for auto: {sorted(unknown)[0]!r}."
+            )
+        order, lb, stats, name = _portfolio(
+            graph, deadline, rng, callbacks, **options
+        )
         stats["auto"] = True
     else:
         name = method
@@ -348,13 +437,17 @@ def solve(
             if name == "heuristic":
                 options["target"] = bound
         try:
-            order, lb, stats = spec.run(graph, deadline, rng, callbacks, **options)
+            order, lb, stats = spec.run(
+                graph, deadline, rng, callbacks, **options
+            )
         except (TimeUp, KeyboardInterrupt) as exc:
             if not spec.exact:
                 raise
             # an exact method gave nothing: fall back to the input order
             order, lb = input_order(graph), 0
-            stats = {"interrupted": "time" if isinstance(exc, TimeUp) else "ctrl-c"}
+            stats = {
+                "interrupted": "time" if isinstance(exc, TimeUp) else "ctrl-c"
+            }
         lb = max(lb, bound)
     profile = evaluate_indices(graph, order, check=True)
     peak = profile.peak

@@ -25,11 +25,14 @@ as a relaxation by :mod:`pebble_sched.heuristics`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .graph import Graph
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from .graph import Graph
 
 __all__ = ["is_in_tree", "liu_order", "liu_schedule"]
 
@@ -49,7 +52,9 @@ def _flatten(rope: list) -> list[int]:
     return out
 
 
-def _resegment(hills: list[int], valleys: list[int], ropes: list[list]) -> list[_Segment]:
+def _resegment(
+    hills: list[int], valleys: list[int], ropes: list[list]
+) -> list[_Segment]:
     """Cut a profile (peak during and resident after each piece) into segments."""
     k = len(hills)
     sufmax = [0] * k  # position of the last maximum hill in [i, k)
@@ -149,14 +154,18 @@ def is_in_tree(graph: Graph) -> bool:
     return bool((np.diff(graph.succ_ptr) <= 1).all())
 
 
-def _tree_weights(graph: Graph, parent: Sequence[int]) -> tuple[list[int], list[int], int]:
+def _tree_weights(
+    graph: Graph, parent: Sequence[int]
+) -> tuple[list[int], list[int], int]:
     """out/work per node, and the bytes of graph inputs, for an in-forest."""
     mb = graph.memory_buffers()
     n = graph.n
     out = [0] * n
     work = [0] * n
     counts = np.diff(mb.cons_ptr).tolist()
-    for b, (p, s) in enumerate(zip(mb.producer.tolist(), mb.size.tolist(), strict=True)):
+    for b, (p, s) in enumerate(
+        zip(mb.producer.tolist(), mb.size.tolist(), strict=True)
+    ):
         if p < 0:
             continue
         if counts[b] or mb.output[b]:
@@ -179,9 +188,13 @@ def liu_order(graph: Graph) -> np.ndarray:
     [0, 1, 2]
     """
     if not is_in_tree(graph):
-        raise ValueError("liu_order needs an in-tree: a node has two successors.")
+        raise ValueError(
+            "liu_order needs an in-tree: a node has two successors."
+        )
     parent = [-1] * graph.n
-    for a, b in zip(graph.edge_src.tolist(), graph.edge_dst.tolist(), strict=True):
+    for a, b in zip(
+        graph.edge_src.tolist(), graph.edge_dst.tolist(), strict=True
+    ):
         parent[a] = b
     out, work, _ = _tree_weights(graph, parent)
     return np.array(liu_schedule(parent, out, work), dtype=np.int64)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .exceptions import ScheduleError
-from .graph import Graph
 from .memory import evaluate
 from .schedule import Schedule, Status
+
+if TYPE_CHECKING:
+    from .graph import Graph
 
 __all__ = ["verify"]
 
@@ -41,6 +45,9 @@ def verify(graph: Graph, schedule: Schedule) -> int:
             f"The lower bound {schedule.lower_bound} exceeds the peak "
             f"{profile.peak}."
         )
-    if schedule.status is Status.OPTIMAL and schedule.lower_bound != profile.peak:
+    if (
+        schedule.status is Status.OPTIMAL
+        and schedule.lower_bound != profile.peak
+    ):
         raise ScheduleError("Status 'optimal' without a matching lower bound.")
     return profile.peak

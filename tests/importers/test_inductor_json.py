@@ -6,18 +6,52 @@ from pebble_sched import evaluate
 from pebble_sched.importers import from_inductor_json
 
 DUMP = {
-    "nodes": [{"name": "op0", "buffer_names": ["buf0"]},
-              {"name": "op1", "buffer_names": ["buf1"]},
-              {"name": "op2", "buffer_names": ["buf2"]}],
+    "nodes": [
+        {"name": "op0", "buffer_names": ["buf0"]},
+        {"name": "op1", "buffer_names": ["buf1"]},
+        {"name": "op2", "buffer_names": ["buf2"]},
+    ],
     "buffers": [
-        {"name": "arg0", "size_alloc": 10, "size_free": 10, "size": 10, "is_input": True,
-         "is_output": False, "deps": [], "unmet_deps": []},
-        {"name": "buf0", "size_alloc": 4, "size_free": 4, "size": 4, "is_input": False,
-         "is_output": False, "deps": ["arg0"], "unmet_deps": []},
-        {"name": "buf1", "size_alloc": 2, "size_free": 2, "size": 2, "is_input": False,
-         "is_output": False, "deps": ["buf0", "arg0"], "unmet_deps": ["buf0"]},
-        {"name": "buf2", "size_alloc": 1, "size_free": 1, "size": 1, "is_input": False,
-         "is_output": True, "deps": ["buf1"], "unmet_deps": ["buf1"]},
+        {
+            "name": "arg0",
+            "size_alloc": 10,
+            "size_free": 10,
+            "size": 10,
+            "is_input": True,
+            "is_output": False,
+            "deps": [],
+            "unmet_deps": [],
+        },
+        {
+            "name": "buf0",
+            "size_alloc": 4,
+            "size_free": 4,
+            "size": 4,
+            "is_input": False,
+            "is_output": False,
+            "deps": ["arg0"],
+            "unmet_deps": [],
+        },
+        {
+            "name": "buf1",
+            "size_alloc": 2,
+            "size_free": 2,
+            "size": 2,
+            "is_input": False,
+            "is_output": False,
+            "deps": ["buf0", "arg0"],
+            "unmet_deps": ["buf0"],
+        },
+        {
+            "name": "buf2",
+            "size_alloc": 1,
+            "size_free": 1,
+            "size": 1,
+            "is_input": False,
+            "is_output": True,
+            "deps": ["buf1"],
+            "unmet_deps": ["buf1"],
+        },
     ],
 }
 

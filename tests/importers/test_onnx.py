@@ -20,7 +20,9 @@ def _model(batch):
         helper.make_node("Add", ["r", "s"], ["y"], name="add"),
     ]
     graph = helper.make_graph(nodes, "tiny", [x], [y], initializer=[w])
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    return helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", 17)]
+    )
 
 
 def test_sizes_from_shape_inference(tmp_path):
@@ -34,10 +36,17 @@ def test_sizes_from_shape_inference(tmp_path):
     assert next(b for b in g.buffers if b.id == "y").output
     assert g.meta["constant_bytes"] == 16 * 8 * 4
     # x (256) + h (128) live during mm; during relu: h, r; sig: h, r, s; add: r, s, y
-    assert evaluate(g, ["mm", "relu", "sig", "add"]).memory.tolist() == [384, 256, 384, 384]
+    assert evaluate(g, ["mm", "relu", "sig", "add"]).memory.tolist() == [
+        384,
+        256,
+        384,
+        384,
+    ]
 
 
 def test_dynamic_shapes_are_an_error():
     """Tests that a symbolic dimension is reported with the tensor's name."""
-    with pytest.raises(InstanceError, match="ONNX tensor '.' has a dynamic dimension 'N'"):
+    with pytest.raises(
+        InstanceError, match=r"ONNX tensor '.' has a dynamic dimension 'N'"
+    ):
         from_onnx(_model("N"))

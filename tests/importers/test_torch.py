@@ -15,13 +15,20 @@ from pebble_sched.inductor import bfs_order, dfs_order, lpmf_order  # noqa: E402
 
 def _small():
     torch.manual_seed(0)
-    m = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.BatchNorm2d(4),
-                            torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(4 * 8 * 8, 5))
+    m = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 4, 3, padding=1),
+        torch.nn.BatchNorm2d(4),
+        torch.nn.ReLU(),
+        torch.nn.Flatten(),
+        torch.nn.Linear(4 * 8 * 8, 5),
+    )
     return m, (torch.randn(2, 3, 8, 8),)
 
 
-@pytest.mark.parametrize("mode,opt", [("forward", None), ("train", None),
-                                      ("train", "sgd"), ("train", "adam")])
+@pytest.mark.parametrize(
+    "mode,opt",
+    [("forward", None), ("train", None), ("train", "sgd"), ("train", "adam")],
+)
 def test_modes_give_valid_graphs(mode, opt):
     """Tests every mode: a DAG whose trace order is a valid schedule, sized from storages."""
     m, x = _small()
@@ -37,24 +44,35 @@ def test_modes_give_valid_graphs(mode, opt):
 
 def test_views_allocate_nothing_and_read_the_root():
     """Tests that a view makes no buffer and its readers consume the root storage."""
+
     class M(torch.nn.Module):
         def forward(self, x):
-            y = x * 2          # new storage
-            z = y.view(-1)     # alias of y
-            return z.relu()    # reads y's storage through z
+            y = x * 2  # new storage
+            z = y.view(-1)  # alias of y
+            return z.relu()  # reads y's storage through z
 
     g = from_torch(M(), (torch.randn(4, 4),), mode="forward")
-    mul = next(b for b in g.buffers if b.producer is not None and b.producer.startswith("mul"))
+    mul = next(
+        b
+        for b in g.buffers
+        if b.producer is not None and b.producer.startswith("mul")
+    )
     assert mul.size == 64
     assert any(c.startswith("relu") for c in mul.consumers)
-    assert not any(b.producer and b.producer.startswith("view") for b in g.buffers)
+    assert not any(
+        b.producer and b.producer.startswith("view") for b in g.buffers
+    )
 
 
 def test_multi_output_ops_are_exact():
     """Tests that batch norm's outputs are separate buffers (not folded into one size)."""
     m, x = _small()
     g = from_torch(m, x, mode="train")
-    bn = [b for b in g.buffers if b.producer and b.producer.startswith("native_batch_norm")]
+    bn = [
+        b
+        for b in g.buffers
+        if b.producer and b.producer.startswith("native_batch_norm")
+    ]
     assert len(bn) >= 2
 
 
@@ -82,6 +100,7 @@ def test_zoo_models_trace_and_solve(name):
 
 # ---- our LPMF / BFS / DFS against torch._inductor.memory on the same graphs ----
 
+
 def _torch_nodes(g: Graph):
     from torch._inductor import memory as mem
     from torch.utils._ordered_set import OrderedSet
@@ -89,7 +108,9 @@ def _torch_nodes(g: Graph):
     class Buf:
         def __init__(self, name, size):
             self.name = name
-            self.mpi_buffer = mem.MemoryPlanningInfoForBuffer(size_alloc=size, size_free=size)
+            self.mpi_buffer = mem.MemoryPlanningInfoForBuffer(
+                size_alloc=size, size_free=size
+            )
 
         def get_name(self):
             return self.name
@@ -128,29 +149,42 @@ def _torch_nodes(g: Graph):
         nodes[v].outputs.append(b)
         nodes[v].mpi_node.size = size
         bufs[b.name] = b
-    for a, b in zip(g.edge_src.tolist(), g.edge_dst.tolist()):
+    for a, b in zip(g.edge_src.tolist(), g.edge_dst.tolist(), strict=False):
         nodes[b].mpi_node.pred_nodes.add(nodes[a])
         nodes[a].mpi_node.succ_nodes.add(nodes[b])
         nodes[b].mpi_node.pred_buffers.add(bufs[f"b{a}"])
         bufs[f"b{a}"].mpi_buffer.succ_nodes.add(nodes[b])
         nodes[b].unmet_dependencies.add(Dep(f"b{a}"))
-    outputs = OrderedSet(f"b{v}" for v in range(g.n)
-                         if g.keep_outputs and not g.successors(g.ids[v]))
+    outputs = OrderedSet(
+        f"b{v}"
+        for v in range(g.n)
+        if g.keep_outputs and not g.successors(g.ids[v])
+    )
     return nodes, bufs, outputs
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.integers(1, 30), st.floats(0.05, 0.6), st.integers(0, 2**31), st.booleans())
+@given(
+    st.integers(1, 30),
+    st.floats(0.05, 0.6),
+    st.integers(0, 2**31),
+    st.booleans(),
+)
 def test_same_orders_as_torch(n, p, seed, keep):
     """Tests that LPMF, BFS and DFS pick exactly torch 2.13's orders on random DAGs."""
     from torch._inductor import memory as mem
 
     rng = np.random.default_rng(seed)
-    edges = [(i, j) for i in range(n) for j in range(i + 1, n) if rng.random() < p]
+    edges = [
+        (i, j) for i in range(n) for j in range(i + 1, n) if rng.random() < p
+    ]
     g = Graph(range(n), edges, size=rng.integers(0, 50, n), keep_outputs=keep)
     nodes, bufs, outputs = _torch_nodes(g)
     order = lambda seq: [int(x.name[1:]) for x in seq]  # noqa: E731
-    assert order(mem.topological_sort_lpmf(nodes, {}, bufs, outputs)) == lpmf_order(g).tolist()
+    assert (
+        order(mem.topological_sort_lpmf(nodes, {}, bufs, outputs))
+        == lpmf_order(g).tolist()
+    )
     assert order(mem.topological_sort_bfs(nodes)) == bfs_order(g).tolist()
     assert order(mem.topological_sort_dfs(nodes)) == dfs_order(g).tolist()
 
@@ -162,14 +196,41 @@ def test_cli_import_then_solve(tmp_path):
     from pebble_sched.cli import main
 
     out = tmp_path / "g.json"
-    r = CliRunner().invoke(main, ["import", "torch", "zoo:small_cnn", "--mode", "train",
-                                  "--optimizer", "sgd", "-o", str(out)])
+    r = CliRunner().invoke(
+        main,
+        [
+            "import",
+            "torch",
+            "zoo:small_cnn",
+            "--mode",
+            "train",
+            "--optimizer",
+            "sgd",
+            "-o",
+            str(out),
+        ],
+    )
     assert r.exit_code == 0, r.output
-    r = CliRunner().invoke(main, ["solve", str(out), "-t", "5", "--json", "-q"])
+    r = CliRunner().invoke(
+        main, ["solve", str(out), "-t", "5", "--json", "-q"]
+    )
     assert r.exit_code == 0 and '"peak"' in r.stdout
-    r = CliRunner().invoke(main, ["import", "torch", "zoo:nope", "-o", str(out)])
+    r = CliRunner().invoke(
+        main, ["import", "torch", "zoo:nope", "-o", str(out)]
+    )
     assert r.exit_code == 2 and "Unknown zoo model" in r.stderr
-    r = CliRunner().invoke(main, ["import", "torch", "pebble_sched.importers.zoo:SmallCNN",
-                                  "--input-shape", "2,3,16,16", "--mode", "forward",
-                                  "-o", str(out)])
+    r = CliRunner().invoke(
+        main,
+        [
+            "import",
+            "torch",
+            "pebble_sched.importers.zoo:SmallCNN",
+            "--input-shape",
+            "2,3,16,16",
+            "--mode",
+            "forward",
+            "-o",
+            str(out),
+        ],
+    )
     assert r.exit_code == 0, r.output

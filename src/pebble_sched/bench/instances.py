@@ -15,13 +15,33 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-__all__ = ["INDEX_FIELDS", "InstanceSet", "find_instances", "read_index", "update_best", "write_index"]
+if TYPE_CHECKING:
+    import os
 
-INDEX_FIELDS = ["instance", "n", "m", "bkv", "lb", "status", "method", "date", "version"]
+__all__ = [
+    "INDEX_FIELDS",
+    "InstanceSet",
+    "find_instances",
+    "read_index",
+    "update_best",
+    "write_index",
+]
+
+INDEX_FIELDS = [
+    "instance",
+    "n",
+    "m",
+    "bkv",
+    "lb",
+    "status",
+    "method",
+    "date",
+    "version",
+]
 
 
 def instance_name(path: Path) -> str:
@@ -58,7 +78,9 @@ def find_instances(paths: list[str | os.PathLike]) -> list[InstanceSet]:
     loose: dict[Path, list[Path]] = {}
     for p in map(Path, paths):
         if p.is_dir():
-            files = sorted(f for f in p.iterdir() if f.is_file() and _is_instance(f))
+            files = sorted(
+                f for f in p.iterdir() if f.is_file() and _is_instance(f)
+            )
             if files:
                 sets.append(InstanceSet(p, tuple(files)))
             for sub in sorted(d for d in p.iterdir() if d.is_dir()):
@@ -85,7 +107,9 @@ def read_index(root: Path) -> dict[str, dict]:
         rows = {}
         for row in csv.DictReader(fh):
             for key in ("n", "m", "bkv", "lb"):
-                row[key] = int(row[key]) if row.get(key) not in (None, "") else None
+                row[key] = (
+                    int(row[key]) if row.get(key) not in (None, "") else None
+                )
             rows[row["instance"]] = row
         return rows
 
@@ -95,17 +119,23 @@ def write_index(root: Path, rows: dict[str, dict]) -> None:
     root = Path(root)
     ordered = [rows[k] for k in sorted(rows)]
     with (root / "index.csv").open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=INDEX_FIELDS, extrasaction="ignore")
+        writer = csv.DictWriter(
+            fh, fieldnames=INDEX_FIELDS, extrasaction="ignore"
+        )
         writer.writeheader()
         for row in ordered:
             writer.writerow(row)
     (root / "index.json").write_text(
-        json.dumps([{k: r.get(k) for k in INDEX_FIELDS} for r in ordered], indent=1)
+        json.dumps(
+            [{k: r.get(k) for k in INDEX_FIELDS} for r in ordered], indent=1
+        )
         + "\n"
     )
 
 
-def update_best(sets: list[InstanceSet], rows: list[dict], out: Path) -> list[str]:
+def update_best(
+    sets: list[InstanceSet], rows: list[dict], out: Path
+) -> list[str]:
     """Update each set's index with this run's verified schedules and proven bounds.
 
     A best known value changes only when a *verified* schedule beats it; its
@@ -125,24 +155,47 @@ def update_best(sets: list[InstanceSet], rows: list[dict], out: Path) -> list[st
         changed = False
         names = {instance_name(p): p for p in s.files}
         for name in names:
-            runs = [r for r in rows if r["family"] == s.family and r["instance"] == name
-                    and r["verified"] and r["peak"] is not None]
+            runs = [
+                r
+                for r in rows
+                if r["family"] == s.family
+                and r["instance"] == name
+                and r["verified"]
+                and r["peak"] is not None
+            ]
             if not runs:
                 continue
-            row = index.get(name) or {"instance": name, "bkv": None, "lb": None}
+            row = index.get(name) or {
+                "instance": name,
+                "bkv": None,
+                "lb": None,
+            }
             win = min(runs, key=lambda r: (r["peak"], r["time_s"] or 0))
             lb = max(r["lb"] or 0 for r in runs)
             row["n"], row["m"] = win["n"], win["m"]
             if row.get("bkv") is None or win["peak"] < row["bkv"]:
-                src = Path(out) / "schedules" / s.family / f"{name}.{win['method']}.json"
+                src = (
+                    Path(out)
+                    / "schedules"
+                    / s.family
+                    / f"{name}.{win['method']}.json"
+                )
                 shutil.copyfile(src, s.root / f"{name}.best.json")
-                changes.append(f"{s.family}/{name}: best {row.get('bkv')} -> {win['peak']} "
-                               f"({win['method']})")
-                row.update(bkv=win["peak"], method=win["method"], date=today,
-                           version=__version__)
+                changes.append(
+                    f"{s.family}/{name}: best {row.get('bkv')} -> {win['peak']} "
+                    f"({win['method']})"
+                )
+                row.update(
+                    bkv=win["peak"],
+                    method=win["method"],
+                    date=today,
+                    version=__version__,
+                )
                 changed = True
             if row.get("lb") is None or lb > row["lb"]:
-                changes.append(f"{s.family}/{name}: lower bound {row.get('lb')} -> {lb}")
+                changes.append(
+                    f"{s.family}/{name}: lower bound {row.get('lb')} -> {lb}"
+                )
                 row["lb"] = lb
                 changed = True
             row["status"] = "opt" if row["lb"] == row["bkv"] else "best"

@@ -9,7 +9,9 @@ from typing import Any
 __all__ = ["best_known", "markdown_report"]
 
 
-def best_known(rows: list[dict[str, Any]], index: dict[str, dict[str, dict]]) -> dict:
+def best_known(
+    rows: list[dict[str, Any]], index: dict[str, dict[str, dict]]
+) -> dict:
     """Best known peak per (family, instance): the index's or this run's best verified."""
     best: dict[tuple[str, str], int] = {}
     for fam, entries in index.items():
@@ -29,18 +31,26 @@ def _gap(peak: int, bkv: int) -> float:
     return 100.0 * (peak - bkv) / bkv
 
 
-def markdown_report(rows: list[dict[str, Any]], index: dict[str, dict[str, dict]]) -> str:
+def markdown_report(
+    rows: list[dict[str, Any]], index: dict[str, dict[str, dict]]
+) -> str:
     """Per family and method: solved, proven optimal, gaps to best known, time;
     per instance: the winner. Failures (crashed, timeout, oom, wrong) are counted."""
     best = best_known(rows, index)
     groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for r in rows:
         groups[(r["family"], r["method"])].append(r)
-    out = ["| family | method | instances | valid | proven optimal | failed "
-           "| mean gap to best | max gap to best | mean time (s) |",
-           "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    out = [
+        "| family | method | instances | valid | proven optimal | failed "
+        "| mean gap to best | max gap to best | mean time (s) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for (fam, method), rs in sorted(groups.items()):
-        valid = [r for r in rs if r["verified"] and r["status"] in ("optimal", "feasible")]
+        valid = [
+            r
+            for r in rs
+            if r["verified"] and r["status"] in ("optimal", "feasible")
+        ]
         gaps = [_gap(r["peak"], best[(fam, r["instance"])]) for r in valid]
         opt = sum(r["status"] == "optimal" for r in valid)
         failed = len(rs) - len(valid)
@@ -48,38 +58,60 @@ def markdown_report(rows: list[dict[str, Any]], index: dict[str, dict[str, dict]
         mean_gap = f"{sum(gaps) / len(gaps):.2f}%" if gaps else "-"
         max_gap = f"{max(gaps):.2f}%" if gaps else "-"
         mean_t = f"{sum(times) / len(times):.2f}" if times else "-"
-        out.append(f"| {fam} | {method} | {len(rs)} | {len(valid)} | {opt} | {failed} "
-                   f"| {mean_gap} | {max_gap} | {mean_t} |")
-    failures = [r for r in rows if not (r["verified"] and r["status"] in ("optimal", "feasible"))]
+        out.append(
+            f"| {fam} | {method} | {len(rs)} | {len(valid)} | {opt} | {failed} "
+            f"| {mean_gap} | {max_gap} | {mean_t} |"
+        )
+    failures = [
+        r
+        for r in rows
+        if not (r["verified"] and r["status"] in ("optimal", "feasible"))
+    ]
     if failures:
         out += ["", "Failures:", ""]
         for r in failures:
-            out.append(f"- {r['family']}/{r['instance']} {r['method']}: {r['status']} "
-                       f"{r.get('error') or ''}".rstrip())
+            out.append(
+                f"- {r['family']}/{r['instance']} {r['method']}: {r['status']} "
+                f"{r.get('error') or ''}".rstrip()
+            )
     # per instance: every method's peak, the best proven bound, the winner
     by_inst: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for r in rows:
         by_inst[(r["family"], r["instance"])].append(r)
-    methods = sorted({r["method"] for r in rows}, key=lambda m: (m != "auto", m))
+    methods = sorted(
+        {r["method"] for r in rows}, key=lambda m: (m != "auto", m)
+    )
     ratio = "auto" in methods and "inductor" in methods
     head = ["instance", "n", *methods, "lower bound", "best known", "winner"]
     if ratio:
         head.append("auto / inductor")
-    out += ["", "| " + " | ".join(head) + " |",
-            "|---|" + "---:|" * (len(head) - 2) + "---|"[: 4 if not ratio else 4]]
-    if ratio:
-        out[-1] = "|---|" + "---:|" * (len(head) - 3) + "---|---:|"
+    # right-align numbers; the instance and winner columns stay left
+    align = (
+        ["---"] + ["---:"] * (len(methods) + 3) + ["---"] + ["---:"] * ratio
+    )
+    out += ["", "| " + " | ".join(head) + " |", "|" + "|".join(align) + "|"]
     for (fam, inst), rs in sorted(by_inst.items()):
         peak = {r["method"]: r for r in rs}
         valid = [r for r in rs if r["verified"] and r["peak"] is not None]
         if valid:
-            win = min(valid, key=lambda r: (r["peak"], r["status"] != "optimal",
-                                            r["time_s"]))
-            winner = win["method"] + (" (opt)" if win["status"] == "optimal" else "")
+            win = min(
+                valid,
+                key=lambda r: (
+                    r["peak"],
+                    r["status"] != "optimal",
+                    r["time_s"],
+                ),
+            )
+            winner = win["method"] + (
+                " (opt)" if win["status"] == "optimal" else ""
+            )
         else:
             winner = "-"
         lbs = [r["lb"] for r in valid if r["lb"] is not None]
-        cells = [f"{fam}/{inst}", str(next((r["n"] for r in rs if r["n"] is not None), ""))]
+        cells = [
+            f"{fam}/{inst}",
+            str(next((r["n"] for r in rs if r["n"] is not None), "")),
+        ]
         for m in methods:
             r = peak.get(m)
             if r is None:
@@ -88,7 +120,11 @@ def markdown_report(rows: list[dict[str, Any]], index: dict[str, dict[str, dict]
                 cells.append(str(r["peak"]))
             else:
                 cells.append(r["status"])
-        cells += [str(max(lbs)) if lbs else "", str(best.get((fam, inst), "")), winner]
+        cells += [
+            str(max(lbs)) if lbs else "",
+            str(best.get((fam, inst), "")),
+            winner,
+        ]
         if ratio:
             a, i = peak.get("auto"), peak.get("inductor")
             ok = a and i and a["verified"] and i["verified"] and i["peak"]

@@ -23,20 +23,33 @@ import resource
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..exceptions import PebbleSchedError
 from .instances import InstanceSet, instance_name
 
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
 __all__ = ["RESULT_FIELDS", "BenchConfig", "Result", "run_bench", "run_task"]
 
 RESULT_FIELDS = [
-    "family", "instance", "method", "n", "m", "peak", "lb", "status",
-    "verified", "time_s", "rss_mb", "method_used", "error",
+    "family",
+    "instance",
+    "method",
+    "n",
+    "m",
+    "peak",
+    "lb",
+    "status",
+    "verified",
+    "time_s",
+    "rss_mb",
+    "method_used",
+    "error",
 ]
 
 
@@ -109,20 +122,28 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
     cmd = [sys.executable, "-m", "pebble_sched.bench.worker", json.dumps(task)]
     try:
         proc = subprocess.run(
-            cmd, capture_output=True, text=True,
+            cmd,
+            capture_output=True,
+            text=True,
             timeout=task["time_limit"] + task["grace"],
             preexec_fn=_limit_memory(task.get("memory_limit_mb")),
         )
     except subprocess.TimeoutExpired:
         res.status = "timeout"
         res.time_s = time.monotonic() - t0
-        res.error = f"no answer within {task['time_limit'] + task['grace']:.0f} s"
+        res.error = (
+            f"no answer within {task['time_limit'] + task['grace']:.0f} s"
+        )
         return asdict(res)
     res.time_s = time.monotonic() - t0
     if proc.returncode != 0:
         err = proc.stderr.strip().splitlines()
         last = err[-1] if err else f"exit status {proc.returncode}"
-        res.status = "oom" if ("MemoryError" in proc.stderr or proc.returncode == -9) else "crashed"
+        res.status = (
+            "oom"
+            if ("MemoryError" in proc.stderr or proc.returncode == -9)
+            else "crashed"
+        )
         res.error = last[:300]
         return asdict(res)
     try:
@@ -135,13 +156,21 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
         schedule = read_schedule(task["schedule_path"])
         verify(graph, schedule)
         res.verified = True
-    except (PebbleSchedError, ValueError, KeyError, IndexError, OSError) as exc:
+    except (
+        PebbleSchedError,
+        ValueError,
+        KeyError,
+        IndexError,
+        OSError,
+    ) as exc:
         res.status = "wrong"
         res.error = str(exc)[:300]
     return asdict(res)
 
 
-def _tasks(sets: Iterable[InstanceSet], config: BenchConfig) -> list[dict[str, Any]]:
+def _tasks(
+    sets: Iterable[InstanceSet], config: BenchConfig
+) -> list[dict[str, Any]]:
     cores = os.cpu_count() or 1
     tasks = []
     for s in sets:
@@ -150,14 +179,22 @@ def _tasks(sets: Iterable[InstanceSet], config: BenchConfig) -> list[dict[str, A
         for path in s.files:
             name = instance_name(path)
             for method in config.methods:
-                tasks.append({
-                    "family": s.family, "instance": name, "method": method,
-                    "path": str(path.resolve()),
-                    "schedule_path": str((sched_dir / f"{name}.{method}.json").resolve()),
-                    "time_limit": config.time_limit, "grace": config.grace,
-                    "seed": config.seed, "memory_limit_mb": config.memory_limit_mb,
-                    "num_workers": max(1, cores // config.jobs),
-                })
+                tasks.append(
+                    {
+                        "family": s.family,
+                        "instance": name,
+                        "method": method,
+                        "path": str(path.resolve()),
+                        "schedule_path": str(
+                            (sched_dir / f"{name}.{method}.json").resolve()
+                        ),
+                        "time_limit": config.time_limit,
+                        "grace": config.grace,
+                        "seed": config.seed,
+                        "memory_limit_mb": config.memory_limit_mb,
+                        "num_workers": max(1, cores // config.jobs),
+                    }
+                )
     return tasks
 
 
@@ -165,7 +202,10 @@ def _finished(csv_path: Path) -> set[tuple[str, str, str]]:
     if not csv_path.exists():
         return set()
     with csv_path.open(newline="") as fh:
-        return {(r["family"], r["instance"], r["method"]) for r in csv.DictReader(fh)}
+        return {
+            (r["family"], r["instance"], r["method"])
+            for r in csv.DictReader(fh)
+        }
 
 
 def _executor(config: BenchConfig) -> tuple[Executor, Callable[[], None]]:
@@ -179,8 +219,12 @@ def _executor(config: BenchConfig) -> tuple[Executor, Callable[[], None]]:
             "The Dask executor needs the 'dask' extra: "
             'pip install "pebble-sched[dask]"'
         ) from None
-    client = Client(config.scheduler) if config.scheduler else Client(
-        n_workers=config.jobs, threads_per_worker=1, processes=True
+    client = (
+        Client(config.scheduler)
+        if config.scheduler
+        else Client(
+            n_workers=config.jobs, threads_per_worker=1, processes=True
+        )
     )
     return client.get_executor(), client.close
 
@@ -214,8 +258,11 @@ def run_bench(
     if not config.resume and csv_path.exists():
         csv_path.unlink()
     done = _finished(csv_path)
-    tasks = [t for t in _tasks(sets, config)
-             if (t["family"], t["instance"], t["method"]) not in done]
+    tasks = [
+        t
+        for t in _tasks(sets, config)
+        if (t["family"], t["instance"], t["method"]) not in done
+    ]
     new_file = not csv_path.exists()
     interrupted = False
     with csv_path.open("a", newline="") as fh:

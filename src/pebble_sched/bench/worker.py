@@ -23,20 +23,29 @@ def main(argv: list[str]) -> int:
     options = {}
     if task.get("num_workers") and task["method"] in ("auto", "cpsat"):
         options["num_workers"] = task["num_workers"]
-    schedule = solve(graph, task["method"], time_limit=task["time_limit"],
-                     seed=task.get("seed", 0), **options)
+    schedule = solve(
+        graph,
+        task["method"],
+        time_limit=task["time_limit"],
+        seed=task.get("seed", 0),
+        **options,
+    )
     write_schedule(task["schedule_path"], schedule)
     rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({
-        "peak": schedule.peak,
-        "lb": schedule.lower_bound,
-        "status": schedule.status.value,
-        "method_used": schedule.method,
-        "time_s": time.monotonic() - t0,
-        "rss_mb": rss_kb / 1024,
-        "n": graph.n,
-        "m": graph.m,
-    }))
+    print(
+        json.dumps(
+            {
+                "peak": schedule.peak,
+                "lb": schedule.lower_bound,
+                "status": schedule.status.value,
+                "method_used": schedule.method,
+                "time_s": time.monotonic() - t0,
+                "rss_mb": rss_kb / 1024,
+                "n": graph.n,
+                "m": graph.m,
+            }
+        )
+    )
     return 0
 
 

@@ -13,5 +13,5 @@ def require(module: str, extra: str) -> Any:
         return importlib.import_module(module)
     except ImportError:
         raise ModuleNotFoundError(
-            f"This importer needs {module}: pip install \"pebble-sched[{extra}]\""
+            f'This importer needs {module}: pip install "pebble-sched[{extra}]"'
         ) from None

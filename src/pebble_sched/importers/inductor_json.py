@@ -15,17 +15,21 @@ buffers that reuse another's memory, which our model does not express).
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..exceptions import InstanceError
 from ..graph import Buffer, Graph
 
+if TYPE_CHECKING:
+    import os
+
 __all__ = ["from_inductor_json"]
 
 
-def from_inductor_json(source: str | os.PathLike | dict[str, Any], name: str | None = None) -> Graph:
+def from_inductor_json(
+    source: str | os.PathLike | dict[str, Any], name: str | None = None
+) -> Graph:
     """A graph from Inductor's ``reorder_for_peak_memory_debug`` dump (a path or the parsed dict)."""
     if isinstance(source, dict):
         data = source
@@ -34,13 +38,17 @@ def from_inductor_json(source: str | os.PathLike | dict[str, Any], name: str | N
         try:
             data = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError) as exc:
-            raise InstanceError(f"{path}: cannot read an Inductor dump: {exc}.") from None
+            raise InstanceError(
+                f"{path}: cannot read an Inductor dump: {exc}."
+            ) from None
         name = name or path.stem
     try:
         nodes = data["nodes"]
         bufs = data["buffers"]
     except (KeyError, TypeError):
-        raise InstanceError("An Inductor dump needs 'nodes' and 'buffers'.") from None
+        raise InstanceError(
+            "An Inductor dump needs 'nodes' and 'buffers'."
+        ) from None
     producer: dict[str, str] = {}
     ids = []
     for node in nodes:
@@ -57,8 +65,22 @@ def from_inductor_json(source: str | os.PathLike | dict[str, Any], name: str | N
     buffers = []
     for bname, b in info.items():
         prod = None if b.get("is_input") else producer.get(bname)
-        cons = sorted(readers.get(bname, ()) - {prod} if prod else readers.get(bname, ()))
-        buffers.append(Buffer(bname, prod, int(b.get("size_alloc", b.get("size", 0))),
-                              tuple(cons), bool(b.get("is_output", False))))
-    return Graph(ids, buffers=buffers, trace_order=ids, name=name,
-                 meta={"source": "inductor reorder_for_peak_memory_debug dump"})
+        cons = sorted(
+            readers.get(bname, ()) - {prod} if prod else readers.get(bname, ())
+        )
+        buffers.append(
+            Buffer(
+                bname,
+                prod,
+                int(b.get("size_alloc", b.get("size", 0))),
+                tuple(cons),
+                bool(b.get("is_output", False)),
+            )
+        )
+    return Graph(
+        ids,
+        buffers=buffers,
+        trace_order=ids,
+        name=name,
+        meta={"source": "inductor reorder_for_peak_memory_debug dump"},
+    )

@@ -43,7 +43,9 @@ def _bytes(onnx: Any, vi: Any) -> int:
     return int(math.prod(dims)) * int(itemsize)
 
 
-def from_onnx(source: str | os.PathLike | Any, name: str | None = None) -> Graph:
+def from_onnx(
+    source: str | os.PathLike | Any, name: str | None = None
+) -> Graph:
     """A graph from an ONNX model (a path or a ``ModelProto``).
 
     Raises
@@ -92,9 +94,21 @@ def from_onnx(source: str | os.PathLike | Any, name: str | None = None) -> Graph
     buffers = []
     for t, prod in producer.items():
         if t not in infos:
-            raise InstanceError(f"ONNX tensor {t!r} has no inferred type or shape.")
+            raise InstanceError(
+                f"ONNX tensor {t!r} has no inferred type or shape."
+            )
         cons = tuple(c for c in readers.get(t, ()) if c != prod)
-        buffers.append(Buffer(t, prod, _bytes(onnx, infos[t]), cons, t in outputs))
-    return Graph(ids, buffers=buffers, trace_order=ids, name=name or g.name or "onnx",
-                 meta={"source": "onnx", "constant_bytes": const_bytes,
-                       "opset": [o.version for o in model.opset_import]})
+        buffers.append(
+            Buffer(t, prod, _bytes(onnx, infos[t]), cons, t in outputs)
+        )
+    return Graph(
+        ids,
+        buffers=buffers,
+        trace_order=ids,
+        name=name or g.name or "onnx",
+        meta={
+            "source": "onnx",
+            "constant_bytes": const_bytes,
+            "opset": [o.version for o in model.opset_import],
+        },
+    )

@@ -32,11 +32,13 @@ from __future__ import annotations
 
 import operator
 import time
-from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..graph import Buffer, Graph
 from ._util import require
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
 
 __all__ = ["from_torch", "graph_from_fx", "trace"]
 
@@ -85,7 +87,9 @@ def trace(
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, not {mode!r}.")
     if optimizer not in OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {OPTIMIZERS}, not {optimizer!r}.")
+        raise ValueError(
+            f"optimizer must be one of {OPTIMIZERS}, not {optimizer!r}."
+        )
     if optimizer and mode != "train":
         raise ValueError("An optimizer needs mode='train'.")
     params = dict(model.named_parameters())
@@ -100,7 +104,9 @@ def trace(
             with torch.no_grad():
                 return functional_call(model, (p, b), x)
 
-        gm = make_fx(functionalize(fn), tracing_mode="fake")(params, buffers, *inputs)
+        gm = make_fx(functionalize(fn), tracing_mode="fake")(
+            params, buffers, *inputs
+        )
     else:
         model.train()
 
@@ -108,18 +114,25 @@ def trace(
             return loss(functional_call(model, (p, b), x))
 
         if optimizer is None:
+
             def fn(p, b, *x):
                 return grad_and_value(loss_fn)(p, b, *x)
 
-            gm = make_fx(functionalize(fn), tracing_mode="fake")(params, buffers, *inputs)
+            gm = make_fx(functionalize(fn), tracing_mode="fake")(
+                params, buffers, *inputs
+            )
         else:
-            state = [
-                {k: torch.zeros_like(v) for k, v in params.items()},
-                {k: torch.zeros_like(v) for k, v in params.items()},
-            ] if optimizer == "adam" else []
+            state = (
+                [
+                    {k: torch.zeros_like(v) for k, v in params.items()},
+                    {k: torch.zeros_like(v) for k, v in params.items()},
+                ]
+                if optimizer == "adam"
+                else []
+            )
 
             def fn(p, b, *rest):
-                x = rest[len(state):]
+                x = rest[len(state) :]
                 grads, value = grad_and_value(loss_fn)(p, b, *x)
                 with torch.no_grad():
                     if optimizer == "sgd":
@@ -129,20 +142,33 @@ def trace(
                         m, v = rest[0], rest[1]
                         for k in p:
                             m[k].mul_(0.9).add_(grads[k], alpha=0.1)
-                            v[k].mul_(0.999).addcmul_(grads[k], grads[k], value=0.001)
-                            p[k].addcdiv_(m[k], v[k].sqrt().add_(1e-8), value=-lr)
+                            v[k].mul_(0.999).addcmul_(
+                                grads[k], grads[k], value=0.001
+                            )
+                            p[k].addcdiv_(
+                                m[k], v[k].sqrt().add_(1e-8), value=-lr
+                            )
                 return value
 
-            gm = make_fx(fn, tracing_mode="fake")(params, buffers, *state, *inputs)
+            gm = make_fx(fn, tracing_mode="fake")(
+                params, buffers, *state, *inputs
+            )
     n_state = len(params) + len(buffers) + sum(len(s) for s in state)
     const = sum(t.untyped_storage().nbytes() for t in params.values())
     const += sum(t.untyped_storage().nbytes() for t in buffers.values())
-    const += sum(t.untyped_storage().nbytes() for s in state for t in s.values())
+    const += sum(
+        t.untyped_storage().nbytes() for s in state for t in s.values()
+    )
     return gm, n_state, const
 
 
-def graph_from_fx(gm: Any, n_state: int, *, name: str | None = None,
-                  meta: dict[str, Any] | None = None) -> Graph:
+def graph_from_fx(
+    gm: Any,
+    n_state: int,
+    *,
+    name: str | None = None,
+    meta: dict[str, Any] | None = None,
+) -> Graph:
     """The buffer graph of a traced ``GraphModule`` (see the module docstring).
 
     The first ``n_state`` placeholders are model state (not counted); the
@@ -151,13 +177,15 @@ def graph_from_fx(gm: Any, n_state: int, *, name: str | None = None,
     torch = require("torch", "torch")
     from torch.multiprocessing.reductions import StorageWeakRef
 
-    root_of: dict[Any, str] = {}      # storage -> buffer id ("" for state)
+    root_of: dict[Any, str] = {}  # storage -> buffer id ("" for state)
     size: dict[str, int] = {}
     producer: dict[str, str | None] = {}
     consumers: dict[str, set[str]] = {}
     outputs: set[str] = set()
     node_roots: dict[str, list[str]] = {}  # fx name -> root ids of its tensors
-    graph_node: dict[str, str | None] = {}  # fx name -> graph node producing it
+    graph_node: dict[
+        str, str | None
+    ] = {}  # fx name -> graph node producing it
     ids: list[str] = []
     edges: set[tuple[str, str]] = set()
     last_writer: dict[str, str] = {}
@@ -199,7 +227,9 @@ def graph_from_fx(gm: Any, n_state: int, *, name: str | None = None,
             raise ValueError(f"Unsupported FX node {node.op!r} ({node.name}).")
         if node.target is operator.getitem:
             src = node.args[0]
-            roots = [root_of.get(key(t), "") for t in tensors(node.meta.get("val"))]
+            roots = [
+                root_of.get(key(t), "") for t in tensors(node.meta.get("val"))
+            ]
             node_roots[node.name] = roots
             graph_node[node.name] = graph_node.get(src.name)
             continue
@@ -218,7 +248,11 @@ def graph_from_fx(gm: Any, n_state: int, *, name: str | None = None,
         if schema is not None and schema.is_mutable:
             for i, a in enumerate(schema.arguments):
                 if a.alias_info is not None and a.alias_info.is_write:
-                    value = node.args[i] if i < len(node.args) else node.kwargs.get(a.name)
+                    value = (
+                        node.args[i]
+                        if i < len(node.args)
+                        else node.kwargs.get(a.name)
+                    )
                     for v in _flat(value):
                         if hasattr(v, "name"):
                             written.update(node_roots.get(v.name, []))
@@ -249,11 +283,23 @@ def graph_from_fx(gm: Any, n_state: int, *, name: str | None = None,
                 last_writer[r] = nid
                 readers[r] = set()
     buffers = [
-        Buffer(bid, producer[bid], size[bid], tuple(sorted(consumers[bid])), bid in outputs)
+        Buffer(
+            bid,
+            producer[bid],
+            size[bid],
+            tuple(sorted(consumers[bid])),
+            bid in outputs,
+        )
         for bid in size
     ]
-    return Graph(ids, sorted(edges), buffers=buffers, trace_order=ids, name=name,
-                 meta=meta or {})
+    return Graph(
+        ids,
+        sorted(edges),
+        buffers=buffers,
+        trace_order=ids,
+        name=name,
+        meta=meta or {},
+    )
 
 
 def from_torch(
@@ -291,8 +337,9 @@ def from_torch(
         Without torch (``pip install "pebble-sched[torch]"``).
     """
     t0 = time.monotonic()
-    gm, n_state, const = trace(model, example_inputs, mode=mode, optimizer=optimizer,
-                               lr=lr, loss=loss)
+    gm, n_state, const = trace(
+        model, example_inputs, mode=mode, optimizer=optimizer, lr=lr, loss=loss
+    )
     seconds = time.monotonic() - t0
     import torch
 
@@ -306,4 +353,6 @@ def from_torch(
         "torch": torch.__version__,
         "trace_seconds": round(seconds, 3),
     }
-    return graph_from_fx(gm, n_state, name=name or type(model).__name__, meta=meta)
+    return graph_from_fx(
+        gm, n_state, name=name or type(model).__name__, meta=meta
+    )

@@ -31,8 +31,14 @@ F = torch.nn.functional
 __all__ = ["MODELS", "build"]
 
 
-def _conv_bn(cin: int, cout: int, k: int = 3, stride: int = 1, groups: int = 1,
-             act: bool = True) -> nn.Sequential:
+def _conv_bn(
+    cin: int,
+    cout: int,
+    k: int = 3,
+    stride: int = 1,
+    groups: int = 1,
+    act: bool = True,
+) -> nn.Sequential:
     layers: list[nn.Module] = [
         nn.Conv2d(cin, cout, k, stride, k // 2, groups=groups, bias=False),
         nn.BatchNorm2d(cout),
@@ -46,8 +52,12 @@ class SmallCNN(nn.Module):
     def __init__(self, width: int = 16, classes: int = 10) -> None:
         super().__init__()
         self.features = nn.Sequential(
-            _conv_bn(3, width), _conv_bn(width, width), nn.MaxPool2d(2),
-            _conv_bn(width, 2 * width), _conv_bn(2 * width, 2 * width), nn.MaxPool2d(2),
+            _conv_bn(3, width),
+            _conv_bn(width, width),
+            nn.MaxPool2d(2),
+            _conv_bn(width, 2 * width),
+            _conv_bn(2 * width, 2 * width),
+            nn.MaxPool2d(2),
         )
         self.head = nn.Linear(2 * width, classes)
 
@@ -60,8 +70,11 @@ class _Basic(nn.Module):
         super().__init__()
         self.a = _conv_bn(cin, cout, 3, stride)
         self.b = _conv_bn(cout, cout, 3, 1, act=False)
-        self.skip = (nn.Identity() if stride == 1 and cin == cout
-                     else _conv_bn(cin, cout, 1, stride, act=False))
+        self.skip = (
+            nn.Identity()
+            if stride == 1 and cin == cout
+            else _conv_bn(cin, cout, 1, stride, act=False)
+        )
 
     def forward(self, x):
         return F.relu(self.b(self.a(x)) + self.skip(x))
@@ -74,18 +87,28 @@ class _Bottleneck(nn.Module):
         self.a = _conv_bn(cin, mid, 1)
         self.b = _conv_bn(mid, mid, 3, stride)
         self.c = _conv_bn(mid, cout, 1, act=False)
-        self.skip = (nn.Identity() if stride == 1 and cin == cout
-                     else _conv_bn(cin, cout, 1, stride, act=False))
+        self.skip = (
+            nn.Identity()
+            if stride == 1 and cin == cout
+            else _conv_bn(cin, cout, 1, stride, act=False)
+        )
 
     def forward(self, x):
         return F.relu(self.c(self.b(self.a(x))) + self.skip(x))
 
 
 class ResNet(nn.Module):
-    def __init__(self, block: type, depths: list[int], widths: list[int],
-                 classes: int = 10) -> None:
+    def __init__(
+        self,
+        block: type,
+        depths: list[int],
+        widths: list[int],
+        classes: int = 10,
+    ) -> None:
         super().__init__()
-        self.stem = _conv_bn(3, widths[0] if block is _Basic else widths[0] // 4)
+        self.stem = _conv_bn(
+            3, widths[0] if block is _Basic else widths[0] // 4
+        )
         cin = widths[0] if block is _Basic else widths[0] // 4
         layers = []
         for i, (d, w) in enumerate(zip(depths, widths, strict=True)):
@@ -104,7 +127,8 @@ class _Inverted(nn.Module):
         super().__init__()
         mid = cin * expand
         self.body = nn.Sequential(
-            _conv_bn(cin, mid, 1), _conv_bn(mid, mid, 3, stride, groups=mid),
+            _conv_bn(cin, mid, 1),
+            _conv_bn(mid, mid, 3, stride, groups=mid),
             _conv_bn(mid, cout, 1, act=False),
         )
         self.residual = stride == 1 and cin == cout
@@ -117,8 +141,13 @@ class _Inverted(nn.Module):
 class MobileNetV2(nn.Module):
     def __init__(self, width: int = 8, classes: int = 10) -> None:
         super().__init__()
-        cfg = [(1, width, 1, 1), (6, int(1.5 * width), 2, 2), (6, 2 * width, 2, 2),
-               (6, 4 * width, 2, 2), (6, 6 * width, 1, 1)]
+        cfg = [
+            (1, width, 1, 1),
+            (6, int(1.5 * width), 2, 2),
+            (6, 2 * width, 2, 2),
+            (6, 4 * width, 2, 2),
+            (6, 6 * width, 1, 1),
+        ]
         layers: list[nn.Module] = [_conv_bn(3, width)]
         cin = width
         for t, c, n, s in cfg:
@@ -137,8 +166,9 @@ class _InceptionBlock(nn.Module):
         super().__init__()
         self.b1 = _conv_bn(cin, c, 1)
         self.b2 = nn.Sequential(_conv_bn(cin, c, 1), _conv_bn(c, c, 3))
-        self.b3 = nn.Sequential(_conv_bn(cin, c // 2, 1), _conv_bn(c // 2, c, 3),
-                                _conv_bn(c, c, 3))
+        self.b3 = nn.Sequential(
+            _conv_bn(cin, c // 2, 1), _conv_bn(c // 2, c, 3), _conv_bn(c, c, 3)
+        )
         self.b4 = nn.Sequential(nn.MaxPool2d(3, 1, 1), _conv_bn(cin, c, 1))
 
     def forward(self, x):
@@ -146,7 +176,9 @@ class _InceptionBlock(nn.Module):
 
 
 class InceptionNet(nn.Module):
-    def __init__(self, width: int = 8, blocks: int = 4, classes: int = 10) -> None:
+    def __init__(
+        self, width: int = 8, blocks: int = 4, classes: int = 10
+    ) -> None:
         super().__init__()
         layers: list[nn.Module] = [_conv_bn(3, 4 * width)]
         for i in range(blocks):
@@ -173,7 +205,9 @@ class UNet(nn.Module):
             self.down.append(nn.Sequential(_conv_bn(cin, c), _conv_bn(c, c)))
             chans.append(c)
             cin = c
-        self.mid = nn.Sequential(_conv_bn(cin, 2 * cin), _conv_bn(2 * cin, 2 * cin))
+        self.mid = nn.Sequential(
+            _conv_bn(cin, 2 * cin), _conv_bn(2 * cin, 2 * cin)
+        )
         cin = 2 * cin
         for c in reversed(chans):
             self.upconv.append(nn.ConvTranspose2d(cin, c, 2, 2))
@@ -188,7 +222,9 @@ class UNet(nn.Module):
             skips.append(x)
             x = F.max_pool2d(x, 2)
         x = self.mid(x)
-        for up, block, skip in zip(self.upconv, self.up, reversed(skips), strict=True):
+        for up, block, skip in zip(
+            self.upconv, self.up, reversed(skips), strict=True
+        ):
             x = block(torch.cat([up(x), skip], 1))
         return self.out(x)
 
@@ -215,11 +251,15 @@ class _Attention(nn.Module):
 
 
 class _Block(nn.Module):
-    def __init__(self, d: int, heads: int, causal: bool, prenorm: bool) -> None:
+    def __init__(
+        self, d: int, heads: int, causal: bool, prenorm: bool
+    ) -> None:
         super().__init__()
         self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
         self.att = _Attention(d, heads, causal)
-        self.mlp = nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(), nn.Linear(4 * d, d))
+        self.mlp = nn.Sequential(
+            nn.Linear(d, 4 * d), nn.GELU(), nn.Linear(4 * d, d)
+        )
         self.prenorm = prenorm
 
     def forward(self, x):
@@ -231,12 +271,22 @@ class _Block(nn.Module):
 
 
 class Transformer(nn.Module):
-    def __init__(self, vocab: int, d: int, layers: int, heads: int, seq: int,
-                 causal: bool, prenorm: bool) -> None:
+    def __init__(
+        self,
+        vocab: int,
+        d: int,
+        layers: int,
+        heads: int,
+        seq: int,
+        causal: bool,
+        prenorm: bool,
+    ) -> None:
         super().__init__()
         self.tok = nn.Embedding(vocab, d)
         self.pos = nn.Embedding(seq, d)
-        self.blocks = nn.Sequential(*[_Block(d, heads, causal, prenorm) for _ in range(layers)])
+        self.blocks = nn.Sequential(
+            *[_Block(d, heads, causal, prenorm) for _ in range(layers)]
+        )
         self.ln = nn.LayerNorm(d)
         self.head = nn.Linear(d, vocab, bias=False)
 
@@ -262,9 +312,12 @@ class _RandNode(nn.Module):
     def __init__(self, c: int, fan_in: int, stride: int, cin: int) -> None:
         super().__init__()
         self.w = nn.Parameter(torch.ones(max(fan_in, 1)))
-        self.op = nn.Sequential(nn.ReLU(), nn.Conv2d(cin, cin, 3, stride, 1, groups=cin,
-                                                     bias=False),
-                                nn.Conv2d(cin, c, 1, bias=False), nn.BatchNorm2d(c))
+        self.op = nn.Sequential(
+            nn.ReLU(),
+            nn.Conv2d(cin, cin, 3, stride, 1, groups=cin, bias=False),
+            nn.Conv2d(cin, c, 1, bias=False),
+            nn.BatchNorm2d(c),
+        )
 
     def forward(self, xs):
         s = xs[0] * self.w[0]
@@ -274,7 +327,9 @@ class _RandNode(nn.Module):
 
 
 class _RandStage(nn.Module):
-    def __init__(self, cin: int, c: int, n: int, k: int, p: float, seed: int) -> None:
+    def __init__(
+        self, cin: int, c: int, n: int, k: int, p: float, seed: int
+    ) -> None:
         super().__init__()
         self.preds = _ws_dag(n, k, p, seed)
         self.nodes = nn.ModuleList(
@@ -295,14 +350,29 @@ class _RandStage(nn.Module):
 
 
 class RandWire(nn.Module):
-    def __init__(self, width: int = 8, nodes: int = 32, stages: int = 2, seed: int = 0,
-                 classes: int = 10) -> None:
+    def __init__(
+        self,
+        width: int = 8,
+        nodes: int = 32,
+        stages: int = 2,
+        seed: int = 0,
+        classes: int = 10,
+    ) -> None:
         super().__init__()
         self.stem = _conv_bn(3, width)
-        self.stages = nn.Sequential(*[
-            _RandStage(width * 2**i, width * 2 ** (i + 1), nodes, 4, 0.75, seed + i)
-            for i in range(stages)
-        ])
+        self.stages = nn.Sequential(
+            *[
+                _RandStage(
+                    width * 2**i,
+                    width * 2 ** (i + 1),
+                    nodes,
+                    4,
+                    0.75,
+                    seed + i,
+                )
+                for i in range(stages)
+            ]
+        )
         self.head = nn.Linear(width * 2**stages, classes)
 
     def forward(self, x):
@@ -314,15 +384,26 @@ _DARTS_OPS = ["sep3", "sep5", "dil3", "max", "avg", "skip"]
 
 def _darts_op(name: str, c: int) -> nn.Module:
     if name == "sep3":
-        return nn.Sequential(nn.ReLU(), nn.Conv2d(c, c, 3, 1, 1, groups=c, bias=False),
-                             nn.Conv2d(c, c, 1, bias=False), nn.BatchNorm2d(c))
+        return nn.Sequential(
+            nn.ReLU(),
+            nn.Conv2d(c, c, 3, 1, 1, groups=c, bias=False),
+            nn.Conv2d(c, c, 1, bias=False),
+            nn.BatchNorm2d(c),
+        )
     if name == "sep5":
-        return nn.Sequential(nn.ReLU(), nn.Conv2d(c, c, 5, 1, 2, groups=c, bias=False),
-                             nn.Conv2d(c, c, 1, bias=False), nn.BatchNorm2d(c))
+        return nn.Sequential(
+            nn.ReLU(),
+            nn.Conv2d(c, c, 5, 1, 2, groups=c, bias=False),
+            nn.Conv2d(c, c, 1, bias=False),
+            nn.BatchNorm2d(c),
+        )
     if name == "dil3":
-        return nn.Sequential(nn.ReLU(), nn.Conv2d(c, c, 3, 1, 2, dilation=2, groups=c,
-                                                  bias=False),
-                             nn.Conv2d(c, c, 1, bias=False), nn.BatchNorm2d(c))
+        return nn.Sequential(
+            nn.ReLU(),
+            nn.Conv2d(c, c, 3, 1, 2, dilation=2, groups=c, bias=False),
+            nn.Conv2d(c, c, 1, bias=False),
+            nn.BatchNorm2d(c),
+        )
     if name == "max":
         return nn.MaxPool2d(3, 1, 1)
     if name == "avg":
@@ -331,7 +412,9 @@ def _darts_op(name: str, c: int) -> nn.Module:
 
 
 class _DartsCell(nn.Module):
-    def __init__(self, c: int, genotype: list[tuple[str, int, str, int]]) -> None:
+    def __init__(
+        self, c: int, genotype: list[tuple[str, int, str, int]]
+    ) -> None:
         super().__init__()
         self.pre0 = _conv_bn(c, c, 1)
         self.pre1 = _conv_bn(c, c, 1)
@@ -345,13 +428,16 @@ class _DartsCell(nn.Module):
     def forward(self, s0, s1):
         states = [self.pre0(s0), self.pre1(s1)]
         for i, (_, a, _, b) in enumerate(self.genotype):
-            states.append(self.ops[2 * i](states[a]) + self.ops[2 * i + 1](states[b]))
+            states.append(
+                self.ops[2 * i](states[a]) + self.ops[2 * i + 1](states[b])
+            )
         return self.reduce(torch.cat(states[2:], 1))
 
 
 class Darts(nn.Module):
-    def __init__(self, width: int = 16, cells: int = 6, seed: int = 0,
-                 classes: int = 10) -> None:
+    def __init__(
+        self, width: int = 16, cells: int = 6, seed: int = 0, classes: int = 10
+    ) -> None:
         super().__init__()
         import random
 
@@ -362,7 +448,9 @@ class Darts(nn.Module):
             genotype = []
             for i in range(4):
                 a, b = rng.sample(range(i + 2), 2)
-                genotype.append((rng.choice(_DARTS_OPS), a, rng.choice(_DARTS_OPS), b))
+                genotype.append(
+                    (rng.choice(_DARTS_OPS), a, rng.choice(_DARTS_OPS), b)
+                )
             self.cells.append(_DartsCell(width, genotype))
         self.head = nn.Linear(width, classes)
 
@@ -377,19 +465,33 @@ def _image(batch: int = 4, size: int = 32) -> tuple[Any, ...]:
     return (torch.randn(batch, 3, size, size),)
 
 
-def _tokens(batch: int = 2, seq: int = 64, vocab: int = 512) -> tuple[Any, ...]:
+def _tokens(
+    batch: int = 2, seq: int = 64, vocab: int = 512
+) -> tuple[Any, ...]:
     return (torch.randint(0, vocab, (batch, seq)),)
 
 
 MODELS = {
     "small_cnn": lambda: (SmallCNN(), _image()),
-    "resnet18": lambda: (ResNet(_Basic, [2, 2, 2, 2], [16, 32, 64, 128]), _image()),
-    "resnet50": lambda: (ResNet(_Bottleneck, [3, 4, 6, 3], [64, 128, 256, 512]), _image()),
+    "resnet18": lambda: (
+        ResNet(_Basic, [2, 2, 2, 2], [16, 32, 64, 128]),
+        _image(),
+    ),
+    "resnet50": lambda: (
+        ResNet(_Bottleneck, [3, 4, 6, 3], [64, 128, 256, 512]),
+        _image(),
+    ),
     "mobilenet_v2": lambda: (MobileNetV2(), _image()),
     "inception": lambda: (InceptionNet(), _image()),
     "unet": lambda: (UNet(), _image(2, 32)),
-    "gpt2": lambda: (Transformer(512, 64, 4, 4, 64, causal=True, prenorm=True), _tokens()),
-    "bert": lambda: (Transformer(512, 64, 4, 4, 64, causal=False, prenorm=False), _tokens()),
+    "gpt2": lambda: (
+        Transformer(512, 64, 4, 4, 64, causal=True, prenorm=True),
+        _tokens(),
+    ),
+    "bert": lambda: (
+        Transformer(512, 64, 4, 4, 64, causal=False, prenorm=False),
+        _tokens(),
+    ),
     "randwire": lambda: (RandWire(), _image()),
     "darts": lambda: (Darts(), _image()),
 }
@@ -399,6 +501,8 @@ MODELS = {
 def build(name: str) -> tuple[Any, tuple[Any, ...]]:
     """A zoo model and example inputs, seeded (``torch.manual_seed(0)``)."""
     if name not in MODELS:
-        raise ValueError(f"Unknown zoo model {name!r}; choose one of {', '.join(MODELS)}.")
+        raise ValueError(
+            f"Unknown zoo model {name!r}; choose one of {', '.join(MODELS)}."
+        )
     torch.manual_seed(0)
     return MODELS[name]()
