@@ -136,3 +136,32 @@ def test_import_torch_without_torch_is_a_clear_error(tmp_path):
     assert out.returncode == 2
     assert 'pip install "pebble-sched[torch]"' in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_ctrl_c_writes_best_so_far(tmp_path):
+    """Tests that SIGINT during solve writes the best schedule and exits 130."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from pebble_sched import read_graph, read_schedule, verify, write_graph
+    from pebble_sched.generators import out_tree
+
+    graph = tmp_path / "g.json"
+    # out-trees stay far from our lower bound: the search runs to the limit
+    write_graph(graph, out_tree(30000, seed=2))
+    out = tmp_path / "s.json"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pebble_sched", "solve", str(graph), "-m",
+         "heuristic", "-t", "120", "-o", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    time.sleep(6)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "interrupted" in err
+    schedule = read_schedule(out)
+    assert schedule.status.value == "feasible"
+    verify(read_graph(graph), schedule)

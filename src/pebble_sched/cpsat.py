@@ -195,6 +195,12 @@ class CpSatModel:
             "wall_time": solver.wall_time,
             "branches": solver.num_branches,
         }
+        # CP-SAT stops on Ctrl-C by itself (catch_sigint_signal) and returns
+        # normally; an unproven answer well before the limit means that.
+        if status in (cp_model.FEASIBLE, cp_model.UNKNOWN) and (
+            solver.wall_time < remaining - 0.5
+        ):
+            stats["interrupted"] = "ctrl-c"
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             values = [solver.value(p) for p in pos]
             order = np.argsort(np.array(values, dtype=np.int64), kind="stable")

@@ -349,8 +349,12 @@ def local_search(
     params: HeuristicParams | None = None,
     callbacks: Callbacks | None = None,
     target: int = 0,
+    stats: dict[str, Any] | None = None,
 ) -> tuple[np.ndarray, int]:
     """Improve a valid order until the deadline, the work budget or ``target``.
+
+    On Ctrl-C it returns the best order so far and, when ``stats`` is given,
+    sets ``stats["interrupted"] = "ctrl-c"``.
 
     Each iteration tries single-node moves around a peak step (first
     improvement), then an exact reordering of a window of steps around it
@@ -423,8 +427,11 @@ def local_search(
                     rng, 1 + int(rng.integers(max(2, min(graph.n // 10, 20))))
                 )
                 evals += 1
-    except (TimeUp, KeyboardInterrupt):
+    except TimeUp:
         pass
+    except KeyboardInterrupt:
+        if stats is not None:
+            stats["interrupted"] = "ctrl-c"
     return best_order, best_obj[0]
 
 
@@ -490,6 +497,7 @@ def heuristic_schedule(
                 params=params,
                 callbacks=callbacks,
                 target=target,
+                stats=stats,
             )
             peaks["local_search"] = peak
             if peak < best_peak:

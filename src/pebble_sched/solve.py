@@ -299,6 +299,9 @@ def _portfolio(graph, deadline, rng, callbacks, num_workers=None):
     )
     best, ub, winner = order, peak, "heuristic"
     stats["heuristic"] = hstats
+    if hstats.get("interrupted") == "ctrl-c":
+        stats["interrupted"] = "ctrl-c"
+        return best, min(lb, ub), stats, winner
     stats["portfolio"].append(("heuristic", peak, lb))
 
     def record(name, order, bound):
@@ -328,6 +331,8 @@ def _portfolio(graph, deadline, rng, callbacks, num_workers=None):
                 )
                 stats["ideals"] = st
                 record("ideals", o, bound)
+                if st.get("interrupted") == "ctrl-c":
+                    raise KeyboardInterrupt
             else:
                 d = deadline if timed else Deadline(AUTO_CPSAT_SECONDS)
                 if timed and not last:
@@ -338,14 +343,51 @@ def _portfolio(graph, deadline, rng, callbacks, num_workers=None):
                 )
                 stats["cpsat"] = st
                 record("cpsat", o, bound)
+                if st.get("interrupted") == "ctrl-c":
+                    raise KeyboardInterrupt
         if lb < ub and timed and not deadline.expired():
             o, _p = local_search(
-                graph, best, deadline, seed=rng, target=lb, callbacks=callbacks
+                graph,
+                best,
+                deadline,
+                seed=rng,
+                target=lb,
+                callbacks=callbacks,
+                stats=stats,
             )
             record("heuristic", o, 0)
     except (TimeUp, KeyboardInterrupt) as exc:
         stats["interrupted"] = "time" if isinstance(exc, TimeUp) else "ctrl-c"
     return best, min(lb, ub), stats, winner
+
+
+def _dispatch(graph, method, deadline, rng, callbacks, options):
+    """Run ``method``: ``(order, lower_bound, stats, winner)``."""
+    if method == "auto":
+        order, lb, stats, name = _portfolio(
+            graph, deadline, rng, callbacks, **options
+        )
+        stats["auto"] = True
+        return order, lb, stats, name
+    spec = METHODS[method]
+    bound = 0
+    if not spec.exact:
+        bound = _bound(graph, deadline)
+        if callbacks is not None:
+            callbacks.on_bound(bound)
+        if method == "heuristic":
+            options["target"] = bound
+    try:
+        order, lb, stats = spec.run(graph, deadline, rng, callbacks, **options)
+    except (TimeUp, KeyboardInterrupt) as exc:
+        if not spec.exact:
+            raise
+        # an exact method gave nothing: fall back to the input order
+        order, lb = input_order(graph), 0
+        stats = {
+            "interrupted": "time" if isinstance(exc, TimeUp) else "ctrl-c"
+        }
+    return order, max(lb, bound), stats, method
 
 
 def solve(
@@ -422,33 +464,14 @@ def solve(
             raise ValueError(
                 f"Unknown option for auto: {sorted(unknown)[0]!r}."
             )
-        order, lb, stats, name = _portfolio(
-            graph, deadline, rng, callbacks, **options
+    try:
+        order, lb, stats, name = _dispatch(
+            graph, method, deadline, rng, callbacks, options
         )
-        stats["auto"] = True
-    else:
-        name = method
-        spec = METHODS[name]
-        bound = 0
-        if not spec.exact:
-            bound = _bound(graph, deadline)
-            if callbacks is not None:
-                callbacks.on_bound(bound)
-            if name == "heuristic":
-                options["target"] = bound
-        try:
-            order, lb, stats = spec.run(
-                graph, deadline, rng, callbacks, **options
-            )
-        except (TimeUp, KeyboardInterrupt) as exc:
-            if not spec.exact:
-                raise
-            # an exact method gave nothing: fall back to the input order
-            order, lb = input_order(graph), 0
-            stats = {
-                "interrupted": "time" if isinstance(exc, TimeUp) else "ctrl-c"
-            }
-        lb = max(lb, bound)
+    except KeyboardInterrupt:
+        # Ctrl-C before any method had an order: the input order, unproven
+        order, lb, name = input_order(graph), 0, "input"
+        stats = {"interrupted": "ctrl-c"}
     profile = evaluate_indices(graph, order, check=True)
     peak = profile.peak
     if lb > peak:
