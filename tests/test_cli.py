@@ -153,9 +153,22 @@ def test_ctrl_c_writes_best_so_far(tmp_path):
     write_graph(graph, out_tree(30000, seed=2))
     out = tmp_path / "s.json"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pebble_sched", "solve", str(graph), "-m",
-         "heuristic", "-t", "120", "-o", str(out)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "pebble_sched",
+            "solve",
+            str(graph),
+            "-m",
+            "heuristic",
+            "-t",
+            "120",
+            "-o",
+            str(out),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     time.sleep(6)
     proc.send_signal(signal.SIGINT)

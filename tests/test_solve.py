@@ -131,3 +131,31 @@ def test_forced_exact_methods_report_method():
     assert a.peak <= b.peak
     if b.status is Status.OPTIMAL:
         assert a.peak == b.peak
+
+
+def test_auto_splits_at_pivots():
+    """Tests that auto solves a chain of blocks block by block, exactly."""
+    from pebble_sched.generators import series_parallel
+
+    parts = [series_parallel(9, seed=s) for s in range(4)]
+    ids, edges, size = [], [], []
+    for k, g in enumerate(parts):
+        names = [f"{k}_{v}" for v in g.ids]
+        ids += names
+        size += g.node_size.tolist()
+        edges += [
+            (names[a], names[b])
+            for a, b in zip(
+                g.edge_src.tolist(), g.edge_dst.tolist(), strict=True
+            )
+        ]
+        if k:
+            edges.append((f"{k - 1}_{parts[k - 1].ids[-1]}", names[0]))
+    g = Graph(ids, edges, size=size)
+    s = solve(g, time_limit=30)
+    assert s.method == "pivots" and s.stats["blocks"] >= 4
+    assert s.status is Status.OPTIMAL
+    assert_valid_schedule(g, s)
+    from pebble_sched.ideals import ideal_search
+
+    assert s.peak == ideal_search(g)[1]

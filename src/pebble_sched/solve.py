@@ -30,6 +30,7 @@ from .ideals import supports as ideals_supported
 from .inductor import INDUCTOR_METHODS, inductor_order, input_order
 from .info import longest_path_layers
 from .memory import evaluate_indices
+from .pivots import join_orders, split_blocks
 from .runtime import Callbacks, Deadline, TimeUp
 from .schedule import Schedule, Status
 from .trees import is_in_tree, liu_order
@@ -271,11 +272,56 @@ AUTO_CPSAT_MAX_NODES = 1500
 AUTO_NARROW_WIDTH = 24
 
 
-def _portfolio(graph, deadline, rng, callbacks, num_workers=None):
+def _solve_blocks(blocks, deadline, rng, callbacks, num_workers):
+    """Solve each block (pivot split) with the portfolio; join the orders.
+
+    Each block gets the remaining time in proportion to its share of the
+    remaining nodes; the lower bound is the largest block bound (exact, see
+    :mod:`pebble_sched.pivots`).
+    """
+    timed = math.isfinite(deadline.limit)
+    orders, lbs, winners = [], [], []
+    interrupted = None
+    left = sum(b.graph.n for b in blocks)
+    for blk in blocks:
+        n_k = blk.graph.n
+        d = deadline.sub(n_k / max(left, 1)) if timed else Deadline()
+        left -= n_k
+        if interrupted:
+            orders.append(input_order(blk.graph))
+            lbs.append(0)
+            winners.append("input")
+            continue
+        o, lb, st, name = _portfolio(
+            blk.graph, d, rng, None, num_workers=num_workers, split=False
+        )
+        if st.get("interrupted") == "ctrl-c":
+            interrupted = "ctrl-c"
+        orders.append(o)
+        lbs.append(lb)
+        winners.append(name)
+    order = join_orders(blocks, orders)
+    stats: dict[str, Any] = {
+        "blocks": len(blocks),
+        "block_sizes": [b.graph.n for b in blocks],
+        "block_methods": winners,
+    }
+    if interrupted:
+        stats["interrupted"] = interrupted
+    if callbacks is not None:
+        callbacks.on_bound(max(lbs))
+    return order, max(lbs), stats, "pivots"
+
+
+def _portfolio(graph, deadline, rng, callbacks, num_workers=None, split=True):
     """``auto``: exact where it can, shared bounds, always within the deadline.
 
     Returns ``(order, lower_bound, stats, winner)``.
     """
+    if split and graph.n > AUTO_BRUTE_MAX:
+        blocks, _ = split_blocks(graph)
+        if len(blocks) > 1:
+            return _solve_blocks(blocks, deadline, rng, callbacks, num_workers)
     if graph.n <= AUTO_BRUTE_MAX:
         order, lb, stats = _run_brute(graph, deadline, rng, callbacks)
         return order, lb, stats, "brute"
