@@ -38,7 +38,7 @@ import numpy as np
 from .inductor import INDUCTOR_METHODS, input_order
 from .memory import evaluate_indices, lifetimes
 from .runtime import Callbacks, Deadline, TimeUp
-from .trees import liu_schedule
+from .trees import is_out_forest, liu_schedule, out_tree_order
 
 if TYPE_CHECKING:
     from .graph import Graph
@@ -484,6 +484,8 @@ def heuristic_schedule(
         for name, fn in INDUCTOR_METHODS.items():
             offer(name, fn(graph, deadline))
         stats["inductor"] = min(peaks.values())
+        if is_out_forest(graph):
+            offer("out_tree", out_tree_order(graph))
         for r in range(params.liu_rounds):
             deadline.check()
             offer(f"liu{r + 1}", liu_relaxation_order(graph, best))
