@@ -66,6 +66,7 @@ def graph_class(graph: Graph) -> str:
 
 def graph_info(graph: Graph) -> dict[str, Any]:
     """A summary of the graph as plain values (see ``pebble-sched info``)."""
+    from .pivots import split_blocks
     from .series_parallel import graph_shape
 
     mb = graph.memory_buffers()
@@ -91,6 +92,7 @@ def graph_info(graph: Graph) -> dict[str, Any]:
         "trace_order": graph.trace_order is not None,
         "lower_bound_bytes": lower_bound(graph),
     }
+    info["pivot_blocks"] = len(split_blocks(graph)[0]) if graph.n else 0
     shape = graph_shape(graph)
     info["class"] = shape["class"]
     info["series_parallel"] = shape["series_parallel"]

@@ -65,3 +65,20 @@ def test_reads_the_dump(tmp_path):
     assert g.successors("op0") == ["op1"]
     # arg0 (10) is read by op0 and op1: 14, 16, then buf1 + buf2 = 3
     assert evaluate(g, ["op0", "op1", "op2"]).memory.tolist() == [14, 16, 3]
+
+
+def test_cli_import_inductor(tmp_path):
+    """Tests pebble-sched import inductor on a dump file."""
+    from click.testing import CliRunner
+
+    from pebble_sched.cli import main
+
+    path = tmp_path / "dump.json"
+    path.write_text(json.dumps(DUMP))
+    out = tmp_path / "g.json"
+    r = CliRunner().invoke(
+        main, ["import", "inductor", str(path), "-o", str(out)]
+    )
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(main, ["solve", str(out), "--json", "-q"])
+    assert r.exit_code == 0 and '"peak": 16' in r.stdout

@@ -50,3 +50,22 @@ def test_dynamic_shapes_are_an_error():
         InstanceError, match=r"ONNX tensor '.' has a dynamic dimension 'N'"
     ):
         from_onnx(_model("N"))
+
+
+def test_cli_import_onnx(tmp_path):
+    """Tests pebble-sched import onnx, and its one-line error for a bad file."""
+    from click.testing import CliRunner
+
+    from pebble_sched.cli import main
+
+    path = tmp_path / "tiny.onnx"
+    onnx.save(_model(4), str(path))
+    out = tmp_path / "g.json"
+    r = CliRunner().invoke(main, ["import", "onnx", str(path), "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(main, ["solve", str(out), "--json", "-q"])
+    assert r.exit_code == 0 and '"peak": 384' in r.stdout
+    bad = tmp_path / "bad.onnx"
+    bad.write_text("not onnx")
+    r = CliRunner().invoke(main, ["import", "onnx", str(bad), "-o", str(out)])
+    assert r.exit_code == 2 and r.stderr.count("\n") == 1
