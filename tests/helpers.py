@@ -155,3 +155,14 @@ def graphs(
         buffers=buffers,
         keep_outputs=keep,
     )
+
+
+def order_peak(graph: Graph, order) -> int:
+    """The peak of an order of node *indices*, after checking it (by ids)."""
+    import numpy as np
+
+    from pebble_sched import evaluate
+
+    return evaluate(
+        graph, [graph.ids[v] for v in np.asarray(order).tolist()]
+    ).peak

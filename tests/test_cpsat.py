@@ -1,19 +1,13 @@
 """Tests of the CP-SAT model against brute force."""
 
-import numpy as np
 from hypothesis import given, settings
 
-from pebble_sched import evaluate
 from pebble_sched.brute_force import brute_force
 from pebble_sched.cpsat import CpSatModel
 from pebble_sched.generators import layered
 from pebble_sched.runtime import Deadline
 
-from .helpers import graphs
-
-
-def _peak(g, order):
-    return evaluate(g, [g.ids[v] for v in np.asarray(order).tolist()]).peak
+from .helpers import graphs, order_peak
 
 
 @settings(max_examples=60)
@@ -26,7 +20,7 @@ def test_matches_brute_force(g):
             Deadline(20), num_workers=1
         )
         assert peak == lb == opt, stats
-        assert _peak(g, order) == opt
+        assert order_peak(g, order) == opt
 
 
 def test_resolve_clears_old_hints():

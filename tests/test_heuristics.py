@@ -1,9 +1,8 @@
 """Tests of our heuristics: validity, never worse than Inductor, determinism."""
 
-import numpy as np
 from hypothesis import given
 
-from pebble_sched import Graph, evaluate
+from pebble_sched import Graph
 from pebble_sched.brute_force import brute_force
 from pebble_sched.generators import in_tree, layered, training_like
 from pebble_sched.heuristics import (
@@ -16,18 +15,14 @@ from pebble_sched.inductor import inductor_order
 from pebble_sched.runtime import Deadline
 from pebble_sched.trees import liu_order
 
-from .helpers import graphs
-
-
-def _peak(g, order):
-    return evaluate(g, [g.ids[v] for v in np.asarray(order).tolist()]).peak
+from .helpers import graphs, order_peak
 
 
 @given(graphs(max_nodes=10))
 def test_heuristic_valid_and_not_worse_than_inductor(g):
     """Tests validity, the reported peak, and peak <= Inductor's choice."""
     order, peak, _stats = heuristic_schedule(g)
-    assert _peak(g, order) == peak
+    assert order_peak(g, order) == peak
     assert peak <= inductor_order(g)[1]
     assert peak >= brute_force(g)[1]
 
@@ -35,7 +30,7 @@ def test_heuristic_valid_and_not_worse_than_inductor(g):
 @given(graphs(max_nodes=10))
 def test_liu_relaxation_valid(g):
     """Tests that the Liu relaxation returns a topological order."""
-    _peak(g, liu_relaxation_order(g, g.topological_order()))
+    order_peak(g, liu_relaxation_order(g, g.topological_order()))
 
 
 @given(graphs(max_nodes=10))
@@ -43,7 +38,7 @@ def test_local_search_never_worse(g):
     """Tests that local search returns a valid order no worse than its start."""
     start = g.topological_order()
     order, peak = local_search(g, start, seed=1)
-    assert _peak(g, order) == peak <= _peak(g, start)
+    assert order_peak(g, order) == peak <= order_peak(g, start)
 
 
 def test_same_seed_same_result():
@@ -82,7 +77,7 @@ def test_deadline_returns_quickly():
     d = Deadline(0.0)
     order, peak, stats = heuristic_schedule(g, d)
     assert stats["interrupted"] == "time"
-    assert _peak(g, order) == peak
+    assert order_peak(g, order) == peak
 
 
 @given(graphs(max_nodes=9, features=False))
@@ -98,14 +93,14 @@ def test_liu_exact_on_in_trees(g):
         size=g.node_size,
         workspace=g.workspace,
     )
-    assert _peak(t, liu_order(t)) == brute_force(t)[1]
+    assert order_peak(t, liu_order(t)) == brute_force(t)[1]
 
 
 def test_liu_exact_on_generated_in_trees():
     """Tests Liu's algorithm on generated in-trees with workspaces."""
     for seed in range(30):
         t = in_tree(10, seed=seed, max_workspace=20)
-        assert _peak(t, liu_order(t)) == brute_force(t)[1]
+        assert order_peak(t, liu_order(t)) == brute_force(t)[1]
 
 
 @given(graphs(max_nodes=10))
@@ -123,7 +118,7 @@ def test_out_tree_order_valid(g):
         workspace=g.workspace,
         keep_outputs=g.keep_outputs,
     )
-    assert _peak(t, out_tree_order(t)) >= brute_force(t)[1]
+    assert order_peak(t, out_tree_order(t)) >= brute_force(t)[1]
 
 
 def test_out_tree_order_beats_inductor_at_scale():
@@ -132,4 +127,4 @@ def test_out_tree_order_beats_inductor_at_scale():
     from pebble_sched.trees import out_tree_order
 
     g = out_tree(10_000, seed=0)
-    assert 5 * _peak(g, out_tree_order(g)) < inductor_order(g)[1]
+    assert 5 * order_peak(g, out_tree_order(g)) < inductor_order(g)[1]

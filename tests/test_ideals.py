@@ -1,10 +1,9 @@
 """Tests of the ideal-lattice search against brute force."""
 
-import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pebble_sched import Graph, evaluate
+from pebble_sched import Graph
 from pebble_sched.brute_force import brute_force
 from pebble_sched.generators import layered, pumpkin, training_like
 from pebble_sched.ideals import (
@@ -15,11 +14,7 @@ from pebble_sched.ideals import (
 )
 from pebble_sched.runtime import Deadline
 
-from .helpers import graphs
-
-
-def _peak(g, order):
-    return evaluate(g, [g.ids[v] for v in np.asarray(order).tolist()]).peak
+from .helpers import graphs, order_peak
 
 
 @given(graphs(max_nodes=10), st.booleans(), st.booleans())
@@ -28,7 +23,7 @@ def test_matches_brute_force(g, free_moves, twins):
     order, peak, lb, _ = ideal_search(g, free_moves=free_moves, twins=twins)
     opt = brute_force(g)[1]
     assert peak == lb == opt
-    assert _peak(g, order) == peak
+    assert order_peak(g, order) == peak
 
 
 @given(graphs(max_nodes=10))
@@ -46,7 +41,7 @@ def test_capped_search_keeps_valid_bounds():
     g = layered(40, window=6, p=0.3, seed=3)
     order, peak, lb, stats = ideal_search(g, max_states=50)
     exact = ideal_search(g)[1]
-    assert lb <= exact <= peak == _peak(g, order)
+    assert lb <= exact <= peak == order_peak(g, order)
     assert any(s[1] == "capped" for s in stats["searches"])
 
 
@@ -61,14 +56,14 @@ def test_deadline_returns_upper_and_lower():
     g = training_like(30, seed=1)
     order, peak, lb, stats = ideal_search(g, Deadline(0.0))
     assert stats.get("interrupted") == "time"
-    assert lb <= peak == _peak(g, order)
+    assert lb <= peak == order_peak(g, order)
 
 
 def test_medium_layered_exact():
     """Tests a 60-node layered DAG: the search proves its answer."""
     g = layered(60, window=8, p=0.3, seed=2)
     order, peak, lb, _stats = ideal_search(g)
-    assert peak == lb == _peak(g, order)
+    assert peak == lb == order_peak(g, order)
 
 
 @given(graphs(max_nodes=9))
@@ -92,4 +87,4 @@ def test_many_words(g):
     )
     order, peak, lb, _ = ideal_search(big)
     assert peak == lb == brute_force(g)[1]
-    assert _peak(big, order) == peak
+    assert order_peak(big, order) == peak
