@@ -159,3 +159,13 @@ def test_auto_splits_at_pivots():
     from pebble_sched.ideals import ideal_search
 
     assert s.peak == ideal_search(g)[1]
+
+
+def test_huge_sizes_beyond_int64():
+    """Tests that sizes summing past 2**63 are solved exactly (ideals and CP-SAT step aside)."""
+    g = layered(30, seed=1)
+    big = g.replace(size=[2**62 - i for i in range(30)])
+    for method in ("auto", "heuristic", "inductor"):
+        s = solve(big, method, time_limit=5)
+        assert s.peak > 2**63 and isinstance(s.peak, int)
+        assert_valid_schedule(big, s)
