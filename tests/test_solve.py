@@ -166,6 +166,6 @@ def test_huge_sizes_beyond_int64():
     g = layered(30, seed=1)
     big = g.replace(size=[2**62 - i for i in range(30)])
     for method in ("auto", "heuristic", "inductor"):
-        s = solve(big, method, time_limit=5)
+        s = solve(big, method, time_limit=1)
         assert s.peak > 2**63 and isinstance(s.peak, int)
         assert_valid_schedule(big, s)
