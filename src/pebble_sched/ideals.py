@@ -283,7 +283,10 @@ def search_budget(
                 c_free.append((cost <= vi) & (newres <= ri))
         if not c_parent:
             return IdealResult("infeasible", states=total)
-        deadline.check()
+        # stop now rather than overrun: the merge and sort below take about
+        # (100 + 10 * words) ns per row and cannot be interrupted
+        if deadline.remaining() < generated * (100 + 10 * W) * 1e-9:
+            raise TimeUp
         parent = np.concatenate(c_parent)
         node = np.concatenate(c_node)
         newS = [np.concatenate([c[w] for c in c_S]) for w in range(W)]

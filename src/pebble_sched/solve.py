@@ -280,26 +280,38 @@ def _solve_blocks(blocks, deadline, rng, callbacks, num_workers):
     :mod:`pebble_sched.pivots`).
     """
     timed = math.isfinite(deadline.limit)
-    orders, lbs, winners = [], [], []
+    k_all = len(blocks)
+    orders: list[Any] = [None] * k_all
+    lbs = [_bound(b.graph, deadline) for b in blocks]
+    winners = ["input"] * k_all
+    # the whole peak is at least every block's bound: a block whose peak is
+    # already below the largest bound cannot matter, so it stops there
+    goal = max(lbs)
     interrupted = None
     left = sum(b.graph.n for b in blocks)
-    for blk in blocks:
+    for k in sorted(range(k_all), key=lambda k: -lbs[k]):
+        blk = blocks[k]
         n_k = blk.graph.n
         d = deadline.sub(n_k / max(left, 1)) if timed else Deadline()
         left -= n_k
         if interrupted:
-            orders.append(input_order(blk.graph))
-            lbs.append(0)
-            winners.append("input")
+            orders[k] = input_order(blk.graph)
             continue
         o, lb, st, name = _portfolio(
-            blk.graph, d, rng, None, num_workers=num_workers, split=False
+            blk.graph,
+            d,
+            rng,
+            None,
+            num_workers=num_workers,
+            split=False,
+            goal=goal,
         )
         if st.get("interrupted") == "ctrl-c":
             interrupted = "ctrl-c"
-        orders.append(o)
-        lbs.append(lb)
-        winners.append(name)
+        orders[k] = o
+        lbs[k] = max(lbs[k], lb)
+        goal = max(goal, lbs[k])
+        winners[k] = name
     order = join_orders(blocks, orders)
     stats: dict[str, Any] = {
         "blocks": len(blocks),
@@ -313,10 +325,14 @@ def _solve_blocks(blocks, deadline, rng, callbacks, num_workers):
     return order, max(lbs), stats, "pivots"
 
 
-def _portfolio(graph, deadline, rng, callbacks, num_workers=None, split=True):
+def _portfolio(
+    graph, deadline, rng, callbacks, num_workers=None, split=True, goal=0
+):
     """``auto``: exact where it can, shared bounds, always within the deadline.
 
-    Returns ``(order, lower_bound, stats, winner)``.
+    Stops early once the peak is at most ``goal`` (a bound of an enclosing
+    problem that this part cannot lower). Returns ``(order, lower_bound,
+    stats, winner)``.
     """
     if split and graph.n > AUTO_BRUTE_MAX:
         blocks, _ = split_blocks(graph)
@@ -340,7 +356,7 @@ def _portfolio(graph, deadline, rng, callbacks, num_workers=None, split=True):
         sub,
         seed=rng,
         callbacks=callbacks,
-        target=lb,
+        target=max(lb, goal),
         params=HeuristicParams(work_budget=1e7, use_all_time=False),
     )
     best, ub, winner = order, peak, "heuristic"
@@ -367,7 +383,7 @@ def _portfolio(graph, deadline, rng, callbacks, num_workers=None, split=True):
         steps.insert(0 if width > AUTO_NARROW_WIDTH else len(steps), "cpsat")
     try:
         for k, step in enumerate(steps):
-            if lb >= ub or deadline.expired():
+            if lb >= ub or ub <= goal or deadline.expired():
                 break
             last = k == len(steps) - 1
             if step == "ideals":
@@ -391,13 +407,13 @@ def _portfolio(graph, deadline, rng, callbacks, num_workers=None, split=True):
                 record("cpsat", o, bound)
                 if st.get("interrupted") == "ctrl-c":
                     raise KeyboardInterrupt
-        if lb < ub and timed and not deadline.expired():
+        if lb < ub and ub > goal and timed and not deadline.expired():
             o, _p = local_search(
                 graph,
                 best,
                 deadline,
                 seed=rng,
-                target=lb,
+                target=max(lb, goal),
                 callbacks=callbacks,
                 stats=stats,
             )
