@@ -14,7 +14,9 @@ handle:
    it into a topological order of the DAG. Iterated from the best order, it
    is a fixed-point improvement step; O(n log n + m) per round on DNN-like
    graphs.
-3. **Local search** (:func:`local_search`): moves that attack the peak
+3. **Out-tree policy** (:func:`pebble_sched.trees.out_tree_order`), on
+   out-forests only: per node, children first or depth first, bottom-up.
+4. **Local search** (:func:`local_search`): moves that attack the peak
    step t (delay a producer of a buffer live across t past t, or pull the
    last reader of such a buffer before t, or move the node at t within its
    window), accepted when they lower (peak, number of steps at the peak);
