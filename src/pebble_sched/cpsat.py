@@ -14,6 +14,8 @@ copy per node), the default model adds what makes CP-SAT prove faster:
 
 - the peak's domain is [lower bound, best known peak], with our bounds of
   :mod:`pebble_sched.bounds` (and any bound proven by another method);
+- redundant position domains: a node runs after all its ancestors and
+  before all its descendants (counted with reachability bit matrices);
 - the heuristic order as a solution hint (cleared on every solve);
 - symmetry breaking: interchangeable nodes (twins, see
   :mod:`pebble_sched.ideals`) run in index order;
@@ -46,6 +48,20 @@ if TYPE_CHECKING:
 __all__ = ["CpSatModel"]
 
 logger = logging.getLogger(__name__)
+
+
+#: Position domains from ancestor / descendant counts up to this many nodes.
+POSITION_BOUNDS_MAX_NODES = 5000
+
+
+def _reach_counts(graph: Graph) -> tuple[list[int], list[int]]:
+    """Number of ancestors and of descendants of every node."""
+    from .bounds import _reach_matrix
+
+    desc = _reach_matrix(graph)
+    bits = np.unpackbits(desc.view(np.uint8), axis=1, bitorder="little")
+    bits = bits[:, : graph.n]
+    return bits.sum(axis=0).tolist(), bits.sum(axis=1).tolist()
 
 
 class CpSatModel:
@@ -100,7 +116,16 @@ class CpSatModel:
         model = cp_model.CpModel()
         self.model = model
         horizon = max(n, 1)
-        pos = [model.new_int_var(0, horizon - 1, f"pos_{v}") for v in range(n)]
+        lo_pos, hi_pos = [0] * n, [horizon - 1] * n
+        if not plain and 0 < n <= POSITION_BOUNDS_MAX_NODES:
+            # redundant: v runs after all its ancestors, before its descendants
+            anc, desc = _reach_counts(graph)
+            lo_pos = anc
+            hi_pos = [n - 1 - d for d in desc]
+        pos = [
+            model.new_int_var(lo_pos[v], hi_pos[v], f"pos_{v}")
+            for v in range(n)
+        ]
         if n > 1:
             model.add_all_different(pos)
         for a, b in zip(
