@@ -1,5 +1,7 @@
 """Fixtures: the canonical small graphs."""
 
+import os
+
 import pytest
 from hypothesis import settings
 
@@ -8,7 +10,9 @@ from pebble_sched.graph import Buffer
 
 settings.register_profile("ci", max_examples=150, deadline=None)
 settings.register_profile("dev", max_examples=60, deadline=None)
-settings.load_profile("ci")
+# HYPOTHESIS_PROFILE=thorough for a long hunt before a release
+settings.register_profile("thorough", max_examples=2000, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 def pytest_addoption(parser):
