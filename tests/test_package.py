@@ -41,12 +41,18 @@ def test_docstring_examples():
     total = 0
     for name in (
         "graph",
+        "convert",
+        "buffers",
         "memory",
         "bounds",
         "brute_force",
         "inductor",
         "trees",
         "heuristics",
+        "ideals",
+        "cpsat",
+        "pivots",
+        "series_parallel",
         "solve",
         "verify",
         "runtime",

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .buffers import MemoryBuffers, _csr, _freeze
 from .constants import MAX_SIZE
 from .exceptions import InstanceError
 
@@ -64,24 +65,6 @@ class Buffer:
     size: int
     consumers: tuple[NodeId, ...] = ()
     output: bool = False
-
-
-def _freeze(arr: np.ndarray) -> np.ndarray:
-    arr.flags.writeable = False
-    return arr
-
-
-def _csr(keys: np.ndarray, values: np.ndarray, n: int):
-    """CSR of ``values`` grouped by ``keys`` in 0..n-1 (stable)."""
-    order = np.argsort(keys, kind="stable")
-    counts = (
-        np.bincount(keys, minlength=n)
-        if len(keys)
-        else np.zeros(n, dtype=np.int64)
-    )
-    ptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(counts, out=ptr[1:])
-    return _freeze(ptr), _freeze(values[order].astype(np.int64))
 
 
 def _check_size(value: Any, what: str) -> int:
@@ -134,32 +117,6 @@ def _check_id(value: Any, what: str) -> NodeId:
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise InstanceError(f"{what} {value!r} is not a string or an integer.")
     return value
-
-
-@dataclass(frozen=True, eq=False)
-class MemoryBuffers:
-    """All buffers of a graph with the shorthands expanded (zero sizes dropped).
-
-    Attributes are read-only numpy arrays: ``producer`` (-1 for graph
-    inputs), ``size``, consumers in CSR form (``cons_ptr``, ``cons_idx``),
-    ``output``, and per node the buffers it produces (``prod_ptr``,
-    ``prod_idx``) and reads (``read_ptr``, ``read_idx``). ``total`` is the
-    sum of all sizes as a Python int.
-    """
-
-    producer: np.ndarray
-    size: np.ndarray
-    cons_ptr: np.ndarray
-    cons_idx: np.ndarray
-    output: np.ndarray
-    prod_ptr: np.ndarray
-    prod_idx: np.ndarray
-    read_ptr: np.ndarray
-    read_idx: np.ndarray
-    total: int
-
-    def __len__(self) -> int:
-        return len(self.size)
 
 
 class Graph:
@@ -549,80 +506,10 @@ class Graph:
     def memory_buffers(self) -> MemoryBuffers:
         """Every buffer of the model, shorthands expanded (zero sizes dropped)."""
         if self._membuf is None:
-            self._membuf = self._expand()
+            from .buffers import expand
+
+            self._membuf = expand(self)
         return self._membuf
-
-    def _expand(self) -> MemoryBuffers:
-        n = self.n
-        outdeg = np.diff(self.succ_ptr)
-        prods, sizes, outs, cons_counts = [], [], [], []
-        cons_chunks: list[np.ndarray] = []
-        # node-size buffers: consumers = successors
-        v = np.flatnonzero(self.node_size > 0)
-        prods.append(v)
-        sizes.append(self.node_size[v])
-        outs.append((outdeg[v] == 0) & self.keep_outputs)
-        cons_counts.append(outdeg[v])
-        if len(v):
-            mask = np.repeat(self.node_size > 0, outdeg)
-            cons_chunks.append(self.succ_idx[mask])
-        # workspaces: no consumer
-        w = np.flatnonzero(self.workspace > 0)
-        prods.append(w)
-        sizes.append(self.workspace[w])
-        outs.append(np.zeros(len(w), dtype=bool))
-        cons_counts.append(np.zeros(len(w), dtype=np.int64))
-        # edge buffers: one consumer
-        e = np.flatnonzero(self.edge_size > 0)
-        prods.append(self.edge_src[e])
-        sizes.append(self.edge_size[e])
-        outs.append(np.zeros(len(e), dtype=bool))
-        cons_counts.append(np.ones(len(e), dtype=np.int64))
-        cons_chunks.append(self.edge_dst[e])
-        # explicit buffers (kept even at size 0 when they are outputs)
-        keepb = self.buf_size > 0
-        b = np.flatnonzero(keepb)
-        prods.append(self.buf_producer[b])
-        sizes.append(self.buf_size[b])
-        outs.append(self.buf_output[b])
-        bcount = np.diff(self.buf_cons_ptr)
-        cons_counts.append(bcount[b])
-        cons_chunks.append(self.buf_cons_idx[np.repeat(keepb, bcount)])
-
-        producer = np.concatenate(prods).astype(np.int64)
-        size = np.concatenate(sizes).astype(np.int64)
-        output = np.concatenate(outs).astype(bool)
-        counts = np.concatenate(cons_counts).astype(np.int64)
-        cons_idx = (
-            np.concatenate(cons_chunks).astype(np.int64)
-            if cons_chunks
-            else np.zeros(0, np.int64)
-        )
-        cons_ptr = np.zeros(len(size) + 1, dtype=np.int64)
-        np.cumsum(counts, out=cons_ptr[1:])
-        if len(size) == 0 or int(size.max()) * len(size) < 2**63:
-            total = int(size.sum())
-        else:
-            total = sum(map(int, size.tolist()))
-        nb = len(size)
-        has_prod = producer >= 0
-        prod_ptr, prod_idx = _csr(
-            producer[has_prod], np.flatnonzero(has_prod), n
-        )
-        buf_of_cons = np.repeat(np.arange(nb, dtype=np.int64), counts)
-        read_ptr, read_idx = _csr(cons_idx, buf_of_cons, n)
-        return MemoryBuffers(
-            producer=_freeze(producer),
-            size=_freeze(size),
-            cons_ptr=_freeze(cons_ptr),
-            cons_idx=_freeze(cons_idx),
-            output=_freeze(output),
-            prod_ptr=prod_ptr,
-            prod_idx=prod_idx,
-            read_ptr=read_ptr,
-            read_idx=read_idx,
-            total=total,
-        )
 
     # -- variants, equality -------------------------------------------------
 
@@ -688,7 +575,7 @@ class Graph:
         name = f"{self.name!r}, " if self.name else ""
         return f"Graph({name}n={self.n}, m={self.m}, buffers={len(self._buffers)})"
 
-    # -- dict / JSON --------------------------------------------------------
+    # -- dict / JSON and networkx (see convert.py) -----------------------
 
     @classmethod
     def from_dict(cls, data: Any) -> Graph:
@@ -701,249 +588,25 @@ class Graph:
         >>> g.n, g.m
         (2, 1)
         """
-        if not isinstance(data, Mapping):
-            raise InstanceError("The instance must be a JSON object.")
-        if "nodes" not in data:
-            raise InstanceError("The instance has no 'nodes' list.")
-        known = {
-            "name",
-            "nodes",
-            "edges",
-            "buffers",
-            "keep_outputs",
-            "trace_order",
-            "meta",
-        }
-        extra = sorted(set(data) - known)
-        if extra:
-            raise InstanceError(f"Unknown top-level key {extra[0]!r}.")
-        nodes = data["nodes"]
-        if not isinstance(nodes, list):
-            raise InstanceError("'nodes' must be a list.")
-        ids, size, work, time = [], [], [], []
-        for k, node in enumerate(nodes):
-            if not isinstance(node, Mapping) or "id" not in node:
-                raise InstanceError(
-                    f"Node #{k} is not an object with an 'id'."
-                )
-            bad = sorted(set(node) - {"id", "size", "workspace", "time"})
-            if bad:
-                raise InstanceError(
-                    f"Node {node['id']!r}: unknown key {bad[0]!r}."
-                )
-            nid = _check_id(node["id"], "Node id")
-            ids.append(nid)
-            size.append(_check_size(node.get("size", 0), f"Node {nid!r}"))
-            work.append(
-                _check_size(
-                    node.get("workspace", 0), f"Node {nid!r} workspace"
-                )
-            )
-            t = node.get("time", 1.0)
-            if isinstance(t, bool) or not isinstance(t, Real):
-                raise InstanceError(
-                    f"Node {nid!r}: time {t!r} is not a number."
-                )
-            time.append(t)
-        edges, esize = [], []
-        raw_edges = data.get("edges", [])
-        if not isinstance(raw_edges, list):
-            raise InstanceError("'edges' must be a list.")
-        for e in raw_edges:
-            if isinstance(e, Mapping):
-                if "src" not in e or "dst" not in e:
-                    raise InstanceError(
-                        f"Edge {dict(e)!r} needs 'src' and 'dst'."
-                    )
-                bad = sorted(set(e) - {"src", "dst", "size"})
-                if bad:
-                    raise InstanceError(
-                        f"Edge {dict(e)!r}: unknown key {bad[0]!r}."
-                    )
-                pair = (e["src"], e["dst"])
-                esize.append(
-                    _check_size(
-                        e.get("size", 0), f"Edge ({pair[0]!r}, {pair[1]!r})"
-                    )
-                )
-            elif isinstance(e, list) and len(e) == 2:
-                pair = (e[0], e[1])
-                esize.append(0)
-            else:
-                raise InstanceError(
-                    f"Edge {e!r} is not [src, dst] or an object."
-                )
-            edges.append(pair)
-        buffers = []
-        raw_buffers = data.get("buffers", [])
-        if not isinstance(raw_buffers, list):
-            raise InstanceError("'buffers' must be a list.")
-        for k, b in enumerate(raw_buffers):
-            if not isinstance(b, Mapping) or "id" not in b:
-                raise InstanceError(
-                    f"Buffer #{k} is not an object with an 'id'."
-                )
-            bid = _check_id(b["id"], "Buffer id")
-            bad = sorted(
-                set(b) - {"id", "producer", "size", "consumers", "output"}
-            )
-            if bad:
-                raise InstanceError(f"Buffer {bid!r}: unknown key {bad[0]!r}.")
-            consumers = b.get("consumers", [])
-            if not isinstance(consumers, list):
-                raise InstanceError(
-                    f"Buffer {bid!r}: 'consumers' must be a list."
-                )
-            output = b.get("output", False)
-            if not isinstance(output, bool):
-                raise InstanceError(
-                    f"Buffer {bid!r}: output must be true or false."
-                )
-            buffers.append(
-                Buffer(
-                    id=bid,
-                    producer=b.get("producer"),
-                    size=_check_size(b.get("size", 0), f"Buffer {bid!r}"),
-                    consumers=tuple(consumers),
-                    output=output,
-                )
-            )
-        trace = data.get("trace_order")
-        if trace is not None and not isinstance(trace, list):
-            raise InstanceError("'trace_order' must be a list.")
-        return cls(
-            ids,
-            edges,
-            size=size,
-            workspace=work,
-            time=time,
-            edge_size=esize,
-            buffers=buffers,
-            keep_outputs=data.get("keep_outputs", False),
-            trace_order=trace,
-            name=data.get("name"),
-            meta=data.get("meta"),
-        )
+        from .convert import graph_from_dict
+
+        return graph_from_dict(data)
 
     def to_dict(self) -> dict[str, Any]:
-        """The instance schema of DESIGN.md §2 (plain Python values).
+        """The instance schema of DESIGN.md §2 (plain Python values)."""
+        from .convert import graph_to_dict
 
-        Edges implied by buffers are written out as explicit edges, which
-        reads back as the same graph.
-        """
-        nodes = []
-        for i, v in enumerate(self.ids):
-            node: dict[str, Any] = {"id": v, "size": int(self.node_size[i])}
-            if self.workspace[i]:
-                node["workspace"] = int(self.workspace[i])
-            if self.time[i] != 1.0:
-                node["time"] = float(self.time[i])
-            nodes.append(node)
-        ids = self.ids
-        edges: list[Any] = []
-        for a, b, s in zip(
-            self.edge_src.tolist(),
-            self.edge_dst.tolist(),
-            self.edge_size.tolist(),
-            strict=True,
-        ):
-            if s:
-                edges.append({"src": ids[a], "dst": ids[b], "size": s})
-            else:
-                edges.append([ids[a], ids[b]])
-        out: dict[str, Any] = {}
-        if self.name is not None:
-            out["name"] = self.name
-        out["nodes"] = nodes
-        out["edges"] = edges
-        if self._buffers:
-            out["buffers"] = [
-                {
-                    "id": b.id,
-                    "producer": b.producer,
-                    "size": int(b.size),
-                    "consumers": list(b.consumers),
-                    "output": b.output,
-                }
-                for b in self._buffers
-            ]
-        if self.keep_outputs:
-            out["keep_outputs"] = True
-        if self.trace_order is not None:
-            out["trace_order"] = list(self.trace_order)
-        if self.meta:
-            out["meta"] = copy.deepcopy(self.meta)
-        return out
-
-    # -- networkx -----------------------------------------------------------
+        return graph_to_dict(self)
 
     @classmethod
     def from_networkx(cls, G: nx.DiGraph, **kwargs: Any) -> Graph:
-        """Read a networkx ``DiGraph``.
+        """Read a networkx ``DiGraph`` (see :func:`convert.graph_from_networkx`)."""
+        from .convert import graph_from_networkx
 
-        Node attributes ``size``, ``workspace`` and ``time`` and the edge
-        attribute ``size`` are read; graph attributes ``keep_outputs``,
-        ``name``, ``trace_order``, ``buffers`` (dicts of the file schema) and
-        ``meta`` too. Keyword arguments override them.
-        """
-        if not G.is_directed():
-            raise InstanceError("The networkx graph must be directed.")
-        if G.is_multigraph():
-            raise InstanceError("Multigraphs are not supported.")
-        ids = list(G.nodes)
-        data = G.nodes
-        args: dict[str, Any] = {
-            "size": [data[v].get("size", 0) for v in ids],
-            "workspace": [data[v].get("workspace", 0) for v in ids],
-            "time": [data[v].get("time", 1.0) for v in ids],
-            "edge_size": [d.get("size", 0) for _, _, d in G.edges(data=True)],
-            "keep_outputs": G.graph.get("keep_outputs", False),
-            "trace_order": G.graph.get("trace_order"),
-            "name": G.graph.get("name"),
-            "meta": G.graph.get("meta"),
-            "buffers": [
-                b
-                if isinstance(b, Buffer)
-                else Buffer(
-                    b["id"],
-                    b.get("producer"),
-                    b.get("size", 0),
-                    tuple(b.get("consumers", ())),
-                    b.get("output", False),
-                )
-                for b in G.graph.get("buffers", ())
-            ],
-        }
-        args.update(kwargs)
-        return cls(ids, list(G.edges), **args)
+        return graph_from_networkx(G, **kwargs)
 
     def to_networkx(self) -> nx.DiGraph:
         """This graph as a networkx ``DiGraph`` (attributes as in ``from_networkx``)."""
-        import networkx as nx
+        from .convert import graph_to_networkx
 
-        G = nx.DiGraph()
-        for i, v in enumerate(self.ids):
-            G.add_node(
-                v,
-                size=int(self.node_size[i]),
-                workspace=int(self.workspace[i]),
-                time=float(self.time[i]),
-            )
-        ids = self.ids
-        for a, b, s in zip(
-            self.edge_src.tolist(),
-            self.edge_dst.tolist(),
-            self.edge_size.tolist(),
-            strict=True,
-        ):
-            G.add_edge(ids[a], ids[b], size=s)
-        G.graph["keep_outputs"] = self.keep_outputs
-        if self.name is not None:
-            G.graph["name"] = self.name
-        if self.trace_order is not None:
-            G.graph["trace_order"] = list(self.trace_order)
-        if self._buffers:
-            G.graph["buffers"] = list(self._buffers)
-        if self.meta:
-            G.graph["meta"] = copy.deepcopy(self.meta)
-        return G
+        return graph_to_networkx(self)

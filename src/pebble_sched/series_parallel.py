@@ -93,7 +93,7 @@ def decompose(graph: Graph) -> SPResult:
     >>> g = Graph(list("sabt"), [("s", "a"), ("s", "b"), ("a", "t"), ("b", "t")])
     >>> r = decompose(g)
     >>> r.is_sp, r.tree.kind
-    (True, 'series')
+    (True, 'parallel')
     """
     n = graph.n
     if n == 0:

@@ -1,0 +1,272 @@
+"""Conversions of :class:`~pebble_sched.graph.Graph`: the JSON schema and networkx.
+
+``graph_from_dict`` reads the instance schema of DESIGN.md §2 (validating
+types and keys, naming the culprit), ``graph_to_dict`` writes it; the
+networkx pair reads and writes node attributes ``size``, ``workspace``,
+``time`` and the edge attribute ``size``. ``Graph.from_dict`` and friends
+delegate here.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from numbers import Real
+from typing import TYPE_CHECKING, Any
+
+from .exceptions import InstanceError
+from .graph import Buffer, Graph, _check_id, _check_size
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+__all__ = [
+    "graph_from_dict",
+    "graph_from_networkx",
+    "graph_to_dict",
+    "graph_to_networkx",
+]
+
+
+def graph_from_dict(data: Any) -> Graph:
+    """Read the instance schema of DESIGN.md §2 from a parsed JSON value.
+
+    Examples
+    --------
+    >>> g = Graph.from_dict({"nodes": [{"id": "a", "size": 4}, {"id": "b"}],
+    ...                      "edges": [["a", "b"]]})
+    >>> g.n, g.m
+    (2, 1)
+    """
+    if not isinstance(data, Mapping):
+        raise InstanceError("The instance must be a JSON object.")
+    if "nodes" not in data:
+        raise InstanceError("The instance has no 'nodes' list.")
+    known = {
+        "name",
+        "nodes",
+        "edges",
+        "buffers",
+        "keep_outputs",
+        "trace_order",
+        "meta",
+    }
+    extra = sorted(set(data) - known)
+    if extra:
+        raise InstanceError(f"Unknown top-level key {extra[0]!r}.")
+    nodes = data["nodes"]
+    if not isinstance(nodes, list):
+        raise InstanceError("'nodes' must be a list.")
+    ids, size, work, time = [], [], [], []
+    for k, node in enumerate(nodes):
+        if not isinstance(node, Mapping) or "id" not in node:
+            raise InstanceError(f"Node #{k} is not an object with an 'id'.")
+        bad = sorted(set(node) - {"id", "size", "workspace", "time"})
+        if bad:
+            raise InstanceError(
+                f"Node {node['id']!r}: unknown key {bad[0]!r}."
+            )
+        nid = _check_id(node["id"], "Node id")
+        ids.append(nid)
+        size.append(_check_size(node.get("size", 0), f"Node {nid!r}"))
+        work.append(
+            _check_size(node.get("workspace", 0), f"Node {nid!r} workspace")
+        )
+        t = node.get("time", 1.0)
+        if isinstance(t, bool) or not isinstance(t, Real):
+            raise InstanceError(f"Node {nid!r}: time {t!r} is not a number.")
+        time.append(t)
+    edges, esize = [], []
+    raw_edges = data.get("edges", [])
+    if not isinstance(raw_edges, list):
+        raise InstanceError("'edges' must be a list.")
+    for e in raw_edges:
+        if isinstance(e, Mapping):
+            if "src" not in e or "dst" not in e:
+                raise InstanceError(f"Edge {dict(e)!r} needs 'src' and 'dst'.")
+            bad = sorted(set(e) - {"src", "dst", "size"})
+            if bad:
+                raise InstanceError(
+                    f"Edge {dict(e)!r}: unknown key {bad[0]!r}."
+                )
+            pair = (e["src"], e["dst"])
+            esize.append(
+                _check_size(
+                    e.get("size", 0), f"Edge ({pair[0]!r}, {pair[1]!r})"
+                )
+            )
+        elif isinstance(e, list) and len(e) == 2:
+            pair = (e[0], e[1])
+            esize.append(0)
+        else:
+            raise InstanceError(f"Edge {e!r} is not [src, dst] or an object.")
+        edges.append(pair)
+    buffers = []
+    raw_buffers = data.get("buffers", [])
+    if not isinstance(raw_buffers, list):
+        raise InstanceError("'buffers' must be a list.")
+    for k, b in enumerate(raw_buffers):
+        if not isinstance(b, Mapping) or "id" not in b:
+            raise InstanceError(f"Buffer #{k} is not an object with an 'id'.")
+        bid = _check_id(b["id"], "Buffer id")
+        bad = sorted(
+            set(b) - {"id", "producer", "size", "consumers", "output"}
+        )
+        if bad:
+            raise InstanceError(f"Buffer {bid!r}: unknown key {bad[0]!r}.")
+        consumers = b.get("consumers", [])
+        if not isinstance(consumers, list):
+            raise InstanceError(f"Buffer {bid!r}: 'consumers' must be a list.")
+        output = b.get("output", False)
+        if not isinstance(output, bool):
+            raise InstanceError(
+                f"Buffer {bid!r}: output must be true or false."
+            )
+        buffers.append(
+            Buffer(
+                id=bid,
+                producer=b.get("producer"),
+                size=_check_size(b.get("size", 0), f"Buffer {bid!r}"),
+                consumers=tuple(consumers),
+                output=output,
+            )
+        )
+    trace = data.get("trace_order")
+    if trace is not None and not isinstance(trace, list):
+        raise InstanceError("'trace_order' must be a list.")
+    return Graph(
+        ids,
+        edges,
+        size=size,
+        workspace=work,
+        time=time,
+        edge_size=esize,
+        buffers=buffers,
+        keep_outputs=data.get("keep_outputs", False),
+        trace_order=trace,
+        name=data.get("name"),
+        meta=data.get("meta"),
+    )
+
+
+def graph_to_dict(graph: Graph) -> dict[str, Any]:
+    """The instance schema of DESIGN.md §2 (plain Python values).
+
+    Edges implied by buffers are written out as explicit edges, which
+    reads back as the same graph.
+    """
+    nodes = []
+    for i, v in enumerate(graph.ids):
+        node: dict[str, Any] = {"id": v, "size": int(graph.node_size[i])}
+        if graph.workspace[i]:
+            node["workspace"] = int(graph.workspace[i])
+        if graph.time[i] != 1.0:
+            node["time"] = float(graph.time[i])
+        nodes.append(node)
+    ids = graph.ids
+    edges: list[Any] = []
+    for a, b, s in zip(
+        graph.edge_src.tolist(),
+        graph.edge_dst.tolist(),
+        graph.edge_size.tolist(),
+        strict=True,
+    ):
+        if s:
+            edges.append({"src": ids[a], "dst": ids[b], "size": s})
+        else:
+            edges.append([ids[a], ids[b]])
+    out: dict[str, Any] = {}
+    if graph.name is not None:
+        out["name"] = graph.name
+    out["nodes"] = nodes
+    out["edges"] = edges
+    if graph.buffers:
+        out["buffers"] = [
+            {
+                "id": b.id,
+                "producer": b.producer,
+                "size": int(b.size),
+                "consumers": list(b.consumers),
+                "output": b.output,
+            }
+            for b in graph.buffers
+        ]
+    if graph.keep_outputs:
+        out["keep_outputs"] = True
+    if graph.trace_order is not None:
+        out["trace_order"] = list(graph.trace_order)
+    if graph.meta:
+        out["meta"] = copy.deepcopy(graph.meta)
+    return out
+
+
+def graph_from_networkx(G: nx.DiGraph, **kwargs: Any) -> Graph:
+    """Read a networkx ``DiGraph``.
+
+    Node attributes ``size``, ``workspace`` and ``time`` and the edge
+    attribute ``size`` are read; graph attributes ``keep_outputs``,
+    ``name``, ``trace_order``, ``buffers`` (dicts of the file schema) and
+    ``meta`` too. Keyword arguments override them.
+    """
+    if not G.is_directed():
+        raise InstanceError("The networkx graph must be directed.")
+    if G.is_multigraph():
+        raise InstanceError("Multigraphs are not supported.")
+    ids = list(G.nodes)
+    data = G.nodes
+    args: dict[str, Any] = {
+        "size": [data[v].get("size", 0) for v in ids],
+        "workspace": [data[v].get("workspace", 0) for v in ids],
+        "time": [data[v].get("time", 1.0) for v in ids],
+        "edge_size": [d.get("size", 0) for _, _, d in G.edges(data=True)],
+        "keep_outputs": G.graph.get("keep_outputs", False),
+        "trace_order": G.graph.get("trace_order"),
+        "name": G.graph.get("name"),
+        "meta": G.graph.get("meta"),
+        "buffers": [
+            b
+            if isinstance(b, Buffer)
+            else Buffer(
+                b["id"],
+                b.get("producer"),
+                b.get("size", 0),
+                tuple(b.get("consumers", ())),
+                b.get("output", False),
+            )
+            for b in G.graph.get("buffers", ())
+        ],
+    }
+    args.update(kwargs)
+    return Graph(ids, list(G.edges), **args)
+
+
+def graph_to_networkx(graph: Graph) -> nx.DiGraph:
+    """This graph as a networkx ``DiGraph`` (attributes as in ``from_networkx``)."""
+    import networkx as nx
+
+    G = nx.DiGraph()
+    for i, v in enumerate(graph.ids):
+        G.add_node(
+            v,
+            size=int(graph.node_size[i]),
+            workspace=int(graph.workspace[i]),
+            time=float(graph.time[i]),
+        )
+    ids = graph.ids
+    for a, b, s in zip(
+        graph.edge_src.tolist(),
+        graph.edge_dst.tolist(),
+        graph.edge_size.tolist(),
+        strict=True,
+    ):
+        G.add_edge(ids[a], ids[b], size=s)
+    G.graph["keep_outputs"] = graph.keep_outputs
+    if graph.name is not None:
+        G.graph["name"] = graph.name
+    if graph.trace_order is not None:
+        G.graph["trace_order"] = list(graph.trace_order)
+    if graph.buffers:
+        G.graph["buffers"] = list(graph.buffers)
+    if graph.meta:
+        G.graph["meta"] = copy.deepcopy(graph.meta)
+    return G
