@@ -4,7 +4,12 @@ import pytest
 from hypothesis import given
 
 from pebble_sched import Graph, PebbleSchedError, evaluate
-from pebble_sched.bounds import local_bound, lower_bound, reachability_bound
+from pebble_sched.bounds import (
+    cut_bound,
+    local_bound,
+    lower_bound,
+    reachability_bound,
+)
 from pebble_sched.brute_force import brute_force
 
 from .helpers import graphs, reference_memory, topological_orders
@@ -23,8 +28,8 @@ def test_brute_force_is_minimum_over_all_orders(g):
 def test_bounds_never_exceed_optimum(g):
     """Tests that every lower bound is at most the brute-force optimum."""
     _, opt = brute_force(g)
-    lb1, lb2 = local_bound(g), reachability_bound(g)
-    assert lb1 <= lb2 <= opt
+    lb1, lb2, lb3 = local_bound(g), reachability_bound(g), cut_bound(g)
+    assert lb1 <= lb2 <= lb3 <= opt
     assert lower_bound(g) <= opt
 
 
@@ -44,3 +49,16 @@ def test_refuses_large_graphs():
     """Tests that brute force refuses more than 12 nodes with a clear error."""
     with pytest.raises(PebbleSchedError, match="at most 12 nodes"):
         brute_force(Graph(range(13)))
+
+
+def test_cut_bound_beats_reachability_bound():
+    """Tests a case where choosing the cheapest ideal per node raises the bound."""
+    # a -> {b -> c, d} -> e: while c runs (reading b: 4 + 5), either d has
+    # run (its 3 bytes wait for e) or not (a's 2 bytes wait for d): 2 more
+    g = Graph(
+        list("abcde"),
+        [("a", "b"), ("a", "d"), ("b", "c"), ("c", "e"), ("d", "e")],
+        size=[2, 4, 5, 3, 2],
+    )
+    assert reachability_bound(g) == 10
+    assert cut_bound(g) == brute_force(g)[1] == 11

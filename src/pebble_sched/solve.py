@@ -564,8 +564,9 @@ def _bound(graph: Graph, deadline: Deadline) -> int:
     """The best lower bound that fits in the remaining time."""
     from .bounds import local_bound
 
-    # the reachability bound costs about 4e-8 s per (node, buffer) pair
-    cost = 4e-8 * graph.n * max(1, len(graph.memory_buffers()))
-    if cost > 0.2 * deadline.remaining():
+    # the reachability bound costs about 4e-8 s per (node, buffer) pair; the
+    # cut bound stops at its own deadline (a fifth of the time left)
+    nb = max(1, len(graph.memory_buffers()))
+    if 4e-8 * graph.n * nb > 0.2 * deadline.remaining():
         return local_bound(graph)
-    return lower_bound(graph)
+    return lower_bound(graph, deadline.sub(0.2))
