@@ -1,0 +1,412 @@
+"""Dominant schedules of series-parallel graphs (minimum peak).
+
+Model: node sizes, workspaces and ``keep_outputs`` (no edge sizes, no
+explicit buffers, no graph inputs): each node v produces s(v) bytes read by
+all its successors, freed after the last of them, and x(v) bytes of scratch.
+The graph is decomposed by :func:`pebble_sched.series_parallel.decompose`
+(virtual terminals for several sources or sinks).
+
+**Parts.** A *closed part* is what lies between a node a and the next node
+every path from a crosses: it holds all of a's out-edges, and nothing
+outside it reads a buffer it produces except that next node. Its schedule
+is therefore an independent word (Lemma 3 of :mod:`pebble_sched.profiles`),
+and it can be replaced by a *dominant* one: a schedule whose word dominates
+the word of every other schedule of the part. The solver computes one for
+every closed part, bottom up, as a canonical chain of atoms:
+
+- a series composition ``P0, v1, P1, ..., vm, Pm`` is the concatenation of
+  the parts' dominant chains and the nodes' atoms (its only schedules),
+  made canonical (Lemma 2);
+- a parallel composition at a where b (the next node) reads a directly, or
+  where s(a) = 0: a's release does not depend on the order, the branches
+  are independent chains and their canonical merge is dominant (Lemma 2);
+- **a fork** (Lemma 4): a parallel composition at a with s(a) > 0 whose
+  buffer is released by the last of its consumers c1..ck inside the part.
+  The release is a virtual atom R = (0, -s(a)) that must follow every ci.
+  Each branch is ci followed by its canonical rest. Take any schedule and
+  the position of R in it. For each branch, either R falls between ci and
+  the rest (*split*: ci before R, the rest after), or not (*glued*: by
+  Lemma 2, ci and the atoms of the rest preferred to it form one atom).
+  With that choice fixed, every remaining precedence is a chain or a
+  "head before R", and adjacent swaps into preference order (which never
+  raise the local peak, so keep dominance) lead to: the stable merge of the
+  glued chains and the split heads, R right after the last head (R is the
+  most preferred atom), then the merge of what is left with the split
+  rests. Only branches whose head Lemma 2 would merge have two distinct
+  choices, so at most 2^k candidates, k <= the out-degree d of a; one of
+  them dominates every schedule of the part (that a dominant schedule
+  exists at all is the theorem this relies on; the solver checks that the
+  chosen candidate dominates all others and reports ``exact=False`` if
+  not). Time O(2^d poly(n)), the bound known for pumpkins (a source, d
+  chains, a sink) and, here, for every SP graph whose forks are *flat*.
+
+**Flat forks.** The argument above needs every branch of a fork to start
+with its consumer (the edge a -> ci). A branch where a's consumers sit
+inside a nested parallel composition (a -> x -> w and a -> y -> w inside
+the branch) is *nested*: the solver then keeps a live until the whole
+branch has run (a valid order, peak possibly above the optimum) and marks
+the result inexact. In-trees, out-trees, pumpkins and most DNN blocks
+(residual and inception cells) have flat forks only.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sys
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .profiles import (
+    Atom,
+    canonical,
+    dominates,
+    flatten,
+    merge,
+    preference,
+    reduce_word,
+)
+from .series_parallel import SPNode, decompose
+
+if TYPE_CHECKING:
+    from .graph import Graph
+
+__all__ = ["SPSchedule", "fork_structure", "sp_order", "sp_supported"]
+
+MAX_CANDIDATES = 20_000
+"""A fork with more pre-release ideals than this is solved inexactly."""
+
+
+@dataclass
+class SPSchedule:
+    """Result of :func:`sp_order`.
+
+    ``exact`` is True when the theory guarantees the order is optimal (the
+    graph is SP, its forks are flat, and every fork found a dominant
+    candidate); ``peak`` is the peak predicted by the atoms (equal to the
+    evaluator's). ``forks``, ``nested`` and ``candidates`` count the forks
+    solved, the nested forks, and the candidates compared.
+    """
+
+    order: np.ndarray
+    peak: int
+    exact: bool
+    forks: int = 0
+    nested: int = 0
+    candidates: int = 0
+    undominated: int = 0
+
+
+def sp_supported(graph: Graph) -> bool:
+    """The memory model this solver handles: node sizes, workspaces, kept outputs."""
+    return not graph.buffers and not graph.edge_size.any()
+
+
+def _flatten_series(node: SPNode) -> list:
+    """``[P0, v1, P1, ..., vm, Pm]`` for a (nested) series node."""
+    out: list = []
+    stack: list = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, SPNode) and item.kind == "series":
+            left, right = item.children
+            stack += [right, item.node, left]
+        else:
+            out.append(item)
+    return out
+
+
+class _Solver:
+    def __init__(
+        self, graph: Graph, max_candidates: int = MAX_CANDIDATES
+    ) -> None:
+        n = graph.n
+        self.size = graph.node_size.astype(object).tolist() + [0, 0]
+        work = graph.workspace.astype(object).tolist()
+        has_succ = (graph.outdegree > 0).tolist()
+        keep = graph.keep_outputs
+        # the buffer a node leaves behind (0 for a sink that is not kept)
+        self.out = [
+            self.size[v] if has_succ[v] or keep else 0 for v in range(n)
+        ] + [0, 0]
+        self.hill0 = [self.size[v] + work[v] for v in range(n)]
+        self.exact = True
+        self.forks = self.nested = self.candidates = self.undominated = 0
+        self.capped = 0
+        self.max_candidates = max_candidates
+
+    # atoms ------------------------------------------------------------
+    def atom(self, v: int, freed: int) -> Atom:
+        return Atom(self.hill0[v], self.out[v] - freed, v)
+
+    def release(self, a: int) -> Atom:
+        # a virtual item: negative, dropped from the order
+        return Atom(0, -self.size[a], -1 - a)
+
+    # parts ------------------------------------------------------------
+    def part(self, p: SPNode, a: int, shared: bool) -> list[Atom]:
+        """Chain of the part ``p`` after node ``a``.
+
+        Levels are relative to the memory right after a ran. ``shared``: a's
+        buffer is released outside ``p`` (by the release of an enclosing
+        fork), so nothing in ``p`` frees it; otherwise ``p`` holds all of
+        a's consumers and a's buffer is gone once the node after ``p`` ran.
+        """
+        if p.kind == "edge":
+            return []
+        if p.kind == "series":
+            return self.series(_flatten_series(p), a, shared)
+        return self.parallel(p, a, shared)
+
+    def series(self, items: list, a: int, shared: bool) -> list[Atom]:
+        """``P0, v1, P1, ..., vm, Pm`` after a: its only order, made canonical.
+
+        The node after a part frees everything the part left behind and,
+        unless it is shared, the buffer of the part's source: that is the
+        part's net plus the source's size (a release inside the part is
+        already in the net).
+        """
+        chain = self.part(items[0], a, shared)
+        freed = sum(x.net for x in chain) + (0 if shared else self.out[a])
+        for k in range(1, len(items), 2):
+            v = items[k]
+            chain.append(self.atom(v, freed))
+            sub = self.part(items[k + 1], v, False)
+            chain += sub
+            freed = sum(x.net for x in sub) + self.out[v]
+        return canonical(chain)
+
+    def parallel(self, p: SPNode, a: int, shared: bool) -> list[Atom]:
+        branches = [b for b in p.children if b.kind != "edge"]
+        direct = len(branches) < len(p.children)
+        if shared or direct or self.out[a] == 0:
+            # a's release does not depend on the order: independent chains
+            return merge([self.part(b, a, True) for b in branches])
+        return self.fork(branches, a)
+
+    def fork(self, branches: list[SPNode], a: int) -> list[Atom]:
+        """Lemma 4: the dominant chain of a fork at ``a``.
+
+        Every candidate is a *pre-release ideal*: per branch a choice from
+        :meth:`options`; pre-release chains are merged, then R, then the
+        post-release chains are merged (Lemmas 1-2 on each side).
+        """
+        self.forks += 1
+        opts = [self.options(b, a) for b in branches]
+        r_atom = self.release(a)
+        total = 1
+        for o in opts:
+            total *= len(o)
+        if total > self.max_candidates:
+            self.exact = False
+            self.capped += 1
+            combos = self._greedy_combos(opts, r_atom)
+        else:
+            combos = itertools.product(*opts)
+        best = best_word = None
+        words: list[list[int]] = []
+        chains: list[list[Atom]] = []
+        for combo in combos:
+            pre = merge([c[0] for c in combo])
+            post = merge([c[1] for c in combo])
+            chain = canonical([*pre, r_atom, *post])
+            word = _coarse_word(chain)
+            words.append(word)
+            chains.append(chain)
+            if best_word is None or dominates(word, best_word):
+                best, best_word = chain, word
+        self.candidates += len(words)
+        assert best is not None and best_word is not None
+        if not all(dominates(best_word, w) for w in words):
+            self.undominated += 1
+            self.exact = False
+            peaks = [max(w) for w in words]
+            best = chains[peaks.index(min(peaks))]
+        return best
+
+    def options(self, branch: SPNode, a: int) -> list[tuple[list, list]]:
+        """(pre, post) canonical chains for every pre-release ideal of a branch.
+
+        A *flat* branch ``a -> c, P1, v2, ...`` offers ``t = 0..L``: c and
+        the first t atoms of the canonical rest before the release, the
+        rest after. A *nested* branch ``X0, w1, P1, ...`` (X0 a parallel
+        composition at a) offers every combination of its sub-branches'
+        options, and, when all of them are complete, w1 and a prefix of
+        the canonical rest.
+        """
+        items = _flatten_series(branch)
+        first = items[0]
+        if first.kind == "edge":
+            c = self.atom(items[1], 0)  # reads a, does not free it
+            rest = self.series(items[2:], items[1], False)
+            return [
+                (canonical([c, *rest[:t]]), rest[t:])
+                for t in range(len(rest) + 1)
+            ]
+        # nested: X0 is a parallel composition at a, closed by w1
+        self.nested += 1
+        subs = []
+        forced_full = False
+        for b in first.children:
+            if b.kind == "edge":
+                forced_full = True  # w1 itself reads a
+            else:
+                subs.append(self.options(b, a))
+        w1 = items[1]
+        full = [o[-1] for o in subs]
+        if not all(not post for _pre, post in full):
+            raise AssertionError("the last option of a branch is complete")
+        full_pre = merge([o[0] for o in full])
+        level = sum(x.net for x in full_pre)
+        w_atom = self.atom(w1, level)  # frees X0's outputs, not a
+        rest = self.series(items[2:], w1, False)
+        out: list[tuple[list, list]] = []
+        if not forced_full:
+            for combo in itertools.product(*subs):
+                if all(not post for _pre, post in combo):
+                    continue
+                pre = merge([c[0] for c in combo])
+                post = canonical(
+                    [*merge([c[1] for c in combo]), w_atom, *rest]
+                )
+                out.append((pre, post))
+            # X0 complete, w1 after the release
+            out.append((full_pre, canonical([w_atom, *rest])))
+        head = canonical([*full_pre, w_atom])
+        for t in range(len(rest) + 1):
+            out.append((canonical([*head, *rest[:t]]), rest[t:]))
+        return out
+
+    def _greedy_combos(self, opts, r_atom):
+        """Too many ideals: coordinate descent on the peak from full pre-release."""
+        choice = [len(o) - 1 for o in opts]
+
+        def peak(ch):
+            combo = [opts[i][t] for i, t in enumerate(ch)]
+            chain = canonical(
+                [
+                    *merge([c[0] for c in combo]),
+                    r_atom,
+                    *merge([c[1] for c in combo]),
+                ]
+            )
+            return max(_coarse_word(chain))
+
+        best = peak(choice)
+        improved = True
+        while improved:
+            improved = False
+            for i, o in enumerate(opts):
+                for t in range(len(o)):
+                    if t == choice[i]:
+                        continue
+                    trial = [*choice]
+                    trial[i] = t
+                    p = peak(trial)
+                    if p < best:
+                        best, choice, improved = p, trial, True
+        return [tuple(opts[i][t] for i, t in enumerate(choice))]
+
+    def solve(self, graph: Graph) -> list[Atom]:
+        r = decompose(graph)
+        if not r.is_sp:
+            raise ValueError("not series-parallel")
+        n = graph.n
+        if n == 0:
+            return []
+        S = r.source if r.source >= 0 else n  # n: the virtual source
+        T = r.sink
+        chain: list[Atom] = []
+        if S < n:
+            chain.append(self.atom(S, 0))
+        if r.sink < 0 and r.source >= 0 and n == 1:
+            return chain
+        sub = self.part(r.tree, S, False)
+        chain += sub
+        if T >= 0:
+            chain.append(self.atom(T, sum(x.net for x in sub) + self.out[S]))
+        return canonical(chain)
+
+
+def _coarse_word(chain: list[Atom]) -> list[int]:
+    """The word of a chain of atoms, each atom one step (reduced)."""
+    level, word = 0, [0]
+    for atom in chain:
+        word.append(level + atom.hill)
+        level += atom.net
+        word.append(level)
+    return reduce_word(word)
+
+
+def _run_deep(fn):
+    """Run ``fn`` with a deep recursion limit in a thread with a large stack."""
+    result: list = []
+    error: list = []
+
+    def target() -> None:
+        old = sys.getrecursionlimit()
+        sys.setrecursionlimit(max(old, 1_000_000))
+        try:
+            result.append(fn())
+        except BaseException as exc:  # re-raised in the caller
+            error.append(exc)
+        finally:
+            sys.setrecursionlimit(old)
+
+    previous = threading.stack_size()
+    threading.stack_size(512 * 1024 * 1024)
+    try:
+        thread = threading.Thread(target=target)
+        thread.start()
+        thread.join()
+    finally:
+        threading.stack_size(previous)
+    if error:
+        raise error[0]
+    return result[0]
+
+
+def sp_order(graph: Graph) -> SPSchedule:
+    """A minimum-peak order of a series-parallel graph by dominant schedules.
+
+    Raises ``ValueError`` for a graph that is not SP or outside the model
+    (see :func:`sp_supported`).
+
+    Examples
+    --------
+    >>> g = Graph(list("sabct"), [("s", "a"), ("s", "b"), ("a", "c"), ("c", "t"), ("b", "t")],
+    ...           size=[4, 1, 5, 1, 1])
+    >>> r = sp_order(g)
+    >>> [g.ids[v] for v in r.order], r.peak, r.exact
+    (['s', 'a', 'c', 'b', 't'], 7, True)
+    """
+    if not sp_supported(graph):
+        raise ValueError("edge sizes or explicit buffers")
+    solver = _Solver(graph)
+    chain = (
+        _run_deep(lambda: solver.solve(graph))
+        if graph.n > 2000
+        else solver.solve(graph)
+    )
+    order = [x for x in flatten(tuple(a.items for a in chain)) if x >= 0]
+    level = peak = 0
+    for atom in chain:
+        peak = max(peak, level + atom.hill)
+        level += atom.net
+    return SPSchedule(
+        np.array(order, dtype=np.int64),
+        int(peak),
+        solver.exact,
+        solver.forks,
+        solver.nested,
+        solver.candidates,
+        solver.undominated,
+    )
+
+
+def fork_structure(graph: Graph) -> dict[str, int]:
+    """Forks of an SP graph and how many are nested (see the module docstring)."""
+    r = sp_order(graph)
+    return {"forks": r.forks, "nested": r.nested}

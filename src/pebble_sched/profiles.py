@@ -1,0 +1,201 @@
+"""Memory profiles of partial schedules: atoms, their order, and dominance.
+
+The objects the series-parallel solver (:mod:`pebble_sched.dominant`) and
+the tree algorithms compose. Everything here is model-free: numbers only.
+
+**Atom.** A piece of a schedule run contiguously, summarised by ``hill``
+(the highest memory during it, above the level before it) and ``net`` (the
+level after it minus the level before it); ``hill >= max(0, net)``. A
+*composite* atom is a sequence run contiguously: ``A`` then ``B`` is
+``(max(hA, nA + hB), nA + nB)``.
+
+**Order of independent atoms (Lemma 1).** For two atoms with no precedence
+between them, ``A`` before ``B`` has peak ``max(hA, nA + hB)`` above the
+level before them, and ``B`` before ``A`` has ``max(hB, nB + hA)``. The
+relation "A first is no worse" is the total preorder given by
+:func:`preference`: atoms that lower the memory (net < 0) first, by
+increasing hill; then atoms with net 0; then atoms that raise it, by
+decreasing ``hill - net``. This is Johnson's two-machine rule in the form
+Abdel-Wahab and Kameda gave for the maximum cumulative cost
+("Scheduling to minimize maximum cumulative cost subject to series-parallel
+precedence constraints", Operations Research 26(1), 1978). Atoms of equal
+preference are interchangeable: both orders have the same peak.
+
+**Chains (Lemma 2, Sidney's merge).** When ``A`` must precede ``B`` and
+``B`` is strictly preferred to ``A``, some optimal schedule runs ``B``
+right after ``A``: they become one composite atom. Merging every such
+adjacent pair of a chain (:func:`canonical`) leaves a *canonical* chain,
+whose atoms are in preference order; canonical chains with no precedence
+between them are merged optimally by a stable merge on the preference
+(:func:`merge`). On in-trees this is Liu's hill-valley algorithm: the
+atoms of a canonical chain are his segments.
+
+**Dominance (Lemma 3).** A schedule's *word* is the sequence ``0, p1, r1,
+p2, r2, ..., pm, rm`` of memory during each step (``p``) and after it
+(``r``), above the level at its start. Word ``a`` *dominates* word ``b``
+(:func:`dominates`) when a monotone path through the grid of their
+positions, from the first pair to the last pair, visits only pairs with
+``a[i] <= b[j]``. Then in any schedule where the steps of ``b`` are
+interleaved with independent work, replacing them by those of ``a`` does
+not raise the peak: walk the path, run ``a``'s step ``i`` when ``b`` is at
+position ``j``; the external memory at that moment is at most the one that
+``b``'s position ``j`` was charged with. Swapping two adjacent independent
+atoms into preference order never raises the local peak, so the result of
+the swap dominates the original (the path maps the new middle positions to
+the old local maximum); the canonical merge of Lemma 2 therefore yields a
+word that dominates every interleaving of the same canonical chains.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+__all__ = [
+    "Atom",
+    "canonical",
+    "dominates",
+    "flatten",
+    "merge",
+    "preference",
+    "reduce_word",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Atom:
+    """A contiguous piece of a schedule: ``hill`` and ``net`` above its start.
+
+    ``items`` is a rope: an item (a node index, or any marker) or a tuple
+    of ropes, flattened by :func:`flatten`.
+    """
+
+    hill: int
+    net: int
+    items: object
+
+    def then(self, other: Atom) -> Atom:
+        """The composite atom: ``self`` then ``other``, contiguously."""
+        return Atom(
+            max(self.hill, self.net + other.hill),
+            self.net + other.net,
+            (self.items, other.items),
+        )
+
+
+def preference(atom: Atom) -> tuple[int, int]:
+    """Sort key of Lemma 1: a smaller key goes first (ties are equivalent).
+
+    Examples
+    --------
+    >>> preference(Atom(5, -2, 0)) < preference(Atom(1, 0, 1)) < preference(Atom(9, 1, 2))
+    True
+    """
+    if atom.net < 0:
+        return (0, atom.hill)
+    if atom.net == 0:
+        return (1, 0)
+    return (2, atom.net - atom.hill)
+
+
+def canonical(chain: Iterable[Atom]) -> list[Atom]:
+    """Lemma 2: merge the atoms of a chain until they are in preference order.
+
+    Examples
+    --------
+    >>> [(a.hill, a.net) for a in canonical([Atom(3, 3, 0), Atom(4, -3, 1), Atom(2, 1, 2)])]
+    [(7, 0), (2, 1)]
+    """
+    stack: list[Atom] = []
+    keys: list[tuple[int, int]] = []
+    for atom in chain:
+        key = preference(atom)
+        while stack and key < keys[-1]:
+            atom = stack.pop().then(atom)
+            keys.pop()
+            key = preference(atom)
+        stack.append(atom)
+        keys.append(key)
+    return stack
+
+
+def merge(chains: Sequence[Sequence[Atom]]) -> list[Atom]:
+    """Lemma 1 and 2: stable merge of canonical chains by preference."""
+    live = [c for c in chains if c]
+    if len(live) <= 1:
+        return list(live[0]) if live else []
+    return list(heapq.merge(*live, key=preference))
+
+
+def flatten(items: object) -> list:
+    """The items of a rope, in order."""
+    out: list = []
+    stack = [items]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, tuple):
+            stack.extend(reversed(item))
+        else:
+            out.append(item)
+    return out
+
+
+def reduce_word(word: Sequence[int]) -> list[int]:
+    """Drop positions strictly between their neighbours' values and repeats.
+
+    The reduced word and the original dominate each other (Lemma 3), so
+    comparisons can use the shorter one.
+
+    Examples
+    --------
+    >>> reduce_word([0, 3, 2, 5, 5, 1, 1, 4])
+    [0, 3, 2, 5, 1, 4]
+    """
+    out: list[int] = []
+    for x in word:
+        if out and x == out[-1]:
+            continue
+        if len(out) >= 2 and (out[-2] < out[-1] < x or out[-2] > out[-1] > x):
+            out[-1] = x
+            continue
+        out.append(x)
+    return out
+
+
+def dominates(a: Sequence[int], b: Sequence[int]) -> bool:
+    """Lemma 3: does word ``a`` dominate word ``b``?
+
+    Both words start at the same level and must end at the same place:
+    a path from (0, 0) to (len(a)-1, len(b)-1) moving forward in one or
+    both words, through pairs with ``a[i] <= b[j]``.
+
+    Examples
+    --------
+    >>> dominates([0, 5, 1], [0, 3, 6, 1])
+    True
+    >>> dominates([0, 7, 1], [0, 3, 6, 1])
+    False
+    """
+    if not a or not b:
+        return not a and not b
+    # reach[j]: pair (i, j) is reachable; row by row over i.
+    m = len(b)
+    reach = [False] * m
+    x = a[0]
+    for j in range(m):  # row i = 0: only moves along b
+        if x > b[j] or (j and not reach[j - 1]):
+            break
+        reach[j] = True
+    for i in range(1, len(a)):
+        x = a[i]
+        prev = reach
+        reach = [False] * m
+        for j in range(m):
+            if x <= b[j] and (
+                prev[j] or (j and (prev[j - 1] or reach[j - 1]))
+            ):
+                reach[j] = True
+        if not any(reach):
+            return False
+    return reach[-1]
