@@ -118,6 +118,10 @@ def test_method_refusing_graph(runner):
     r = runner.invoke(
         main, ["solve", str(DATA_DIR / "fork.json"), "-m", "tree"]
     )
+    assert r.exit_code == 0  # an out-tree
+    r = runner.invoke(
+        main, ["solve", str(DATA_DIR / "fork.json"), "-m", "pumpkin"]
+    )
     assert r.exit_code == 2 and "does not support" in r.stderr
 
 

@@ -65,13 +65,13 @@ from .profiles import (
     dominates,
     flatten,
     merge,
-    preference,
     reduce_word,
 )
 from .series_parallel import SPNode, decompose
 
 if TYPE_CHECKING:
     from .graph import Graph
+    from .runtime import Deadline
 
 __all__ = ["SPSchedule", "fork_structure", "sp_order", "sp_supported"]
 
@@ -97,6 +97,7 @@ class SPSchedule:
     nested: int = 0
     candidates: int = 0
     undominated: int = 0
+    capped: int = 0
 
 
 def sp_supported(graph: Graph) -> bool:
@@ -120,10 +121,14 @@ def _flatten_series(node: SPNode) -> list:
 
 class _Solver:
     def __init__(
-        self, graph: Graph, max_candidates: int = MAX_CANDIDATES
+        self,
+        graph: Graph,
+        max_candidates: int = MAX_CANDIDATES,
+        deadline: Deadline | None = None,
     ) -> None:
+        self.deadline = deadline
         n = graph.n
-        self.size = graph.node_size.astype(object).tolist() + [0, 0]
+        self.size = [*graph.node_size.astype(object).tolist(), 0, 0]
         work = graph.workspace.astype(object).tolist()
         has_succ = (graph.outdegree > 0).tolist()
         keep = graph.keep_outputs
@@ -208,7 +213,9 @@ class _Solver:
         best = best_word = None
         words: list[list[int]] = []
         chains: list[list[Atom]] = []
-        for combo in combos:
+        for k, combo in enumerate(combos):
+            if self.deadline is not None and k % 64 == 0:
+                self.deadline.check()
             pre = merge([c[0] for c in combo])
             post = merge([c[1] for c in combo])
             chain = canonical([*pre, r_atom, *post])
@@ -319,7 +326,7 @@ class _Solver:
         S = r.source if r.source >= 0 else n  # n: the virtual source
         T = r.sink
         chain: list[Atom] = []
-        if S < n:
+        if n > S:
             chain.append(self.atom(S, 0))
         if r.sink < 0 and r.source >= 0 and n == 1:
             return chain
@@ -368,11 +375,18 @@ def _run_deep(fn):
     return result[0]
 
 
-def sp_order(graph: Graph) -> SPSchedule:
+def sp_order(
+    graph: Graph,
+    deadline: Deadline | None = None,
+    *,
+    max_candidates: int = MAX_CANDIDATES,
+) -> SPSchedule:
     """A minimum-peak order of a series-parallel graph by dominant schedules.
 
     Raises ``ValueError`` for a graph that is not SP or outside the model
-    (see :func:`sp_supported`).
+    (see :func:`sp_supported`), :class:`~pebble_sched.runtime.TimeUp` when
+    ``deadline`` expires. A fork with more than ``max_candidates``
+    pre-release ideals is solved by coordinate descent (inexact).
 
     Examples
     --------
@@ -384,7 +398,7 @@ def sp_order(graph: Graph) -> SPSchedule:
     """
     if not sp_supported(graph):
         raise ValueError("edge sizes or explicit buffers")
-    solver = _Solver(graph)
+    solver = _Solver(graph, max_candidates, deadline)
     chain = (
         _run_deep(lambda: solver.solve(graph))
         if graph.n > 2000
@@ -403,6 +417,7 @@ def sp_order(graph: Graph) -> SPSchedule:
         solver.nested,
         solver.candidates,
         solver.undominated,
+        solver.capped,
     )
 
 

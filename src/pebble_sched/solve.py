@@ -23,6 +23,7 @@ from .bounds import lower_bound
 from .brute_force import MAX_NODES, brute_force
 from .constants import INT64_SAFE
 from .cpsat import CpSatModel
+from .dominant import sp_order, sp_supported
 from .exceptions import PebbleSchedError
 from .heuristics import HeuristicParams, heuristic_schedule, local_search
 from .ideals import ideal_search
@@ -33,7 +34,9 @@ from .memory import evaluate_indices
 from .pivots import join_orders, split_blocks
 from .runtime import Callbacks, Deadline, TimeUp
 from .schedule import Schedule, Status
-from .trees import is_in_tree, liu_order
+from .series_parallel import decompose, is_pumpkin
+from .spization import spize
+from .trees import is_in_tree, is_out_forest, liu_order
 
 if TYPE_CHECKING:
     from .graph import Graph
@@ -114,10 +117,63 @@ def _liu_exact(graph: Graph) -> bool:
     return not (outdeg[mb.producer[mb.output]] > 0).any()
 
 
+def _tree_ok(graph: Graph) -> bool:
+    return _liu_exact(graph) or (is_out_forest(graph) and sp_supported(graph))
+
+
 def _run_tree(graph, deadline, rng, callbacks, **options):
-    order = liu_order(graph)
+    if _liu_exact(graph):
+        order = liu_order(graph)
+        peak = evaluate_indices(graph, order, check=False).peak
+        return order, peak, {"algorithm": "liu"}
+    return _run_sp(graph, deadline, rng, callbacks, **options)
+
+
+def _sp_stats(r) -> dict[str, Any]:
+    return {
+        "exact": r.exact,
+        "forks": r.forks,
+        "nested_branches": r.nested,
+        "candidates": r.candidates,
+        "capped_forks": r.capped,
+        "undominated_forks": r.undominated,
+    }
+
+
+def sp_candidate(graph, deadline, rng, callbacks, base=None):
+    """An order from the dominant-schedule solver: ``(order, exact, stats)``.
+
+    On an SP graph, :func:`pebble_sched.dominant.sp_order` itself. On
+    another DAG, the SP-ization of ``base`` (by default Inductor's order)
+    is solved instead, and the better of the two orders is returned.
+    """
+    if decompose(graph).is_sp:
+        r = sp_order(graph, deadline)
+        return r.order, r.exact, {"algorithm": "sp", **_sp_stats(r)}
+    if base is None:
+        base = inductor_order(graph, deadline)[0]
+    sg, joins = spize(graph, base)
+    r = sp_order(sg, deadline)
+    n = graph.n
+    order = r.order[r.order < n]  # the joins are appended after the nodes
+    stats = {"algorithm": "spization", "joins": joins, **_sp_stats(r)}
+    stats["exact"] = False
     peak = evaluate_indices(graph, order, check=False).peak
-    return order, peak, {}
+    base_peak = evaluate_indices(graph, base, check=False).peak
+    stats["spized_peak"], stats["base_peak"] = peak, base_peak
+    if base_peak < peak:
+        order = np.asarray(base, dtype=np.int64)
+    return order, False, stats
+
+
+def _run_sp(graph, deadline, rng, callbacks, **options):
+    order, exact, stats = sp_candidate(graph, deadline, rng, callbacks)
+    lb = evaluate_indices(graph, order, check=False).peak if exact else 0
+    return order, lb, stats
+
+
+def _pumpkin_ok(graph: Graph) -> bool:
+    return is_pumpkin(graph) and sp_supported(graph)
 
 
 def _brute_ok(graph: Graph) -> bool:
@@ -236,7 +292,26 @@ METHODS: dict[str, Method] = {
             "the trace order, or the node order",
         ),
         Method(
-            "tree", True, _liu_exact, _run_tree, "Liu's algorithm (in-trees)"
+            "tree",
+            True,
+            _tree_ok,
+            _run_tree,
+            "Liu's algorithm (in-trees), dominant schedules (out-trees)",
+        ),
+        Method(
+            "pumpkin",
+            True,
+            _pumpkin_ok,
+            _run_sp,
+            "dominant schedules of a pumpkin (source, d chains, sink)",
+        ),
+        Method(
+            "sp",
+            False,
+            sp_supported,
+            _run_sp,
+            "dominant schedules: exact on series-parallel graphs, "
+            "SP-ization of Inductor's order otherwise",
         ),
         Method(
             "ideals",
@@ -264,6 +339,10 @@ METHODS: dict[str, Method] = {
 
 #: Graphs up to this size go to brute force under ``auto``.
 AUTO_BRUTE_MAX = 10
+#: ``auto`` runs the dominant-schedule solver on SP graphs up to this size,
+AUTO_SP_MAX_NODES = 200_000
+#: and SP-ization on other DAGs up to this size (it is quadratic).
+AUTO_SPIZE_MAX_NODES = 5_000
 #: Without a time limit, ``auto`` gives CP-SAT at most this many seconds.
 AUTO_CPSAT_SECONDS = 60.0
 #: ``auto`` tries CP-SAT on graphs up to this many nodes.
@@ -346,6 +425,22 @@ def _portfolio(
         return order, lb, stats, "tree"
     timed = math.isfinite(deadline.limit)
     stats: dict[str, Any] = {"portfolio": []}
+    sp_order_found = None
+    limit = (
+        AUTO_SP_MAX_NODES if decompose(graph).is_sp else AUTO_SPIZE_MAX_NODES
+    )
+    if sp_supported(graph) and graph.n <= limit:
+        sub = deadline.sub(0.5) if timed else Deadline()
+        try:
+            o, exact, st = sp_candidate(graph, sub, rng, callbacks)
+        except TimeUp:
+            stats["sp"] = {"interrupted": "time"}
+        else:
+            stats["sp"] = st
+            if exact:
+                peak = evaluate_indices(graph, o, check=False).peak
+                return o, peak, stats, "sp"
+            sp_order_found = o
     lb = _bound(graph, deadline)
     if callbacks is not None:
         callbacks.on_bound(lb)
@@ -374,6 +469,9 @@ def _portfolio(
             if peak < ub:
                 best, ub, winner = order, peak, name
         stats["portfolio"].append((name, ub, lb))
+
+    if sp_order_found is not None:
+        record("sp", sp_order_found, 0)
 
     width = int(np.bincount(longest_path_layers(graph)).max())
     steps = []
