@@ -76,7 +76,11 @@ if TYPE_CHECKING:
 __all__ = ["SPSchedule", "fork_structure", "sp_order", "sp_supported"]
 
 MAX_CANDIDATES = 20_000
-"""A fork with more pre-release ideals than this is solved inexactly."""
+"""Forks with at most this many pre-release ideals are enumerated."""
+GREEDY_EVALUATIONS = 500
+"""Peak evaluations of the coordinate descent used beyond that."""
+PARETO_MAX = 1_000
+"""Larger forks keep at most this many partial combinations (else inexact)."""
 
 
 @dataclass
@@ -204,20 +208,24 @@ class _Solver:
         total = 1
         for o in opts:
             total *= len(o)
-        if total > self.max_candidates:
+        combos = (
+            (
+                (merge([c[0] for c in combo]), merge([c[1] for c in combo]))
+                for combo in itertools.product(*opts)
+            )
+            if total <= self.max_candidates
+            else self._pareto_combos(opts)
+        )
+        if combos is None:
             self.exact = False
             self.capped += 1
             combos = self._greedy_combos(opts, r_atom)
-        else:
-            combos = itertools.product(*opts)
         best = best_word = None
         words: list[list[int]] = []
         chains: list[list[Atom]] = []
-        for k, combo in enumerate(combos):
+        for k, (pre, post) in enumerate(combos):
             if self.deadline is not None and k % 64 == 0:
                 self.deadline.check()
-            pre = merge([c[0] for c in combo])
-            post = merge([c[1] for c in combo])
             chain = canonical([*pre, r_atom, *post])
             word = _coarse_word(chain)
             words.append(word)
@@ -286,6 +294,35 @@ class _Solver:
             out.append((canonical([*head, *rest[:t]]), rest[t:]))
         return out
 
+    def _pareto_combos(self, opts) -> list[tuple[list, list]] | None:
+        """Merged (pre, post) chains of every combination, minus dominated ones.
+
+        Branches are added one at a time. A partial combination whose
+        pre-release word and post-release word both dominate another's
+        (Lemma 3) is at least as good once merged with the same remaining
+        branches (merging is interleaving with independent work, and the
+        canonical merge dominates every interleaving, Lemma 2), so the
+        other is dropped. Returns None beyond ``PARETO_MAX`` partial combinations.
+        """
+        partial: list[tuple[list, list, list[int], list[int]]] = [
+            ([], [], [0], [0])
+        ]
+        for o in sorted(opts, key=len):
+            if len(partial) * len(o) > PARETO_MAX:
+                return None
+            grown = []
+            for pre0, post0, _w, _v in partial:
+                for pre1, post1 in o:
+                    pre = merge([pre0, pre1])
+                    post = merge([post0, post1])
+                    grown.append(
+                        (pre, post, _coarse_word(pre), _coarse_word(post))
+                    )
+            if self.deadline is not None:
+                self.deadline.check()
+            partial = _pareto(grown)
+        return [(pre, post) for pre, post, _w, _v in partial]
+
     def _greedy_combos(self, opts, r_atom):
         """Too many ideals: coordinate descent on the peak from full pre-release."""
         choice = [len(o) - 1 for o in opts]
@@ -302,19 +339,24 @@ class _Solver:
             return max(_coarse_word(chain))
 
         best = peak(choice)
+        budget = GREEDY_EVALUATIONS
         improved = True
-        while improved:
+        while improved and budget > 0:
             improved = False
             for i, o in enumerate(opts):
                 for t in range(len(o)):
-                    if t == choice[i]:
+                    if t == choice[i] or budget <= 0:
                         continue
+                    budget -= 1
+                    if self.deadline is not None and budget % 64 == 0:
+                        self.deadline.check()
                     trial = [*choice]
                     trial[i] = t
                     p = peak(trial)
                     if p < best:
                         best, choice, improved = p, trial, True
-        return [tuple(opts[i][t] for i, t in enumerate(choice))]
+        combo = [opts[i][t] for i, t in enumerate(choice)]
+        return [(merge([c[0] for c in combo]), merge([c[1] for c in combo]))]
 
     def solve(self, graph: Graph) -> list[Atom]:
         r = decompose(graph)
@@ -335,6 +377,30 @@ class _Solver:
         if T >= 0:
             chain.append(self.atom(T, sum(x.net for x in sub) + self.out[S]))
         return canonical(chain)
+
+
+def _pareto(items: list) -> list:
+    """Items ``(pre, post, pre_word, post_word)`` not dominated in both words."""
+
+    def beats(x, y) -> bool:  # cheap necessary conditions first
+        return (
+            x[4] <= y[4]
+            and x[5] <= y[5]
+            and x[2][-1] <= y[2][-1]
+            and x[3][-1] <= y[3][-1]
+            and dominates(x[2], y[2])
+            and dominates(x[3], y[3])
+        )
+
+    items = sorted(
+        ((*x, max(x[2]), max(x[3])) for x in items), key=lambda x: (x[4], x[5])
+    )
+    kept: list = []
+    for item in items:
+        if not any(beats(k, item) for k in kept):
+            kept = [k for k in kept if not beats(item, k)]
+            kept.append(item)
+    return [k[:4] for k in kept]
 
 
 def _coarse_word(chain: list[Atom]) -> list[int]:

@@ -189,25 +189,33 @@ def series_parallel(
     p_parallel: float = 0.4,
     seed: int | np.random.Generator = 0,
     max_size: int = 100,
+    max_out_degree: int | None = None,
 ) -> Graph:
     """A random two-terminal series-parallel DAG with n >= 2 nodes.
 
     Starting from one edge s -> t, repeatedly pick an edge (u, v) and either
     subdivide it (series: u -> w -> v) or add a parallel path u -> w -> v
     beside it, until there are n nodes. Node ids are then relabelled in a
-    topological order.
+    topological order. With ``max_out_degree`` = d, a parallel path is
+    only added beside an edge whose tail has fewer than d successors (the
+    parameter of the dominant-schedule algorithm).
     """
     if n < 2:
         raise ValueError("series_parallel needs n >= 2.")
     rng = _rng(seed)
     edges: list[tuple[int, int]] = [(0, 1)]
+    outdeg = [1, 0]
     nodes = 2
     while nodes < n:
         k = int(rng.integers(len(edges)))
         u, v = edges[k]
         w = nodes
         nodes += 1
-        if rng.random() < p_parallel:
+        outdeg.append(1)
+        if rng.random() < p_parallel and (
+            max_out_degree is None or outdeg[u] < max_out_degree
+        ):
+            outdeg[u] += 1
             edges.append((u, w))
             edges.append((w, v))
         else:
@@ -229,6 +237,11 @@ def series_parallel(
             n=n,
             p_parallel=p_parallel,
             max_size=max_size,
+            **(
+                {}
+                if max_out_degree is None
+                else {"max_out_degree": max_out_degree}
+            ),
         ),
     )
 

@@ -1,0 +1,222 @@
+"""Tests of the dominant-schedule solver on series-parallel graphs."""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from pebble_sched import Graph, solve
+from pebble_sched.brute_force import brute_force
+from pebble_sched.dominant import sp_order, sp_supported
+from pebble_sched.generators import (
+    in_tree,
+    out_tree,
+    pumpkin,
+    series_parallel,
+)
+from pebble_sched.ideals import ideal_search
+from pebble_sched.memory import evaluate_indices
+from pebble_sched.profiles import dominates, reduce_word
+from pebble_sched.series_parallel import decompose
+
+from .helpers import order_peak
+
+
+@st.composite
+def sp_expressions(draw, max_nodes: int = 10):
+    """Node-SP DAGs built by random series and parallel compositions."""
+    n = draw(st.integers(1, max_nodes))
+    edges: list[tuple[int, int]] = []
+    parts = [([v], [v]) for v in range(n)]  # (sources, sinks)
+    while len(parts) > 1:
+        i = draw(st.integers(0, len(parts) - 2))
+        (s1, t1), (s2, t2) = parts[i], parts[i + 1]
+        if draw(st.booleans()) and (len(t1) == 1 or len(s2) == 1):
+            edges += [(u, w) for u in t1 for w in s2]
+            parts[i : i + 2] = [(s1, t2)]
+        else:
+            parts[i : i + 2] = [(s1 + s2, t1 + t2)]
+    return Graph(range(n), edges)
+
+
+@st.composite
+def sp_graphs(draw, max_nodes: int = 10, max_size: int = 9):
+    """Trees, pumpkins and SP graphs with random sizes and workspaces."""
+    kind = draw(st.sampled_from(["in", "out", "pumpkin", "sp", "expr"]))
+    seed = draw(st.integers(0, 2**31))
+    n = draw(st.integers(2, max_nodes))
+    if kind == "in":
+        g = in_tree(n, seed=seed)
+    elif kind == "out":
+        g = out_tree(n, seed=seed)
+    elif kind == "pumpkin":
+        d = draw(st.integers(2, 4))
+        g = pumpkin(d, 1, max(1, (max_nodes - 2) // d), seed=seed)
+    elif kind == "sp":
+        g = series_parallel(n, seed=seed)
+    else:
+        g = draw(sp_expressions(max_nodes))
+    sizes = draw(
+        st.lists(st.integers(0, max_size), min_size=g.n, max_size=g.n)
+    )
+    work = draw(
+        st.one_of(
+            st.just([0] * g.n),
+            st.lists(st.integers(0, 4), min_size=g.n, max_size=g.n),
+        )
+    )
+    return g.replace(
+        size=sizes, workspace=work, keep_outputs=draw(st.booleans())
+    )
+
+
+def word(graph: Graph, order: list[int]) -> list[int]:
+    """Memory during and after each step, straight from DESIGN.md §1 (node model)."""
+    pos = {v: i for i, v in enumerate(order)}
+    succ = [graph.successors(v) for v in graph.ids]
+    idx = {v: i for i, v in enumerate(graph.ids)}
+    out = [0]
+    for i, v in enumerate(order):
+        during = after = int(graph.workspace[v])
+        after -= int(graph.workspace[v])
+        for u in order[: i + 1]:
+            readers = [pos[idx[w]] for w in succ[u]]
+            kept = graph.keep_outputs and not readers
+            last = max(readers, default=i if u == v else -1)
+            size = int(graph.node_size[u])
+            during += size if (kept or last >= i) else 0
+            after += size if (kept or last > i) else 0
+        out += [during, after]
+    return reduce_word(out)
+
+
+@settings(deadline=None)
+@given(sp_graphs())
+def test_exact_against_brute_force(g):
+    """Tests the solver's peak against brute force where it claims exactness."""
+    assume(decompose(g).is_sp)
+    r = sp_order(g)
+    assert sorted(r.order.tolist()) == list(range(g.n))
+    real = evaluate_indices(g, r.order).peak  # checks the order too
+    assert r.peak == real  # the atoms' accounting is the evaluator's
+    assert r.exact or r.nested  # only nested forks may lose exactness
+    if r.exact:
+        assert real == brute_force(g)[1]
+
+
+@settings(deadline=None, max_examples=60)
+@given(sp_graphs(max_nodes=7))
+def test_dominates_every_other_schedule(g):
+    """Tests the defining property: the schedule's word dominates every other's."""
+    assume(decompose(g).is_sp and g.n <= 7)
+    r = sp_order(g)
+    assume(r.exact)
+    mine = word(g, r.order.tolist())
+    idx = {v: i for i, v in enumerate(g.ids)}
+    for other in nx.all_topological_sorts(g.to_networkx()):
+        theirs = word(g, [idx[v] for v in other])
+        assert dominates(mine, theirs), (mine, theirs)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_larger_graphs_against_ideal_search(seed):
+    """Tests n <= 40 SP graphs, trees and pumpkins against the exact ideal search."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(20, 41))
+    g = [
+        series_parallel(n, seed=seed),
+        out_tree(n, seed=seed),
+        pumpkin(3, 3, 12, seed=seed),
+        series_parallel(n, p_parallel=0.6, seed=seed),
+    ][seed % 4]
+    g = g.replace(workspace=rng.integers(0, 20, g.n))
+    r = sp_order(g)
+    _order, peak, lb, _ = ideal_search(g)
+    assert peak == lb
+    assert r.peak >= peak
+    if r.exact:
+        assert r.peak == peak
+
+
+def test_hand_checked_pumpkin():
+    """Tests a pumpkin where every chain must start before any continues."""
+    # s (3) -> three chains; the best order starts all chains, freeing s
+    g = Graph.from_dict(
+        {
+            "nodes": [
+                {"id": "s", "size": 3},
+                {"id": "a1", "size": 1},
+                {"id": "a2", "size": 4},
+                {"id": "b1", "size": 7},
+                {"id": "b2", "size": 7},
+                {"id": "c1", "size": 0},
+                {"id": "c2", "size": 5},
+                {"id": "t", "size": 0},
+            ],
+            "edges": [
+                ["s", "a1"],
+                ["a1", "a2"],
+                ["a2", "t"],
+                ["s", "b1"],
+                ["b1", "b2"],
+                ["b2", "t"],
+                ["s", "c1"],
+                ["c1", "c2"],
+                ["c2", "t"],
+            ],
+        }
+    )
+    r = sp_order(g)
+    assert r.exact and r.peak == 16 == brute_force(g)[1]
+    assert order_peak(g, r.order) == 16
+
+
+def test_refuses_non_sp_and_other_models():
+    """Tests the errors for a non-SP graph and for edge sizes."""
+    wheat = Graph(
+        list("sabt"),
+        [("s", "a"), ("s", "b"), ("a", "b"), ("a", "t"), ("b", "t")],
+    )
+    with pytest.raises(ValueError, match="not series-parallel"):
+        sp_order(wheat)
+    edged = Graph.from_dict(
+        {
+            "nodes": [{"id": "a"}, {"id": "b"}],
+            "edges": [{"src": "a", "dst": "b", "size": 3}],
+        }
+    )
+    assert not sp_supported(edged)
+    with pytest.raises(ValueError, match="edge sizes"):
+        sp_order(edged)
+
+
+def test_deep_graphs_do_not_hit_the_recursion_limit():
+    """Tests a 20,000-node caterpillar out-tree (nesting depth 10,000)."""
+    n = 20_000
+    edges = [(i, i + 2) for i in range(0, n - 2, 2)]
+    edges += [(i, i + 1) for i in range(0, n - 1, 2)]
+    g = Graph(range(n), edges, size=[1 + (i % 7) for i in range(n)])
+    r = sp_order(g)
+    assert r.exact
+    assert evaluate_indices(g, r.order).peak == r.peak
+
+
+@pytest.mark.parametrize(
+    ("method", "graph"),
+    [
+        ("tree", out_tree(60, seed=3)),
+        ("pumpkin", pumpkin(4, 2, 6, seed=3)),
+        ("sp", series_parallel(60, seed=3)),
+        ("auto", series_parallel(300, seed=3)),
+    ],
+)
+def test_solve_methods_report_optimal(method, graph):
+    """Tests that the methods prove optimality on graphs the theory covers."""
+    s = solve(graph, method=method, time_limit=20)
+    r = sp_order(graph)
+    if r.exact:
+        assert s.status == "optimal" and s.peak == r.peak
+    assert s.peak == evaluate_indices(graph, graph.to_indices(s.order)).peak
