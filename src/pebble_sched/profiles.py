@@ -182,6 +182,10 @@ def dominates(a: Sequence[int], b: Sequence[int]) -> bool:
     """
     if not a or not b:
         return not a and not b
+    if a[0] > b[0] or a[-1] > b[-1] or max(a) > max(b):
+        return False  # necessary conditions, cheap
+    if a == b:
+        return True
     # reach[j]: pair (i, j) is reachable; row by row over i.
     m = len(b)
     reach = [False] * m

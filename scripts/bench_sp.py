@@ -1,0 +1,158 @@
+"""Benchmark: the dominant-schedule solver on series-parallel graphs.
+
+Three tables, every ratio against a baseline measured in the same run:
+
+1. *vs the general exact solvers*: on small SP graphs, pumpkins and
+   out-trees, the time of :func:`pebble_sched.dominant.sp_order` against the
+   ideal search and CP-SAT (each with ``--time-limit``), with the peaks
+   and what each proved;
+2. *scaling with n* at a fixed maximum out-degree d (random SP graphs with
+   ``max_out_degree=d``): time, whether the result is proven optimal, the
+   forks that hit the candidate budget, and the peak against Inductor's;
+3. *scaling with d*: pumpkins of about ``--pumpkin-n`` nodes with d chains.
+
+    python scripts/bench_sp.py [--time-limit 30] [--quick] [--out results/bench_sp.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+
+from pebble_sched import Graph, solve
+from pebble_sched.dominant import sp_order
+from pebble_sched.generators import pumpkin, series_parallel
+from pebble_sched.inductor import inductor_order
+from pebble_sched.memory import evaluate_indices
+
+
+def bounded_out_tree(n: int, d: int, seed: int, max_size: int = 100) -> Graph:
+    """A random out-tree whose nodes have at most d children."""
+    rng = np.random.default_rng(seed)
+    children = [0] * n
+    open_nodes = [0]
+    edges = []
+    for v in range(1, n):
+        k = int(rng.integers(len(open_nodes)))
+        p = open_nodes[k]
+        edges.append((p, v))
+        children[p] += 1
+        if children[p] == d:
+            open_nodes[k] = open_nodes[-1]
+            open_nodes.pop()
+        open_nodes.append(v)
+    sizes = rng.integers(1, max_size + 1, n)
+    return Graph(range(n), edges, size=sizes, name=f"outtree-n{n}-d{d}")
+
+
+def timed_sp(g: Graph):
+    t0 = time.perf_counter()
+    r = sp_order(g)
+    return r, time.perf_counter() - t0
+
+
+def table_exact(limit: float, quick: bool) -> list[str]:
+    cases = [
+        ("sp n=40 d<=4", series_parallel(40, seed=1, max_out_degree=4)),
+        ("sp n=60 d<=4", series_parallel(60, seed=2, max_out_degree=4)),
+        ("pumpkin d=3 len 8-12", pumpkin(3, 8, 12, seed=3)),
+        ("out-tree n=40 d<=3", bounded_out_tree(40, 3, seed=4)),
+    ]
+    if not quick:
+        cases += [
+            ("sp n=100 d<=4", series_parallel(100, seed=5, max_out_degree=4)),
+            ("sp n=150 d<=6", series_parallel(150, seed=6, max_out_degree=6)),
+            ("pumpkin d=4 len 10-20", pumpkin(4, 10, 20, seed=7)),
+            ("out-tree n=80 d<=3", bounded_out_tree(80, 3, seed=8)),
+            ("out-tree n=150 d<=4", bounded_out_tree(150, 4, seed=9)),
+        ]
+    rows = [
+        "| instance | n | SP peak | SP proven | SP time | ideals peak / bound | ideals time | CP-SAT peak / bound | CP-SAT time | time ratio SP/ideals | SP/CP-SAT |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, g in cases:
+        r, t_sp = timed_sp(g)
+        res = {}
+        for method in ("ideals", "cpsat"):
+            s = solve(g, method=method, time_limit=limit)
+            res[method] = s
+        i, c = res["ideals"], res["cpsat"]
+        rows.append(
+            f"| {name} | {g.n} | {r.peak} | {'yes' if r.exact else 'no'} | "
+            f"{t_sp:.3f} s | {i.peak} / {i.lower_bound} | {i.time_s:.2f} s | "
+            f"{c.peak} / {c.lower_bound} | {c.time_s:.2f} s | "
+            f"{t_sp / i.time_s:.4f} | {t_sp / c.time_s:.4f} |"
+        )
+        print(rows[-1], flush=True)
+    return rows
+
+
+def table_scaling_n(d: int, sizes: list[int]) -> list[str]:
+    rows = [
+        f"| n (d <= {d}) | time | proven optimal | forks | nested branches | capped forks | SP peak | Inductor peak | ratio SP/Inductor | Inductor time |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for n in sizes:
+        g = series_parallel(n, seed=n, max_out_degree=d)
+        r, t_sp = timed_sp(g)
+        t0 = time.perf_counter()
+        base = inductor_order(g)[0]
+        t_ind = time.perf_counter() - t0
+        ind = evaluate_indices(g, base, check=False).peak
+        rows.append(
+            f"| {n:,} | {t_sp:.2f} s | {'yes' if r.exact else 'no'} | {r.forks} | "
+            f"{r.nested} | {r.capped} | {r.peak} | {ind} | {r.peak / ind:.3f} | {t_ind:.2f} s |"
+        )
+        print(rows[-1], flush=True)
+    return rows
+
+
+def table_scaling_d(n: int, degrees: list[int]) -> list[str]:
+    rows = [
+        "| d | n | time | proven optimal | candidates | SP peak | Inductor peak | ratio |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for d in degrees:
+        length = max(1, (n - 2) // d)
+        g = pumpkin(d, length, length, seed=d)
+        r, t_sp = timed_sp(g)
+        ind = evaluate_indices(g, inductor_order(g)[0], check=False).peak
+        rows.append(
+            f"| {d} | {g.n} | {t_sp:.2f} s | {'yes' if r.exact else 'no'} | "
+            f"{r.candidates} | {r.peak} | {ind} | {r.peak / ind:.3f} |"
+        )
+        print(rows[-1], flush=True)
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--time-limit", type=float, default=30.0)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--pumpkin-n", type=int, default=200)
+    ap.add_argument("--out", type=Path, default=None)
+    args = ap.parse_args()
+    sizes = [1_000, 10_000] if args.quick else [1_000, 10_000, 100_000]
+    degrees = [2, 4, 6, 8] if args.quick else [2, 4, 6, 8, 10, 12, 14, 16]
+    out = ["# Dominant-schedule solver (scripts/bench_sp.py)", ""]
+    out += ["## vs the ideal search and CP-SAT", ""]
+    out += table_exact(args.time_limit, args.quick)
+    out += ["", "## Scaling with n at fixed d", ""]
+    out += table_scaling_n(6, sizes)
+    out += [
+        "",
+        f"## Scaling with d: pumpkins of about {args.pumpkin_n} nodes",
+        "",
+    ]
+    out += table_scaling_d(args.pumpkin_n, degrees)
+    text = "\n".join(out) + "\n"
+    if args.out:
+        args.out.write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
