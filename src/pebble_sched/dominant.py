@@ -279,7 +279,13 @@ class _Solver:
         rest = self.series(items[2:], w1, False)
         out: list[tuple[list, list]] = []
         if not forced_full:
-            for combo in itertools.product(*subs):
+            for k, combo in enumerate(itertools.product(*subs)):
+                if self.deadline is not None and k % 64 == 0:
+                    self.deadline.check()
+                if len(out) > self.max_candidates:
+                    self.exact = False
+                    self.capped += 1
+                    break
                 if all(not post for _pre, post in combo):
                     continue
                 pre = merge([c[0] for c in combo])
@@ -320,7 +326,7 @@ class _Solver:
                     )
             if self.deadline is not None:
                 self.deadline.check()
-            partial = _pareto(grown)
+            partial = _pareto(grown, self.deadline)
         return [(pre, post) for pre, post, _w, _v in partial]
 
     def _greedy_combos(self, opts, r_atom):
@@ -379,7 +385,7 @@ class _Solver:
         return canonical(chain)
 
 
-def _pareto(items: list) -> list:
+def _pareto(items: list, deadline: Deadline | None = None) -> list:
     """Items ``(pre, post, pre_word, post_word)`` not dominated in both words."""
 
     def beats(x, y) -> bool:  # cheap necessary conditions first
@@ -396,7 +402,9 @@ def _pareto(items: list) -> list:
         ((*x, max(x[2]), max(x[3])) for x in items), key=lambda x: (x[4], x[5])
     )
     kept: list = []
-    for item in items:
+    for i, item in enumerate(items):
+        if deadline is not None and i % 32 == 0:
+            deadline.check()
         if not any(beats(k, item) for k in kept):
             kept = [k for k in kept if not beats(item, k)]
             kept.append(item)

@@ -167,7 +167,12 @@ def sp_candidate(graph, deadline, rng, callbacks, base=None):
 
 
 def _run_sp(graph, deadline, rng, callbacks, **options):
-    order, exact, stats = sp_candidate(graph, deadline, rng, callbacks)
+    try:
+        order, exact, stats = sp_candidate(graph, deadline, rng, callbacks)
+    except TimeUp:
+        # out of time: Inductor's order (milliseconds), marked as such
+        order = inductor_order(graph)[0]
+        return order, 0, {"interrupted": "time", "fallback": "inductor"}
     lb = evaluate_indices(graph, order, check=False).peak if exact else 0
     return order, lb, stats
 
@@ -413,10 +418,6 @@ def _portfolio(
     problem that this part cannot lower). Returns ``(order, lower_bound,
     stats, winner)``.
     """
-    if split and graph.n > AUTO_BRUTE_MAX:
-        blocks, _ = split_blocks(graph)
-        if len(blocks) > 1:
-            return _solve_blocks(blocks, deadline, rng, callbacks, num_workers)
     if graph.n <= AUTO_BRUTE_MAX:
         order, lb, stats = _run_brute(graph, deadline, rng, callbacks)
         return order, lb, stats, "brute"
@@ -426,9 +427,10 @@ def _portfolio(
     timed = math.isfinite(deadline.limit)
     stats: dict[str, Any] = {"portfolio": []}
     sp_order_found = None
-    limit = (
-        AUTO_SP_MAX_NODES if decompose(graph).is_sp else AUTO_SPIZE_MAX_NODES
-    )
+    is_sp = decompose(graph).is_sp
+    limit = AUTO_SP_MAX_NODES if is_sp else AUTO_SPIZE_MAX_NODES
+    # before the pivot split: the SP solver handles series structure itself,
+    # and the blocks carry graph inputs, outside its model
     if sp_supported(graph) and graph.n <= limit:
         sub = deadline.sub(0.5) if timed else Deadline()
         try:
@@ -441,6 +443,19 @@ def _portfolio(
                 peak = evaluate_indices(graph, o, check=False).peak
                 return o, peak, stats, "sp"
             sp_order_found = o
+    if split:
+        blocks, _ = split_blocks(graph)
+        if len(blocks) > 1:
+            order, lb, bstats, name = _solve_blocks(
+                blocks, deadline, rng, callbacks, num_workers
+            )
+            if sp_order_found is not None:
+                bstats["sp"] = stats["sp"]
+                mine = evaluate_indices(graph, sp_order_found, check=False)
+                theirs = evaluate_indices(graph, order, check=False)
+                if mine.peak < theirs.peak:
+                    return sp_order_found, lb, bstats, "sp"
+            return order, lb, bstats, name
     lb = _bound(graph, deadline)
     if callbacks is not None:
         callbacks.on_bound(lb)
