@@ -16,8 +16,8 @@ sparse matrix factorization", SIAM J. Algebraic Discrete Methods 8(3),
 all its children's optimal schedules in non-increasing order of
 ``hill - valley`` (each segment's nodes contiguously), then the node itself;
 the resulting profile is cut into segments again. Exact for in-trees.
-This implementation merges by sorting, O(n * depth) in the worst case and
-O(n log n) on balanced trees.
+Segments are the canonical atoms of :mod:`pebble_sched.profiles`, kept in
+mergeable heaps: O(n log^2 n) in the worst case (a caterpillar too).
 
 :func:`liu_schedule` is also used on the spanning in-trees of general DAGs
 as a relaxation by :mod:`pebble_sched.heuristics`.
@@ -25,9 +25,12 @@ as a relaxation by :mod:`pebble_sched.heuristics`.
 
 from __future__ import annotations
 
+import heapq
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from .profiles import Atom, flatten, preference
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -35,44 +38,6 @@ if TYPE_CHECKING:
     from .graph import Graph
 
 __all__ = ["is_in_tree", "liu_order", "liu_schedule"]
-
-# A segment: (hill, valley, rope); a rope is a nested list of node lists.
-_Segment = tuple[int, int, list]
-
-
-def _flatten(rope: list) -> list[int]:
-    out: list[int] = []
-    stack = [rope]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, list):
-            stack.extend(reversed(item))
-        else:
-            out.append(item)
-    return out
-
-
-def _resegment(
-    hills: list[int], valleys: list[int], ropes: list[list]
-) -> list[_Segment]:
-    """Cut a profile (peak during and resident after each piece) into segments."""
-    k = len(hills)
-    sufmax = [0] * k  # position of the last maximum hill in [i, k)
-    sufmin = [0] * k  # position of the last minimum valley in [i, k)
-    sufmax[k - 1] = sufmin[k - 1] = k - 1
-    for i in range(k - 2, -1, -1):
-        j = sufmax[i + 1]
-        sufmax[i] = i if hills[i] > hills[j] else j
-        j = sufmin[i + 1]
-        sufmin[i] = i if valleys[i] < valleys[j] else j
-    segments: list[_Segment] = []
-    i = 0
-    while i < k:
-        p = sufmax[i]
-        q = sufmin[p]
-        segments.append((hills[p], valleys[q], ropes[i : q + 1]))
-        i = q + 1
-    return segments
 
 
 def liu_schedule(
@@ -93,6 +58,13 @@ def liu_schedule(
     -------
     list[int]
         The nodes in an order of minimum peak.
+
+    Each subtree's schedule is kept as a heap of its segments (atoms of
+    :mod:`pebble_sched.profiles`), least preferred on top. A node merges
+    its children's heaps, smaller into larger, then merges its own atom
+    with the least preferred segments while they are less preferred than
+    it (Lemma 2): the segments of Liu's algorithm. Every segment moves
+    O(log n) times between heaps, each move O(log n): O(n log^2 n).
 
     Examples
     --------
@@ -115,38 +87,38 @@ def liu_schedule(
         post.append(v)
         stack.extend(children[v])
     post.reverse()
-    segs: list[list[_Segment] | None] = [None] * n
-    for v in post:
-        hills: list[int] = []
-        valleys: list[int] = []
-        ropes: list[list] = []
-        total = 0
-        if children[v]:
-            merged = []
-            for c in children[v]:
-                for s in segs[c]:  # type: ignore[union-attr]
-                    merged.append((s[1] - s[0], c, s))
-                segs[c] = None
-            merged.sort(key=lambda t: t[0])  # stable: -(h - v) ascending
-            cur: dict[int, int] = {}
-            for _, c, (h, val, rope) in merged:
-                base = total - cur.get(c, 0)
-                hills.append(base + h)
-                valleys.append(base + val)
-                total = base + val
-                cur[c] = val
-                ropes.append(rope)
-        hills.append(total + work[v] + out[v])
-        valleys.append(out[v])
-        ropes.append([v])
-        segs[v] = _resegment(hills, valleys, ropes)
-    # the forest: merge the roots' segments the same way
-    merged = []
-    for r in roots:
-        for s in segs[r]:  # type: ignore[union-attr]
-            merged.append((s[1] - s[0], s))
-    merged.sort(key=lambda t: t[0])
-    return _flatten([s[2] for _, s in merged])
+    heaps: list[list | None] = [None] * n
+
+    def union(parts: list[list]) -> list:
+        parts.sort(key=len)
+        big = parts.pop()
+        for h in parts:
+            for item in h:
+                heapq.heappush(big, item)
+        return big
+
+    # tick, an insertion counter: ties pop the latest first (any order is optimal)
+    for tick, v in enumerate(post, 1):
+        kids = [heaps[c] for c in children[v]]
+        for c in children[v]:
+            heaps[c] = None
+        heap = union(kids) if kids else []  # type: ignore[arg-type]
+        freed = sum(out[c] for c in children[v])
+        atom = Atom(work[v] + out[v], out[v] - freed, v)
+        key = preference(atom)
+        while heap and _neg(heap[0][0]) > key:
+            _k, _t, top = heapq.heappop(heap)
+            atom = top.then(atom)
+            key = preference(atom)
+        heapq.heappush(heap, (_neg(key), -tick, atom))
+        heaps[v] = heap
+    merged = union([heaps[r] for r in roots]) if roots else []  # type: ignore[misc]
+    merged.sort(key=lambda item: (_neg(item[0]), -item[1]))
+    return flatten(tuple(item[2].items for item in merged))
+
+
+def _neg(key: tuple[int, int]) -> tuple[int, int]:
+    return (-key[0], -key[1])
 
 
 def is_in_tree(graph: Graph) -> bool:
