@@ -83,3 +83,33 @@ def test_dominance_by_hand():
     assert not dominates([0, 7, 1], [0, 3, 6, 1])  # 7 exceeds every position
     assert not dominates([0, 5, 4], [0, 6, 2])  # ends higher
     assert dominates([0, 6, 2, 6, 2], [0, 6, 2])  # repeats ride on the peak
+
+
+def _reference_dominates(a, b) -> bool:
+    """The grid search of Lemma 3, cell by cell."""
+    seen = set()
+    stack = [(0, 0)] if a[0] <= b[0] else []
+    while stack:
+        i, j = stack.pop()
+        if (i, j) == (len(a) - 1, len(b) - 1):
+            return True
+        for di, dj in ((1, 0), (0, 1), (1, 1)):
+            p, q = i + di, j + dj
+            if (
+                p < len(a)
+                and q < len(b)
+                and a[p] <= b[q]
+                and (p, q) not in seen
+            ):
+                seen.add((p, q))
+                stack.append((p, q))
+    return False
+
+
+@given(
+    st.lists(st.integers(0, 12), min_size=1, max_size=9),
+    st.lists(st.integers(0, 12), min_size=1, max_size=9),
+)
+def test_dominates_matches_the_grid_search(a, b):
+    """Tests the bit-parallel dominance check against a plain search."""
+    assert dominates(a, b) == _reference_dominates(a, b)

@@ -60,6 +60,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .constants import INT64_SAFE
 from .profiles import (
     Atom,
     canonical,
@@ -80,8 +81,9 @@ MAX_CANDIDATES = 20_000
 """Forks with at most this many pre-release ideals are enumerated."""
 GREEDY_EVALUATIONS = 500
 """Peak evaluations of the coordinate descent used beyond that."""
-PARETO_MAX = 1_000
-"""Larger forks keep at most this many partial combinations (else inexact)."""
+PARETO_MAX = 200_000
+"""Larger forks build at most this many partial combinations per branch
+(else inexact); the time limit bounds the work too."""
 
 
 @dataclass
@@ -387,29 +389,44 @@ class _Solver:
 
 
 def _pareto(items: list, deadline: Deadline | None = None) -> list:
-    """Items ``(pre, post, pre_word, post_word)`` not dominated in both words."""
+    """Items ``(pre, post, pre_word, post_word)`` not dominated in both words.
 
-    def beats(x, y) -> bool:  # cheap necessary conditions first
-        return (
-            x[4] <= y[4]
-            and x[5] <= y[5]
-            and x[2][-1] <= y[2][-1]
-            and x[3][-1] <= y[3][-1]
-            and dominates(x[2], y[2])
-            and dominates(x[3], y[3])
-        )
-
+    Items are taken by increasing (pre peak, post peak); a kept item can beat
+    a later one only if its post peak and both final levels are no higher, a
+    filter done on numpy arrays before the exact check of Lemma 3.
+    """
     items = sorted(
         ((*x, max(x[2]), max(x[3])) for x in items), key=lambda x: (x[4], x[5])
     )
-    kept: list = []
+    m = len(items)
+    keys = [(x[5], x[2][-1], x[3][-1]) for x in items]
+    if any(abs(v) >= INT64_SAFE for k in keys for v in k):
+        arr = np.array(keys, dtype=object).reshape(m, 3)
+    else:
+        arr = np.array(keys, dtype=np.int64).reshape(m, 3)
+    alive = np.zeros(m, dtype=bool)  # kept so far
     for i, item in enumerate(items):
         if deadline is not None and i % 32 == 0:
             deadline.check()
-        if not any(beats(k, item) for k in kept):
-            kept = [k for k in kept if not beats(item, k)]
-            kept.append(item)
-    return [k[:4] for k in kept]
+        cand = np.flatnonzero(alive[:i] & (arr[:i] <= arr[i]).all(axis=1))
+        if any(
+            dominates(items[k][2], item[2]) and dominates(items[k][3], item[3])
+            for k in cand.tolist()
+        ):
+            continue
+        # sorted by peaks: a later item beats a kept one only on equal peaks
+        for k in np.flatnonzero(alive[:i]).tolist()[::-1]:
+            if (items[k][4], items[k][5]) != (item[4], item[5]):
+                break
+            if (
+                arr[i, 1] <= arr[k, 1]
+                and arr[i, 2] <= arr[k, 2]
+                and dominates(item[2], items[k][2])
+                and dominates(item[3], items[k][3])
+            ):
+                alive[k] = False
+        alive[i] = True
+    return [items[k][:4] for k in np.flatnonzero(alive).tolist()]
 
 
 def _coarse_word(chain: list[Atom]) -> list[int]:

@@ -49,6 +49,7 @@ word that dominates every interleaving of the same canonical chains.
 from __future__ import annotations
 
 import heapq
+from bisect import bisect_right
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -186,23 +187,29 @@ def dominates(a: Sequence[int], b: Sequence[int]) -> bool:
         return False  # necessary conditions, cheap
     if a == b:
         return True
-    # reach[j]: pair (i, j) is reachable; row by row over i.
+    # Rows of the grid as bit masks over b's positions: bit j of ``reach``
+    # says (i, j) is reachable. Row i's allowed cells are the positions of b
+    # with b[j] >= a[i]; a cell is reachable when allowed and entered from
+    # above, from the upper left, or from a reachable cell on its left (the
+    # fill to the right inside runs of allowed cells is one addition).
     m = len(b)
-    reach = [False] * m
-    x = a[0]
-    for j in range(m):  # row i = 0: only moves along b
-        if x > b[j] or (j and not reach[j - 1]):
-            break
-        reach[j] = True
-    for i in range(1, len(a)):
-        x = a[i]
-        prev = reach
-        reach = [False] * m
-        for j in range(m):
-            if x <= b[j] and (
-                prev[j] or (j and (prev[j - 1] or reach[j - 1]))
-            ):
-                reach[j] = True
-        if not any(reach):
+    by_value = sorted(range(m), key=b.__getitem__, reverse=True)
+    desc = [-b[j] for j in by_value]  # ascending, for bisect
+    masks = [0] * (m + 1)  # masks[k]: positions of the k largest values
+    for k, j in enumerate(by_value):
+        masks[k + 1] = masks[k] | (1 << j)
+
+    def allowed(x: int) -> int:
+        return masks[bisect_right(desc, -x)]
+
+    def fill(cells: int, seeds: int) -> int:
+        return (cells & ~(cells + seeds)) | seeds
+
+    reach = fill(allowed(a[0]), 1)
+    for x in a[1:]:
+        cells = allowed(x)
+        seeds = cells & (reach | (reach << 1))
+        if not seeds:
             return False
-    return reach[-1]
+        reach = fill(cells, seeds)
+    return bool(reach >> (m - 1) & 1)
