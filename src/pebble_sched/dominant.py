@@ -79,9 +79,14 @@ __all__ = ["SPSchedule", "fork_structure", "sp_order", "sp_supported"]
 
 MAX_CANDIDATES = 20_000
 """Forks with at most this many pre-release ideals are enumerated."""
+PRUNE_FROM = 32
+"""A branch with more options than this has its dominated options dropped."""
 GREEDY_EVALUATIONS = 500
 """Peak evaluations of the coordinate descent used beyond that."""
-PARETO_MAX = 200_000
+PARETO_MAX = 50_000
+PARETO_MAX_LARGE = 2_000
+"""The same on graphs of more than ``LARGE`` nodes, whose forks are many."""
+LARGE = 20_000
 """Larger forks build at most this many partial combinations per branch
 (else inexact); the time limit bounds the work too."""
 
@@ -132,8 +137,10 @@ class _Solver:
         graph: Graph,
         max_candidates: int = MAX_CANDIDATES,
         deadline: Deadline | None = None,
+        pareto_max: int = PARETO_MAX,
     ) -> None:
         self.deadline = deadline
+        self.pareto_max = pareto_max
         n = graph.n
         self.size = [*graph.node_size.astype(object).tolist(), 0, 0]
         work = graph.workspace.astype(object).tolist()
@@ -206,7 +213,7 @@ class _Solver:
         post-release chains are merged (Lemmas 1-2 on each side).
         """
         self.forks += 1
-        opts = [self.options(b, a) for b in branches]
+        opts = [self._prune(self.options(b, a)) for b in branches]
         r_atom = self.release(a)
         total = 1
         for o in opts:
@@ -282,26 +289,45 @@ class _Solver:
         rest = self.series(items[2:], w1, False)
         out: list[tuple[list, list]] = []
         if not forced_full:
-            for k, combo in enumerate(itertools.product(*subs)):
-                if self.deadline is not None and k % 64 == 0:
-                    self.deadline.check()
-                if len(out) > self.max_candidates:
+            total = 1
+            for o in subs:
+                total *= len(o)
+            if total <= self.max_candidates:
+                combos = [
+                    (
+                        merge([c[0] for c in combo]),
+                        merge([c[1] for c in combo]),
+                    )
+                    for combo in itertools.product(*subs)
+                ]
+            else:  # pruned as in fork(): the same argument holds here
+                combos = self._pareto_combos(subs)
+                if combos is None:
                     self.exact = False
                     self.capped += 1
-                    break
-                if all(not post for _pre, post in combo):
-                    continue
-                pre = merge([c[0] for c in combo])
-                post = canonical(
-                    [*merge([c[1] for c in combo]), w_atom, *rest]
-                )
-                out.append((pre, post))
+                    combos = []
+            for pre, post in combos:
+                if post:  # X0 not complete: w1 and the rest after it
+                    out.append((pre, canonical([*post, w_atom, *rest])))
             # X0 complete, w1 after the release
             out.append((full_pre, canonical([w_atom, *rest])))
         head = canonical([*full_pre, w_atom])
         for t in range(len(rest) + 1):
             out.append((canonical([*head, *rest[:t]]), rest[t:]))
         return out
+
+    def _prune(self, options: list[tuple[list, list]]) -> list:
+        """A branch's options minus those dominated in both words (as in
+        :meth:`_pareto_combos`); small lists are kept as they are."""
+        if len(options) <= PRUNE_FROM:
+            return options
+        items = [
+            (pre, post, _coarse_word(pre), _coarse_word(post))
+            for pre, post in options
+        ]
+        return [
+            (pre, post) for pre, post, _w, _v in _pareto(items, self.deadline)
+        ]
 
     def _pareto_combos(self, opts) -> list[tuple[list, list]] | None:
         """Merged (pre, post) chains of every combination, minus dominated ones.
@@ -311,13 +337,13 @@ class _Solver:
         (Lemma 3) is at least as good once merged with the same remaining
         branches (merging is interleaving with independent work, and the
         canonical merge dominates every interleaving, Lemma 2), so the
-        other is dropped. Returns None beyond ``PARETO_MAX`` partial combinations.
+        other is dropped. Returns None beyond ``pareto_max`` partial combinations.
         """
         partial: list[tuple[list, list, list[int], list[int]]] = [
             ([], [], [0], [0])
         ]
         for o in sorted(opts, key=len):
-            if len(partial) * len(o) > PARETO_MAX:
+            if len(partial) * len(o) > self.pareto_max:
                 return None
             grown = []
             for pre0, post0, _w, _v in partial:
@@ -472,13 +498,17 @@ def sp_order(
     deadline: Deadline | None = None,
     *,
     max_candidates: int = MAX_CANDIDATES,
+    pareto_max: int | None = None,
 ) -> SPSchedule:
     """A minimum-peak order of a series-parallel graph by dominant schedules.
 
     Raises ``ValueError`` for a graph that is not SP or outside the model
     (see :func:`sp_supported`), :class:`~pebble_sched.runtime.TimeUp` when
     ``deadline`` expires. A fork with more than ``max_candidates``
-    pre-release ideals is solved by coordinate descent (inexact).
+    pre-release ideals is reduced by Pareto pruning (exact) as long as
+    ``pareto_max`` partial combinations suffice (default: ``PARETO_MAX``, or
+    ``PARETO_MAX_LARGE`` above ``LARGE`` nodes), else by coordinate descent
+    (inexact).
 
     Examples
     --------
@@ -490,7 +520,9 @@ def sp_order(
     """
     if not sp_supported(graph):
         raise ValueError("edge sizes or explicit buffers")
-    solver = _Solver(graph, max_candidates, deadline)
+    if pareto_max is None:
+        pareto_max = PARETO_MAX if graph.n <= LARGE else PARETO_MAX_LARGE
+    solver = _Solver(graph, max_candidates, deadline, pareto_max)
     chain = (
         _run_deep(lambda: solver.solve(graph))
         if graph.n > 2000
