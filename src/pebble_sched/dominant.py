@@ -42,10 +42,11 @@ branches of their choice counts: exponential in the out-degree d, with the
 length of the canonical chains as base (not the 2^d of the pumpkin bound
 in the literature, whose algorithm we do not have). Up to
 ``MAX_CANDIDATES`` they are enumerated; beyond, partial combinations are
-built branch by branch keeping those not dominated in both their
-pre-release and post-release words (exact); beyond ``PARETO_MAX`` of
-those, a coordinate descent on the peak picks one (inexact, counted in
-``capped``). Restricting P to whole canonical atoms of the rest (never
+built branch by branch (each branch's own dominated options dropped
+first) keeping those not dominated in both their pre-release and
+post-release words (exact); beyond ``PARETO_MAX`` of those, or in the last
+quarter of a time limit, a coordinate descent on the peak picks one
+(inexact, counted in ``capped``). Restricting P to whole canonical atoms of the rest (never
 cutting inside one) is not proven here; it is checked, with everything
 else, against brute force on thousands of random graphs.
 """
@@ -53,6 +54,7 @@ else, against brute force on thousands of random graphs.
 from __future__ import annotations
 
 import itertools
+import math
 import sys
 import threading
 from dataclasses import dataclass
@@ -141,6 +143,9 @@ class _Solver:
     ) -> None:
         self.deadline = deadline
         self.pareto_max = pareto_max
+        # with a deadline, the last quarter of the time skips Pareto pruning
+        remaining = deadline.remaining() if deadline is not None else math.inf
+        self.hurry_below = remaining / 4 if math.isfinite(remaining) else -1.0
         n = graph.n
         self.size = [*graph.node_size.astype(object).tolist(), 0, 0]
         work = graph.workspace.astype(object).tolist()
@@ -224,6 +229,9 @@ class _Solver:
                 for combo in itertools.product(*opts)
             )
             if total <= self.max_candidates
+            else None
+            if self.deadline is not None
+            and self.deadline.remaining() < self.hurry_below
             else self._pareto_combos(opts)
         )
         if combos is None:
