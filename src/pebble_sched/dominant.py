@@ -54,7 +54,6 @@ else, against brute force on thousands of random graphs.
 from __future__ import annotations
 
 import itertools
-import math
 import sys
 import threading
 from dataclasses import dataclass
@@ -71,6 +70,7 @@ from .profiles import (
     merge,
     reduce_word,
 )
+from .runtime import TimeUp
 from .series_parallel import SPNode, decompose
 
 if TYPE_CHECKING:
@@ -81,6 +81,9 @@ __all__ = ["SPSchedule", "fork_structure", "sp_order", "sp_supported"]
 
 MAX_CANDIDATES = 20_000
 """Forks with at most this many pre-release ideals are enumerated."""
+HURRY_CANDIDATES = 256
+"""Past three quarters of a time limit, forks with more candidates than
+this use the coordinate descent."""
 PRUNE_FROM = 32
 """A branch with more options than this has its dominated options dropped."""
 GREEDY_EVALUATIONS = 500
@@ -143,9 +146,9 @@ class _Solver:
     ) -> None:
         self.deadline = deadline
         self.pareto_max = pareto_max
-        # with a deadline, the last quarter of the time skips Pareto pruning
-        remaining = deadline.remaining() if deadline is not None else math.inf
-        self.hurry_below = remaining / 4 if math.isfinite(remaining) else -1.0
+        # with a deadline, Pareto pruning stops after three quarters of the
+        # time (the fork at hand and the later ones use coordinate descent)
+        self.soft = deadline.sub(0.75) if deadline is not None else None
         n = graph.n
         self.size = [*graph.node_size.astype(object).tolist(), 0, 0]
         work = graph.workspace.astype(object).tolist()
@@ -223,17 +226,14 @@ class _Solver:
         total = 1
         for o in opts:
             total *= len(o)
-        combos = (
-            (
+        hurry = self.soft is not None and self.soft.expired()
+        if total <= (HURRY_CANDIDATES if hurry else self.max_candidates):
+            combos = (
                 (merge([c[0] for c in combo]), merge([c[1] for c in combo]))
                 for combo in itertools.product(*opts)
             )
-            if total <= self.max_candidates
-            else None
-            if self.deadline is not None
-            and self.deadline.remaining() < self.hurry_below
-            else self._pareto_combos(opts)
-        )
+        else:
+            combos = None if hurry else self._pareto_combos(opts)
         if combos is None:
             self.exact = False
             self.capped += 1
@@ -333,9 +333,11 @@ class _Solver:
             (pre, post, _coarse_word(pre), _coarse_word(post))
             for pre, post in options
         ]
-        return [
-            (pre, post) for pre, post, _w, _v in _pareto(items, self.deadline)
-        ]
+        try:
+            kept = _pareto(items, self.soft)
+        except TimeUp:
+            return options
+        return [(pre, post) for pre, post, _w, _v in kept]
 
     def _pareto_combos(self, opts) -> list[tuple[list, list]] | None:
         """Merged (pre, post) chains of every combination, minus dominated ones.
@@ -363,7 +365,10 @@ class _Solver:
                     )
             if self.deadline is not None:
                 self.deadline.check()
-            partial = _pareto(grown, self.deadline)
+            try:
+                partial = _pareto(grown, self.soft)
+            except TimeUp:
+                return None
         return [(pre, post) for pre, post, _w, _v in partial]
 
     def _greedy_combos(self, opts, r_atom):
