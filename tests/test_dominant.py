@@ -220,3 +220,14 @@ def test_solve_methods_report_optimal(method, graph):
     if r.exact:
         assert s.status == "optimal" and s.peak == r.peak
     assert s.peak == evaluate_indices(graph, graph.to_indices(s.order)).peak
+
+
+def test_time_limit_is_honoured():
+    """Tests that `sp` returns a valid schedule within a short time limit."""
+    import time
+
+    g = series_parallel(20_000, seed=5, max_out_degree=6)
+    t0 = time.perf_counter()
+    s = solve(g, method="sp", time_limit=1.0)
+    assert time.perf_counter() - t0 < 10  # bound evaluation included
+    assert s.peak == evaluate_indices(g, g.to_indices(s.order)).peak
