@@ -54,6 +54,7 @@ else, against brute force on thousands of random graphs.
 from __future__ import annotations
 
 import itertools
+import math
 import sys
 import threading
 from dataclasses import dataclass
@@ -77,7 +78,7 @@ if TYPE_CHECKING:
     from .graph import Graph
     from .runtime import Deadline
 
-__all__ = ["SPSchedule", "fork_structure", "sp_order", "sp_supported"]
+__all__ = ["SPSchedule", "sp_order", "sp_supported"]
 
 MAX_CANDIDATES = 20_000
 """Forks with at most this many pre-release ideals are enumerated."""
@@ -100,11 +101,11 @@ LARGE = 20_000
 class SPSchedule:
     """Result of :func:`sp_order`.
 
-    ``exact`` is True when the theory guarantees the order is optimal (the
-    graph is SP, its forks are flat, and every fork found a dominant
-    candidate); ``peak`` is the peak predicted by the atoms (equal to the
+    ``exact`` is True when the order is optimal by Lemmas 1-4: every fork
+    was solved within its budgets and found a candidate dominating the
+    others; ``peak`` is the peak predicted by the atoms (equal to the
     evaluator's). ``forks``, ``nested`` and ``candidates`` count the forks
-    solved, the nested forks, and the candidates compared.
+    solved, the nested branches, and the candidates compared.
     """
 
     order: np.ndarray
@@ -223,17 +224,7 @@ class _Solver:
         self.forks += 1
         opts = [self._prune(self.options(b, a)) for b in branches]
         r_atom = self.release(a)
-        total = 1
-        for o in opts:
-            total *= len(o)
-        hurry = self.soft is not None and self.soft.expired()
-        if total <= (HURRY_CANDIDATES if hurry else self.max_candidates):
-            combos = (
-                (merge([c[0] for c in combo]), merge([c[1] for c in combo]))
-                for combo in itertools.product(*opts)
-            )
-        else:
-            combos = None if hurry else self._pareto_combos(opts)
+        combos = self._combinations(opts)
         if combos is None:
             self.exact = False
             self.capped += 1
@@ -297,23 +288,11 @@ class _Solver:
         rest = self.series(items[2:], w1, False)
         out: list[tuple[list, list]] = []
         if not forced_full:
-            total = 1
-            for o in subs:
-                total *= len(o)
-            if total <= self.max_candidates:
-                combos = [
-                    (
-                        merge([c[0] for c in combo]),
-                        merge([c[1] for c in combo]),
-                    )
-                    for combo in itertools.product(*subs)
-                ]
-            else:  # pruned as in fork(): the same argument holds here
-                combos = self._pareto_combos(subs)
-                if combos is None:
-                    self.exact = False
-                    self.capped += 1
-                    combos = []
+            combos = self._combinations(subs)  # pruned as in fork()
+            if combos is None:
+                self.exact = False
+                self.capped += 1
+                combos = []
             for pre, post in combos:
                 if post:  # X0 not complete: w1 and the rest after it
                     out.append((pre, canonical([*post, w_atom, *rest])))
@@ -323,6 +302,18 @@ class _Solver:
         for t in range(len(rest) + 1):
             out.append((canonical([*head, *rest[:t]]), rest[t:]))
         return out
+
+    def _combinations(self, opts) -> list[tuple[list, list]] | None:
+        """Merged (pre, post) chains of every combination of the options, or
+        of those that survive :meth:`_pareto_combos` when there are more than
+        ``max_candidates`` (a few hundred once three quarters of a time limit
+        are spent); None when even that is beyond the budgets."""
+        hurry = self.soft is not None and self.soft.expired()
+        if math.prod(len(o) for o in opts) <= (
+            HURRY_CANDIDATES if hurry else self.max_candidates
+        ):
+            return [_merged(combo) for combo in itertools.product(*opts)]
+        return None if hurry else self._pareto_combos(opts)
 
     def _prune(self, options: list[tuple[list, list]]) -> list:
         """A branch's options minus those dominated in both words (as in
@@ -376,15 +367,8 @@ class _Solver:
         choice = [len(o) - 1 for o in opts]
 
         def peak(ch):
-            combo = [opts[i][t] for i, t in enumerate(ch)]
-            chain = canonical(
-                [
-                    *merge([c[0] for c in combo]),
-                    r_atom,
-                    *merge([c[1] for c in combo]),
-                ]
-            )
-            return max(_coarse_word(chain))
+            pre, post = _merged([opts[i][t] for i, t in enumerate(ch)])
+            return max(_coarse_word(canonical([*pre, r_atom, *post])))
 
         best = peak(choice)
         budget = GREEDY_EVALUATIONS
@@ -403,8 +387,7 @@ class _Solver:
                     p = peak(trial)
                     if p < best:
                         best, choice, improved = p, trial, True
-        combo = [opts[i][t] for i, t in enumerate(choice)]
-        return [(merge([c[0] for c in combo]), merge([c[1] for c in combo]))]
+        return [_merged([opts[i][t] for i, t in enumerate(choice)])]
 
     def solve(self, graph: Graph) -> list[Atom]:
         r = decompose(graph)
@@ -466,6 +449,11 @@ def _pareto(items: list, deadline: Deadline | None = None) -> list:
                 alive[k] = False
         alive[i] = True
     return [items[k][:4] for k in np.flatnonzero(alive).tolist()]
+
+
+def _merged(combo) -> tuple[list[Atom], list[Atom]]:
+    """One option per branch: the merged pre-release and post-release chains."""
+    return merge([c[0] for c in combo]), merge([c[1] for c in combo])
 
 
 def _coarse_word(chain: list[Atom]) -> list[int]:
@@ -542,13 +530,9 @@ def sp_order(
         else solver.solve(graph)
     )
     order = [x for x in flatten(tuple(a.items for a in chain)) if x >= 0]
-    level = peak = 0
-    for atom in chain:
-        peak = max(peak, level + atom.hill)
-        level += atom.net
     return SPSchedule(
         np.array(order, dtype=np.int64),
-        int(peak),
+        int(max(_coarse_word(chain))),
         solver.exact,
         solver.forks,
         solver.nested,
@@ -556,9 +540,3 @@ def sp_order(
         solver.undominated,
         solver.capped,
     )
-
-
-def fork_structure(graph: Graph) -> dict[str, int]:
-    """Forks of an SP graph and how many are nested (see the module docstring)."""
-    r = sp_order(graph)
-    return {"forks": r.forks, "nested": r.nested}
