@@ -231,3 +231,33 @@ def test_time_limit_is_honoured():
     s = solve(g, method="sp", time_limit=1.0)
     assert time.perf_counter() - t0 < 10  # bound evaluation included
     assert s.peak == evaluate_indices(g, g.to_indices(s.order)).peak
+
+
+def test_ctrl_c_stops_the_solver_thread(tmp_path):
+    """Tests that Ctrl-C reaches the SP solver's worker thread (large graphs)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from pebble_sched import write_graph
+
+    path = tmp_path / "big.json"
+    write_graph(path, series_parallel(100_000, seed=3, max_out_degree=6))
+    code = (
+        "import sys; from pebble_sched.cli import main; "
+        f"sys.argv = ['pebble-sched', 'solve', {str(path)!r}, '-m', 'sp']; main()"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    time.sleep(6)  # reading, the lower bound, then into the solver
+    start = time.perf_counter()
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=60)
+    assert time.perf_counter() - start < 20
+    assert "interrupted" in out and "peak" in out

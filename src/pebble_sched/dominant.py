@@ -146,6 +146,7 @@ class _Solver:
         pareto_max: int = PARETO_MAX,
     ) -> None:
         self.deadline = deadline
+        self.cancel = threading.Event()  # set by _run_deep on Ctrl-C
         self.pareto_max = pareto_max
         # with a deadline, Pareto pruning stops after three quarters of the
         # time (the fork at hand and the later ones use coordinate descent)
@@ -164,6 +165,13 @@ class _Solver:
         self.forks = self.nested = self.candidates = self.undominated = 0
         self.capped = 0
         self.max_candidates = max_candidates
+
+    def check(self) -> None:
+        """Raise TimeUp past the deadline, KeyboardInterrupt once cancelled."""
+        if self.cancel.is_set():
+            raise KeyboardInterrupt
+        if self.deadline is not None:
+            self.deadline.check()
 
     # atoms ------------------------------------------------------------
     def atom(self, v: int, freed: int) -> Atom:
@@ -184,6 +192,7 @@ class _Solver:
         """
         if p.kind == "edge":
             return []
+        self.check()
         if p.kind == "series":
             return self.series(_flatten_series(p), a, shared)
         return self.parallel(p, a, shared)
@@ -233,8 +242,8 @@ class _Solver:
         words: list[list[int]] = []
         chains: list[list[Atom]] = []
         for k, (pre, post) in enumerate(combos):
-            if self.deadline is not None and k % 64 == 0:
-                self.deadline.check()
+            if k % 64 == 0:
+                self.check()
             chain = canonical([*pre, r_atom, *post])
             word = _coarse_word(chain)
             words.append(word)
@@ -354,8 +363,7 @@ class _Solver:
                     grown.append(
                         (pre, post, _coarse_word(pre), _coarse_word(post))
                     )
-            if self.deadline is not None:
-                self.deadline.check()
+            self.check()
             try:
                 partial = _pareto(grown, self.soft)
             except TimeUp:
@@ -380,8 +388,8 @@ class _Solver:
                     if t == choice[i] or budget <= 0:
                         continue
                     budget -= 1
-                    if self.deadline is not None and budget % 64 == 0:
-                        self.deadline.check()
+                    if budget % 64 == 0:
+                        self.check()
                     trial = [*choice]
                     trial[i] = t
                     p = peak(trial)
@@ -466,8 +474,12 @@ def _coarse_word(chain: list[Atom]) -> list[int]:
     return reduce_word(word)
 
 
-def _run_deep(fn):
-    """Run ``fn`` with a deep recursion limit in a thread with a large stack."""
+def _run_deep(fn, cancel: threading.Event):
+    """Run ``fn`` with a deep recursion limit in a thread with a large stack.
+
+    Ctrl-C in the caller sets ``cancel`` (which ``fn`` polls), waits for the
+    thread to stop and is raised again.
+    """
     result: list = []
     error: list = []
 
@@ -486,9 +498,15 @@ def _run_deep(fn):
     try:
         thread = threading.Thread(target=target)
         thread.start()
-        thread.join()
     finally:
         threading.stack_size(previous)
+    try:
+        while thread.is_alive():
+            thread.join(0.1)
+    except KeyboardInterrupt:
+        cancel.set()
+        thread.join()
+        raise
     if error:
         raise error[0]
     return result[0]
@@ -525,7 +543,7 @@ def sp_order(
         pareto_max = PARETO_MAX if graph.n <= LARGE else PARETO_MAX_LARGE
     solver = _Solver(graph, max_candidates, deadline, pareto_max)
     chain = (
-        _run_deep(lambda: solver.solve(graph))
+        _run_deep(lambda: solver.solve(graph), solver.cancel)
         if graph.n > 2000
         else solver.solve(graph)
     )

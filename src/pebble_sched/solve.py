@@ -169,10 +169,11 @@ def sp_candidate(graph, deadline, rng, callbacks, base=None):
 def _run_sp(graph, deadline, rng, callbacks, **options):
     try:
         order, exact, stats = sp_candidate(graph, deadline, rng, callbacks)
-    except TimeUp:
-        # out of time: Inductor's order (milliseconds), marked as such
+    except (TimeUp, KeyboardInterrupt) as exc:
+        # out of time or Ctrl-C: Inductor's order (fast), marked as such
         order = inductor_order(graph)[0]
-        return order, 0, {"interrupted": "time", "fallback": "inductor"}
+        why = "time" if isinstance(exc, TimeUp) else "ctrl-c"
+        return order, 0, {"interrupted": why, "fallback": "inductor"}
     lb = evaluate_indices(graph, order, check=False).peak if exact else 0
     return order, lb, stats
 
@@ -446,6 +447,9 @@ def _portfolio(
             o, exact, st = sp_candidate(graph, sub, rng, callbacks)
         except TimeUp:
             stats["sp"] = {"interrupted": "time"}
+        except KeyboardInterrupt:
+            stats["interrupted"] = "ctrl-c"
+            return inductor_order(graph)[0], 0, stats, "inductor"
         else:
             stats["sp"] = st
             if exact:
