@@ -125,6 +125,27 @@ def test_method_refusing_graph(runner):
     assert r.exit_code == 2 and "does not support" in r.stderr
 
 
+def test_sp_family_option(runner, tmp_path):
+    """Tests --sp-family: its use with the SP methods, a one-line refusal otherwise."""
+    from pebble_sched.formats import write_graph
+    from pebble_sched.generators import series_parallel
+
+    g = tmp_path / "sp.json"
+    write_graph(g, series_parallel(80, seed=1, max_out_degree=4))
+    r = runner.invoke(
+        main,
+        ["solve", str(g), "-m", "sp", "--sp-family", "threshold", "--json"],
+    )
+    assert r.exit_code == 0, r.stderr
+    assert json.loads(r.stdout)["method"] == "sp"
+    r = runner.invoke(
+        main, ["solve", str(g), "-m", "heuristic", "--sp-family", "full"]
+    )
+    assert r.exit_code == 2 and "--sp-family" in r.stderr
+    r = runner.invoke(main, ["solve", str(g), "--sp-family", "nope"])
+    assert r.exit_code == 2
+
+
 def test_import_torch_without_torch_is_a_clear_error(tmp_path):
     """Tests the message when torch is missing (simulated in a subprocess)."""
     import subprocess

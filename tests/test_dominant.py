@@ -261,3 +261,49 @@ def test_ctrl_c_stops_the_solver_thread(tmp_path):
     out, _ = proc.communicate(timeout=60)
     assert time.perf_counter() - start < 20
     assert "interrupted" in out and "peak" in out
+
+
+@settings(deadline=None)
+@given(sp_graphs())
+def test_threshold_family_against_brute_force(g):
+    """Tests Lemma 5 (conjectured): the threshold family alone finds the optimum."""
+    assume(decompose(g).is_sp)
+    r = sp_order(g, family="threshold")
+    assert r.peak == evaluate_indices(g, r.order).peak
+    assert r.exact_if_lemma5
+    assert r.peak == brute_force(g)[1]
+    assert r.exact == (r.conjectured == 0)
+
+
+@settings(deadline=None, max_examples=40)
+@given(
+    st.integers(0, 2**31), st.integers(15, 70), st.sampled_from([2, 3, 4, 6])
+)
+def test_threshold_family_matches_the_full_family(seed, n, d):
+    """Tests Lemma 5 on larger graphs: same peak as all pre-release ideals."""
+    rng = np.random.default_rng(seed)
+    g = series_parallel(n, seed=seed, max_out_degree=d)
+    g = g.replace(
+        size=rng.integers(0, 30, g.n), workspace=rng.integers(0, 10, g.n)
+    )
+    full = sp_order(g, family="full")
+    assume(full.exact)
+    r = sp_order(g, family="threshold")
+    assert r.exact_if_lemma5
+    assert r.peak == full.peak
+
+
+def test_threshold_family_through_solve():
+    """Tests the families under solve(): honest status, one-line errors."""
+    g = pumpkin(6, 4, 8, seed=2)
+    full = solve(g, method="pumpkin", sp_family="full")
+    fpt = solve(g, method="pumpkin", sp_family="threshold")
+    assert full.status == "optimal" and fpt.peak == full.peak
+    assert (
+        fpt.stats["conjectured_forks"] == 1 and fpt.stats["optimal_if_lemma5"]
+    )
+    assert not fpt.stats["exact"]  # a conjecture proves nothing
+    with pytest.raises(ValueError, match="Unknown SP family"):
+        solve(g, method="sp", sp_family="fast")
+    with pytest.raises(ValueError, match="unknown family"):
+        sp_order(g, family="fast")

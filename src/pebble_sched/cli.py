@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from .dominant import SP_FAMILIES
 from .exceptions import PebbleSchedError, ScheduleError
 from .formats import read_graph, read_schedule, write_schedule
 from .info import graph_info
@@ -115,10 +116,27 @@ METHOD_NAMES = ["auto", *METHODS]
     help="Keep the sinks' outputs resident to the end "
     "(default: as the file says).",
 )
+@click.option(
+    "--sp-family",
+    type=click.Choice(SP_FAMILIES),
+    default=None,
+    help="Fork candidates of the SP solver (sp, pumpkin, tree, auto): "
+    "all pre-release ideals (full), the threshold family of Lemma 5 "
+    "(threshold: fast, optimal only if the lemma holds), or full with "
+    "threshold beyond its budgets (auto, the default).",
+)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--quiet", "-q", is_flag=True, help="No summary or progress.")
 def solve_cmd(
-    graph_file, method, time_limit, output, as_json, keep_outputs, seed, quiet
+    graph_file,
+    method,
+    time_limit,
+    output,
+    as_json,
+    keep_outputs,
+    sp_family,
+    seed,
+    quiet,
 ):
     """Find a low-peak schedule of GRAPH.json and say what was proven."""
     if time_limit is not None and not (
@@ -127,6 +145,13 @@ def solve_cmd(
         raise InputError(
             "--time-limit must be a non-negative number of seconds."
         )
+    options = {}
+    if sp_family is not None:
+        if method not in ("auto", "sp", "pumpkin", "tree"):
+            raise InputError(
+                "--sp-family applies to the methods auto, sp, pumpkin and tree."
+            )
+        options["sp_family"] = sp_family
     graph = _read(graph_file)
     progress = None if quiet else _Progress()
     try:
@@ -137,6 +162,7 @@ def solve_cmd(
             seed=seed,
             callbacks=progress,
             keep_outputs=keep_outputs,
+            **options,
         )
     except ValueError as exc:
         raise InputError(str(exc)) from None

@@ -57,7 +57,8 @@ import itertools
 import math
 import sys
 import threading
-from dataclasses import dataclass
+from bisect import bisect_left
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -69,6 +70,7 @@ from .profiles import (
     dominates,
     flatten,
     merge,
+    preference,
     reduce_word,
 )
 from .runtime import TimeUp
@@ -78,7 +80,10 @@ if TYPE_CHECKING:
     from .graph import Graph
     from .runtime import Deadline
 
-__all__ = ["SPSchedule", "sp_order", "sp_supported"]
+__all__ = ["SP_FAMILIES", "SPSchedule", "sp_order", "sp_supported"]
+
+SP_FAMILIES = ("auto", "full", "threshold")
+"""Candidate families of a fork, see :func:`sp_order`."""
 
 MAX_CANDIDATES = 20_000
 """Forks with at most this many pre-release ideals are enumerated."""
@@ -102,10 +107,14 @@ class SPSchedule:
     """Result of :func:`sp_order`.
 
     ``exact`` is True when the order is optimal by Lemmas 1-4: every fork
-    was solved within its budgets and found a candidate dominating the
-    others; ``peak`` is the peak predicted by the atoms (equal to the
-    evaluator's). ``forks``, ``nested`` and ``candidates`` count the forks
-    solved, the nested branches, and the candidates compared.
+    was decided over all its pre-release ideals (enumerated or
+    Pareto-pruned) and found a candidate dominating the others. ``forks``,
+    ``nested`` and ``candidates`` count the forks solved, the nested
+    branches and the candidates compared; ``conjectured`` the forks decided
+    over the threshold family of Lemma 5 only (optimal if Lemma 5 holds,
+    see :attr:`exact_if_lemma5`), ``capped`` those decided by coordinate
+    descent, ``undominated`` those where no candidate dominated the others.
+    ``peak`` is the peak predicted by the atoms (equal to the evaluator's).
     """
 
     order: np.ndarray
@@ -116,6 +125,44 @@ class SPSchedule:
     candidates: int = 0
     undominated: int = 0
     capped: int = 0
+    conjectured: int = 0
+
+    @property
+    def exact_if_lemma5(self) -> bool:
+        """Optimal if the threshold family of Lemma 5 always holds a
+        dominant candidate (checked on random forks, not proven)."""
+        return self.capped == 0 and self.undominated == 0
+
+
+@dataclass(slots=True)
+class _Branch:
+    """A fork branch (see :meth:`_Solver.branch`): before the release it
+    runs ``head`` and a prefix of ``rest`` (flat), or a combination of its
+    ``subs`` (nested)."""
+
+    head: list[Atom]
+    rest: list[Atom]
+    subs: list[_Branch] = field(default_factory=list)
+    w_atom: Atom | None = None
+    forced: bool = False
+    full_pre: list[Atom] = field(default_factory=list)
+    keys: list = field(default_factory=list)
+    count: int = 0
+    cache: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.keys = [preference(x) for x in self.rest]
+        self.count = len(self.rest) + 1
+        if self.subs and not self.forced:
+            self.count += 1 + math.prod(s.count for s in self.subs)
+
+
+_TOP = (3, 0)
+"""A threshold above every preference key."""
+
+
+def _all_keys(t: _Branch) -> list:
+    return [*t.keys, *(k for s in t.subs for k in _all_keys(s))]
 
 
 def sp_supported(graph: Graph) -> bool:
@@ -144,8 +191,10 @@ class _Solver:
         max_candidates: int = MAX_CANDIDATES,
         deadline: Deadline | None = None,
         pareto_max: int = PARETO_MAX,
+        family: str = "auto",
     ) -> None:
         self.deadline = deadline
+        self.family = family
         self.cancel = threading.Event()  # set by _run_deep on Ctrl-C
         self.pareto_max = pareto_max
         # with a deadline, Pareto pruning stops after three quarters of the
@@ -161,9 +210,8 @@ class _Solver:
             self.size[v] if has_succ[v] or keep else 0 for v in range(n)
         ] + [0, 0]
         self.hill0 = [self.size[v] + work[v] for v in range(n)]
-        self.exact = True
         self.forks = self.nested = self.candidates = self.undominated = 0
-        self.capped = 0
+        self.capped = self.conjectured = 0
         self.max_candidates = max_candidates
 
     def check(self) -> None:
@@ -228,16 +276,35 @@ class _Solver:
 
         Every candidate is a *pre-release ideal*: per branch a choice from
         :meth:`options`; pre-release chains are merged, then R, then the
-        post-release chains are merged (Lemmas 1-2 on each side).
+        post-release chains are merged (Lemmas 1-2 on each side). The
+        candidates are all such ideals (enumerated, or Pareto-pruned, both
+        exact) or, with ``family="threshold"`` or beyond the budgets, the
+        threshold family of Lemma 5 (:meth:`_threshold_combos`).
         """
         self.forks += 1
-        opts = [self._prune(self.options(b, a)) for b in branches]
         r_atom = self.release(a)
-        combos = self._combinations(opts)
+        trees = [self.branch(b, a) for b in branches]
+        combos = None
+        if self.family != "threshold":
+            hurry = self.soft is not None and self.soft.expired()
+            if hurry and math.prod(t.count for t in trees) > HURRY_CANDIDATES:
+                pass  # no time for the full family
+            else:
+                before = self.capped
+                opts = [self._prune(self.options(t)) for t in trees]
+                if self.capped == before:
+                    combos = self._combinations(opts)
+                else:  # a nested branch is beyond the budgets
+                    self.capped = before
         if combos is None:
-            self.exact = False
-            self.capped += 1
-            combos = self._greedy_combos(opts, r_atom)
+            if self.family != "full":
+                combos = self._threshold_combos(trees)
+            if combos is None:
+                self.capped += 1
+                opts = [self._prune(self.options(t)) for t in trees]
+                combos = self._greedy_combos(opts, r_atom)
+            else:
+                self.conjectured += 1
         best = best_word = None
         words: list[list[int]] = []
         chains: list[list[Atom]] = []
@@ -254,63 +321,131 @@ class _Solver:
         assert best is not None and best_word is not None
         if not all(dominates(best_word, w) for w in words):
             self.undominated += 1
-            self.exact = False
             peaks = [max(w) for w in words]
             best = chains[peaks.index(min(peaks))]
         return best
 
-    def options(self, branch: SPNode, a: int) -> list[tuple[list, list]]:
-        """(pre, post) canonical chains for every pre-release ideal of a branch.
+    def branch(self, branch: SPNode, a: int) -> _Branch:
+        """The structure of a fork branch, for :meth:`options` and Lemma 5.
 
-        A *flat* branch ``a -> c, P1, v2, ...`` offers ``t = 0..L``: c and
-        the first t atoms of the canonical rest before the release, the
-        rest after. A *nested* branch ``X0, w1, P1, ...`` (X0 a parallel
-        composition at a) offers every combination of its sub-branches'
-        options, and, when all of them are complete, w1 and a prefix of
-        the canonical rest.
+        A *flat* branch ``a -> c, P1, v2, ...``: its head is c, its rest the
+        canonical chain after c. A *nested* branch ``X0, w1, P1, ...`` (X0 a
+        parallel composition at a, closed by w1): its sub-branches, and,
+        once they are complete, its head (their merged chains and w1) and
+        the canonical rest after w1.
         """
         items = _flatten_series(branch)
         first = items[0]
         if first.kind == "edge":
             c = self.atom(items[1], 0)  # reads a, does not free it
             rest = self.series(items[2:], items[1], False)
-            return [
-                (canonical([c, *rest[:t]]), rest[t:])
-                for t in range(len(rest) + 1)
-            ]
-        # nested: X0 is a parallel composition at a, closed by w1
+            return _Branch([c], rest)
         self.nested += 1
         subs = []
-        forced_full = False
+        forced = False
         for b in first.children:
             if b.kind == "edge":
-                forced_full = True  # w1 itself reads a
+                forced = True  # w1 itself reads a
             else:
-                subs.append(self.options(b, a))
-        w1 = items[1]
-        full = [o[-1] for o in subs]
-        if not all(not post for _pre, post in full):
-            raise AssertionError("the last option of a branch is complete")
-        full_pre = merge([o[0] for o in full])
+                subs.append(self.branch(b, a))
+        full_pre = merge([canonical([*s.head, *s.rest]) for s in subs])
         level = sum(x.net for x in full_pre)
+        w1 = items[1]
         w_atom = self.atom(w1, level)  # frees X0's outputs, not a
         rest = self.series(items[2:], w1, False)
+        head = canonical([*full_pre, w_atom])
+        return _Branch(head, rest, subs, w_atom, forced, full_pre)
+
+    def prefix(self, t: _Branch, k: int) -> tuple[list[Atom], list[Atom]]:
+        """Head and the first k atoms of the rest before the release."""
+        got = t.cache.get(k)
+        if got is None:
+            got = t.cache[k] = (canonical([*t.head, *t.rest[:k]]), t.rest[k:])
+        return got
+
+    def options(self, t: _Branch) -> list[tuple[list, list]]:
+        """(pre, post) canonical chains for every pre-release ideal of a branch.
+
+        A flat branch offers c and the first k atoms of its rest before the
+        release (k = 0..L). A nested branch offers every combination of its
+        sub-branches' options, and, when all of them are complete, w1 and a
+        prefix of the rest.
+        """
         out: list[tuple[list, list]] = []
-        if not forced_full:
-            combos = self._combinations(subs)  # pruned as in fork()
+        if t.subs and not t.forced:
+            combos = self._combinations([self.options(s) for s in t.subs])
             if combos is None:
-                self.exact = False
                 self.capped += 1
                 combos = []
             for pre, post in combos:
                 if post:  # X0 not complete: w1 and the rest after it
-                    out.append((pre, canonical([*post, w_atom, *rest])))
+                    out.append((pre, canonical([*post, t.w_atom, *t.rest])))
             # X0 complete, w1 after the release
-            out.append((full_pre, canonical([w_atom, *rest])))
-        head = canonical([*full_pre, w_atom])
-        for t in range(len(rest) + 1):
-            out.append((canonical([*head, *rest[:t]]), rest[t:]))
+            out.append((t.full_pre, canonical([t.w_atom, *t.rest])))
+        out += [self.prefix(t, k) for k in range(len(t.rest) + 1)]
         return out
+
+    def threshold_options(self, t: _Branch, tau: tuple) -> list:
+        """Lemma 5 options of a branch at threshold ``tau``: (key, pre, post).
+
+        A flat branch runs c alone, or c and every atom of its rest whose
+        preference is below ``tau``, before the release. A nested branch
+        combines its sub-branches' options at ``tau`` (X0 incomplete), or
+        completes X0 and runs w1 after the release, alone, or with the rest's
+        atoms below ``tau`` before it.
+        """
+        out: list = []
+        if t.subs and not t.forced:
+            subs = [self.threshold_options(s, tau) for s in t.subs]
+            for combo in itertools.product(*subs):
+                post = merge([c[2] for c in combo])
+                if post:
+                    pre = merge([c[1] for c in combo])
+                    tail = canonical([*post, t.w_atom, *t.rest])
+                    out.append((tuple(c[0] for c in combo), pre, tail))
+            out.append(("w", t.full_pre, canonical([t.w_atom, *t.rest])))
+        k = bisect_left(t.keys, tau)
+        out.append((0, *self.prefix(t, 0)))
+        if k:
+            out.append((k, *self.prefix(t, k)))
+        return out
+
+    def _threshold_combos(self, trees: list[_Branch]):
+        """Lemma 5 (conjectured): the fork's threshold family of candidates.
+
+        For a threshold ``tau`` on preference keys, every branch either runs
+        its consumer alone before the release, or its consumer and every
+        atom of its rest preferred to ``tau`` (nested branches likewise, see
+        :meth:`threshold_options`). The family has at most 2^d candidates
+        per threshold and one threshold per distinct key: O(2^d n)
+        candidates for a fork of out-degree d, against the product of the
+        branch lengths of the full family. That it always holds a dominant
+        candidate is checked against the full family and brute force on
+        random forks and graphs (tests), not proven here. A threshold with
+        more than ``max_candidates`` combinations is Pareto-pruned as in
+        :meth:`_pareto_combos`; None when even that is beyond the budgets.
+        """
+        taus = sorted({k for t in trees for k in _all_keys(t)})
+        taus.append(_TOP)
+        seen: dict = {}
+        pruned: list[tuple[list, list]] = []
+        for tau in taus:
+            self.check()
+            opts = [self.threshold_options(t, tau) for t in trees]
+            if math.prod(len(o) for o in opts) <= self.max_candidates:
+                for combo in itertools.product(*opts):
+                    key = tuple(c[0] for c in combo)
+                    if key not in seen:
+                        seen[key] = combo
+                continue
+            more = self._pareto_combos([[o[1:] for o in x] for x in opts])
+            if more is None:
+                return None
+            pruned += more
+        return [
+            (merge([c[1] for c in combo]), merge([c[2] for c in combo]))
+            for combo in seen.values()
+        ] + pruned
 
     def _combinations(self, opts) -> list[tuple[list, list]] | None:
         """Merged (pre, post) chains of every combination of the options, or
@@ -516,6 +651,7 @@ def sp_order(
     graph: Graph,
     deadline: Deadline | None = None,
     *,
+    family: str = "auto",
     max_candidates: int = MAX_CANDIDATES,
     pareto_max: int | None = None,
 ) -> SPSchedule:
@@ -523,11 +659,16 @@ def sp_order(
 
     Raises ``ValueError`` for a graph that is not SP or outside the model
     (see :func:`sp_supported`), :class:`~pebble_sched.runtime.TimeUp` when
-    ``deadline`` expires. A fork with more than ``max_candidates``
-    pre-release ideals is reduced by Pareto pruning (exact) as long as
-    ``pareto_max`` partial combinations suffice (default: ``PARETO_MAX``, or
-    ``PARETO_MAX_LARGE`` above ``LARGE`` nodes), else by coordinate descent
-    (inexact).
+    ``deadline`` expires.
+
+    ``family`` chooses the candidates of each fork. ``"full"``: every
+    pre-release ideal; a fork with more than ``max_candidates`` is reduced
+    by Pareto pruning (exact) as long as ``pareto_max`` partial combinations
+    suffice (default: ``PARETO_MAX``, or ``PARETO_MAX_LARGE`` above ``LARGE``
+    nodes), else decided by coordinate descent (inexact). ``"threshold"``:
+    the threshold family of Lemma 5 on every fork, O(2^d n) candidates per
+    fork of out-degree d (optimal if Lemma 5 holds). ``"auto"``: as
+    ``"full"``, with the threshold family instead of the coordinate descent.
 
     Examples
     --------
@@ -537,11 +678,13 @@ def sp_order(
     >>> [g.ids[v] for v in r.order], r.peak, r.exact
     (['s', 'a', 'c', 'b', 't'], 10, True)
     """
+    if family not in SP_FAMILIES:
+        raise ValueError(f"unknown family {family!r}")
     if not sp_supported(graph):
         raise ValueError("edge sizes or explicit buffers")
     if pareto_max is None:
         pareto_max = PARETO_MAX if graph.n <= LARGE else PARETO_MAX_LARGE
-    solver = _Solver(graph, max_candidates, deadline, pareto_max)
+    solver = _Solver(graph, max_candidates, deadline, pareto_max, family)
     chain = (
         _run_deep(lambda: solver.solve(graph), solver.cancel)
         if graph.n > 2000
@@ -551,10 +694,11 @@ def sp_order(
     return SPSchedule(
         np.array(order, dtype=np.int64),
         int(max(_coarse_word(chain))),
-        solver.exact,
+        solver.capped == solver.undominated == solver.conjectured == 0,
         solver.forks,
         solver.nested,
         solver.candidates,
         solver.undominated,
         solver.capped,
+        solver.conjectured,
     )

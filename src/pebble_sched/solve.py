@@ -23,7 +23,7 @@ from .bounds import lower_bound
 from .brute_force import MAX_NODES, brute_force
 from .constants import INT64_SAFE
 from .cpsat import CpSatModel
-from .dominant import sp_order, sp_supported
+from .dominant import SP_FAMILIES, sp_order, sp_supported
 from .exceptions import PebbleSchedError
 from .heuristics import HeuristicParams, heuristic_schedule, local_search
 from .ideals import ideal_search
@@ -137,23 +137,26 @@ def _sp_stats(r) -> dict[str, Any]:
         "candidates": r.candidates,
         "capped_forks": r.capped,
         "undominated_forks": r.undominated,
+        "conjectured_forks": r.conjectured,
+        "optimal_if_lemma5": r.exact_if_lemma5,
     }
 
 
-def sp_candidate(graph, deadline, rng, callbacks, base=None):
+def sp_candidate(graph, deadline, rng, callbacks, base=None, family="auto"):
     """An order from the dominant-schedule solver: ``(order, exact, stats)``.
 
-    On an SP graph, :func:`pebble_sched.dominant.sp_order` itself. On
+    On an SP graph, :func:`pebble_sched.dominant.sp_order` itself (with the
+    fork candidates of ``family``). On
     another DAG, the SP-ization of ``base`` (by default Inductor's order)
     is solved instead, and the better of the two orders is returned.
     """
     if decompose(graph).is_sp:
-        r = sp_order(graph, deadline)
+        r = sp_order(graph, deadline, family=family)
         return r.order, r.exact, {"algorithm": "sp", **_sp_stats(r)}
     if base is None:
         base = inductor_order(graph, deadline)[0]
     sg, joins = spize(graph, base)
-    r = sp_order(sg, deadline)
+    r = sp_order(sg, deadline, family=family)
     n = graph.n
     order = r.order[r.order < n]  # the joins are appended after the nodes
     stats = {"algorithm": "spization", "joins": joins, **_sp_stats(r)}
@@ -166,9 +169,13 @@ def sp_candidate(graph, deadline, rng, callbacks, base=None):
     return order, False, stats
 
 
-def _run_sp(graph, deadline, rng, callbacks, **options):
+def _run_sp(graph, deadline, rng, callbacks, sp_family="auto", **options):
+    if options:
+        raise ValueError(f"Unknown option for sp: {sorted(options)[0]!r}.")
     try:
-        order, exact, stats = sp_candidate(graph, deadline, rng, callbacks)
+        order, exact, stats = sp_candidate(
+            graph, deadline, rng, callbacks, family=sp_family
+        )
     except (TimeUp, KeyboardInterrupt) as exc:
         # out of time or Ctrl-C: Inductor's order (fast), marked as such
         order = inductor_order(graph)[0]
@@ -413,7 +420,14 @@ def _solve_blocks(blocks, deadline, rng, callbacks, num_workers):
 
 
 def _portfolio(
-    graph, deadline, rng, callbacks, num_workers=None, split=True, goal=0
+    graph,
+    deadline,
+    rng,
+    callbacks,
+    num_workers=None,
+    split=True,
+    goal=0,
+    sp_family="auto",
 ):
     """``auto``: exact where it can, shared bounds, always within the deadline.
 
@@ -444,7 +458,9 @@ def _portfolio(
     if sp_supported(graph) and graph.n <= limit and enough:
         sub = deadline.sub(share) if timed else Deadline()
         try:
-            o, exact, st = sp_candidate(graph, sub, rng, callbacks)
+            o, exact, st = sp_candidate(
+                graph, sub, rng, callbacks, family=sp_family
+            )
         except TimeUp:
             stats["sp"] = {"interrupted": "time"}
         except KeyboardInterrupt:
@@ -613,7 +629,10 @@ def solve(
         Overrides the graph's ``keep_outputs`` flag when given.
     **options
         Passed to the method (e.g. :class:`HeuristicParams` fields,
-        ``num_workers`` for CP-SAT, ``max_states`` for the ideal search).
+        ``num_workers`` for CP-SAT, ``max_states`` for the ideal search,
+        ``sp_family`` for the SP solver under ``sp``, ``pumpkin``, ``tree``
+        and ``auto``: ``"auto"``, ``"full"`` or ``"threshold"``, see
+        :func:`pebble_sched.dominant.sp_order`).
 
     Returns
     -------
@@ -643,11 +662,17 @@ def solve(
         raise ValueError(f"Unknown method {method!r}; choose one of {valid}.")
     if method != "auto" and not METHODS[method].supports(graph):
         raise ValueError(f"Method {method!r} does not support this graph.")
+    family = options.get("sp_family", "auto")
+    if family not in SP_FAMILIES:
+        choices = ", ".join(SP_FAMILIES)
+        raise ValueError(
+            f"Unknown SP family {family!r}; choose one of {choices}."
+        )
     if callbacks is not None:
         callbacks.on_start(graph, method)
     rng = np.random.default_rng(seed)
     if method == "auto":
-        unknown = set(options) - {"num_workers"}
+        unknown = set(options) - {"num_workers", "sp_family"}
         if unknown:
             raise ValueError(
                 f"Unknown option for auto: {sorted(unknown)[0]!r}."
