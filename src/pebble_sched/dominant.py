@@ -37,18 +37,42 @@ every closed part, bottom up, as a canonical chain of atoms:
   and reports ``exact=False`` if none does (never seen: that a dominant
   schedule exists is the theorem this rests on).
 
-**Cost and limits.** The number of candidates is the product over the
-branches of their choice counts: exponential in the out-degree d, with the
-length of the canonical chains as base (not the 2^d of the pumpkin bound
-in the literature, whose algorithm we do not have). Up to
-``MAX_CANDIDATES`` they are enumerated; beyond, partial combinations are
-built branch by branch (each branch's own dominated options dropped
-first) keeping those not dominated in both their pre-release and
-post-release words (exact); beyond ``PARETO_MAX`` of those, or in the last
-quarter of a time limit, a coordinate descent on the peak picks one
-(inexact, counted in ``capped``). Restricting P to whole canonical atoms of the rest (never
-cutting inside one) is not proven here; it is checked, with everything
-else, against brute force on thousands of random graphs.
+**Lemma 5 (threshold family; conjectured, checked).** For a flat fork
+(branches ``a -> c_i`` followed by canonical chains), some dominant
+candidate has this form: for a threshold tau on preference keys, every
+branch runs before the release either its consumer alone, or its consumer
+and every atom of its rest preferred to tau. That is at most 2^d
+candidates per threshold and one threshold per distinct key: O(2^d n)
+candidates for a fork of out-degree d, the form of the O(2^d poly(n))
+pumpkin bound of the literature, against the product of the chains'
+lengths for all pre-release ideals. Nested branches follow the same rule
+recursively (:meth:`_Solver.threshold_options`), which stays within
+2^{O(d)} per threshold. Why it should hold: take a candidate whose taken
+atom y of maximum key is preferred less than the first untaken atom x of
+minimum key among the branches that run more than their consumer; if
+x's predecessor runs before y, the three blocks y, (everything between
+y and x, the release included), x are independent, and their order by
+Lemma 1 either moves x before the release, y after it, or both, without
+raising any inversion, so the threshold form is reached. When a
+consumer is merged with its branch's first atoms (Lemma 2) x's
+predecessor may run after y and this argument does not apply; the lemma
+is therefore not proven here. It is checked against brute force and
+against the full family on thousands of random forks and graphs (tests);
+forks it decides are counted in ``conjectured`` and never reported exact.
+
+**Cost and limits.** With ``family="auto"`` (the default) a fork with up
+to ``MAX_CANDIDATES`` pre-release ideals is enumerated; beyond, partial
+combinations are built branch by branch (each branch's own dominated
+options dropped first) keeping those not dominated in both their
+pre-release and post-release words (exact); beyond ``PARETO_MAX`` of
+those, or in the last quarter of a time limit, the threshold family of
+Lemma 5 decides (``conjectured``), and a coordinate descent on the peak
+if even that is beyond the budgets (inexact, ``capped``).
+``family="threshold"`` uses Lemma 5 on every fork: the fast,
+fixed-parameter algorithm. Restricting P to whole canonical atoms of the
+rest (never cutting inside one) is not proven here either; it is
+checked, with everything else, against brute force on thousands of
+random graphs.
 """
 
 from __future__ import annotations
@@ -95,11 +119,13 @@ PRUNE_FROM = 32
 GREEDY_EVALUATIONS = 500
 """Peak evaluations of the coordinate descent used beyond that."""
 PARETO_MAX = 50_000
-PARETO_MAX_LARGE = 2_000
-"""The same on graphs of more than ``LARGE`` nodes, whose forks are many."""
+"""Larger forks build at most this many partial combinations per branch;
+the time limit bounds the work too."""
 LARGE = 20_000
-"""Larger forks build at most this many partial combinations per branch
-(else inexact); the time limit bounds the work too."""
+"""On graphs of more nodes, ``family="auto"`` enumerates forks of at most
+``LARGE_CANDIDATES`` candidates and decides the others by Lemma 5 (their
+forks are many: certifying them all costs more than a minute at 10^5)."""
+LARGE_CANDIDATES = 200
 
 
 @dataclass
@@ -432,13 +458,15 @@ class _Solver:
         for tau in taus:
             self.check()
             opts = [self.threshold_options(t, tau) for t in trees]
-            if math.prod(len(o) for o in opts) <= self.max_candidates:
+            if math.prod(len(o) for o in opts) <= MAX_CANDIDATES:
                 for combo in itertools.product(*opts):
                     key = tuple(c[0] for c in combo)
                     if key not in seen:
                         seen[key] = combo
                 continue
-            more = self._pareto_combos([[o[1:] for o in x] for x in opts])
+            more = self._pareto_combos(
+                [[o[1:] for o in x] for x in opts], PARETO_MAX
+            )
             if more is None:
                 return None
             pruned += more
@@ -474,7 +502,9 @@ class _Solver:
             return options
         return [(pre, post) for pre, post, _w, _v in kept]
 
-    def _pareto_combos(self, opts) -> list[tuple[list, list]] | None:
+    def _pareto_combos(
+        self, opts, budget: int | None = None
+    ) -> list[tuple[list, list]] | None:
         """Merged (pre, post) chains of every combination, minus dominated ones.
 
         Branches are added one at a time. A partial combination whose
@@ -482,13 +512,15 @@ class _Solver:
         (Lemma 3) is at least as good once merged with the same remaining
         branches (merging is interleaving with independent work, and the
         canonical merge dominates every interleaving, Lemma 2), so the
-        other is dropped. Returns None beyond ``pareto_max`` partial combinations.
+        other is dropped. Returns None beyond ``budget`` (by default
+        ``pareto_max``) partial combinations.
         """
+        budget = self.pareto_max if budget is None else budget
         partial: list[tuple[list, list, list[int], list[int]]] = [
             ([], [], [0], [0])
         ]
         for o in sorted(opts, key=len):
-            if len(partial) * len(o) > self.pareto_max:
+            if len(partial) * len(o) > budget:
                 return None
             grown = []
             for pre0, post0, _w, _v in partial:
@@ -652,7 +684,7 @@ def sp_order(
     deadline: Deadline | None = None,
     *,
     family: str = "auto",
-    max_candidates: int = MAX_CANDIDATES,
+    max_candidates: int | None = None,
     pareto_max: int | None = None,
 ) -> SPSchedule:
     """A minimum-peak order of a series-parallel graph by dominant schedules.
@@ -662,13 +694,15 @@ def sp_order(
     ``deadline`` expires.
 
     ``family`` chooses the candidates of each fork. ``"full"``: every
-    pre-release ideal; a fork with more than ``max_candidates`` is reduced
-    by Pareto pruning (exact) as long as ``pareto_max`` partial combinations
-    suffice (default: ``PARETO_MAX``, or ``PARETO_MAX_LARGE`` above ``LARGE``
-    nodes), else decided by coordinate descent (inexact). ``"threshold"``:
-    the threshold family of Lemma 5 on every fork, O(2^d n) candidates per
-    fork of out-degree d (optimal if Lemma 5 holds). ``"auto"``: as
-    ``"full"``, with the threshold family instead of the coordinate descent.
+    pre-release ideal; a fork with more than ``max_candidates`` (default
+    ``MAX_CANDIDATES``) is reduced by Pareto pruning (exact) as long as
+    ``pareto_max`` (default ``PARETO_MAX``) partial combinations suffice,
+    else decided by coordinate descent (inexact). ``"threshold"``: the
+    threshold family of Lemma 5 on every fork, O(2^d n) candidates per fork
+    of out-degree d (optimal if Lemma 5 holds). ``"auto"``: as ``"full"``,
+    with the threshold family instead of the coordinate descent; on graphs
+    of more than ``LARGE`` nodes, forks of more than ``LARGE_CANDIDATES``
+    candidates go straight to the threshold family (no Pareto pruning).
 
     Examples
     --------
@@ -682,8 +716,11 @@ def sp_order(
         raise ValueError(f"unknown family {family!r}")
     if not sp_supported(graph):
         raise ValueError("edge sizes or explicit buffers")
+    large = family == "auto" and graph.n > LARGE
+    if max_candidates is None:
+        max_candidates = LARGE_CANDIDATES if large else MAX_CANDIDATES
     if pareto_max is None:
-        pareto_max = PARETO_MAX if graph.n <= LARGE else PARETO_MAX_LARGE
+        pareto_max = 0 if large else PARETO_MAX
     solver = _Solver(graph, max_candidates, deadline, pareto_max, family)
     chain = (
         _run_deep(lambda: solver.solve(graph), solver.cancel)

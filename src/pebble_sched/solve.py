@@ -35,7 +35,7 @@ from .pivots import join_orders, split_blocks
 from .runtime import Callbacks, Deadline, TimeUp
 from .schedule import Schedule, Status
 from .series_parallel import decompose, is_pumpkin
-from .spization import spize
+from .spization import node_model_proxy, spize
 from .trees import is_in_tree, is_out_forest, liu_order
 
 if TYPE_CHECKING:
@@ -145,21 +145,26 @@ def _sp_stats(r) -> dict[str, Any]:
 def sp_candidate(graph, deadline, rng, callbacks, base=None, family="auto"):
     """An order from the dominant-schedule solver: ``(order, exact, stats)``.
 
-    On an SP graph, :func:`pebble_sched.dominant.sp_order` itself (with the
-    fork candidates of ``family``). On
-    another DAG, the SP-ization of ``base`` (by default Inductor's order)
-    is solved instead, and the better of the two orders is returned.
+    On an SP graph in the node model, :func:`pebble_sched.dominant.sp_order`
+    itself (with the fork candidates of ``family``). On another DAG, the
+    SP-ization of ``base`` (by default Inductor's order) is solved instead
+    (of its node-model proxy, for graphs with explicit buffers, edge sizes
+    or graph inputs), and the better of the two orders is returned.
     """
-    if decompose(graph).is_sp:
+    native = sp_supported(graph)
+    if native and decompose(graph).is_sp:
         r = sp_order(graph, deadline, family=family)
         return r.order, r.exact, {"algorithm": "sp", **_sp_stats(r)}
     if base is None:
         base = inductor_order(graph, deadline)[0]
-    sg, joins = spize(graph, base)
+    proxy = graph if native else node_model_proxy(graph)
+    sg, joins = spize(proxy, base)
     r = sp_order(sg, deadline, family=family)
     n = graph.n
     order = r.order[r.order < n]  # the joins are appended after the nodes
     stats = {"algorithm": "spization", "joins": joins, **_sp_stats(r)}
+    if not native:
+        stats["proxy"] = "node model"
     stats["exact"] = False
     peak = evaluate_indices(graph, order, check=False).peak
     base_peak = evaluate_indices(graph, base, check=False).peak
@@ -321,10 +326,10 @@ METHODS: dict[str, Method] = {
         Method(
             "sp",
             False,
-            sp_supported,
+            _always,
             _run_sp,
-            "dominant schedules: exact on series-parallel graphs, "
-            "SP-ization of Inductor's order otherwise",
+            "dominant schedules: exact on series-parallel graphs in the "
+            "node model, SP-ization of Inductor's order otherwise",
         ),
         Method(
             "ideals",
@@ -444,7 +449,7 @@ def _portfolio(
     timed = math.isfinite(deadline.limit)
     stats: dict[str, Any] = {"portfolio": []}
     sp_order_found = None
-    is_sp = decompose(graph).is_sp
+    is_sp = sp_supported(graph) and decompose(graph).is_sp
     limit = AUTO_SP_MAX_NODES if is_sp else AUTO_SPIZE_MAX_NODES
     # before the pivot split: the SP solver handles series structure itself,
     # and the blocks carry graph inputs, outside its model
@@ -455,7 +460,9 @@ def _portfolio(
     enough = (
         not timed or deadline.remaining() * share >= graph.n / SP_NODES_PER_S
     )
-    if sp_supported(graph) and graph.n <= limit and enough:
+    # (pivot blocks, split=False, carry graph inputs: the proxy of
+    # SP-ization would drop them, and each block is small; not there)
+    if graph.n <= limit and enough and (is_sp or split):
         sub = deadline.sub(share) if timed else Deadline()
         try:
             o, exact, st = sp_candidate(

@@ -23,18 +23,25 @@ that the SP graph's memory follows the DAG's (the join's buffer lives until
 the second part has started, shorter than the buffers it stands for).
 The SP graph is a proxy: its peak guides the choice, and the order's
 real peak is evaluated on the DAG. Heuristic; O(n^2) in the worst case.
+
+Graphs outside the node model (explicit buffers, edge sizes, graph inputs:
+every traced DNN graph) are first replaced by :func:`node_model_proxy`,
+which keeps the nodes and edges and approximates the buffers by node
+sizes.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from .graph import Graph
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-__all__ = ["spize"]
+__all__ = ["node_model_proxy", "spize"]
 
 JOIN = "__sp_join_{}"
 
@@ -58,6 +65,49 @@ def _components(nodes: list[int], succ: list[list[int]], inside: set[int]):
     for v in nodes:  # keeps the order of ``nodes`` inside each group
         groups.setdefault(find(v), []).append(v)
     return list(groups.values())
+
+
+def node_model_proxy(graph: Graph) -> Graph:
+    """The same DAG in the node model, for SP-ization of any graph.
+
+    Node v's size is the total of the buffers it produces that have
+    consumers (each now read by all of v's successors, so it may live
+    longer than in the graph), its workspace the total of those without;
+    graph inputs and outputs are left out (the first only fall over time,
+    the second only grow). An approximation: the orders it suggests are
+    evaluated on the graph itself.
+
+    Examples
+    --------
+    >>> g = Graph.from_dict({"nodes": [{"id": "a"}, {"id": "b"}, {"id": "c"}],
+    ...     "buffers": [{"id": "x", "producer": "a", "size": 8, "consumers": ["b"]},
+    ...                 {"id": "y", "producer": "a", "size": 2, "consumers": ["c"]}]})
+    >>> p = node_model_proxy(g)
+    >>> p.node_size.tolist(), sorted(p.successors("a"))
+    ([10, 0, 0], ['b', 'c'])
+    """
+    mb = graph.memory_buffers()
+    n = graph.n
+    produced = mb.producer >= 0
+    keep = produced & ~mb.output
+    read = np.diff(mb.cons_ptr) > 0
+    size = np.bincount(
+        mb.producer[keep & read], mb.size[keep & read], minlength=n
+    )
+    work = np.bincount(
+        mb.producer[keep & ~read], mb.size[keep & ~read], minlength=n
+    )
+    ids = graph.ids
+    src = np.repeat(np.arange(n), np.diff(graph.succ_ptr)).tolist()
+    dst = graph.succ_idx.tolist()
+    edges = [(ids[u], ids[w]) for u, w in zip(src, dst, strict=True)]
+    return Graph(
+        graph.ids,
+        edges,
+        size=size.astype(np.int64),
+        workspace=work.astype(np.int64),
+        name=graph.name,
+    )
 
 
 def spize(graph: Graph, order: Sequence[int]) -> tuple[Graph, int]:
