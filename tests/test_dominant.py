@@ -307,3 +307,55 @@ def test_threshold_family_through_solve():
         solve(g, method="sp", sp_family="fast")
     with pytest.raises(ValueError, match="unknown family"):
         sp_order(g, family="fast")
+
+
+@st.composite
+def flat_forks(draw):
+    """A fork as atoms: per branch a consumer and a canonical chain."""
+    from pebble_sched.profiles import Atom, canonical
+
+    spread = draw(st.sampled_from([2, 6, 20]))
+
+    def atom(k):
+        net = draw(st.integers(-spread, spread))
+        return Atom(max(0, net) + draw(st.integers(0, spread)), net, k)
+
+    branches = []
+    for i in range(draw(st.integers(2, 4))):
+        s = draw(st.integers(1, spread))
+        c = Atom(s + draw(st.integers(0, 3)), s, ("c", i))
+        rest = canonical(
+            [atom((i, j)) for j in range(draw(st.integers(0, 4)))]
+        )
+        branches.append((c, rest))
+    return branches, Atom(0, -draw(st.integers(1, 2 * spread)), "R")
+
+
+@settings(deadline=None, max_examples=1000)
+@given(flat_forks())
+def test_lemma5_on_forks_of_atoms(fork):
+    """Tests Lemma 5 directly: the threshold family holds a candidate that
+    dominates every pre-release ideal of a random fork."""
+    import itertools
+
+    from pebble_sched.dominant import _Branch, _coarse_word, _Solver
+    from pebble_sched.profiles import canonical, merge
+
+    branches, release = fork
+    solver = _Solver(Graph([], []))
+    trees = [_Branch([c], rest) for c, rest in branches]
+
+    def word(combo):
+        pre, post = merge([p for p, _ in combo]), merge([q for _, q in combo])
+        return _coarse_word(canonical([*pre, release, *post]))
+
+    everything = [
+        word(combo)
+        for combo in itertools.product(*[solver.options(t) for t in trees])
+    ]
+    family = [
+        _coarse_word(canonical([*pre, release, *post]))
+        for pre, post in solver._threshold_combos(trees)
+    ]
+    assert len(family) <= len(everything)
+    assert any(all(dominates(f, w) for w in everything) for f in family)
