@@ -65,11 +65,14 @@ to ``MAX_CANDIDATES`` pre-release ideals is enumerated; beyond, partial
 combinations are built branch by branch (each branch's own dominated
 options dropped first) keeping those not dominated in both their
 pre-release and post-release words (exact); beyond ``PARETO_MAX`` of
-those, or in the last quarter of a time limit, the threshold family of
-Lemma 5 decides (``conjectured``), and a coordinate descent on the peak
-if even that is beyond the budgets (inexact, ``capped``).
+those the threshold family of Lemma 5 decides (``conjectured``) if it has
+at most ``PARETO_MAX`` candidates, else a coordinate descent on the peak
+(inexact, ``capped``). Graphs of more than ``LARGE`` nodes, and every fork
+in the last quarter of a time limit, take Lemma 5 as soon as a fork has
+more than ``LARGE_CANDIDATES`` (``HURRY_CANDIDATES``) candidates.
 ``family="threshold"`` uses Lemma 5 on every fork: the fast,
-fixed-parameter algorithm. Restricting P to whole canonical atoms of the
+fixed-parameter algorithm (slow only at a high out-degree, where each
+threshold's 2^d combinations are Pareto-pruned). Restricting P to whole canonical atoms of the
 rest (never cutting inside one) is not proven here either; it is
 checked, with everything else, against brute force on thousands of
 random graphs.
@@ -126,6 +129,8 @@ LARGE = 20_000
 ``LARGE_CANDIDATES`` candidates and decides the others by Lemma 5 (their
 forks are many: certifying them all costs more than a minute at 10^5)."""
 LARGE_CANDIDATES = 200
+PARETO_MAX_LARGE = 2_000
+"""Pareto budget there, for forks whose Lemma 5 family is too large."""
 
 
 @dataclass
@@ -174,17 +179,26 @@ class _Branch:
     full_pre: list[Atom] = field(default_factory=list)
     keys: list = field(default_factory=list)
     count: int = 0
+    tcount: int = 0
     cache: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.keys = [preference(x) for x in self.rest]
         self.count = len(self.rest) + 1
+        self.tcount = 2  # options of Lemma 5 at one threshold, at most
         if self.subs and not self.forced:
             self.count += 1 + math.prod(s.count for s in self.subs)
+            self.tcount += 1 + math.prod(s.tcount for s in self.subs)
 
 
 _TOP = (3, 0)
 """A threshold above every preference key."""
+
+
+def _threshold_size(trees: list[_Branch]) -> int:
+    """An upper bound on the size of a fork's threshold family."""
+    taus = len({k for t in trees for k in _all_keys(t)}) + 1
+    return taus * math.prod(t.tcount for t in trees)
 
 
 def _all_keys(t: _Branch) -> list:
@@ -221,6 +235,7 @@ class _Solver:
     ) -> None:
         self.deadline = deadline
         self.family = family
+        self.large = family == "auto" and graph.n > LARGE
         self.cancel = threading.Event()  # set by _run_deep on Ctrl-C
         self.pareto_max = pareto_max
         # with a deadline, Pareto pruning stops after three quarters of the
@@ -311,26 +326,36 @@ class _Solver:
         r_atom = self.release(a)
         trees = [self.branch(b, a) for b in branches]
         combos = None
-        if self.family != "threshold":
+        conjectured = False
+        if self.family == "threshold":
+            combos = self._threshold_combos(trees)
+            conjectured = combos is not None
+        else:
             hurry = self.soft is not None and self.soft.expired()
-            if hurry and math.prod(t.count for t in trees) > HURRY_CANDIDATES:
-                pass  # no time for the full family
-            else:
+            small = math.prod(t.count for t in trees) <= (
+                HURRY_CANDIDATES if hurry else self.max_candidates
+            )
+            # Lemma 5 where its family is affordable (not at a high degree)
+            cheap = (
+                self.family == "auto" and _threshold_size(trees) <= PARETO_MAX
+            )
+            if small or not (cheap and (hurry or self.large)):
                 before = self.capped
                 opts = [self._prune(self.options(t)) for t in trees]
-                if self.capped == before:
+                if self.capped == before or not cheap:
+                    # (a nested branch beyond the budgets lost options:
+                    # counted in capped, inexact)
                     combos = self._combinations(opts)
-                else:  # a nested branch is beyond the budgets
+                else:  # Lemma 5 instead
                     self.capped = before
-        if combos is None:
-            if self.family != "full":
+            if combos is None and cheap:
                 combos = self._threshold_combos(trees)
-            if combos is None:
-                self.capped += 1
-                opts = [self._prune(self.options(t)) for t in trees]
-                combos = self._greedy_combos(opts, r_atom)
-            else:
-                self.conjectured += 1
+                conjectured = combos is not None
+        if combos is None:
+            self.capped += 1
+            opts = [self._prune(self.options(t)) for t in trees]
+            combos = self._greedy_combos(opts, r_atom)
+        self.conjectured += conjectured
         best = best_word = None
         words: list[list[int]] = []
         chains: list[list[Atom]] = []
@@ -700,9 +725,12 @@ def sp_order(
     else decided by coordinate descent (inexact). ``"threshold"``: the
     threshold family of Lemma 5 on every fork, O(2^d n) candidates per fork
     of out-degree d (optimal if Lemma 5 holds). ``"auto"``: as ``"full"``,
-    with the threshold family instead of the coordinate descent; on graphs
-    of more than ``LARGE`` nodes, forks of more than ``LARGE_CANDIDATES``
-    candidates go straight to the threshold family (no Pareto pruning).
+    with the threshold family instead of the coordinate descent where that
+    family is affordable (at most ``PARETO_MAX`` candidates: not at a high
+    degree); on graphs of more than ``LARGE`` nodes, or in the last quarter
+    of a time limit, forks of more than ``LARGE_CANDIDATES`` (or
+    ``HURRY_CANDIDATES``) candidates go straight to it, and the Pareto
+    budget is ``PARETO_MAX_LARGE``.
 
     Examples
     --------
@@ -720,7 +748,7 @@ def sp_order(
     if max_candidates is None:
         max_candidates = LARGE_CANDIDATES if large else MAX_CANDIDATES
     if pareto_max is None:
-        pareto_max = 0 if large else PARETO_MAX
+        pareto_max = PARETO_MAX_LARGE if large else PARETO_MAX
     solver = _Solver(graph, max_candidates, deadline, pareto_max, family)
     chain = (
         _run_deep(lambda: solver.solve(graph), solver.cancel)
