@@ -5,7 +5,7 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from pebble_sched import Graph, solve
@@ -314,7 +314,7 @@ def flat_forks(draw):
     """A fork as atoms: per branch a consumer and a canonical chain."""
     from pebble_sched.profiles import Atom, canonical
 
-    spread = draw(st.sampled_from([2, 6, 20]))
+    spread = draw(st.sampled_from([1, 2, 6, 20]))  # 1, 2: many ties
 
     def atom(k):
         net = draw(st.integers(-spread, spread))
@@ -331,8 +331,23 @@ def flat_forks(draw):
     return branches, Atom(0, -draw(st.integers(1, 2 * spread)), "R")
 
 
+def _tied_fork():
+    """The fork that refuted Lemma 5 without ties: of the two atoms (3, -1)
+    with equal keys, one must run before the release and one after."""
+    from pebble_sched.profiles import Atom
+
+    c = [Atom(2, 1, "c0"), Atom(5, 4, "c1"), Atom(2, 2, "c2")]
+    rests = [
+        [Atom(3, -1, "x0"), Atom(8, 3, "y0")],
+        [Atom(1, -1, "x1"), Atom(3, -1, "y1")],
+        [],
+    ]
+    return list(zip(c, rests, strict=True)), Atom(0, -9, "R")
+
+
 @settings(deadline=None, max_examples=1000)
 @given(flat_forks())
+@example(_tied_fork())
 def test_lemma5_on_forks_of_atoms(fork):
     """Tests Lemma 5 directly: the threshold family holds a candidate that
     dominates every pre-release ideal of a random fork."""

@@ -41,15 +41,20 @@ every closed part, bottom up, as a canonical chain of atoms:
 (branches ``a -> c_i`` followed by canonical chains), some dominant
 candidate has this form: for a threshold tau on preference keys, every
 branch runs before the release either its consumer alone, or its consumer
-and every atom of its rest preferred to tau. That is at most 2^d
-candidates per threshold and one threshold per distinct key: O(2^d n)
+and every atom of its rest preferred to tau, plus any number of those
+whose key equals tau. (Ties matter: a 3-branch fork where one of two
+identical atoms of equal key must run before the release and the other
+after refuted the version without them, after 17,000 forks.) That is at
+most 2^d candidates per threshold without ties and one threshold per
+distinct key: O(2^d n)
 candidates for a fork of out-degree d, the form of the O(2^d poly(n))
 pumpkin bound of the literature, against the product of the chains'
 lengths for all pre-release ideals. Nested branches follow the same rule
 recursively (:meth:`_Solver.threshold_options`), which stays within
 2^{O(d)} per threshold. Why it should hold: take a candidate whose taken
 atom y of maximum key is preferred less than the first untaken atom x of
-minimum key among the branches that run more than their consumer; if
+minimum key among the branches that run more than their consumer (a
+strict inversion: ties need none); if
 x's predecessor runs before y, the three blocks y, (everything between
 y and x, the release included), x are independent, and their order by
 Lemma 1 either moves x before the release, y after it, or both, without
@@ -84,7 +89,8 @@ import itertools
 import math
 import sys
 import threading
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -185,7 +191,9 @@ class _Branch:
     def __post_init__(self) -> None:
         self.keys = [preference(x) for x in self.rest]
         self.count = len(self.rest) + 1
-        self.tcount = 2  # options of Lemma 5 at one threshold, at most
+        # options of Lemma 5 at one threshold (more for a tie of keys)
+        ties = max(Counter(self.keys).values(), default=1)
+        self.tcount = 1 + ties
         if self.subs and not self.forced:
             self.count += 1 + math.prod(s.count for s in self.subs)
             self.tcount += 1 + math.prod(s.tcount for s in self.subs)
@@ -440,10 +448,11 @@ class _Solver:
         """Lemma 5 options of a branch at threshold ``tau``: (key, pre, post).
 
         A flat branch runs c alone, or c and every atom of its rest whose
-        preference is below ``tau``, before the release. A nested branch
-        combines its sub-branches' options at ``tau`` (X0 incomplete), or
-        completes X0 and runs w1 after the release, alone, or with the rest's
-        atoms below ``tau`` before it.
+        preference is below ``tau`` (and any number of those tied with
+        ``tau``), before the release. A nested branch combines its
+        sub-branches' options at ``tau`` (X0 incomplete), or completes X0
+        and runs w1 after the release, alone, or with the rest's atoms below
+        ``tau`` (likewise) before it.
         """
         out: list = []
         if t.subs and not t.forced:
@@ -455,10 +464,10 @@ class _Solver:
                     tail = canonical([*post, t.w_atom, *t.rest])
                     out.append((tuple(c[0] for c in combo), pre, tail))
             out.append(("w", t.full_pre, canonical([t.w_atom, *t.rest])))
-        k = bisect_left(t.keys, tau)
-        out.append((0, *self.prefix(t, 0)))
-        if k:
-            out.append((k, *self.prefix(t, k)))
+        lo, hi = bisect_left(t.keys, tau), bisect_right(t.keys, tau)
+        out += [
+            (k, *self.prefix(t, k)) for k in sorted({0, *range(lo, hi + 1)})
+        ]
         return out
 
     def _threshold_combos(self, trees: list[_Branch]):
@@ -466,9 +475,10 @@ class _Solver:
 
         For a threshold ``tau`` on preference keys, every branch either runs
         its consumer alone before the release, or its consumer and every
-        atom of its rest preferred to ``tau`` (nested branches likewise, see
+        atom of its rest preferred to ``tau``, plus any number of those tied
+        with ``tau`` (nested branches likewise, see
         :meth:`threshold_options`). The family has at most 2^d candidates
-        per threshold and one threshold per distinct key: O(2^d n)
+        per threshold without ties, and one threshold per distinct key: O(2^d n)
         candidates for a fork of out-degree d, against the product of the
         branch lengths of the full family. That it always holds a dominant
         candidate is checked against the full family and brute force on
