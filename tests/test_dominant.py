@@ -345,9 +345,24 @@ def _tied_fork():
     return list(zip(c, rests, strict=True)), Atom(0, -9, "R")
 
 
+def _glued_fork():
+    """The fork that refuted Lemma 5 without the glued option: branch 0
+    must run the atom merged into its consumer, branch 2 one of its two."""
+    from pebble_sched.profiles import Atom, canonical
+
+    c = [Atom(1, 1, "c0"), Atom(1, 1, "c1"), Atom(4, 4, "c2")]
+    rests = [
+        [Atom(4, 0, "x0")],
+        [],
+        canonical([Atom(0, -1, "x2"), Atom(2, -1, "y2")]),
+    ]
+    return list(zip(c, rests, strict=True)), Atom(0, -2, "R")
+
+
 @settings(deadline=None, max_examples=1000)
 @given(flat_forks())
 @example(_tied_fork())
+@example(_glued_fork())
 def test_lemma5_on_forks_of_atoms(fork):
     """Tests Lemma 5 directly: the threshold family holds a candidate that
     dominates every pre-release ideal of a random fork."""

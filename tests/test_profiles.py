@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from itertools import permutations
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pebble_sched.profiles import (
@@ -113,3 +113,17 @@ def _reference_dominates(a, b) -> bool:
 def test_dominates_matches_the_grid_search(a, b):
     """Tests the bit-parallel dominance check against a plain search."""
     assert dominates(a, b) == _reference_dominates(a, b)
+
+
+@settings(deadline=None, max_examples=300)
+@given(
+    st.lists(atoms(), max_size=6),
+    st.lists(atoms(), max_size=2),
+    st.lists(atoms(), max_size=6),
+)
+def test_join_is_canonical_of_the_concatenation(head, middle, tail):
+    """Tests join() against canonical() on the concatenated chain."""
+    from pebble_sched.profiles import join
+
+    h, t = canonical(head), canonical(tail)
+    assert join(h, middle, t) == canonical([*h, *middle, *t])

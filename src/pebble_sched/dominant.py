@@ -40,30 +40,33 @@ every closed part, bottom up, as a canonical chain of atoms:
 **Lemma 5 (threshold family; conjectured, checked).** For a flat fork
 (branches ``a -> c_i`` followed by canonical chains), some dominant
 candidate has this form: for a threshold tau on preference keys, every
-branch runs before the release either its consumer alone, or its consumer
-and every atom of its rest preferred to tau, plus any number of those
-whose key equals tau. (Ties matter: a 3-branch fork where one of two
-identical atoms of equal key must run before the release and the other
-after refuted the version without them, after 17,000 forks.) That is at
-most 2^d candidates per threshold without ties and one threshold per
-distinct key: O(2^d n)
-candidates for a fork of out-degree d, the form of the O(2^d poly(n))
-pumpkin bound of the literature, against the product of the chains'
-lengths for all pre-release ideals. Nested branches follow the same rule
-recursively (:meth:`_Solver.threshold_options`), which stays within
-2^{O(d)} per threshold. Why it should hold: take a candidate whose taken
-atom y of maximum key is preferred less than the first untaken atom x of
-minimum key among the branches that run more than their consumer (a
-strict inversion: ties need none); if
-x's predecessor runs before y, the three blocks y, (everything between
-y and x, the release included), x are independent, and their order by
-Lemma 1 either moves x before the release, y after it, or both, without
-raising any inversion, so the threshold form is reached. When a
-consumer is merged with its branch's first atoms (Lemma 2) x's
-predecessor may run after y and this argument does not apply; the lemma
-is therefore not proven here. It is checked against brute force and
-against the full family on thousands of random forks and graphs (tests);
-forks it decides are counted in ``conjectured`` and never reported exact.
+branch runs before the release either (a) its consumer alone, (b) its
+consumer and every atom of its rest preferred to tau, plus any number of
+those whose key equals tau, or (c) as (b) but at least the atoms of its
+rest that Lemma 2 merges into the consumer's atom. Two weaker versions
+were refuted by the tests, each by a 3-branch fork: without the ties of
+(b), after 17,000 random forks (one of two identical atoms of equal key
+must run before the release, the other after), and without (c), by
+hypothesis (a consumer must keep the atom merged into it while another
+branch stops before an atom of lower key). That is at most 3^d
+candidates per threshold without ties (2^d where no consumer is merged)
+and one threshold per distinct key: O(3^d n) candidates for a fork of
+out-degree d, against the product of the chains' lengths for all
+pre-release ideals. Nested branches follow the same rule recursively
+(:meth:`_Solver.threshold_options`), which stays within 2^{O(d)} per
+threshold. Why it should hold: take a candidate whose taken atom y of
+maximum key is preferred less than the first untaken atom x of minimum
+key among the branches that run more than their consumer (a strict
+inversion: ties need none); if x's predecessor runs before y, the three
+blocks y, (everything between y and x, the release included), x are
+independent, and their order by Lemma 1 either moves x before the
+release, y after it, or both, without raising any inversion, so the
+threshold form is reached. When a consumer is merged with its branch's
+first atoms (Lemma 2) x's predecessor may run after y and this argument
+does not apply (hence (c)); the lemma is therefore not proven here. It
+is checked against brute force and against the full family on tens of
+thousands of random forks and graphs (tests); forks it decides are
+counted in ``conjectured`` and never reported exact.
 
 **Cost and limits.** With ``family="auto"`` (the default) a fork with up
 to ``MAX_CANDIDATES`` pre-release ideals is enumerated; beyond, partial
@@ -90,7 +93,6 @@ import math
 import sys
 import threading
 from bisect import bisect_left, bisect_right
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -102,6 +104,7 @@ from .profiles import (
     canonical,
     dominates,
     flatten,
+    join,
     merge,
     preference,
     reduce_word,
@@ -185,28 +188,45 @@ class _Branch:
     full_pre: list[Atom] = field(default_factory=list)
     keys: list = field(default_factory=list)
     count: int = 0
-    tcount: int = 0
+    glued: int = 0
     cache: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.keys = [preference(x) for x in self.rest]
+        # how many atoms of the rest Lemma 2 merges into the head's atoms
+        full = join(self.head, (), self.rest)
+        kept = 0
+        while kept < min(len(full), len(self.rest)) and (
+            full[-1 - kept] is self.rest[-1 - kept]
+        ):
+            kept += 1
+        self.glued = len(self.rest) - kept
         self.count = len(self.rest) + 1
-        # options of Lemma 5 at one threshold (more for a tie of keys)
-        ties = max(Counter(self.keys).values(), default=1)
-        self.tcount = 1 + ties
         if self.subs and not self.forced:
             self.count += 1 + math.prod(s.count for s in self.subs)
-            self.tcount += 1 + math.prod(s.tcount for s in self.subs)
+
+    def options_at(self, tau: tuple) -> int:
+        """How many options :meth:`_Solver.threshold_options` gives at
+        ``tau`` (at most)."""
+        lo, hi = bisect_left(self.keys, tau), bisect_right(self.keys, tau)
+        k = hi - lo + (2 if lo else 1) + (self.glued > lo)
+        if self.subs and not self.forced:
+            k += 1 + math.prod(s.options_at(tau) for s in self.subs)
+        return k
 
 
 _TOP = (3, 0)
 """A threshold above every preference key."""
+_ALL = "all"
+"""Returned by :meth:`_Solver._threshold_combos`: use the full family."""
 
 
 def _threshold_size(trees: list[_Branch]) -> int:
     """An upper bound on the size of a fork's threshold family."""
-    taus = len({k for t in trees for k in _all_keys(t)}) + 1
-    return taus * math.prod(t.tcount for t in trees)
+    taus = {k for t in trees for k in _all_keys(t)}
+    return sum(
+        math.prod(t.options_at(tau) for t in trees) for tau in [*taus, _TOP]
+    )
 
 
 def _all_keys(t: _Branch) -> list:
@@ -335,12 +355,14 @@ class _Solver:
         trees = [self.branch(b, a) for b in branches]
         combos = None
         conjectured = False
+        full = math.prod(t.count for t in trees)
+        cap = full if full <= MAX_CANDIDATES else math.inf
         if self.family == "threshold":
-            combos = self._threshold_combos(trees)
+            combos = self._threshold_combos(trees, cap)
             conjectured = combos is not None
         else:
             hurry = self.soft is not None and self.soft.expired()
-            small = math.prod(t.count for t in trees) <= (
+            small = full <= (
                 HURRY_CANDIDATES if hurry else self.max_candidates
             )
             # Lemma 5 where its family is affordable (not at a high degree)
@@ -357,8 +379,12 @@ class _Solver:
                 else:  # Lemma 5 instead
                     self.capped = before
             if combos is None and cheap:
-                combos = self._threshold_combos(trees)
+                combos = self._threshold_combos(trees, cap)
                 conjectured = combos is not None
+        if combos is _ALL:  # no larger than the threshold family, and exact
+            opts = [self.options(t) for t in trees]
+            combos = [_merged(combo) for combo in itertools.product(*opts)]
+            conjectured = False
         if combos is None:
             self.capped += 1
             opts = [self._prune(self.options(t)) for t in trees]
@@ -370,7 +396,7 @@ class _Solver:
         for k, (pre, post) in enumerate(combos):
             if k % 64 == 0:
                 self.check()
-            chain = canonical([*pre, r_atom, *post])
+            chain = join(pre, (r_atom,), post)
             word = _coarse_word(chain)
             words.append(word)
             chains.append(chain)
@@ -407,19 +433,19 @@ class _Solver:
                 forced = True  # w1 itself reads a
             else:
                 subs.append(self.branch(b, a))
-        full_pre = merge([canonical([*s.head, *s.rest]) for s in subs])
+        full_pre = merge([join(s.head, (), s.rest) for s in subs])
         level = sum(x.net for x in full_pre)
         w1 = items[1]
         w_atom = self.atom(w1, level)  # frees X0's outputs, not a
         rest = self.series(items[2:], w1, False)
-        head = canonical([*full_pre, w_atom])
+        head = join(full_pre, (w_atom,), ())
         return _Branch(head, rest, subs, w_atom, forced, full_pre)
 
     def prefix(self, t: _Branch, k: int) -> tuple[list[Atom], list[Atom]]:
         """Head and the first k atoms of the rest before the release."""
         got = t.cache.get(k)
         if got is None:
-            got = t.cache[k] = (canonical([*t.head, *t.rest[:k]]), t.rest[k:])
+            got = t.cache[k] = (join(t.head, (), t.rest[:k]), t.rest[k:])
         return got
 
     def options(self, t: _Branch) -> list[tuple[list, list]]:
@@ -438,53 +464,71 @@ class _Solver:
                 combos = []
             for pre, post in combos:
                 if post:  # X0 not complete: w1 and the rest after it
-                    out.append((pre, canonical([*post, t.w_atom, *t.rest])))
+                    out.append((pre, join(post, (t.w_atom,), t.rest)))
             # X0 complete, w1 after the release
-            out.append((t.full_pre, canonical([t.w_atom, *t.rest])))
+            out.append((t.full_pre, join((), (t.w_atom,), t.rest)))
         out += [self.prefix(t, k) for k in range(len(t.rest) + 1)]
         return out
 
     def threshold_options(self, t: _Branch, tau: tuple) -> list:
         """Lemma 5 options of a branch at threshold ``tau``: (key, pre, post).
 
-        A flat branch runs c alone, or c and every atom of its rest whose
-        preference is below ``tau`` (and any number of those tied with
-        ``tau``), before the release. A nested branch combines its
+        A flat branch runs before the release c alone, or c and every atom
+        of its rest whose preference is below ``tau`` (and any number of
+        those tied with ``tau``), or that and at least the atoms merged
+        into c's atom (``glued``). A nested branch combines its
         sub-branches' options at ``tau`` (X0 incomplete), or completes X0
-        and runs w1 after the release, alone, or with the rest's atoms below
-        ``tau`` (likewise) before it.
+        and runs w1 after the release, or w1 and a prefix of its rest
+        chosen as for a flat branch.
         """
         out: list = []
         if t.subs and not t.forced:
             subs = [self.threshold_options(s, tau) for s in t.subs]
             for combo in itertools.product(*subs):
-                post = merge([c[2] for c in combo])
-                if post:
-                    pre = merge([c[1] for c in combo])
-                    tail = canonical([*post, t.w_atom, *t.rest])
-                    out.append((tuple(c[0] for c in combo), pre, tail))
-            out.append(("w", t.full_pre, canonical([t.w_atom, *t.rest])))
+                key = tuple(c[0] for c in combo)
+                got = t.cache.get(key)  # the same combination at other taus
+                if got is None:
+                    post = merge([c[2] for c in combo])
+                    got = t.cache[key] = (
+                        (
+                            merge([c[1] for c in combo]),
+                            join(post, (t.w_atom,), t.rest),
+                        )
+                        if post
+                        else ()
+                    )
+                if got:
+                    out.append((key, *got))
+            got = t.cache.get("w")
+            if got is None:
+                got = t.cache["w"] = (
+                    t.full_pre,
+                    join((), (t.w_atom,), t.rest),
+                )
+            out.append(("w", *got))
         lo, hi = bisect_left(t.keys, tau), bisect_right(t.keys, tau)
-        out += [
-            (k, *self.prefix(t, k)) for k in sorted({0, *range(lo, hi + 1)})
-        ]
+        ks = {0, *range(lo, hi + 1), *(max(t.glued, k) for k in (lo, hi))}
+        out += [(k, *self.prefix(t, k)) for k in sorted(ks)]
         return out
 
-    def _threshold_combos(self, trees: list[_Branch]):
+    def _threshold_combos(self, trees: list[_Branch], cap: float = math.inf):
         """Lemma 5 (conjectured): the fork's threshold family of candidates.
 
-        For a threshold ``tau`` on preference keys, every branch either runs
-        its consumer alone before the release, or its consumer and every
-        atom of its rest preferred to ``tau``, plus any number of those tied
-        with ``tau`` (nested branches likewise, see
-        :meth:`threshold_options`). The family has at most 2^d candidates
-        per threshold without ties, and one threshold per distinct key: O(2^d n)
-        candidates for a fork of out-degree d, against the product of the
-        branch lengths of the full family. That it always holds a dominant
+        For a threshold ``tau`` on preference keys, every branch runs before
+        the release its consumer alone, or its consumer and every atom of
+        its rest preferred to ``tau`` (plus any number of those tied with
+        ``tau``, and at least the atoms merged into the consumer's atom);
+        nested branches likewise, see :meth:`threshold_options`. The family
+        has at most 3^d candidates per threshold without ties, and one
+        threshold per distinct key: O(3^d n) candidates for a fork of
+        out-degree d, against the product of the branch lengths of the full
+        family. That it always holds a dominant
         candidate is checked against the full family and brute force on
         random forks and graphs (tests), not proven here. A threshold with
         more than ``max_candidates`` combinations is Pareto-pruned as in
-        :meth:`_pareto_combos`; None when even that is beyond the budgets.
+        :meth:`_pareto_combos`; None when even that is beyond the budgets,
+        ``_ALL`` as soon as the family reaches ``cap`` candidates (the size
+        of the full family: then enumerating that is cheaper, and exact).
         """
         taus = sorted({k for t in trees for k in _all_keys(t)})
         taus.append(_TOP)
@@ -498,6 +542,8 @@ class _Solver:
                     key = tuple(c[0] for c in combo)
                     if key not in seen:
                         seen[key] = combo
+                if len(seen) + len(pruned) >= cap:
+                    return _ALL
                 continue
             more = self._pareto_combos(
                 [[o[1:] for o in x] for x in opts], PARETO_MAX
@@ -578,7 +624,7 @@ class _Solver:
 
         def peak(ch):
             pre, post = _merged([opts[i][t] for i, t in enumerate(ch)])
-            return max(_coarse_word(canonical([*pre, r_atom, *post])))
+            return max(_coarse_word(join(pre, (r_atom,), post)))
 
         best = peak(choice)
         budget = GREEDY_EVALUATIONS
@@ -733,7 +779,7 @@ def sp_order(
     ``MAX_CANDIDATES``) is reduced by Pareto pruning (exact) as long as
     ``pareto_max`` (default ``PARETO_MAX``) partial combinations suffice,
     else decided by coordinate descent (inexact). ``"threshold"``: the
-    threshold family of Lemma 5 on every fork, O(2^d n) candidates per fork
+    threshold family of Lemma 5 on every fork, O(3^d n) candidates per fork
     of out-degree d (optimal if Lemma 5 holds). ``"auto"``: as ``"full"``,
     with the threshold family instead of the coordinate descent where that
     family is affordable (at most ``PARETO_MAX`` candidates: not at a high

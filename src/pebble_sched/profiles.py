@@ -48,7 +48,7 @@ word that dominates every interleaving of the same canonical chains.
 
 from __future__ import annotations
 
-import heapq
+import itertools
 from bisect import bisect_right
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -61,6 +61,7 @@ __all__ = [
     "canonical",
     "dominates",
     "flatten",
+    "join",
     "merge",
     "preference",
     "reduce_word",
@@ -124,12 +125,58 @@ def canonical(chain: Iterable[Atom]) -> list[Atom]:
     return stack
 
 
+def join(
+    head: Sequence[Atom], middle: Sequence[Atom], tail: Sequence[Atom]
+) -> list[Atom]:
+    """``canonical([*head, *middle, *tail])`` for canonical head and tail.
+
+    Only the atoms around ``middle`` can merge: head's keys are computed
+    from its end as far as needed, and tail is appended as it is from its
+    first atom that does not merge (its keys only grow after it).
+
+    Examples
+    --------
+    >>> h, t = [Atom(5, 1, 0), Atom(3, 3, 1)], [Atom(1, 0, 2), Atom(9, 2, 3)]
+    >>> join(h, [Atom(0, -4, 9)], t) == canonical([*h, Atom(0, -4, 9), *t])
+    True
+    """
+    stack = list(head)
+    keys: list = [None] * len(stack)  # computed from the end when needed
+
+    def push(atom: Atom) -> bool:
+        """Push with merges; True when nothing merged."""
+        key = preference(atom)
+        merged = False
+        while stack:
+            top = keys[-1]
+            if top is None:
+                top = keys[-1] = preference(stack[-1])
+            if key >= top:
+                break
+            atom = stack.pop().then(atom)
+            keys.pop()
+            key = preference(atom)
+            merged = True
+        stack.append(atom)
+        keys.append(key)
+        return not merged
+
+    for atom in middle:
+        push(atom)
+    for i, atom in enumerate(tail):
+        if push(atom):
+            stack.extend(tail[i + 1 :])
+            break
+    return stack
+
+
 def merge(chains: Sequence[Sequence[Atom]]) -> list[Atom]:
     """Lemma 1 and 2: stable merge of canonical chains by preference."""
     live = [c for c in chains if c]
     if len(live) <= 1:
         return list(live[0]) if live else []
-    return list(heapq.merge(*live, key=preference))
+    # Timsort finds the sorted runs; stable, so ties keep the chains' order
+    return sorted(itertools.chain.from_iterable(live), key=preference)
 
 
 def flatten(items: object) -> list:
