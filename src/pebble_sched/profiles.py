@@ -50,7 +50,8 @@ from __future__ import annotations
 
 import itertools
 from bisect import bisect_right
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -79,6 +80,19 @@ class Atom:
     hill: int
     net: int
     items: object
+    key: tuple[int, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # the preference key, computed once: sorting and merging use it
+        net = self.net
+        key = (
+            (0, self.hill)
+            if net < 0
+            else (1, 0)
+            if net == 0
+            else (2, net - self.hill)
+        )
+        object.__setattr__(self, "key", key)
 
     def then(self, other: Atom) -> Atom:
         """The composite atom: ``self`` then ``other``, contiguously."""
@@ -92,16 +106,17 @@ class Atom:
 def preference(atom: Atom) -> tuple[int, int]:
     """Sort key of Lemma 1: a smaller key goes first (ties are equivalent).
 
+    Atoms that lower memory (net < 0) come first, by increasing hill
+    (key (0, hill)); then those with net 0 (key (1, 0)); then those that
+    raise it, by decreasing hill - net (key (2, net - hill)). Computed once
+    per atom (``Atom.key``).
+
     Examples
     --------
     >>> preference(Atom(5, -2, 0)) < preference(Atom(1, 0, 1)) < preference(Atom(9, 1, 2))
     True
     """
-    if atom.net < 0:
-        return (0, atom.hill)
-    if atom.net == 0:
-        return (1, 0)
-    return (2, atom.net - atom.hill)
+    return atom.key
 
 
 def canonical(chain: Iterable[Atom]) -> list[Atom]:
@@ -170,13 +185,16 @@ def join(
     return stack
 
 
+_KEY = attrgetter("key")
+
+
 def merge(chains: Sequence[Sequence[Atom]]) -> list[Atom]:
     """Lemma 1 and 2: stable merge of canonical chains by preference."""
     live = [c for c in chains if c]
     if len(live) <= 1:
         return list(live[0]) if live else []
     # Timsort finds the sorted runs; stable, so ties keep the chains' order
-    return sorted(itertools.chain.from_iterable(live), key=preference)
+    return sorted(itertools.chain.from_iterable(live), key=_KEY)
 
 
 def flatten(items: object) -> list:
