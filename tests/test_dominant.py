@@ -303,6 +303,9 @@ def test_threshold_family_through_solve():
         fpt.stats["conjectured_forks"] == 1 and fpt.stats["optimal_if_lemma5"]
     )
     assert not fpt.stats["exact"]  # a conjecture proves nothing
+    assert (
+        0 < fpt.lower_bound <= fpt.peak
+    )  # but the bounds still say what is known
     with pytest.raises(ValueError, match="Unknown SP family"):
         solve(g, method="sp", sp_family="fast")
     with pytest.raises(ValueError, match="unknown family"):

@@ -186,8 +186,11 @@ def _run_sp(graph, deadline, rng, callbacks, sp_family="auto", **options):
         order = inductor_order(graph)[0]
         why = "time" if isinstance(exc, TimeUp) else "ctrl-c"
         return order, 0, {"interrupted": why, "fallback": "inductor"}
-    lb = evaluate_indices(graph, order, check=False).peak if exact else 0
-    return order, lb, stats
+    if exact:
+        return order, evaluate_indices(graph, order, check=False).peak, stats
+    # not proven (SP-ization, Lemma 5, budgets): say what is known; the
+    # exact methods tree and pumpkin get no bound from the dispatcher
+    return order, _bound(graph, deadline), stats
 
 
 def _pumpkin_ok(graph: Graph) -> bool:
