@@ -533,7 +533,7 @@ class _Solver:
         taus = sorted({k for t in trees for k in _all_keys(t)})
         taus.append(_TOP)
         seen: dict = {}
-        pruned: list[tuple[list, list]] = []
+        pruned: dict = {}
         for tau in taus:
             self.check()
             opts = [self.threshold_options(t, tau) for t in trees]
@@ -550,11 +550,14 @@ class _Solver:
             )
             if more is None:
                 return None
-            pruned += more
+            for pre, post in more:  # the same atoms at other thresholds
+                pruned.setdefault(
+                    (*map(id, pre), None, *map(id, post)), (pre, post)
+                )
         return [
             (merge([c[1] for c in combo]), merge([c[2] for c in combo]))
             for combo in seen.values()
-        ] + pruned
+        ] + list(pruned.values())
 
     def _combinations(self, opts) -> list[tuple[list, list]] | None:
         """Merged (pre, post) chains of every combination of the options, or
