@@ -91,12 +91,11 @@ def node_model_proxy(graph: Graph) -> Graph:
     produced = mb.producer >= 0
     keep = produced & ~mb.output
     read = np.diff(mb.cons_ptr) > 0
-    size = np.bincount(
-        mb.producer[keep & read], mb.size[keep & read], minlength=n
-    )
-    work = np.bincount(
-        mb.producer[keep & ~read], mb.size[keep & ~read], minlength=n
-    )
+    # np.add.at keeps the sizes' integer dtype (bincount would sum floats)
+    size = np.zeros(n, dtype=mb.size.dtype)
+    work = np.zeros(n, dtype=mb.size.dtype)
+    np.add.at(size, mb.producer[keep & read], mb.size[keep & read])
+    np.add.at(work, mb.producer[keep & ~read], mb.size[keep & ~read])
     ids = graph.ids
     src = np.repeat(np.arange(n), np.diff(graph.succ_ptr)).tolist()
     dst = graph.succ_idx.tolist()
@@ -104,8 +103,8 @@ def node_model_proxy(graph: Graph) -> Graph:
     return Graph(
         graph.ids,
         edges,
-        size=size.astype(np.int64),
-        workspace=work.astype(np.int64),
+        size=size,
+        workspace=work,
         name=graph.name,
     )
 
