@@ -16,9 +16,9 @@ import time
 
 from pebble_sched import solve
 from pebble_sched.generators import layered, training_like
-from pebble_sched.heuristics import heuristic_schedule
-from pebble_sched.ideals import _Lattice, search_budget
 from pebble_sched.runtime import Deadline
+from pebble_sched.solvers.heuristics import heuristic_schedule
+from pebble_sched.solvers.ideals import _Lattice, search_budget
 
 
 def instances(seeds: int, quick: bool):

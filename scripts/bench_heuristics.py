@@ -18,10 +18,10 @@ import numpy as np
 
 from pebble_sched.bounds import lower_bound
 from pebble_sched.generators import FAMILIES, layered
-from pebble_sched.heuristics import HeuristicParams, heuristic_schedule
-from pebble_sched.inductor import INDUCTOR_METHODS, input_order
 from pebble_sched.memory import evaluate, evaluate_indices
 from pebble_sched.runtime import Deadline
+from pebble_sched.solvers.heuristics import HeuristicParams, heuristic_schedule
+from pebble_sched.solvers.inductor import INDUCTOR_METHODS, input_order
 
 
 def run(family: str, n: int, seed: int, time_limit: float) -> dict:

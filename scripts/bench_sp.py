@@ -3,7 +3,7 @@
 Three tables, every ratio against a baseline measured in the same run:
 
 1. *vs the general exact solvers*: on small SP graphs, pumpkins and
-   out-trees, the time of :func:`pebble_sched.dominant.sp_order` against the
+   out-trees, the time of :func:`pebble_sched.solvers.dominant.sp_order` against the
    ideal search and CP-SAT (each with ``--time-limit``), with the peaks
    and what each proved;
 2. *scaling with n* at a fixed maximum out-degree d (random SP graphs with
@@ -29,10 +29,10 @@ from pathlib import Path
 import numpy as np
 
 from pebble_sched import Graph, solve
-from pebble_sched.dominant import sp_order
 from pebble_sched.generators import pumpkin, series_parallel
-from pebble_sched.inductor import inductor_order
 from pebble_sched.memory import evaluate_indices
+from pebble_sched.solvers.dominant import sp_order
+from pebble_sched.solvers.inductor import inductor_order
 
 
 def bounded_out_tree(n: int, d: int, seed: int, max_size: int = 100) -> Graph:

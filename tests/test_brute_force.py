@@ -10,7 +10,7 @@ from pebble_sched.bounds import (
     lower_bound,
     reachability_bound,
 )
-from pebble_sched.brute_force import brute_force
+from pebble_sched.solvers.brute_force import brute_force
 
 from .helpers import graphs, reference_memory, topological_orders
 

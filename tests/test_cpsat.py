@@ -2,10 +2,10 @@
 
 from hypothesis import given, settings
 
-from pebble_sched.brute_force import brute_force
-from pebble_sched.cpsat import CpSatModel
 from pebble_sched.generators import layered
 from pebble_sched.runtime import Deadline
+from pebble_sched.solvers.brute_force import brute_force
+from pebble_sched.solvers.cpsat import CpSatModel
 
 from .helpers import graphs, order_peak
 

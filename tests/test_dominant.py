@@ -9,18 +9,18 @@ from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from pebble_sched import Graph, solve
-from pebble_sched.brute_force import brute_force
-from pebble_sched.dominant import sp_order, sp_supported
 from pebble_sched.generators import (
     in_tree,
     out_tree,
     pumpkin,
     series_parallel,
 )
-from pebble_sched.ideals import ideal_search
 from pebble_sched.memory import evaluate_indices
-from pebble_sched.profiles import dominates, reduce_word
-from pebble_sched.series_parallel import decompose
+from pebble_sched.solvers.brute_force import brute_force
+from pebble_sched.solvers.dominant import sp_order, sp_supported
+from pebble_sched.solvers.ideals import ideal_search
+from pebble_sched.solvers.profiles import dominates, reduce_word
+from pebble_sched.solvers.series_parallel import decompose
 
 from .helpers import order_peak
 
@@ -315,7 +315,7 @@ def test_threshold_family_through_solve():
 @st.composite
 def flat_forks(draw):
     """A fork as atoms: per branch a consumer and a canonical chain."""
-    from pebble_sched.profiles import Atom, canonical
+    from pebble_sched.solvers.profiles import Atom, canonical
 
     spread = draw(st.sampled_from([1, 2, 6, 20]))  # 1, 2: many ties
 
@@ -337,7 +337,7 @@ def flat_forks(draw):
 def _tied_fork():
     """The fork that refuted Lemma 5 without ties: of the two atoms (3, -1)
     with equal keys, one must run before the release and one after."""
-    from pebble_sched.profiles import Atom
+    from pebble_sched.solvers.profiles import Atom
 
     c = [Atom(2, 1, "c0"), Atom(5, 4, "c1"), Atom(2, 2, "c2")]
     rests = [
@@ -351,7 +351,7 @@ def _tied_fork():
 def _glued_fork():
     """The fork that refuted Lemma 5 without the glued option: branch 0
     must run the atom merged into its consumer, branch 2 one of its two."""
-    from pebble_sched.profiles import Atom, canonical
+    from pebble_sched.solvers.profiles import Atom, canonical
 
     c = [Atom(1, 1, "c0"), Atom(1, 1, "c1"), Atom(4, 4, "c2")]
     rests = [
@@ -371,8 +371,8 @@ def test_lemma5_on_forks_of_atoms(fork):
     dominates every pre-release ideal of a random fork."""
     import itertools
 
-    from pebble_sched.dominant import _Branch, _coarse_word, _Solver
-    from pebble_sched.profiles import canonical, merge
+    from pebble_sched.solvers.dominant import _Branch, _coarse_word, _Solver
+    from pebble_sched.solvers.profiles import canonical, merge
 
     branches, release = fork
     solver = _Solver(Graph([], []))

@@ -3,17 +3,17 @@
 from hypothesis import given
 
 from pebble_sched import Graph
-from pebble_sched.brute_force import brute_force
 from pebble_sched.generators import in_tree, layered, training_like
-from pebble_sched.heuristics import (
+from pebble_sched.runtime import Deadline
+from pebble_sched.solvers.brute_force import brute_force
+from pebble_sched.solvers.heuristics import (
     HeuristicParams,
     heuristic_schedule,
     liu_relaxation_order,
     local_search,
 )
-from pebble_sched.inductor import inductor_order
-from pebble_sched.runtime import Deadline
-from pebble_sched.trees import liu_order
+from pebble_sched.solvers.inductor import inductor_order
+from pebble_sched.solvers.trees import liu_order
 
 from .helpers import graphs, order_peak
 
@@ -106,7 +106,7 @@ def test_liu_exact_on_generated_in_trees():
 @given(graphs(max_nodes=10))
 def test_out_tree_order_valid(g):
     """Tests the out-tree policy order on random out-forests: valid, never below optimal."""
-    from pebble_sched.trees import out_tree_order
+    from pebble_sched.solvers.trees import out_tree_order
 
     keep = {}
     for a, b in zip(g.edge_src.tolist(), g.edge_dst.tolist(), strict=True):
@@ -124,7 +124,7 @@ def test_out_tree_order_valid(g):
 def test_out_tree_order_beats_inductor_at_scale():
     """Tests the out-tree policy on a 10,000-node out-tree (5x below Inductor here)."""
     from pebble_sched.generators import out_tree
-    from pebble_sched.trees import out_tree_order
+    from pebble_sched.solvers.trees import out_tree_order
 
     g = out_tree(10_000, seed=0)
     assert 5 * order_peak(g, out_tree_order(g)) < inductor_order(g)[1]

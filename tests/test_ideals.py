@@ -4,15 +4,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pebble_sched import Graph
-from pebble_sched.brute_force import brute_force
 from pebble_sched.generators import layered, pumpkin, training_like
-from pebble_sched.ideals import (
+from pebble_sched.runtime import Deadline
+from pebble_sched.solvers.brute_force import brute_force
+from pebble_sched.solvers.ideals import (
     _Lattice,
     _twin_pairs,
     ideal_search,
     search_budget,
 )
-from pebble_sched.runtime import Deadline
 
 from .helpers import graphs, order_peak
 

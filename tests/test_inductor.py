@@ -5,7 +5,7 @@ from hypothesis import given
 
 from pebble_sched import Graph, evaluate
 from pebble_sched.generators import layered
-from pebble_sched.inductor import (
+from pebble_sched.solvers.inductor import (
     _node_sizes,
     _ranks,
     bfs_order,

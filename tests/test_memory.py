@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from pebble_sched import Graph, ScheduleError, evaluate
 from pebble_sched.graph import Buffer
-from pebble_sched.heuristics import priority_order
+from pebble_sched.solvers.heuristics import priority_order
 
 from .helpers import graphs, read, reference_memory
 

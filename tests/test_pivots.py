@@ -5,9 +5,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pebble_sched import Graph, evaluate
-from pebble_sched.brute_force import brute_force
 from pebble_sched.graph import Buffer
-from pebble_sched.pivots import join_orders, pivot_positions, split_blocks
+from pebble_sched.solvers.brute_force import brute_force
+from pebble_sched.solvers.pivots import (
+    join_orders,
+    pivot_positions,
+    split_blocks,
+)
 
 from .helpers import graphs
 

@@ -7,7 +7,7 @@ from itertools import permutations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pebble_sched.profiles import (
+from pebble_sched.solvers.profiles import (
     Atom,
     canonical,
     dominates,
@@ -123,7 +123,7 @@ def test_dominates_matches_the_grid_search(a, b):
 )
 def test_join_is_canonical_of_the_concatenation(head, middle, tail):
     """Tests join() against canonical() on the concatenated chain."""
-    from pebble_sched.profiles import join
+    from pebble_sched.solvers.profiles import join
 
     h, t = canonical(head), canonical(tail)
     assert join(h, middle, t) == canonical([*h, *middle, *t])

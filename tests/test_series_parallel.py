@@ -7,7 +7,11 @@ from hypothesis import strategies as st
 from pebble_sched import Graph, evaluate
 from pebble_sched.generators import in_tree, out_tree, pumpkin, series_parallel
 from pebble_sched.info import graph_info
-from pebble_sched.series_parallel import decompose, graph_shape, is_pumpkin
+from pebble_sched.solvers.series_parallel import (
+    decompose,
+    graph_shape,
+    is_pumpkin,
+)
 
 
 def _check_tree(g: Graph):

@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given
 
 from pebble_sched import Graph, Schedule, ScheduleError, Status, solve, verify
-from pebble_sched.brute_force import brute_force
 from pebble_sched.generators import in_tree, layered
 from pebble_sched.solve import METHODS
+from pebble_sched.solvers.brute_force import brute_force
 
 from .helpers import assert_valid_schedule, graphs
 
@@ -158,7 +158,7 @@ def test_auto_splits_at_pivots():
     assert s.method == "pivots" and s.stats["blocks"] >= 4
     assert s.status is Status.OPTIMAL
     assert_valid_schedule(g, s)
-    from pebble_sched.ideals import ideal_search
+    from pebble_sched.solvers.ideals import ideal_search
 
     assert s.peak == ideal_search(g)[1]
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import networkx as nx
 from hypothesis import given, settings
 
-from pebble_sched.dominant import sp_order, sp_supported
 from pebble_sched.generators import layered
-from pebble_sched.inductor import inductor_order
 from pebble_sched.memory import evaluate_indices
-from pebble_sched.series_parallel import decompose
 from pebble_sched.solve import sp_candidate
-from pebble_sched.spization import spize
+from pebble_sched.solvers.dominant import sp_order, sp_supported
+from pebble_sched.solvers.inductor import inductor_order
+from pebble_sched.solvers.series_parallel import decompose
+from pebble_sched.solvers.spization import spize
 
 from .helpers import graphs
 
@@ -45,7 +45,7 @@ def test_sp_candidate_never_worse_than_inductor():
 @given(graphs(max_nodes=12))
 def test_any_graph_through_the_node_model_proxy(g):
     """Tests SP-ization of graphs with explicit buffers, edge sizes, inputs."""
-    from pebble_sched.spization import node_model_proxy
+    from pebble_sched.solvers.spization import node_model_proxy
 
     p = node_model_proxy(g)
     assert p.ids == g.ids

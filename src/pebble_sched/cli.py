@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .dominant import SP_FAMILIES
 from .exceptions import PebbleSchedError, ScheduleError
 from .formats import read_graph, read_schedule, write_schedule
 from .info import graph_info
 from .runtime import Callbacks
 from .schedule import format_bytes
 from .solve import METHODS, solve
+from .solvers.dominant import SP_FAMILIES
 from .verify import verify
 
 if TYPE_CHECKING:

@@ -66,8 +66,8 @@ def graph_class(graph: Graph) -> str:
 
 def graph_info(graph: Graph) -> dict[str, Any]:
     """A summary of the graph as plain values (see ``pebble-sched info``)."""
-    from .pivots import split_blocks
-    from .series_parallel import graph_shape
+    from .solvers.pivots import split_blocks
+    from .solvers.series_parallel import graph_shape
 
     mb = graph.memory_buffers()
     layers = longest_path_layers(graph)

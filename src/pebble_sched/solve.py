@@ -20,23 +20,27 @@ import numpy as np
 
 from ._version import __version__
 from .bounds import lower_bound
-from .brute_force import MAX_NODES, brute_force
 from .constants import INT64_SAFE
-from .cpsat import CpSatModel
-from .dominant import SP_FAMILIES, sp_order, sp_supported
 from .exceptions import PebbleSchedError
-from .heuristics import HeuristicParams, heuristic_schedule, local_search
-from .ideals import ideal_search
-from .ideals import supports as ideals_supported
-from .inductor import INDUCTOR_METHODS, inductor_order, input_order
 from .info import longest_path_layers
 from .memory import evaluate_indices
-from .pivots import join_orders, split_blocks
 from .runtime import Callbacks, Deadline, TimeUp
 from .schedule import Schedule, Status
-from .series_parallel import decompose, is_pumpkin
-from .spization import node_model_proxy, spize
-from .trees import is_in_tree, is_out_forest, liu_order
+from .solvers.brute_force import MAX_NODES, brute_force
+from .solvers.cpsat import CpSatModel
+from .solvers.dominant import SP_FAMILIES, sp_order, sp_supported
+from .solvers.heuristics import (
+    HeuristicParams,
+    heuristic_schedule,
+    local_search,
+)
+from .solvers.ideals import ideal_search
+from .solvers.ideals import supports as ideals_supported
+from .solvers.inductor import INDUCTOR_METHODS, inductor_order, input_order
+from .solvers.pivots import join_orders, split_blocks
+from .solvers.series_parallel import decompose, is_pumpkin
+from .solvers.spization import node_model_proxy, spize
+from .solvers.trees import is_in_tree, is_out_forest, liu_order
 
 if TYPE_CHECKING:
     from .graph import Graph
@@ -145,7 +149,7 @@ def _sp_stats(r) -> dict[str, Any]:
 def sp_candidate(graph, deadline, rng, callbacks, base=None, family="auto"):
     """An order from the dominant-schedule solver: ``(order, exact, stats)``.
 
-    On an SP graph in the node model, :func:`pebble_sched.dominant.sp_order`
+    On an SP graph in the node model, :func:`pebble_sched.solvers.dominant.sp_order`
     itself (with the fork candidates of ``family``). On another DAG, the
     SP-ization of ``base`` (by default Inductor's order) is solved instead
     (of its node-model proxy, for graphs with explicit buffers, edge sizes
@@ -379,7 +383,7 @@ def _solve_blocks(blocks, deadline, rng, callbacks, num_workers):
 
     Each block gets the remaining time in proportion to its share of the
     remaining nodes; the lower bound is the largest block bound (exact, see
-    :mod:`pebble_sched.pivots`).
+    :mod:`pebble_sched.solvers.pivots`).
     """
     timed = math.isfinite(deadline.limit)
     k_all = len(blocks)
@@ -642,7 +646,7 @@ def solve(
         ``num_workers`` for CP-SAT, ``max_states`` for the ideal search,
         ``sp_family`` for the SP solver under ``sp``, ``pumpkin``, ``tree``
         and ``auto``: ``"auto"``, ``"full"`` or ``"threshold"``, see
-        :func:`pebble_sched.dominant.sp_order`).
+        :func:`pebble_sched.solvers.dominant.sp_order`).
 
     Returns
     -------

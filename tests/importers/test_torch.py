@@ -10,7 +10,7 @@ torch = pytest.importorskip("torch")
 from pebble_sched import Graph, evaluate, solve  # noqa: E402
 from pebble_sched.importers import from_torch  # noqa: E402
 from pebble_sched.importers.zoo import MODELS, build  # noqa: E402
-from pebble_sched.inductor import bfs_order, dfs_order, lpmf_order  # noqa: E402
+from pebble_sched.solvers.inductor import bfs_order, dfs_order, lpmf_order  # noqa: E402
 
 
 def _small():

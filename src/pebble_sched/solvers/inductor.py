@@ -35,11 +35,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .memory import peak_of
+from ..memory import peak_of
 
 if TYPE_CHECKING:
-    from .graph import Graph
-    from .runtime import Deadline
+    from ..graph import Graph
+    from ..runtime import Deadline
 
 __all__ = [
     "bfs_order",

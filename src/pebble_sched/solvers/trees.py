@@ -16,11 +16,11 @@ sparse matrix factorization", SIAM J. Algebraic Discrete Methods 8(3),
 all its children's optimal schedules in non-increasing order of
 ``hill - valley`` (each segment's nodes contiguously), then the node itself;
 the resulting profile is cut into segments again. Exact for in-trees.
-Segments are the canonical atoms of :mod:`pebble_sched.profiles`, kept in
+Segments are the canonical atoms of :mod:`pebble_sched.solvers.profiles`, kept in
 mergeable heaps: O(n log^2 n) in the worst case (a caterpillar too).
 
 :func:`liu_schedule` is also used on the spanning in-trees of general DAGs
-as a relaxation by :mod:`pebble_sched.heuristics`.
+as a relaxation by :mod:`pebble_sched.solvers.heuristics`.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from .profiles import Atom, flatten, preference
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from .graph import Graph
+    from ..graph import Graph
 
 __all__ = ["is_in_tree", "liu_order", "liu_schedule"]
 
@@ -60,7 +60,7 @@ def liu_schedule(
         The nodes in an order of minimum peak.
 
     Each subtree's schedule is kept as a heap of its segments (atoms of
-    :mod:`pebble_sched.profiles`), least preferred on top. A node merges
+    :mod:`pebble_sched.solvers.profiles`), least preferred on top. A node merges
     its children's heaps, smaller into larger, then merges its own atom
     with the least preferred segments while they are less preferred than
     it (Lemma 2): the segments of Liu's algorithm. Every segment moves

@@ -18,7 +18,7 @@ copy per node), the default model adds what makes CP-SAT prove faster:
   before all its descendants (counted with reachability bit matrices);
 - the heuristic order as a solution hint (cleared on every solve);
 - symmetry breaking: interchangeable nodes (twins, see
-  :mod:`pebble_sched.ideals`) run in index order;
+  :mod:`pebble_sched.solvers.ideals`) run in index order;
 - sizes divided by their greatest common divisor (exact; smaller numbers
   help the cumulative's propagation).
 
@@ -38,12 +38,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .constants import INT64_SAFE
+from ..constants import INT64_SAFE
+from ..runtime import Deadline
 from .ideals import _twin_pairs
-from .runtime import Deadline
 
 if TYPE_CHECKING:
-    from .graph import Graph
+    from ..graph import Graph
 
 __all__ = ["CpSatModel"]
 
@@ -56,7 +56,7 @@ POSITION_BOUNDS_MAX_NODES = 5000
 
 def _reach_counts(graph: Graph) -> tuple[list[int], list[int]]:
     """Number of ancestors and of descendants of every node."""
-    from .bounds import _reach_matrix
+    from ..bounds import _reach_matrix
 
     desc = _reach_matrix(graph)
     bits = np.unpackbits(desc.view(np.uint8), axis=1, bitorder="little")

@@ -5,16 +5,16 @@ Full buffer model (DESIGN.md §1). Three parts, combined by
 handle:
 
 1. The baselines users already have: the input (trace) order and
-   Inductor's LPMF, BFS and DFS (:mod:`pebble_sched.inductor`).
+   Inductor's LPMF, BFS and DFS (:mod:`pebble_sched.solvers.inductor`).
 2. **Liu relaxation** (:func:`liu_relaxation_order`): a reference order
    decides, for each node u, which successor frees u's outputs (the last
    one to run); those choices form a spanning in-forest, whose optimal order
-   Liu's hill-valley algorithm computes exactly (:mod:`pebble_sched.trees`).
+   Liu's hill-valley algorithm computes exactly (:mod:`pebble_sched.solvers.trees`).
    A Kahn pass that always runs the ready node earliest in that order turns
    it into a topological order of the DAG. Iterated from the best order, it
    is a fixed-point improvement step; O(n log n + m) per round on DNN-like
    graphs.
-3. **Out-tree policy** (:func:`pebble_sched.trees.out_tree_order`), on
+3. **Out-tree policy** (:func:`pebble_sched.solvers.trees.out_tree_order`), on
    out-forests only: per node, children first or depth first, bottom-up.
 4. **Local search** (:func:`local_search`): moves that attack the peak
    step t (delay a producer of a buffer live across t past t, or pull the
@@ -37,13 +37,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..memory import evaluate_indices, lifetimes
+from ..runtime import Callbacks, Deadline, TimeUp
 from .inductor import INDUCTOR_METHODS, input_order
-from .memory import evaluate_indices, lifetimes
-from .runtime import Callbacks, Deadline, TimeUp
 from .trees import is_out_forest, liu_schedule, out_tree_order
 
 if TYPE_CHECKING:
-    from .graph import Graph
+    from ..graph import Graph
 
 __all__ = [
     "HeuristicParams",

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .graph import Buffer, Graph
+from ..graph import Buffer, Graph
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

@@ -55,13 +55,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .bounds import lower_bound as static_lower_bound
-from .constants import INT64_SAFE
-from .memory import evaluate_indices
-from .runtime import Callbacks, Deadline, TimeUp
+from ..bounds import lower_bound as static_lower_bound
+from ..constants import INT64_SAFE
+from ..memory import evaluate_indices
+from ..runtime import Callbacks, Deadline, TimeUp
 
 if TYPE_CHECKING:
-    from .graph import Graph
+    from ..graph import Graph
 
 __all__ = ["IdealResult", "ideal_search", "search_budget"]
 

@@ -1,6 +1,6 @@
 """Memory profiles of partial schedules: atoms, their order, and dominance.
 
-The objects the series-parallel solver (:mod:`pebble_sched.dominant`) and
+The objects the series-parallel solver (:mod:`pebble_sched.solvers.dominant`) and
 the tree algorithms compose. Everything here is model-free: numbers only.
 
 **Atom.** A piece of a schedule run contiguously, summarised by ``hill``

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .exceptions import PebbleSchedError
+from ..exceptions import PebbleSchedError
 
 if TYPE_CHECKING:
-    from .graph import Graph
+    from ..graph import Graph
 
 __all__ = ["MAX_NODES", "brute_force"]
 

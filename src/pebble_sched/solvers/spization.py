@@ -2,7 +2,7 @@
 
 Used by ``auto`` and the ``sp`` method as a heuristic on DAGs that are not
 series-parallel (DNN graphs are often nearly SP): solve the SP graph
-exactly with :func:`pebble_sched.dominant.sp_order`, drop the virtual
+exactly with :func:`pebble_sched.solvers.dominant.sp_order`, drop the virtual
 nodes, and evaluate the order on the original graph.
 
 Construction (recursive, from a good order ``pi`` of the DAG):
@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .graph import Graph
+from ..graph import Graph
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from .graph import Graph
+    from ..graph import Graph
 
 __all__ = ["SPNode", "SPResult", "decompose", "graph_shape", "is_pumpkin"]
 
@@ -202,7 +202,7 @@ def is_pumpkin(graph: Graph) -> bool:
 
 def graph_shape(graph: Graph) -> dict[str, object]:
     """Class, SP status, maximum out-degree and, for a non-SP graph, why not."""
-    from .info import graph_class
+    from ..info import graph_class
 
     cls = graph_class(graph)
     if cls == "dag" and is_pumpkin(graph):

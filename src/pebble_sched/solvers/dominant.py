@@ -3,13 +3,13 @@
 Model: node sizes, workspaces and ``keep_outputs`` (no edge sizes, no
 explicit buffers, no graph inputs): each node v produces s(v) bytes read by
 all its successors, freed after the last of them, and x(v) bytes of scratch.
-The graph is decomposed by :func:`pebble_sched.series_parallel.decompose`
+The graph is decomposed by :func:`pebble_sched.solvers.series_parallel.decompose`
 (virtual terminals for several sources or sinks).
 
 **Parts.** A *closed part* is what lies between a node a and the next node
 every path from a crosses: it holds all of a's out-edges, and nothing
 outside it reads a buffer it produces except that next node. Its schedule
-is therefore an independent word (Lemma 3 of :mod:`pebble_sched.profiles`),
+is therefore an independent word (Lemma 3 of :mod:`pebble_sched.solvers.profiles`),
 and it can be replaced by a *dominant* one: a schedule whose word dominates
 the word of every other schedule of the part. The solver computes one for
 every closed part, bottom up, as a canonical chain of atoms:
@@ -98,7 +98,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .constants import INT64_SAFE
+from ..constants import INT64_SAFE
+from ..runtime import TimeUp
 from .profiles import (
     Atom,
     canonical,
@@ -109,12 +110,11 @@ from .profiles import (
     preference,
     reduce_word,
 )
-from .runtime import TimeUp
 from .series_parallel import SPNode, decompose
 
 if TYPE_CHECKING:
-    from .graph import Graph
-    from .runtime import Deadline
+    from ..graph import Graph
+    from ..runtime import Deadline
 
 __all__ = ["SP_FAMILIES", "SPSchedule", "sp_order", "sp_supported"]
 
