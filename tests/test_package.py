@@ -60,6 +60,7 @@ def test_docstring_examples():
         "verify",
         "runtime",
         "info",
+        "structure",
         "generators",
     ):
         mod = importlib.import_module(f"pebble_sched.{name}")
@@ -75,3 +76,40 @@ def test_show_versions(capsys):
     out = capsys.readouterr().out
     assert "pebble-sched" in out and "ortools" in out and "python" in out
     assert pebble_sched.__version__ != ""
+
+
+def _runtime_imports(tree):
+    """Relative ``from`` imports outside ``if TYPE_CHECKING:`` blocks."""
+    import ast
+
+    stack = [(tree, False)]
+    while stack:
+        node, typing_only = stack.pop()
+        for child in ast.iter_child_nodes(node):
+            guarded = typing_only or (
+                isinstance(child, ast.If)
+                and getattr(child.test, "id", "") == "TYPE_CHECKING"
+            )
+            if isinstance(child, ast.ImportFrom) and not typing_only:
+                yield child
+            stack.append((child, guarded))
+
+
+def test_no_import_cycles():
+    """Tests that no two modules import each other, even lazily (#11)."""
+    import ast
+
+    import networkx as nx
+
+    src = ROOT / "src" / "pebble_sched"
+    deps = nx.DiGraph()
+    for path in src.rglob("*.py"):
+        parts = path.relative_to(src).with_suffix("").parts
+        module = ".".join(p for p in parts if p != "__init__")
+        package = list(parts[:-1])
+        for imp in _runtime_imports(ast.parse(path.read_text())):
+            if imp.level and imp.module:
+                base = package[: len(package) - (imp.level - 1)]
+                deps.add_edge(module, ".".join([*base, imp.module]))
+    cycles = [c for c in nx.simple_cycles(deps) if len(c) > 1]
+    assert cycles == []

@@ -18,7 +18,34 @@ import numpy as np
 if TYPE_CHECKING:
     from .graph import Graph
 
-__all__ = ["MemoryBuffers", "expand"]
+__all__ = ["Buffer", "MemoryBuffers", "NodeId", "expand"]
+
+NodeId = str | int
+
+
+@dataclass(frozen=True, slots=True)
+class Buffer:
+    """An explicit buffer of the general model (DESIGN.md §1).
+
+    Parameters
+    ----------
+    id
+        The buffer's name, unique among buffers.
+    producer
+        The node that allocates it, or ``None`` for a graph input.
+    size
+        Its size in bytes.
+    consumers
+        The nodes that read it.
+    output
+        Whether it is a result of the graph, resident to the end.
+    """
+
+    id: NodeId
+    producer: NodeId | None
+    size: int
+    consumers: tuple[NodeId, ...] = ()
+    output: bool = False
 
 
 def _freeze(arr: np.ndarray) -> np.ndarray:

@@ -1,10 +1,10 @@
 """Conversions of :class:`~pebble_sched.graph.Graph`: the JSON schema and networkx.
 
-``graph_from_dict`` reads the instance schema of DESIGN.md §2 (validating
+``dict_arguments`` reads the instance schema of DESIGN.md §2 (validating
 types and keys, naming the culprit), ``graph_to_dict`` writes it; the
 networkx pair reads and writes node attributes ``size``, ``workspace``,
 ``time`` and the edge attribute ``size``. ``Graph.from_dict`` and friends
-delegate here.
+delegate here; this module does not import the ``Graph`` class.
 """
 
 from __future__ import annotations
@@ -14,22 +14,32 @@ from collections.abc import Mapping
 from numbers import Real
 from typing import TYPE_CHECKING, Any
 
+from .buffers import Buffer
 from .exceptions import InstanceError
-from .graph import Buffer, Graph, _check_id, _check_size
+from .validation import check_id, check_size
 
 if TYPE_CHECKING:
     import networkx as nx
 
+    from .graph import Graph
+
 __all__ = [
-    "graph_from_dict",
-    "graph_from_networkx",
+    "dict_arguments",
     "graph_to_dict",
     "graph_to_networkx",
+    "networkx_arguments",
 ]
 
+#: What the readers return: node ids, edges and the other arguments of
+#: :class:`~pebble_sched.graph.Graph`, so that this module never needs the
+#: class itself (``Graph.from_dict`` builds it).
+GraphArguments = tuple[list[Any], list[Any], dict[str, Any]]
 
-def graph_from_dict(data: Any) -> Graph:
-    """Read the instance schema of DESIGN.md §2 from a parsed JSON value.
+
+def dict_arguments(data: Any) -> GraphArguments:
+    """Validate the instance schema of DESIGN.md §2 and return Graph's arguments.
+
+    ``Graph.from_dict(data)`` is ``Graph(ids, edges, **kwargs)`` with these.
 
     Examples
     --------
@@ -66,11 +76,11 @@ def graph_from_dict(data: Any) -> Graph:
             raise InstanceError(
                 f"Node {node['id']!r}: unknown key {bad[0]!r}."
             )
-        nid = _check_id(node["id"], "Node id")
+        nid = check_id(node["id"], "Node id")
         ids.append(nid)
-        size.append(_check_size(node.get("size", 0), f"Node {nid!r}"))
+        size.append(check_size(node.get("size", 0), f"Node {nid!r}"))
         work.append(
-            _check_size(node.get("workspace", 0), f"Node {nid!r} workspace")
+            check_size(node.get("workspace", 0), f"Node {nid!r} workspace")
         )
         t = node.get("time", 1.0)
         if isinstance(t, bool) or not isinstance(t, Real):
@@ -91,7 +101,7 @@ def graph_from_dict(data: Any) -> Graph:
                 )
             pair = (e["src"], e["dst"])
             esize.append(
-                _check_size(
+                check_size(
                     e.get("size", 0), f"Edge ({pair[0]!r}, {pair[1]!r})"
                 )
             )
@@ -108,7 +118,7 @@ def graph_from_dict(data: Any) -> Graph:
     for k, b in enumerate(raw_buffers):
         if not isinstance(b, Mapping) or "id" not in b:
             raise InstanceError(f"Buffer #{k} is not an object with an 'id'.")
-        bid = _check_id(b["id"], "Buffer id")
+        bid = check_id(b["id"], "Buffer id")
         bad = sorted(
             set(b) - {"id", "producer", "size", "consumers", "output"}
         )
@@ -126,7 +136,7 @@ def graph_from_dict(data: Any) -> Graph:
             Buffer(
                 id=bid,
                 producer=b.get("producer"),
-                size=_check_size(b.get("size", 0), f"Buffer {bid!r}"),
+                size=check_size(b.get("size", 0), f"Buffer {bid!r}"),
                 consumers=tuple(consumers),
                 output=output,
             )
@@ -134,18 +144,20 @@ def graph_from_dict(data: Any) -> Graph:
     trace = data.get("trace_order")
     if trace is not None and not isinstance(trace, list):
         raise InstanceError("'trace_order' must be a list.")
-    return Graph(
+    return (
         ids,
         edges,
-        size=size,
-        workspace=work,
-        time=time,
-        edge_size=esize,
-        buffers=buffers,
-        keep_outputs=data.get("keep_outputs", False),
-        trace_order=trace,
-        name=data.get("name"),
-        meta=data.get("meta"),
+        dict(
+            size=size,
+            workspace=work,
+            time=time,
+            edge_size=esize,
+            buffers=buffers,
+            keep_outputs=data.get("keep_outputs", False),
+            trace_order=trace,
+            name=data.get("name"),
+            meta=data.get("meta"),
+        ),
     )
 
 
@@ -200,8 +212,8 @@ def graph_to_dict(graph: Graph) -> dict[str, Any]:
     return out
 
 
-def graph_from_networkx(G: nx.DiGraph, **kwargs: Any) -> Graph:
-    """Read a networkx ``DiGraph``.
+def networkx_arguments(G: nx.DiGraph, **kwargs: Any) -> GraphArguments:
+    """Read a networkx ``DiGraph`` into Graph's arguments.
 
     Node attributes ``size``, ``workspace`` and ``time`` and the edge
     attribute ``size`` are read; graph attributes ``keep_outputs``,
@@ -237,7 +249,7 @@ def graph_from_networkx(G: nx.DiGraph, **kwargs: Any) -> Graph:
         ],
     }
     args.update(kwargs)
-    return Graph(ids, list(G.edges), **args)
+    return ids, list(G.edges), args
 
 
 def graph_to_networkx(graph: Graph) -> nx.DiGraph:

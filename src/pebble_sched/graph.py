@@ -22,69 +22,27 @@ appear only at the boundary.
 from __future__ import annotations
 
 import copy
-import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from numbers import Integral, Real
+from numbers import Real
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .buffers import MemoryBuffers, _csr, _freeze
+from .buffers import Buffer, MemoryBuffers, NodeId, _csr, _freeze
 from .constants import MAX_SIZE
+from .convert import (
+    dict_arguments,
+    graph_to_dict,
+    graph_to_networkx,
+    networkx_arguments,
+)
 from .exceptions import InstanceError
+from .validation import check_id, check_size
 
 if TYPE_CHECKING:
     import networkx as nx
 
-NodeId = str | int
-
 __all__ = ["Buffer", "Graph", "MemoryBuffers", "NodeId"]
-
-
-@dataclass(frozen=True, slots=True)
-class Buffer:
-    """An explicit buffer of the general model (DESIGN.md §1).
-
-    Parameters
-    ----------
-    id
-        The buffer's name, unique among buffers.
-    producer
-        The node that allocates it, or ``None`` for a graph input.
-    size
-        Its size in bytes.
-    consumers
-        The nodes that read it.
-    output
-        Whether it is a result of the graph, resident to the end.
-    """
-
-    id: NodeId
-    producer: NodeId | None
-    size: int
-    consumers: tuple[NodeId, ...] = ()
-    output: bool = False
-
-
-def _check_size(value: Any, what: str) -> int:
-    """A size as a Python int, or InstanceError naming ``what``."""
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise InstanceError(f"{what}: size {value!r} is not a number.")
-    if isinstance(value, Integral):
-        ivalue = int(value)
-    else:
-        fvalue = float(value)
-        if not math.isfinite(fvalue) or fvalue != int(fvalue):
-            raise InstanceError(f"{what}: size {value!r} is not an integer.")
-        ivalue = int(fvalue)
-    if ivalue < 0:
-        raise InstanceError(f"{what}: size {ivalue} is negative.")
-    if ivalue > MAX_SIZE:
-        raise InstanceError(
-            f"{what}: size {ivalue} exceeds the maximum of 2**62 bytes."
-        )
-    return ivalue
 
 
 def _sizes(values: Any, n: int, what: str, names: Sequence[Any]) -> np.ndarray:
@@ -99,24 +57,18 @@ def _sizes(values: Any, n: int, what: str, names: Sequence[Any]) -> np.ndarray:
         arr = values.astype(np.int64)
         bad = np.flatnonzero((arr < 0) | (values > MAX_SIZE))
         if len(bad):
-            _check_size(int(values[bad[0]]), f"{names[bad[0]]!r}")
+            check_size(int(values[bad[0]]), f"{names[bad[0]]!r}")
         return arr
     values = list(values)
     if len(values) != n:
         raise InstanceError(f"Expected {n} {what} values, got {len(values)}.")
     return np.array(
         [
-            _check_size(v, f"{what} of {names[i]!r}")
+            check_size(v, f"{what} of {names[i]!r}")
             for i, v in enumerate(values)
         ],
         dtype=np.int64,
     )
-
-
-def _check_id(value: Any, what: str) -> NodeId:
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise InstanceError(f"{what} {value!r} is not a string or an integer.")
-    return value
 
 
 class Graph:
@@ -207,7 +159,7 @@ class Graph:
         ids = tuple(ids)
         index: dict[NodeId, int] = {}
         for i, v in enumerate(ids):
-            _check_id(v, "Node id")
+            check_id(v, "Node id")
             if v in index:
                 raise InstanceError(f"Node id {v!r} appears twice.")
             index[v] = i
@@ -277,14 +229,14 @@ class Graph:
         for j, b in enumerate(self._buffers):
             if not isinstance(b, Buffer):
                 raise InstanceError(f"Buffer {b!r} is not a Buffer.")
-            _check_id(b.id, "Buffer id")
+            check_id(b.id, "Buffer id")
             if b.id in buf_ids:
                 raise InstanceError(f"Buffer id {b.id!r} appears twice.")
             buf_ids[b.id] = j
             what = f"Buffer {b.id!r}"
             if b.producer is not None:
                 bprod[j] = self._lookup(b.producer, what)
-            bsize[j] = _check_size(b.size, what)
+            bsize[j] = check_size(b.size, what)
             if not isinstance(b.output, bool):
                 raise InstanceError(f"{what}: output must be true or false.")
             bout[j] = b.output
@@ -588,25 +540,19 @@ class Graph:
         >>> g.n, g.m
         (2, 1)
         """
-        from .convert import graph_from_dict
-
-        return graph_from_dict(data)
+        ids, edges, kwargs = dict_arguments(data)
+        return cls(ids, edges, **kwargs)
 
     def to_dict(self) -> dict[str, Any]:
         """The instance schema of DESIGN.md §2 (plain Python values)."""
-        from .convert import graph_to_dict
-
         return graph_to_dict(self)
 
     @classmethod
     def from_networkx(cls, G: nx.DiGraph, **kwargs: Any) -> Graph:
-        """Read a networkx ``DiGraph`` (see :func:`convert.graph_from_networkx`)."""
-        from .convert import graph_from_networkx
-
-        return graph_from_networkx(G, **kwargs)
+        """Read a networkx ``DiGraph`` (see :func:`convert.networkx_arguments`)."""
+        ids, edges, args = networkx_arguments(G, **kwargs)
+        return cls(ids, edges, **args)
 
     def to_networkx(self) -> nx.DiGraph:
         """This graph as a networkx ``DiGraph`` (attributes as in ``from_networkx``)."""
-        from .convert import graph_to_networkx
-
         return graph_to_networkx(self)

@@ -22,7 +22,6 @@ from ._version import __version__
 from .bounds import lower_bound
 from .constants import INT64_SAFE
 from .exceptions import PebbleSchedError
-from .info import longest_path_layers
 from .memory import evaluate_indices
 from .runtime import Callbacks, Deadline, TimeUp
 from .schedule import Schedule, Status
@@ -41,6 +40,7 @@ from .solvers.pivots import join_orders, split_blocks
 from .solvers.series_parallel import decompose, is_pumpkin
 from .solvers.spization import node_model_proxy, spize
 from .solvers.trees import is_in_tree, is_out_forest, liu_order
+from .structure import longest_path_layers
 
 if TYPE_CHECKING:
     from .graph import Graph

@@ -33,6 +33,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..structure import graph_class
+
 if TYPE_CHECKING:
     from ..graph import Graph
 
@@ -202,8 +204,6 @@ def is_pumpkin(graph: Graph) -> bool:
 
 def graph_shape(graph: Graph) -> dict[str, object]:
     """Class, SP status, maximum out-degree and, for a non-SP graph, why not."""
-    from ..info import graph_class
-
     cls = graph_class(graph)
     if cls == "dag" and is_pumpkin(graph):
         cls = "pumpkin"

@@ -1,0 +1,42 @@
+"""Validation of the scalar values of an instance: sizes and ids."""
+
+from __future__ import annotations
+
+import math
+from numbers import Integral, Real
+from typing import TYPE_CHECKING, Any
+
+from .constants import MAX_SIZE
+from .exceptions import InstanceError
+
+if TYPE_CHECKING:
+    from .buffers import NodeId
+
+__all__ = ["check_id", "check_size"]
+
+
+def check_size(value: Any, what: str) -> int:
+    """A size as a Python int, or InstanceError naming ``what``."""
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise InstanceError(f"{what}: size {value!r} is not a number.")
+    if isinstance(value, Integral):
+        ivalue = int(value)
+    else:
+        fvalue = float(value)
+        if not math.isfinite(fvalue) or fvalue != int(fvalue):
+            raise InstanceError(f"{what}: size {value!r} is not an integer.")
+        ivalue = int(fvalue)
+    if ivalue < 0:
+        raise InstanceError(f"{what}: size {ivalue} is negative.")
+    if ivalue > MAX_SIZE:
+        raise InstanceError(
+            f"{what}: size {ivalue} exceeds the maximum of 2**62 bytes."
+        )
+    return ivalue
+
+
+def check_id(value: Any, what: str) -> NodeId:
+    """An id as given, or InstanceError naming ``what``."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise InstanceError(f"{what} {value!r} is not a string or an integer.")
+    return value
