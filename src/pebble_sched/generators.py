@@ -18,6 +18,10 @@ Sizes are drawn uniformly from ``1..max_size`` unless stated otherwise.
   gradients as sinks.
 - :func:`workflow`: edge-weighted scientific workflows shaped like the
   Pegasus families GENOME, LIGO and MONTAGE (fork/join structures).
+- :func:`daggen`: layered random task graphs with DAGGEN's four shape
+  parameters (fat, density, regularity, jump), edge-weighted data and
+  node durations: the random DAGs of the memory-aware parallel scheduling
+  literature.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from .graph import Graph
 
 __all__ = [
     "FAMILIES",
+    "daggen",
     "in_tree",
     "layered",
     "out_tree",
@@ -419,6 +424,84 @@ def workflow(
     )
 
 
+def daggen(
+    n: int,
+    *,
+    fat: float = 0.5,
+    density: float = 0.5,
+    regularity: float = 0.5,
+    jump: int = 1,
+    seed: int | np.random.Generator = 0,
+    max_size: int = 100,
+) -> Graph:
+    """A layered random task graph with DAGGEN's shape parameters.
+
+    The n tasks are cut into levels of about ``n ** fat`` tasks each (fat
+    near 0: a chain-like graph, near 1: one wide level); each level's
+    width is drawn uniformly within ``±(1 - regularity)`` of that mean.
+    Every task after the first level gets at least one parent; it gets on
+    average ``density`` times the size of the previous level of them
+    (at least one), drawn among the up to ``jump`` levels before its own.
+    Data items are edge buffers of 1..max_size bytes (each read by its one
+    consumer); durations (``time``) are drawn in 1..10.
+
+    Examples
+    --------
+    >>> g = daggen(30, fat=0.8, density=0.8, regularity=0.8, jump=4)
+    >>> g.n, g.meta["generator"]
+    (30, 'daggen')
+    """
+    if n < 1:
+        raise ValueError("n must be positive.")
+    for name, value in (("fat", fat), ("density", density)):
+        if not 0 < value <= 1:
+            raise ValueError(f"{name} must be in (0, 1].")
+    if not 0 <= regularity <= 1:
+        raise ValueError("regularity must be in [0, 1].")
+    if jump < 1:
+        raise ValueError("jump must be at least 1.")
+    rng = _rng(seed)
+    mean = max(1.0, float(n) ** fat)
+    spread = 1.0 - regularity
+    levels: list[list[int]] = []
+    placed = 0
+    while placed < n:
+        lo = max(1, int(mean * (1 - spread)))
+        hi = max(lo, int(mean * (1 + spread)))
+        width = min(n - placed, int(rng.integers(lo, hi + 1)))
+        levels.append(list(range(placed, placed + width)))
+        placed += width
+    edges: list[tuple[int, int]] = []
+    for k in range(1, len(levels)):
+        pool = list(itertools.chain(*levels[max(0, k - jump) : k]))
+        prev = levels[k - 1]
+        want = max(1, round(density * len(prev)))
+        for v in levels[k]:
+            count = min(len(pool), int(rng.integers(1, 2 * want)))
+            parents = set(rng.choice(pool, size=count, replace=False).tolist())
+            if not parents & set(prev):  # keep the levels: one parent above
+                parents.add(int(rng.choice(prev)))
+            edges += [(u, v) for u in sorted(parents)]
+    m = len(edges)
+    return Graph(
+        list(range(n)),
+        edges,
+        edge_size=rng.integers(1, max_size + 1, size=m, dtype=np.int64),
+        time=rng.integers(1, 11, size=n).astype(float).tolist(),
+        name=f"daggen-n{n}-f{fat}-d{density}-r{regularity}-j{jump}",
+        meta=_meta(
+            "daggen",
+            seed,
+            n=n,
+            fat=fat,
+            density=density,
+            regularity=regularity,
+            jump=jump,
+            max_size=max_size,
+        ),
+    )
+
+
 FAMILIES = {
     "layered": lambda n, seed: layered(n, seed=seed),
     "in_tree": lambda n, seed: in_tree(n, seed=seed),
@@ -429,5 +512,8 @@ FAMILIES = {
     "series_parallel": lambda n, seed: series_parallel(max(2, n), seed=seed),
     "training_like": lambda n, seed: training_like(max(1, n // 3), seed=seed),
     "montage": lambda n, seed: workflow("montage", max(2, n // 4), seed=seed),
+    "daggen": lambda n, seed: daggen(
+        n, fat=0.8, density=0.8, regularity=0.8, jump=4, seed=seed
+    ),
 }
 """Each family as ``f(n, seed) -> Graph`` with about n nodes (benchmarks)."""

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import math
+import sys
+import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from .graph import Graph
     from .schedule import Schedule
 
-__all__ = ["Callbacks", "Deadline", "TimeUp"]
+__all__ = ["Callbacks", "Deadline", "TimeUp", "Tracker", "run_cancellable"]
+
+T = TypeVar("T")
 
 
 class TimeUp(Exception):
@@ -64,7 +70,42 @@ class Deadline:
 
 
 class Callbacks:
-    """Progress hooks; every method is a no-op. Subclass what you need."""
+    """Progress hooks; every method is a no-op.
+
+    Subclass it and override what you need, or pass plain functions as
+    keywords. ``solve`` reports only strict progress: each improvement has a
+    lower peak than the last, each bound is higher than the last.
+
+    Examples
+    --------
+    >>> seen = []
+    >>> cb = Callbacks(on_improvement=lambda order, peak: seen.append(peak))
+    >>> cb.on_improvement([0, 1], 7); cb.on_bound(3)
+    >>> seen
+    [7]
+    """
+
+    def __init__(
+        self,
+        *,
+        on_start: Callable[[Graph, str], None] | None = None,
+        on_improvement: Callable[[Any, int], None] | None = None,
+        on_bound: Callable[[int], None] | None = None,
+        on_phase: Callable[[str], None] | None = None,
+        on_end: Callable[[Schedule], None] | None = None,
+    ) -> None:
+        hooks = {
+            "on_start": on_start,
+            "on_improvement": on_improvement,
+            "on_bound": on_bound,
+            "on_phase": on_phase,
+            "on_end": on_end,
+        }
+        for name, fn in hooks.items():
+            if fn is not None:
+                if not callable(fn):
+                    raise TypeError(f"{name} must be callable.")
+                setattr(self, name, fn)
 
     def on_start(self, graph: Graph, method: str) -> None:
         """Called once when a solve starts."""
@@ -75,5 +116,134 @@ class Callbacks:
     def on_bound(self, lower_bound: int) -> None:
         """Called when a better lower bound is proven."""
 
+    def on_phase(self, phase: str) -> None:
+        """Called when the solver enters a phase (``"heuristic"``, ``"cpsat"``, ...)."""
+
     def on_end(self, schedule: Schedule) -> None:
         """Called once with the final schedule."""
+
+
+class Tracker(Callbacks):
+    """Keeps the best order, peak and bound reported, and forwards progress.
+
+    ``solve`` puts one between the solvers and the user's callbacks: the
+    user sees strict improvements only, and every exit path (time limit,
+    Ctrl-C, a method that proves nothing) can report the best order and the
+    best bound any part of the run found (#11).
+    """
+
+    def __init__(self, inner: Callbacks | None = None) -> None:
+        self.inner = inner
+        self.best_order: Any = None
+        self.best_peak: int | None = None
+        self.bound = 0
+        self.phase = ""
+
+    def on_start(self, graph: Graph, method: str) -> None:
+        if self.inner is not None:
+            self.inner.on_start(graph, method)
+
+    def on_improvement(self, order: Any, peak: int) -> None:
+        peak = int(peak)
+        if self.best_peak is not None and peak >= self.best_peak:
+            return
+        self.best_order, self.best_peak = order, peak
+        if self.inner is not None:
+            self.inner.on_improvement(order, peak)
+
+    def on_bound(self, lower_bound: int) -> None:
+        lower_bound = int(lower_bound)
+        if lower_bound <= self.bound:
+            return
+        self.bound = lower_bound
+        if self.inner is not None:
+            self.inner.on_bound(lower_bound)
+
+    def on_phase(self, phase: str) -> None:
+        if phase == self.phase:
+            return
+        self.phase = phase
+        if self.inner is not None:
+            self.inner.on_phase(phase)
+
+    def on_end(self, schedule: Schedule) -> None:
+        if self.inner is not None:
+            self.inner.on_end(schedule)
+
+
+def run_cancellable(
+    fn: Callable[[], T],
+    cancel: Callable[[], None],
+    *,
+    deep: bool = False,
+) -> tuple[T, bool]:
+    """Run ``fn`` in a worker thread so that Ctrl-C reaches it.
+
+    A Python signal handler only runs in the main thread between bytecodes,
+    so a long call into C++ (CP-SAT) or a deep recursion cannot see Ctrl-C
+    by itself. Here the main thread waits in short joins; on
+    ``KeyboardInterrupt`` it calls ``cancel()`` (which makes ``fn`` return
+    or raise soon: a stop flag, ``CpSolver.stop_search``), waits for it and
+    reports that an interrupt happened. An interrupt is therefore always a
+    signal this process received, never a solver's early return.
+
+    Parameters
+    ----------
+    fn
+        The work; its return value is passed on, its exception re-raised.
+    cancel
+        Called once, from the main thread, on Ctrl-C.
+    deep
+        Give the worker a 512 MiB stack and a recursion limit of 10**6
+        (recursive decompositions of large graphs).
+
+    Returns
+    -------
+    tuple
+        ``(result, interrupted)``.
+
+    Examples
+    --------
+    >>> run_cancellable(lambda: 6 * 7, lambda: None)
+    (42, False)
+    """
+    result: list[T] = []
+    error: list[BaseException] = []
+    done = threading.Event()
+
+    def target() -> None:
+        old = sys.getrecursionlimit()
+        if deep:
+            sys.setrecursionlimit(max(old, 1_000_000))
+        try:
+            result.append(fn())
+        except BaseException as exc:  # re-raised in the caller
+            error.append(exc)
+        finally:
+            if deep:
+                sys.setrecursionlimit(old)
+            done.set()
+
+    previous = threading.stack_size()
+    if deep:
+        threading.stack_size(512 * 1024 * 1024)
+    try:
+        thread = threading.Thread(target=target, daemon=True)
+        thread.start()
+    finally:
+        if deep:
+            threading.stack_size(previous)
+    interrupted = False
+    # wait on an event, not in Thread.join: a KeyboardInterrupt inside
+    # join(timeout) can leave is_alive() False while the thread still runs
+    while not done.is_set():
+        try:
+            done.wait(0.05)
+        except KeyboardInterrupt:
+            if not interrupted:
+                interrupted = True
+                cancel()
+    thread.join()
+    if error:
+        raise error[0]
+    return result[0], interrupted

@@ -23,7 +23,7 @@ from .bounds import lower_bound
 from .constants import INT64_SAFE
 from .exceptions import PebbleSchedError
 from .memory import evaluate_indices
-from .runtime import Callbacks, Deadline, TimeUp
+from .runtime import Callbacks, Deadline, TimeUp, Tracker
 from .schedule import Schedule, Status
 from .solvers.brute_force import MAX_NODES, brute_force
 from .solvers.cpsat import CpSatModel
@@ -456,6 +456,12 @@ def _portfolio(
     timed = math.isfinite(deadline.limit)
     stats: dict[str, Any] = {"portfolio": []}
     sp_order_found = None
+    # the cheap bounds first: every later exit (time, Ctrl-C) reports them
+    if callbacks is not None:
+        callbacks.on_phase("bounds")
+    lb = _bound(graph, deadline)
+    if callbacks is not None:
+        callbacks.on_bound(lb)
     is_sp = sp_supported(graph) and decompose(graph).is_sp
     limit = AUTO_SP_MAX_NODES if is_sp else AUTO_SPIZE_MAX_NODES
     # before the pivot split: the SP solver handles series structure itself,
@@ -471,6 +477,8 @@ def _portfolio(
     # SP-ization would drop them, and each block is small; not there)
     if graph.n <= limit and enough and (is_sp or split):
         sub = deadline.sub(share) if timed else Deadline()
+        if callbacks is not None:
+            callbacks.on_phase("sp" if is_sp else "spization")
         try:
             o, exact, st = sp_candidate(
                 graph, sub, rng, callbacks, family=sp_family
@@ -479,7 +487,7 @@ def _portfolio(
             stats["sp"] = {"interrupted": "time"}
         except KeyboardInterrupt:
             stats["interrupted"] = "ctrl-c"
-            return inductor_order(graph)[0], 0, stats, "inductor"
+            return inductor_order(graph)[0], lb, stats, "inductor"
         else:
             stats["sp"] = st
             if exact:
@@ -489,9 +497,12 @@ def _portfolio(
     if split:
         blocks, _ = split_blocks(graph)
         if len(blocks) > 1:
-            order, lb, bstats, name = _solve_blocks(
+            if callbacks is not None:
+                callbacks.on_phase(f"pivot blocks ({len(blocks)})")
+            order, block_lb, bstats, name = _solve_blocks(
                 blocks, deadline, rng, callbacks, num_workers
             )
+            lb = max(lb, block_lb)
             if sp_order_found is not None:
                 bstats["sp"] = stats["sp"]
                 mine = evaluate_indices(graph, sp_order_found, check=False)
@@ -499,9 +510,8 @@ def _portfolio(
                 if mine.peak < theirs.peak:
                     return sp_order_found, lb, bstats, "sp"
             return order, lb, bstats, name
-    lb = _bound(graph, deadline)
     if callbacks is not None:
-        callbacks.on_bound(lb)
+        callbacks.on_phase("heuristic")
     share = 0.15 if graph.n <= AUTO_CPSAT_MAX_NODES else 0.6
     sub = deadline.sub(share) if timed else Deadline()
     order, peak, hstats = heuristic_schedule(
@@ -542,6 +552,8 @@ def _portfolio(
             if lb >= ub or ub <= goal or deadline.expired():
                 break
             last = k == len(steps) - 1
+            if callbacks is not None:
+                callbacks.on_phase(step)
             if step == "ideals":
                 d = deadline if last or not timed else deadline.sub(0.5)
                 o, _, bound, st = ideal_search(
@@ -564,6 +576,8 @@ def _portfolio(
                 if st.get("interrupted") == "ctrl-c":
                     raise KeyboardInterrupt
         if lb < ub and ub > goal and timed and not deadline.expired():
+            if callbacks is not None:
+                callbacks.on_phase("local search")
             o, _p = local_search(
                 graph,
                 best,
@@ -588,13 +602,14 @@ def _dispatch(graph, method, deadline, rng, callbacks, options):
         stats["auto"] = True
         return order, lb, stats, name
     spec = METHODS[method]
-    bound = 0
-    if not spec.exact:
-        bound = _bound(graph, deadline)
-        if callbacks is not None:
-            callbacks.on_bound(bound)
-        if method == "heuristic":
-            options["target"] = bound
+    # the cheap bounds first, for every method: an exit by time or Ctrl-C,
+    # or a method that proves nothing, still reports them
+    callbacks.on_phase("bounds")
+    bound = _bound(graph, deadline)
+    callbacks.on_bound(bound)
+    callbacks.on_phase(method)
+    if method == "heuristic":
+        options["target"] = bound
     try:
         order, lb, stats = spec.run(graph, deadline, rng, callbacks, **options)
     except (TimeUp, KeyboardInterrupt) as exc:
@@ -682,8 +697,8 @@ def solve(
         raise ValueError(
             f"Unknown SP family {family!r}; choose one of {choices}."
         )
-    if callbacks is not None:
-        callbacks.on_start(graph, method)
+    tracker = Tracker(callbacks)
+    tracker.on_start(graph, method)
     rng = np.random.default_rng(seed)
     if method == "auto":
         unknown = set(options) - {"num_workers", "sp_family"}
@@ -693,24 +708,30 @@ def solve(
             )
     try:
         order, lb, stats, name = _dispatch(
-            graph, method, deadline, rng, callbacks, options
+            graph, method, deadline, rng, tracker, options
         )
     except KeyboardInterrupt:
-        # Ctrl-C before any method had an order: the input order, unproven
+        # Ctrl-C before the method returned: the input order, unproven
         order, lb, name = input_order(graph), 0, "input"
         stats = {"interrupted": "ctrl-c"}
-    profile = evaluate_indices(graph, order, check=True)
-    peak = profile.peak
+    peak = evaluate_indices(graph, order, check=True).peak
+    if tracker.best_peak is not None and tracker.best_peak < peak:
+        # a better order was reported on the way (the method was cut short)
+        better = evaluate_indices(graph, tracker.best_order, check=True).peak
+        if better < peak:
+            order, peak = tracker.best_order, better
+            stats["best_reported"] = name = tracker.phase or name
+    # the best bound any part of the run proved, whatever the exit path
+    lb = max(lb, tracker.bound)
     if lb > peak:
         raise PebbleSchedError(
             f"Method {name!r} claimed a lower bound {lb} above the peak {peak} "
             "of its own order; please report this bug."
         )
-    if callbacks is not None:
-        callbacks.on_bound(lb)
+    tracker.on_bound(lb)
     ids = graph.ids
     schedule = Schedule(
-        order=tuple(ids[v] for v in order.tolist()),
+        order=tuple(ids[v] for v in np.asarray(order).tolist()),
         peak=peak,
         lower_bound=lb,
         status=Status.OPTIMAL if lb == peak else Status.FEASIBLE,
@@ -720,8 +741,7 @@ def solve(
         instance=graph.name,
         stats=stats,
     )
-    if callbacks is not None:
-        callbacks.on_end(schedule)
+    tracker.on_end(schedule)
     return schedule
 
 

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..constants import INT64_SAFE
-from ..runtime import Deadline
+from ..runtime import Deadline, run_cancellable
 from .ideals import _twin_pairs
 
 if TYPE_CHECKING:
@@ -214,17 +214,19 @@ class CpSatModel:
         if logger.isEnabledFor(logging.DEBUG):
             solver.parameters.log_search_progress = True
             solver.log_callback = logger.debug
-        status = solver.solve(model)
+        # Ctrl-C is ours to see (CP-SAT's own handler would make it return
+        # normally, indistinguishable from stopping early by itself): the
+        # solve runs in a worker thread and Ctrl-C calls stop_search (#12).
+        solver.parameters.catch_sigint_signal = False
+        status, interrupted = run_cancellable(
+            lambda: solver.solve(model), solver.stop_search
+        )
         stats: dict[str, Any] = {
             "cpsat_status": solver.status_name(status),
             "wall_time": solver.wall_time,
             "branches": solver.num_branches,
         }
-        # CP-SAT stops on Ctrl-C by itself (catch_sigint_signal) and returns
-        # normally; an unproven answer well before the limit means that.
-        if status in (cp_model.FEASIBLE, cp_model.UNKNOWN) and (
-            solver.wall_time < remaining - 0.5
-        ):
+        if interrupted:
             stats["interrupted"] = "ctrl-c"
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             values = [solver.value(p) for p in pos]

@@ -90,7 +90,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import sys
 import threading
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
@@ -99,7 +98,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..constants import INT64_SAFE
-from ..runtime import TimeUp
+from ..runtime import TimeUp, run_cancellable
 from .profiles import (
     Atom,
     canonical,
@@ -264,7 +263,7 @@ class _Solver:
         self.deadline = deadline
         self.family = family
         self.large = family == "auto" and graph.n > LARGE
-        self.cancel = threading.Event()  # set by _run_deep on Ctrl-C
+        self.cancel = threading.Event()  # set on Ctrl-C (run_cancellable)
         self.pareto_max = pareto_max
         # with a deadline, Pareto pruning stops after three quarters of the
         # time (the fork at hand and the later ones use coordinate descent)
@@ -725,44 +724,6 @@ def _coarse_word(chain: list[Atom]) -> list[int]:
     return reduce_word(word)
 
 
-def _run_deep(fn, cancel: threading.Event):
-    """Run ``fn`` with a deep recursion limit in a thread with a large stack.
-
-    Ctrl-C in the caller sets ``cancel`` (which ``fn`` polls), waits for the
-    thread to stop and is raised again.
-    """
-    result: list = []
-    error: list = []
-
-    def target() -> None:
-        old = sys.getrecursionlimit()
-        sys.setrecursionlimit(max(old, 1_000_000))
-        try:
-            result.append(fn())
-        except BaseException as exc:  # re-raised in the caller
-            error.append(exc)
-        finally:
-            sys.setrecursionlimit(old)
-
-    previous = threading.stack_size()
-    threading.stack_size(512 * 1024 * 1024)
-    try:
-        thread = threading.Thread(target=target)
-        thread.start()
-    finally:
-        threading.stack_size(previous)
-    try:
-        while thread.is_alive():
-            thread.join(0.1)
-    except KeyboardInterrupt:
-        cancel.set()
-        thread.join()
-        raise
-    if error:
-        raise error[0]
-    return result[0]
-
-
 def sp_order(
     graph: Graph,
     deadline: Deadline | None = None,
@@ -809,11 +770,14 @@ def sp_order(
     if pareto_max is None:
         pareto_max = PARETO_MAX_LARGE if large else PARETO_MAX
     solver = _Solver(graph, max_candidates, deadline, pareto_max, family)
-    chain = (
-        _run_deep(lambda: solver.solve(graph), solver.cancel)
-        if graph.n > 2000
-        else solver.solve(graph)
-    )
+    if graph.n > 2000:
+        chain, interrupted = run_cancellable(
+            lambda: solver.solve(graph), solver.cancel.set, deep=True
+        )
+        if interrupted:  # finished just as Ctrl-C came: still an interrupt
+            raise KeyboardInterrupt
+    else:
+        chain = solver.solve(graph)
     order = [x for x in flatten(tuple(a.items for a in chain)) if x >= 0]
     return SPSchedule(
         np.array(order, dtype=np.int64),

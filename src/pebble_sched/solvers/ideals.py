@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -216,19 +217,53 @@ def _dedupe(cols: list[np.ndarray], cost: np.ndarray) -> np.ndarray:
     return order[pos[keep]]
 
 
+class MergeRate:
+    """Measured seconds per row of a layer's merge (concatenate, prune, sort).
+
+    The merge cannot be interrupted, so the search starts one only when it
+    fits in the time left at the rate measured on this machine, now: every
+    merge updates the estimate (upwards at once, downwards slowly), so a
+    loaded machine is seen within a layer or two (#12). The cost is taken
+    as proportional to ``rows * log2(rows)`` (the sort dominates).
+    """
+
+    __slots__ = ("per_row_log",)
+
+    #: Safety factor on the estimate, for the noise between two layers.
+    MARGIN = 2.0
+
+    def __init__(self, words: int) -> None:
+        # a starting guess from an idle machine; replaced after one merge
+        self.per_row_log = (100 + 10 * words) * 1e-9 / 20
+
+    def estimate(self, rows: int) -> float:
+        """Seconds a merge of ``rows`` rows is expected to take."""
+        return self.MARGIN * self.per_row_log * rows * math.log2(rows + 2)
+
+    def record(self, rows: int, seconds: float) -> None:
+        """Update the rate with a merge of ``rows`` rows (of >= 1,000 rows)."""
+        if rows < 1000:
+            return  # too small to time reliably
+        measured = seconds / (rows * math.log2(rows + 2))
+        self.per_row_log = max(measured, 0.8 * self.per_row_log)
+
+
 def search_budget(
     lat: _Lattice,
     budget: int,
     deadline: Deadline,
     max_states: int = DEFAULT_MAX_STATES,
     free_moves: bool = True,
+    rate: MergeRate | None = None,
 ) -> IdealResult:
     """Layered bottleneck DP keeping transitions of cost <= ``budget``.
 
     Ideals are stored column-wise: ``S[w]`` is the array of the w-th 64-bit
     word of every ideal in the layer (contiguous, so the vectorised tests
-    run at full speed).
+    run at full speed). ``rate`` (shared across the budgets of one search)
+    keeps every uninterruptible merge within the deadline.
     """
+    rate = rate or MergeRate(lat.words)
     n, W = lat.n, lat.words
     start_val = lat.initial if lat.has_inputs else 0
     if start_val > budget:
@@ -252,6 +287,8 @@ def search_budget(
             deadline.check()
             if generated > 12 * max_states // (W + 3):
                 return IdealResult("capped", states=total)
+            if generated and rate.estimate(generated) > deadline.remaining():
+                raise TimeUp  # this layer's merge could not finish in time
             w = v // 64
             ok = (S[w] & bits[v]) == zero
             for pw, pb in lat.pred_words[v]:
@@ -283,10 +320,10 @@ def search_budget(
                 c_free.append((cost <= vi) & (newres <= ri))
         if not c_parent:
             return IdealResult("infeasible", states=total)
-        # stop now rather than overrun: the merge and sort below take about
-        # (100 + 10 * words) ns per row and cannot be interrupted
-        if deadline.remaining() < generated * (100 + 10 * W) * 1e-9:
+        # stop now rather than overrun: the merge below cannot be interrupted
+        if rate.estimate(generated) > deadline.remaining():
             raise TimeUp
+        merge_start = time.perf_counter()
         parent = np.concatenate(c_parent)
         node = np.concatenate(c_node)
         newS = [np.concatenate([c[w] for c in c_S]) for w in range(W)]
@@ -310,6 +347,7 @@ def search_budget(
         val, res = cost[sel], newres[sel]
         parents.append(parent[sel].astype(np.int64))
         nodes.append(node[sel])
+        rate.record(generated, time.perf_counter() - merge_start)
         total += len(sel)
         held += len(sel)
         if held > max_states:
@@ -381,12 +419,15 @@ def ideal_search(
     }
     # budgets to try: first "better than the best known", then bisect
     probe_hi = hi - 1
+    rate = MergeRate(lat.words)
     try:
         while lo < hi and lo <= probe_hi:
             budget = (
                 probe_hi if not stats["searches"] else (lo + probe_hi) // 2
             )
-            r = search_budget(lat, budget, deadline, max_states, free_moves)
+            r = search_budget(
+                lat, budget, deadline, max_states, free_moves, rate
+            )
             stats["states"] += r.states
             stats["searches"].append((budget, r.status, r.states))
             if r.status == "found":
