@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
+import os
+import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .exceptions import InstanceError, ScheduleError
 from .graph import Graph
 from .schedule import Schedule
-
-if TYPE_CHECKING:
-    import os
 
 __all__ = ["read_graph", "read_schedule", "write_graph", "write_schedule"]
 
@@ -68,14 +68,48 @@ def read_graph(path: str | os.PathLike) -> Graph:
     return graph
 
 
+def _write_atomically(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` to ``path`` whole or not at all.
+
+    The text goes to a temporary file in the same folder, which replaces
+    ``path`` only once it is completely written and flushed: a full disk,
+    an unwritable folder or an interrupt leaves no half-written file (and
+    an existing file untouched). ``.gz`` names are gzipped.
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or "."
+    )
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            data = text.encode("utf-8")
+            if path.name.endswith(".gz"):
+                data = gzip.compress(data, compresslevel=9)
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_graph(path: str | os.PathLike, graph: Graph) -> None:
-    """Write an instance file (DESIGN.md §2); gzipped when the name ends in ``.gz``."""
-    text = json.dumps(graph.to_dict(), separators=(",", ":")) + "\n"
-    if str(path).endswith(".gz"):
-        with gzip.open(path, "wt", encoding="utf-8", compresslevel=9) as fh:
-            fh.write(text)
-    else:
-        Path(path).write_text(text, encoding="utf-8")
+    """Write an instance file (DESIGN.md §2); gzipped when the name ends in ``.gz``.
+
+    The file is written whole or not at all (a temporary file renamed).
+    """
+    _write_atomically(
+        path, json.dumps(graph.to_dict(), separators=(",", ":")) + "\n"
+    )
 
 
 def read_schedule(path: str | os.PathLike) -> Schedule:
@@ -88,7 +122,5 @@ def read_schedule(path: str | os.PathLike) -> Schedule:
 
 
 def write_schedule(path: str | os.PathLike, schedule: Schedule) -> None:
-    """Write a schedule file (DESIGN.md §2)."""
-    Path(path).write_text(
-        json.dumps(schedule.to_dict(), indent=1) + "\n", encoding="utf-8"
-    )
+    """Write a schedule file (DESIGN.md §2), whole or not at all."""
+    _write_atomically(path, json.dumps(schedule.to_dict(), indent=1) + "\n")

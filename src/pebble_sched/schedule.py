@@ -30,13 +30,31 @@ class Status(StrEnum):
 
 
 def format_bytes(value: float) -> str:
-    """A size with binary units: ``format_bytes(3 * 2**20) == '3.0 MiB'``."""
+    """A size with binary units, up to EiB.
+
+    Examples
+    --------
+    >>> format_bytes(564), format_bytes(3 * 2**20), format_bytes(2**62)
+    ('564 B', '3.0 MiB', '4.0 EiB')
+    """
     v = float(value)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
-        if abs(v) < 1024 or unit == "PiB":
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"):
+        if abs(v) < 1024 or unit == "EiB":
             return f"{int(v)} B" if unit == "B" else f"{v:.1f} {unit}"
         v /= 1024
     raise AssertionError  # pragma: no cover
+
+
+def format_size(value: int) -> str:
+    """A size for people: units, and the exact bytes when units round.
+
+    Examples
+    --------
+    >>> format_size(564), format_size(2048)
+    ('564 B', '2.0 KiB (2048 B)')
+    """
+    text = format_bytes(value)
+    return text if abs(value) < 1024 else f"{text} ({value} B)"
 
 
 @dataclass(frozen=True)
@@ -104,9 +122,9 @@ class Schedule:
         name = f" {self.instance}" if self.instance else ""
         lines = [
             f"Schedule{name}",
-            f"  peak        : {format_bytes(self.peak)} ({self.peak} B)",
-            f"  lower bound : {format_bytes(self.lower_bound)} ({self.lower_bound} B)",
-            f"  gap         : {100 * self.gap:.2f}%",
+            f"  peak        : {format_size(self.peak)}",
+            f"  lower bound : {format_size(self.lower_bound)}",
+            f"  gap         : {100 * self.gap:.2f}% (peak - lower bound) / peak",
             f"  status      : {self.status.value}",
             f"  method      : {self.method}",
             f"  time        : {self.time_s:.3f} s",
