@@ -12,6 +12,8 @@ from pebble_sched import Graph, Schedule, read_graph
 from pebble_sched.graph import Buffer
 
 DATA_DIR = Path(__file__).parent / "data"
+ROOT = Path(__file__).parent.parent
+"""The repository (instances/, README.md)."""
 
 
 @lru_cache

@@ -8,6 +8,7 @@ found so far and exits with status 130.
 
 from __future__ import annotations
 
+import datetime
 import json
 import logging
 import math
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 import click
 
+from ._version import __version__
 from .exceptions import PebbleSchedError, ScheduleError
 from .formats import read_graph, read_schedule, write_schedule
 from .info import graph_info
@@ -208,6 +210,11 @@ def solve_cmd(
             )
         except ValueError as exc:
             raise InputError(str(exc)) from None
+        except KeyboardInterrupt:
+            # a signal in the last milliseconds, while solve() was wrapping
+            # up: the input order with the cheap bounds, signals held
+            signals.hold()
+            schedule = solve(graph, "input", keep_outputs=keep_outputs)
         finally:
             if progress is not None:
                 progress.close()
@@ -387,6 +394,7 @@ def bench_cmd(
         run_bench,
     )
     from .bench.instances import update_best as do_update
+    from .bench.report import report_header
 
     names = [m.strip() for m in methods.split(",") if m.strip()]
     bad = [m for m in names if m not in METHOD_NAMES]
@@ -442,7 +450,16 @@ def bench_cmd(
     except ModuleNotFoundError as exc:
         raise InputError(str(exc)) from None
     index = {s.family: read_index(s.root) for s in found}
-    report = markdown_report(rows, index)
+    header = report_header(
+        time_limit=time_limit,
+        methods=names,
+        jobs=jobs,
+        sets=[s.family for s in found],
+        version=__version__,
+        date=datetime.date.today().isoformat(),
+        cores=cores,
+    )
+    report = markdown_report(rows, index, header)
     (config.out / "report.md").write_text(report)
     if plot:
         from .bench.report import best_known
@@ -450,7 +467,11 @@ def bench_cmd(
 
         try:
             plot_gap_vs_time(
-                rows, best_known(rows, index), config.out / "gap_vs_time.png"
+                rows,
+                best_known(rows, index),
+                config.out / "gap_vs_time.png",
+                title=f"Gap to best known vs time ({time_limit:g} s limit, "
+                f"{len(rows)} runs)",
             )
         except ModuleNotFoundError as exc:
             click.echo(f"warning: {exc}", err=True)

@@ -76,9 +76,15 @@ def plot_profile(
 
 
 def plot_gap_vs_time(
-    rows: list[dict[str, Any]], best: dict, path: str | os.PathLike
+    rows: list[dict[str, Any]],
+    best: dict,
+    path: str | os.PathLike,
+    title: str = "Gap to best known vs time",
 ) -> None:
-    """Scatter of (time, gap to best known) per method, from benchmark rows."""
+    """Scatter of (time, gap to best known) per method, from benchmark rows.
+
+    The gap is (peak - best known) / best known, in percent.
+    """
     plt = _pyplot()
     pts: dict[str, list[tuple[float, float]]] = defaultdict(list)
     for r in rows:
@@ -92,7 +98,8 @@ def plot_gap_vs_time(
         ax.scatter(xs, ys, label=method, s=14, alpha=0.7)
     ax.set_xscale("log")
     ax.set_xlabel("time (s)")
-    ax.set_ylabel("gap to best known (%)")
+    ax.set_ylabel("(peak - best known) / best known (%)")
+    ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
+import pickle
+import select
+import signal
 import sys
 import threading
 import time
@@ -14,7 +19,14 @@ if TYPE_CHECKING:
     from .graph import Graph
     from .schedule import Schedule
 
-__all__ = ["Callbacks", "Deadline", "TimeUp", "Tracker", "run_cancellable"]
+__all__ = [
+    "Callbacks",
+    "Deadline",
+    "TimeUp",
+    "Tracker",
+    "run_cancellable",
+    "run_in_child",
+]
 
 T = TypeVar("T")
 
@@ -247,3 +259,85 @@ def run_cancellable(
     if error:
         raise error[0]
     return result[0], interrupted
+
+
+def run_in_child(
+    fn: Callable[[], T], hard_limit: float, grace: float = 1.0
+) -> tuple[T | None, bool]:
+    """Run ``fn`` in a forked child process that can be killed at a deadline.
+
+    For native code that does not keep its own time limit (CP-SAT loading a
+    large cumulative into its LP can take seconds after its limit has
+    passed, and ignores ``stop_search`` meanwhile): the child computes
+    ``fn()`` and sends its (picklable) result back; a child still running
+    ``hard_limit`` seconds from now is killed and ``None`` is returned. On
+    Ctrl-C (or SIGTERM, which the CLI turns into the same) the child gets
+    SIGINT, which makes CP-SAT return its best so far, and ``grace`` more
+    seconds to send it.
+
+    Where ``os.fork`` does not exist, ``fn`` runs in a thread instead, with
+    no hard limit.
+
+    Returns
+    -------
+    tuple
+        ``(result or None when killed, interrupted)``.
+
+    Examples
+    --------
+    >>> run_in_child(lambda: sum(range(10)), hard_limit=10)
+    (45, False)
+    """
+    if not hasattr(os, "fork"):  # pragma: no cover - not on Linux
+        return run_cancellable(fn, lambda: None)
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child (its coverage is not seen)
+        code = 0
+        try:
+            os.close(read_fd)
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            data = pickle.dumps(("ok", fn()))
+        except BaseException as exc:
+            data = pickle.dumps(("error", exc))
+            code = 1
+        try:
+            with os.fdopen(write_fd, "wb") as out:
+                out.write(data)
+        finally:
+            os._exit(code)
+    os.close(write_fd)
+    chunks: list[bytes] = []
+    interrupted = False
+    end = time.monotonic() + hard_limit
+    try:
+        while True:
+            try:
+                wait = end - time.monotonic()
+                if wait <= 0:
+                    break
+                ready, _, _ = select.select([read_fd], [], [], min(wait, 0.05))
+                if ready:
+                    chunk = os.read(read_fd, 1 << 20)
+                    if not chunk:
+                        break  # the child closed its end: done
+                    chunks.append(chunk)
+            except KeyboardInterrupt:
+                if not interrupted:
+                    interrupted = True
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGINT)
+                    end = min(end, time.monotonic() + grace)
+    finally:
+        os.close(read_fd)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    try:
+        kind, value = pickle.loads(b"".join(chunks))
+    except Exception:  # killed before it sent a complete answer
+        return None, interrupted
+    if kind == "error":
+        raise value
+    return value, interrupted

@@ -698,7 +698,6 @@ def solve(
             f"Unknown SP family {family!r}; choose one of {choices}."
         )
     tracker = Tracker(callbacks)
-    tracker.on_start(graph, method)
     rng = np.random.default_rng(seed)
     if method == "auto":
         unknown = set(options) - {"num_workers", "sp_family"}
@@ -707,12 +706,16 @@ def solve(
                 f"Unknown option for auto: {sorted(unknown)[0]!r}."
             )
     try:
+        tracker.on_start(graph, method)
         order, lb, stats, name = _dispatch(
             graph, method, deadline, rng, tracker, options
         )
     except KeyboardInterrupt:
-        # Ctrl-C before the method returned: the input order, unproven
-        order, lb, name = input_order(graph), 0, "input"
+        # Ctrl-C before the method returned: the best order reported so far
+        # (below) or the input order, with the bound of a linear pass
+        from .bounds import local_bound
+
+        order, lb, name = input_order(graph), local_bound(graph), "input"
         stats = {"interrupted": "ctrl-c"}
     peak = evaluate_indices(graph, order, check=True).peak
     if tracker.best_peak is not None and tracker.best_peak < peak:

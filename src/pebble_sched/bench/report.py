@@ -6,7 +6,7 @@ import math
 from collections import defaultdict
 from typing import Any
 
-__all__ = ["best_known", "markdown_report"]
+__all__ = ["DEFINITIONS", "best_known", "markdown_report", "report_header"]
 
 
 def best_known(
@@ -31,16 +31,62 @@ def _gap(peak: int, bkv: int) -> float:
     return 100.0 * (peak - bkv) / bkv
 
 
+DEFINITIONS = """\
+Columns: *valid* = runs whose schedule the referee re-verified (a
+topological order whose re-evaluated peak is the one claimed); *proven
+optimal* = valid runs whose peak equals their own proven lower bound;
+*failed* = crashed, out of memory, over the time limit plus grace, or a
+wrong schedule; *gap to best* = (peak - best known) / best known, where the
+best known peak is the lowest verified one in the set's index or in this
+run (not the solver's own gap, (peak - lower bound) / peak, which `solve`
+prints); *mean time* = the solver's time per run (reading, solving,
+writing), in seconds. Per instance: each method's peak in bytes (or its
+failure), the best lower bound any method proved, the best known peak, the
+winner (lowest peak; `(opt)` when it is proven optimal) and, where both
+ran, the ratio of `auto`'s peak to `inductor`'s."""
+
+
+def report_header(
+    *,
+    time_limit: float,
+    methods: list[str],
+    jobs: int,
+    sets: list[str],
+    version: str,
+    date: str,
+    cores: int,
+) -> str:
+    """The title and run description that open ``report.md``.
+
+    Examples
+    --------
+    >>> print(report_header(time_limit=10, methods=["auto"], jobs=2,
+    ...       sets=["trees-in"], version="0.1.0", date="2026-11-29",
+    ...       cores=2).splitlines()[0])
+    # pebble-sched benchmark: trees-in
+    """
+    return (
+        f"# pebble-sched benchmark: {', '.join(sets)}\n\n"
+        f"{date}, pebble-sched {version}; methods {', '.join(methods)}; "
+        f"time limit {time_limit:g} s per run; {jobs} runs at once on "
+        f"{cores} cores.\n\n{DEFINITIONS}\n\n"
+    )
+
+
 def markdown_report(
-    rows: list[dict[str, Any]], index: dict[str, dict[str, dict]]
+    rows: list[dict[str, Any]],
+    index: dict[str, dict[str, dict]],
+    header: str = "",
 ) -> str:
     """Per family and method: solved, proven optimal, gaps to best known, time;
-    per instance: the winner. Failures (crashed, timeout, oom, wrong) are counted."""
+    per instance: the winner. Failures (crashed, timeout, oom, wrong) are
+    counted. ``header`` (see :func:`report_header`) opens the report."""
     best = best_known(rows, index)
     groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for r in rows:
         groups[(r["family"], r["method"])].append(r)
     out = [
+        *([header.rstrip("\n"), ""] if header else []),
         "| family | method | instances | valid | proven optimal | failed "
         "| mean gap to best | max gap to best | mean time (s) |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|",

@@ -47,10 +47,17 @@ RESULT_FIELDS = [
     "status",
     "verified",
     "time_s",
+    "wall_s",
+    "cpu_s",
     "rss_mb",
     "method_used",
     "error",
 ]
+"""Columns of ``results.csv``. ``time_s`` is the solver's own time (reading,
+solving, writing), ``wall_s`` the worker process's whole life as the runner
+saw it (start-up included: what a time limit promises), ``cpu_s`` the CPU
+time of all its threads (above ``wall_s`` when CP-SAT uses several cores,
+below it when the machine is oversubscribed)."""
 
 
 @dataclass
@@ -92,6 +99,8 @@ class Result:
     status: str = "crashed"
     verified: bool = False
     time_s: float = 0.0
+    wall_s: float | None = None
+    cpu_s: float | None = None
     rss_mb: float | None = None
     method_used: str = ""
     error: str = ""
@@ -135,7 +144,7 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
             f"no answer within {task['time_limit'] + task['grace']:.0f} s"
         )
         return asdict(res)
-    res.time_s = time.monotonic() - t0
+    res.time_s = res.wall_s = time.monotonic() - t0
     if proc.returncode != 0:
         err = proc.stderr.strip().splitlines()
         last = err[-1] if err else f"exit status {proc.returncode}"
@@ -151,6 +160,7 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
         res.n, res.m = info["n"], info["m"]
         res.peak, res.lb, res.status = info["peak"], info["lb"], info["status"]
         res.time_s, res.rss_mb = info["time_s"], info["rss_mb"]
+        res.cpu_s = info.get("cpu_s")
         res.method_used = info["method_used"]
         graph = read_graph(task["path"])
         schedule = read_schedule(task["schedule_path"])
@@ -208,6 +218,25 @@ def _finished(csv_path: Path) -> set[tuple[str, str, str]]:
         }
 
 
+def _upgrade_header(csv_path: Path) -> None:
+    """Rewrite a results file of an older version with today's columns."""
+    if not csv_path.exists():
+        return
+    with csv_path.open(newline="") as fh:
+        reader = csv.DictReader(fh)
+        if reader.fieldnames == RESULT_FIELDS:
+            return
+        rows = list(reader)
+    tmp = csv_path.with_suffix(".csv.tmp")
+    with tmp.open("w", newline="") as fh:
+        writer = csv.DictWriter(
+            fh, fieldnames=RESULT_FIELDS, extrasaction="ignore"
+        )
+        writer.writeheader()
+        writer.writerows(rows)
+    tmp.replace(csv_path)
+
+
 def _executor(config: BenchConfig) -> tuple[Executor, Callable[[], None]]:
     if config.executor == "local":
         ex = ThreadPoolExecutor(max_workers=config.jobs)
@@ -236,8 +265,9 @@ def read_results(csv_path: Path) -> list[dict[str, Any]]:
         for r in csv.DictReader(fh):
             for key in ("n", "m", "peak", "lb"):
                 r[key] = int(r[key]) if r[key] not in ("", "None") else None
-            for key in ("time_s", "rss_mb"):
-                r[key] = float(r[key]) if r[key] not in ("", "None") else None
+            for key in ("time_s", "wall_s", "cpu_s", "rss_mb"):
+                v = r.get(key)  # wall_s and cpu_s: absent in older files
+                r[key] = float(v) if v not in (None, "", "None") else None
             r["verified"] = r["verified"] == "True"
             rows.append(r)
     return rows
@@ -257,6 +287,7 @@ def run_bench(
     csv_path = config.out / "results.csv"
     if not config.resume and csv_path.exists():
         csv_path.unlink()
+    _upgrade_header(csv_path)
     done = _finished(csv_path)
     tasks = [
         t

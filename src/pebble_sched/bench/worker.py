@@ -2,7 +2,7 @@
 
 Reads the instance, solves it with the task's method and time limit, writes
 the schedule file, and prints one JSON line with the result and this
-process's peak RSS. Isolation in a process lets the runner survive crashes,
+process's peak RSS and CPU time. Isolation in a process lets the runner survive crashes,
 memory exhaustion and overruns.
 """
 
@@ -31,7 +31,8 @@ def main(argv: list[str]) -> int:
         **options,
     )
     write_schedule(task["schedule_path"], schedule)
-    rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    rss_kb = usage.ru_maxrss
     print(
         json.dumps(
             {
@@ -41,6 +42,8 @@ def main(argv: list[str]) -> int:
                 "method_used": schedule.method,
                 "time_s": time.monotonic() - t0,
                 "rss_mb": rss_kb / 1024,
+                # all threads of this process (CP-SAT's workers included)
+                "cpu_s": usage.ru_utime + usage.ru_stime,
                 "n": graph.n,
                 "m": graph.m,
             }

@@ -39,10 +39,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..constants import INT64_SAFE
-from ..runtime import Deadline, run_cancellable
+from ..runtime import Deadline, run_in_child
 from .ideals import _twin_pairs
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from ..graph import Graph
 
 __all__ = ["CpSatModel"]
@@ -189,13 +191,16 @@ class CpSatModel:
         *,
         hint: np.ndarray | None = None,
         num_workers: int | None = None,
+        parameters: Mapping[str, Any] | None = None,
     ) -> tuple[np.ndarray | None, int | None, int, dict[str, Any]]:
         """Solve within the deadline.
 
         Returns ``(order, peak, lower_bound, stats)``: the best order found
         (node indices, or ``None``), its peak as CP-SAT computed it, and
         CP-SAT's proven bound (in bytes). ``hint`` (node indices) replaces
-        any earlier hint.
+        any earlier hint. ``parameters`` sets further ``SatParameters``
+        fields by name (for experiments; the time limit, the worker count
+        and the status logic stay ours); an unknown name is a ValueError.
         """
         from ortools.sat.python import cp_model
 
@@ -211,33 +216,57 @@ class CpSatModel:
         if math.isfinite(remaining):
             solver.parameters.max_time_in_seconds = max(0.01, remaining)
         solver.parameters.num_workers = num_workers or (os.cpu_count() or 1)
+        for name, value in (parameters or {}).items():
+            if not hasattr(solver.parameters, name):
+                raise ValueError(f"Unknown CP-SAT parameter {name!r}.")
+            setattr(solver.parameters, name, value)
         if logger.isEnabledFor(logging.DEBUG):
             solver.parameters.log_search_progress = True
             solver.log_callback = logger.debug
-        # Ctrl-C is ours to see (CP-SAT's own handler would make it return
-        # normally, indistinguishable from stopping early by itself): the
-        # solve runs in a worker thread and Ctrl-C calls stop_search (#12).
-        solver.parameters.catch_sigint_signal = False
-        status, interrupted = run_cancellable(
-            lambda: solver.solve(model), solver.stop_search
-        )
+        # CP-SAT can overrun its limit by seconds while its workers load a
+        # large cumulative (its LP relaxation), deaf to stop_search
+        # meanwhile; it runs in a forked child that is killed past the
+        # deadline (plus a grace), so the time limit holds (#12). Ctrl-C
+        # reaches it as SIGINT: it returns its best so far.
+        solver.parameters.catch_sigint_signal = True
+
+        def run() -> tuple:
+            status = solver.solve(model)
+            found = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+            return (
+                status,
+                solver.status_name(status),
+                solver.wall_time,
+                solver.num_branches,
+                [solver.value(p) for p in pos] if found else None,
+                solver.objective_value if found else None,
+                solver.best_objective_bound,
+            )
+
+        hard = remaining + 0.1 if math.isfinite(remaining) else math.inf
+        answer, interrupted = run_in_child(run, hard)
+        if answer is None:  # killed at the deadline: nothing learnt
+            stats = {"cpsat_status": "KILLED", "wall_time": hard}
+            if interrupted:
+                stats["interrupted"] = "ctrl-c"
+            return None, None, 0, stats
+        status, name, wall, branches, values, objective, best_bound = answer
         stats: dict[str, Any] = {
-            "cpsat_status": solver.status_name(status),
-            "wall_time": solver.wall_time,
-            "branches": solver.num_branches,
+            "cpsat_status": name,
+            "wall_time": wall,
+            "branches": branches,
         }
         if interrupted:
             stats["interrupted"] = "ctrl-c"
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            values = [solver.value(p) for p in pos]
             order = np.argsort(np.array(values, dtype=np.int64), kind="stable")
-            peak = int(solver.objective_value) * self.scale
-            bound = math.ceil(solver.best_objective_bound - 1e-6) * self.scale
+            peak = int(objective) * self.scale
+            bound = math.ceil(best_bound - 1e-6) * self.scale
             return order.astype(np.int64), peak, min(bound, peak), stats
         if status == cp_model.INFEASIBLE:
             # the peak's domain excluded every schedule: the upper end is optimal
             stats["infeasible_domain"] = True
             hi = self.variables["peak"].proto.domain[-1]
             return None, None, int(hi + 1) * self.scale, stats
-        bound = math.ceil(solver.best_objective_bound - 1e-6) * self.scale
+        bound = math.ceil(best_bound - 1e-6) * self.scale
         return None, None, max(0, bound), stats

@@ -1,0 +1,216 @@
+"""Fault injection: signals at random moments, early solver returns, bad outputs (#11, #12)."""
+
+import errno
+import json
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pebble_sched import read_graph, read_schedule, verify, write_graph
+from pebble_sched.bounds import lower_bound
+from pebble_sched.generators import daggen, layered
+from pebble_sched.runtime import Deadline
+from pebble_sched.solvers.cpsat import CpSatModel
+from tests.helpers import ROOT
+
+
+def test_cpsat_stopping_early_is_not_an_interrupt():
+    """Tests that CP-SAT returning long before its limit is no Ctrl-C (#12)."""
+    g = layered(40, 6, 0.3, seed=1)
+    model = CpSatModel(g)
+    order, peak, lb, stats = model.solve(
+        Deadline(30), parameters={"stop_after_first_solution": True}
+    )
+    assert order is not None and lb <= peak
+    assert stats["wall_time"] < 29  # it stopped early by itself ...
+    assert "interrupted" not in stats  # ... and that is not an interrupt
+
+
+def test_cpsat_rejects_unknown_parameter():
+    """Tests that a misspelt CP-SAT parameter is an error, not ignored."""
+    model = CpSatModel(layered(10, 3, 0.3, seed=0))
+    with pytest.raises(ValueError, match="max_time_in_secs"):
+        model.solve(Deadline(1), parameters={"max_time_in_secs": 1})
+
+
+def _start(graph_path, out, *extra):
+    """Starts ``pebble-sched solve`` and waits until it is solving."""
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pebble_sched",
+            "solve",
+            str(graph_path),
+            "-o",
+            str(out),
+            "--verbose",
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+    first = proc.stderr.readline()  # "solving NAME: ..." (on_start)
+    assert first.startswith("solving"), first
+    return proc
+
+
+def _bounds_logged(err: str) -> list[int]:
+    """Every bound of the verbose log (exact when below 1 KiB)."""
+    return [int(b) for b in re.findall(r"bound (\d+) B", err)]
+
+
+@pytest.fixture(scope="module")
+def daggen_file(tmp_path_factory):
+    """A 150-node DAGGEN-style graph whose sizes keep bounds below 1 KiB."""
+    path = tmp_path_factory.mktemp("faults") / "daggen.json"
+    g = daggen(
+        150, fat=0.8, density=0.8, regularity=0.8, jump=4, seed=3, max_size=4
+    )
+    write_graph(path, g)
+    return path
+
+
+@settings(
+    max_examples=6,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    delay=st.floats(min_value=0.0, max_value=3.0),
+    sig=st.sampled_from([signal.SIGINT, signal.SIGTERM]),
+)
+def test_signal_at_any_moment_keeps_the_best(
+    daggen_file, tmp_path, delay, sig
+):
+    """Tests that SIGINT/SIGTERM in any phase of auto writes a valid schedule with the best bound (#12)."""
+    out = tmp_path / f"s-{sig}-{delay:.3f}.json"
+    proc = _start(daggen_file, out, "-t", "60")
+    time.sleep(delay)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + sig, err
+    assert "Traceback" not in err
+    assert "interrupted: best schedule so far" in err
+    graph = read_graph(daggen_file)
+    schedule = read_schedule(out)
+    verify(graph, schedule)
+    assert schedule.status.value == "feasible" or (
+        schedule.peak == schedule.lower_bound
+    )
+    # the bound written is the best any phase proved and logged
+    logged = _bounds_logged(err)
+    if logged:
+        assert schedule.lower_bound >= max(logged)
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_ctrl_c_keeps_the_cheap_bound(tmp_path):
+    """Tests that Ctrl-C during a long SP solve reports the static bound, not 0 (#11)."""
+    path = ROOT / "instances" / "series-parallel" / "sp-n10000-s0.json.gz"
+    graph = read_graph(path)
+    out = tmp_path / "s.json"
+    proc = _start(path, out, "-t", "60")
+    time.sleep(1.5)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    schedule = read_schedule(out)
+    verify(graph, schedule)
+    assert schedule.lower_bound >= lower_bound(graph) > 0
+
+
+def test_no_spurious_interrupt(tmp_path):
+    """Tests that a timed auto run without any signal never exits 130 (#12).
+
+    On this graph CP-SAT returned UNKNOWN after presolve, long before its
+    share of the time, which the portfolio took for a Ctrl-C.
+    """
+    path = tmp_path / "g.json"
+    write_graph(
+        path, daggen(100, fat=0.8, density=0.8, regularity=0.8, jump=4)
+    )
+    out = tmp_path / "s.json"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pebble_sched",
+            "solve",
+            str(path),
+            "-t",
+            "5",
+            "-o",
+            str(out),
+            "-q",
+        ],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(out.read_text())["peak"] > 0
+
+
+def test_unwritable_output_is_one_line(tmp_path):
+    """Tests that an output in a folder that cannot exist is exit 2, one line (#12)."""
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    target = blocker / "s.json"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pebble_sched",
+            "solve",
+            str(ROOT / "instances" / "examples" / "fork.json"),
+            "-o",
+            str(target),
+            "-q",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1, proc.stderr
+    assert proc.stderr.startswith("Error: ") and "nothing written" in (
+        proc.stderr
+    )
+
+
+def test_full_disk_leaves_nothing_half_written(tmp_path, monkeypatch):
+    """Tests that ENOSPC while writing keeps the old file and leaves no temporary (#12)."""
+    from click.testing import CliRunner
+
+    import pebble_sched.formats as formats
+    from pebble_sched.cli import main
+
+    out = tmp_path / "s.json"
+    out.write_text("previous contents")
+
+    def no_space(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(formats.os, "fsync", no_space)
+    result = CliRunner().invoke(
+        main,
+        [
+            "solve",
+            str(ROOT / "instances" / "examples" / "fork.json"),
+            "-o",
+            str(out),
+            "-q",
+        ],
+    )
+    assert result.exit_code == 2
+    assert "No space left on device; nothing written." in result.stderr
+    assert out.read_text() == "previous contents"
+    assert [p.name for p in tmp_path.iterdir()] == ["s.json"]
