@@ -14,6 +14,7 @@ from .graph import Buffer as Buffer
 from .graph import Graph as Graph
 from .memory import Profile as Profile
 from .memory import evaluate as evaluate
+from .runtime import Callbacks as Callbacks
 from .schedule import Schedule as Schedule
 from .schedule import Status as Status
 from .show_versions import show_versions as show_versions

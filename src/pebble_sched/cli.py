@@ -12,6 +12,7 @@ import datetime
 import json
 import logging
 import math
+import os
 import signal
 import sys
 import time
@@ -24,7 +25,7 @@ from .exceptions import PebbleSchedError, ScheduleError
 from .formats import read_graph, read_schedule, write_schedule
 from .info import graph_info
 from .progress import StatusLine
-from .schedule import format_bytes
+from .schedule import format_size
 from .solve import METHODS, solve
 from .solvers.dominant import SP_FAMILIES
 from .verify import verify
@@ -272,7 +273,7 @@ def verify_cmd(graph_file, schedule_file):
         click.echo(f"INVALID: {exc}", err=True)
         sys.exit(1)
     click.echo(
-        f"valid: peak {peak} ({format_bytes(peak)}), status {schedule.status.value}"
+        f"valid: peak {format_size(peak)}, status {schedule.status.value}"
     )
 
 
@@ -291,7 +292,7 @@ def info_cmd(graph_file, as_json):
     width = max(len(k) for k in info)
     for key, val in info.items():
         if key.endswith("bytes") and isinstance(val, int):
-            val = f"{val} ({format_bytes(val)})"
+            val = format_size(val)
         click.echo(f"{key:<{width}} : {val}")
 
 
@@ -384,7 +385,6 @@ def bench_cmd(
     as_json,
 ):
     """Run methods on instance sets and report gaps to the best known values."""
-    import os
 
     from .bench import (
         BenchConfig,
@@ -530,9 +530,12 @@ def _write_graph(graph: Graph, output: str) -> None:
         write_graph(output, graph)
     except OSError as exc:
         raise InputError(f"{output}: {exc.strerror or exc}.") from None
+    zero = sum(b.size == 0 for b in graph.buffers)
     click.echo(
         f"{graph.name}: {graph.n} nodes, {graph.m} edges, "
-        f"{len(graph.buffers)} buffers -> {output}",
+        f"{len(graph.buffers)} explicit buffers"
+        + (f" ({zero} of size 0, never resident)" if zero else "")
+        + f" -> {output}",
         err=True,
     )
 
@@ -599,10 +602,28 @@ def import_torch(factory, shapes, dtype, high, mode, optimizer, output):
         mod_name, _, attr = factory.partition(":")
         if not attr:
             raise InputError("FACTORY must look like module.path:callable.")
+        # like `python -m`: modules in the current folder are importable
+        if os.getcwd() not in sys.path and "" not in sys.path:
+            sys.path.insert(0, os.getcwd())
         try:
-            made = getattr(importlib.import_module(mod_name), attr)()
-        except (ImportError, AttributeError) as exc:
-            raise InputError(f"Cannot load {factory}: {exc}.") from None
+            fn = getattr(importlib.import_module(mod_name), attr)
+        except ModuleNotFoundError as exc:
+            raise InputError(
+                f"Cannot load {factory}: no module named {exc.name!r} (looked "
+                "in the current folder and on PYTHONPATH)."
+            ) from None
+        except AttributeError:
+            raise InputError(
+                f"Cannot load {factory}: {mod_name} has no {attr!r}."
+            ) from None
+        except Exception as exc:
+            raise InputError(
+                _one_line(f"Cannot import {mod_name}", exc)
+            ) from None
+        try:
+            made = fn()
+        except Exception as exc:
+            raise InputError(_one_line(f"{factory}() failed", exc)) from None
         model, inputs = made if isinstance(made, tuple) else (made, None)
         name = attr
     if shapes:
@@ -624,15 +645,39 @@ def import_torch(factory, shapes, dtype, high, mode, optimizer, output):
         raise InputError(
             "Give --input-shape (the factory returned no example inputs)."
         )
-    graph = from_torch(
-        model,
-        inputs,
-        mode=mode,
-        optimizer=None if optimizer == "none" else optimizer,
-        name=f"{name}-{mode}"
-        + ("" if optimizer == "none" else f"-{optimizer}"),
-    )
+    try:
+        graph = from_torch(
+            model,
+            inputs,
+            mode=mode,
+            optimizer=None if optimizer == "none" else optimizer,
+            name=f"{name}-{mode}"
+            + ("" if optimizer == "none" else f"-{optimizer}"),
+        )
+    except Exception as exc:
+        logging.getLogger(__name__).debug("tracing failed", exc_info=True)
+        given = ", ".join(
+            f"{tuple(x.shape)} {str(x.dtype).removeprefix('torch.')}"
+            for x in inputs
+            if hasattr(x, "shape")
+        )
+        raise InputError(
+            _one_line(
+                f"Cannot trace {name} ({mode}) with inputs {given or '?'}",
+                exc,
+            )
+            + " (pebble-sched -v import ... shows the traceback)"
+        ) from None
     _write_graph(graph, output)
+
+
+def _one_line(what: str, exc: BaseException) -> str:
+    """``what: ExcType: first line of the message`` (library errors, one line)."""
+    lines = str(exc).strip().splitlines()
+    first = lines[0].strip() if lines else ""
+    if len(first) > 300:
+        first = first[:297] + "..."
+    return f"{what}: {type(exc).__name__}: {first}".rstrip(": ")
 
 
 @import_group.command("onnx")

@@ -32,7 +32,10 @@ def graph_info(graph: Graph) -> dict[str, Any]:
         "class": graph_class(graph),
         "max_out_degree": int(graph.outdegree.max()) if graph.n else 0,
         "max_in_degree": int(graph.indegree.max()) if graph.n else 0,
+        # the buffers that occupy memory (the shorthands expanded); explicit
+        # buffers of size 0 are counted apart: they never change the memory
         "buffers": len(mb),
+        "zero_size_buffers": sum(b.size == 0 for b in graph.buffers),
         "graph_inputs": int((mb.producer < 0).sum()),
         "outputs": int(mb.output.sum()),
         "total_bytes": mb.total,
