@@ -229,3 +229,79 @@ def test_plot_commands(tmp_path):
     ]
     plot_gap_vs_time(rows, {("f", "i"): 5}, tmp_path / "g.png")
     assert (tmp_path / "g.png").exists()
+
+
+def test_rows_record_wall_and_cpu_time(small_set, tmp_path):
+    """Tests that each row has the worker's wall and CPU time (#12)."""
+    rows, _ = run_bench(
+        find_instances([small_set]),
+        BenchConfig(methods=["lpmf"], time_limit=5, out=tmp_path / "out"),
+    )
+    for r in rows:
+        assert r["wall_s"] >= r["time_s"] > 0
+        assert r["cpu_s"] > 0
+
+
+def test_resume_upgrades_an_older_csv(small_set, tmp_path):
+    """Tests that --resume on a results file without wall_s/cpu_s keeps its rows (#12)."""
+    sets = find_instances([small_set])
+    out = tmp_path / "out"
+    run_bench(sets, BenchConfig(methods=["input"], time_limit=5, out=out))
+    path = out / "results.csv"
+    with path.open(newline="") as fh:
+        old = list(csv.DictReader(fh))
+    drop = ("wall_s", "cpu_s")
+    with path.open("w", newline="") as fh:
+        fields = [f for f in old[0] if f not in drop]
+        w = csv.DictWriter(fh, fieldnames=fields, extrasaction="ignore")
+        w.writeheader()
+        w.writerows(old)
+    rows, _ = run_bench(
+        sets,
+        BenchConfig(
+            methods=["input", "lpmf"], time_limit=5, out=out, resume=True
+        ),
+    )
+    assert len(rows) == 6
+    assert sum(r["wall_s"] is None for r in rows) == 3  # the old rows
+
+
+def test_interrupted_bench_resumes_without_loss(tmp_path):
+    """Tests that Ctrl-C keeps every finished row and --resume runs exactly the rest (#12)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root = tmp_path / "fam"
+    root.mkdir()
+    for k in range(6):
+        write_graph(root / f"g{k}.json", layered(40, seed=k))
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "pebble_sched", "bench", str(root)]
+    cmd += ["--methods", "lpmf,heuristic", "-t", "2", "-j", "2"]
+    cmd += ["--out", str(out)]
+    proc = subprocess.Popen(
+        cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
+    )
+    results = out / "results.csv"
+    for _ in range(200):  # wait for the first finished rows
+        time.sleep(0.1)
+        if results.exists() and results.read_text().count("\n") >= 3:
+            break
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert "Traceback" not in err
+    with results.open(newline="") as fh:
+        before = [(r["instance"], r["method"]) for r in csv.DictReader(fh)]
+    assert 2 <= len(before) < 12
+    done = subprocess.run(
+        [*cmd, "--resume"], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    with results.open(newline="") as fh:
+        after = [(r["instance"], r["method"]) for r in csv.DictReader(fh)]
+    assert after[: len(before)] == before  # nothing lost or rewritten
+    assert sorted(after) == sorted(
+        (f"g{k}", m) for k in range(6) for m in ("lpmf", "heuristic")
+    )

@@ -234,3 +234,61 @@ def test_cli_import_then_solve(tmp_path):
         ],
     )
     assert r.exit_code == 0, r.output
+
+
+def _import(args, cwd, env=None):
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "pebble_sched", "import", "torch", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+    )
+
+
+def test_cli_trace_failure_is_one_line(tmp_path):
+    """Tests that a model that fails to trace is one line naming model, shapes and torch's message, exit 2 (#11)."""
+    out = _import(
+        ["zoo:resnet18", "--input-shape", "4,3", "-o", "g.json"], tmp_path
+    )
+    assert out.returncode == 2
+    assert "Traceback" not in out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1, out.stderr
+    assert lines[0].startswith("Error: Cannot trace resnet18 (train)")
+    assert "(4, 3) float32" in lines[0] and "RuntimeError" in lines[0]
+    assert not (tmp_path / "g.json").exists()
+
+
+def test_cli_factory_in_current_folder(tmp_path):
+    """Tests that MODULE:FACTORY finds a module in the current folder without PYTHONPATH (#11)."""
+    import os
+
+    (tmp_path / "mymod.py").write_text(
+        "import torch\n"
+        "def make():\n"
+        "    m = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU())\n"
+        "    return m, (torch.randn(2, 4),)\n"
+        "def broken():\n"
+        "    raise ValueError('no such layer size\\nsecond line')\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    ok = _import(["mymod:make", "-o", "g.json"], tmp_path, env)
+    assert ok.returncode == 0, ok.stderr
+    assert (
+        Graph.from_dict(
+            __import__("json").loads((tmp_path / "g.json").read_text())
+        ).n
+        > 0
+    )
+    missing = _import(["nosuch:make", "-o", "h.json"], tmp_path, env)
+    assert missing.returncode == 2
+    assert "no module named 'nosuch'" in missing.stderr
+    broken = _import(["mymod:broken", "-o", "h.json"], tmp_path, env)
+    assert broken.returncode == 2
+    assert broken.stderr.strip() == (
+        "Error: mymod:broken() failed: ValueError: no such layer size"
+    )
