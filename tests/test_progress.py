@@ -1,6 +1,7 @@
 """Tests of progress reporting: the status line and strict callbacks (#11)."""
 
 import io
+import itertools
 
 import pytest
 
@@ -69,9 +70,9 @@ def test_solve_reports_strict_progress(method):
     )
     g = layered(60, 8, 0.3, seed=4)
     s = solve(g, method, time_limit=5, callbacks=cb)
-    assert bounds and all(a < b for a, b in zip(bounds, bounds[1:]))
-    assert all(a > b for a, b in zip(peaks, peaks[1:]))
-    assert all(a != b for a, b in zip(phases, phases[1:]))
+    assert bounds and all(a < b for a, b in itertools.pairwise(bounds))
+    assert all(a > b for a, b in itertools.pairwise(peaks))
+    assert all(a != b for a, b in itertools.pairwise(phases))
     assert bounds[-1] == s.lower_bound
     assert not peaks or peaks[-1] >= s.peak
 
