@@ -60,9 +60,11 @@ class _Signals:
         self.previous: dict[int, Any] = {}
 
     def _handler(self, signum: int, frame: Any) -> None:
+        # only the first signal interrupts: it already stops every phase,
+        # and a second one must not cut short the writing of the result
         if self.received is None:
             self.received = signum
-        raise KeyboardInterrupt
+            raise KeyboardInterrupt
 
     def __enter__(self) -> Self:
         for sig in (signal.SIGINT, signal.SIGTERM):

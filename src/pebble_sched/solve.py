@@ -717,6 +717,20 @@ def solve(
 
         order, lb, name = input_order(graph), local_bound(graph), "input"
         stats = {"interrupted": "ctrl-c"}
+    # wrapping up takes milliseconds; a Ctrl-C meanwhile starts it again
+    # (the method's answer is kept) instead of losing the result
+    while True:
+        try:
+            schedule = _finish(graph, order, lb, stats, name, tracker, t0)
+            break
+        except KeyboardInterrupt:
+            stats["interrupted"] = "ctrl-c"
+    tracker.on_end(schedule)
+    return schedule
+
+
+def _finish(graph, order, lb, stats, name, tracker, t0) -> Schedule:
+    """The Schedule of ``order``: re-evaluated, with the best bound and order reported."""
     peak = evaluate_indices(graph, order, check=True).peak
     if tracker.best_peak is not None and tracker.best_peak < peak:
         # a better order was reported on the way (the method was cut short)
@@ -733,7 +747,7 @@ def solve(
         )
     tracker.on_bound(lb)
     ids = graph.ids
-    schedule = Schedule(
+    return Schedule(
         order=tuple(ids[v] for v in np.asarray(order).tolist()),
         peak=peak,
         lower_bound=lb,
@@ -744,8 +758,6 @@ def solve(
         instance=graph.name,
         stats=stats,
     )
-    tracker.on_end(schedule)
-    return schedule
 
 
 def _bound(graph: Graph, deadline: Deadline) -> int:
