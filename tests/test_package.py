@@ -58,9 +58,11 @@ def test_docstring_examples():
         "solvers.spization",
         "solve",
         "verify",
-        "runtime",
         "info",
         "structure",
+        "parallel.max_peak",
+        "progress",
+        "runtime",
         "generators",
     ):
         mod = importlib.import_module(f"pebble_sched.{name}")
