@@ -25,6 +25,7 @@ from .exceptions import PebbleSchedError, ScheduleError
 from .formats import read_graph, read_schedule, write_schedule
 from .info import graph_info
 from .progress import StatusLine
+from .runtime import process_age, write_reserve
 from .schedule import format_size
 from .solve import METHODS, solve
 from .solvers.dominant import SP_FAMILIES
@@ -179,7 +180,7 @@ def solve_cmd(
                 "--sp-family applies to the methods auto, sp, pumpkin and tree."
             )
         options["sp_family"] = sp_family
-    started = time.monotonic() - _process_age()
+    started = time.monotonic() - process_age()
     with _Signals() as signals:
         try:
             graph = _read(graph_file)
@@ -198,7 +199,7 @@ def solve_cmd(
             limit = math.inf
             if time_limit is not None:
                 spent = time.monotonic() - started
-                limit = max(0.0, time_limit - spent - _write_reserve(graph))
+                limit = max(0.0, time_limit - spent - write_reserve(graph))
         except KeyboardInterrupt:
             click.echo("interrupted before solving: nothing written", err=True)
             sys.exit(128 + (signals.received or signal.SIGINT))
@@ -245,34 +246,6 @@ def solve_cmd(
         if signals.received is not None:
             click.echo("interrupted: best schedule so far", err=True)
             sys.exit(128 + signals.received)
-
-
-def _process_age() -> float:
-    """Seconds since this process started (0 where the system cannot say).
-
-    The interpreter's start-up and the imports take a few tenths of a
-    second before any of our code runs; a time limit is a promise about the
-    whole command. Linux: the start time in /proc/self/stat (clock ticks
-    since boot) against the boot-time clock.
-    """
-    try:
-        with open("/proc/self/stat") as fh:
-            fields = fh.read().rsplit(")", 1)[1].split()
-        ticks = int(fields[19])  # field 22, starttime (after pid and comm)
-        start = ticks / os.sysconf("SC_CLK_TCK")
-        age = time.clock_gettime(time.CLOCK_BOOTTIME) - start
-    except (OSError, ValueError, IndexError, AttributeError):
-        return 0.0
-    return age if 0.0 <= age < 60.0 else 0.0
-
-
-def _write_reserve(graph: Graph) -> float:
-    """Seconds kept back from a time limit to check and write the schedule.
-
-    Evaluating an order and writing it take about a microsecond per node
-    and edge (3 ms for 20,000 nodes); ten times that, and 50 ms at least.
-    """
-    return 0.05 + 1e-5 * (graph.n + graph.m)
 
 
 @main.command("verify")

@@ -17,8 +17,9 @@ import time
 def main(argv: list[str]) -> int:
     task = json.loads(argv[0])
     from pebble_sched import read_graph, solve, write_schedule
+    from pebble_sched.runtime import process_age, write_reserve
 
-    t0 = time.monotonic()
+    t0 = time.monotonic() - process_age()  # the limit covers start-up too
     graph = read_graph(task["path"])
     options = {}
     if task.get("num_workers") and task["method"] in ("auto", "cpsat"):
@@ -26,7 +27,12 @@ def main(argv: list[str]) -> int:
     schedule = solve(
         graph,
         task["method"],
-        time_limit=task["time_limit"],
+        time_limit=max(
+            0.0,
+            task["time_limit"]
+            - (time.monotonic() - t0)
+            - write_reserve(graph),
+        ),
         seed=task.get("seed", 0),
         **options,
     )
