@@ -49,9 +49,7 @@ def reference_max(graph):
     best = 0
     for marks in product((0, 1, 2), repeat=len(ids)):  # 0 idle 1 run 2 done
         state = dict(zip(ids, marks, strict=True))
-        if any(
-            state[v] and any(state[u] != 2 for u in preds[v]) for v in ids
-        ):
+        if any(state[v] and any(state[u] != 2 for u in preds[v]) for v in ids):
             continue
         anything = any(marks)
         mem = 0

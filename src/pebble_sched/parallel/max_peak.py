@@ -212,8 +212,14 @@ def state_memory(
 
 
 def _memory(
-    graph: Graph, S: np.ndarray, F: np.ndarray, rel: _Release | None = None
+    graph: Graph,
+    S: np.ndarray,
+    F: np.ndarray,
+    rel: _Release | None = None,
+    unread: bool = True,
 ) -> int:
+    """The memory of state (S, F); ``unread=False`` leaves out the inputs
+    nobody reads (live in the empty state only, outside the flow)."""
     rel = rel or _release_sets(graph)
     if not len(rel):
         return 0
@@ -226,7 +232,7 @@ def _memory(
         starts = rel.ptr[:-1][nonempty]
         released[nonempty] = np.minimum.reduceat(done, starts) == 1
     live = allocated & (rel.output | ~released)
-    live[rel.unread_input] = not S.any()
+    live[rel.unread_input] = unread and not S.any()
     return int(sum(rel.size[live].tolist()))  # Python ints: no wrap-around
 
 
@@ -437,7 +443,7 @@ def _cpsat_exact(
     name, _, sv, fv, bound = answer
     S = np.array(sv, dtype=bool)
     F = np.array(fv, dtype=bool)
-    value = _memory(graph, S, F)
+    value = _memory(graph, S, F, unread=False)
     proven = min(upper, constant + math.floor(bound + 1e-6))
     return value, max(value, proven), S, F, {"cpsat_status": name}
 
@@ -500,7 +506,7 @@ def max_parallel_peak(
         return brute_force_max_parallel_peak(graph)
     deadline = Deadline(time_limit)
     bound, S, F, stats = _flow_bound(graph)
-    value = _memory(graph, S, F)
+    value = _memory(graph, S, F, unread=False)
     if stats["flow_exact"] and value != bound:  # pragma: no cover
         raise RuntimeError(
             f"flow cut {bound} differs from its state's memory {value}"
@@ -524,4 +530,5 @@ def max_parallel_peak(
     before = _memory(graph, empty, empty)
     if before > value:
         value, S, F = before, empty, empty
+    value = _memory(graph, S, F)  # the witness's memory, all inputs counted
     return result(value, max(bound, before), S, F, name, stats)
