@@ -5,6 +5,9 @@
   bound and an exact CP-SAT model otherwise).
 """
 
+from .fictitious_edges import RestrictedGraph as RestrictedGraph
+from .fictitious_edges import critical_path as critical_path
+from .fictitious_edges import restrict as restrict
 from .max_peak import ParallelPeak as ParallelPeak
 from .max_peak import (
     brute_force_max_parallel_peak as brute_force_max_parallel_peak,

@@ -282,14 +282,36 @@ def brute_force_max_parallel_peak(graph: Graph) -> ParallelPeak:
 
 
 def _flow_bound(graph: Graph) -> tuple[int, np.ndarray, np.ndarray, dict]:
-    """Max-weight closure of the split graph: ``(bound, S, F, stats)``.
+    """Max-weight closure of the split graph: ``(bound, S, F, stats)``."""
+    n = graph.n
+    rel = _release_sets(graph)
+    reach = None
+    if n <= BOUND_MATRIX_MAX_NODES and (rel.count > 1).any():
+        reach = _unpack(_reach_matrix(graph), n)
+        reach[np.arange(n), np.arange(n)] = True  # descendants or equal
+    bound, S, F, _live, stats = closure_bound(
+        n, rel, graph.edge_src, graph.edge_dst, reach
+    )
+    return bound, S, F, stats
 
-    Split nodes: v+ is v, v- is n + v; virtual release nodes from 2n on.
+
+def closure_bound(
+    n: int,
+    rel: _Release,
+    src: np.ndarray,
+    dst: np.ndarray,
+    reach: np.ndarray | None,
+) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, dict]:
+    """The split graph's max-weight closure: ``(bound, S, F, live, stats)``.
+
+    ``src``/``dst`` are the edges (fictitious ones included), ``reach`` a
+    boolean matrix of descendants-or-equal (or ``None``: shared buffers are
+    then freed only at the end). ``live`` marks the buffers the bound counts
+    in the witness state (S, F). Split nodes: v+ is v, v- is n + v; virtual
+    release nodes from 2n on.
     """
     from ortools.graph.python import max_flow
 
-    n = graph.n
-    rel = _release_sets(graph)
     count = rel.count
     keep = ~rel.unread_input  # unread inputs: the empty state (see caller)
     weight = np.zeros(2 * n, dtype=object)  # Python ints: sums are exact
@@ -307,15 +329,14 @@ def _flow_bound(graph: Graph) -> tuple[int, np.ndarray, np.ndarray, dict]:
         -rel.size[single].astype(object),
     )
     multi = np.flatnonzero(freeable & (count > 1)).tolist()
-    desc = None
-    if multi and n <= BOUND_MATRIX_MAX_NODES:
-        desc = _unpack(_reach_matrix(graph), n)
-        desc[np.arange(n), np.arange(n)] = True  # descendants or equal
+    desc = reach
+    # per buffer, the split node whose presence frees it (-1: never)
+    freed_by = np.full(len(rel), -1, dtype=np.int64)
+    freed_by[single] = n + rel.idx[rel.ptr[single]]
     extra_w: list[int] = []
     tails: list[np.ndarray] = []
     heads: list[np.ndarray] = []
     exact = True
-    src, dst = graph.edge_src, graph.edge_dst
     for b in multi:
         size, nodes = int(rel.size[b]), rel.nodes(b)
         if desc is not None:
@@ -323,9 +344,11 @@ def _flow_bound(graph: Graph) -> tuple[int, np.ndarray, np.ndarray, dict]:
             last = np.flatnonzero(desc[nodes][:, nodes].all(axis=0))
             if len(last):
                 weight[n + int(nodes[last[0]])] -= size
+                freed_by[b] = n + int(nodes[last[0]])
                 continue
         exact = False
         r = 2 * n + len(extra_w)
+        freed_by[b] = r
         extra_w.append(-size)
         tails.append(np.full(len(nodes), r))  # after every consumer's finish
         heads.append(n + nodes)
@@ -345,8 +368,8 @@ def _flow_bound(graph: Graph) -> tuple[int, np.ndarray, np.ndarray, dict]:
         raise ValueError("Sizes too large for the flow (total above 2**62).")
     w_all = w_all.astype(np.int64)
     # closure arcs, x needs y: v- needs v+, v+ needs u- (edges u -> v)
-    tails += [n + np.arange(n), graph.edge_dst]
-    heads += [np.arange(n), n + graph.edge_src]
+    tails += [n + np.arange(n), dst]
+    heads += [np.arange(n), n + src]
     n_inf = sum(len(x) for x in tails)
     pos = np.flatnonzero(w_all > 0)
     neg = np.flatnonzero(w_all < 0)
@@ -375,7 +398,14 @@ def _flow_bound(graph: Graph) -> tuple[int, np.ndarray, np.ndarray, dict]:
         "shared_buffers": len(extra_w),
         "flow_exact": exact,
     }
-    return bound, closure[:n].copy(), closure[n : 2 * n].copy(), stats
+    S, F = closure[:n].copy(), closure[n : 2 * n].copy()
+    allocated = (rel.producer < 0) | S[np.maximum(rel.producer, 0)]
+    live = (
+        keep
+        & allocated
+        & (rel.output | (freed_by < 0) | ~closure[np.maximum(freed_by, 0)])
+    )
+    return bound, S, F, live, stats
 
 
 def _cpsat_exact(

@@ -1,0 +1,95 @@
+"""Tests of fictitious-edge insertion: every result re-checked by enumeration (#13)."""
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pebble_sched import Graph, evaluate, solve
+from pebble_sched.parallel import (
+    brute_force_max_parallel_peak,
+    max_parallel_peak,
+    restrict,
+)
+from pebble_sched.parallel.fictitious_edges import HEURISTICS, critical_path
+from tests.helpers import graphs
+
+
+def _check(g, r, bound):
+    """The restricted graph keeps every edge, is acyclic, and (when successful) stays within the bound."""
+    old = set(zip(g.edge_src.tolist(), g.edge_dst.tolist(), strict=True))
+    ids = r.graph.ids
+    new = {
+        (r.graph.index(ids[a]), r.graph.index(ids[b]))
+        for a, b in zip(
+            r.graph.edge_src.tolist(), r.graph.edge_dst.tolist(), strict=True
+        )
+    }
+    assert old <= new
+    assert r.graph.topological_order() is not None  # acyclic
+    truth = brute_force_max_parallel_peak(r.graph).value
+    assert truth <= r.max_peak_after  # the reported bound is sound
+    if r.success:
+        assert truth <= bound
+    assert r.critical_path_after >= r.critical_path_before
+
+
+@settings(max_examples=80, deadline=None)
+@given(graphs(max_nodes=7), st.data())
+def test_respect_order_always_succeeds(g, data):
+    """Tests that RespectOrder reaches any bound between the sequential optimum and the maximum."""
+    opt = solve(g, "brute") if g.n else None
+    lo = opt.peak if opt else 0
+    hi = brute_force_max_parallel_peak(g).value
+    bound = data.draw(st.integers(lo, max(lo, hi)))
+    r = restrict(g, bound, order=list(opt.order) if opt else [])
+    assert r.success
+    _check(g, r, bound)
+    # the order is still a schedule of the restricted graph
+    if opt:
+        assert evaluate(r.graph, list(opt.order)).peak == opt.peak
+
+
+@settings(max_examples=60, deadline=None)
+@given(graphs(max_nodes=7), st.sampled_from(HEURISTICS[1:]), st.data())
+def test_other_heuristics_are_safe(g, method, data):
+    """Tests that MinLevels, MaxSize and MaxMinSize never claim a bound they do not keep."""
+    lo = solve(g, "brute").peak if g.n else 0
+    hi = brute_force_max_parallel_peak(g).value
+    bound = data.draw(st.integers(lo, max(lo, hi)))
+    r = restrict(g, bound, method)
+    _check(g, r, bound)
+
+
+def test_default_order_reaches_the_sequential_optimum():
+    """Tests that without an order, RespectOrder uses solve()'s and reaches the optimum as the bound."""
+    from pebble_sched.generators import daggen
+
+    g = daggen(40, fat=0.6, density=0.5, regularity=0.5, jump=2, seed=3)
+    opt = solve(g, time_limit=5)
+    assert max_parallel_peak(g).value > opt.peak
+    r = restrict(g, opt.peak)
+    assert r.success and r.max_peak_after <= opt.peak
+    assert r.critical_path_after >= r.critical_path_before
+
+
+def test_errors():
+    """Tests a bound below the given order's peak, an unknown method."""
+    fork = Graph(["a", "b", "c"], [("a", "b"), ("a", "c")], size=[4, 1, 1])
+    with pytest.raises(ValueError, match="exceeds the bound"):
+        restrict(fork, 4, order=["a", "b", "c"])
+    with pytest.raises(ValueError, match="Unknown method"):
+        restrict(fork, 5, "best-guess")
+
+
+def test_critical_path():
+    """Tests the longest path with node times on a diamond."""
+    g = Graph(
+        ["a", "b", "c", "d"],
+        [("a", "b"), ("a", "c"), ("b", "d"), ("c", "d")],
+        time=[1, 5, 2, 1],
+    )
+    length, top, bottom = critical_path(
+        g.n, g.edge_src, g.edge_dst, g.time.astype(float)
+    )
+    assert length == 7 and top.tolist() == [1, 6, 3, 7]
+    assert bottom.tolist() == [7, 6, 3, 1]
