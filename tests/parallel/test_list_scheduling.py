@@ -1,5 +1,7 @@
 """Tests of the p-processor schedulers and their simulator (#13)."""
 
+import itertools
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -49,7 +51,7 @@ def test_list_schedule_is_valid_and_measured(g, p):
             for v in g.ids
             if s.processor[v] == q
         )
-        assert all(a[1] <= b[0] + 1e-9 for a, b in zip(spans, spans[1:]))
+        assert all(a[1] <= b[0] + 1e-9 for a, b in itertools.pairwise(spans))
 
 
 @settings(max_examples=100, deadline=None)
