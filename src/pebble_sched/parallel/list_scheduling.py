@@ -15,9 +15,9 @@ Model: the parallel buffer model of :mod:`.max_peak` with node durations
   detects and reports instead of waiting forever.
 
 Every schedule is re-simulated by :func:`simulate`: events in time order
-(at equal times, finishes first, then starts in topological order; a node
-of duration 0 frees what it releases right after its start), memory
-measured after every start. Exact arithmetic on Python integers.
+(at equal times, finishes first, then starts in the order the schedule
+lists them; a node of duration 0 frees what it releases right after its
+start), memory measured after every start. Exact arithmetic on Python integers.
 Complexity O((n + m + B) log n).
 """
 
@@ -103,8 +103,12 @@ class _Memory:
 def simulate(graph: Graph, start: dict[NodeId, float]) -> tuple[float, int]:
     """Makespan and peak memory of a parallel schedule given by start times.
 
+    Nodes starting at the same instant start in the order ``start`` lists
+    them (the order a scheduler started them): it matters only for nodes
+    of duration 0, which release their inputs at once.
+
     Raises ``ValueError`` when a node starts before a predecessor finishes
-    or is missing.
+    (or, at the same instant, is listed before it), or is missing.
 
     Examples
     --------
@@ -129,12 +133,20 @@ def simulate(graph: Graph, start: dict[NodeId, float]) -> tuple[float, int]:
             f"{graph.ids[v]!r} starts at {st[v]:g}, before its predecessor "
             f"{graph.ids[u]!r} finishes at {fin[u]:g}."
         )
+    pos = np.empty(n, dtype=np.int64)
+    pos[graph.to_indices(list(start))] = np.arange(n)
+    src, dst = graph.edge_src, graph.edge_dst
+    tie = np.flatnonzero((st[dst] == st[src]) & (pos[dst] < pos[src]))
+    if len(tie):
+        u, v = src[tie[0]], dst[tie[0]]
+        raise ValueError(
+            f"{graph.ids[v]!r} is listed before its predecessor "
+            f"{graph.ids[u]!r}, which starts at the same instant."
+        )
     mem = _Memory(graph)
-    topo = np.empty(n, dtype=np.int64)
-    topo[graph.topological_order()] = np.arange(n)
-    # (time, phase, topological rank, node): finishes (0) before starts (1)
-    events = [(fin[v], 0, topo[v], v) for v in range(n) if dur[v] > 0]
-    events += [(st[v], 1, topo[v], v) for v in range(n)]
+    # (time, phase, position, node): finishes (0) before starts (1)
+    events = [(fin[v], 0, pos[v], v) for v in range(n) if dur[v] > 0]
+    events += [(st[v], 1, pos[v], v) for v in range(n)]
     events.sort()
     for _t, phase, _r, v in events:
         if phase == 0:
