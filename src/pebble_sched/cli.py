@@ -22,8 +22,15 @@ import click
 
 from ._version import __version__
 from .exceptions import PebbleSchedError, ScheduleError
-from .formats import read_graph, read_schedule, write_schedule
+from .formats import (
+    read_graph,
+    read_schedule,
+    write_graph,
+    write_json,
+    write_schedule,
+)
 from .info import graph_info
+from .parallel.fictitious_edges import HEURISTICS as PARALLEL_METHODS
 from .progress import StatusLine
 from .runtime import process_age, write_reserve
 from .schedule import format_size
@@ -488,6 +495,202 @@ def bench_cmd(
             err=True,
         )
         sys.exit(130)
+
+
+@main.command("parallel")
+@click.argument("graph_file", metavar="GRAPH.json", type=click.Path())
+@click.option(
+    "--memory",
+    "memory",
+    type=int,
+    default=None,
+    help="The memory bound M in bytes.",
+)
+@click.option(
+    "--memory-factor",
+    type=float,
+    default=None,
+    help="M as a multiple of the sequential optimum (default 1.0).",
+)
+@click.option(
+    "--procs",
+    "-p",
+    type=int,
+    default=4,
+    show_default=True,
+    help="Processors for the makespans.",
+)
+@click.option(
+    "--method",
+    "-m",
+    type=click.Choice([*PARALLEL_METHODS, "best"]),
+    default="respect-order",
+    show_default=True,
+    help="Heuristic choosing the fictitious edges (best: all four, the "
+    "shortest critical path wins).",
+)
+@click.option(
+    "--time-limit",
+    "-t",
+    type=float,
+    default=60.0,
+    show_default=True,
+    help="Seconds for the sequential solve and the edge insertion.",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(),
+    default=None,
+    help="Write the restricted graph (instance format; the added edges "
+    "are listed in meta.fictitious_edges).",
+)
+@click.option(
+    "--schedule",
+    "schedule_file",
+    type=click.Path(),
+    default=None,
+    help="Write the list schedule of the restricted graph (start and "
+    "processor per node).",
+)
+def parallel_cmd(
+    graph_file,
+    memory,
+    memory_factor,
+    procs,
+    method,
+    time_limit,
+    output,
+    schedule_file,
+):
+    """Keep every parallel schedule of GRAPH.json under a memory bound.
+
+    Computes the sequential optimum (the smallest bound any parallel
+    execution can be held to), the largest parallel peak, adds fictitious
+    edges until that is at most M, and reports the critical paths and the
+    makespans on P processors: unconstrained, restricted, and a
+    memory-aware dynamic scheduler.
+    """
+    from .parallel import (
+        list_schedule,
+        max_parallel_peak,
+        memory_aware_schedule,
+        restrict,
+    )
+
+    if memory is not None and memory_factor is not None:
+        raise InputError("Give --memory or --memory-factor, not both.")
+    if procs < 1:
+        raise InputError("--procs must be at least 1.")
+    if not (time_limit > 0 and math.isfinite(time_limit)):
+        raise InputError("--time-limit must be a positive number of seconds.")
+    graph = _read(graph_file)
+    deadline = time.monotonic() + time_limit
+    seq = solve(graph, time_limit=time_limit * 0.3)
+    if memory is None:
+        factor = 1.0 if memory_factor is None else memory_factor
+        if factor <= 0:
+            raise InputError("--memory-factor must be positive.")
+        memory = int(factor * seq.peak)
+    if memory < seq.lower_bound:
+        raise InputError(
+            f"Infeasible: every schedule, even sequential, needs at least "
+            f"{format_size(seq.lower_bound)} (proven lower bound, "
+            f"method {seq.method}); the bound is {format_size(memory)}."
+        )
+    if memory < seq.peak:
+        raise InputError(
+            f"No order within {format_size(memory)} was found (best "
+            f"{format_size(seq.peak)}, proven lower bound "
+            f"{format_size(seq.lower_bound)}): feasibility unknown; try "
+            "pebble-sched solve with a longer time limit."
+        )
+    before = max_parallel_peak(graph, time_limit=max(1.0, time_limit * 0.1))
+    methods = list(PARALLEL_METHODS) if method == "best" else [method]
+    results = []
+    for name in methods:
+        left = max(0.1, deadline - time.monotonic())
+        try:
+            results.append(
+                restrict(
+                    graph,
+                    memory,
+                    name,
+                    order=list(seq.order) if name == "respect-order" else None,
+                    time_limit=left / max(1, len(methods) - len(results)),
+                )
+            )
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
+    ok = [r for r in results if r.success]
+    best = min(ok, key=lambda r: r.critical_path_after) if ok else results[0]
+    free = list_schedule(graph, procs)
+    bounded = list_schedule(best.graph, procs) if best.success else None
+    dynamic = memory_aware_schedule(graph, procs, memory)
+    click.echo(
+        f"sequential optimum : {format_size(seq.peak)} ({seq.status.value}, "
+        f"lower bound {format_size(seq.lower_bound)})"
+    )
+    click.echo(f"memory bound M     : {format_size(memory)}")
+    click.echo(
+        f"max parallel peak  : {format_size(before.upper_bound)}"
+        + (
+            ""
+            if before.exact
+            else f" (upper bound; a reachable state has {format_size(before.value)})"
+        )
+        + f" -> {format_size(best.max_peak_after)} after"
+    )
+    for r in results:
+        click.echo(
+            f"{r.method:<19}: {'ok' if r.success else 'FAILED'}, "
+            f"{len(r.added)} edges added, critical path "
+            f"{r.critical_path_before:g} -> {r.critical_path_after:g}"
+        )
+    click.echo(
+        f"makespan on {procs} procs : unconstrained {free.makespan:g} "
+        f"(peak {format_size(free.peak)})"
+        + (
+            f", restricted {bounded.makespan:g} (peak "
+            f"{format_size(bounded.peak)})"
+            if bounded
+            else ""
+        )
+        + ", memory-aware dynamic "
+        + (
+            "DEADLOCK"
+            if dynamic.deadlock
+            else f"{dynamic.makespan:g} (peak {format_size(dynamic.peak)})"
+        )
+    )
+    if output:
+        try:
+            write_graph(output, best.graph)
+        except OSError as exc:
+            raise InputError(
+                f"{output}: {exc.strerror or exc}; nothing written."
+            ) from None
+    if schedule_file and bounded is not None:
+        payload = {
+            "instance": graph.name,
+            "memory_bound": memory,
+            "procs": procs,
+            "makespan": bounded.makespan,
+            "peak": bounded.peak,
+            "start": [[v, bounded.start[v]] for v in graph.ids],
+            "processor": [[v, bounded.processor[v]] for v in graph.ids],
+        }
+        try:
+            write_json(schedule_file, payload)
+        except OSError as exc:
+            raise InputError(
+                f"{schedule_file}: {exc.strerror or exc}; nothing written."
+            ) from None
+    if not best.success:
+        raise InputError(
+            f"{best.method} found no edge to add; the bound is not "
+            "guaranteed (try --method respect-order)."
+        )
 
 
 @main.command("plot")

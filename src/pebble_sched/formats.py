@@ -102,6 +102,11 @@ def _umask() -> int:
     return mask
 
 
+def write_json(path: str | os.PathLike, data: Any) -> None:
+    """Write any JSON value, whole or not at all."""
+    _write_atomically(path, json.dumps(data, indent=1) + "\n")
+
+
 def write_graph(path: str | os.PathLike, graph: Graph) -> None:
     """Write an instance file (DESIGN.md §2); gzipped when the name ends in ``.gz``.
 
