@@ -17,8 +17,18 @@ def test_parallel_reports_and_writes(tmp_path):
     out, sched = tmp_path / "r.json", tmp_path / "s.json"
     result = CliRunner().invoke(
         main,
-        ["parallel", FORK, "-m", "best", "-p", "2"]
-        + ["-o", str(out), "--schedule", str(sched)],
+        [
+            "parallel",
+            FORK,
+            "-m",
+            "best",
+            "-p",
+            "2",
+            "-o",
+            str(out),
+            "--schedule",
+            str(sched),
+        ],
     )
     assert result.exit_code == 0, result.output
     text = result.stdout
