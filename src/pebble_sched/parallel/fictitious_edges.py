@@ -266,6 +266,7 @@ def restrict(
         rank = np.empty(n, dtype=np.int64)
         rank[idx] = np.arange(n)
     rel = _release_sets(graph)
+    latest = _latest_release(rel, rank) if rank is not None else None
     state = _State(graph)
     # graph inputs nobody reads are live at time 0 whatever the edges
     nothing = np.zeros(n, dtype=bool)
@@ -290,8 +291,21 @@ def restrict(
                 success = True
                 break
             steps += 1
+            # one edge per max-flow early on; later several per step, so
+            # that thousands of edges cost hundreds of cuts, not thousands
             edges = _choose(
-                method, state, rel, S, F, live, rank, src, dst, time_
+                method,
+                state,
+                rel,
+                S,
+                F,
+                live,
+                rank,
+                latest,
+                src,
+                dst,
+                time_,
+                batch=1 + steps // 100,
             )
             if not edges:
                 break  # the heuristic found no valid edge
@@ -386,30 +400,45 @@ def _heads_tails(rel, S, F, live):
     return heads, tails
 
 
-def _choose(method, state, rel, S, F, live, rank, src, dst, time_):
-    """The edges to add this step (empty: none found)."""
+def _latest_release(rel, rank) -> np.ndarray:
+    """Per buffer, the largest order rank among its release nodes (-1: none)."""
+    latest = np.full(len(rel), -1, dtype=np.int64)
+    has = rel.count > 0
+    if has.any():
+        latest[has] = np.maximum.reduceat(rank[rel.idx], rel.ptr[:-1][has])
+    return latest
+
+
+def _choose(
+    method, state, rel, S, F, live, rank, latest, src, dst, time_, batch=1
+):
+    """The edges to add this step (empty: none found).
+
+    ``respect-order`` handles up to ``batch`` tails per step, latest in the
+    order first (the first one is the one the guarantee is about): each
+    gets the counted buffer released earliest before it, not yet released
+    before it in the graph.
+    """
     if method == "respect-order":
-        producers = [
-            int(rel.producer[b])
-            for b in np.flatnonzero(live).tolist()
-            if rel.producer[b] >= 0
-        ]
-        counted = [
-            b for b in np.flatnonzero(live).tolist() if not rel.output[b]
-        ]
-        if not producers:
-            return []
-        v = max(producers, key=lambda x: rank[x])
-        best = None
-        for b in counted:
-            nodes = rel.nodes(b)
-            if len(nodes) and (rank[nodes] < rank[v]).all():
-                key = int(rank[nodes].max())
-                if best is None or key < best[0]:
-                    best = (key, nodes)
-        if best is None:  # pragma: no cover - excluded by the order's peak
-            return []
-        return [(int(c), v) for c in best[1].tolist()]
+        producers = rel.producer[live]
+        tails = np.unique(producers[producers >= 0])
+        tails = tails[np.argsort(-rank[tails], kind="stable")].tolist()
+        freeable = np.flatnonzero(live & ~rel.output & (rel.count > 0))
+        by_release = freeable[np.argsort(latest[freeable], kind="stable")]
+        by_release = by_release.tolist()
+        edges: list[tuple[int, int]] = []
+        used: set[int] = set()
+        for v in tails[:batch]:
+            for b in by_release:
+                if latest[b] >= rank[v]:
+                    break  # the others are released later still
+                nodes = rel.nodes(b).tolist()
+                if b in used or all(state.path(c, v) for c in nodes):
+                    continue
+                used.add(b)
+                edges += [(c, v) for c in nodes]
+                break
+        return edges
     heads, tails = _heads_tails(rel, S, F, live)
 
     def valid(u: int, v: int) -> bool:

@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -136,11 +137,11 @@ class _Release:
     def nodes(self, b: int) -> np.ndarray:
         return self.idx[self.ptr[b] : self.ptr[b + 1]]
 
-    @property
+    @cached_property
     def count(self) -> np.ndarray:
         return np.diff(self.ptr)
 
-    @property
+    @cached_property
     def unread_input(self) -> np.ndarray:
         """Graph inputs nobody reads: live at time 0 only."""
         return (self.producer < 0) & (self.count == 0) & ~self.output
