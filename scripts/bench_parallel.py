@@ -1,4 +1,7 @@
-"""Benchmark: the maximum parallel peak, ours (OR-Tools max-flow) vs networkx.
+"""Benchmarks of parallel execution under a memory bound.
+
+``--part peak`` (default): the maximum parallel peak, ours (OR-Tools
+max-flow) vs networkx.
 
 For each graph, computes the largest peak any parallel schedule can reach
 with :func:`pebble_sched.parallel.max_parallel_peak` (``method="flow"``)
@@ -9,6 +12,18 @@ problem), both times and the ratio ours / networkx. The networkx baseline
 is skipped above ``--nx-max`` nodes.
 
     python scripts/bench_parallel.py [--sizes 1000,10000,100000] [--nx-max 20000]
+
+``--part restrict``: fictitious edges per family and bound M in {1.0, 1.1,
+1.25, 1.5, 2.0} x the sequential optimum (found by ``solve``): for each
+method, the success rate, the critical path of the restricted graph over
+the original's, the makespan of a list schedule on p = 2, 4, 8, 16 over
+the unconstrained list schedule's, and the time. Methods: RespectOrder
+with our order (``ours``), RespectOrder with memDAG's own choice of order
+(the first alpha in 0, 0.05, ..., 1 whose mix alpha * DFS rank + (1 -
+alpha) * BFS rank fits M; it fails when none does), MinLevels, MaxSize,
+MaxMinSize; and the memory-aware dynamic scheduler's deadlocks.
+
+    python scripts/bench_parallel.py --part restrict [--n 120] [--seeds 3]
 """
 
 from __future__ import annotations
@@ -17,6 +32,7 @@ import argparse
 import time
 
 import networkx as nx
+import numpy as np
 
 from pebble_sched.generators import daggen, layered, workflow
 from pebble_sched.parallel import max_parallel_peak
@@ -59,11 +75,163 @@ def networkx_closure(graph) -> int:
     return constant + sum(x for x in w if x > 0) - cut
 
 
+def memdag_order(graph, bound):
+    """memDAG's order for RespectOrder: the first DFS/BFS mix within the bound."""
+    import heapq
+
+    from pebble_sched.memory import evaluate_indices
+    from pebble_sched.solvers.inductor import bfs_order, dfs_order
+
+    n = graph.n
+    pos_d = np.empty(n)
+    pos_d[dfs_order(graph)] = np.arange(n)
+    pos_b = np.empty(n)
+    pos_b[bfs_order(graph)] = np.arange(n)
+    sp, si = graph.succ_ptr, graph.succ_idx
+    for k in range(21):
+        alpha = k / 20
+        key = alpha * pos_d + (1 - alpha) * pos_b
+        indeg = graph.indegree.tolist()
+        heap = [(key[v], v) for v in range(n) if indeg[v] == 0]
+        heapq.heapify(heap)
+        order = []
+        while heap:
+            _, v = heapq.heappop(heap)
+            order.append(v)
+            for w in si[sp[v] : sp[v + 1]].tolist():
+                indeg[w] -= 1
+                if indeg[w] == 0:
+                    heapq.heappush(heap, (key[w], w))
+        order = np.asarray(order)
+        if evaluate_indices(graph, order).peak <= bound:
+            return [graph.ids[v] for v in order.tolist()]
+    return None
+
+
+def restrict_part(n: int, seeds: int, limit: float) -> None:
+    from collections import defaultdict
+
+    from pebble_sched import solve
+    from pebble_sched.generators import series_parallel
+    from pebble_sched.parallel import (
+        list_schedule,
+        memory_aware_schedule,
+        restrict,
+    )
+
+    factors = (1.0, 1.1, 1.25, 1.5, 2.0)
+    procs = (2, 4, 8, 16)
+    methods = (
+        "ours",
+        "memdag-order",
+        "min-levels",
+        "max-size",
+        "max-min-size",
+    )
+    fams = {
+        "daggen": lambda s: daggen(
+            n, fat=0.6, density=0.4, regularity=0.5, jump=2, seed=s
+        ),
+        "montage": lambda s: workflow("montage", max(2, n // 4), seed=s),
+        "genome": lambda s: workflow("genome", max(2, n // 6), seed=s),
+        "ligo": lambda s: workflow("ligo", max(2, n // 3), seed=s),
+        "series-parallel": lambda s: series_parallel(n, seed=s),
+    }
+    rows = defaultdict(list)
+    deadlocks = defaultdict(int)
+    runs = defaultdict(int)
+    for fam, make in fams.items():
+        for seed in range(seeds):
+            g = make(seed)
+            g = g.replace(
+                time=np.random.default_rng(seed).integers(1, 10, g.n).tolist()
+            )
+            opt = solve(g, time_limit=limit)
+            free = {p: list_schedule(g, p).makespan for p in procs}
+            for f in factors:
+                bound = int(f * opt.peak)
+                for p in procs:
+                    runs[(fam, f)] += 1
+                    deadlocks[(fam, f)] += memory_aware_schedule(
+                        g, p, bound
+                    ).deadlock
+                for m in methods:
+                    t0 = time.perf_counter()
+                    order = None
+                    if m == "ours":
+                        order, how = list(opt.order), "respect-order"
+                    elif m == "memdag-order":
+                        order, how = memdag_order(g, bound), "respect-order"
+                    else:
+                        how = m
+                    if how == "respect-order" and order is None:
+                        rows[(fam, f, m)].append(None)
+                        continue
+                    r = restrict(g, bound, how, order=order, time_limit=limit)
+                    secs = time.perf_counter() - t0
+                    if not r.success:
+                        rows[(fam, f, m)].append(None)
+                        continue
+                    cp = r.critical_path_after / r.critical_path_before
+                    mk = [
+                        list_schedule(r.graph, p).makespan / free[p]
+                        for p in procs
+                    ]
+                    rows[(fam, f, m)].append((cp, mk, secs))
+    print(f"n = {n}, {seeds} seeds per family, node times 1-9; ratios are")
+    print("means over successful runs; makespans relative to the")
+    print("unconstrained list schedule on the same p.")
+    print()
+    head = "| family | M / opt | method | success | CP ratio |"
+    head += "".join(f" makespan p={p} |" for p in procs) + " time (s) |"
+    print(head)
+    print("|---|---:|---|---:|---:|" + "---:|" * (len(procs) + 1))
+    for fam in fams:
+        for f in factors:
+            for m in methods:
+                got = rows[(fam, f, m)]
+                ok = [x for x in got if x is not None]
+                if ok:
+                    cp = np.mean([x[0] for x in ok])
+                    mk = [
+                        np.mean([x[1][k] for x in ok])
+                        for k in range(len(procs))
+                    ]
+                    secs = np.mean([x[2] for x in ok])
+                    cells = (
+                        f"{cp:.3f} |"
+                        + "".join(f" {x:.3f} |" for x in mk)
+                        + f" {secs:.2f} |"
+                    )
+                else:
+                    cells = "- |" + " - |" * len(procs) + " - |"
+                print(
+                    f"| {fam} | {f:g} | {m} | {len(ok)}/{len(got)} | {cells}"
+                )
+    print()
+    print(
+        "| family | M / opt | memory-aware dynamic scheduler: deadlocks (p = 2, 4, 8, 16) |"
+    )
+    print("|---|---:|---:|")
+    for fam in fams:
+        for f in factors:
+            print(
+                f"| {fam} | {f:g} | {deadlocks[(fam, f)]}/{runs[(fam, f)]} |"
+            )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--part", choices=["peak", "restrict"], default="peak")
     ap.add_argument("--sizes", default="1000,10000,100000")
     ap.add_argument("--nx-max", type=int, default=20000)
+    ap.add_argument("--n", type=int, default=120)
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--time-limit", type=float, default=30.0)
     args = ap.parse_args()
+    if args.part == "restrict":
+        restrict_part(args.n, args.seeds, args.time_limit)
+        return
     print(
         "| graph | n | m | max parallel peak | ours (s) | networkx (s) | ratio |"
     )

@@ -859,12 +859,15 @@ def import_torch(factory, shapes, dtype, high, mode, optimizer, output):
             for x in inputs
             if hasattr(x, "shape")
         )
+        hint = " (pebble-sched -v import ... shows the traceback)"
+        if "indices" in str(exc) and dtype.startswith("float"):
+            hint = " (token ids need --dtype int64)" + hint
         raise InputError(
             _one_line(
                 f"Cannot trace {name} ({mode}) with inputs {given or '?'}",
                 exc,
             )
-            + " (pebble-sched -v import ... shows the traceback)"
+            + hint
         ) from None
     _write_graph(graph, output)
 
