@@ -77,9 +77,8 @@ def networkx_closure(graph) -> int:
 
 def memdag_order(graph, bound):
     """memDAG's order for RespectOrder: the first DFS/BFS mix within the bound."""
-    import heapq
-
     from pebble_sched.memory import evaluate_indices
+    from pebble_sched.solvers.heuristics import priority_order
     from pebble_sched.solvers.inductor import bfs_order, dfs_order
 
     n = graph.n
@@ -87,22 +86,9 @@ def memdag_order(graph, bound):
     pos_d[dfs_order(graph)] = np.arange(n)
     pos_b = np.empty(n)
     pos_b[bfs_order(graph)] = np.arange(n)
-    sp, si = graph.succ_ptr, graph.succ_idx
     for k in range(21):
         alpha = k / 20
-        key = alpha * pos_d + (1 - alpha) * pos_b
-        indeg = graph.indegree.tolist()
-        heap = [(key[v], v) for v in range(n) if indeg[v] == 0]
-        heapq.heapify(heap)
-        order = []
-        while heap:
-            _, v = heapq.heappop(heap)
-            order.append(v)
-            for w in si[sp[v] : sp[v + 1]].tolist():
-                indeg[w] -= 1
-                if indeg[w] == 0:
-                    heapq.heappush(heap, (key[w], w))
-        order = np.asarray(order)
+        order = priority_order(graph, alpha * pos_d + (1 - alpha) * pos_b)
         if evaluate_indices(graph, order).peak <= bound:
             return [graph.ids[v] for v in order.tolist()]
     return None
