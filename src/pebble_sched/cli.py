@@ -901,6 +901,20 @@ def import_onnx(model_file, output):
     _write_graph(graph, output)
 
 
+@import_group.command("wfformat")
+@click.argument("trace", metavar="TRACE.json", type=click.Path())
+@click.option("--output", "-o", type=click.Path(), required=True)
+def import_wfformat(trace, output):
+    """Read a WfCommons WfFormat workflow (tasks, files, runtimes) into GRAPH.json."""
+    from .importers.wfformat import from_wfformat
+
+    try:
+        graph = from_wfformat(trace)
+    except PebbleSchedError as exc:
+        raise InputError(str(exc)) from None
+    _write_graph(graph, output)
+
+
 @import_group.command("inductor")
 @click.argument("dump_file", metavar="DUMP.json", type=click.Path())
 @click.option("--output", "-o", type=click.Path(), required=True)

@@ -5,6 +5,8 @@
 - :func:`from_onnx` (extra ``onnx``): an ONNX model, sized by shape inference.
 - :func:`from_inductor_json`: the graph dump PyTorch Inductor writes with
   ``reorder_for_peak_memory_debug`` (no extra needed).
+- :func:`from_wfformat`: a scientific workflow in WfCommons' WfFormat
+  (JSON; no extra needed).
 
 Heavy libraries are imported only when an importer is called.
 """
@@ -14,8 +16,9 @@ from __future__ import annotations
 from typing import Any
 
 from .inductor_json import from_inductor_json as from_inductor_json
+from .wfformat import from_wfformat as from_wfformat
 
-__all__ = ["from_inductor_json", "from_onnx", "from_torch"]
+__all__ = ["from_inductor_json", "from_onnx", "from_torch", "from_wfformat"]
 
 
 def from_torch(*args: Any, **kwargs: Any):
