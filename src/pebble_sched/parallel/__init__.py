@@ -10,6 +10,7 @@
   a memory-aware dynamic scheduler, and the simulator that measures both.
 """
 
+from .exact_edges import exact_restrict as exact_restrict
 from .fictitious_edges import RestrictedGraph as RestrictedGraph
 from .fictitious_edges import critical_path as critical_path
 from .fictitious_edges import restrict as restrict
