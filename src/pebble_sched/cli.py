@@ -547,6 +547,14 @@ def bench_cmd(
     "are listed in meta.fictitious_edges).",
 )
 @click.option(
+    "--plot",
+    "plot_file",
+    type=click.Path(),
+    default=None,
+    help="Draw the restricted graph's schedule as a Gantt chart with the "
+    "memory curve underneath (PNG; needs the plot extra).",
+)
+@click.option(
     "--schedule",
     "schedule_file",
     type=click.Path(),
@@ -563,6 +571,7 @@ def parallel_cmd(
     time_limit,
     output,
     schedule_file,
+    plot_file,
 ):
     """Keep every parallel schedule of GRAPH.json under a memory bound.
 
@@ -700,6 +709,21 @@ def parallel_cmd(
             raise InputError(
                 f"{schedule_file}: {exc.strerror or exc}; nothing written."
             ) from None
+    if plot_file and bounded is not None:
+        from .plotting import plot_gantt
+
+        try:
+            plot_gantt(
+                best.graph,
+                bounded.start,
+                bounded.processor,
+                plot_file,
+                memory_bound=memory,
+                title=f"{graph.name}: {best.method}, M = {memory} B, "
+                f"{procs} processors, makespan {bounded.makespan:g}",
+            )
+        except ModuleNotFoundError as exc:
+            raise InputError(str(exc)) from None
     if not best.success:
         raise InputError(
             f"{best.method} found no edge to add; the bound is not "

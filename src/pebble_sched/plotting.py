@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from .graph import Graph
     from .schedule import Schedule
 
-__all__ = ["plot_gap_vs_time", "plot_profile"]
+__all__ = ["plot_gantt", "plot_gap_vs_time", "plot_profile"]
 
 
 def _pyplot():
@@ -101,6 +101,63 @@ def plot_gap_vs_time(
     ax.set_ylabel("(peak - best known) / best known (%)")
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_gantt(
+    graph: Graph,
+    start: dict[Any, float],
+    processor: dict[Any, int],
+    path: str | os.PathLike,
+    *,
+    memory_bound: int | None = None,
+    title: str | None = None,
+) -> None:
+    """A Gantt chart of a parallel schedule with its memory curve underneath.
+
+    One row per processor, a bar per node (labelled when there is room);
+    below, the memory over time (:func:`pebble_sched.parallel.memory_curve`)
+    with the bound M when given.
+    """
+    from .parallel.list_scheduling import memory_curve
+
+    plt = _pyplot()
+    makespan, times, values = memory_curve(graph, start)
+    procs = max(processor.values(), default=0) + 1
+    fig, (top, bottom) = plt.subplots(
+        2,
+        1,
+        figsize=(9, 2 + 0.35 * procs + 2.2),
+        sharex=True,
+        gridspec_kw={"height_ratios": [max(1.0, 0.35 * procs), 2.2]},
+    )
+    durations = dict(zip(graph.ids, graph.time.tolist(), strict=True))
+    cmap = plt.get_cmap("tab20")
+    for k, v in enumerate(graph.ids):
+        s, d, p = start[v], durations[v], processor[v]
+        top.broken_barh([(s, d)], (p - 0.4, 0.8), color=cmap(k % 20))
+        if makespan and d / makespan > 0.04:
+            top.text(
+                s + d / 2, p, str(v), ha="center", va="center", fontsize=7
+            )
+    top.set_yticks(range(procs))
+    top.set_yticklabels([f"P{p}" for p in range(procs)])
+    top.invert_yaxis()
+    top.set_title(title or f"{graph.name or 'graph'}: {procs} processors")
+    bottom.step(times, values, where="post", label="memory")
+    if memory_bound is not None:
+        bottom.axhline(
+            memory_bound,
+            color="red",
+            lw=0.8,
+            ls="--",
+            label=f"M = {memory_bound}",
+        )
+    bottom.set_xlabel("time")
+    bottom.set_ylabel("bytes")
+    bottom.legend(loc="best", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -62,3 +62,16 @@ def test_parallel_argument_errors():
     assert both.exit_code == 2 and "not both" in both.stderr
     procs = runner.invoke(main, ["parallel", FORK, "-p", "0"])
     assert procs.exit_code == 2 and "--procs" in procs.stderr
+
+
+def test_parallel_gantt_plot(tmp_path):
+    """Tests that --plot writes a PNG Gantt chart (plot extra)."""
+    import pytest
+
+    pytest.importorskip("matplotlib")
+    png = tmp_path / "gantt.png"
+    result = CliRunner().invoke(
+        main, ["parallel", FORK, "-p", "2", "--plot", str(png)]
+    )
+    assert result.exit_code == 0, result.output
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -40,6 +40,7 @@ __all__ = [
     "ParallelSchedule",
     "list_schedule",
     "memory_aware_schedule",
+    "memory_curve",
     "simulate",
 ]
 
@@ -101,9 +102,29 @@ class _Memory:
 
 
 def simulate(graph: Graph, start: dict[NodeId, float]) -> tuple[float, int]:
-    """Makespan and peak memory of a parallel schedule given by start times.
+    """Makespan and peak memory of a parallel schedule (see :func:`memory_curve`).
 
-    Nodes starting at the same instant start in the order ``start`` lists
+    Examples
+    --------
+    >>> from pebble_sched import Graph
+    >>> fork = Graph(["a", "b", "c"], [("a", "b"), ("a", "c")], size=[4, 1, 1])
+    >>> simulate(fork, {"a": 0, "b": 1, "c": 1})   # b and c together
+    (2.0, 6)
+    >>> simulate(fork, {"a": 0, "b": 1, "c": 2})   # one after the other
+    (3.0, 5)
+    """
+    makespan, _, values = memory_curve(graph, start)
+    return makespan, max(values)
+
+
+def memory_curve(
+    graph: Graph, start: dict[NodeId, float]
+) -> tuple[float, list[float], list[int]]:
+    """Makespan and the memory after every event of a parallel schedule.
+
+    Returns ``(makespan, times, memory)``: the memory is a step function,
+    ``memory[k]`` from ``times[k]`` on (the first point is time 0 before
+    anything starts, graph inputs counted). Nodes starting at the same instant start in the order ``start`` lists
     them (the order a scheduler started them): it matters only for nodes
     of duration 0, which release their inputs at once.
 
@@ -114,10 +135,8 @@ def simulate(graph: Graph, start: dict[NodeId, float]) -> tuple[float, int]:
     --------
     >>> from pebble_sched import Graph
     >>> fork = Graph(["a", "b", "c"], [("a", "b"), ("a", "c")], size=[4, 1, 1])
-    >>> simulate(fork, {"a": 0, "b": 1, "c": 1})   # b and c together
-    (2.0, 6)
-    >>> simulate(fork, {"a": 0, "b": 1, "c": 2})   # one after the other
-    (3.0, 5)
+    >>> memory_curve(fork, {"a": 0, "b": 1, "c": 1})
+    (2.0, [0.0, 0.0, 1.0, 1.0, 1.0, 2.0, 2.0], [0, 4, 4, 5, 6, 5, 0])
     """
     n = graph.n
     if len(start) != n:
@@ -148,14 +167,19 @@ def simulate(graph: Graph, start: dict[NodeId, float]) -> tuple[float, int]:
     events = [(fin[v], 0, pos[v], v) for v in range(n) if dur[v] > 0]
     events += [(st[v], 1, pos[v], v) for v in range(n)]
     events.sort()
-    for _t, phase, _r, v in events:
+    times, values = [0.0], [mem.live + mem.unread]
+    for when, phase, _r, v in events:
         if phase == 0:
             mem.finish(int(v))
         else:
             mem.start(int(v))
-            if dur[v] == 0:
+            if dur[v] == 0:  # its peak, then what it releases at once
+                times.append(float(when))
+                values.append(mem.live)
                 mem.finish(int(v))
-    return (float(fin.max()) if n else 0.0), int(mem.peak)
+        times.append(float(when))
+        values.append(mem.live)
+    return (float(fin.max()) if n else 0.0), times, values
 
 
 def _schedule(
