@@ -953,6 +953,44 @@ def import_wfformat(trace, output):
     _write_graph(graph, output)
 
 
+@import_group.command("dot")
+@click.argument("dot_file", metavar="GRAPH.dot", type=click.Path())
+@click.option(
+    "--node-time",
+    default="size",
+    show_default=True,
+    help="Node attribute read as the duration (DAGGEN: size).",
+)
+@click.option(
+    "--edge-memory",
+    default="size",
+    show_default=True,
+    help="Edge attribute read as the data on the edge, in bytes.",
+)
+@click.option(
+    "--node-memory",
+    default=None,
+    help="Node attribute read as the node's output size (none by default).",
+)
+@click.option("--output", "-o", type=click.Path(), required=True)
+def import_dot(dot_file, node_time, edge_memory, node_memory, output):
+    """Read a DOT task graph (DAGGEN, memDAG-style) into GRAPH.json."""
+    from .importers.dot import from_dot
+
+    try:
+        graph = from_dot(
+            dot_file,
+            node_time=node_time,
+            edge_memory=edge_memory,
+            node_memory=node_memory,
+        )
+    except PebbleSchedError as exc:
+        raise InputError(str(exc)) from None
+    except ModuleNotFoundError as exc:
+        raise InputError(str(exc)) from None
+    _write_graph(graph, output)
+
+
 @import_group.command("inductor")
 @click.argument("dump_file", metavar="DUMP.json", type=click.Path())
 @click.option("--output", "-o", type=click.Path(), required=True)
