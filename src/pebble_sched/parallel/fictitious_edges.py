@@ -154,8 +154,11 @@ class _State:
     def __init__(self, graph: Graph) -> None:
         n = graph.n
         self.n = n
-        self.src = list(graph.edge_src.tolist())
-        self.dst = list(graph.edge_dst.tolist())
+        self.m = graph.m
+        self.src = np.zeros(max(16, 2 * graph.m), dtype=np.int64)
+        self.dst = np.zeros(max(16, 2 * graph.m), dtype=np.int64)
+        self.src[: graph.m] = graph.edge_src
+        self.dst[: graph.m] = graph.edge_dst
         self.reach = _unpack(_reach_matrix(graph), n)
         self.reach[np.arange(n), np.arange(n)] = True
 
@@ -165,16 +168,16 @@ class _State:
 
     def add(self, a: int, b: int) -> None:
         """Add a -> b and update the reachability (a must not descend from b)."""
-        self.src.append(a)
-        self.dst.append(b)
+        if self.m == len(self.src):  # grow by doubling
+            self.src = np.concatenate([self.src, np.zeros_like(self.src)])
+            self.dst = np.concatenate([self.dst, np.zeros_like(self.dst)])
+        self.src[self.m], self.dst[self.m] = a, b
+        self.m += 1
         ancestors = self.reach[:, a]
         self.reach[ancestors] |= self.reach[b]
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        return (
-            np.asarray(self.src, dtype=np.int64),
-            np.asarray(self.dst, dtype=np.int64),
-        )
+        return self.src[: self.m], self.dst[: self.m]
 
 
 def restrict(

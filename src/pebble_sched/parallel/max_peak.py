@@ -142,6 +142,11 @@ class _Release:
         return np.diff(self.ptr)
 
     @cached_property
+    def total(self) -> int:
+        """All sizes added up, exactly."""
+        return int(sum(self.size.tolist()))
+
+    @cached_property
     def unread_input(self) -> np.ndarray:
         """Graph inputs nobody reads: live at time 0 only."""
         return (self.producer < 0) & (self.count == 0) & ~self.output
@@ -315,10 +320,14 @@ def closure_bound(
 
     count = rel.count
     keep = ~rel.unread_input  # unread inputs: the empty state (see caller)
-    weight = np.zeros(2 * n, dtype=object)  # Python ints: sums are exact
+    # every weight is within +-total, and so is any cut: int64 is exact
+    inf = 2 * rel.total + 1
+    if inf > INT64_SAFE // 2:
+        raise ValueError("Sizes too large for the flow (total above 2**61).")
+    weight = np.zeros(2 * n, dtype=np.int64)
     has_prod = keep & (rel.producer >= 0)
     np.add.at(
-        weight, rel.producer[has_prod], rel.size[has_prod].astype(object)
+        weight, rel.producer[has_prod], rel.size[has_prod]
     )
     constant = int(sum(rel.size[keep & (rel.producer < 0)].tolist()))
     freeable = keep & ~rel.output
@@ -327,7 +336,7 @@ def closure_bound(
     np.add.at(
         weight,
         n + rel.idx[rel.ptr[single]],
-        -rel.size[single].astype(object),
+        -rel.size[single],
     )
     multi = np.flatnonzero(freeable & (count > 1)).tolist()
     desc = reach
@@ -363,11 +372,7 @@ def closure_bound(
             heads.append(np.full(len(minimal), r))  # before their start
     total_nodes = 2 * n + len(extra_w)
     s, t = total_nodes, total_nodes + 1
-    w_all = np.concatenate([weight, np.array(extra_w, dtype=object)])
-    inf = int(sum(abs(x) for x in w_all.tolist())) + 1
-    if inf > INT64_SAFE // 2:
-        raise ValueError("Sizes too large for the flow (total above 2**62).")
-    w_all = w_all.astype(np.int64)
+    w_all = np.concatenate([weight, np.array(extra_w, dtype=np.int64)])
     # closure arcs, x needs y: v- needs v+, v+ needs u- (edges u -> v)
     tails += [n + np.arange(n), dst]
     heads += [np.arange(n), n + src]
