@@ -93,3 +93,19 @@ def test_critical_path():
     )
     assert length == 7 and top.tolist() == [1, 6, 3, 7]
     assert bottom.tolist() == [7, 6, 3, 1]
+
+
+def test_trace_order_breaking_an_added_edge_is_dropped():
+    """Tests that a trace order contradicting a fictitious edge is dropped, not an error (Inception forward failed so)."""
+    fork = Graph(
+        ["a", "b", "c"],
+        [("a", "b"), ("a", "c")],
+        size=[4, 1, 1],
+        trace_order=["a", "c", "b"],
+    )
+    r = restrict(fork, 5, order=["a", "b", "c"])
+    assert r.added == (("b", "c"),)
+    assert r.graph.trace_order is None
+    assert "trace_order_dropped" in r.graph.meta
+    kept = restrict(fork, 5, order=["a", "c", "b"])
+    assert kept.graph.trace_order == ("a", "c", "b")

@@ -368,6 +368,12 @@ def with_fictitious_edges(graph: Graph, added: list) -> Graph:
         buffers.append(Buffer(name, ids[v], size, succ, keep))
     meta = dict(graph.meta or {})
     meta["fictitious_edges"] = [[u, v] for u, v in added]
+    trace = graph.trace_order
+    if trace is not None:  # the program's order may break a new edge
+        pos = {v: k for k, v in enumerate(trace)}
+        if any(pos[u] > pos[v] for u, v in added):
+            trace = None
+            meta["trace_order_dropped"] = "it breaks a fictitious edge"
     old = [
         (ids[a], ids[b])
         for a, b in zip(
@@ -382,6 +388,7 @@ def with_fictitious_edges(graph: Graph, added: list) -> Graph:
         ),
         buffers=buffers,
         keep_outputs=False,
+        trace_order=trace,
         meta=meta,
     )
 
