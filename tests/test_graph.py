@@ -32,6 +32,9 @@ BAD = {
     "size_too_large.json": "exceeds the maximum of 2\\*\\*62",
     "bad_trace_order.json": "trace_order is not a topological order",
     "buffer_unknown_producer.json": "Buffer 'x': unknown node 'q'",
+    "fictitious_with_size.json": r"Edge \('a', 'b'\) is fictitious: it carries no data",
+    "fictitious_node_size.json": "is fictitious but 'a' has a size",
+    "fictitious_not_bool.json": "fictitious must be true or false",
 }
 
 
@@ -101,6 +104,24 @@ def test_json_round_trip(g):
     """Tests that to_dict -> JSON -> from_dict gives an equal graph."""
     data = json.loads(json.dumps(g.to_dict()))
     assert Graph.from_dict(data) == g
+
+
+def test_fictitious_edges_round_trip():
+    """Tests that fictitious flags survive the file format, and that an edge a buffer implies is never fictitious."""
+    g = Graph(
+        ["a", "b", "c"],
+        [("a", "b"), ("b", "c"), ("a", "c")],
+        fictitious=[False, True, True],
+        buffers=[Buffer("x", "a", 5, ("c",))],
+    )
+    # a -> c carries x: the flag is dropped
+    assert g.edge_fictitious.tolist() == [False, False, True]
+    data = json.loads(json.dumps(g.to_dict()))
+    assert {"src": "b", "dst": "c", "fictitious": True} in data["edges"]
+    back = Graph.from_dict(data)
+    assert back == g and back.edge_fictitious.tolist() == [False, False, True]
+    assert g != g.replace(fictitious=None)
+    assert Graph.from_networkx(g.to_networkx()) == g
 
 
 @given(graphs(features=False))

@@ -544,7 +544,7 @@ def bench_cmd(
     type=click.Path(),
     default=None,
     help="Write the restricted graph (instance format; the added edges "
-    "are listed in meta.fictitious_edges).",
+    'carry "fictitious": true).',
 )
 @click.option(
     "--plot",

@@ -86,7 +86,7 @@ def dict_arguments(data: Any) -> GraphArguments:
         if isinstance(t, bool) or not isinstance(t, Real):
             raise InstanceError(f"Node {nid!r}: time {t!r} is not a number.")
         time.append(t)
-    edges, esize = [], []
+    edges, esize, fict = [], [], []
     raw_edges = data.get("edges", [])
     if not isinstance(raw_edges, list):
         raise InstanceError("'edges' must be a list.")
@@ -94,7 +94,7 @@ def dict_arguments(data: Any) -> GraphArguments:
         if isinstance(e, Mapping):
             if "src" not in e or "dst" not in e:
                 raise InstanceError(f"Edge {dict(e)!r} needs 'src' and 'dst'.")
-            bad = sorted(set(e) - {"src", "dst", "size"})
+            bad = sorted(set(e) - {"src", "dst", "size", "fictitious"})
             if bad:
                 raise InstanceError(
                     f"Edge {dict(e)!r}: unknown key {bad[0]!r}."
@@ -105,9 +105,17 @@ def dict_arguments(data: Any) -> GraphArguments:
                     e.get("size", 0), f"Edge ({pair[0]!r}, {pair[1]!r})"
                 )
             )
+            flag = e.get("fictitious", False)
+            if not isinstance(flag, bool):
+                raise InstanceError(
+                    f"Edge ({pair[0]!r}, {pair[1]!r}): fictitious must be "
+                    "true or false."
+                )
+            fict.append(flag)
         elif isinstance(e, list) and len(e) == 2:
             pair = (e[0], e[1])
             esize.append(0)
+            fict.append(False)
         else:
             raise InstanceError(f"Edge {e!r} is not [src, dst] or an object.")
         edges.append(pair)
@@ -152,6 +160,7 @@ def dict_arguments(data: Any) -> GraphArguments:
             workspace=work,
             time=time,
             edge_size=esize,
+            fictitious=fict if any(fict) else None,
             buffers=buffers,
             keep_outputs=data.get("keep_outputs", False),
             trace_order=trace,
@@ -177,13 +186,16 @@ def graph_to_dict(graph: Graph) -> dict[str, Any]:
         nodes.append(node)
     ids = graph.ids
     edges: list[Any] = []
-    for a, b, s in zip(
+    for a, b, s, f in zip(
         graph.edge_src.tolist(),
         graph.edge_dst.tolist(),
         graph.edge_size.tolist(),
+        graph.edge_fictitious.tolist(),
         strict=True,
     ):
-        if s:
+        if f:
+            edges.append({"src": ids[a], "dst": ids[b], "fictitious": True})
+        elif s:
             edges.append({"src": ids[a], "dst": ids[b], "size": s})
         else:
             edges.append([ids[a], ids[b]])
@@ -216,7 +228,7 @@ def networkx_arguments(G: nx.DiGraph, **kwargs: Any) -> GraphArguments:
     """Read a networkx ``DiGraph`` into Graph's arguments.
 
     Node attributes ``size``, ``workspace`` and ``time`` and the edge
-    attribute ``size`` are read; graph attributes ``keep_outputs``,
+    attributes ``size`` and ``fictitious`` are read; graph attributes ``keep_outputs``,
     ``name``, ``trace_order``, ``buffers`` (dicts of the file schema) and
     ``meta`` too. Keyword arguments override them.
     """
@@ -231,6 +243,9 @@ def networkx_arguments(G: nx.DiGraph, **kwargs: Any) -> GraphArguments:
         "workspace": [data[v].get("workspace", 0) for v in ids],
         "time": [data[v].get("time", 1.0) for v in ids],
         "edge_size": [d.get("size", 0) for _, _, d in G.edges(data=True)],
+        "fictitious": [
+            d.get("fictitious", False) for _, _, d in G.edges(data=True)
+        ],
         "keep_outputs": G.graph.get("keep_outputs", False),
         "trace_order": G.graph.get("trace_order"),
         "name": G.graph.get("name"),
@@ -265,13 +280,17 @@ def graph_to_networkx(graph: Graph) -> nx.DiGraph:
             time=float(graph.time[i]),
         )
     ids = graph.ids
-    for a, b, s in zip(
+    for a, b, s, f in zip(
         graph.edge_src.tolist(),
         graph.edge_dst.tolist(),
         graph.edge_size.tolist(),
+        graph.edge_fictitious.tolist(),
         strict=True,
     ):
-        G.add_edge(ids[a], ids[b], size=s)
+        if f:
+            G.add_edge(ids[a], ids[b], size=s, fictitious=True)
+        else:
+            G.add_edge(ids[a], ids[b], size=s)
     G.graph["keep_outputs"] = graph.keep_outputs
     if graph.name is not None:
         G.graph["name"] = graph.name

@@ -88,6 +88,11 @@ class Graph:
         Node running times, used by the parallel part. Default all one.
     edge_size
         Edge sizes m(u, v), aligned with ``edges``. Default all zero.
+    fictitious
+        Flags aligned with ``edges``: a fictitious edge is a pure
+        precedence (added to bound parallel memory, see
+        :func:`pebble_sched.parallel.restrict`); it carries no data, so its
+        size and its source's node size must be 0. Default all false.
     buffers
         Explicit :class:`Buffer` objects of the general model.
     keep_outputs
@@ -125,6 +130,7 @@ class Graph:
         "buf_producer",
         "buf_size",
         "edge_dst",
+        "edge_fictitious",
         "edge_size",
         "edge_src",
         "ids",
@@ -150,6 +156,7 @@ class Graph:
         workspace: Any = None,
         time: Any = None,
         edge_size: Any = None,
+        fictitious: Any = None,
         buffers: Iterable[Buffer] = (),
         keep_outputs: bool = False,
         trace_order: Iterable[NodeId] | None = None,
@@ -204,6 +211,28 @@ class Graph:
             if edge_size is not None
             else (),
         )
+        fict = (
+            np.zeros(len(edges), dtype=bool)
+            if fictitious is None
+            else np.array([bool(x) for x in fictitious], dtype=bool)
+        )
+        if len(fict) != len(edges):
+            raise InstanceError(
+                f"Expected {len(edges)} fictitious flags, got {len(fict)}."
+            )
+        for k in np.flatnonzero(fict).tolist():
+            what = f"Edge ({ids[src[k]]!r}, {ids[dst[k]]!r})"
+            if esize[k]:
+                raise InstanceError(
+                    f"{what} is fictitious: it carries no data, so its size "
+                    "must be 0."
+                )
+            if self.node_size[src[k]]:
+                raise InstanceError(
+                    f"{what} is fictitious but {ids[src[k]]!r} has a size, "
+                    "which every successor reads; give that buffer as an "
+                    "explicit buffer instead."
+                )
         if len(edges):
             key = src * n + dst
             _uniq, first, counts = np.unique(
@@ -271,15 +300,23 @@ class Graph:
             src = np.concatenate([src, isrc])
             dst = np.concatenate([dst, idst])
             esize = np.concatenate([esize, np.zeros(len(isrc), np.int64)])
+            fict = np.concatenate([fict, np.zeros(len(isrc), dtype=bool)])
         key = src * n + dst
         order = np.lexsort((-esize, key))  # keep an explicit size first
         key = key[order]
         keep = np.ones(len(key), dtype=bool)
         keep[1:] = key[1:] != key[:-1]
+        # an edge a buffer implies carries data: not fictitious
+        fict_kept = (
+            np.minimum.reduceat(fict[order], np.flatnonzero(keep))
+            if len(key)
+            else fict
+        )
         order = order[keep]
         self.edge_src = _freeze(src[order])
         self.edge_dst = _freeze(dst[order])
         self.edge_size = _freeze(esize[order])
+        self.edge_fictitious = _freeze(fict_kept.astype(bool))
         self.succ_ptr, self.succ_idx = _csr(self.edge_src, self.edge_dst, n)
         self.pred_ptr, self.pred_idx = _csr(self.edge_dst, self.edge_src, n)
         self._membuf: MemoryBuffers | None = None
@@ -495,6 +532,7 @@ class Graph:
             "workspace": self.workspace,
             "time": self.time,
             "edge_size": self.edge_size,
+            "fictitious": self.edge_fictitious,
             "buffers": self._buffers,
             "keep_outputs": self.keep_outputs,
             "trace_order": self.trace_order,
@@ -513,6 +551,7 @@ class Graph:
             and np.array_equal(self.edge_src, other.edge_src)
             and np.array_equal(self.edge_dst, other.edge_dst)
             and np.array_equal(self.edge_size, other.edge_size)
+            and np.array_equal(self.edge_fictitious, other.edge_fictitious)
             and self._buffers == other._buffers
             and self.keep_outputs == other.keep_outputs
             and self.trace_order == other.trace_order

@@ -4,11 +4,11 @@ import pytest
 
 pytest.importorskip("pydot")
 
-from click.testing import CliRunner  # noqa: E402
+from click.testing import CliRunner
 
-from pebble_sched import InstanceError  # noqa: E402
-from pebble_sched.cli import main  # noqa: E402
-from pebble_sched.importers import from_dot  # noqa: E402
+from pebble_sched import InstanceError
+from pebble_sched.cli import main
+from pebble_sched.importers import from_dot
 
 DAGGEN = """digraph G {
   1 [size="2.5", alpha="0.1"]

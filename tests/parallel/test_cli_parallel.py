@@ -36,7 +36,15 @@ def test_parallel_reports_and_writes(tmp_path):
     assert "max parallel peak  : 6 B -> 5 B after" in text
     assert "respect-order      : ok, 1 edges added" in text
     restricted = read_graph(out)
-    assert restricted.meta["fictitious_edges"] == [["b", "c"]]
+    pairs = zip(
+        restricted.edge_src,
+        restricted.edge_dst,
+        restricted.edge_fictitious,
+        strict=True,
+    )
+    assert [
+        (restricted.ids[a], restricted.ids[b]) for a, b, f in pairs if f
+    ] == [("b", "c")]
     assert brute_force_max_parallel_peak(restricted).value == 5
     data = json.loads(sched.read_text())
     start = {v: t for v, t in data["start"]}

@@ -25,6 +25,18 @@ def _check(g, r, bound):
         )
     }
     assert old <= new
+    # exactly the added edges are flagged, and they carry no data
+    flagged = {
+        (ids[a], ids[b])
+        for a, b, f in zip(
+            r.graph.edge_src.tolist(),
+            r.graph.edge_dst.tolist(),
+            r.graph.edge_fictitious.tolist(),
+            strict=True,
+        )
+        if f
+    }
+    assert flagged == set(r.added)
     assert r.graph.topological_order() is not None  # acyclic
     truth = brute_force_max_parallel_peak(r.graph).value
     assert truth <= r.max_peak_after  # the reported bound is sound
@@ -36,17 +48,22 @@ def _check(g, r, bound):
 @settings(max_examples=80, deadline=None)
 @given(graphs(max_nodes=7), st.data())
 def test_respect_order_always_succeeds(g, data):
-    """Tests that RespectOrder reaches any bound between the sequential optimum and the maximum."""
+    """Tests that RespectOrder reaches any bound between the sequential optimum and the maximum, with either choice of edges."""
     opt = solve(g, "brute") if g.n else None
     lo = opt.peak if opt else 0
     hi = brute_force_max_parallel_peak(g).value
     bound = data.draw(st.integers(lo, max(lo, hi)))
-    r = restrict(g, bound, order=list(opt.order) if opt else [])
-    assert r.success
-    _check(g, r, bound)
-    # the order is still a schedule of the restricted graph
-    if opt:
-        assert evaluate(r.graph, list(opt.order)).peak == opt.peak
+    order = list(opt.order) if opt else []
+    paths = {}
+    for choice in ("order", "levels", "both"):
+        r = restrict(g, bound, order=order, choice=choice)
+        assert r.success
+        _check(g, r, bound)
+        paths[choice] = r.critical_path_after
+        # the order is still a schedule of the restricted graph
+        if opt:
+            assert evaluate(r.graph, order).peak == opt.peak
+    assert paths["both"] == min(paths["order"], paths["levels"])
 
 
 @settings(max_examples=60, deadline=None)

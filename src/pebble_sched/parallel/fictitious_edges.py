@@ -17,13 +17,17 @@ of the edge is the heuristic:
 
 - ``respect-order`` needs an order sigma with peak(sigma) <= M (default:
   :func:`pebble_sched.solve`'s order, so the sequential optimum itself is
-  a reachable bound). Let v be the tail of largest rank in sigma. Some
-  counted buffer has all its release nodes before v in sigma (otherwise
-  sigma's memory during v's step would be at least the cut, above M); add
-  edges from all of them to v. Every added edge follows sigma, so sigma
-  stays a schedule of the new graph, and the method never fails. (With a
-  buffer read by several consumers all of them must precede v; Marchal
-  et al.'s one-consumer data needs one edge.)
+  a reachable bound). A pair (counted buffer b, tail v) is allowed when
+  all of b's release nodes come before v in sigma; its edges (every
+  release node -> v) follow sigma, so sigma stays a schedule of the new
+  graph, and they remove the worst state. The tail of largest rank always
+  has an allowed buffer (otherwise sigma's memory during v's step would be
+  at least the cut, above M), so the method never fails. Which allowed
+  pair comes first is the ``choice``: the latest tail with the buffer
+  released earliest (``order``), or the pair lengthening the longest path
+  least (``levels``); by default both run and the shorter critical path
+  wins. (With a buffer read by several consumers all of them must precede
+  v; Marchal et al.'s one-consumer data needs one edge.)
 - ``min-levels``: the head of smallest top level and the tail of smallest
   bottom level (longest paths with node times) that form a valid edge;
 - ``max-size``: the head releasing the most counted bytes and the tail
@@ -32,7 +36,10 @@ of the edge is the heuristic:
 
 The last three may fail (no valid pair left); they then report failure.
 Reachability is a boolean matrix updated incrementally (graphs up to
-``MAX_NODES`` nodes); each step costs one max-flow.
+``MAX_NODES`` nodes), once per group of edges with the same head; each
+step costs one max-flow, and how each shared buffer is released (its last
+consumer or its minimal common descendants) is cached between steps and
+recomputed only for buffers whose consumers gained descendants.
 """
 
 from __future__ import annotations
@@ -148,33 +155,77 @@ def _topological(n: int, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return np.asarray(out, dtype=np.int64)
 
 
+def _reduction(
+    src: np.ndarray, dst: np.ndarray, reach: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The edges of the transitive reduction (``reach``: descendants-or-equal).
+
+    u -> v is implied when another successor w of u reaches v; the
+    longest paths and every closure stay the same without it.
+    """
+    if not len(src):
+        return src, dst
+    pairs = np.unique(np.stack([src, dst], axis=1), axis=0)
+    src, dst = pairs[:, 0], pairs[:, 1]
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(src, minlength=n), out=ptr[1:])
+    keep = np.ones(len(src), dtype=bool)
+    for u in np.flatnonzero(np.diff(ptr) > 1).tolist():
+        lo, hi = ptr[u], ptr[u + 1]
+        succ = dst[lo:hi]
+        # column v: how many successors reach v (itself included)
+        keep[lo:hi] = reach[np.ix_(succ, succ)].sum(axis=0) == 1
+    return src[keep], dst[keep]
+
+
 class _State:
-    """Edges and the reachability matrix of the graph being restricted."""
+    """Edges and the reachability matrix of the graph being restricted.
+
+    ``dirty`` marks the nodes whose descendants changed since the last
+    :meth:`take_dirty` (the ancestors of every added edge's head).
+    """
 
     def __init__(self, graph: Graph) -> None:
         n = graph.n
         self.n = n
-        self.m = graph.m
-        self.src = np.zeros(max(16, 2 * graph.m), dtype=np.int64)
-        self.dst = np.zeros(max(16, 2 * graph.m), dtype=np.int64)
-        self.src[: graph.m] = graph.edge_src
-        self.dst[: graph.m] = graph.edge_dst
         self.reach = _unpack(_reach_matrix(graph), n)
         self.reach[np.arange(n), np.arange(n)] = True
+        # the flow only needs the transitive reduction: same closures
+        src, dst = _reduction(graph.edge_src, graph.edge_dst, self.reach, n)
+        self.m = len(src)
+        self.src = np.zeros(max(16, 2 * self.m), dtype=np.int64)
+        self.dst = np.zeros(max(16, 2 * self.m), dtype=np.int64)
+        self.src[: self.m] = src
+        self.dst[: self.m] = dst
+        self.dirty = np.zeros(n, dtype=bool)
 
     def path(self, a: int, b: int) -> bool:
         """Whether b is a descendant of a, or a itself."""
         return bool(self.reach[a, b])
 
-    def add(self, a: int, b: int) -> None:
-        """Add a -> b and update the reachability (a must not descend from b)."""
-        if self.m == len(self.src):  # grow by doubling
+    def add(self, sources: list[int], b: int) -> list[int]:
+        """Add a -> b for each a of ``sources`` not yet an ancestor of b.
+
+        None may descend from b. Returns the sources whose edge was added;
+        the reachability is updated once for all of them.
+        """
+        new = [a for a in sources if not self.reach[a, b]]
+        if not new:
+            return new
+        while self.m + len(new) > len(self.src):  # grow by doubling
             self.src = np.concatenate([self.src, np.zeros_like(self.src)])
             self.dst = np.concatenate([self.dst, np.zeros_like(self.dst)])
-        self.src[self.m], self.dst[self.m] = a, b
-        self.m += 1
-        ancestors = self.reach[:, a]
+        self.src[self.m : self.m + len(new)] = new
+        self.dst[self.m : self.m + len(new)] = b
+        self.m += len(new)
+        ancestors = self.reach[:, new].any(axis=1)
         self.reach[ancestors] |= self.reach[b]
+        self.dirty |= ancestors
+        return new
+
+    def take_dirty(self) -> np.ndarray:
+        out, self.dirty = self.dirty, np.zeros(self.n, dtype=bool)
+        return out
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
         return self.src[: self.m], self.dst[: self.m]
@@ -186,6 +237,7 @@ def restrict(
     method: str = "respect-order",
     *,
     order: Any = None,
+    choice: str = "both",
     time_limit: float = math.inf,
 ) -> RestrictedGraph:
     """Add fictitious edges so that no parallel schedule exceeds ``memory_bound``.
@@ -203,6 +255,12 @@ def restrict(
         For ``respect-order``: a schedule (node ids) whose sequential peak is
         at most M. Default: ``solve(graph)``'s order (with a share of the
         time limit); a bound below that order's peak is refused.
+    choice
+        For ``respect-order``, which allowed edge comes first: ``order``
+        (the latest tail in the order gets the buffer released earliest in
+        it), ``levels`` (the pair that lengthens the longest path least),
+        or ``both`` (default: run both, keep the shorter critical path;
+        the second run only in the time the first left).
     time_limit
         Seconds; on expiry the result so far is returned with
         ``success=False``. Default ``inf``.
@@ -270,59 +328,49 @@ def restrict(
         rank[idx] = np.arange(n)
     rel = _release_sets(graph)
     latest = _latest_release(rel, rank) if rank is not None else None
-    state = _State(graph)
     # graph inputs nobody reads are live at time 0 whatever the edges
     nothing = np.zeros(n, dtype=bool)
     at_start = _memory(graph, nothing, nothing)
     time_ = np.asarray(graph.time, dtype=float)
     cp0 = critical_path(n, graph.edge_src, graph.edge_dst, time_)[0]
-    added: list[tuple[int, int]] = []
-    first = None
-    success = False
-    steps = 0
-    try:
-        while True:
-            deadline.check()
-            src, dst = state.arrays()
-            bound, S, F, live, _ = closure_bound(n, rel, src, dst, state.reach)
-            bound = max(bound, at_start)
-            if first is None:
-                first = bound
-            if at_start > memory_bound:
-                break  # no edge helps: the inputs alone exceed the bound
-            if bound <= memory_bound:
-                success = True
-                break
-            steps += 1
-            # one edge per max-flow early on; later several per step, so
-            # that thousands of edges cost hundreds of cuts, not thousands
-            edges = _choose(
-                method,
-                state,
-                rel,
-                S,
-                F,
-                live,
-                rank,
-                latest,
-                src,
-                dst,
-                time_,
-                batch=1 + steps // 100,
+    rules = ("order", "levels") if method == "respect-order" else ("",)
+    if method == "respect-order" and choice != "both":
+        if choice not in rules:
+            raise ValueError(
+                f"Unknown choice {choice!r}; choose order, levels or both."
             )
-            if not edges:
-                break  # the heuristic found no valid edge
-            for a, b in edges:
-                if not state.path(a, b):
-                    state.add(a, b)
-                    added.append((a, b))
-    except TimeUp:
+        rules = (choice,)
+    best = None
+    for rule in rules:
+        if best is not None and deadline.expired():
+            break  # no time for the second rule: keep the first
+        run = _insert(
+            graph,
+            memory_bound,
+            method,
+            rule,
+            rel,
+            rank,
+            latest,
+            at_start,
+            time_,
+            deadline,
+        )
+        if best is not None and run[5]:
+            break  # the second rule ran out of time: keep the first
+        stats[f"critical_path_{rule}" if rule else "critical_path"] = run[-1]
+        if best is None or (run[1] and run[-1] < best[-1]):
+            best = run
+        if not run[1]:
+            break
+    added, success, first, final, steps, interrupted, rule, cp = best
+    if interrupted:
         stats["interrupted"] = "time"
-    src, dst = state.arrays()
-    final = max(closure_bound(n, rel, src, dst, state.reach)[0], at_start)
     ids = graph.ids
     new = with_fictitious_edges(graph, [(ids[a], ids[b]) for a, b in added])
     stats.update(steps=steps, time_s=deadline.elapsed())
+    if rule:
+        stats["choice"] = rule
     return RestrictedGraph(
         graph=new,
         added=tuple((ids[a], ids[b]) for a, b in added),
@@ -331,10 +379,102 @@ def restrict(
         max_peak_before=int(first if first is not None else final),
         max_peak_after=int(final),
         critical_path_before=cp0,
-        critical_path_after=critical_path(n, src, dst, time_)[0],
+        critical_path_after=cp,
         method=method,
         stats=stats,
     )
+
+
+def _insert(
+    graph,
+    memory_bound,
+    method,
+    rule,
+    rel,
+    rank,
+    latest,
+    at_start,
+    time_,
+    deadline,
+):
+    """One run of the iterative framework.
+
+    Returns ``(added, success, first bound, final bound, steps,
+    interrupted, rule, critical path)``.
+    """
+    n = graph.n
+    state = _State(graph)
+    added: list[tuple[int, int]] = []
+    first = None
+    success = interrupted = False
+    steps = 0
+    rules: dict = {}  # per shared buffer, cached across steps
+    levels = None
+    # the batch grows by one every `pace` steps: slowly on small graphs
+    # (one edge per cut keeps the paths short), faster where a cut costs
+    # a second (10^4 nodes)
+    pace = min(100, max(10, 100_000 // max(n, 1)))
+    try:
+        while True:
+            src, dst = state.arrays()
+            stale = state.take_dirty()
+            if rules and stale.any():
+                hit = np.zeros(len(rel), dtype=bool)
+                has = rel.count > 0
+                hit[has] = np.logical_or.reduceat(
+                    stale[rel.idx], rel.ptr[:-1][has]
+                )
+                for b in np.flatnonzero(hit).tolist():
+                    rules.pop(b, None)
+            bound, S, F, live, _ = closure_bound(
+                n, rel, src, dst, state.reach, rules
+            )
+            bound = max(bound, at_start)
+            if first is None:
+                first = bound
+            if at_start > memory_bound:
+                break  # no edge helps: the inputs alone exceed the bound
+            if bound <= memory_bound:
+                success = True
+                break
+            deadline.check()  # after the first bound: always one answer
+            steps += 1
+            # one edge per max-flow early on; later several per step, so
+            # that thousands of edges cost hundreds of cuts, not thousands;
+            # the levels are refreshed as often
+            batch = 1 + steps // pace
+            if method == "min-levels" or (
+                rule == "levels" and (levels is None or steps % batch == 0)
+            ):
+                _, top, bottom = critical_path(n, src, dst, time_)
+                levels = (top, bottom)
+            groups = _choose(
+                method,
+                rule,
+                state,
+                rel,
+                S,
+                F,
+                live,
+                rank,
+                latest,
+                levels,
+                batch,
+            )
+            if not groups:
+                break  # the heuristic found no valid edge
+            for sources, b in groups:
+                added += [(a, b) for a in state.add(sources, b)]
+    except TimeUp:
+        interrupted = True
+    src, dst = state.arrays()
+    final = (
+        bound
+        if success
+        else max(closure_bound(n, rel, src, dst, state.reach)[0], at_start)
+    )
+    cp = critical_path(n, src, dst, time_)[0]
+    return added, success, first, final, steps, interrupted, rule, cp
 
 
 def with_fictitious_edges(graph: Graph, added: list) -> Graph:
@@ -343,9 +483,9 @@ def with_fictitious_edges(graph: Graph, added: list) -> Graph:
     A node's ``size`` is read by all its successors, so a new edge would
     make its head read that buffer: node sizes become explicit buffers
     with the original successors as consumers (``keep_outputs`` too), and
-    the new edges are plain edges of size 0. Every schedule of the result
-    has the memory profile it has in ``graph``. The added edges are listed
-    in ``meta["fictitious_edges"]``.
+    the new edges are edges of size 0 flagged ``fictitious``
+    (``Graph.edge_fictitious``; ``"fictitious": true`` in the file). Every
+    schedule of the result has the memory profile it has in ``graph``.
     """
     if not added:
         return graph
@@ -367,7 +507,6 @@ def with_fictitious_edges(graph: Graph, added: list) -> Graph:
         keep = graph.keep_outputs and not succ
         buffers.append(Buffer(name, ids[v], size, succ, keep))
     meta = dict(graph.meta or {})
-    meta["fictitious_edges"] = [[u, v] for u, v in added]
     trace = graph.trace_order
     if trace is not None:  # the program's order may break a new edge
         pos = {v: k for k, v in enumerate(trace)}
@@ -382,6 +521,9 @@ def with_fictitious_edges(graph: Graph, added: list) -> Graph:
     ]
     return graph.replace(
         edges=old + [tuple(e) for e in added],
+        fictitious=np.concatenate(
+            [graph.edge_fictitious, np.ones(len(added), dtype=bool)]
+        ),
         size=np.zeros(graph.n, dtype=np.int64),
         edge_size=np.concatenate(
             [graph.edge_size, np.zeros(len(added), dtype=np.int64)]
@@ -420,56 +562,81 @@ def _latest_release(rel, rank) -> np.ndarray:
 
 
 def _choose(
-    method, state, rel, S, F, live, rank, latest, src, dst, time_, batch=1
+    method, rule, state, rel, S, F, live, rank, latest, levels, batch=1
 ):
-    """The edges to add this step (empty: none found).
+    """The edges to add this step, as ``(sources, head)`` groups (empty: none).
 
-    ``respect-order`` handles up to ``batch`` tails per step, latest in the
-    order first (the first one is the one the guarantee is about): each
-    gets the counted buffer released earliest before it, not yet released
-    before it in the graph.
+    ``respect-order``: a pair (counted buffer b, started producer v) is
+    allowed when all of b's release nodes come before v in the order; its
+    edges (every release node -> v) follow the order, and the tail of
+    largest rank always has an allowed buffer (see the module's docstring).
+    Among the allowed pairs, those whose edges lengthen the longest path
+    least (top level of b's latest-finishing release node + bottom level
+    of v) come first, up to ``batch`` of them with distinct buffers.
     """
     if method == "respect-order":
         producers = rel.producer[live]
         tails = np.unique(producers[producers >= 0])
-        tails = tails[np.argsort(-rank[tails], kind="stable")].tolist()
         freeable = np.flatnonzero(live & ~rel.output & (rel.count > 0))
-        by_release = freeable[np.argsort(latest[freeable], kind="stable")]
-        by_release = by_release.tolist()
-        edges: list[tuple[int, int]] = []
+        if not len(tails) or not len(freeable):
+            return []
+        fb = freeable[np.argsort(latest[freeable], kind="stable")]
+        # for each tail, the allowed buffers are a prefix of fb
+        k = np.searchsorted(latest[fb], rank[tails], side="left")
+        if rule == "order":
+            seq = np.argsort(-rank[tails], kind="stable")
+        else:
+            top, bottom = levels
+            # per buffer: the latest top level among its release nodes
+            ftop = np.maximum.reduceat(top[rel.idx], rel.ptr[:-1][fb])
+            run = np.minimum.accumulate(ftop)
+            cost = np.where(k > 0, run[np.maximum(k - 1, 0)], np.inf)
+            seq = np.argsort(cost + bottom[tails], kind="stable")
+        groups: list[tuple[list[int], int]] = []
         used: set[int] = set()
-        for v in tails[:batch]:
-            for b in by_release:
-                if latest[b] >= rank[v]:
-                    break  # the others are released later still
+        for j in seq.tolist():
+            v, kj = int(tails[j]), int(k[j])
+            if not kj:
+                continue
+            cand = (
+                range(kj)
+                if rule == "order"
+                else np.argsort(ftop[:kj], kind="stable").tolist()
+            )
+            for i in cand:
+                b = int(fb[i])
+                if b in used:
+                    continue
                 nodes = rel.nodes(b).tolist()
-                if b in used or all(state.path(c, v) for c in nodes):
+                if all(state.path(c, v) for c in nodes):
                     continue
                 used.add(b)
-                edges += [(c, v) for c in nodes]
+                groups.append((nodes, v))
                 break
-        return edges
+            if len(groups) >= batch:
+                break
+        return groups
     heads, tails = _heads_tails(rel, S, F, live)
 
     def valid(u: int, v: int) -> bool:
         return u != v and not state.path(v, u)
 
     if method == "min-levels":
-        _, top, bottom = critical_path(state.n, src, dst, time_)
+        top, bottom = levels
         for u in sorted(heads, key=lambda x: top[x]):
             for v in sorted(tails, key=lambda x: bottom[x]):
                 if valid(u, v):
-                    return [(u, v)]
+                    return [([u], v)]
         return []
     if method == "max-size":
         for u in sorted(heads, key=lambda x: -heads[x]):
             for v in sorted(tails, key=lambda x: -tails[x]):
                 if valid(u, v):
-                    return [(u, v)]
+                    return [([u], v)]
         return []
     best = None  # max-min-size
     for u, hu in heads.items():
         for v, tv in tails.items():
             if valid(u, v) and (best is None or min(hu, tv) > best[0]):
                 best = (min(hu, tv), u, v)
-    return [] if best is None else [(best[1], best[2])]
+    return [] if best is None else [([best[1]], best[2])]

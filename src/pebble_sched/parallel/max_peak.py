@@ -301,12 +301,37 @@ def _flow_bound(graph: Graph) -> tuple[int, np.ndarray, np.ndarray, dict]:
     return bound, S, F, stats
 
 
+def shared_release_rule(
+    n: int,
+    nodes: np.ndarray,
+    desc: np.ndarray,
+    src: np.ndarray,
+    dst: np.ndarray,
+) -> tuple[int, np.ndarray | None]:
+    """How a buffer read by ``nodes`` is released: ``(last, minimal)``.
+
+    ``last`` is a consumer that descends from all the others (it alone
+    frees the buffer), else -1 and ``minimal`` holds the minimal common
+    descendants of the consumers (any of them started: the buffer is
+    freed). It depends on the descendants of ``nodes`` only.
+    """
+    last = np.flatnonzero(desc[nodes][:, nodes].all(axis=0))
+    if len(last):
+        return int(nodes[last[0]]), None
+    common = desc[nodes].all(axis=0)
+    # the minimal ones: no predecessor among the common descendants
+    inner = np.zeros(n, dtype=bool)
+    inner[dst[common[src] & common[dst]]] = True
+    return -1, np.flatnonzero(common & ~inner)
+
+
 def closure_bound(
     n: int,
     rel: _Release,
     src: np.ndarray,
     dst: np.ndarray,
     reach: np.ndarray | None,
+    rules: dict[int, tuple[int, np.ndarray | None]] | None = None,
 ) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, dict]:
     """The split graph's max-weight closure: ``(bound, S, F, live, stats)``.
 
@@ -314,7 +339,9 @@ def closure_bound(
     boolean matrix of descendants-or-equal (or ``None``: shared buffers are
     then freed only at the end). ``live`` marks the buffers the bound counts
     in the witness state (S, F). Split nodes: v+ is v, v- is n + v; virtual
-    release nodes from 2n on.
+    release nodes from 2n on. ``rules`` caches :func:`shared_release_rule`
+    per shared buffer across calls (the caller drops the entries that edges
+    added since have made stale).
     """
     from ortools.graph.python import max_flow
 
@@ -326,9 +353,7 @@ def closure_bound(
         raise ValueError("Sizes too large for the flow (total above 2**61).")
     weight = np.zeros(2 * n, dtype=np.int64)
     has_prod = keep & (rel.producer >= 0)
-    np.add.at(
-        weight, rel.producer[has_prod], rel.size[has_prod]
-    )
+    np.add.at(weight, rel.producer[has_prod], rel.size[has_prod])
     constant = int(sum(rel.size[keep & (rel.producer < 0)].tolist()))
     freeable = keep & ~rel.output
     # one release node r: -size on r-
@@ -349,25 +374,25 @@ def closure_bound(
     exact = True
     for b in multi:
         size, nodes = int(rel.size[b]), rel.nodes(b)
+        last, minimal = -1, None
         if desc is not None:
-            # a consumer that descends from all others releases alone
-            last = np.flatnonzero(desc[nodes][:, nodes].all(axis=0))
-            if len(last):
-                weight[n + int(nodes[last[0]])] -= size
-                freed_by[b] = n + int(nodes[last[0]])
-                continue
+            rule = rules.get(b) if rules is not None else None
+            if rule is None:
+                rule = shared_release_rule(n, nodes, desc, src, dst)
+                if rules is not None:
+                    rules[b] = rule
+            last, minimal = rule
+        if last >= 0:  # a consumer that descends from all others
+            weight[n + last] -= size
+            freed_by[b] = n + last
+            continue
         exact = False
         r = 2 * n + len(extra_w)
         freed_by[b] = r
         extra_w.append(-size)
         tails.append(np.full(len(nodes), r))  # after every consumer's finish
         heads.append(n + nodes)
-        if desc is not None:
-            common = desc[nodes].all(axis=0)
-            # the minimal ones: no predecessor among the common descendants
-            inner = np.zeros(n, dtype=bool)
-            inner[dst[common[src] & common[dst]]] = True
-            minimal = np.flatnonzero(common & ~inner)
+        if minimal is not None:
             tails.append(minimal)
             heads.append(np.full(len(minimal), r))  # before their start
     total_nodes = 2 * n + len(extra_w)
