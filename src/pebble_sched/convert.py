@@ -36,6 +36,11 @@ __all__ = [
 GraphArguments = tuple[list[Any], list[Any], dict[str, Any]]
 
 
+#: Optional per-node cost attributes of the instance format.
+COST_KEYS = ("op", "flops", "bytes", "layer", "phase")
+NODE_KEYS = {"id", "size", "workspace", "time", *COST_KEYS}
+
+
 def dict_arguments(data: Any) -> GraphArguments:
     """Validate the instance schema of DESIGN.md §2 and return Graph's arguments.
 
@@ -68,10 +73,11 @@ def dict_arguments(data: Any) -> GraphArguments:
     if not isinstance(nodes, list):
         raise InstanceError("'nodes' must be a list.")
     ids, size, work, time = [], [], [], []
+    costs: dict[str, list[Any]] = {key: [] for key in COST_KEYS}
     for k, node in enumerate(nodes):
         if not isinstance(node, Mapping) or "id" not in node:
             raise InstanceError(f"Node #{k} is not an object with an 'id'.")
-        bad = sorted(set(node) - {"id", "size", "workspace", "time"})
+        bad = sorted(set(node) - NODE_KEYS)
         if bad:
             raise InstanceError(
                 f"Node {node['id']!r}: unknown key {bad[0]!r}."
@@ -86,6 +92,8 @@ def dict_arguments(data: Any) -> GraphArguments:
         if isinstance(t, bool) or not isinstance(t, Real):
             raise InstanceError(f"Node {nid!r}: time {t!r} is not a number.")
         time.append(t)
+        for key in COST_KEYS:
+            costs[key].append(node.get(key))
     edges, esize, fict = [], [], []
     raw_edges = data.get("edges", [])
     if not isinstance(raw_edges, list):
@@ -166,8 +174,22 @@ def dict_arguments(data: Any) -> GraphArguments:
             trace_order=trace,
             name=data.get("name"),
             meta=data.get("meta"),
+            **_cost_arguments(costs),
         ),
     )
+
+
+def _cost_arguments(costs: dict[str, list[Any]]) -> dict[str, Any]:
+    """Graph's keyword arguments for the optional per-node cost attributes."""
+    out: dict[str, Any] = {}
+    for key, arg in (("flops", "flops"), ("bytes", "op_bytes")):
+        values = costs[key]
+        if any(v is not None for v in values):
+            out[arg] = [0 if v is None else v for v in values]
+    for key in ("op", "layer", "phase"):
+        if any(v is not None for v in costs[key]):
+            out[key] = costs[key]
+    return out
 
 
 def graph_to_dict(graph: Graph) -> dict[str, Any]:
@@ -183,6 +205,17 @@ def graph_to_dict(graph: Graph) -> dict[str, Any]:
             node["workspace"] = int(graph.workspace[i])
         if graph.time[i] != 1.0:
             node["time"] = float(graph.time[i])
+        for key, labels in (
+            ("op", graph.op),
+            ("layer", graph.layer),
+            ("phase", graph.phase),
+        ):
+            if labels is not None and labels[i] is not None:
+                node[key] = labels[i]
+        if graph.flops[i]:
+            node["flops"] = int(graph.flops[i])
+        if graph.op_bytes[i]:
+            node["bytes"] = int(graph.op_bytes[i])
         nodes.append(node)
     ids = graph.ids
     edges: list[Any] = []
@@ -242,6 +275,9 @@ def networkx_arguments(G: nx.DiGraph, **kwargs: Any) -> GraphArguments:
         "size": [data[v].get("size", 0) for v in ids],
         "workspace": [data[v].get("workspace", 0) for v in ids],
         "time": [data[v].get("time", 1.0) for v in ids],
+        **_cost_arguments(
+            {key: [data[v].get(key) for v in ids] for key in COST_KEYS}
+        ),
         "edge_size": [d.get("size", 0) for _, _, d in G.edges(data=True)],
         "fictitious": [
             d.get("fictitious", False) for _, _, d in G.edges(data=True)
@@ -279,6 +315,17 @@ def graph_to_networkx(graph: Graph) -> nx.DiGraph:
             workspace=int(graph.workspace[i]),
             time=float(graph.time[i]),
         )
+        for key, labels in (
+            ("op", graph.op),
+            ("layer", graph.layer),
+            ("phase", graph.phase),
+        ):
+            if labels is not None and labels[i] is not None:
+                G.nodes[v][key] = labels[i]
+        if graph.flops[i]:
+            G.nodes[v]["flops"] = int(graph.flops[i])
+        if graph.op_bytes[i]:
+            G.nodes[v]["bytes"] = int(graph.op_bytes[i])
     ids = graph.ids
     for a, b, s, f in zip(
         graph.edge_src.tolist(),

@@ -71,6 +71,38 @@ def _sizes(values: Any, n: int, what: str, names: Sequence[Any]) -> np.ndarray:
     )
 
 
+#: The phases of a training step a node can belong to.
+PHASES = ("forward", "backward", "recompute", "update")
+
+
+def _labels(
+    values: Any,
+    n: int,
+    what: str,
+    ids: Sequence[NodeId],
+    allowed: tuple[str, ...] | None = None,
+) -> tuple[str | None, ...] | None:
+    """Optional per-node strings (``None``: the attribute is absent)."""
+    if values is None:
+        return None
+    values = tuple(values)
+    if len(values) != n:
+        raise InstanceError(f"Expected {n} {what} values, got {len(values)}.")
+    for i, v in enumerate(values):
+        if v is None:
+            continue
+        if not isinstance(v, str):
+            raise InstanceError(
+                f"Node {ids[i]!r}: {what} {v!r} is not a string."
+            )
+        if allowed is not None and v not in allowed:
+            raise InstanceError(
+                f"Node {ids[i]!r}: {what} {v!r} is not one of "
+                f"{', '.join(allowed)}."
+            )
+    return values if any(v is not None for v in values) else None
+
+
 class Graph:
     """An immutable DAG of operations with the memory they use.
 
@@ -88,6 +120,12 @@ class Graph:
         Node running times, used by the parallel part. Default all one.
     edge_size
         Edge sizes m(u, v), aligned with ``edges``. Default all zero.
+    op, flops, op_bytes, layer, phase
+        Optional per-node cost attributes (an importer's; the sequential
+        solvers ignore them): the operation's name (an ATen op), its
+        floating-point operations, the bytes it reads and writes, its layer
+        (a module path) and its phase (one of :data:`PHASES`). Default:
+        absent (``None`` for the labels, zeros for the counts).
     fictitious
         Flags aligned with ``edges``: a fictitious edge is a pure
         precedence (added to bound parallel memory, see
@@ -133,11 +171,16 @@ class Graph:
         "edge_fictitious",
         "edge_size",
         "edge_src",
+        "flops",
         "ids",
         "keep_outputs",
+        "layer",
         "meta",
         "name",
         "node_size",
+        "op",
+        "op_bytes",
+        "phase",
         "pred_idx",
         "pred_ptr",
         "succ_idx",
@@ -162,6 +205,11 @@ class Graph:
         trace_order: Iterable[NodeId] | None = None,
         name: str | None = None,
         meta: Mapping[str, Any] | None = None,
+        op: Sequence[str | None] | None = None,
+        flops: Any = None,
+        op_bytes: Any = None,
+        layer: Sequence[str | None] | None = None,
+        phase: Sequence[str | None] | None = None,
     ) -> None:
         ids = tuple(ids)
         index: dict[NodeId, int] = {}
@@ -176,6 +224,11 @@ class Graph:
         self.node_size = _freeze(_sizes(size, n, "size", ids))
         self.workspace = _freeze(_sizes(workspace, n, "workspace", ids))
         self.time = _freeze(self._times(time, n, ids))
+        self.flops = _freeze(_sizes(flops, n, "flops", ids))
+        self.op_bytes = _freeze(_sizes(op_bytes, n, "bytes", ids))
+        self.op = _labels(op, n, "op", ids)
+        self.layer = _labels(layer, n, "layer", ids)
+        self.phase = _labels(phase, n, "phase", ids, PHASES)
         if not isinstance(keep_outputs, bool):
             raise InstanceError(
                 f"keep_outputs must be true or false, not {keep_outputs!r}."
@@ -538,6 +591,11 @@ class Graph:
             "trace_order": self.trace_order,
             "name": self.name,
             "meta": self.meta,
+            "op": self.op,
+            "flops": self.flops,
+            "op_bytes": self.op_bytes,
+            "layer": self.layer,
+            "phase": self.phase,
         }
 
     def __eq__(self, other: object) -> bool:
@@ -557,6 +615,11 @@ class Graph:
             and self.trace_order == other.trace_order
             and self.name == other.name
             and self.meta == other.meta
+            and self.op == other.op
+            and np.array_equal(self.flops, other.flops)
+            and np.array_equal(self.op_bytes, other.op_bytes)
+            and self.layer == other.layer
+            and self.phase == other.phase
         )
 
     def __hash__(self) -> int:

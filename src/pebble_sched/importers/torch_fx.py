@@ -65,6 +65,91 @@ def _fx_inputs(node: Any) -> list[Any]:
     return found
 
 
+def _module_of(parameter: str) -> str:
+    """The module path of a parameter name (``h.0.attn.weight`` -> ``h.0.attn``)."""
+    return parameter.rpartition(".")[0]
+
+
+class _Recorder:
+    """Which module and phase each ATen call of a trace belongs to.
+
+    Module hooks keep a stack of module paths during the forward pass; a
+    module's forward post-hook also labels the autograd nodes it created
+    (walking back from its outputs, inner modules first), so that during
+    the backward pass the autograd node being run names the layer. A
+    dispatch mode below autograd records ``(op, layer, phase)`` per ATen
+    call: ``forward`` before the backward pass, ``backward`` inside it,
+    ``update`` after it (the optimizer).
+    """
+
+    def __init__(self, model: Any) -> None:
+        self.records: list[tuple[str, str | None, str]] = []
+        self.stack: list[str] = []
+        self.handles: list[Any] = []
+        self.seen_backward = False
+        for name, module in model.named_modules():
+            self.handles.append(
+                module.register_forward_pre_hook(
+                    lambda _m, _a, name=name: self.stack.append(name)
+                )
+            )
+            self.handles.append(
+                module.register_forward_hook(
+                    lambda _m, _a, out, name=name: self._leave(out, name)
+                )
+            )
+
+    def _leave(self, out: Any, name: str) -> None:
+        import torch
+
+        self.stack.pop()
+        todo = [
+            t.grad_fn
+            for t in _flat(out)
+            if isinstance(t, torch.Tensor) and t.grad_fn is not None
+        ]
+        while todo:
+            fn = todo.pop()
+            if fn is None or "pebble_layer" in fn.metadata:
+                continue
+            fn.metadata["pebble_layer"] = name
+            todo += [f for f, _ in fn.next_functions]
+
+    def wrap(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        import torch
+        from torch.utils._python_dispatch import TorchDispatchMode
+
+        recorder = self
+
+        class Mode(TorchDispatchMode):
+            def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+                out = func(*args, **(kwargs or {}))
+                if func.namespace == "aten":
+                    node = torch._C._current_autograd_node()
+                    if node is not None:
+                        recorder.seen_backward = True
+                        layer = node.metadata.get("pebble_layer")
+                        phase = "backward"
+                    else:
+                        layer = recorder.stack[-1] if recorder.stack else None
+                        phase = (
+                            "update" if recorder.seen_backward else "forward"
+                        )
+                    recorder.records.append((str(func), layer, phase))
+                return out
+
+        def wrapped(*args: Any) -> Any:
+            with Mode():
+                return fn(*args)
+
+        return wrapped
+
+    def close(self) -> None:
+        for h in self.handles:
+            h.remove()
+        self.handles = []
+
+
 def trace(
     model: Any,
     example_inputs: Sequence[Any],
@@ -78,7 +163,8 @@ def trace(
 
     Returns the ``GraphModule``, the number of leading placeholders that
     are model state (parameters, buffers, optimizer state) and their total
-    bytes.
+    bytes. ``gm.meta["pebble_records"]`` holds, per ATen call in trace
+    order, ``(op, layer, phase)`` (see :class:`_Recorder`).
     """
     torch = require("torch", "torch")
     from torch.func import functional_call, functionalize, grad_and_value
@@ -95,64 +181,75 @@ def trace(
     params = dict(model.named_parameters())
     buffers = dict(model.named_buffers())
     inputs = tuple(example_inputs)
-    loss = loss or (lambda out: _flat(out)[0].float().pow(2).mean())
-    state: list[Any] = []
-    if mode == "forward":
-        model.eval()
-
-        def fn(p, b, *x):
-            with torch.no_grad():
-                return functional_call(model, (p, b), x)
-
-        gm = make_fx(functionalize(fn), tracing_mode="fake")(
-            params, buffers, *inputs
-        )
-    else:
-        model.train()
-
-        def loss_fn(p, b, *x):
-            return loss(functional_call(model, (p, b), x))
-
-        if optimizer is None:
+    recorder = _Recorder(model)
+    try:
+        loss = loss or (lambda out: _flat(out)[0].float().pow(2).mean())
+        state: list[Any] = []
+        if mode == "forward":
+            model.eval()
 
             def fn(p, b, *x):
-                return grad_and_value(loss_fn)(p, b, *x)
-
-            gm = make_fx(functionalize(fn), tracing_mode="fake")(
-                params, buffers, *inputs
-            )
-        else:
-            state = (
-                [
-                    {k: torch.zeros_like(v) for k, v in params.items()},
-                    {k: torch.zeros_like(v) for k, v in params.items()},
-                ]
-                if optimizer == "adam"
-                else []
-            )
-
-            def fn(p, b, *rest):
-                x = rest[len(state) :]
-                grads, value = grad_and_value(loss_fn)(p, b, *x)
                 with torch.no_grad():
-                    if optimizer == "sgd":
-                        for k in p:
-                            p[k].sub_(lr * grads[k])
-                    else:
-                        m, v = rest[0], rest[1]
-                        for k in p:
-                            m[k].mul_(0.9).add_(grads[k], alpha=0.1)
-                            v[k].mul_(0.999).addcmul_(
-                                grads[k], grads[k], value=0.001
-                            )
-                            p[k].addcdiv_(
-                                m[k], v[k].sqrt().add_(1e-8), value=-lr
-                            )
-                return value
+                    return functional_call(model, (p, b), x)
 
-            gm = make_fx(fn, tracing_mode="fake")(
-                params, buffers, *state, *inputs
-            )
+            gm = make_fx(
+                functionalize(recorder.wrap(fn)), tracing_mode="fake"
+            )(params, buffers, *inputs)
+        else:
+            model.train()
+
+            def loss_fn(p, b, *x):
+                return loss(functional_call(model, (p, b), x))
+
+            if optimizer is None:
+
+                def fn(p, b, *x):
+                    return grad_and_value(loss_fn)(p, b, *x)
+
+                gm = make_fx(
+                    functionalize(recorder.wrap(fn)), tracing_mode="fake"
+                )(params, buffers, *inputs)
+            else:
+                state = (
+                    [
+                        {k: torch.zeros_like(v) for k, v in params.items()},
+                        {k: torch.zeros_like(v) for k, v in params.items()},
+                    ]
+                    if optimizer == "adam"
+                    else []
+                )
+
+                def fn(p, b, *rest):
+                    x = rest[len(state) :]
+                    grads, value = grad_and_value(loss_fn)(p, b, *x)
+                    with torch.no_grad():
+                        if optimizer == "sgd":
+                            for k in p:
+                                recorder.stack[:] = [_module_of(k)]
+                                p[k].sub_(lr * grads[k])
+                        else:
+                            m, v = rest[0], rest[1]
+                            for k in p:
+                                recorder.stack[:] = [_module_of(k)]
+                                m[k].mul_(0.9).add_(grads[k], alpha=0.1)
+                                v[k].mul_(0.999).addcmul_(
+                                    grads[k], grads[k], value=0.001
+                                )
+                                p[k].addcdiv_(
+                                    m[k], v[k].sqrt().add_(1e-8), value=-lr
+                                )
+                    recorder.stack[:] = []
+                    return value
+
+                gm = make_fx(recorder.wrap(fn), tracing_mode="fake")(
+                    params, buffers, *state, *inputs
+                )
+    finally:
+        recorder.close()
+    gm.meta["pebble_records"] = recorder.records
+    gm.meta["pebble_parameters"] = {
+        k: int(v.numel()) for k, v in params.items()
+    }
     n_state = len(params) + len(buffers) + sum(len(s) for s in state)
     const = sum(t.untyped_storage().nbytes() for t in params.values())
     const += sum(t.untyped_storage().nbytes() for t in buffers.values())
@@ -191,6 +288,7 @@ def graph_from_fx(
     last_writer: dict[str, str] = {}
     readers: dict[str, set[str]] = {}
     placeholders = 0
+    fx_nodes: list[Any] = []
 
     def tensors(val: Any) -> list[Any]:
         return [t for t in _flat(val) if isinstance(t, torch.Tensor)]
@@ -235,6 +333,7 @@ def graph_from_fx(
             continue
         nid = node.name
         ids.append(nid)
+        fx_nodes.append(node)
         graph_node[nid] = nid
         read_roots: set[str] = set()
         for arg in _fx_inputs(node):
@@ -299,7 +398,60 @@ def graph_from_fx(
         trace_order=ids,
         name=name,
         meta=meta or {},
+        **_op_costs(fx_nodes, gm.meta.get("pebble_records")),
     )
+
+
+def _op_costs(fx_nodes: list[Any], records: list | None) -> dict[str, Any]:
+    """Per node: ATen op, FLOPs (``torch.utils.flop_counter``'s formulas),
+    bytes read and written (0 for views), and the layer and phase recorded
+    while tracing (matched to the FX nodes in order, by op name)."""
+    import torch
+    from torch.utils.flop_counter import flop_registry
+
+    def val(a: Any) -> Any:
+        return a.meta.get("val") if hasattr(a, "meta") else a
+
+    def nbytes(x: Any) -> int:
+        return sum(
+            t.numel() * t.element_size()
+            for t in _flat(x)
+            if isinstance(t, torch.Tensor)
+        )
+
+    ops, flops, moved = [], [], []
+    for node in fx_nodes:
+        target = node.target
+        ops.append(str(target))
+        args, kwargs = torch.fx.node.map_arg((node.args, node.kwargs), val)
+        out = node.meta.get("val")
+        packet = getattr(target, "overloadpacket", None)
+        f = 0
+        if packet in flop_registry:
+            try:
+                f = int(flop_registry[packet](*args, **kwargs, out_val=out))
+            except Exception:  # noqa: BLE001 - an odd signature: no count
+                f = 0
+        flops.append(f)
+        view = getattr(target, "is_view", False)
+        moved.append(0 if view else nbytes((args, kwargs)) + nbytes(out))
+    layers: list[str | None] = [None] * len(fx_nodes)
+    phases: list[str | None] = [None] * len(fx_nodes)
+    if records:
+        j = 0
+        for i, op in enumerate(ops):
+            for k in range(j, min(j + 64, len(records))):
+                if records[k][0] == op:
+                    layers[i], phases[i] = records[k][1], records[k][2]
+                    j = k + 1
+                    break
+    return {
+        "op": ops,
+        "flops": flops,
+        "op_bytes": moved,
+        "layer": [x if x else None for x in layers],
+        "phase": phases,
+    }
 
 
 def from_torch(
@@ -343,9 +495,11 @@ def from_torch(
     seconds = time.monotonic() - t0
     import torch
 
+    counts = gm.meta.get("pebble_parameters", {})
     meta = {
         "source": "torch",
         "model": type(model).__name__,
+        "parameters": int(sum(counts.values())),
         "mode": mode,
         "optimizer": optimizer,
         "input_shapes": [list(x.shape) for x in example_inputs],
