@@ -125,7 +125,8 @@ class _Recorder:
             def __torch_dispatch__(self, func, types, args=(), kwargs=None):
                 out = func(*args, **(kwargs or {}))
                 if func.namespace == "aten":
-                    node = torch._C._current_autograd_node()
+                    # the autograd node being run: set only in the backward
+                    node = torch._C._current_autograd_node()  # noqa: SLF001
                     if node is not None:
                         recorder.seen_backward = True
                         layer = node.metadata.get("pebble_layer")
@@ -248,7 +249,8 @@ def trace(
         recorder.close()
     gm.meta["pebble_records"] = recorder.records
     gm.meta["pebble_parameters"] = {
-        k: int(v.numel()) for k, v in params.items()
+        k: (int(v.numel()), int(v.untyped_storage().nbytes()), str(v.dtype))
+        for k, v in params.items()
     }
     n_state = len(params) + len(buffers) + sum(len(s) for s in state)
     const = sum(t.untyped_storage().nbytes() for t in params.values())
@@ -430,7 +432,7 @@ def _op_costs(fx_nodes: list[Any], records: list | None) -> dict[str, Any]:
         if packet in flop_registry:
             try:
                 f = int(flop_registry[packet](*args, **kwargs, out_val=out))
-            except Exception:  # noqa: BLE001 - an odd signature: no count
+            except Exception:  # an odd signature: no count
                 f = 0
         flops.append(f)
         view = getattr(target, "is_view", False)
@@ -496,10 +498,18 @@ def from_torch(
     import torch
 
     counts = gm.meta.get("pebble_parameters", {})
+    by_layer: dict[str, int] = {}
+    for k, (count, _, _) in counts.items():
+        layer = _module_of(k)
+        by_layer[layer] = by_layer.get(layer, 0) + count
+    dtypes = sorted({d for _, _, d in counts.values()})
     meta = {
         "source": "torch",
         "model": type(model).__name__,
-        "parameters": int(sum(counts.values())),
+        "parameters": int(sum(c for c, _, _ in counts.values())),
+        "parameter_bytes": int(sum(b for _, b, _ in counts.values())),
+        "parameters_by_layer": by_layer,
+        "dtype": dtypes[0].replace("torch.", "") if len(dtypes) == 1 else None,
         "mode": mode,
         "optimizer": optimizer,
         "input_shapes": [list(x.shape) for x in example_inputs],

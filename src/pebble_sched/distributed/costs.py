@@ -1,0 +1,78 @@
+"""Analytical costs: a roofline for operations, alpha-beta for collectives.
+
+An operation with ``f`` floating-point operations moving ``b`` bytes of
+device memory takes ``max(f / (eta_c * P), b / (eta_m * B)) + t_launch``
+seconds (Williams, Waterman and Patterson's roofline; P the dense peak of
+its dtype, B the memory bandwidth, eta the achievable fractions). A view,
+which moves nothing, takes no time.
+
+Collectives over n ranks, S the full buffer's bytes, B the per-device link
+bandwidth (times its efficiency) and alpha its latency, ring algorithms:
+
+- all-reduce: ``2 (n - 1) / n * S / B + 2 (n - 1) alpha``;
+- reduce-scatter, all-gather: ``(n - 1) / n * S / B + (n - 1) alpha``;
+- point to point: ``alpha + S / B``.
+
+A group inside one node uses the intra-node link; a group spanning nodes
+is bounded by the inter-node link (one NIC per device, so a ring's
+inter-node hops run in parallel at the per-device bandwidth).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .cluster import Device, Link
+
+__all__ = [
+    "all_gather_time",
+    "all_reduce_time",
+    "op_time",
+    "p2p_time",
+    "reduce_scatter_time",
+]
+
+
+def op_time(flops: float, moved: float, device: Device, dtype: str) -> float:
+    """Roofline time of one operation (0 when it computes and moves nothing)."""
+    if flops <= 0 and moved <= 0:
+        return 0.0
+    compute = flops / device.flops(dtype) if flops > 0 else 0.0
+    memory = (
+        moved / (device.hbm_bandwidth * device.memory_efficiency)
+        if moved > 0
+        else 0.0
+    )
+    return max(compute, memory) + device.launch_overhead
+
+
+def all_reduce_time(size: float, n: int, link: Link) -> float:
+    """Ring all-reduce of ``size`` bytes over ``n`` ranks.
+
+    >>> from pebble_sched.distributed.cluster import Link
+    >>> all_reduce_time(8e9, 8, Link(100e9, 0.0, 1.0))  # 2 * 7/8 * 0.08 s
+    0.14
+    """
+    if n <= 1 or size <= 0:
+        return 0.0
+    return 2 * (n - 1) / n * size / link.effective + 2 * (n - 1) * link.latency
+
+
+def reduce_scatter_time(size: float, n: int, link: Link) -> float:
+    """Ring reduce-scatter of ``size`` bytes over ``n`` ranks."""
+    if n <= 1 or size <= 0:
+        return 0.0
+    return (n - 1) / n * size / link.effective + (n - 1) * link.latency
+
+
+def all_gather_time(size: float, n: int, link: Link) -> float:
+    """Ring all-gather to ``size`` bytes on each of ``n`` ranks."""
+    return reduce_scatter_time(size, n, link)
+
+
+def p2p_time(size: float, link: Link) -> float:
+    """One message of ``size`` bytes."""
+    if size <= 0:
+        return 0.0
+    return link.latency + size / link.effective

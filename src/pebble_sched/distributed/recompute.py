@@ -1,0 +1,239 @@
+"""Activation recomputation as a graph transformation.
+
+A layer unit that recomputes keeps, of everything its forward pass
+produces, only what its forward consumers and other units need: the
+buffers its own backward pass reads are produced again by *recompute* copies of the forward nodes
+that made them (and of the unit's forward nodes those need, recursively),
+run in the backward pass. The copies read the unit's inputs from outside
+it (the layer input and anything else the unit reads), which therefore
+stay live until the recomputation: the checkpoint. The copies start once
+the gradient flowing into the unit exists (edges from the backward nodes
+outside the unit whose buffers the unit's backward reads), as
+``torch.utils.checkpoint`` and Megatron's full recomputation do.
+
+The result is an ordinary graph (explicit buffers), so every order, solver
+and the simulator apply unchanged; its recompute nodes have phase
+``recompute`` and the same op, FLOPs, bytes and time as their originals.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import TYPE_CHECKING
+
+from ..exceptions import InstanceError
+from ..graph import Buffer, Graph
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+__all__ = ["unit_of", "with_recomputation"]
+
+
+def unit_of(layer: str | None, depth: int) -> str | None:
+    """The unit a layer path belongs to: its first ``depth`` components.
+
+    >>> unit_of("blocks.3.att.qkv", 2), unit_of("head", 2), unit_of(None, 2)
+    ('blocks.3', 'head', None)
+    """
+    if layer is None:
+        return None
+    return ".".join(layer.split(".")[:depth])
+
+
+def with_recomputation(
+    graph: Graph, recompute: Callable[[str], bool], depth: int = 2
+) -> Graph:
+    """``graph`` with the units ``recompute`` selects recomputing (see above).
+
+    Parameters
+    ----------
+    graph
+        A training step with ``layer`` and ``phase`` on its nodes.
+    recompute
+        Called with each unit's name; true for the units to recompute.
+    depth
+        Components of a layer path that name its unit.
+
+    Raises
+    ------
+    InstanceError
+        When the graph has no ``phase`` or ``layer`` labels.
+    """
+    if graph.phase is None or graph.layer is None:
+        raise InstanceError(
+            "Recomputation needs the nodes' layer and phase (import the "
+            "model with pebble-sched import torch)."
+        )
+    n = graph.n
+    phase = graph.phase
+    unit = [unit_of(x, depth) for x in graph.layer]
+    chosen = {u for u in set(unit) if u is not None and recompute(u)}
+    if not chosen:
+        return graph
+    mb = graph.memory_buffers()
+    prod = mb.producer.tolist()
+    cons = [
+        mb.cons_idx[mb.cons_ptr[b] : mb.cons_ptr[b + 1]].tolist()
+        for b in range(len(mb))
+    ]
+    reads: dict[int, list[int]] = defaultdict(list)
+    for b, cs in enumerate(cons):
+        for c in cs:
+            reads[c].append(b)
+    forward = [phase[v] == "forward" for v in range(n)]
+    backward = [phase[v] == "backward" for v in range(n)]
+    # per unit: the forward nodes whose buffers its backward (or anyone's) reads
+    copies: dict[int, int] = {}  # original node -> recompute copy index
+    for u in sorted(chosen):
+        members = {v for v in range(n) if unit[v] == u and forward[v]}
+        needed = [
+            v
+            for v in members
+            if any(
+                backward[c] and unit[c] == u
+                for b in _produced(mb, v)
+                for c in cons[b]
+            )
+        ]
+        todo = list(needed)
+        while todo:
+            v = todo.pop()
+            if v in copies:
+                continue
+            copies[v] = n + len(copies)
+            for b in reads[v]:
+                p = prod[b]
+                if p >= 0 and p in members and p not in copies:
+                    todo.append(p)
+    if not copies:
+        return graph
+    total = n + len(copies)
+    ids = list(graph.ids)
+    taken = set(ids)
+    original = dict.fromkeys(range(total), -1)
+    for v, r in sorted(copies.items(), key=lambda x: x[1]):
+        name, k = f"recompute:{ids[v]}", 0
+        while name in taken:
+            k += 1
+            name = f"recompute:{ids[v]}:{k}"
+        taken.add(name)
+        ids.append(name)
+        original[r] = v
+    new_cons: list[list[int]] = [list(cs) for cs in cons]
+    new_buffers: list[
+        tuple[int, int, list[int], bool]
+    ] = []  # prod, size, cons, out
+    for b in range(len(mb)):
+        p = prod[b]
+        size = int(mb.size[b])
+        if p >= 0 and p in copies:
+            # the copy's buffer serves the backward readers and other copies
+            mine = [c for c in cons[b] if backward[c] and unit[c] == unit[p]]
+            later = mine + [copies[c] for c in cons[b] if c in copies]
+            if later:
+                new_cons[b] = [c for c in cons[b] if c not in mine]
+                new_buffers.append((copies[p], size, later, False))
+        else:
+            # a checkpoint: copies read it too
+            new_cons[b] += [copies[c] for c in cons[b] if c in copies]
+    buffers = [
+        Buffer(
+            f"b{b}",
+            ids[prod[b]] if prod[b] >= 0 else None,
+            int(mb.size[b]),
+            tuple(ids[c] for c in new_cons[b]),
+            bool(mb.output[b]),
+        )
+        for b in range(len(mb))
+    ]
+    buffers += [
+        Buffer(f"r{k}", ids[p], s, tuple(ids[c] for c in cs), o)
+        for k, (p, s, cs, o) in enumerate(new_buffers)
+    ]
+    edges = {
+        (ids[a], ids[b])
+        for a, b in zip(
+            graph.edge_src.tolist(), graph.edge_dst.tolist(), strict=True
+        )
+    }
+    # triggers: the gradient entering each unit's backward
+    by_unit: dict[str, list[int]] = defaultdict(list)
+    for v, r in copies.items():
+        by_unit[unit[v]].append(r)
+    triggers: dict[str, set[int]] = {}
+    for u, rs in by_unit.items():
+        triggers[u] = trig = {
+            p
+            for w in range(n)
+            if backward[w] and unit[w] == u
+            for b in reads[w]
+            if (p := prod[b]) >= 0 and backward[p] and unit[p] != u
+        }
+        for p in trig:
+            for r in rs:
+                edges.add((ids[p], ids[r]))
+    # recompute copies need what their originals' predecessors gave them
+    for v, r in copies.items():
+        for a in graph.predecessors(ids[v]):
+            ai = graph.index(a)
+            edges.add((ids[copies[ai]] if ai in copies else a, ids[r]))
+
+    def pick(values, default=None):
+        if values is None:
+            return None
+        return list(values) + [
+            values[original[r]] if default is None else default
+            for r in range(n, total)
+        ]
+
+    flops = list(graph.flops) + [
+        int(graph.flops[original[r]]) for r in range(n, total)
+    ]
+    moved = list(graph.op_bytes) + [
+        int(graph.op_bytes[original[r]]) for r in range(n, total)
+    ]
+    time = list(graph.time) + [
+        float(graph.time[original[r]]) for r in range(n, total)
+    ]
+    trace = _trace(graph, ids, copies, triggers, unit)
+    meta = dict(graph.meta)
+    meta["recompute"] = sorted(chosen)
+    args = dict(
+        buffers=buffers,
+        time=time,
+        op=pick(graph.op),
+        flops=flops,
+        op_bytes=moved,
+        layer=pick(graph.layer),
+        phase=pick(graph.phase, "recompute"),
+        name=graph.name,
+        meta=meta,
+    )
+    try:
+        return Graph(ids, sorted(edges), trace_order=trace, **args)
+    except InstanceError:  # the program order breaks a trigger edge
+        return Graph(ids, sorted(edges), **args)
+
+
+def _produced(mb, v: int) -> list[int]:
+    return mb.prod_idx[mb.prod_ptr[v] : mb.prod_ptr[v + 1]].tolist()
+
+
+def _trace(graph, ids, copies, triggers, unit):
+    """The program order with each unit's copies right after the last
+    node that triggers them (``None`` when that breaks an edge)."""
+    if graph.trace_order is None:
+        return None
+    order = [graph.index(v) for v in graph.trace_order]
+    pos = {v: k for k, v in enumerate(order)}
+    before: dict[int, list[int]] = defaultdict(list)
+    for v, r in sorted(copies.items(), key=lambda x: pos[x[0]]):
+        at = max((pos[t] + 1 for t in triggers.get(unit[v], ())), default=0)
+        before[at].append(r)
+    out: list[str] = []
+    for k, v in enumerate(order):
+        out += [ids[r] for r in before.get(k, [])]
+        out.append(ids[v])
+    out += [ids[r] for r in before.get(len(order), [])]
+    return out

@@ -1,0 +1,1118 @@
+"""A memory-aware simulator of one training step on a cluster.
+
+Input: a training step traced at the *micro-batch* size (``pebble-sched
+import torch``: nodes with ``op``, ``flops``, ``bytes``, ``layer`` and
+``phase``, exact buffers), a :class:`~.cluster.Cluster` and a
+:class:`~.strategy.Strategy`. The step is split into pipeline stages (whole
+layer units, balanced by forward time); every device of a stage does the
+same work on its own data, so one representative device per stage is
+simulated (data-parallel and tensor-parallel peers are identical) and the
+collectives between peers are tasks of known duration.
+
+Tasks, as in FlexFlow's simulator (Jia et al., SysML 2019): per stage, one
+compute task per node and micro-batch (update nodes once per step), run in
+a fixed order on the stage's device; communication tasks run on link
+resources, first ready first served: activations and gradients crossing a
+stage boundary (point to point), the data-parallel gradient all-reduce (or
+reduce-scatter under ZeRO-2/3, issued per layer unit as soon as its last
+backward task ends, overlapping the rest of the backward pass), ZeRO-3's
+parameter all-gathers before each use, and ZeRO's all-gather of updated
+parameters. Compute times follow the roofline of :mod:`.costs`.
+
+The device order within a micro-batch's forward (or backward) is
+
+- ``fifo``: first ready, first run (FlexFlow's assumption): Kahn's
+  algorithm with a first-in first-out queue over the program order;
+- ``optimal``: the order :func:`pebble_sched.solve` finds on the stage's
+  one-micro-batch graph (the smallest peak it can prove or find in the time
+  given), the link between the two halves of this project;
+- ``trace``: the program's own order; or a list of node ids.
+
+Micro-batches follow the pipeline schedule (1F1B: ``pp - s - 1`` warm-up
+forwards on stage s, then one forward, one backward; or GPipe). With one
+stage and one micro-batch the device runs the whole graph in the order
+given, and its activation memory is exactly :func:`pebble_sched.evaluate`'s
+profile of that order.
+
+Memory per device over time: model state resident (see
+:mod:`.strategy`: what the trace held, or 16 bytes per parameter for mixed
+precision Adam, divided by ZeRO), plus every buffer from its producer's
+start to its last consumer's end on that device (graph inputs from the
+start of their micro-batch, outputs to the end, received activations from
+the start of their transfer, sent ones until the transfer ends, workspaces
+during their node, ZeRO-3's gathered parameters during their unit's use).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import heapq
+import math
+import time as _time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .cluster import Cluster
+from .cluster import cluster as make_cluster
+from .costs import (
+    all_gather_time,
+    all_reduce_time,
+    op_time,
+    p2p_time,
+    reduce_scatter_time,
+)
+from .recompute import unit_of, with_recomputation
+from .strategy import OPTIMIZERS, Strategy, StrategyError
+from .strategy import strategy as make_strategy
+
+if TYPE_CHECKING:
+    from ..graph import Graph
+
+__all__ = ["ORDERS", "DeviceReport", "SimulationResult", "simulate"]
+
+ORDERS = ("fifo", "optimal", "trace")
+
+_DTYPES = {
+    "float32": "fp32",
+    "float16": "fp16",
+    "bfloat16": "bf16",
+    "float64": "fp64",
+    "float8_e4m3fn": "fp8",
+}
+
+
+@dataclass(frozen=True)
+class DeviceReport:
+    """One pipeline stage's device (its data- and tensor-parallel peers are alike)."""
+
+    stage: int
+    device: int
+    peak: int
+    activation_peak: int
+    model_state: int
+    capacity: int
+    busy: float
+    peak_time: float
+
+    @property
+    def fits(self) -> bool:
+        return self.peak <= self.capacity
+
+
+@dataclass
+class SimulationResult:
+    """What :func:`simulate` measured.
+
+    Attributes
+    ----------
+    iteration_time
+        Seconds per training step (the last task's end).
+    samples_per_second
+        Global batch over the step time (``None`` without a known batch).
+    model_flops
+        FLOPs of one step over all devices, recomputation excluded.
+    devices
+        One :class:`DeviceReport` per stage.
+    communication
+        Bytes sent per link class (``intra``, ``inter``), per device.
+    breakdown
+        The slowest stage's step: ``compute``, ``exposed_communication``
+        (waiting for a transfer) and ``bubble`` (waiting for another
+        stage) seconds.
+    """
+
+    iteration_time: float
+    samples_per_second: float | None
+    model_flops: float
+    devices: list[DeviceReport]
+    communication: dict[str, float]
+    breakdown: dict[str, float]
+    order: str
+    strategy: Strategy
+    cluster: Cluster
+    stats: dict[str, Any] = field(default_factory=dict)
+    tasks: dict[str, Any] = field(default_factory=dict, repr=False)
+    memory: list[tuple[np.ndarray, np.ndarray]] = field(
+        default_factory=list, repr=False
+    )
+
+    @property
+    def peak(self) -> int:
+        """The largest per-device peak."""
+        return max(d.peak for d in self.devices)
+
+    @property
+    def fits(self) -> bool:
+        return all(d.fits for d in self.devices)
+
+    @property
+    def tflops_per_device(self) -> float:
+        """Model TFLOP/s per device."""
+        if self.iteration_time <= 0:
+            return 0.0
+        return (
+            self.model_flops
+            / self.iteration_time
+            / max(1, self.strategy.devices)
+            / 1e12
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "iteration_time_s": self.iteration_time,
+            "samples_per_second": self.samples_per_second,
+            "model_tflops_per_device": self.tflops_per_device,
+            "model_flops": self.model_flops,
+            "peak_bytes": self.peak,
+            "fits": self.fits,
+            "devices": [
+                {
+                    "stage": d.stage,
+                    "device": d.device,
+                    "peak_bytes": d.peak,
+                    "activation_peak_bytes": d.activation_peak,
+                    "model_state_bytes": d.model_state,
+                    "capacity_bytes": d.capacity,
+                    "fits": d.fits,
+                    "busy_s": d.busy,
+                    "peak_time_s": d.peak_time,
+                }
+                for d in self.devices
+            ],
+            "communication_bytes": self.communication,
+            "breakdown_s": self.breakdown,
+            "order": self.order,
+            "strategy": self.strategy.to_dict(),
+            "cluster": self.cluster.name,
+            "nodes": self.cluster.nodes,
+            "stats": self.stats,
+        }
+
+    def chrome_trace(self) -> dict[str, Any]:
+        """The timeline as Chrome trace events (Perfetto, chrome://tracing)."""
+        t = self.tasks
+        events: list[dict[str, Any]] = []
+        names = {}
+        for pid, stage in enumerate(range(len(self.devices))):
+            names[pid] = f"stage {stage} (device {self.devices[stage].device})"
+        for pid, name in names.items():
+            events.append(
+                {
+                    "ph": "M",
+                    "name": "process_name",
+                    "pid": pid,
+                    "args": {"name": name},
+                }
+            )
+        for k in range(len(t["start"])):
+            dur = float(t["end"][k] - t["start"][k])
+            stage = int(t["stage"][k])
+            events.append(
+                {
+                    "name": t["name"][k],
+                    "cat": t["kind"][k],
+                    "ph": "X",
+                    "ts": float(t["start"][k]) * 1e6,
+                    "dur": dur * 1e6,
+                    "pid": stage,
+                    "tid": t["resource"][k],
+                    "args": {"microbatch": int(t["microbatch"][k])},
+                }
+            )
+        for stage, (times, values) in enumerate(self.memory):
+            for x, y in zip(times.tolist(), values.tolist(), strict=True):
+                events.append(
+                    {
+                        "name": "memory",
+                        "ph": "C",
+                        "ts": x * 1e6,
+                        "pid": stage,
+                        "args": {"bytes": y},
+                    }
+                )
+        return {"traceEvents": events, "displayTimeUnit": "ms"}
+
+
+# ---------------------------------------------------------------------------
+
+
+def simulate(
+    graph: Graph,
+    cluster: Any = "cpu-test",
+    strategy: Any = "single",
+    *,
+    order: Any = "fifo",
+    dtype: str | None = None,
+    batch: int | None = None,
+    time_limit: float = 10.0,
+) -> SimulationResult:
+    """Simulate one training step of ``graph`` (see the module docstring).
+
+    Parameters
+    ----------
+    graph
+        The step at the per-device micro-batch size.
+    cluster, strategy
+        Objects, presets or files (see :func:`.cluster.cluster`,
+        :func:`.strategy.strategy`).
+    order
+        ``fifo``, ``optimal``, ``trace``, or a list of all node ids.
+    dtype
+        The compute dtype for the roofline (default the graph's parameter
+        dtype, else fp32).
+    batch
+        Samples per micro-batch (default the first input's first dimension
+        when the graph records it).
+    time_limit
+        Seconds for the optimal orders (all stages together).
+
+    Raises
+    ------
+    StrategyError
+        A strategy the graph or cluster cannot run.
+    """
+    t0 = _time.perf_counter()
+    c = make_cluster(cluster)
+    s = make_strategy(strategy, c)
+    if s.tp > 1 and int((graph.meta or {}).get("tensor_parallel", 1)) != s.tp:
+        raise StrategyError(
+            f"Strategy {s.name}: tensor parallelism needs a graph traced as "
+            f"one tensor-parallel shard of degree {s.tp}; this graph is not."
+        )
+    if isinstance(order, str) and order not in ORDERS:
+        raise ValueError(
+            f"order must be one of {', '.join(ORDERS)} or a list."
+        )
+    if s.recompute:
+        graph = with_recomputation(
+            graph,
+            lambda u: any(fnmatch.fnmatchcase(u, p) for p in s.recompute),
+            s.unit_depth,
+        )
+    meta = graph.meta or {}
+    dtype = dtype or _DTYPES.get(str(meta.get("dtype")), "fp32")
+    if batch is None:
+        shapes = meta.get("input_shapes") or []
+        batch = int(shapes[0][0]) if shapes and shapes[0] else None
+    sim = _Builder(graph, c, s, dtype)
+    sim.assign_stages()
+    sim.device_orders(order, time_limit)
+    sim.build_tasks()
+    sim.run()
+    result = sim.report(order if isinstance(order, str) else "given", batch)
+    result.stats["simulation_s"] = _time.perf_counter() - t0
+    return result
+
+
+class _Builder:
+    def __init__(self, graph: Graph, c: Cluster, s: Strategy, dtype: str):
+        self.g, self.c, self.s, self.dtype = graph, c, s, dtype
+        n = graph.n
+        self.n = n
+        self.phase = list(graph.phase) if graph.phase else ["forward"] * n
+        layers = graph.layer or [None] * n
+        self.unit = [unit_of(x, s.unit_depth) for x in layers]
+        dev = c.device
+        self.dur = np.array(
+            [
+                op_time(
+                    float(graph.flops[v]), float(graph.op_bytes[v]), dev, dtype
+                )
+                for v in range(n)
+            ]
+        )
+        self.topo = graph.topological_order().tolist()
+        self.mb = graph.memory_buffers()
+        self.pred = [
+            graph.pred_idx[graph.pred_ptr[v] : graph.pred_ptr[v + 1]].tolist()
+            for v in range(n)
+        ]
+
+    # -- stages --------------------------------------------------------------
+
+    def assign_stages(self) -> None:
+        n, s = self.n, self.s
+        first: dict[str, int] = {}
+        program = (
+            [self.g.index(v) for v in self.g.trace_order]
+            if self.g.trace_order is not None
+            else self.topo
+        )
+        for k, v in enumerate(program):
+            u = self.unit[v]
+            if u is not None and self.phase[v] == "forward" and u not in first:
+                first[u] = k
+        units = sorted(first, key=first.get)
+        self.units = units
+        if s.pp > max(1, len(units)):
+            raise StrategyError(
+                f"Strategy {s.name}: {s.pp} pipeline stages but the graph has "
+                f"{len(units)} layer units (unit_depth {s.unit_depth})."
+            )
+        weight = defaultdict(float)
+        for v in range(n):
+            if self.phase[v] == "forward" and self.unit[v] is not None:
+                weight[self.unit[v]] += self.dur[v]
+        cut = _partition([weight[u] for u in units], s.pp)
+        stage_of_unit = {}
+        for k, u in enumerate(units):
+            stage_of_unit[u] = int(np.searchsorted(cut, k, side="right"))
+        # a unit feeding an earlier stage's unit moves back to that stage
+        fwd_edges = {
+            (self.unit[a], self.unit[b])
+            for a, b in zip(
+                self.g.edge_src.tolist(), self.g.edge_dst.tolist(), strict=True
+            )
+            if self.phase[a] == "forward"
+            and self.phase[b] == "forward"
+            and self.unit[a] in stage_of_unit
+            and self.unit[b] in stage_of_unit
+            and self.unit[a] != self.unit[b]
+        }
+        changed = True
+        while changed:
+            changed = False
+            for a, b in fwd_edges:
+                if stage_of_unit[a] > stage_of_unit[b]:
+                    stage_of_unit[a] = stage_of_unit[b]
+                    changed = True
+        self.stage_of_unit = stage_of_unit
+        stage = [-1] * n
+        last = s.pp - 1
+        for v in self.topo:
+            u = self.unit[v]
+            if u is not None and u in stage_of_unit:
+                stage[v] = stage_of_unit[u]
+                continue
+            preds = [stage[p] for p in self.pred[v]]
+            default = 0 if self.phase[v] == "forward" else last
+            stage[v] = max(preds) if preds else default
+        self.stage = stage
+
+    # -- orders ----------------------------------------------------------------
+
+    def device_orders(self, order: Any, time_limit: float) -> None:
+        g = self.g
+        if isinstance(order, str):
+            if order == "trace":
+                base = (
+                    [g.index(v) for v in g.trace_order]
+                    if g.trace_order is not None
+                    else self.topo
+                )
+            elif order == "fifo":
+                base = _fifo(g, self.pred)
+            else:
+                base = self._optimal(time_limit)
+        else:
+            from ..memory import evaluate
+
+            evaluate(g, order)  # checks it (ScheduleError names the culprit)
+            base = [g.index(v) for v in order]
+        self.base = base
+
+    def _optimal(self, time_limit: float) -> list[int]:
+        from ..solve import solve
+
+        pp = self.s.pp
+        if pp == 1:
+            sched = solve(self.g, time_limit=time_limit)
+            self.stats_solve = {0: (sched.peak, sched.status.value)}
+            return [self.g.index(v) for v in sched.order]
+        out: list[int] = []
+        self.stats_solve = {}
+        rank = {}
+        for st in range(pp):
+            nodes = [v for v in self.topo if self.stage[v] == st]
+            sub = _induced(self.g, nodes)
+            sched = solve(sub, time_limit=time_limit / pp)
+            self.stats_solve[st] = (sched.peak, sched.status.value)
+            for k, v in enumerate(sched.order):
+                rank[self.g.index(v)] = k
+        # stages are independent sequences; concatenate by stage
+        for st in range(pp):
+            nodes = [v for v in range(self.n) if self.stage[v] == st]
+            out += sorted(nodes, key=rank.get)
+        return out
+
+    # -- tasks -----------------------------------------------------------------
+
+    def build_tasks(self) -> None:
+        g, s, c = self.g, self.s, self.c
+        n, m, pp = self.n, self.s.microbatches, self.s.pp
+        phase, stage = self.phase, self.stage
+        T = _Tasks()
+        self.T = T
+        update = [phase[v] == "update" for v in range(n)]
+        # compute tasks: id per (node, microbatch); update nodes once
+        tid: dict[tuple[int, int], int] = {}
+        for st in range(pp):
+            res = T.resource("compute", st, compute=True)
+            groups = self._groups(st)
+            for nodes, j in groups:
+                for v in nodes:
+                    k = T.add(
+                        str(g.ids[v]), self.dur[v], res, st, j, "compute", v
+                    )
+                    tid[(v, j)] = k
+                    T.sequence[res].append(k)
+        self.tid = tid
+
+        def inst(v: int, j: int) -> int:
+            return tid[(v, -1 if update[v] else j)]
+
+        self.inst = inst
+        jobs = range(m)
+        # dependencies and transfers
+        mb = self.mb
+        data: dict[tuple[int, int], list[int]] = defaultdict(list)
+        for b in range(len(mb)):
+            p = int(mb.producer[b])
+            if p < 0:
+                continue
+            for cidx in mb.cons_idx[
+                mb.cons_ptr[b] : mb.cons_ptr[b + 1]
+            ].tolist():
+                if stage[cidx] != stage[p]:
+                    data[(p, cidx)].append(b)
+        self.sends: dict[
+            tuple[int, int, int], int
+        ] = {}  # (buffer, dst stage, j)
+        self.comm_bytes = defaultdict(float)
+        for u, v in zip(g.edge_src.tolist(), g.edge_dst.tolist(), strict=True):
+            for j in jobs:
+                a, b_ = inst(u, j), inst(v, j)
+                if stage[u] == stage[v] or update[u] or update[v]:
+                    T.dep(a, b_)
+                    continue
+                bufs = data.get((u, v), [])
+                if not bufs:
+                    T.dep(a, b_)
+                    continue
+                for b in bufs:
+                    key = (b, stage[v], j)
+                    if key not in self.sends:
+                        size = float(mb.size[b])
+                        devs = [s.device_of(stage[u]), s.device_of(stage[v])]
+                        link = c.link(devs)
+                        klass = c.link_class(devs)
+                        res = T.resource(
+                            f"p2p {stage[u]}->{stage[v]}", stage[u]
+                        )
+                        k = T.add(
+                            f"send b{b}",
+                            p2p_time(size, link),
+                            res,
+                            stage[u],
+                            j,
+                            "p2p",
+                            -1,
+                        )
+                        T.dep(a, k)
+                        self.sends[key] = k
+                        self.comm_bytes[klass] += size
+                    T.dep(self.sends[key], b_)
+                # a pure precedence between the same pair, if any
+            if update[u] and not update[v]:
+                continue
+        self._collectives()
+        T.freeze()
+
+    def _groups(self, st: int) -> list[tuple[list[int], int]]:
+        s = self.s
+        m, pp = s.microbatches, s.pp
+        phase = self.phase
+        mine = [v for v in self.base if self.stage[v] == st]
+        upd = [v for v in mine if phase[v] == "update"]
+        rest = [v for v in mine if phase[v] != "update"]
+        if m == 1 and pp == 1:
+            return [(rest, 0), (upd, -1)]
+        fwd = [v for v in rest if phase[v] == "forward"]
+        bwd = [v for v in rest if phase[v] != "forward"]
+        out: list[tuple[list[int], int]] = []
+        if s.schedule == "gpipe":
+            out += [(fwd, j) for j in range(m)]
+            out += [(bwd, j) for j in range(m)]
+        else:
+            warm = min(pp - st - 1, m)
+            out += [(fwd, j) for j in range(warm)]
+            for i in range(m - warm):
+                out.append((fwd, warm + i))
+                out.append((bwd, i))
+            out += [(bwd, j) for j in range(m - warm, m)]
+        out.append((upd, -1))
+        return out
+
+    def _collectives(self) -> None:
+        """Data-parallel gradient synchronisation and ZeRO's gathers."""
+        s, c, T = self.s, self.c, self.T
+        self.gathers: list[
+            tuple[int, int, int, float]
+        ] = []  # task, stage, last use, bytes
+        if s.dp <= 1:
+            self.sync_done = []
+            return
+        params = self._unit_parameters()
+        w, gbytes, _k = self._per_parameter()
+        m = s.microbatches
+        update = [p == "update" for p in self.phase]
+        sync_done = []
+        for st in range(s.pp):
+            group = s.dp_group(st)
+            link = c.link(group)
+            klass = c.link_class(group)
+            res = T.resource(f"dp {st}", st)
+            units = [u for u in params if self._stage_of_unit(u) == st]
+            for u in units:
+                count = params[u]
+                if not count:
+                    continue
+                grad = count * gbytes
+                bw_tasks = [
+                    self.tid[(v, m - 1)]
+                    for v in range(self.n)
+                    if self.unit[v] == u
+                    and self.phase[v] in ("backward", "recompute")
+                    and (v, m - 1) in self.tid
+                ]
+                if s.zero >= 2:
+                    dur = reduce_scatter_time(grad, s.dp, link)
+                else:
+                    dur = all_reduce_time(grad, s.dp, link)
+                self.comm_bytes[klass] += grad * (
+                    (s.dp - 1) / s.dp * (1 if s.zero >= 2 else 2)
+                )
+                k = T.add(f"grad sync {u}", dur, res, st, -1, "collective", -1)
+                for a in bw_tasks:
+                    T.dep(a, k)
+                ups = [
+                    self.tid[(v, -1)]
+                    for v in range(self.n)
+                    if self.unit[v] == u and update[v]
+                ]
+                for b in ups:
+                    T.dep(k, b)
+                sync_done.append(k)
+                if s.zero >= 1:
+                    # the updated (sharded) parameters gathered back
+                    size = count * w
+                    g2 = T.add(
+                        f"param gather {u}",
+                        all_gather_time(size, s.dp, link),
+                        res,
+                        st,
+                        -1,
+                        "collective",
+                        -1,
+                    )
+                    self.comm_bytes[klass] += size * (s.dp - 1) / s.dp
+                    T.dep(k, g2)
+                    for b in ups:
+                        T.dep(b, g2)
+                if s.zero >= 3:
+                    self._zero3_gathers(u, st, count * w, link, klass, res)
+        self.sync_done = sync_done
+
+    def _zero3_gathers(self, u, st, size, link, klass, res) -> None:
+        """Parameters gathered before each forward and backward use of a unit."""
+        s, T = self.s, self.T
+        for j in range(s.microbatches):
+            for phases in (("forward",), ("backward", "recompute")):
+                users = [
+                    self.tid[(v, j)]
+                    for v in range(self.n)
+                    if self.unit[v] == u
+                    and self.phase[v] in phases
+                    and (v, j) in self.tid
+                ]
+                if not users:
+                    continue
+                k = T.add(
+                    f"zero3 gather {u}",
+                    all_gather_time(size, s.dp, link),
+                    res,
+                    st,
+                    j,
+                    "collective",
+                    -1,
+                )
+                self.comm_bytes[klass] += size * (s.dp - 1) / s.dp
+                for a in users:
+                    T.dep(k, a)
+                self.gathers.append(
+                    (k, st, max(users), size * (s.dp - 1) / s.dp)
+                )
+
+    def _unit_parameters(self) -> dict[str, int]:
+        meta = self.g.meta or {}
+        by_layer = meta.get("parameters_by_layer") or {}
+        out: dict[str, int] = defaultdict(int)
+        for layer, count in by_layer.items():
+            out[unit_of(layer, self.s.unit_depth) or ""] += int(count)
+        if not out and meta.get("parameters"):
+            out[self.units[0] if self.units else ""] = int(meta["parameters"])
+        return out
+
+    def _stage_of_unit(self, u: str) -> int:
+        if u in self.stage_of_unit:
+            return self.stage_of_unit[u]
+        # parameters of a layer with no forward node of its own (the root's)
+        return 0
+
+    def _per_parameter(self) -> tuple[float, float, float]:
+        spec = OPTIMIZERS[self.s.optimizer]
+        if spec is not None:
+            return spec
+        meta = self.g.meta or {}
+        count = meta.get("parameters") or 0
+        per = meta.get("parameter_bytes", 4 * count) / count if count else 4.0
+        return per, per, 0.0
+
+    # -- run -------------------------------------------------------------------
+
+    def run(self) -> None:
+        T = self.T
+        nt = len(T.dur)
+        start = np.full(nt, np.nan)
+        end = np.full(nt, np.nan)
+        remaining = T.ndeps.copy()
+        ready = np.zeros(nt)
+        succ = T.succ
+        busy = [False] * len(T.res_names)
+        ptr = [0] * len(T.res_names)
+        waiting: list[list[tuple[float, int]]] = [[] for _ in T.res_names]
+        events: list[tuple[float, int]] = []
+        last_dep = np.full(nt, -1, dtype=np.int64)  # who made it ready
+        is_compute = T.res_compute
+        task_res = T.res
+        dur = T.dur
+        seqs = T.sequence
+
+        def dispatch(r: int, now: float) -> None:
+            if busy[r]:
+                return
+            if is_compute[r]:
+                seq = seqs[r]
+                if ptr[r] < len(seq) and remaining[seq[ptr[r]]] == 0:
+                    k = seq[ptr[r]]
+                    ptr[r] += 1
+                else:
+                    return
+            else:
+                if not waiting[r]:
+                    return
+                _, k = heapq.heappop(waiting[r])
+            busy[r] = True
+            start[k] = now
+            end[k] = now + dur[k]
+            heapq.heappush(events, (end[k], k))
+
+        for k in np.flatnonzero(remaining == 0).tolist():
+            if not is_compute[task_res[k]]:
+                heapq.heappush(waiting[task_res[k]], (0.0, k))
+        for r in range(len(T.res_names)):
+            dispatch(r, 0.0)
+        done = 0
+        while events:
+            now, k = heapq.heappop(events)
+            done += 1
+            r = task_res[k]
+            busy[r] = False
+            touched = {r}
+            for x in succ[k]:
+                remaining[x] -= 1
+                if now >= ready[x]:
+                    ready[x] = now
+                    last_dep[x] = k
+                if remaining[x] == 0:
+                    rx = task_res[x]
+                    if not is_compute[rx]:
+                        heapq.heappush(waiting[rx], (ready[x], x))
+                    touched.add(rx)
+            for rr in sorted(touched):
+                dispatch(rr, now)
+        if done < nt:
+            stuck = [T.names[k] for k in range(nt) if np.isnan(start[k])][:3]
+            raise RuntimeError(
+                "The simulation deadlocked (a device order contradicts the "
+                f"dependencies); tasks never started: {', '.join(stuck)}."
+            )
+        self.start, self.end, self.last_dep = start, end, last_dep
+
+    # -- report ----------------------------------------------------------------
+
+    def report(self, order: str, batch: int | None) -> SimulationResult:
+        s, c, T = self.s, self.c, self.T
+        makespan = float(np.max(self.end)) if len(self.end) else 0.0
+        devices, curves = [], []
+        state = self._model_state()
+        for st in range(s.pp):
+            times, values = self._memory_curve(st)
+            act = int(values.max()) if len(values) else 0
+            at = float(times[int(values.argmax())]) if len(values) else 0.0
+            busy = float(
+                sum(T.dur[k] for k in T.sequence[T.res_index[("compute", st)]])
+            )
+            devices.append(
+                DeviceReport(
+                    st,
+                    s.device_of(st),
+                    state[st] + act,
+                    act,
+                    state[st],
+                    c.device.memory,
+                    busy,
+                    at,
+                )
+            )
+            curves.append((times, values + state[st]))
+        flops = sum(
+            float(self.g.flops[v])
+            for v in range(self.n)
+            if self.phase[v] in ("forward", "backward")
+        )
+        model_flops = flops * s.microbatches * s.dp
+        if s.tp > 1:
+            model_flops *= s.tp
+        samples = (
+            batch * s.microbatches * s.dp / makespan
+            if batch and makespan > 0
+            else None
+        )
+        T_dict = {
+            "name": T.names,
+            "start": self.start,
+            "end": self.end,
+            "stage": np.array(T.stage),
+            "microbatch": np.array(T.job),
+            "kind": T.kinds,
+            "resource": [T.res_names[r] for r in T.res],
+        }
+        stats = {
+            "tasks": len(T.dur),
+            "nodes": self.n,
+            "stages": s.pp,
+            "units_per_stage": [
+                sum(1 for u in self.units if self.stage_of_unit[u] == st)
+                for st in range(s.pp)
+            ],
+            "dtype": self.dtype,
+        }
+        if hasattr(self, "stats_solve"):
+            stats["optimal_orders"] = {
+                str(k): {"peak": v[0], "status": v[1]}
+                for k, v in self.stats_solve.items()
+            }
+        return SimulationResult(
+            iteration_time=makespan,
+            samples_per_second=samples,
+            model_flops=model_flops,
+            devices=devices,
+            communication=dict(self.comm_bytes),
+            breakdown=self._breakdown(makespan),
+            order=order,
+            strategy=s,
+            cluster=c,
+            stats=stats,
+            tasks=T_dict,
+            memory=curves,
+        )
+
+    def _model_state(self) -> list[int]:
+        s = self.s
+        meta = self.g.meta or {}
+        params = self._unit_parameters()
+        total = sum(params.values())
+        per_stage = [0] * s.pp
+        for u, count in params.items():
+            per_stage[self._stage_of_unit(u)] += count
+        spec = OPTIMIZERS[s.optimizer]
+        out = []
+        for st in range(s.pp):
+            if spec is None:
+                const = int(meta.get("constant_bytes", 0))
+                share = (
+                    per_stage[st] / total
+                    if total
+                    else (1.0 if st == 0 else 0.0)
+                )
+                out.append(round(const * share) if s.pp > 1 else const)
+                continue
+            w, g, k = spec
+            p = per_stage[st]
+            d = s.dp
+            out.append(
+                int(
+                    w * p / (d if s.zero >= 3 else 1)
+                    + g * p / (d if s.zero >= 2 else 1)
+                    + k * p / (d if s.zero >= 1 else 1)
+                )
+            )
+        return out
+
+    def _memory_curve(self, st: int) -> tuple[np.ndarray, np.ndarray]:
+        """Activation memory of stage ``st`` over time (step function)."""
+        mb, T, s = self.mb, self.T, self.s
+        start, end = self.start, self.end
+        stage, phase = self.stage, self.phase
+        m = s.microbatches
+        drop_outputs = OPTIMIZERS[s.optimizer] is not None
+        ev: list[tuple[float, int, int, int]] = []  # time, class, rank, delta
+        seq = T.sequence[T.res_index[("compute", st)]]
+        pos = {k: i for i, k in enumerate(seq)}
+
+        def add(t0: float, t1: float, size: int, k0: int, k1: int) -> None:
+            # alloc at the start of task k0 (rank), free at the end of k1
+            ev.append((t0, 1, 2 * pos.get(k0, -1), size))
+            zero = t1 == start[k1] if k1 >= 0 else False
+            ev.append((t1, 1 if zero else 0, 2 * pos.get(k1, -1) + 1, -size))
+
+        first_task = {}
+        for k in seq:
+            j = T.job[k]
+            if j not in first_task:
+                first_task[j] = k
+        for b in range(len(mb)):
+            size = int(mb.size[b])
+            if not size:
+                continue
+            p = int(mb.producer[b])
+            cons = mb.cons_idx[mb.cons_ptr[b] : mb.cons_ptr[b + 1]].tolist()
+            out = bool(mb.output[b])
+            if out and drop_outputs:
+                continue
+            here = [x for x in cons if stage[x] == st]
+            if p >= 0 and stage[p] == st:
+                jobs = [-1] if phase[p] == "update" else range(m)
+                for j in jobs:
+                    kp = self.inst(p, j)
+                    if out:
+                        if j in (-1, 0):
+                            ev.append((start[kp], 1, 2 * pos[kp], size))
+                        continue
+                    ends = [
+                        (end[k], pos[k], k)
+                        for k in (self.inst(x, j) for x in here)
+                    ]
+                    for x in cons:
+                        if stage[x] != st:
+                            key = (b, stage[x], j)
+                            if key in self.sends:
+                                ends.append((end[self.sends[key]], -1, -1))
+                    t1, _, k1 = max(ends) if ends else (end[kp], 0, kp)
+                    add(start[kp], t1, size, kp, k1)
+            elif p < 0:
+                if not here:
+                    continue
+                for j in range(m):
+                    k0 = first_task.get(j)
+                    if k0 is None:
+                        continue
+                    ks = [self.inst(x, j) for x in here]
+                    k1 = max(ks, key=lambda k: (end[k], pos.get(k, -1)))
+                    add(start[k0], end[k1], size, k0, k1)
+            elif here:
+                # received from another stage
+                for j in range(m):
+                    key = (b, st, j)
+                    if key not in self.sends:
+                        continue
+                    k2 = self.sends[key]
+                    ks = [self.inst(x, j) for x in here]
+                    k1 = max(ks, key=lambda k: (end[k], pos.get(k, -1)))
+                    ev.append((start[k2], 1, -1, size))
+                    ev.append((end[k1], 0, 2 * pos[k1] + 1, -size))
+        for k, gst, last, size in getattr(self, "gathers", []):
+            if gst == st:
+                ev.append((start[k], 1, -1, int(size)))
+                ev.append(
+                    (end[last], 0, 2 * pos.get(last, -1) + 1, -int(size))
+                )
+        if not ev:
+            return np.zeros(1), np.zeros(1, dtype=np.int64)
+        ev.sort(key=lambda e: (e[0], e[1], e[2]))
+        times = np.array([e[0] for e in ev])
+        values = np.cumsum(np.array([e[3] for e in ev], dtype=np.int64))
+        return times, values
+
+    def _breakdown(self, makespan: float) -> dict[str, float]:
+        """Compute, exposed communication and bubble on the slowest stage."""
+        T = self.T
+        best = None
+        for st in range(self.s.pp):
+            seq = T.sequence[T.res_index[("compute", st)]]
+            last = max(
+                [self.end[k] for k in range(len(T.dur)) if T.stage[k] == st],
+                default=0.0,
+            )
+            if best is None or last > best[0]:
+                best = (last, st, seq)
+        _, st, seq = best
+        compute = exposed = bubble = 0.0
+        prev = 0.0
+        for k in seq:
+            gap = self.start[k] - prev
+            if gap > 1e-15:
+                d = self.last_dep[k]
+                if d >= 0 and T.kinds[d] != "compute":
+                    # the transfer's own time is exposed; waiting before
+                    # it started is waiting for another stage
+                    part = min(gap, float(T.dur[d]))
+                    exposed += part
+                    bubble += gap - part
+                else:
+                    bubble += gap
+            compute += T.dur[k]
+            prev = self.end[k]
+        tail = makespan - prev
+        if tail > 1e-15:
+            exposed += tail
+        return {
+            "stage": st,
+            "compute": compute,
+            "exposed_communication": exposed,
+            "bubble": bubble,
+        }
+
+
+class _Tasks:
+    """Task arrays: duration, resource, stage, micro-batch, edges."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self.dur_list: list[float] = []
+        self.res: list[int] = []
+        self.stage: list[int] = []
+        self.job: list[int] = []
+        self.kinds: list[str] = []
+        self.node: list[int] = []
+        self.succ: list[list[int]] = []
+        self.ndeps_list: list[int] = []
+        self.res_names: list[str] = []
+        self.res_compute: list[bool] = []
+        self.res_index: dict[tuple[str, int], int] = {}
+        self.sequence: dict[int, list[int]] = {}
+
+    def resource(self, name: str, stage: int, compute: bool = False) -> int:
+        key = (name, stage)
+        if key not in self.res_index:
+            self.res_index[key] = len(self.res_names)
+            label = f"{name} {stage}" if compute else name
+            self.res_names.append(label)
+            self.res_compute.append(compute)
+            self.sequence[self.res_index[key]] = []
+        return self.res_index[key]
+
+    def add(self, name, dur, res, stage, job, kind, node) -> int:
+        self.names.append(name)
+        self.dur_list.append(float(dur))
+        self.res.append(res)
+        self.stage.append(stage)
+        self.job.append(job)
+        self.kinds.append(kind)
+        self.node.append(node)
+        self.succ.append([])
+        self.ndeps_list.append(0)
+        return len(self.names) - 1
+
+    def dep(self, a: int, b: int) -> None:
+        self.succ[a].append(b)
+        self.ndeps_list[b] += 1
+
+    def freeze(self) -> None:
+        self.dur = np.array(self.dur_list)
+        self.ndeps = np.array(self.ndeps_list, dtype=np.int64)
+
+
+def _partition(weights: list[float], parts: int) -> np.ndarray:
+    """Boundaries (first index of stages 1..parts-1) of a contiguous split
+    minimizing the heaviest part (dynamic program)."""
+    k = len(weights)
+    if parts <= 1 or k == 0:
+        return np.zeros(0, dtype=np.int64)
+    prefix = np.concatenate([[0.0], np.cumsum(weights)])
+    INF = math.inf
+    best = np.full((parts + 1, k + 1), INF)
+    arg = np.zeros((parts + 1, k + 1), dtype=np.int64)
+    best[0, 0] = 0.0
+    for p in range(1, parts + 1):
+        for i in range(p, k + 1):
+            # last part = units j..i-1, j >= p-1
+            js = np.arange(p - 1, i)
+            costs = np.maximum(best[p - 1, js], prefix[i] - prefix[js])
+            a = int(np.argmin(costs))
+            best[p, i], arg[p, i] = costs[a], js[a]
+    cuts = []
+    i = k
+    for p in range(parts, 0, -1):
+        i = int(arg[p, i])
+        cuts.append(i)
+    return np.array(sorted(cuts)[1:], dtype=np.int64)
+
+
+def _fifo(g: Graph, pred: list[list[int]]) -> list[int]:
+    """Kahn's algorithm, first-in first-out, seeded in program order."""
+    from collections import deque
+
+    n = g.n
+    base = (
+        [g.index(v) for v in g.trace_order]
+        if g.trace_order is not None
+        else g.topological_order().tolist()
+    )
+    rank = {v: k for k, v in enumerate(base)}
+    indeg = [len(pred[v]) for v in range(n)]
+    succ = [
+        g.succ_idx[g.succ_ptr[v] : g.succ_ptr[v + 1]].tolist()
+        for v in range(n)
+    ]
+    queue = deque(sorted((v for v in range(n) if indeg[v] == 0), key=rank.get))
+    out = []
+    while queue:
+        v = queue.popleft()
+        out.append(v)
+        for w in sorted(succ[v], key=rank.get):
+            indeg[w] -= 1
+            if indeg[w] == 0:
+                queue.append(w)
+    return out
+
+
+def _induced(g: Graph, nodes: list[int]) -> Graph:
+    """The subgraph on ``nodes`` with explicit buffers: data from outside is
+    a graph input, data leaving it is kept (its transfer reads it)."""
+    from ..graph import Buffer
+    from ..graph import Graph as G
+
+    keep = set(nodes)
+    ids = g.ids
+    mb = g.memory_buffers()
+    buffers = []
+    for b in range(len(mb)):
+        p = int(mb.producer[b])
+        cons = mb.cons_idx[mb.cons_ptr[b] : mb.cons_ptr[b + 1]].tolist()
+        inside = [ids[c] for c in cons if c in keep]
+        leaves = any(c not in keep for c in cons)
+        if p >= 0 and p in keep:
+            buffers.append(
+                Buffer(
+                    f"b{b}",
+                    ids[p],
+                    int(mb.size[b]),
+                    tuple(inside),
+                    bool(mb.output[b]) or (leaves and not inside),
+                )
+            )
+        elif inside:
+            buffers.append(
+                Buffer(f"b{b}", None, int(mb.size[b]), tuple(inside), False)
+            )
+    edges = [
+        (ids[a], ids[b])
+        for a, b in zip(g.edge_src.tolist(), g.edge_dst.tolist(), strict=True)
+        if a in keep and b in keep
+    ]
+    return G([ids[v] for v in nodes], edges, buffers=buffers)

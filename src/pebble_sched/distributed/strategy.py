@@ -1,0 +1,244 @@
+"""Parallelization strategies: how a training step is spread over devices.
+
+A strategy gives the data-parallel degree ``dp`` (replicas, each on its own
+micro-batches), the tensor-parallel degree ``tp``, the number of pipeline
+stages ``pp`` (consecutive layer units per stage, balanced by forward
+FLOPs), the number of micro-batches per step and the pipeline schedule
+(``1f1b`` or ``gpipe``), the ZeRO stage (0-3: optimizer states, then
+gradients, then parameters sharded over the data-parallel ranks), which
+layer units recompute their activations in the backward pass (``fnmatch``
+patterns over unit names such as ``blocks.3``), and how model state is
+counted (``optimizer``). It uses ``dp * tp * pp`` devices, tensor-parallel
+ranks innermost (inside a node), then data-parallel, then stages.
+
+Presets: ``single``, ``data-parallel`` (every device of the cluster),
+``megatron(tp,pp,dp)`` or ``megatron(tp,pp,dp,m)``, ``zero(stage)`` (data
+parallel over every device with that ZeRO stage), ``pipeline(pp,m)``.
+
+Model state per parameter (``optimizer``), as in Rajbhandari et al. (ZeRO,
+SC'20): ``adam-mixed`` 2 (16-bit weights) + 2 (16-bit gradients) + 12
+(fp32 master weights, momentum and variance) = 16 bytes; ``adam-fp32`` 4 +
+4 + 8; ``sgd-fp32`` 4 + 4 + 0; ``trace`` (default): exactly what the trace
+held resident (``meta["constant_bytes"]``: parameters, buffers and any
+optimizer state the traced step updates), with its gradients counted as
+the graph's outputs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .cluster import Cluster
+
+__all__ = ["OPTIMIZERS", "Strategy", "StrategyError", "strategy"]
+
+#: bytes per parameter: (weights, gradients, optimizer states)
+OPTIMIZERS: dict[str, tuple[int, int, int] | None] = {
+    "trace": None,
+    "adam-mixed": (2, 2, 12),
+    "adam-fp32": (4, 4, 8),
+    "sgd-fp32": (4, 4, 0),
+}
+SCHEDULES = ("1f1b", "gpipe")
+
+
+class StrategyError(ValueError):
+    """An invalid strategy (one sentence naming what is wrong)."""
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """See the module docstring."""
+
+    name: str = "single"
+    dp: int = 1
+    tp: int = 1
+    pp: int = 1
+    microbatches: int = 1
+    schedule: str = "1f1b"
+    zero: int = 0
+    recompute: tuple[str, ...] = ()
+    optimizer: str = "trace"
+    unit_depth: int = 2
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def devices(self) -> int:
+        return self.dp * self.tp * self.pp
+
+    def device_of(self, stage: int, dp_rank: int = 0, tp_rank: int = 0) -> int:
+        """The device index of a rank (tensor-parallel innermost)."""
+        return (stage * self.dp + dp_rank) * self.tp + tp_rank
+
+    def dp_group(self, stage: int) -> list[int]:
+        return [self.device_of(stage, r) for r in range(self.dp)]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "dp": self.dp,
+            "tp": self.tp,
+            "pp": self.pp,
+            "microbatches": self.microbatches,
+            "schedule": self.schedule,
+            "zero": self.zero,
+            "recompute": list(self.recompute),
+            "optimizer": self.optimizer,
+            "unit_depth": self.unit_depth,
+        }
+
+
+def strategy(spec: Any, cluster: Cluster | None = None) -> Strategy:
+    """A strategy from a preset (``megatron(2,2,4)``), a JSON file, a dict
+    of its fields, or a Strategy; checked against ``cluster`` when given.
+
+    Raises
+    ------
+    StrategyError
+        One sentence naming the problem.
+
+    Examples
+    --------
+    >>> from pebble_sched.distributed.cluster import cluster
+    >>> s = strategy("megatron(1,2,4)", cluster("a100-80g"))
+    >>> s.dp, s.pp, s.devices, s.microbatches
+    (4, 2, 8, 2)
+    """
+    if isinstance(spec, Strategy):
+        s = spec
+    elif isinstance(spec, dict):
+        s = _from_dict(spec, "the strategy", cluster)
+    else:
+        text = str(spec).replace(" ", "")
+        s = _preset(text, cluster)
+        if s is None:
+            path = Path(text)
+            if not path.exists():
+                raise StrategyError(
+                    f"Unknown strategy {text!r}: not a preset (single, "
+                    "data-parallel, megatron(tp,pp,dp[,m]), zero(stage), "
+                    "pipeline(pp,m)) nor a file."
+                )
+            try:
+                data = json.loads(path.read_text())
+            except (OSError, ValueError) as exc:
+                raise StrategyError(
+                    f"{path}: cannot read it ({exc})."
+                ) from None
+            s = _from_dict(data, str(path), cluster)
+    _check(s, cluster)
+    return s
+
+
+def _preset(text: str, cluster: Cluster | None) -> Strategy | None:
+    everything = cluster.num_devices if cluster is not None else 1
+    if text == "single":
+        return Strategy("single")
+    if text == "data-parallel":
+        return Strategy("data-parallel", dp=everything)
+    m = re.fullmatch(r"(megatron|zero|pipeline)\(([\d,]*)\)", text)
+    if not m:
+        return None
+    kind = m.group(1)
+    try:
+        args = [int(x) for x in m.group(2).split(",") if x]
+    except ValueError:
+        return None
+    if kind == "megatron":
+        if len(args) not in (3, 4):
+            raise StrategyError(
+                f"{text}: megatron takes (tp, pp, dp) or (tp, pp, dp, m)."
+            )
+        tp, pp, dp = args[:3]
+        mb = args[3] if len(args) == 4 else max(1, pp)
+        return Strategy(text, dp=dp, tp=tp, pp=pp, microbatches=mb)
+    if kind == "zero":
+        if len(args) != 1:
+            raise StrategyError(f"{text}: zero takes the stage, 0 to 3.")
+        return Strategy(
+            text, dp=everything, zero=args[0], optimizer="adam-mixed"
+        )
+    if len(args) != 2:
+        raise StrategyError(f"{text}: pipeline takes (pp, m).")
+    return Strategy(text, pp=args[0], microbatches=args[1])
+
+
+def _from_dict(data: Any, where: str, cluster: Cluster | None) -> Strategy:
+    if not isinstance(data, dict):
+        raise StrategyError(f"{where}: a strategy is a JSON object.")
+    fields = set(Strategy.__dataclass_fields__) - {"meta"}
+    unknown = sorted(set(data) - fields - {"preset"})
+    if unknown:
+        raise StrategyError(f"{where}: unknown key {unknown[0]!r}.")
+    base = Strategy()
+    if "preset" in data:
+        got = _preset(str(data["preset"]).replace(" ", ""), cluster)
+        if got is None:
+            raise StrategyError(f"{where}: unknown preset {data['preset']!r}.")
+        base = got
+    kwargs = {k: v for k, v in data.items() if k != "preset"}
+    for key in ("dp", "tp", "pp", "microbatches", "zero", "unit_depth"):
+        if key in kwargs:
+            v = kwargs[key]
+            if isinstance(v, bool) or not isinstance(v, int):
+                raise StrategyError(
+                    f"{where}: '{key}' must be an integer, not {v!r}."
+                )
+    if "recompute" in kwargs:
+        r = kwargs["recompute"]
+        if isinstance(r, str):
+            r = [r]
+        if not isinstance(r, list) or not all(isinstance(x, str) for x in r):
+            raise StrategyError(
+                f"{where}: 'recompute' is a list of layer patterns."
+            )
+        kwargs["recompute"] = tuple(r)
+    return replace(base, **kwargs)
+
+
+def _check(s: Strategy, cluster: Cluster | None) -> None:
+    for key in ("dp", "tp", "pp", "microbatches", "unit_depth"):
+        v = getattr(s, key)
+        if v < 1:
+            raise StrategyError(
+                f"Strategy {s.name}: {key} must be >= 1, not {v}."
+            )
+    if s.zero not in (0, 1, 2, 3):
+        raise StrategyError(
+            f"Strategy {s.name}: zero stage {s.zero} is not 0-3."
+        )
+    if s.schedule not in SCHEDULES:
+        raise StrategyError(
+            f"Strategy {s.name}: schedule {s.schedule!r} is not one of "
+            f"{', '.join(SCHEDULES)}."
+        )
+    if s.optimizer not in OPTIMIZERS:
+        raise StrategyError(
+            f"Strategy {s.name}: optimizer {s.optimizer!r} is not one of "
+            f"{', '.join(OPTIMIZERS)}."
+        )
+    if s.zero and s.optimizer == "trace":
+        raise StrategyError(
+            f"Strategy {s.name}: ZeRO shards model state counted per "
+            "parameter; choose an optimizer (adam-mixed, adam-fp32, "
+            "sgd-fp32)."
+        )
+    if cluster is not None:
+        if s.devices > cluster.num_devices:
+            raise StrategyError(
+                f"Strategy {s.name} uses {s.devices} devices (dp {s.dp} x "
+                f"tp {s.tp} x pp {s.pp}); cluster {cluster.name} has "
+                f"{cluster.num_devices}."
+            )
+        if s.tp > cluster.devices_per_node or (
+            cluster.devices_per_node % s.tp
+        ):
+            raise StrategyError(
+                f"Strategy {s.name}: tensor-parallel degree {s.tp} must "
+                f"divide the {cluster.devices_per_node} devices of a node."
+            )
