@@ -33,7 +33,7 @@ from .info import graph_info
 from .parallel.fictitious_edges import HEURISTICS as PARALLEL_METHODS
 from .progress import StatusLine
 from .runtime import process_age, write_reserve
-from .schedule import format_size
+from .schedule import format_bytes, format_size
 from .solve import METHODS, solve
 from .solvers.dominant import SP_FAMILIES
 from .verify import verify
@@ -729,6 +729,164 @@ def parallel_cmd(
             f"{best.method} found no edge to add; the bound is not "
             "guaranteed (try --method respect-order)."
         )
+
+
+@main.command("simulate")
+@click.argument("graph_file", metavar="GRAPH.json", type=click.Path())
+@click.option(
+    "--cluster",
+    "-c",
+    "cluster_spec",
+    default="a100-80g",
+    show_default=True,
+    help="A preset (a100-80g, h100-sxm, cpu-test; NAME:NODES for several "
+    "nodes) or a JSON/TOML description.",
+)
+@click.option(
+    "--strategy",
+    "-s",
+    "strategy_spec",
+    default="single",
+    show_default=True,
+    help="single, data-parallel, megatron(tp,pp,dp[,m]), zero(stage), "
+    "pipeline(pp,m), or a JSON file.",
+)
+@click.option(
+    "--order",
+    type=click.Choice(["fifo", "optimal", "trace"]),
+    default="fifo",
+    show_default=True,
+    help="Each device's order: first ready first run, the memory-optimal "
+    "order of pebble-sched, or the program's.",
+)
+@click.option(
+    "--time-limit",
+    "-t",
+    type=float,
+    default=10.0,
+    show_default=True,
+    help="Seconds for the optimal orders.",
+)
+@click.option(
+    "--dtype", default=None, help="Compute dtype (bf16, fp16, fp32)."
+)
+@click.option(
+    "--batch",
+    type=int,
+    default=None,
+    help="Samples per micro-batch (default: read from the graph).",
+)
+@click.option(
+    "--trace",
+    "trace_file",
+    type=click.Path(),
+    default=None,
+    help="Write the timeline as Chrome trace events (Perfetto).",
+)
+@click.option(
+    "--plot",
+    "plot_file",
+    type=click.Path(),
+    default=None,
+    help="Plot each device's memory over the step (plot extra).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def simulate_cmd(
+    graph_file,
+    cluster_spec,
+    strategy_spec,
+    order,
+    time_limit,
+    dtype,
+    batch,
+    trace_file,
+    plot_file,
+    as_json,
+):
+    """Simulate one training step of GRAPH.json on a cluster.
+
+    GRAPH.json is a training step traced at the per-device micro-batch size
+    (pebble-sched import torch). Prints the step time, throughput, each
+    pipeline stage's peak memory against the device's capacity, the
+    communication volume and where the time goes.
+    """
+    from .distributed import ClusterError, StrategyError, simulate
+
+    if not (time_limit > 0 and math.isfinite(time_limit)):
+        raise InputError("--time-limit must be a positive number of seconds.")
+    graph = _read(graph_file)
+    try:
+        result = simulate(
+            graph,
+            cluster_spec,
+            strategy_spec,
+            order=order,
+            dtype=dtype,
+            batch=batch,
+            time_limit=time_limit,
+        )
+    except (ClusterError, StrategyError) as exc:
+        raise InputError(str(exc)) from None
+    except PebbleSchedError as exc:
+        raise InputError(str(exc)) from None
+    if trace_file:
+        try:
+            write_json(trace_file, result.chrome_trace())
+        except OSError as exc:
+            raise InputError(
+                f"{trace_file}: {exc.strerror or exc}; nothing written."
+            ) from None
+    if plot_file:
+        from .plotting import plot_device_memory
+
+        try:
+            plot_device_memory(result, plot_file)
+        except ModuleNotFoundError as exc:
+            raise InputError(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=1))
+        return
+    s, c = result.strategy, result.cluster
+    click.echo(f"graph        : {graph.name} ({graph.n} nodes)")
+    click.echo(
+        f"cluster      : {c.name}, {c.nodes} x {c.devices_per_node} "
+        f"{c.device.name} ({format_bytes(c.device.memory)} each)"
+    )
+    click.echo(
+        f"strategy     : {s.name}: dp {s.dp}, tp {s.tp}, pp {s.pp}, "
+        f"{s.microbatches} micro-batches ({s.schedule}), ZeRO {s.zero}, "
+        f"model state {s.optimizer}"
+        + (f", recompute {', '.join(s.recompute)}" if s.recompute else "")
+    )
+    click.echo(f"order        : {result.order}")
+    rate = (
+        f"{result.samples_per_second:,.1f} samples/s, "
+        if result.samples_per_second
+        else ""
+    )
+    click.echo(
+        f"step time    : {result.iteration_time * 1e3:.3f} ms; {rate}"
+        f"{result.tflops_per_device:.2f} model TFLOP/s per device"
+    )
+    for d in result.devices:
+        click.echo(
+            f"stage {d.stage:<7}: peak {format_bytes(d.peak)} (activations "
+            f"{format_bytes(d.activation_peak)} + model state "
+            f"{format_bytes(d.model_state)}) of {format_bytes(d.capacity)}: "
+            + ("fits" if d.fits else "DOES NOT FIT")
+        )
+    comm = ", ".join(
+        f"{k} {format_bytes(int(v))}"
+        for k, v in sorted(result.communication.items())
+    )
+    click.echo(f"communication: {comm or 'none'} per device")
+    b = result.breakdown
+    click.echo(
+        f"breakdown    : stage {b['stage']}: compute "
+        f"{b['compute'] * 1e3:.3f} ms, exposed communication "
+        f"{b['exposed_communication'] * 1e3:.3f} ms, bubble "
+        f"{b['bubble'] * 1e3:.3f} ms"
+    )
 
 
 @main.command("plot")

@@ -13,7 +13,12 @@ if TYPE_CHECKING:
     from .graph import Graph
     from .schedule import Schedule
 
-__all__ = ["plot_gantt", "plot_gap_vs_time", "plot_profile"]
+__all__ = [
+    "plot_device_memory",
+    "plot_gantt",
+    "plot_gap_vs_time",
+    "plot_profile",
+]
 
 
 def _pyplot():
@@ -158,6 +163,43 @@ def plot_gantt(
     bottom.set_xlabel("time")
     bottom.set_ylabel("bytes")
     bottom.legend(loc="best", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_device_memory(result: Any, path: str | os.PathLike) -> None:
+    """Per-device memory over one simulated training step (one line per
+    pipeline stage), with the device capacity; see
+    :func:`pebble_sched.distributed.simulate`."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(9, 4))
+    top_bytes = max(d.peak for d in result.devices)
+    gib, unit = (
+        (float(1 << 30), "GiB")
+        if top_bytes >= 1 << 30
+        else (float(1 << 20), "MiB")
+    )
+    for dev, (times, values) in zip(
+        result.devices, result.memory, strict=True
+    ):
+        ax.step(
+            [t * 1e3 for t in times.tolist()],
+            [v / gib for v in values.tolist()],
+            where="post",
+            label=f"stage {dev.stage}: peak {dev.peak / gib:.2f} {unit}",
+        )
+    cap = result.cluster.device.memory / gib
+    top = max(d.peak for d in result.devices) / gib
+    if cap <= 2 * top:
+        ax.axhline(cap, color="red", linestyle="--", label="capacity")
+    ax.set_xlabel("time (ms)")
+    ax.set_ylabel(f"memory ({unit})")
+    ax.set_title(
+        f"{result.strategy.name} on {result.cluster.name}, "
+        f"{result.order} order: {result.iteration_time * 1e3:.2f} ms/step"
+    )
+    ax.legend(loc="best", fontsize="small")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -292,3 +292,46 @@ def test_cli_factory_in_current_folder(tmp_path):
     assert broken.stderr.strip() == (
         "Error: mymod:broken() failed: ValueError: no such layer size"
     )
+
+
+def test_costs_layers_and_phases():
+    """Tests the recorded op costs: FLOPs of matrix products, layers from module paths, phases in order."""
+    torch.manual_seed(0)
+    m = torch.nn.Sequential(
+        torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 4)
+    )
+    g = from_torch(m, (torch.randn(3, 8),), optimizer="sgd")
+    ops = dict(zip(g.ids, g.op, strict=True))
+    flops = dict(zip(g.ids, g.flops.tolist(), strict=True))
+    layer = dict(zip(g.ids, g.layer, strict=True))
+    phase = dict(zip(g.ids, g.phase, strict=True))
+    # forward: addmm of (3 x 8) by (8 x 16) = 2 * 3 * 8 * 16 FLOPs, in layer 0
+    assert ops["addmm"] == "aten.addmm.default"
+    assert flops["addmm"] == 2 * 3 * 8 * 16 and layer["addmm"] == "0"
+    assert flops["addmm_1"] == 2 * 3 * 16 * 4 and layer["addmm_1"] == "2"
+    assert layer["relu"] == "1" and phase["relu"] == "forward"
+    # every matrix product of the backward is labelled with its layer
+    bw = [v for v in g.ids if ops[v] == "aten.mm.default"]
+    assert bw and all(phase[v] == "backward" for v in bw)
+    assert {layer[v] for v in bw} == {"0", "2"}
+    assert sum(flops[v] for v in bw) == 2 * (
+        2 * 3 * 8 * 16
+    ) - 2 * 3 * 8 * 16 + 2 * (2 * 3 * 16 * 4)
+    # the SGD update of each parameter is in its layer's update phase
+    ups = [v for v in g.ids if phase[v] == "update"]
+    assert ups and {layer[v] for v in ups} == {"0", "2"}
+    # phases come in program order: forward, backward, update
+    rank = {"forward": 0, "backward": 1, "update": 2}
+    seq = [rank[phase[v]] for v in g.trace_order]
+    assert seq == sorted(seq)
+    # views move nothing; others move their inputs and outputs
+    assert all(
+        g.op_bytes[g.index(v)] == 0
+        for v in g.ids
+        if ops[v] == "aten.t.default"
+    )
+    assert g.op_bytes[g.index("relu")] == 2 * 3 * 16 * 4
+    assert g.meta["parameters"] == 8 * 16 + 16 + 16 * 4 + 4
+    assert g.meta["parameters_by_layer"] == {"0": 8 * 16 + 16, "2": 16 * 4 + 4}
+    # the attributes survive the file format
+    assert Graph.from_dict(g.to_dict()) == g

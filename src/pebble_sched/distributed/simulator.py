@@ -116,6 +116,12 @@ class SimulationResult:
         FLOPs of one step over all devices, recomputation excluded.
     devices
         One :class:`DeviceReport` per stage.
+    orders
+        Per stage, the node ids in the order its device runs them (the
+        first micro-batch's forward and backward, then the update).
+    memory
+        Per stage, the memory curve ``(times, bytes)`` (model state
+        included).
     communication
         Bytes sent per link class (``intra``, ``inter``), per device.
     breakdown
@@ -138,6 +144,7 @@ class SimulationResult:
     memory: list[tuple[np.ndarray, np.ndarray]] = field(
         default_factory=list, repr=False
     )
+    orders: list[list[Any]] = field(default_factory=list, repr=False)
 
     @property
     def peak(self) -> int:
@@ -454,10 +461,11 @@ class _Builder:
             groups = self._groups(st)
             for nodes, j in groups:
                 for v in nodes:
+                    jv = -1 if update[v] else j
                     k = T.add(
-                        str(g.ids[v]), self.dur[v], res, st, j, "compute", v
+                        str(g.ids[v]), self.dur[v], res, st, jv, "compute", v
                     )
-                    tid[(v, j)] = k
+                    tid[(v, jv)] = k
                     T.sequence[res].append(k)
         self.tid = tid
 
@@ -529,7 +537,7 @@ class _Builder:
         upd = [v for v in mine if phase[v] == "update"]
         rest = [v for v in mine if phase[v] != "update"]
         if m == 1 and pp == 1:
-            return [(rest, 0), (upd, -1)]
+            return [(mine, 0)]  # exactly the order given
         fwd = [v for v in rest if phase[v] == "forward"]
         bwd = [v for v in rest if phase[v] != "forward"]
         out: list[tuple[list[int], int]] = []
@@ -819,6 +827,14 @@ class _Builder:
             stats=stats,
             tasks=T_dict,
             memory=curves,
+            orders=[
+                [
+                    self.g.ids[T.node[k]]
+                    for k in T.sequence[T.res_index[("compute", st)]]
+                    if T.job[k] in (0, -1)
+                ]
+                for st in range(s.pp)
+            ],
         )
 
     def _model_state(self) -> list[int]:
@@ -905,6 +921,17 @@ class _Builder:
                     t1, _, k1 = max(ends) if ends else (end[kp], 0, kp)
                     add(start[kp], t1, size, kp, k1)
             elif p < 0:
+                if out:  # an input kept to the end: resident throughout
+                    if st == 0 and 0 in first_task:
+                        k0 = first_task[0]
+                        ev.append((start[k0], 1, 2 * pos[k0] - 2, size))
+                    continue
+                if not cons and st == 0 and 0 in first_task:
+                    # read by nobody: resident before the first task only
+                    k0 = first_task[0]
+                    ev.append((start[k0], 1, 2 * pos[k0] - 2, size))
+                    ev.append((start[k0], 1, 2 * pos[k0] - 1, -size))
+                    continue
                 if not here:
                     continue
                 for j in range(m):

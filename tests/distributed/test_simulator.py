@@ -1,0 +1,229 @@
+"""Tests of the training-step simulator against quantities it must reproduce exactly (#14)."""
+
+import json
+import random
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pebble_sched import Graph, evaluate, read_graph
+from pebble_sched.distributed import cluster, simulate, strategy
+from pebble_sched.distributed.costs import all_reduce_time, op_time
+from pebble_sched.graph import Buffer
+from tests.helpers import ROOT, graphs, topological_orders
+
+CPU = cluster("cpu-test")
+DL_INSTANCES = sorted(
+    p
+    for family in ("dl-trace", "dl-optstep", "nas")
+    for p in (ROOT / "instances" / family).glob("*.json")
+    if ".best." not in p.name and p.name != "index.json"
+)
+
+
+def chain(units, flops=1e9, act=1000, grad=500, params=None, update=False):
+    """A training step of ``units`` layers: forward f_i, backward b_i, saved activations."""
+    ids, phase, layer = [], [], []
+    for i in range(units):
+        ids.append(f"f{i}"), phase.append("forward"), layer.append(f"u.{i}")
+    for i in reversed(range(units)):
+        ids.append(f"b{i}"), phase.append("backward"), layer.append(f"u.{i}")
+    if update:
+        for i in range(units):
+            ids.append(f"w{i}"), phase.append("update"), layer.append(f"u.{i}")
+    buffers, edges = [], []
+    for i in range(units):
+        readers = [f"b{i}"] + ([f"f{i + 1}"] if i + 1 < units else [])
+        buffers.append(Buffer(f"a{i}", f"f{i}", act, tuple(readers)))
+        if i:
+            buffers.append(Buffer(f"g{i}", f"b{i}", grad, (f"b{i - 1}",)))
+        if update:
+            edges.append((f"b{i}", f"w{i}"))
+    edges.append((f"f{units - 1}", f"b{units - 1}"))
+    meta = {}
+    if params:
+        meta = {
+            "parameters": params * units,
+            "parameter_bytes": 4 * params * units,
+            "parameters_by_layer": {f"u.{i}": params for i in range(units)},
+        }
+    n = len(ids)
+    return Graph(
+        ids,
+        edges,
+        buffers=buffers,
+        flops=[int(flops)] * n,
+        op_bytes=[0] * n,
+        phase=phase,
+        layer=layer,
+        meta=meta,
+    )
+
+
+@pytest.mark.parametrize("path", DL_INSTANCES, ids=lambda p: p.stem)
+def test_single_device_reproduces_evaluate_on_shipped_instances(path):
+    """Tests that one device, one micro-batch has evaluate()'s peak byte for byte, program order and best known order."""
+    g = read_graph(path)
+    orders = [list(g.trace_order)] if g.trace_order is not None else []
+    best = path.with_name(path.stem + ".best.json")
+    if best.exists():
+        orders.append(json.loads(best.read_text())["order"])
+    assert orders
+    for order in orders:
+        r = simulate(g, CPU, "single", order=order)
+        assert r.orders[0] == order
+        assert r.devices[0].activation_peak == evaluate(g, order).peak
+        assert r.devices[0].model_state == g.meta.get("constant_bytes", 0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(graphs(max_nodes=7), st.data())
+def test_single_device_reproduces_evaluate_with_durations(g, data):
+    """Tests exactness on random graphs with random op times (zero-time ops included) and any order."""
+    flops = data.draw(
+        st.lists(
+            st.sampled_from([0, 0, 10**6, 10**9]), min_size=g.n, max_size=g.n
+        )
+    )
+    g = g.replace(flops=flops)
+    orders = list(topological_orders(g))
+    order = data.draw(st.sampled_from(orders)) if orders else []
+    r = simulate(g, CPU, "single", order=order)
+    assert r.devices[0].activation_peak == evaluate(g, order).peak
+    # one device: the step is the sum of the op times
+    expected = sum(op_time(f, 0, CPU.device, "fp32") for f in flops)
+    assert r.iteration_time == pytest.approx(expected)
+
+
+def test_orders_on_a_traced_model():
+    """Tests fifo, trace and optimal orders on a traced model: each reproduces evaluate, optimal is lowest."""
+    g = read_graph(ROOT / "instances" / "dl-trace" / "gpt2-train.json")
+    peaks = {}
+    for order in ("fifo", "trace", "optimal"):
+        r = simulate(g, CPU, "single", order=order, time_limit=5)
+        assert r.devices[0].activation_peak == evaluate(g, r.orders[0]).peak
+        peaks[order] = r.devices[0].activation_peak
+    assert peaks["optimal"] <= min(peaks["fifo"], peaks["trace"])
+
+
+def test_gradient_all_reduce_time():
+    """Tests that data parallelism adds exactly the ring all-reduce of the gradients after the backward."""
+    params = 10**6
+    g = chain(1, flops=1e9, params=params)
+    compute = 2 * op_time(1e9, 0, CPU.device, "fp32")
+    for devices, link in ((2, CPU.intra), (4, CPU.inter)):
+        r = simulate(g, CPU, {"dp": devices}, order="trace")
+        sync = all_reduce_time(4 * params, devices, link)
+        assert r.iteration_time == pytest.approx(compute + sync)
+        assert r.breakdown["exposed_communication"] == pytest.approx(sync)
+        volume = 2 * (devices - 1) / devices * 4 * params
+        klass = "intra" if link is CPU.intra else "inter"
+        assert r.communication[klass] == pytest.approx(volume)
+        # per-device memory is that of one replica
+        assert r.devices[0].activation_peak == evaluate(g, r.orders[0]).peak
+
+
+@pytest.mark.parametrize("schedule", ["1f1b", "gpipe"])
+@pytest.mark.parametrize(("p", "m"), [(2, 1), (2, 4), (4, 4), (4, 8)])
+def test_pipeline_bubble(schedule, p, m):
+    """Tests that p uniform stages and m micro-batches take (m + p - 1)(t_f + t_b), a (p-1)/(m+p-1) bubble."""
+    g = chain(p, flops=1e9, act=0, grad=0)
+    s = strategy({"pp": p, "microbatches": m, "schedule": schedule}, CPU)
+    r = simulate(g, CPU, s, order="trace")
+    t = op_time(1e9, 0, CPU.device, "fp32")
+    assert r.iteration_time == pytest.approx((m + p - 1) * 2 * t)
+    b = r.breakdown
+    assert b["compute"] == pytest.approx(m * 2 * t)
+    assert b["bubble"] / r.iteration_time == pytest.approx(
+        (p - 1) / (m + p - 1)
+    )
+
+
+def test_one_f_one_b_holds_fewer_micro_batches():
+    """Tests that stage i of 1F1B holds min(p - i, m) micro-batches of activations, GPipe all m."""
+    p, m, act = 4, 8, 1000
+    g = chain(p, flops=1e9, act=act, grad=0)
+    for schedule in ("1f1b", "gpipe"):
+        s = strategy({"pp": p, "microbatches": m, "schedule": schedule}, CPU)
+        r = simulate(g, CPU, s, order="trace")
+        for d in r.devices:
+            held = min(p - d.stage, m) if schedule == "1f1b" else m
+            # a stage's saved activation, plus the received one it forwards
+            received = act if d.stage else 0
+            assert d.activation_peak in (
+                held * act + received,
+                held * act + received + act,
+            )
+            assert d.activation_peak >= held * act
+
+
+@pytest.mark.parametrize(
+    ("zero", "per_param"),
+    [(0, 16), (1, 4 + 12 / 64), (2, 2 + 14 / 64), (3, 16 / 64)],
+)
+def test_zero_model_state(zero, per_param):
+    """Tests ZeRO's model state per GPU: 7.5B parameters on 64 ranks give 120, 31.4, 16.6 and 1.9 GB."""
+    psi = 7_500_000_000
+    g = chain(1, params=psi)
+    c = cluster("a100-80g:8")
+    s = strategy({"dp": 64, "zero": zero, "optimizer": "adam-mixed"}, c)
+    r = simulate(g, c, s, order="trace")
+    assert r.devices[0].model_state == pytest.approx(per_param * psi, rel=1e-9)
+    published = {0: 120e9, 1: 31.4e9, 2: 16.6e9, 3: 1.9e9}[zero]
+    assert r.devices[0].model_state == pytest.approx(published, rel=0.02)
+
+
+def test_mixed_precision_adam_is_16_bytes_per_parameter():
+    """Tests that adam-mixed counts 2 + 2 + 12 bytes per parameter and drops the traced gradients."""
+    g = chain(2, params=1000)
+    r = simulate(g, CPU, {"optimizer": "adam-mixed"}, order="trace")
+    assert r.devices[0].model_state == 16 * 2000
+
+
+def test_recomputation_trades_time_for_memory():
+    """Tests that recomputing every block lowers the activation peak, adds time, keeps model FLOPs."""
+    g = read_graph(ROOT / "instances" / "dl-trace" / "gpt2-train.json")
+    g = g.replace(flops=[10**6] * g.n)
+    if g.layer is None:
+        pytest.skip("instance without layer labels")
+    base = simulate(g, CPU, "single", order="trace")
+    rec = simulate(g, CPU, {"recompute": ["blocks.*"]}, order="trace")
+    assert rec.devices[0].activation_peak < base.devices[0].activation_peak
+    assert rec.iteration_time > base.iteration_time
+    assert rec.model_flops == base.model_flops
+
+
+def test_pipeline_with_data_runs_on_traced_models():
+    """Tests pipeline and data parallelism with transfers on traced models: no deadlock, consistent reports."""
+    for name in ("gpt2-train", "resnet18-train"):
+        g = read_graph(ROOT / "instances" / "dl-trace" / f"{name}.json")
+        g = g.replace(flops=[10**7] * g.n, op_bytes=[10**4] * g.n)
+        if g.layer is None:
+            pytest.skip("instance without layer labels")
+        r = simulate(g, CPU, "megatron(1,2,2,4)", order="fifo")
+        assert len(r.devices) == 2 and r.iteration_time > 0
+        assert all(d.activation_peak > 0 for d in r.devices)
+        b = r.breakdown
+        assert b["compute"] + b["exposed_communication"] + b[
+            "bubble"
+        ] == pytest.approx(r.iteration_time)
+        trace = r.chrome_trace()["traceEvents"]
+        assert any(e["ph"] == "X" and e["cat"] == "p2p" for e in trace)
+
+
+def test_errors():
+    """Tests that strategies a graph cannot run are refused with one sentence."""
+    from pebble_sched.distributed import StrategyError
+
+    g = chain(2)
+    with pytest.raises(
+        StrategyError, match="3 pipeline stages but the graph has 2"
+    ):
+        simulate(g, CPU, "pipeline(3,1)")
+    with pytest.raises(
+        StrategyError, match="traced as one tensor-parallel shard"
+    ):
+        simulate(g, CPU, "megatron(2,1,1)")
+    with pytest.raises(ValueError, match="order must be one of"):
+        simulate(g, CPU, order="random")
