@@ -1,7 +1,6 @@
 """Tests of the training-step simulator against quantities it must reproduce exactly (#14)."""
 
 import json
-import random
 
 import pytest
 from hypothesis import given, settings
