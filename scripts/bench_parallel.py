@@ -169,7 +169,9 @@ def restrict_part(n: int, seeds: int, limit: float) -> None:
     print("unconstrained list schedule on the same p.")
     print()
     print("'CP / ours' compares each method's critical path with ours on the")
-    print("same instances, where both succeed (paired mean; below 1: shorter).")
+    print(
+        "same instances, where both succeed (paired mean; below 1: shorter)."
+    )
     print()
     head = "| family | M / opt | method | success | CP ratio | CP / ours |"
     head += "".join(f" makespan p={p} |" for p in procs) + " time (s) |"

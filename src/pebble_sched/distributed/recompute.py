@@ -27,7 +27,7 @@ from ..graph import Buffer, Graph
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["unit_of", "with_recomputation"]
+__all__ = ["matching_unit", "unit_of", "with_recomputation"]
 
 
 def unit_of(layer: str | None, depth: int) -> str | None:
@@ -41,19 +41,40 @@ def unit_of(layer: str | None, depth: int) -> str | None:
     return ".".join(layer.split(".")[:depth])
 
 
-def with_recomputation(
-    graph: Graph, recompute: Callable[[str], bool], depth: int = 2
-) -> Graph:
-    """``graph`` with the units ``recompute`` selects recomputing (see above).
+def matching_unit(patterns: list[str] | tuple[str, ...]) -> Callable:
+    """A map from a layer path to its shortest prefix matching one of the
+    ``fnmatch`` ``patterns`` (the recomputed unit), or ``None``.
+
+    >>> f = matching_unit(["blocks.*", "layers.*.attn.core"])
+    >>> f("blocks.3.att.qkv"), f("layers.1.attn.core"), f("layers.1.mlp")
+    ('blocks.3', 'layers.1.attn.core', None)
+    """
+    import fnmatch
+
+    def unit(layer: str | None) -> str | None:
+        if layer is None:
+            return None
+        parts = layer.split(".")
+        for k in range(1, len(parts) + 1):
+            prefix = ".".join(parts[:k])
+            if any(fnmatch.fnmatchcase(prefix, p) for p in patterns):
+                return prefix
+        return None
+
+    return unit
+
+
+def with_recomputation(graph: Graph, units: Callable | list[str]) -> Graph:
+    """``graph`` with the selected units recomputing (see above).
 
     Parameters
     ----------
     graph
         A training step with ``layer`` and ``phase`` on its nodes.
-    recompute
-        Called with each unit's name; true for the units to recompute.
-    depth
-        Components of a layer path that name its unit.
+    units
+        ``fnmatch`` patterns over layer paths (``["blocks.*"]``: every
+        block; ``["layers.*.attn.core"]``: the attention cores), or a
+        function from a layer path to its recomputed unit (``None``: kept).
 
     Raises
     ------
@@ -67,8 +88,9 @@ def with_recomputation(
         )
     n = graph.n
     phase = graph.phase
-    unit = [unit_of(x, depth) for x in graph.layer]
-    chosen = {u for u in set(unit) if u is not None and recompute(u)}
+    select = units if callable(units) else matching_unit(list(units))
+    unit = [select(x) for x in graph.layer]
+    chosen = {u for u in unit if u is not None}
     if not chosen:
         return graph
     mb = graph.memory_buffers()

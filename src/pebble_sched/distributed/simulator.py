@@ -45,7 +45,7 @@ during their node, ZeRO-3's gathered parameters during their unit's use).
 
 from __future__ import annotations
 
-import fnmatch
+import bisect
 import heapq
 import math
 import time as _time
@@ -86,7 +86,13 @@ _DTYPES = {
 
 @dataclass(frozen=True)
 class DeviceReport:
-    """One pipeline stage's device (its data- and tensor-parallel peers are alike)."""
+    """One pipeline stage's device (its data- and tensor-parallel peers are alike).
+
+    ``peak`` = ``model_state`` + ``activation_peak``; ``stored_activations``
+    is the activation memory when the device starts its first backward
+    task (what the forward passes keep for the backward: Korthikanti et
+    al.'s "activation memory").
+    """
 
     stage: int
     device: int
@@ -96,6 +102,7 @@ class DeviceReport:
     capacity: int
     busy: float
     peak_time: float
+    stored_activations: int = 0
 
     @property
     def fits(self) -> bool:
@@ -186,6 +193,7 @@ class SimulationResult:
                     "fits": d.fits,
                     "busy_s": d.busy,
                     "peak_time_s": d.peak_time,
+                    "stored_activations_bytes": d.stored_activations,
                 }
                 for d in self.devices
             ],
@@ -294,11 +302,7 @@ def simulate(
             f"order must be one of {', '.join(ORDERS)} or a list."
         )
     if s.recompute:
-        graph = with_recomputation(
-            graph,
-            lambda u: any(fnmatch.fnmatchcase(u, p) for p in s.recompute),
-            s.unit_depth,
-        )
+        graph = with_recomputation(graph, list(s.recompute))
     meta = graph.meta or {}
     dtype = dtype or _DTYPES.get(str(meta.get("dtype")), "fp32")
     if batch is None:
@@ -758,7 +762,7 @@ class _Builder:
         devices, curves = [], []
         state = self._model_state()
         for st in range(s.pp):
-            times, values = self._memory_curve(st)
+            times, values, stored = self._memory_curve(st)
             act = int(values.max()) if len(values) else 0
             at = float(times[int(values.argmax())]) if len(values) else 0.0
             busy = float(
@@ -774,6 +778,7 @@ class _Builder:
                     c.device.memory,
                     busy,
                     at,
+                    stored,
                 )
             )
             curves.append((times, values + state[st]))
@@ -959,11 +964,21 @@ class _Builder:
                     (end[last], 0, 2 * pos.get(last, -1) + 1, -int(size))
                 )
         if not ev:
-            return np.zeros(1), np.zeros(1, dtype=np.int64)
+            return np.zeros(1), np.zeros(1, dtype=np.int64), 0
         ev.sort(key=lambda e: (e[0], e[1], e[2]))
         times = np.array([e[0] for e in ev])
         values = np.cumsum(np.array([e[3] for e in ev], dtype=np.int64))
-        return times, values
+        # what is live as the first backward task starts
+        stored = 0
+        backs = [
+            k for k in seq if phase[T.node[k]] in ("backward", "recompute")
+        ]
+        if backs:
+            kb = backs[0]
+            cut = (start[kb], 1, 2 * pos[kb])
+            i = bisect.bisect_left([(e[0], e[1], e[2]) for e in ev], cut)
+            stored = int(values[i - 1]) if i else 0
+        return times, values, stored
 
     def _breakdown(self, makespan: float) -> dict[str, float]:
         """Compute, exposed communication and bubble on the slowest stage."""

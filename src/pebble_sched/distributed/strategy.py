@@ -6,9 +6,10 @@ stages ``pp`` (consecutive layer units per stage, balanced by forward
 FLOPs), the number of micro-batches per step and the pipeline schedule
 (``1f1b`` or ``gpipe``), the ZeRO stage (0-3: optimizer states, then
 gradients, then parameters sharded over the data-parallel ranks), which
-layer units recompute their activations in the backward pass (``fnmatch``
-patterns over unit names such as ``blocks.3``), and how model state is
-counted (``optimizer``). It uses ``dp * tp * pp`` devices, tensor-parallel
+modules recompute their activations in the backward pass (``fnmatch``
+patterns over layer paths: ``blocks.*`` every block, Megatron's full
+recomputation; ``layers.*.attn.core`` the attention cores, its selective
+one), and how model state is counted (``optimizer``). It uses ``dp * tp * pp`` devices, tensor-parallel
 ranks innermost (inside a node), then data-parallel, then stages.
 
 Presets: ``single``, ``data-parallel`` (every device of the cluster),
@@ -17,8 +18,10 @@ parallel over every device with that ZeRO stage), ``pipeline(pp,m)``.
 
 Model state per parameter (``optimizer``), as in Rajbhandari et al. (ZeRO,
 SC'20): ``adam-mixed`` 2 (16-bit weights) + 2 (16-bit gradients) + 12
-(fp32 master weights, momentum and variance) = 16 bytes; ``adam-fp32`` 4 +
-4 + 8; ``sgd-fp32`` 4 + 4 + 0; ``trace`` (default): exactly what the trace
+(fp32 master weights, momentum and variance) = 16 bytes;
+``megatron-mixed`` 2 + 4 (fp32 gradient accumulation) + 12 = 18 bytes, as
+Megatron-LM counts without its distributed optimizer; ``adam-fp32`` 4 + 4 +
+8; ``sgd-fp32`` 4 + 4 + 0; ``trace`` (default): exactly what the trace
 held resident (``meta["constant_bytes"]``: parameters, buffers and any
 optimizer state the traced step updates), with its gradients counted as
 the graph's outputs.
@@ -43,6 +46,7 @@ OPTIMIZERS: dict[str, tuple[int, int, int] | None] = {
     "adam-mixed": (2, 2, 12),
     "adam-fp32": (4, 4, 8),
     "sgd-fp32": (4, 4, 0),
+    "megatron-mixed": (2, 4, 12),
 }
 SCHEDULES = ("1f1b", "gpipe")
 

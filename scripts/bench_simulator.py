@@ -1,0 +1,198 @@
+"""The distributed simulator against published figures, and FIFO against optimal orders.
+
+    python scripts/bench_simulator.py --part oracles
+    python scripts/bench_simulator.py --part orders [--time-limit 10]
+    python scripts/bench_simulator.py --part speed
+
+``oracles``: activation memory per GPU of the four models of Korthikanti et
+al. (MLSys'23), Figure 1 (s = 2048, t = 8; 22B: b = 4, p = 1; 175B: b = 1,
+p = 8, 3 interleaved chunks; 530B: b = 1, p = 35, v = 3; 1T: b = 1, p = 64),
+and parameters + optimizer state per GPU. One or two layers of one
+tensor-parallel rank are traced at full size (fake tensors); the stored
+activation of a layer is the liveness simulation's memory at the
+forward/backward boundary, two layers minus one (embedding and head cancel);
+the first stage holds L layers' worth of micro-batches in 1F1B, times Megatron's
+interleaving factor 1 + (p - 1)/(p v) (interleaving is not simulated: the factor
+is applied). Model state: the parameters of the first stage's layers in the
+traced model definition at 18 bytes each (Megatron without its distributed
+optimizer); Figure 1 counts the layers' weights only (12 h^2 / t per layer), so
+the first stage's embedding (which it also holds) is reported apart.
+
+``orders``: per-device peak under FIFO and under the optimal order, same
+strategy, on traced models (GPT-style 1.3B, ResNet-50, RandWire, Inception).
+
+``speed``: simulation time of a GPT-style 1.3B training step on 16 GPUs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+GiB = 2**30
+
+# (name, layers, hidden, heads, micro-batch, pipeline p, interleave v)
+KORTHIKANTI = [
+    ("22B", 48, 6144, 64, 4, 1, 1),
+    ("175B", 96, 12288, 96, 1, 8, 3),
+    ("530B", 105, 20480, 128, 1, 35, 3),
+    ("1T", 128, 25600, 160, 1, 64, 1),
+]
+# Figure 1 (GiB): TP only; TP + SP + selective; params + optimizer
+PUBLISHED = {
+    "22B": (59.25, 9.5625, 45.56),
+    "175B": (66.84375, 12.3515625, 45.56),
+    "530B": (114.0234375, 23.076171875, 31.64),
+    "1T": (131.25, 26.5625, 32.96),
+}
+
+
+def stored_per_layer(shape, batch, tp, recompute=()):
+    """Bytes a layer keeps for its backward pass: liveness at the boundary."""
+    from pebble_sched.distributed import simulate
+    from pebble_sched.importers.gpt import gpt_graph
+
+    live = {}
+    for k in (1, 2):
+        g = gpt_graph(shape, batch=batch, tp=tp, layers=k)
+        r = simulate(
+            g, "h100-sxm", {"recompute": list(recompute)}, order="trace"
+        )
+        live[k] = r.devices[0].stored_activations
+    return live[2] - live[1]
+
+
+def oracles() -> None:
+    from pebble_sched.importers.gpt import gpt_model
+
+    print(
+        "| model | TP only: ours (GiB) | published | error | "
+        "TP + selective recompute: ours | formula 10+24/t | "
+        "params + optimizer (layers): ours | published | error | "
+        "with the embedding |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    errors = []
+    for name, layers, h, a, b, p, v in KORTHIKANTI:
+        t0 = time.perf_counter()
+        per = stored_per_layer((layers, h, a), b, 8)
+        sel = stored_per_layer((layers, h, a), b, 8, ["layers.*.attn.core"])
+        factor = 1 + (p - 1) / (p * v) if v > 1 else 1.0
+        act = per * layers * factor / GiB
+        act_sel = sel * layers * factor / GiB
+        s = 2048
+        formula_sel = s * b * h * (10 + 24 / 8) * layers * factor / GiB
+        model = gpt_model((layers, h, a), tp=8)
+        per_stage = layers // p
+        in_layers = embed = 0
+        for pname, prm in model.named_parameters():
+            parts = pname.split(".")
+            if parts[0] == "layers" and int(parts[1]) < per_stage:
+                in_layers += prm.numel()
+            elif parts[0] == "embed" or (parts[0] == "head" and p == 1):
+                embed += prm.numel()
+        state = 18 * in_layers / GiB
+        state_all = 18 * (in_layers + embed) / GiB
+        pub_act, _pub_sel, pub_state = PUBLISHED[name]
+        e1 = act / pub_act - 1
+        e2 = state / pub_state - 1
+        errors.append((e1, e2))
+        print(
+            f"| {name} | {act:.2f} | {pub_act:.2f} | {e1:+.2%} | "
+            f"{act_sel:.2f} | {formula_sel:.2f} | {state:.2f} | "
+            f"{pub_state:.2f} | {e2:+.2%} | {state_all:.2f} |",
+            flush=True,
+        )
+        del model
+        _ = t0
+    print()
+    print(
+        "mean |error|: activations "
+        f"{sum(abs(x) for x, _ in errors) / len(errors):.2%}, "
+        f"params + optimizer {sum(abs(y) for _, y in errors) / len(errors):.2%}"
+    )
+
+
+def orders(limit: float) -> None:
+    from pebble_sched.distributed import simulate
+    from pebble_sched.importers.gpt import gpt_graph
+    from pebble_sched.importers.torch_fx import from_torch
+    from pebble_sched.importers.zoo import build
+
+    models = {}
+    models["gpt-1.3b (2 layers, b=1)"] = gpt_graph("gpt-1.3b", layers=2)
+    for name in ("resnet50", "randwire", "inception"):
+        m, x = build(name)
+        models[name] = from_torch(m, x)
+    plans = [
+        ("single", "a100-80g"),
+        ("data-parallel", "a100-80g"),
+        ("pipeline(2,4)", "a100-80g"),
+        ("megatron(1,2,4,4)", "a100-80g"),
+    ]
+    print(
+        "| model | strategy | stage | FIFO peak | optimal peak | gain | "
+        "FIFO step (ms) | optimal step (ms) |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    for label, g in models.items():
+        for strat, cl in plans:
+            try:
+                fifo = simulate(g, cl, strat, order="fifo")
+                best = simulate(
+                    g, cl, strat, order="optimal", time_limit=limit
+                )
+            except ValueError as exc:
+                print(f"| {label} | {strat} | - | {exc} |")
+                continue
+            for a, b in zip(fifo.devices, best.devices, strict=True):
+                gain = 1 - b.activation_peak / a.activation_peak
+                print(
+                    f"| {label} | {strat} | {a.stage} | "
+                    f"{a.activation_peak / 2**20:.1f} MiB | "
+                    f"{b.activation_peak / 2**20:.1f} MiB | {gain:.1%} | "
+                    f"{fifo.iteration_time * 1e3:.2f} | "
+                    f"{best.iteration_time * 1e3:.2f} |",
+                    flush=True,
+                )
+
+
+def speed() -> None:
+    from pebble_sched.distributed import simulate
+    from pebble_sched.importers.gpt import gpt_graph
+
+    t0 = time.perf_counter()
+    g = gpt_graph("gpt-1.3b", batch=1, tp=2)
+    trace_s = time.perf_counter() - t0
+    for strat in ("megatron(2,2,4,8)", "megatron(2,4,2,16)"):
+        for order in ("fifo", "optimal"):
+            t0 = time.perf_counter()
+            r = simulate(g, "a100-80g:2", strat, order=order, time_limit=20)
+            dt = time.perf_counter() - t0
+            print(
+                f"gpt-1.3b tp2 ({g.n} nodes, traced in {trace_s:.1f} s), "
+                f"{strat}, {order}: {r.stats['tasks']} tasks, simulated in "
+                f"{dt:.2f} s ({r.stats['tasks'] / dt:,.0f} tasks/s); step "
+                f"{r.iteration_time * 1e3:.1f} ms, peak "
+                f"{r.peak / GiB:.2f} GiB",
+                flush=True,
+            )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument(
+        "--part", choices=["oracles", "orders", "speed"], default="oracles"
+    )
+    ap.add_argument("--time-limit", type=float, default=10.0)
+    args = ap.parse_args()
+    if args.part == "oracles":
+        oracles()
+    elif args.part == "orders":
+        orders(args.time_limit)
+    else:
+        speed()
+
+
+if __name__ == "__main__":
+    main()
