@@ -226,3 +226,42 @@ def test_errors():
         simulate(g, CPU, "megatron(2,1,1)")
     with pytest.raises(ValueError, match="order must be one of"):
         simulate(g, CPU, order="random")
+
+
+def test_optimal_orders_never_raise_a_device_peak():
+    """Tests that under pipelines the optimal orders keep every device at or below its FIFO peak."""
+    for name in ("inception-train", "randwire-train"):
+        g = read_graph(
+            ROOT
+            / "instances"
+            / ("nas" if "randwire" in name else "dl-trace")
+            / f"{name}.json"
+        )
+        for strat in ("pipeline(2,4)", "megatron(1,2,2,2)"):
+            fifo = simulate(g, CPU, strat, order="fifo")
+            best = simulate(g, CPU, strat, order="optimal", time_limit=2)
+            for a, b in zip(fifo.devices, best.devices, strict=True):
+                assert b.activation_peak <= a.activation_peak
+
+
+def test_tensor_parallel_collectives():
+    """Tests that a tensor-parallel shard pays Megatron's all-reduces: 4 per layer per micro-batch, sized by the activation."""
+    pytest.importorskip("torch")
+    from pebble_sched.distributed.costs import all_reduce_time
+    from pebble_sched.importers.gpt import gpt_graph
+
+    c = cluster("a100-80g")
+    one = gpt_graph((2, 256, 4), batch=2, seq=64, vocab=512, tp=1)
+    two = gpt_graph((2, 256, 4), batch=2, seq=64, vocab=512, tp=2)
+    r1 = simulate(one, c, "single", order="trace")
+    r2 = simulate(two, c, {"tp": 2}, order="trace")
+    act = 2 * 64 * 256 * 2  # b s h, bf16
+    # per layer 2 forward + 2 backward all-reduces, plus the embedding's and the head's
+    count = 2 * 4 + 2
+    assert r2.communication["intra"] == pytest.approx(count * act)
+    # the shard halves the layers' matrix products, the collectives add time
+    assert r2.iteration_time > r1.iteration_time / 2
+    assert r2.model_flops == pytest.approx(r1.model_flops, rel=0.01)
+    assert r2.devices[0].stored_activations < r1.devices[0].stored_activations
+    with pytest.raises(Exception, match="tensor-parallel shard of degree 4"):
+        simulate(two, c, {"tp": 4})

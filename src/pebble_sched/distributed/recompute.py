@@ -30,15 +30,25 @@ if TYPE_CHECKING:
 __all__ = ["matching_unit", "unit_of", "with_recomputation"]
 
 
-def unit_of(layer: str | None, depth: int) -> str | None:
-    """The unit a layer path belongs to: its first ``depth`` components.
+def unit_of(layer: str | None, depth: int = 0) -> str | None:
+    """The unit a layer path belongs to.
 
-    >>> unit_of("blocks.3.att.qkv", 2), unit_of("head", 2), unit_of(None, 2)
-    ('blocks.3', 'head', None)
+    By default (``depth`` 0) a top-level module, or one element of a
+    top-level list of modules; else the path's first ``depth`` components.
+
+    >>> unit_of("blocks.3.att.qkv"), unit_of("embed.word"), unit_of(None)
+    ('blocks.3', 'embed', None)
+    >>> unit_of("blocks.3.att.qkv", 3)
+    'blocks.3.att'
     """
     if layer is None:
         return None
-    return ".".join(layer.split(".")[:depth])
+    parts = layer.split(".")
+    if depth:
+        return ".".join(parts[:depth])
+    if len(parts) > 1 and parts[1].isdigit():
+        return ".".join(parts[:2])
+    return parts[0]
 
 
 def matching_unit(patterns: list[str] | tuple[str, ...]) -> Callable:

@@ -308,13 +308,63 @@ def simulate(
     if batch is None:
         shapes = meta.get("input_shapes") or []
         batch = int(shapes[0][0]) if shapes and shapes[0] else None
-    sim = _Builder(graph, c, s, dtype)
-    sim.assign_stages()
-    sim.device_orders(order, time_limit)
-    sim.build_tasks()
-    sim.run()
-    result = sim.report(order if isinstance(order, str) else "given", batch)
+
+    def run(spec: Any) -> tuple[_Builder, SimulationResult]:
+        sim = _Builder(graph, c, s, dtype)
+        sim.assign_stages()
+        if isinstance(spec, tuple):  # ("stages", node indices by stage)
+            sim.base = spec[1]
+        else:
+            sim.device_orders(spec, time_limit)
+        sim.build_tasks()
+        sim.run()
+        label = order if isinstance(order, str) else "given"
+        return sim, sim.report(label, batch)
+
+    result = run(order)[1] if order != "optimal" else _optimal_checked(run)
     result.stats["simulation_s"] = _time.perf_counter() - t0
+    return result
+
+
+def _optimal_checked(run) -> SimulationResult:
+    """Each stage's solver order where the simulation confirms it does not
+    raise that device's peak above FIFO's, FIFO's elsewhere.
+
+    The solver minimizes the peak of one micro-batch of a stage alone; with
+    several micro-batches in flight, or transfers arriving at other times,
+    a device's peak can differ, so every stage is checked by simulation.
+    """
+    fifo_sim, fifo = run("fifo")
+    opt_sim, opt = run("optimal")
+    ceiling = [d.activation_peak for d in fifo.devices]
+    stages = len(ceiling)
+    use = [
+        opt.devices[st].activation_peak <= ceiling[st] for st in range(stages)
+    ]
+    stats = opt.stats.get("optimal_orders", {})
+    for _ in range(3):
+        base = [
+            v
+            for st in range(stages)
+            for v in (opt_sim.base if use[st] else fifo_sim.base)
+            if opt_sim.stage[v] == st
+        ]
+        result = run(("stages", base))[1]
+        worse = [
+            st
+            for st in range(stages)
+            if use[st] and result.devices[st].activation_peak > ceiling[st]
+        ]
+        if not worse:
+            break
+        for st in worse:
+            use[st] = False
+    else:
+        result = fifo
+        use = [False] * stages
+    result.order = "optimal"
+    result.stats["optimal_orders"] = stats
+    result.stats["solver_order_kept"] = use
     return result
 
 
@@ -337,10 +387,34 @@ class _Builder:
         )
         self.topo = graph.topological_order().tolist()
         self.mb = graph.memory_buffers()
+        self.tp_bytes = 0.0
+        if s.tp > 1:
+            self._tensor_parallel_collectives(layers)
         self.pred = [
             graph.pred_idx[graph.pred_ptr[v] : graph.pred_ptr[v + 1]].tolist()
             for v in range(n)
         ]
+
+    def _tensor_parallel_collectives(self, layers) -> None:
+        """Megatron's all-reduces inside the layers, blocking the compute.
+
+        A ``tp_exit`` marker all-reduces its input across the tensor-parallel
+        group in the forward pass (and again when recomputed), a
+        ``tp_enter`` marker the gradient in the backward pass; the marker's
+        node waits for it (NCCL on the compute stream).
+        """
+        s, c, mb = self.s, self.c, self.mb
+        link = c.link(range(s.tp))
+        for v in range(self.n):
+            path = layers[v] or ""
+            ph = self.phase[v]
+            if (
+                path.endswith("tp_exit") and ph in ("forward", "recompute")
+            ) or (path.endswith("tp_enter") and ph == "backward"):
+                reads = mb.read_idx[mb.read_ptr[v] : mb.read_ptr[v + 1]]
+                size = float(mb.size[reads].sum()) if len(reads) else 0.0
+                self.dur[v] += all_reduce_time(size, s.tp, link)
+                self.tp_bytes += 2 * (s.tp - 1) / s.tp * size
 
     # -- stages --------------------------------------------------------------
 
@@ -490,10 +564,12 @@ class _Builder:
             ].tolist():
                 if stage[cidx] != stage[p]:
                     data[(p, cidx)].append(b)
-        self.sends: dict[
-            tuple[int, int, int], int
-        ] = {}  # (buffer, dst stage, j)
+        # transfers between stages: (buffer, destination stage, micro-batch)
+        self.sends: dict[tuple[int, int, int], int] = {}
         self.comm_bytes = defaultdict(float)
+        if self.tp_bytes:
+            klass = c.link_class(range(s.tp))
+            self.comm_bytes[klass] += self.tp_bytes * m
         for u, v in zip(g.edge_src.tolist(), g.edge_dst.tolist(), strict=True):
             for j in jobs:
                 a, b_ = inst(u, j), inst(v, j)
@@ -1125,7 +1201,8 @@ def _fifo(g: Graph, pred: list[list[int]]) -> list[int]:
 
 def _induced(g: Graph, nodes: list[int]) -> Graph:
     """The subgraph on ``nodes`` with explicit buffers: data from outside is
-    a graph input, data leaving it is kept (its transfer reads it)."""
+    a graph input; data leaving it lives until its readers inside (or its
+    producer) finish, its transfer being short."""
     from ..graph import Buffer
     from ..graph import Graph as G
 
@@ -1137,7 +1214,6 @@ def _induced(g: Graph, nodes: list[int]) -> Graph:
         p = int(mb.producer[b])
         cons = mb.cons_idx[mb.cons_ptr[b] : mb.cons_ptr[b + 1]].tolist()
         inside = [ids[c] for c in cons if c in keep]
-        leaves = any(c not in keep for c in cons)
         if p >= 0 and p in keep:
             buffers.append(
                 Buffer(
@@ -1145,7 +1221,7 @@ def _induced(g: Graph, nodes: list[int]) -> Graph:
                     ids[p],
                     int(mb.size[b]),
                     tuple(inside),
-                    bool(mb.output[b]) or (leaves and not inside),
+                    bool(mb.output[b]),
                 )
             )
         elif inside:

@@ -68,7 +68,7 @@ class Strategy:
     zero: int = 0
     recompute: tuple[str, ...] = ()
     optimizer: str = "trace"
-    unit_depth: int = 2
+    unit_depth: int = 0
     meta: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -206,7 +206,11 @@ def _from_dict(data: Any, where: str, cluster: Cluster | None) -> Strategy:
 
 
 def _check(s: Strategy, cluster: Cluster | None) -> None:
-    for key in ("dp", "tp", "pp", "microbatches", "unit_depth"):
+    if s.unit_depth < 0:
+        raise StrategyError(
+            f"Strategy {s.name}: unit_depth must be >= 0 (0: automatic)."
+        )
+    for key in ("dp", "tp", "pp", "microbatches"):
         v = getattr(s, key)
         if v < 1:
             raise StrategyError(
