@@ -98,8 +98,9 @@ class Strategy:
 
 
 def strategy(spec: Any, cluster: Cluster | None = None) -> Strategy:
-    """A strategy from a preset (``megatron(2,2,4)``), a JSON file, a dict
-    of its fields, or a Strategy; checked against ``cluster`` when given.
+    """A strategy from a preset (``megatron(2,2,4)``), a JSON file, JSON
+    text (``{"dp": 2}``), a dict of its fields, or a Strategy; checked
+    against ``cluster`` when given.
 
     Raises
     ------
@@ -117,6 +118,14 @@ def strategy(spec: Any, cluster: Cluster | None = None) -> Strategy:
         s = spec
     elif isinstance(spec, dict):
         s = _from_dict(spec, "the strategy", cluster)
+    elif str(spec).lstrip().startswith("{"):
+        try:
+            data = json.loads(str(spec))
+        except ValueError as exc:
+            raise StrategyError(
+                f"Strategy {spec!r}: invalid JSON ({exc})."
+            ) from None
+        s = _from_dict(data, "the strategy", cluster)
     else:
         text = str(spec).replace(" ", "")
         s = _preset(text, cluster)
@@ -179,7 +188,7 @@ def _from_dict(data: Any, where: str, cluster: Cluster | None) -> Strategy:
     unknown = sorted(set(data) - fields - {"preset"})
     if unknown:
         raise StrategyError(f"{where}: unknown key {unknown[0]!r}.")
-    base = Strategy()
+    base = Strategy(name="custom")
     if "preset" in data:
         got = _preset(str(data["preset"]).replace(" ", ""), cluster)
         if got is None:
