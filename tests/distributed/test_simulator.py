@@ -247,7 +247,6 @@ def test_optimal_orders_never_raise_a_device_peak():
 def test_tensor_parallel_collectives():
     """Tests that a tensor-parallel shard pays Megatron's all-reduces: 4 per layer per micro-batch, sized by the activation."""
     pytest.importorskip("torch")
-    from pebble_sched.distributed.costs import all_reduce_time
     from pebble_sched.importers.gpt import gpt_graph
 
     c = cluster("a100-80g")
