@@ -1115,26 +1115,32 @@ def import_onnx(model_file, output):
     help="Tensor-parallel degree.",
 )
 @click.option("--seq", type=int, default=2048, show_default=True)
-@click.option("--vocab", type=int, default=51200, show_default=True)
+@click.option(
+    "--vocab", type=int, default=None, help="Vocabulary (default 51,200)."
+)
 @click.option(
     "--layers",
     type=int,
     default=None,
     help="Trace this many layers instead of the configuration's.",
 )
+@click.option(
+    "--sp", is_flag=True, help="Sequence parallelism (with --tp above 1)."
+)
 @click.option("--output", "-o", type=click.Path(), required=True)
-def import_gpt(config, batch, tp, seq, vocab, layers, output):
+def import_gpt(config, batch, tp, seq, vocab, layers, sp, output):
     """Trace a GPT-style decoder's training step (one tensor-parallel rank).
 
     NAME is one of gpt-125m, gpt-350m, gpt-1.3b, gpt-2.7b, gpt-6.7b, gpt-13b
-    (GPT-3's shapes); or give LAYERS,HIDDEN,HEADS. Built on the meta device
+    (GPT-3's shapes), llama-7b, llama-13b (Llama-style blocks); or give
+    LAYERS,HIDDEN,HEADS. Built on the meta device
     and traced with fake tensors: no memory, seconds. Needs the torch extra.
     """
     try:
-        from .importers.gpt import GPT_CONFIGS, gpt_graph
+        from .importers.gpt import GPT_CONFIGS, LLAMA_CONFIGS, gpt_graph
     except ModuleNotFoundError as exc:
         raise InputError(str(exc)) from None
-    if config in GPT_CONFIGS:
+    if config in GPT_CONFIGS or config in LLAMA_CONFIGS:
         shape: Any = config
     else:
         try:
@@ -1144,14 +1150,21 @@ def import_gpt(config, batch, tp, seq, vocab, layers, output):
         if len(shape) != 3 or min(shape) < 1:
             raise InputError(
                 f"Unknown GPT configuration {config!r}: give one of "
-                f"{', '.join(GPT_CONFIGS)} or LAYERS,HIDDEN,HEADS."
+                f"{', '.join([*GPT_CONFIGS, *LLAMA_CONFIGS])} or "
+                "LAYERS,HIDDEN,HEADS."
             )
     for name, value in (("--batch", batch), ("--tp", tp), ("--seq", seq)):
         if value < 1:
             raise InputError(f"{name} must be at least 1.")
     try:
         graph = gpt_graph(
-            shape, batch=batch, tp=tp, seq=seq, vocab=vocab, layers=layers
+            shape,
+            batch=batch,
+            tp=tp,
+            seq=seq,
+            vocab=vocab,
+            layers=layers,
+            sp=sp,
         )
     except ValueError as exc:
         raise InputError(str(exc)) from None

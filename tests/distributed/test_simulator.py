@@ -264,3 +264,65 @@ def test_tensor_parallel_collectives():
     assert r2.devices[0].stored_activations < r1.devices[0].stored_activations
     with pytest.raises(Exception, match="tensor-parallel shard of degree 4"):
         simulate(two, c, {"tp": 4})
+
+
+@pytest.mark.parametrize(
+    ("sp", "recompute", "per_layer"),
+    [
+        (False, (), lambda t, r: 10 + 24 / t + 5 * r / t),  # TP only
+        (
+            False,
+            ("layers.*.attn.core",),
+            lambda t, r: 10 + 24 / t,
+        ),  # + selective
+        (True, (), lambda t, r: (34 + 5 * r) / t),  # + sequence parallelism
+        (True, ("layers.*.attn.core",), lambda t, r: 34 / t),  # both
+        (False, ("layers.*",), lambda t, r: 2),  # full recomputation
+    ],
+)
+def test_stored_activations_per_layer_match_korthikanti(
+    sp, recompute, per_layer
+):
+    """Tests that a traced layer keeps the activations of Korthikanti et al.'s Table 2 (bytes / sbh), by liveness."""
+    pytest.importorskip("torch")
+    from pebble_sched.importers.gpt import gpt_graph
+
+    s, b, h, a, t = 256, 2, 512, 8, 2
+    stored = {}
+    for k in (1, 2):
+        g = gpt_graph(
+            (2, h, a), batch=b, seq=s, vocab=1024, tp=t, layers=k, sp=sp
+        )
+        r = simulate(g, CPU, {"recompute": list(recompute)}, order="trace")
+        stored[k] = r.devices[0].stored_activations
+    ratio = a * s / h
+    expected = s * b * h * per_layer(t, ratio)
+    # LayerNorm statistics (fp32 mean and rstd per token) are the only extra
+    assert stored[2] - stored[1] == pytest.approx(expected, rel=0.01)
+
+
+def test_model_definitions_at_real_size():
+    """Tests parameter counts of the full-size definitions (meta device): GPT-3 shapes, Llama-7B, ImageNet ResNet-50."""
+    pytest.importorskip("torch")
+    from pebble_sched.importers.gpt import gpt_model
+    from pebble_sched.importers.zoo import resnet50_imagenet
+
+    def count(m):
+        return sum(p.numel() for p in m.parameters())
+
+    # Narayanan et al.'s eq. 2 with V = 51,200, s = 2,048
+    for name, (layers, h) in {
+        "gpt-1.3b": (24, 2048),
+        "gpt-6.7b": (32, 4096),
+    }.items():
+        eq2 = (
+            12
+            * layers
+            * h
+            * h
+            * (1 + 13 / (12 * h) + (51200 + 2048) / (12 * layers * h))
+        )
+        assert count(gpt_model(name)) == pytest.approx(eq2, rel=1e-3)
+    assert count(gpt_model("llama-7b")) == 6_738_415_616
+    model, (x,) = resnet50_imagenet()
+    assert count(model) == 25_557_032 and tuple(x.shape) == (256, 3, 224, 224)

@@ -396,25 +396,43 @@ class _Builder:
         ]
 
     def _tensor_parallel_collectives(self, layers) -> None:
-        """Megatron's all-reduces inside the layers, blocking the compute.
+        """Megatron's collectives inside the layers, blocking the compute.
 
         A ``tp_exit`` marker all-reduces its input across the tensor-parallel
         group in the forward pass (and again when recomputed), a
-        ``tp_enter`` marker the gradient in the backward pass; the marker's
-        node waits for it (NCCL on the compute stream).
+        ``tp_enter`` marker the gradient in the backward pass; with sequence
+        parallelism the ``pebble.all_gather``, ``pebble.reduce_scatter`` and
+        ``pebble.gather_linear`` operators of the trace are the collectives.
+        The node waits for them (NCCL on the compute stream).
         """
         s, c, mb = self.s, self.c, self.mb
-        link = c.link(range(s.tp))
+        t = s.tp
+        link = c.link(range(t))
+        ops = self.g.op or [None] * self.n
         for v in range(self.n):
             path = layers[v] or ""
             ph = self.phase[v]
-            if (
+            reads = mb.read_idx[mb.read_ptr[v] : mb.read_ptr[v + 1]]
+            read = float(mb.size[reads].sum()) if len(reads) else 0.0
+            made = mb.prod_idx[mb.prod_ptr[v] : mb.prod_ptr[v + 1]]
+            out = float(mb.size[made].sum()) if len(made) else 0.0
+            op = ops[v] or ""
+            if op.startswith("pebble.all_gather"):
+                self.dur[v] += all_gather_time(out, t, link)
+                self.tp_bytes += (t - 1) / t * out
+            elif op.startswith("pebble.reduce_scatter"):
+                self.dur[v] += reduce_scatter_time(read, t, link)
+                self.tp_bytes += (t - 1) / t * read
+            elif op.startswith("pebble.gather_linear"):
+                self.dur[v] += all_gather_time(read * t, t, link)
+                self.tp_bytes += (t - 1) * read
+            elif op.startswith("pebble."):
+                continue
+            elif (
                 path.endswith("tp_exit") and ph in ("forward", "recompute")
             ) or (path.endswith("tp_enter") and ph == "backward"):
-                reads = mb.read_idx[mb.read_ptr[v] : mb.read_ptr[v + 1]]
-                size = float(mb.size[reads].sum()) if len(reads) else 0.0
-                self.dur[v] += all_reduce_time(size, s.tp, link)
-                self.tp_bytes += 2 * (s.tp - 1) / s.tp * size
+                self.dur[v] += all_reduce_time(read, t, link)
+                self.tp_bytes += 2 * (t - 1) / t * read
 
     # -- stages --------------------------------------------------------------
 
@@ -1046,8 +1064,20 @@ class _Builder:
         values = np.cumsum(np.array([e[3] for e in ev], dtype=np.int64))
         # what is live as the first backward task starts
         stored = 0
+        # the first backward task after micro-batch 0's last forward task
+        # (a backward node needing no forward result may run earlier)
+        last_fwd = max(
+            (
+                i
+                for i, k in enumerate(seq)
+                if phase[T.node[k]] == "forward" and T.job[k] == 0
+            ),
+            default=-1,
+        )
         backs = [
-            k for k in seq if phase[T.node[k]] in ("backward", "recompute")
+            k
+            for k in seq[last_fwd + 1 :]
+            if phase[T.node[k]] in ("backward", "recompute")
         ]
         if backs:
             kb = backs[0]

@@ -24,7 +24,8 @@ recomputation recomputes.
 Models are built on the ``meta`` device (no memory; a 6.7B-parameter model
 builds in a second) and traced with fake tensors: :func:`gpt_graph`.
 Configurations from the GPT-3 paper (Brown et al. 2020, Table 2.1) are in
-:data:`GPT_CONFIGS`; the 1.3B one uses 16 heads of 128 (the paper's table
+:data:`GPT_CONFIGS`, Llama-style ones (RMSNorm, rotary positions, SwiGLU, no
+biases or dropout) in :data:`LLAMA_CONFIGS`; the 1.3B one uses 16 heads of 128 (the paper's table
 lists 24 heads of 128 for a 2048-wide model, which does not multiply out).
 """
 
@@ -38,8 +39,17 @@ from ._util import require
 torch = require("torch", "torch")
 nn = torch.nn
 F = torch.nn.functional
+from torch.utils.flop_counter import (  # noqa: E402
+    register_flop_formula as _register_flop_formula,
+)
 
-__all__ = ["GPT_CONFIGS", "MegatronGPT", "gpt_graph", "gpt_model"]
+__all__ = [
+    "GPT_CONFIGS",
+    "LLAMA_CONFIGS",
+    "MegatronGPT",
+    "gpt_graph",
+    "gpt_model",
+]
 
 #: name -> (layers, hidden, heads); vocabulary 51,200 and sequence 2,048
 GPT_CONFIGS: dict[str, tuple[int, int, int]] = {
@@ -50,6 +60,94 @@ GPT_CONFIGS: dict[str, tuple[int, int, int]] = {
     "gpt-6.7b": (32, 4096, 32),
     "gpt-13b": (40, 5120, 40),
 }
+
+#: name -> (layers, hidden, heads, ffn, vocabulary): Llama-style blocks
+#: (Touvron et al. 2023): RMSNorm, rotary positions, SwiGLU MLP, no biases,
+#: no dropout, an output layer of its own
+LLAMA_CONFIGS: dict[str, tuple[int, int, int, int, int]] = {
+    "llama-7b": (32, 4096, 32, 11008, 32000),
+    "llama-13b": (40, 5120, 40, 13824, 32000),
+}
+
+
+# -- sequence parallelism: collectives as custom operators ----------------
+# Opaque to tracing, so they appear by name in the graph and the simulator
+# times them; their fake kernels give the shapes.
+
+
+@torch.library.custom_op("pebble::all_gather", mutates_args=())
+def _all_gather(x: torch.Tensor, world: int) -> torch.Tensor:
+    return torch.cat([x] * world, dim=1)
+
+
+@_all_gather.register_fake
+def _(x, world):
+    shape = list(x.shape)
+    shape[1] *= world
+    return x.new_empty(shape)
+
+
+@torch.library.custom_op("pebble::reduce_scatter", mutates_args=())
+def _reduce_scatter(x: torch.Tensor, world: int) -> torch.Tensor:
+    b, s = x.shape[:2]
+    return x.view(b, world, s // world, *x.shape[2:]).sum(1)
+
+
+@_reduce_scatter.register_fake
+def _(x, world):
+    shape = list(x.shape)
+    shape[1] //= world
+    return x.new_empty(shape)
+
+
+def _world(ctx, inputs, output):
+    ctx.world = inputs[1]
+
+
+_all_gather.register_autograd(
+    lambda ctx, g: (_reduce_scatter(g, ctx.world), None), setup_context=_world
+)
+_reduce_scatter.register_autograd(
+    lambda ctx, g: (_all_gather(g, ctx.world), None), setup_context=_world
+)
+
+
+@torch.library.custom_op("pebble::gather_linear", mutates_args=())
+def _gather_linear(
+    x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None, world: int
+) -> torch.Tensor:
+    return F.linear(torch.cat([x] * world, dim=1), w, b)
+
+
+@_gather_linear.register_fake
+def _(x, w, b, world):
+    return x.new_empty(x.shape[0], x.shape[1] * world, w.shape[0])
+
+
+def _gather_linear_setup(ctx, inputs, output):
+    x, w, b, world = inputs
+    ctx.save_for_backward(x, w)  # the sequence shard, not the gathered input
+    ctx.world, ctx.bias = world, b is not None
+
+
+def _gather_linear_backward(ctx, g):
+    x, w = ctx.saved_tensors
+    full = _all_gather(x, ctx.world)  # gathered again, as Megatron does
+    gw = g.flatten(0, -2).t() @ full.flatten(0, -2)
+    gb = g.sum(tuple(range(g.dim() - 1))) if ctx.bias else None
+    gx = _reduce_scatter(g @ w, ctx.world)
+    return gx, gw, gb, None
+
+
+_gather_linear.register_autograd(
+    _gather_linear_backward, setup_context=_gather_linear_setup
+)
+
+
+@_register_flop_formula(torch.ops.pebble.gather_linear)
+def _gather_linear_flops(x_shape, w_shape, b_shape, world, out_shape=None):
+    tokens = math.prod(x_shape[:-1]) * world
+    return 2 * tokens * w_shape[0] * w_shape[1]
 
 
 def _dropout(x, p: float, training: bool):
@@ -66,16 +164,46 @@ class _Marker(nn.Module):
         return x.view(x.shape)
 
 
+class _Gather(nn.Linear):
+    """Sequence parallelism's column-parallel linear: all-gather the sequence
+    shards, multiply; only the shard is kept for the backward pass."""
+
+    def __init__(self, din: int, dout: int, world: int, bias: bool = True):
+        super().__init__(din, dout, bias=bias)
+        self.world = world
+
+    def forward(self, x):
+        return _gather_linear(x, self.weight, self.bias, self.world)
+
+
+class _Scatter(nn.Module):
+    """Sequence parallelism's exit: reduce-scatter along the sequence."""
+
+    def __init__(self, world: int) -> None:
+        super().__init__()
+        self.world = world
+
+    def forward(self, x):
+        return _reduce_scatter(x, self.world)
+
+
 class _Core(nn.Module):
     def __init__(self, heads: int, head_dim: int, dropout: float) -> None:
         super().__init__()
         self.heads, self.head_dim, self.p = heads, head_dim, dropout
 
-    def forward(self, qkv, mask):
+    def forward(self, qkv, mask, rope=None):
         b, s, _ = qkv.shape
         h, d = self.heads, self.head_dim
         q, k, v = qkv.view(b, s, h, 3, d).unbind(3)
         q, k, v = (z.transpose(1, 2) for z in (q, k, v))  # b, h, s, d
+        if rope is not None:  # rotary position embedding (Su et al.)
+            cos, sin = rope
+            half = d // 2
+            q, k = (
+                z * cos + torch.cat([-z[..., half:], z[..., :half]], -1) * sin
+                for z in (q, k)
+            )
         scores = torch.matmul(q, k.transpose(-2, -1)) * (1.0 / math.sqrt(d))
         scores = scores.masked_fill(mask, float("-inf"))
         probs = _dropout(scores.softmax(-1), self.p, self.training)
@@ -84,69 +212,94 @@ class _Core(nn.Module):
 
 
 class _Attention(nn.Module):
-    def __init__(self, hidden: int, heads: int, tp: int, dropout: float):
+    def __init__(self, hidden, heads, tp, dropout, sp=False, bias=True):
         super().__init__()
         d = hidden // heads
         local = heads // tp
-        self.tp_enter = _Marker()
-        self.qkv = nn.Linear(hidden, 3 * local * d)
+        self.tp_enter = nn.Identity() if sp else _Marker()
+        self.qkv = (
+            _Gather(hidden, 3 * local * d, tp, bias=bias)
+            if sp
+            else nn.Linear(hidden, 3 * local * d, bias=bias)
+        )
         self.core = _Core(local, d, dropout)
-        self.proj = nn.Linear(local * d, hidden)
-        self.tp_exit = _Marker()
+        self.proj = nn.Linear(local * d, hidden, bias=bias)
+        self.tp_exit = _Scatter(tp) if sp else _Marker()
 
-    def forward(self, x, mask):
+    def forward(self, x, mask, rope=None):
         qkv = self.qkv(self.tp_enter(x))
-        return self.tp_exit(self.proj(self.core(qkv, mask)))
+        return self.tp_exit(self.proj(self.core(qkv, mask, rope)))
+
+
+class _SwiGLU(nn.Module):
+    def forward(self, x):
+        gate, up = x.chunk(2, dim=-1)
+        return F.silu(gate) * up
 
 
 class _MLP(nn.Module):
-    def __init__(self, hidden: int, ffn: int, tp: int) -> None:
+    def __init__(self, hidden, ffn, tp, sp=False, llama=False) -> None:
         super().__init__()
-        self.tp_enter = _Marker()
-        self.fc1 = nn.Linear(hidden, ffn // tp)
-        self.act = nn.GELU()
-        self.fc2 = nn.Linear(ffn // tp, hidden)
-        self.tp_exit = _Marker()
+        width = (2 if llama else 1) * ffn // tp  # SwiGLU: gate and up fused
+        self.tp_enter = nn.Identity() if sp else _Marker()
+        self.fc1 = (
+            _Gather(hidden, width, tp, bias=not llama)
+            if sp
+            else nn.Linear(hidden, width, bias=not llama)
+        )
+        self.act = _SwiGLU() if llama else nn.GELU()
+        self.fc2 = nn.Linear(ffn // tp, hidden, bias=not llama)
+        self.tp_exit = _Scatter(tp) if sp else _Marker()
 
     def forward(self, x):
         return self.tp_exit(self.fc2(self.act(self.fc1(self.tp_enter(x)))))
 
 
 class _Layer(nn.Module):
-    def __init__(self, hidden, heads, ffn, tp, dropout) -> None:
+    def __init__(self, hidden, heads, ffn, tp, dropout, sp=False, llama=False):
         super().__init__()
-        self.ln1 = nn.LayerNorm(hidden)
-        self.attn = _Attention(hidden, heads, tp, dropout)
-        self.ln2 = nn.LayerNorm(hidden)
-        self.mlp = _MLP(hidden, ffn, tp)
+        norm = nn.RMSNorm if llama else nn.LayerNorm
+        self.ln1 = norm(hidden)
+        self.attn = _Attention(hidden, heads, tp, dropout, sp, bias=not llama)
+        self.ln2 = norm(hidden)
+        self.mlp = _MLP(hidden, ffn, tp, sp, llama)
         self.p = dropout
 
-    def forward(self, x, mask):
-        x = x + _dropout(self.attn(self.ln1(x), mask), self.p, self.training)
+    def forward(self, x, mask, rope=None):
+        y = self.attn(self.ln1(x), mask, rope)
+        x = x + _dropout(y, self.p, self.training)
         return x + _dropout(self.mlp(self.ln2(x)), self.p, self.training)
 
 
 class _Embed(nn.Module):
-    def __init__(self, vocab, hidden, seq, tp, dropout) -> None:
+    def __init__(self, vocab, hidden, seq, tp, dropout, sp=False, llama=False):
         super().__init__()
         self.word = nn.Embedding(vocab // tp, hidden)
-        self.position = nn.Embedding(seq, hidden)
-        self.tp_exit = _Marker()  # vocabulary-parallel lookup: all-reduce
+        self.position = None if llama else nn.Embedding(seq, hidden)
+        # vocabulary-parallel lookup: all-reduce (reduce-scatter with SP)
+        self.tp_exit = _Scatter(tp) if sp else _Marker()
         self.p = dropout
+        self.shard = tp if sp else 1
 
     def forward(self, ids):
         s = ids.shape[1]
         x = self.tp_exit(self.word(ids))
-        x = x + self.position(torch.arange(s, device=ids.device))
+        if self.position is not None:
+            pos = torch.arange(s // self.shard, device=ids.device)
+            x = x + self.position(pos)
         return _dropout(x, self.p, self.training)
 
 
 class _Head(nn.Module):
-    def __init__(self, vocab, hidden, tp) -> None:
+    def __init__(self, vocab, hidden, tp, sp=False, llama=False) -> None:
         super().__init__()
-        self.ln = nn.LayerNorm(hidden)
-        self.tp_enter = _Marker()
-        self.logits = nn.Linear(hidden, vocab // tp, bias=False)
+        self.ln = nn.RMSNorm(hidden) if llama else nn.LayerNorm(hidden)
+        self.tp_enter = nn.Identity() if sp else _Marker()
+        self.logits = (
+            _Gather(hidden, vocab // tp, tp, bias=False)
+            if sp
+            else nn.Linear(hidden, vocab // tp, bias=False)
+        )
 
     def forward(self, x, targets):
         logits = self.logits(self.tp_enter(self.ln(x)))
@@ -165,11 +318,18 @@ class MegatronGPT(nn.Module):
         vocab: int = 51200,
         seq: int = 2048,
         tp: int = 1,
+        sp: bool = False,
         ffn: int | None = None,
         dropout: float = 0.1,
+        llama: bool = False,
     ) -> None:
         super().__init__()
         ffn = ffn or 4 * hidden
+        if sp and seq % tp:
+            raise ValueError(
+                f"Sequence parallelism: degree {tp} does not divide the "
+                f"sequence ({seq})."
+            )
         for what, value in (("heads", heads), ("ffn", ffn), ("vocab", vocab)):
             if value % tp:
                 raise ValueError(
@@ -178,13 +338,26 @@ class MegatronGPT(nn.Module):
                 )
         if hidden % heads:
             raise ValueError(f"{heads} heads do not divide hidden {hidden}.")
-        self.embed = _Embed(vocab, hidden, seq, tp, dropout)
+        self.embed = _Embed(vocab, hidden, seq, tp, dropout, sp, llama)
         self.layers = nn.ModuleList(
-            [_Layer(hidden, heads, ffn, tp, dropout) for _ in range(layers)]
+            [
+                _Layer(hidden, heads, ffn, tp, dropout, sp, llama)
+                for _ in range(layers)
+            ]
         )
-        self.head = _Head(vocab, hidden, tp)
-        # the output layer shares the word embedding (Megatron's default)
-        self.head.logits.weight = self.embed.word.weight
+        self.head = _Head(vocab, hidden, tp, sp, llama)
+        self.sp, self.llama = sp, llama
+        if not llama:
+            # the output layer shares the word embedding (Megatron's default)
+            self.head.logits.weight = self.embed.word.weight
+        else:
+            # rotary embedding tables: model buffers, not data
+            d = hidden // heads
+            inv = 1.0 / 10000 ** (torch.arange(0, d, 2).float() / d)
+            angles = torch.outer(torch.arange(seq).float(), inv)
+            angles = torch.cat([angles, angles], -1)
+            self.register_buffer("cos", angles.cos(), persistent=False)
+            self.register_buffer("sin", angles.sin(), persistent=False)
         self.vocab_local = vocab // tp
         # the causal mask (true above the diagonal), shared by every layer;
         # Megatron's fused softmax needs none: a model buffer, not data
@@ -198,8 +371,9 @@ class MegatronGPT(nn.Module):
         s = ids.shape[1]
         mask = self.future[:s, :s]
         x = self.embed(ids)
+        rope = (self.cos[:s], self.sin[:s]) if self.llama else None
         for layer in self.layers:
-            x = layer(x, mask)
+            x = layer(x, mask, rope)
         return self.head(x, targets)
 
 
@@ -208,36 +382,45 @@ def gpt_model(
     *,
     tp: int = 1,
     seq: int = 2048,
-    vocab: int = 51200,
+    vocab: int | None = None,
     dtype: Any = None,
     dropout: float = 0.1,
     layers: int | None = None,
+    sp: bool = False,
 ) -> MegatronGPT:
     """A :class:`MegatronGPT` on the meta device (no memory used).
 
-    ``name_or_shape`` is a :data:`GPT_CONFIGS` name or ``(layers, hidden,
-    heads)``; ``layers`` overrides the depth (trace a few layers of a big
-    model); ``dtype`` defaults to bfloat16.
+    ``name_or_shape`` is a :data:`GPT_CONFIGS` or :data:`LLAMA_CONFIGS`
+    name or ``(layers, hidden, heads)``; ``layers`` overrides the depth
+    (trace a few layers of a big model); ``vocab`` defaults to 51,200 (the
+    Llama configurations' own); ``dtype`` defaults to bfloat16.
     """
+    llama, ffn = False, None
     if isinstance(name_or_shape, str):
-        if name_or_shape not in GPT_CONFIGS:
+        if name_or_shape in LLAMA_CONFIGS:
+            depth, hidden, heads, ffn, own = LLAMA_CONFIGS[name_or_shape]
+            llama, vocab, dropout = True, vocab or own, 0.0
+        elif name_or_shape in GPT_CONFIGS:
+            depth, hidden, heads = GPT_CONFIGS[name_or_shape]
+        else:
             raise ValueError(
                 f"Unknown GPT configuration {name_or_shape!r}; choose one of "
-                f"{', '.join(GPT_CONFIGS)}."
+                f"{', '.join([*GPT_CONFIGS, *LLAMA_CONFIGS])}."
             )
-        shape = GPT_CONFIGS[name_or_shape]
     else:
-        shape = tuple(name_or_shape)
-    depth, hidden, heads = shape
+        depth, hidden, heads = tuple(name_or_shape)
     with torch.device("meta"):
         model = MegatronGPT(
             layers if layers is not None else depth,
             hidden,
             heads,
-            vocab=vocab,
+            vocab=vocab or 51200,
             seq=seq,
             tp=tp,
+            sp=sp,
+            ffn=ffn,
             dropout=dropout,
+            llama=llama,
         )
     return model.to(dtype or torch.bfloat16)
 
@@ -248,11 +431,12 @@ def gpt_graph(
     batch: int = 1,
     tp: int = 1,
     seq: int = 2048,
-    vocab: int = 51200,
+    vocab: int | None = None,
     layers: int | None = None,
     dtype: Any = None,
     dropout: float = 0.1,
     optimizer: str | None = None,
+    sp: bool = False,
 ) -> Any:
     """The training step of one tensor-parallel rank, traced with fake tensors.
 
@@ -269,6 +453,7 @@ def gpt_graph(
         dtype=dtype,
         dropout=dropout,
         layers=layers,
+        sp=sp,
     )
     ids = torch.zeros(batch, seq, dtype=torch.long, device="meta")
     targets = torch.zeros(batch, seq, dtype=torch.long, device="meta")
@@ -278,20 +463,23 @@ def gpt_graph(
         (ids, targets),
         optimizer=optimizer,
         loss=lambda out: out,
-        name=f"{label}-b{batch}-tp{tp}",
+        name=f"{label}-b{batch}-tp{tp}" + ("-sp" if sp else ""),
+        engine="autograd" if sp else "functorch",
     )
-    cfg = GPT_CONFIGS.get(label) if isinstance(label, str) else None
-    depth, hidden, heads = cfg or name_or_shape
+    cfg = GPT_CONFIGS.get(label) or LLAMA_CONFIGS.get(label)
+    depth, hidden, heads = (cfg or name_or_shape)[:3]
     meta = dict(
         g.meta,
         tensor_parallel=tp,
+        sequence_parallel=sp,
         gpt={
             "layers": layers if layers is not None else depth,
             "hidden": hidden,
             "heads": heads,
             "seq": seq,
-            "vocab": vocab,
+            "vocab": model.vocab_local * tp,
             "batch": batch,
+            "llama": model.llama,
         },
     )
     return g.replace(meta=meta)

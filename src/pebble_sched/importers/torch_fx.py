@@ -124,7 +124,7 @@ class _Recorder:
         class Mode(TorchDispatchMode):
             def __torch_dispatch__(self, func, types, args=(), kwargs=None):
                 out = func(*args, **(kwargs or {}))
-                if func.namespace == "aten":
+                if func.namespace != "prim":
                     # the autograd node being run: set only in the backward
                     node = torch._C._current_autograd_node()  # noqa: SLF001
                     if node is not None:
@@ -159,13 +159,17 @@ def trace(
     optimizer: str | None = None,
     lr: float = 0.01,
     loss: Callable[[Any], Any] | None = None,
+    engine: str = "functorch",
 ) -> tuple[Any, int, int]:
     """Trace ``model`` with fake tensors.
 
     Returns the ``GraphModule``, the number of leading placeholders that
     are model state (parameters, buffers, optimizer state) and their total
     bytes. ``gm.meta["pebble_records"]`` holds, per ATen call in trace
-    order, ``(op, layer, phase)`` (see :class:`_Recorder`).
+    order, ``(op, layer, phase)`` (see :class:`_Recorder`). ``engine``
+    (training without an optimizer): ``functorch`` (``grad_and_value``,
+    functionalized) or ``autograd`` (``torch.autograd.grad``, for models
+    with custom operators whose autograd functorch cannot transform).
     """
     torch = require("torch", "torch")
     from torch.func import functional_call, functionalize, grad_and_value
@@ -179,6 +183,10 @@ def trace(
         )
     if optimizer and mode != "train":
         raise ValueError("An optimizer needs mode='train'.")
+    if engine not in ("functorch", "autograd"):
+        raise ValueError(
+            f"engine must be functorch or autograd, not {engine!r}."
+        )
     params = dict(model.named_parameters())
     buffers = dict(model.named_buffers())
     inputs = tuple(example_inputs)
@@ -202,7 +210,28 @@ def trace(
             def loss_fn(p, b, *x):
                 return loss(functional_call(model, (p, b), x))
 
-            if optimizer is None:
+            if optimizer is None and engine == "autograd":
+
+                def fn(p, b, *x):
+                    p = {
+                        k: v.detach().requires_grad_(True)
+                        for k, v in p.items()
+                    }
+                    value = loss_fn(p, b, *x)
+                    grads = torch.autograd.grad(
+                        value, list(p.values()), allow_unused=True
+                    )
+                    out = {
+                        k: g
+                        for k, g in zip(p, grads, strict=True)
+                        if g is not None
+                    }
+                    return out, value
+
+                gm = make_fx(recorder.wrap(fn), tracing_mode="fake")(
+                    params, buffers, *inputs
+                )
+            elif optimizer is None:
 
                 def fn(p, b, *x):
                     return grad_and_value(loss_fn)(p, b, *x)
@@ -465,6 +494,7 @@ def from_torch(
     lr: float = 0.01,
     loss: Callable[[Any], Any] | None = None,
     name: str | None = None,
+    engine: str = "functorch",
 ) -> Graph:
     """Trace a PyTorch model into a :class:`Graph` (see the module docstring).
 
@@ -492,7 +522,13 @@ def from_torch(
     """
     t0 = time.monotonic()
     gm, n_state, const = trace(
-        model, example_inputs, mode=mode, optimizer=optimizer, lr=lr, loss=loss
+        model,
+        example_inputs,
+        mode=mode,
+        optimizer=optimizer,
+        lr=lr,
+        loss=loss,
+        engine=engine,
     )
     seconds = time.monotonic() - t0
     import torch

@@ -122,6 +122,30 @@ class ResNet(nn.Module):
         return self.head(self.layers(self.stem(x)).mean((2, 3)))
 
 
+class ImageNetResNet(ResNet):
+    """ResNet-50 as He et al. (2016) define it for ImageNet: a 7 x 7 stride-2
+    stem and max pooling, bottlenecks of 256-2048 channels, 1000 classes."""
+
+    def __init__(self, depths: tuple[int, ...] = (3, 4, 6, 3)) -> None:
+        super().__init__(
+            _Bottleneck, list(depths), [256, 512, 1024, 2048], 1000
+        )
+        self.stem = nn.Sequential(
+            nn.Conv2d(3, 64, 7, 2, 3, bias=False),
+            nn.BatchNorm2d(64),
+            nn.ReLU(),
+            nn.MaxPool2d(3, 2, 1),
+        )
+
+
+def resnet50_imagenet(batch: int = 256, size: int = 224):
+    """ImageNet ResNet-50 on the meta device (no memory), with its input."""
+    with torch.device("meta"):
+        model = ImageNetResNet()
+        x = torch.empty(batch, 3, size, size)
+    return model, (x,)
+
+
 class _Inverted(nn.Module):
     def __init__(self, cin: int, cout: int, stride: int, expand: int) -> None:
         super().__init__()
