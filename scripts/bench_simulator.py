@@ -145,6 +145,119 @@ def oracles() -> None:
         print(f"| {label} | " + " | ".join(cells) + " |")
 
 
+# Table 5 of Korthikanti et al.: (name, layers, hidden, heads, GPUs, pipeline
+# stages, global batch; micro-batch 1 except 22B's 4) and the published
+# step times (s), full recomputation -> sequence parallel + selective
+TABLE5 = [
+    ("22B", 48, 6144, 64, 8, 1, 4, 4, (1.42, 1.10)),
+    ("175B", 96, 12288, 96, 64, 8, 64, 1, (18.13, 13.75)),
+    ("530B", 105, 20480, 128, 280, 35, 280, 1, (49.05, 37.83)),
+    ("1T", 128, 25600, 160, 512, 64, 512, 1, (94.42, 71.49)),
+]
+
+
+def layer_chain(shape, batch, tp, sp, recompute, layers):
+    """A one-node-per-layer-and-phase model of the step, timed by the traced
+    layers' simulated op times (2 layers traced at full size)."""
+    from collections import defaultdict
+
+    from pebble_sched import Graph
+    from pebble_sched.distributed.recompute import unit_of
+    from pebble_sched.distributed.simulator import unit_times
+    from pebble_sched.graph import Buffer
+    from pebble_sched.importers.gpt import gpt_graph
+
+    g = gpt_graph(shape, batch=batch, tp=tp, layers=2, sp=sp)
+    strategy = {"tp": tp, "recompute": list(recompute)}
+    times = unit_times(g, "a100-80g", strategy)
+    flops = defaultdict(float)
+    for v in range(g.n):
+        flops[(unit_of(g.layer[v]), g.phase[v])] += float(g.flops[v])
+
+    def cost(unit, fwd):
+        phases = ("forward",) if fwd else ("backward", "recompute")
+        src = "layers.1" if unit.startswith("layers.") else unit
+        t = sum(times.get((src, p), 0.0) for p in phases)
+        f = sum(flops.get((src, p), 0.0) for p in phases if p != "recompute")
+        return t, f
+
+    units = ["embed"] + [f"layers.{i}" for i in range(layers)] + ["head"]
+    hidden, s = shape[1], g.meta["gpt"]["seq"]
+    act = batch * s * hidden * 2 // (tp if sp else 1)
+    ids, phase, layer, op_times, fl, buffers = [], [], [], {}, [], []
+    for u in units:
+        ids.append(f"{u}.f"), phase.append("forward"), layer.append(u)
+    for u in reversed(units):
+        ids.append(f"{u}.b"), phase.append("backward"), layer.append(u)
+    for v, u, ph in zip(ids, layer, phase, strict=True):
+        op_times[v], f = cost(u, ph == "forward")
+        fl.append(int(f))
+    for k, u in enumerate(units):
+        readers = [f"{u}.b"] + (
+            [f"{units[k + 1]}.f"] if k + 1 < len(units) else []
+        )
+        buffers.append(Buffer(f"a{k}", f"{u}.f", act, tuple(readers)))
+        if k:
+            buffers.append(
+                Buffer(f"g{k}", f"{u}.b", act, (f"{units[k - 1]}.b",))
+            )
+    coarse = Graph(
+        ids,
+        [(f"{units[-1]}.f", f"{units[-1]}.b")],
+        buffers=buffers,
+        flops=fl,
+        phase=phase,
+        layer=layer,
+        meta={"tensor_parallel": tp, "input_shapes": [[batch, s]]},
+    )
+    return coarse, op_times
+
+
+def times() -> None:
+    from pebble_sched.distributed import simulate
+
+    print(
+        "| model | GPUs | full recomputation: ours (s) | published | error | "
+        "SP + selective: ours (s) | published | error | model TFLOP/s per GPU (SP + selective) |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    errors = []
+    for name, layers, h, a, gpus, p, batch, mb, published in TABLE5:
+        m = batch // mb
+        cells = []
+        for (sp, rec), pub in zip(
+            ((False, ("layers.*",)), (True, ("layers.*.attn.core",))),
+            published,
+            strict=True,
+        ):
+            t0 = time.perf_counter()
+            coarse, op_times = layer_chain(
+                (layers, h, a), mb, 8, sp, rec, layers
+            )
+            r = simulate(
+                coarse,
+                f"a100-80g:{max(1, gpus // 8)}",
+                {"tp": 8, "pp": p, "microbatches": m},
+                order="trace",
+                op_times=op_times,
+            )
+            err = r.iteration_time / pub - 1
+            errors.append(err)
+            cells.append((r.iteration_time, pub, err, r.tflops_per_device))
+            _ = t0
+        (t1, p1, e1, _), (t2, p2, e2, tf) = cells
+        print(
+            f"| {name} | {gpus} | {t1:.2f} | {p1:.2f} | {e1:+.1%} | {t2:.2f} | "
+            f"{p2:.2f} | {e2:+.1%} | {tf:.0f} |",
+            flush=True,
+        )
+    print()
+    print(
+        f"mean |error| {sum(abs(e) for e in errors) / len(errors):.1%}, "
+        f"max {max(abs(e) for e in errors):.1%}"
+    )
+
+
 def orders(limit: float) -> None:
     from pebble_sched.distributed import simulate
     from pebble_sched.importers.gpt import gpt_graph
@@ -214,12 +327,16 @@ def speed() -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
-        "--part", choices=["oracles", "orders", "speed"], default="oracles"
+        "--part",
+        choices=["oracles", "times", "orders", "speed"],
+        default="oracles",
     )
     ap.add_argument("--time-limit", type=float, default=10.0)
     args = ap.parse_args()
     if args.part == "oracles":
         oracles()
+    elif args.part == "times":
+        times()
     elif args.part == "orders":
         orders(args.time_limit)
     else:

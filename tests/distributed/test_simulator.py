@@ -326,3 +326,25 @@ def test_model_definitions_at_real_size():
     assert count(gpt_model("llama-7b")) == 6_738_415_616
     model, (x,) = resnet50_imagenet()
     assert count(model) == 25_557_032 and tuple(x.shape) == (256, 3, 224, 224)
+
+
+def test_op_times_and_unit_times():
+    """Tests that given op times replace the roofline, and that unit_times adds a unit's op times by phase."""
+    from pebble_sched.distributed.simulator import unit_times
+
+    g = chain(2, flops=1e9)
+    times = {"f0": 0.5, "f1": 0.25, "b1": 1.0, "b0": 2.0}
+    r = simulate(g, CPU, "single", order="trace", op_times=times)
+    assert r.iteration_time == pytest.approx(3.75)
+    u = unit_times(g, CPU)
+    t = op_time(1e9, 0, CPU.device, "fp32")
+    assert u == pytest.approx(
+        {
+            ("u.0", "forward"): t,
+            ("u.0", "backward"): t,
+            ("u.1", "forward"): t,
+            ("u.1", "backward"): t,
+        }
+    )
+    with pytest.raises(ValueError, match="is not a duration"):
+        simulate(g, CPU, op_times={"f0": -1.0})

@@ -71,7 +71,13 @@ from .strategy import strategy as make_strategy
 if TYPE_CHECKING:
     from ..graph import Graph
 
-__all__ = ["ORDERS", "DeviceReport", "SimulationResult", "simulate"]
+__all__ = [
+    "ORDERS",
+    "DeviceReport",
+    "SimulationResult",
+    "simulate",
+    "unit_times",
+]
 
 ORDERS = ("fifo", "optimal", "trace")
 
@@ -263,6 +269,7 @@ def simulate(
     dtype: str | None = None,
     batch: int | None = None,
     time_limit: float = 10.0,
+    op_times: dict[Any, float] | None = None,
 ) -> SimulationResult:
     """Simulate one training step of ``graph`` (see the module docstring).
 
@@ -283,6 +290,9 @@ def simulate(
         when the graph records it).
     time_limit
         Seconds for the optimal orders (all stages together).
+    op_times
+        Seconds per node id, replacing the roofline for those nodes (measured
+        kernel times, or a layer's total as :func:`unit_times` gives it).
 
     Raises
     ------
@@ -310,7 +320,7 @@ def simulate(
         batch = int(shapes[0][0]) if shapes and shapes[0] else None
 
     def run(spec: Any) -> tuple[_Builder, SimulationResult]:
-        sim = _Builder(graph, c, s, dtype)
+        sim = _Builder(graph, c, s, dtype, op_times)
         sim.assign_stages()
         if isinstance(spec, tuple):  # ("stages", node indices by stage)
             sim.base = spec[1]
@@ -324,6 +334,29 @@ def simulate(
     result = run(order)[1] if order != "optimal" else _optimal_checked(run)
     result.stats["simulation_s"] = _time.perf_counter() - t0
     return result
+
+
+def unit_times(
+    graph: Graph,
+    cluster: Any = "cpu-test",
+    strategy: Any = "single",
+    *,
+    dtype: str | None = None,
+) -> dict[tuple[str | None, str], float]:
+    """Seconds of compute per (layer unit, phase) on one device, tensor-parallel
+    collectives included: what a coarser model of the same step (one node
+    per layer and phase, :func:`simulate` with ``op_times``) needs."""
+    c = make_cluster(cluster)
+    s = make_strategy(strategy, c)
+    if s.recompute:
+        graph = with_recomputation(graph, list(s.recompute))
+    meta = graph.meta or {}
+    dtype = dtype or _DTYPES.get(str(meta.get("dtype")), "fp32")
+    b = _Builder(graph, c, s, dtype)
+    out: dict[tuple[str | None, str], float] = defaultdict(float)
+    for v in range(graph.n):
+        out[(b.unit[v], b.phase[v])] += float(b.dur[v])
+    return dict(out)
 
 
 def _optimal_checked(run) -> SimulationResult:
@@ -369,7 +402,14 @@ def _optimal_checked(run) -> SimulationResult:
 
 
 class _Builder:
-    def __init__(self, graph: Graph, c: Cluster, s: Strategy, dtype: str):
+    def __init__(
+        self,
+        graph: Graph,
+        c: Cluster,
+        s: Strategy,
+        dtype: str,
+        op_times: dict[Any, float] | None = None,
+    ):
         self.g, self.c, self.s, self.dtype = graph, c, s, dtype
         n = graph.n
         self.n = n
@@ -390,6 +430,12 @@ class _Builder:
         self.tp_bytes = 0.0
         if s.tp > 1:
             self._tensor_parallel_collectives(layers)
+        for v, seconds in (op_times or {}).items():
+            if not (seconds >= 0 and math.isfinite(seconds)):
+                raise ValueError(
+                    f"op_times[{v!r}] = {seconds} is not a duration."
+                )
+            self.dur[graph.index(v)] = float(seconds)
         self.pred = [
             graph.pred_idx[graph.pred_ptr[v] : graph.pred_ptr[v + 1]].tolist()
             for v in range(n)
