@@ -258,6 +258,90 @@ def times() -> None:
     )
 
 
+# Narayanan et al. (SC'21), Table 1: (params, hidden, layers, heads, t, p,
+# GPUs, global batch, published TFLOP/s per GPU); sequence 2048, V 51200
+MEGATRON_TABLE1 = [
+    ("1.7B", 2304, 24, 24, 1, 1, 32, 512, 137),
+    ("3.6B", 3072, 30, 32, 2, 1, 64, 512, 138),
+    ("7.5B", 4096, 36, 32, 4, 1, 128, 512, 142),
+    ("18.4B", 6144, 40, 48, 8, 1, 256, 1024, 135),
+    ("39.1B", 8192, 48, 64, 8, 2, 512, 1536, 138),
+    ("76.1B", 10240, 60, 80, 8, 4, 1024, 1792, 140),
+    ("145.6B", 12288, 80, 96, 8, 8, 1536, 2304, 148),
+    ("310.1B", 16384, 96, 128, 8, 16, 1920, 2160, 155),
+    ("529.6B", 20480, 105, 128, 8, 35, 2520, 2520, 163),
+    ("1008.0B", 25600, 128, 160, 8, 64, 3072, 3072, 163),
+]
+
+
+def megatron(micro: int) -> None:
+    """Model TFLOP/s per GPU as Narayanan et al. count it (their eq. 3, full
+    recomputation included) for their Table 1 configurations."""
+    from pebble_sched.distributed import simulate
+
+    print(
+        f"micro-batch {micro}, full recomputation, no sequence parallelism, "
+        "1F1B (not interleaved), fp32 gradient all-reduce per layer"
+    )
+    print()
+    print(
+        "| model | t | p | GPUs | step (s) | ours TFLOP/s | published | error |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    errors = []
+    for name, h, layers, a, t, p, gpus, batch, published in MEGATRON_TABLE1:
+        dp = gpus // (t * p)
+        m = batch // (dp * micro)
+        coarse, op_times = layer_chain(
+            (layers, h, a), micro, t, False, ("layers.*",), layers
+        )
+        per_layer = 12 * h * h // t
+        meta = dict(
+            coarse.meta,
+            parameters=per_layer * layers,
+            parameters_by_layer={
+                f"layers.{i}": per_layer for i in range(layers)
+            },
+        )
+        coarse = coarse.replace(meta=meta)
+        r = simulate(
+            coarse,
+            {"preset": "a100-80g", "nodes": max(1, gpus // 8)},
+            {
+                "tp": t,
+                "pp": p,
+                "dp": dp,
+                "microbatches": m,
+                "optimizer": "megatron-mixed",
+            },
+            order="trace",
+            op_times=op_times,
+        )
+        s, v = 2048, 51200
+        flops = (
+            96
+            * batch
+            * s
+            * layers
+            * h
+            * h
+            * (1 + s / (6 * h) + v / (16 * layers * h))
+        )
+        ours = flops / (gpus * r.iteration_time) / 1e12
+        err = ours / published - 1
+        errors.append(err)
+        print(
+            f"| {name} | {t} | {p} | {gpus} | {r.iteration_time:.2f} | "
+            f"{ours:.0f} | {published} | {err:+.1%} |",
+            flush=True,
+        )
+    print()
+    print(
+        f"mean |error| {sum(abs(e) for e in errors) / len(errors):.1%}, "
+        f"max {max(abs(e) for e in errors):.1%}"
+    )
+
+
 def orders(limit: float) -> None:
     from pebble_sched.distributed import simulate
     from pebble_sched.importers.gpt import gpt_graph
@@ -328,15 +412,18 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
         "--part",
-        choices=["oracles", "times", "orders", "speed"],
+        choices=["oracles", "times", "megatron", "orders", "speed"],
         default="oracles",
     )
     ap.add_argument("--time-limit", type=float, default=10.0)
+    ap.add_argument("--micro-batch", type=int, default=1)
     args = ap.parse_args()
     if args.part == "oracles":
         oracles()
     elif args.part == "times":
         times()
+    elif args.part == "megatron":
+        megatron(args.micro_batch)
     elif args.part == "orders":
         orders(args.time_limit)
     else:
