@@ -348,3 +348,35 @@ def test_op_times_and_unit_times():
     )
     with pytest.raises(ValueError, match="is not a duration"):
         simulate(g, CPU, op_times={"f0": -1.0})
+
+
+def test_offload_to_host():
+    """Tests activation offload: lower device peak, every offloaded byte copied out and back, never faster, no deadlock."""
+    g = read_graph(ROOT / "instances" / "dl-trace" / "gpt2-train.json")
+    g = g.replace(flops=[10**8] * g.n, op_bytes=[10**5] * g.n)
+    for strat in ({}, {"pp": 2, "microbatches": 4}):
+        for order in ("fifo", "trace"):
+            base = simulate(g, CPU, strat, order=order)
+            off = simulate(
+                g, CPU, {**strat, "offload": ["blocks.*"]}, order=order
+            )
+            for a, b in zip(base.devices, off.devices, strict=True):
+                assert b.activation_peak < a.activation_peak
+            assert off.iteration_time >= base.iteration_time - 1e-12
+            assert off.communication["host"] > 0
+            events = off.chrome_trace()["traceEvents"]
+            copies = [e for e in events if e.get("cat") == "offload"]
+            assert len(copies) % 2 == 0 and copies
+
+
+def test_offload_transfer_is_exposed_when_compute_is_short():
+    """Tests that a copy back with nothing to hide behind delays the backward reader by its transfer time."""
+    from pebble_sched.distributed.costs import p2p_time
+
+    g = chain(1, flops=10**3, act=10**6)  # f0 -> b0 reads a 1 MB activation
+    base = simulate(g, CPU, "single", order="trace")
+    off = simulate(g, CPU, {"offload": ["u.*"]}, order="trace")
+    copy = p2p_time(10**6, CPU.host)
+    # out after f0, back before b0: both transfers on the critical path
+    assert off.iteration_time == pytest.approx(base.iteration_time + 2 * copy)
+    assert off.communication["host"] == 2 * 10**6

@@ -64,7 +64,7 @@ from .costs import (
     p2p_time,
     reduce_scatter_time,
 )
-from .recompute import unit_of, with_recomputation
+from .recompute import matching_unit, unit_of, with_recomputation
 from .strategy import OPTIMIZERS, Strategy, StrategyError
 from .strategy import strategy as make_strategy
 
@@ -671,7 +671,94 @@ class _Builder:
             if update[u] and not update[v]:
                 continue
         self._collectives()
+        self._offload()
         T.freeze()
+
+    def _offload(self) -> None:
+        """Activation offload to host memory over PCIe, per matching unit.
+
+        A buffer a unit's forward node produces and a backward node reads is
+        copied to the host once its forward readers are done (freed on the
+        device when the copy ends) and copied back (reallocated) as the
+        device starts the task early enough in its order that the compute
+        tasks before the buffer's first backward reader cover the copy's
+        time; the readers wait for it.
+        """
+        self.offloaded: dict[tuple[int, int], tuple[int, int, list[int]]] = {}
+        s, c, T, mb = self.s, self.c, self.T, self.mb
+        if not s.offload:
+            return
+        select = matching_unit(list(s.offload))
+        layers = self.g.layer or [None] * self.n
+        unit = [select(x) for x in layers]
+        phase, stage = self.phase, self.stage
+        backward = [p in ("backward", "recompute") for p in phase]
+        # device sequences: the copy back is started early enough to hide
+        # its transfer behind the compute tasks before its first reader
+        order = {}
+        for st in range(s.pp):
+            seq = T.sequence[T.res_index[("compute", st)]]
+            order[st] = (seq, {k: i for i, k in enumerate(seq)})
+        for b in range(len(mb)):
+            p = int(mb.producer[b])
+            size = float(mb.size[b])
+            if p < 0 or unit[p] is None or phase[p] != "forward" or not size:
+                continue
+            if mb.output[b]:
+                continue
+            cons = mb.cons_idx[mb.cons_ptr[b] : mb.cons_ptr[b + 1]].tolist()
+            late = [x for x in cons if backward[x]]
+            if not late or any(stage[x] != stage[p] for x in cons):
+                continue
+            st = stage[p]
+            d2h = T.resource(f"offload {st}", st)
+            h2d = T.resource(f"prefetch {st}", st)
+            seq, at = order[st]
+            for j in range(s.microbatches):
+                first = min(at[self.inst(x, j)] for x in late)
+                if any(
+                    at[self.inst(x, j)] > first
+                    for x in cons
+                    if not backward[x]
+                ):
+                    continue  # read backward before its forward use ends
+                off = T.add(
+                    f"offload b{b}",
+                    p2p_time(size, c.host),
+                    d2h,
+                    st,
+                    j,
+                    "offload",
+                    -1,
+                )
+                T.dep(self.inst(p, j), off)
+                for x in cons:
+                    if not backward[x]:
+                        T.dep(self.inst(x, j), off)
+                pre = T.add(
+                    f"prefetch b{b}",
+                    p2p_time(size, c.host),
+                    h2d,
+                    st,
+                    j,
+                    "offload",
+                    -1,
+                )
+                T.dep(off, pre)
+                i, hidden = first - 1, 0.0
+                while i > 0 and hidden < T.dur_list[pre]:
+                    hidden += T.dur_list[seq[i]]
+                    i -= 1
+                if i >= 0:
+                    T.dep(seq[i], pre)
+                for x in late:
+                    T.dep(pre, self.inst(x, j))
+                self.offloaded[(b, j)] = (
+                    off,
+                    pre,
+                    [self.inst(x, j) for x in late],
+                )
+                self.comm_bytes["host"] += 2 * size
 
     def _groups(self, st: int) -> list[tuple[list[int], int]]:
         s = self.s
@@ -1053,6 +1140,15 @@ class _Builder:
                     if out:
                         if j in (-1, 0):
                             ev.append((start[kp], 1, 2 * pos[kp], size))
+                        continue
+                    moved = self.offloaded.get((b, j))
+                    if moved is not None:
+                        # resident until copied out, again from the copy back
+                        off, pre, readers = moved
+                        last = max(readers, key=lambda k: (end[k], pos[k]))
+                        add(start[kp], end[off], size, kp, off)
+                        ev.append((start[pre], 1, -1, size))
+                        ev.append((end[last], 0, 2 * pos[last] + 1, -size))
                         continue
                     ends = [
                         (end[k], pos[k], k)

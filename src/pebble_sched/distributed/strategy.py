@@ -67,6 +67,7 @@ class Strategy:
     schedule: str = "1f1b"
     zero: int = 0
     recompute: tuple[str, ...] = ()
+    offload: tuple[str, ...] = ()
     optimizer: str = "trace"
     unit_depth: int = 0
     meta: dict[str, Any] = field(default_factory=dict)
@@ -92,6 +93,7 @@ class Strategy:
             "schedule": self.schedule,
             "zero": self.zero,
             "recompute": list(self.recompute),
+            "offload": list(self.offload),
             "optimizer": self.optimizer,
             "unit_depth": self.unit_depth,
         }
@@ -202,15 +204,18 @@ def _from_dict(data: Any, where: str, cluster: Cluster | None) -> Strategy:
                 raise StrategyError(
                     f"{where}: '{key}' must be an integer, not {v!r}."
                 )
-    if "recompute" in kwargs:
-        r = kwargs["recompute"]
-        if isinstance(r, str):
-            r = [r]
-        if not isinstance(r, list) or not all(isinstance(x, str) for x in r):
-            raise StrategyError(
-                f"{where}: 'recompute' is a list of layer patterns."
-            )
-        kwargs["recompute"] = tuple(r)
+    for key in ("recompute", "offload"):
+        if key in kwargs:
+            r = kwargs[key]
+            if isinstance(r, str):
+                r = [r]
+            if not isinstance(r, list) or not all(
+                isinstance(x, str) for x in r
+            ):
+                raise StrategyError(
+                    f"{where}: '{key}' is a list of layer patterns."
+                )
+            kwargs[key] = tuple(r)
     return replace(base, **kwargs)
 
 
