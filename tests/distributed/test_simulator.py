@@ -380,3 +380,25 @@ def test_offload_transfer_is_exposed_when_compute_is_short():
     # out after f0, back before b0: both transfers on the critical path
     assert off.iteration_time == pytest.approx(base.iteration_time + 2 * copy)
     assert off.communication["host"] == 2 * 10**6
+
+
+def test_stage_boundaries_and_data_parallel_batch():
+    """Tests user-given stage boundaries, and that data parallelism over N devices of a micro-batch-b trace counts N*b samples per step."""
+    from pebble_sched.distributed import StrategyError
+
+    g = read_graph(ROOT / "instances" / "dl-trace" / "gpt2-train.json")
+    r = simulate(
+        g, CPU, {"pp": 2, "microbatches": 2, "stage_starts": ["blocks.1"]}
+    )
+    assert r.stats["units_per_stage"] == [3, 5]
+    with pytest.raises(StrategyError, match="not a layer unit"):
+        simulate(g, CPU, {"pp": 2, "stage_starts": ["blocks.9"]})
+    one = simulate(g, CPU, "single", order="trace")
+    four = simulate(g, CPU, "data-parallel", order="trace")
+    batch = g.meta["input_shapes"][0][0]
+    assert four.samples_per_second == pytest.approx(
+        4 * batch / four.iteration_time
+    )
+    # each replica holds one micro-batch's activations and the whole model
+    assert four.devices[0].activation_peak == one.devices[0].activation_peak
+    assert four.devices[0].model_state == one.devices[0].model_state

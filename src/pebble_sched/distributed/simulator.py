@@ -505,7 +505,24 @@ class _Builder:
         for v in range(n):
             if self.phase[v] == "forward" and self.unit[v] is not None:
                 weight[self.unit[v]] += self.dur[v]
-        cut = _partition([weight[u] for u in units], s.pp)
+        if s.stage_starts:
+            missing = [u for u in s.stage_starts if u not in units]
+            if missing:
+                raise StrategyError(
+                    f"Strategy {s.name}: stage_starts names {missing[0]!r}, "
+                    f"not a layer unit (units: {', '.join(units[:8])}"
+                    + (", ..." if len(units) > 8 else "")
+                    + ")."
+                )
+            cut = np.array(sorted(units.index(u) for u in s.stage_starts))
+            if len(set(cut.tolist())) != s.pp - 1 or (cut == 0).any():
+                raise StrategyError(
+                    f"Strategy {s.name}: stage_starts must name {s.pp - 1} "
+                    "distinct units after the first, one per stage after "
+                    "the first."
+                )
+        else:
+            cut = _partition([weight[u] for u in units], s.pp)
         stage_of_unit = {}
         for k, u in enumerate(units):
             stage_of_unit[u] = int(np.searchsorted(cut, k, side="right"))

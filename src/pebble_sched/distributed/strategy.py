@@ -68,6 +68,7 @@ class Strategy:
     zero: int = 0
     recompute: tuple[str, ...] = ()
     offload: tuple[str, ...] = ()
+    stage_starts: tuple[str, ...] = ()
     optimizer: str = "trace"
     unit_depth: int = 0
     meta: dict[str, Any] = field(default_factory=dict)
@@ -94,6 +95,7 @@ class Strategy:
             "zero": self.zero,
             "recompute": list(self.recompute),
             "offload": list(self.offload),
+            "stage_starts": list(self.stage_starts),
             "optimizer": self.optimizer,
             "unit_depth": self.unit_depth,
         }
@@ -204,7 +206,7 @@ def _from_dict(data: Any, where: str, cluster: Cluster | None) -> Strategy:
                 raise StrategyError(
                     f"{where}: '{key}' must be an integer, not {v!r}."
                 )
-    for key in ("recompute", "offload"):
+    for key in ("recompute", "offload", "stage_starts"):
         if key in kwargs:
             r = kwargs[key]
             if isinstance(r, str):
@@ -212,9 +214,7 @@ def _from_dict(data: Any, where: str, cluster: Cluster | None) -> Strategy:
             if not isinstance(r, list) or not all(
                 isinstance(x, str) for x in r
             ):
-                raise StrategyError(
-                    f"{where}: '{key}' is a list of layer patterns."
-                )
+                raise StrategyError(f"{where}: '{key}' is a list of strings.")
             kwargs[key] = tuple(r)
     return replace(base, **kwargs)
 
