@@ -968,8 +968,16 @@ def _write_graph(graph: Graph, output: str) -> None:
     show_default=True,
     help="In-graph parameter update (train mode).",
 )
+@click.option(
+    "--batch-dims",
+    is_flag=True,
+    help="Trace again with one more sample to record which dimension of "
+    "every tensor is the batch (meta.batch_dims).",
+)
 @click.option("--output", "-o", type=click.Path(), required=True)
-def import_torch(factory, shapes, dtype, high, mode, optimizer, output):
+def import_torch(
+    factory, shapes, dtype, high, mode, optimizer, batch_dims, output
+):
     """Trace MODULE:FACTORY (a callable returning an nn.Module, or (module,
     inputs)) with fake tensors. ``zoo:NAME`` names a model of the built-in zoo
     (resnet18, gpt2, randwire, ...)."""
@@ -1047,6 +1055,7 @@ def import_torch(factory, shapes, dtype, high, mode, optimizer, output):
             optimizer=None if optimizer == "none" else optimizer,
             name=f"{name}-{mode}"
             + ("" if optimizer == "none" else f"-{optimizer}"),
+            batch_dims=batch_dims,
         )
     except Exception as exc:
         logging.getLogger(__name__).debug("tracing failed", exc_info=True)

@@ -335,3 +335,15 @@ def test_costs_layers_and_phases():
     assert g.meta["parameters_by_layer"] == {"0": 8 * 16 + 16, "2": 16 * 4 + 4}
     # the attributes survive the file format
     assert Graph.from_dict(g.to_dict()) == g
+
+
+def test_output_shapes_and_batch_dimensions():
+    """Tests the recorded output shapes and dtypes, and the batch dimension found by tracing one more sample."""
+    m, x = _small()
+    g = from_torch(m, x, mode="forward", batch_dims=True)
+    outs, dims = g.meta["outputs"], g.meta["batch_dims"]
+    assert set(outs) == set(g.ids) == set(dims)
+    conv = next(v for v in g.ids if g.op[g.index(v)].startswith("aten.convolution"))
+    assert outs[conv] == [[[2, 4, 8, 8], "float32"]] and dims[conv] == [0]
+    # a weight's transpose does not grow with the batch
+    assert all(d == [None] for v, d in dims.items() if g.op[g.index(v)] == "aten.t.default")

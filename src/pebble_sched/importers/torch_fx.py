@@ -495,6 +495,7 @@ def from_torch(
     loss: Callable[[Any], Any] | None = None,
     name: str | None = None,
     engine: str = "functorch",
+    batch_dims: bool = False,
 ) -> Graph:
     """Trace a PyTorch model into a :class:`Graph` (see the module docstring).
 
@@ -514,6 +515,10 @@ def from_torch(
     loss
         Maps the model's output to a scalar; default the mean of squares of
         the first output.
+    batch_dims
+        Also trace with one more sample and record, per node and output, the
+        dimension that grows with the batch (``meta["batch_dims"]``; the
+        output shapes and dtypes are always in ``meta["outputs"]``).
 
     Raises
     ------
@@ -553,6 +558,69 @@ def from_torch(
         "torch": torch.__version__,
         "trace_seconds": round(seconds, 3),
     }
+    outputs = _output_shapes(gm)
+    meta["outputs"] = outputs
+    if batch_dims:
+        meta["batch_dims"] = _batch_dims(
+            outputs,
+            model,
+            example_inputs,
+            mode=mode,
+            optimizer=optimizer,
+            lr=lr,
+            loss=loss,
+            engine=engine,
+        )
     return graph_from_fx(
         gm, n_state, name=name or type(model).__name__, meta=meta
     )
+
+
+def _output_shapes(gm: Any) -> dict[str, list[list[Any]]]:
+    """Per ATen node: ``[shape, dtype]`` of each tensor it returns."""
+    import torch
+
+    out: dict[str, list[list[Any]]] = {}
+    for node in gm.graph.nodes:
+        if node.op != "call_function" or node.target is operator.getitem:
+            continue
+        out[node.name] = [
+            [list(t.shape), str(t.dtype).replace("torch.", "")]
+            for t in _flat(node.meta.get("val"))
+            if isinstance(t, torch.Tensor)
+        ]
+    return out
+
+
+def _batch_dims(outputs, model, example_inputs, **kwargs) -> dict[str, list]:
+    """Per node and output, the dimension that grows with the batch (the
+    first dimension of the inputs), found by tracing again with one more
+    sample; ``None`` where no single dimension does (or the traces differ)."""
+    import torch
+
+    bigger = [
+        torch.empty(
+            (x.shape[0] + 1, *x.shape[1:]), dtype=x.dtype, device=x.device
+        )
+        if isinstance(x, torch.Tensor) and x.dim()
+        else x
+        for x in example_inputs
+    ]
+    gm, _, _ = trace(model, bigger, **kwargs)
+    other = _output_shapes(gm)
+    dims: dict[str, list] = {}
+    for name, tensors in outputs.items():
+        twin = other.get(name)
+        found: list = []
+        for k, (shape, _) in enumerate(tensors):
+            if twin is None or k >= len(twin) or len(twin[k][0]) != len(shape):
+                found.append(None)
+                continue
+            grew = [
+                i
+                for i, (a, b) in enumerate(zip(shape, twin[k][0], strict=True))
+                if a != b
+            ]
+            found.append(grew[0] if len(grew) == 1 else None)
+        dims[name] = found
+    return dims
