@@ -13,6 +13,7 @@ import json
 import logging
 import math
 import os
+import re
 import signal
 import sys
 import time
@@ -887,6 +888,252 @@ def simulate_cmd(
         f"{b['exposed_communication'] * 1e3:.3f} ms, bubble "
         f"{b['bubble'] * 1e3:.3f} ms"
     )
+
+
+def _bytes_option(text: str | None) -> int | None:
+    """``40GiB``, ``24GB``, ``512MiB`` or a plain number of bytes."""
+    if text is None:
+        return None
+    units = {
+        "": 1,
+        "b": 1,
+        "kb": 10**3,
+        "mb": 10**6,
+        "gb": 10**9,
+        "tb": 10**12,
+        "kib": 2**10,
+        "mib": 2**20,
+        "gib": 2**30,
+        "tib": 2**40,
+    }
+    m = re.fullmatch(r"\s*([0-9.]+)\s*([a-zA-Z]*)\s*", text)
+    if not m or m.group(2).lower() not in units:
+        raise InputError(
+            f"Cannot read {text!r} as a size (examples: 40GiB, 24GB, 1e9)."
+        )
+    value = float(m.group(1)) * units[m.group(2).lower()]
+    if value <= 0:
+        raise InputError(f"The size {text!r} must be positive.")
+    return int(value)
+
+
+@main.command("search")
+@click.argument("graph_file", metavar="GRAPH.json", type=click.Path())
+@click.option(
+    "--cluster", "-c", "cluster_spec", default="a100-80g", show_default=True
+)
+@click.option(
+    "--memory-limit",
+    default=None,
+    help="Bytes per device (40GiB, 24GB, ...; default the device's capacity).",
+)
+@click.option(
+    "--budget",
+    type=float,
+    default=60.0,
+    show_default=True,
+    help="Seconds per chain.",
+)
+@click.option("--chains", type=int, default=2, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--global-batch",
+    type=int,
+    default=None,
+    help="Samples per step (default: the micro-batch times the devices).",
+)
+@click.option(
+    "--objective",
+    type=click.Choice(["time", "memory", "throughput", "time-memory"]),
+    default="time",
+    show_default=True,
+)
+@click.option(
+    "--penalty",
+    type=float,
+    default=None,
+    help="Penalize strategies over the limit (cost x (1 + W excess/limit)) "
+    "instead of rejecting them.",
+)
+@click.option(
+    "--no-recompute", is_flag=True, help="Do not explore recomputation."
+)
+@click.option("--no-offload", is_flag=True, help="Do not explore offload.")
+@click.option("--no-zero", is_flag=True, help="Do not explore ZeRO stages.")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(),
+    default=None,
+    help="Write the best strategy.",
+)
+@click.option(
+    "--plot",
+    "plot_file",
+    type=click.Path(),
+    default=None,
+    help="Plot the best step time over the search (plot extra).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def search_cmd(
+    graph_file,
+    cluster_spec,
+    memory_limit,
+    budget,
+    chains,
+    seed,
+    global_batch,
+    objective,
+    penalty,
+    no_recompute,
+    no_offload,
+    no_zero,
+    output,
+    plot_file,
+    as_json,
+):
+    """Search the fastest strategy whose every device fits its memory.
+
+    Metropolis-Hastings over data/tensor/pipeline degrees, ZeRO stages,
+    recomputation and offload per layer unit, costed by the simulator with
+    liveness-exact per-device peaks; compared at the end with data
+    parallelism and the best Megatron grid point that fits. Ctrl-C keeps
+    the best strategy found.
+    """
+    from .distributed import ClusterError, StrategyError
+    from .distributed.search import Space, grid_search, search
+
+    if budget <= 0 or not math.isfinite(budget):
+        raise InputError("--budget must be a positive number of seconds.")
+    if chains < 1:
+        raise InputError("--chains must be at least 1.")
+    limit = _bytes_option(memory_limit)
+    graph = _read(graph_file)
+    try:
+        space = Space(
+            graph,
+            cluster_spec,
+            global_batch=global_batch,
+            recompute=not no_recompute,
+            offload=not no_offload,
+            zero=not no_zero,
+        )
+    except (ClusterError, StrategyError) as exc:
+        raise InputError(str(exc)) from None
+    limit = limit or space.cluster.device.memory
+    live = sys.stderr.isatty()
+    last = [0.0]
+    t0 = time.monotonic()
+
+    def show(st: dict) -> None:
+        now = time.monotonic()
+        if not live and now - last[0] < 2.0:
+            return
+        last[0] = now
+        best = f"{st['best'] * 1e3:.3f} ms" if st["best"] else "-"
+        n = max(1, st["evaluated"])
+        text = (
+            f"{now - t0:.1f} s  best {best}  evaluated {st['evaluated']}  "
+            f"accepted {st['accepted'] / n:.0%}  feasible {st['feasible'] / n:.0%}"
+        )
+        click.echo(
+            ("\r" + text + " " * 8) if live else text, err=True, nl=not live
+        )
+
+    result = search(
+        space,
+        memory_limit=limit,
+        budget=budget,
+        chains=chains,
+        seed=seed,
+        objective=objective,
+        penalty=penalty,
+        progress=None if as_json else show,
+    )
+    if live and not as_json:
+        click.echo("", err=True)
+    grid, _ = grid_search(space, memory_limit=limit)
+    dp = space.strategy(
+        *max(space.points, key=lambda p: (p[0] * p[1] * p[2], p[0]))
+    )
+    dp_eval = space.evaluate(dp, lambda r: r.iteration_time, limit)
+    rows = [
+        ("found", result.best_evaluation),
+        ("best grid point", grid),
+        ("data parallel", dp_eval),
+    ]
+    if output and result.best is not None:
+        try:
+            write_json(output, result.best.to_dict())
+        except OSError as exc:
+            raise InputError(
+                f"{output}: {exc.strerror or exc}; nothing written."
+            ) from None
+    if plot_file and result.history:
+        from .plotting import plot_search
+
+        try:
+            plot_search(result, plot_file)
+        except ModuleNotFoundError as exc:
+            raise InputError(str(exc)) from None
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "best": result.best.to_dict() if result.best else None,
+                    "rows": {
+                        name: None
+                        if e is None
+                        else {
+                            "strategy": e.strategy.to_dict(),
+                            "iteration_time_s": e.time,
+                            "peak_bytes": e.peak,
+                            "fits": e.fits,
+                        }
+                        for name, e in rows
+                    },
+                    "evaluated": result.evaluated,
+                    "acceptance_rate": result.acceptance_rate,
+                    "feasible_fraction": result.feasible_fraction,
+                    "smallest_peak_bytes": result.smallest_peak,
+                    "interrupted": result.interrupted,
+                },
+                indent=1,
+            )
+        )
+        return
+    cap = format_bytes(limit)
+    click.echo(
+        f"searched       : {result.evaluated} proposals in {chains} chains "
+        f"(accepted {result.acceptance_rate:.0%}, feasible "
+        f"{result.feasible_fraction:.0%})"
+        + (", interrupted" if result.interrupted else "")
+    )
+    click.echo(f"memory limit   : {cap} per device")
+    for name, e in rows:
+        if e is None:
+            click.echo(f"{name:<15}: none fits")
+            continue
+        s = e.strategy
+        extra = []
+        if s.zero:
+            extra.append(f"ZeRO {s.zero}")
+        if s.recompute:
+            extra.append(f"recompute {len(s.recompute)} units")
+        if s.offload:
+            extra.append(f"offload {len(s.offload)} units")
+        click.echo(
+            f"{name:<15}: dp {s.dp} tp {s.tp} pp {s.pp}, {s.microbatches} "
+            f"micro-batches ({s.schedule})"
+            + (", " + ", ".join(extra) if extra else "")
+            + f": {e.time * 1e3:.3f} ms/step, peak {format_bytes(e.peak)}"
+            + ("" if e.fits else " (over the limit)")
+        )
+    if result.best is None:
+        raise InputError(
+            f"No strategy fits {cap} per device; the smallest peak found is "
+            f"{format_bytes(result.smallest_peak)}."
+        )
 
 
 @main.command("plot")

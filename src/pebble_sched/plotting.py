@@ -18,6 +18,7 @@ __all__ = [
     "plot_gantt",
     "plot_gap_vs_time",
     "plot_profile",
+    "plot_search",
 ]
 
 
@@ -200,6 +201,21 @@ def plot_device_memory(result: Any, path: str | os.PathLike) -> None:
         f"{result.order} order: {result.iteration_time * 1e3:.2f} ms/step"
     )
     ax.legend(loc="best", fontsize="small")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_search(result: Any, path: str | os.PathLike) -> None:
+    """The best step time found over the search's wall-clock time."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    xs = [t for t, _ in result.history]
+    ys = [c * 1e3 for _, c in result.history]
+    ax.step(xs, ys, where="post")
+    ax.set_xlabel("search time (s)")
+    ax.set_ylabel("best step time (ms)")
+    ax.set_title(f"{result.evaluated} strategies evaluated")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

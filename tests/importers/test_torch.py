@@ -343,7 +343,13 @@ def test_output_shapes_and_batch_dimensions():
     g = from_torch(m, x, mode="forward", batch_dims=True)
     outs, dims = g.meta["outputs"], g.meta["batch_dims"]
     assert set(outs) == set(g.ids) == set(dims)
-    conv = next(v for v in g.ids if g.op[g.index(v)].startswith("aten.convolution"))
+    conv = next(
+        v for v in g.ids if g.op[g.index(v)].startswith("aten.convolution")
+    )
     assert outs[conv] == [[[2, 4, 8, 8], "float32"]] and dims[conv] == [0]
     # a weight's transpose does not grow with the batch
-    assert all(d == [None] for v, d in dims.items() if g.op[g.index(v)] == "aten.t.default")
+    assert all(
+        d == [None]
+        for v, d in dims.items()
+        if g.op[g.index(v)] == "aten.t.default"
+    )

@@ -159,16 +159,25 @@ def with_recomputation(graph: Graph, units: Callable | list[str]) -> Graph:
     for b in range(len(mb)):
         p = prod[b]
         size = int(mb.size[b])
-        if p >= 0 and p in copies:
-            # the copy's buffer serves the backward readers and other copies
+        copied = p >= 0 and p in copies
+        # copies of the same unit read the recomputed buffer; copies of
+        # other units read the original (for them it is a checkpoint)
+        same = [
+            copies[c]
+            for c in cons[b]
+            if c in copies and copied and unit[c] == unit[p]
+        ]
+        other = [
+            copies[c]
+            for c in cons[b]
+            if c in copies and not (copied and unit[c] == unit[p])
+        ]
+        if copied:
             mine = [c for c in cons[b] if backward[c] and unit[c] == unit[p]]
-            later = mine + [copies[c] for c in cons[b] if c in copies]
-            if later:
+            if mine or same:
                 new_cons[b] = [c for c in cons[b] if c not in mine]
-                new_buffers.append((copies[p], size, later, False))
-        else:
-            # a checkpoint: copies read it too
-            new_cons[b] += [copies[c] for c in cons[b] if c in copies]
+                new_buffers.append((copies[p], size, mine + same, False))
+        new_cons[b] += other
     buffers = [
         Buffer(
             f"b{b}",
@@ -209,7 +218,8 @@ def with_recomputation(graph: Graph, units: Callable | list[str]) -> Graph:
     for v, r in copies.items():
         for a in graph.predecessors(ids[v]):
             ai = graph.index(a)
-            edges.add((ids[copies[ai]] if ai in copies else a, ids[r]))
+            same = ai in copies and unit[ai] == unit[v]
+            edges.add((ids[copies[ai]] if same else a, ids[r]))
 
     def pick(values, default=None):
         if values is None:

@@ -1057,6 +1057,17 @@ class _Builder:
                 for st in range(s.pp)
             ],
             "dtype": self.dtype,
+            "buffer_bytes_per_stage": [
+                int(
+                    sum(
+                        int(self.mb.size[b])
+                        for b in range(len(self.mb))
+                        if self.mb.producer[b] >= 0
+                        and self.stage[int(self.mb.producer[b])] == st
+                    )
+                )
+                for st in range(s.pp)
+            ],
         }
         if hasattr(self, "stats_solve"):
             stats["optimal_orders"] = {

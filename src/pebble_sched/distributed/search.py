@@ -1,0 +1,681 @@
+"""Strategy search: Metropolis-Hastings over parallelization, recomputation and offload.
+
+The state is a :class:`~.strategy.Strategy`: the data-, tensor- and
+pipeline-parallel degrees (their product at most the cluster's devices; the
+global batch fixed, so the micro-batch count follows the data-parallel
+degree), the ZeRO stage, and per layer unit whether it recomputes and
+whether it offloads its activations to host memory. Its cost is the
+simulated step time of :func:`~.simulator.simulate` (or another objective);
+a strategy whose per-device peak, judged by liveness, exceeds the memory
+limit is rejected (or penalized). Moves: resample the parallel degrees; move
+the ZeRO stage; toggle one unit's recomputation or offload; copy one unit's
+choice to its neighbour (FlexFlow's propagation); change the pipeline
+schedule. Acceptance is ``min(1, exp(-beta * (c' - c) / c))`` (a relative
+change, so ``beta`` does not depend on the time scale), with a reset to the
+best state every ``reset`` iterations, as FlexFlow's MCMC does (Jia et al.,
+SysML 2019). Several chains start from data parallelism, Megatron-style
+grid points and random states; they run in parallel processes, seeded and
+reproducible; a chain stops at its time or iteration budget, or after half
+of it without improvement.
+
+:func:`grid_search` is the baseline users have: every ``megatron(tp, pp,
+dp)`` point, no recomputation or offload, the fastest that fits.
+``memory="sum"`` judges memory as FlexFlow and its successors do (the sum of
+every buffer's size per device, no liveness), to show what that check
+wrongly rejects.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from .cluster import Cluster
+from .cluster import cluster as make_cluster
+from .recompute import unit_of
+from .simulator import simulate
+from .strategy import Strategy, StrategyError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from ..graph import Graph
+
+__all__ = [
+    "OBJECTIVES",
+    "SearchResult",
+    "Space",
+    "exhaustive",
+    "grid_search",
+    "search",
+]
+
+#: named objectives over a simulation result (lower is better)
+OBJECTIVES: dict[str, Any] = {
+    "time": lambda r: r.iteration_time,
+    "memory": lambda r: float(r.peak),
+    "throughput": lambda r: -(r.samples_per_second or 0.0),
+    "time-memory": lambda r: (
+        r.iteration_time * (1 + r.peak / r.cluster.device.memory)
+    ),
+}
+
+
+@dataclass
+class Evaluation:
+    """One simulated strategy."""
+
+    strategy: Strategy
+    cost: float
+    time: float
+    peak: int
+    fits: bool
+
+
+@dataclass
+class SearchResult:
+    """What :func:`search` found.
+
+    ``best`` is the lowest-cost strategy that fits (``None`` when none was
+    found; ``smallest_peak`` then says how close the search came);
+    ``history`` holds ``(seconds, best cost)`` whenever the best improved.
+    """
+
+    best: Strategy | None
+    best_evaluation: Evaluation | None
+    evaluated: int
+    accepted: int
+    feasible: int
+    smallest_peak: int
+    history: list[tuple[float, float]] = field(default_factory=list)
+    chains: list[dict[str, Any]] = field(default_factory=list)
+    interrupted: bool = False
+
+    @property
+    def acceptance_rate(self) -> float:
+        return self.accepted / max(1, self.evaluated)
+
+    @property
+    def feasible_fraction(self) -> float:
+        return self.feasible / max(1, self.evaluated)
+
+
+class Space:
+    """The strategies a search may visit for one model on one cluster.
+
+    Parameters
+    ----------
+    graphs
+        The training step at the micro-batch size: a graph (tensor-parallel
+        degree fixed to its ``meta["tensor_parallel"]``, default 1) or a
+        function from a tensor-parallel degree to the shard's graph.
+    cluster
+        Preset, file or :class:`~.cluster.Cluster`.
+    global_batch
+        Samples per step; micro-batches = global_batch / (dp * micro-batch).
+        Default: the micro-batch times the devices.
+    tp_degrees
+        Tensor-parallel degrees to try (with ``graphs`` a function).
+    recompute, offload, zero
+        Whether those moves are allowed.
+    """
+
+    def __init__(
+        self,
+        graphs: Graph | Callable[[int], Graph],
+        cluster: Any,
+        *,
+        global_batch: int | None = None,
+        tp_degrees: tuple[int, ...] = (1,),
+        recompute: bool = True,
+        offload: bool = True,
+        zero: bool = True,
+        optimizer: str = "adam-mixed",
+    ) -> None:
+        self.cluster: Cluster = make_cluster(cluster)
+        if callable(graphs):
+            self._factory = graphs
+            self.tp_degrees = tuple(tp_degrees)
+        else:
+            fixed = int((graphs.meta or {}).get("tensor_parallel", 1))
+            self._factory = lambda tp, g=graphs: g
+            self.tp_degrees = (fixed,)
+        self._graphs: dict[int, Graph] = {}
+        base = self.graph(self.tp_degrees[0])
+        shapes = (base.meta or {}).get("input_shapes") or [[1]]
+        self.micro = int(shapes[0][0]) if shapes and shapes[0] else 1
+        self.global_batch = (
+            global_batch or self.micro * self.cluster.num_devices
+        )
+        self.units = _units(base)
+        self.allow = {"recompute": recompute, "offload": offload, "zero": zero}
+        self.optimizer = optimizer
+        self.points = self._points()
+        if not self.points:
+            raise StrategyError(
+                f"No (dp, tp, pp) fits {self.cluster.num_devices} devices with "
+                f"a global batch of {self.global_batch} and micro-batches of "
+                f"{self.micro}."
+            )
+
+    def graph(self, tp: int) -> Graph:
+        if tp not in self._graphs:
+            self._graphs[tp] = self._factory(tp)
+        return self._graphs[tp]
+
+    def _points(self) -> list[tuple[int, int, int]]:
+        c = self.cluster
+        out = []
+        for tp in self.tp_degrees:
+            if c.devices_per_node % tp:
+                continue
+            for pp in range(1, len(self.units) + 1):
+                for dp in range(1, c.num_devices // (tp * pp) + 1):
+                    if dp * tp * pp > c.num_devices:
+                        continue
+                    samples = dp * self.micro
+                    if self.global_batch % samples:
+                        continue
+                    out.append((dp, tp, pp))
+        return out
+
+    def strategy(self, dp, tp, pp, **extra: Any) -> Strategy:
+        m = self.global_batch // (dp * self.micro)
+        return Strategy(
+            name=f"dp{dp}-tp{tp}-pp{pp}",
+            dp=dp,
+            tp=tp,
+            pp=pp,
+            microbatches=m,
+            optimizer=self.optimizer,
+            **extra,
+        )
+
+    def random(self, rng: random.Random) -> Strategy:
+        dp, tp, pp = rng.choice(self.points)
+        rec = tuple(
+            u
+            for u in self.units
+            if self.allow["recompute"] and rng.random() < 0.3
+        )
+        return self.strategy(dp, tp, pp, recompute=rec)
+
+    def starts(self, rng: random.Random, chains: int) -> list[Strategy]:
+        """Data parallelism, Megatron-style grid points, then random ones."""
+        starts: list[Strategy] = []
+        most = max(self.points, key=lambda p: (p[0] * p[1] * p[2], p[0]))
+        starts.append(self.strategy(*most))
+        grid = sorted(self.points, key=lambda p: (-p[0] * p[1] * p[2], -p[1]))
+        for point in grid:
+            if len(starts) >= max(1, chains // 2 + 1):
+                break
+            s = self.strategy(*point)
+            if s not in starts:
+                starts.append(s)
+        while len(starts) < chains:
+            starts.append(self.random(rng))
+        return starts[:chains]
+
+    def propose(self, s: Strategy, rng: random.Random) -> Strategy:
+        """A neighbour of ``s`` (see the module docstring)."""
+        moves = ["degrees", "schedule"]
+        if self.allow["recompute"] and self.units:
+            moves += ["recompute", "recompute", "propagate"]
+        if self.allow["offload"] and self.units:
+            moves += ["offload"]
+        if self.allow["zero"]:
+            moves += ["zero"]
+        move = rng.choice(moves)
+        if move == "degrees":
+            dp, tp, pp = rng.choice(self.points)
+            return replace(
+                self.strategy(dp, tp, pp),
+                zero=s.zero if dp > 1 else 0,
+                recompute=s.recompute,
+                offload=s.offload,
+                schedule=s.schedule,
+            )
+        if move == "schedule":
+            return replace(
+                s, schedule="gpipe" if s.schedule == "1f1b" else "1f1b"
+            )
+        if move == "zero":
+            zero = rng.choice([z for z in (0, 1, 2, 3) if z != s.zero])
+            return replace(s, zero=zero if s.dp > 1 else 0)
+        key = "offload" if move == "offload" else "recompute"
+        chosen = set(getattr(s, key))
+        u = rng.choice(self.units)
+        if move == "propagate":
+            k = self.units.index(u)
+            v = (
+                self.units[k + 1]
+                if k + 1 < len(self.units)
+                else self.units[k - 1]
+            )
+            if u in chosen:
+                chosen.add(v)
+            else:
+                chosen.discard(v)
+        else:
+            chosen ^= {u}
+        ordered = tuple(x for x in self.units if x in chosen)
+        return replace(s, **{key: ordered})
+
+    def evaluate(
+        self,
+        s: Strategy,
+        objective: Callable[[Any], float],
+        limit: int,
+        memory: str = "liveness",
+        order: str = "fifo",
+    ) -> Evaluation:
+        g = self.graph(s.tp)
+        try:
+            r = simulate(g, self.cluster, s, order=order)
+        except StrategyError:
+            return Evaluation(s, math.inf, math.inf, 2**62, False)
+        peak = r.peak if memory == "liveness" else _sum_of_sizes(g, r, s)
+        return Evaluation(
+            s, objective(r), r.iteration_time, peak, peak <= limit
+        )
+
+
+def _units(g: Graph) -> list[str]:
+    """Layer units in program order (forward nodes)."""
+    seen: dict[str, None] = {}
+    order = (
+        [g.index(v) for v in g.trace_order]
+        if g.trace_order is not None
+        else g.topological_order().tolist()
+    )
+    phase = g.phase or ["forward"] * g.n
+    layer = g.layer or [None] * g.n
+    for v in order:
+        u = unit_of(layer[v])
+        if u is not None and phase[v] == "forward":
+            seen.setdefault(u, None)
+    return list(seen)
+
+
+def _sum_of_sizes(g: Graph, r: Any, s: Strategy) -> int:
+    """FlexFlow's memory check: the model state plus every buffer the
+    stage's operations produce, all counted at once (no liveness), once per
+    micro-batch in flight (1F1B: ``min(pp - stage, m)``; GPipe: ``m``)."""
+    sizes = r.stats["buffer_bytes_per_stage"]
+
+    def flight(st: int) -> int:
+        m = s.microbatches
+        return m if s.schedule == "gpipe" else min(s.pp - st, m)
+
+    return max(
+        d.model_state + sizes[d.stage] * flight(d.stage) for d in r.devices
+    )
+
+
+# The chains' arguments (a Space holds functions, which do not pickle) are
+# handed to forked workers through this list, set just before the fork and
+# cleared after: workers receive only an index.
+_FORK_JOBS: list[tuple] = []
+
+
+def _run_job(k: int) -> dict[str, Any]:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us
+    job, stop, queue = _FORK_JOBS[k]
+    return _chain(job, stop.is_set, lambda status: queue.put((k, status)))
+
+
+def _chain(
+    args: tuple,
+    stopped: Callable[[], bool] | None = None,
+    report: Callable[[dict], None] | None = None,
+) -> dict[str, Any]:
+    (
+        space,
+        start,
+        seed,
+        budget,
+        iterations,
+        beta,
+        reset,
+        objective_name,
+        limit,
+        penalty,
+        memory,
+        t0,
+    ) = args
+    objective = OBJECTIVES[objective_name]
+    rng = random.Random(seed)
+    cache: dict[Any, Evaluation] = {}
+
+    def cost(e: Evaluation) -> float:
+        if e.fits:
+            return e.cost
+        if penalty is None or not math.isfinite(e.cost):
+            return math.inf
+        return e.cost * (1 + penalty * max(0.0, e.peak - limit) / limit)
+
+    def evaluate(s: Strategy) -> Evaluation:
+        key = (
+            s.dp,
+            s.tp,
+            s.pp,
+            s.microbatches,
+            s.zero,
+            s.schedule,
+            s.recompute,
+            s.offload,
+        )
+        if key not in cache:
+            cache[key] = space.evaluate(s, objective, limit, memory)
+        return cache[key]
+
+    current = start
+    cur = evaluate(current)
+    best = cur if cur.fits else None
+    smallest = cur.peak
+    history = [(time.perf_counter() - t0, cur.cost)] if best else []
+    accepted = evaluated = feasible = 0
+    last_gain = time.perf_counter()
+    begin = last_report = time.perf_counter()
+    interrupted = False
+    for it in range(iterations):
+        now = time.perf_counter()
+        if now - begin > budget or (now - last_gain > budget / 2 and it > 20):
+            break
+        if stopped is not None and stopped():
+            interrupted = True
+            break
+        if report is not None and now - last_report > 0.5:
+            last_report = now
+            report(
+                {
+                    "best": best.time if best else None,
+                    "evaluated": evaluated,
+                    "accepted": accepted,
+                    "feasible": feasible,
+                }
+            )
+        if reset and it and it % reset == 0 and best is not None:
+            current, cur = best.strategy, best
+        cand = space.propose(current, rng)
+        e = evaluate(cand)
+        evaluated += 1
+        feasible += e.fits
+        smallest = min(smallest, e.peak)
+        c_new, c_old = cost(e), cost(cur)
+        if e.fits and (best is None or e.cost < best.cost):
+            best = e
+            last_gain = time.perf_counter()
+            history.append((last_gain - t0, e.cost))
+        if c_new < c_old or (
+            math.isfinite(c_new)
+            and rng.random()
+            < math.exp(-beta * (c_new - c_old) / max(c_old, 1e-30))
+        ):
+            current, cur = cand, e
+            accepted += 1
+    return {
+        "best": best,
+        "evaluated": evaluated,
+        "accepted": accepted,
+        "feasible": feasible,
+        "smallest_peak": smallest,
+        "history": history,
+        "start": start.name,
+        "distinct": len(cache),
+        "interrupted": interrupted,
+    }
+
+
+def search(
+    space: Space,
+    *,
+    memory_limit: int | None = None,
+    budget: float = 60.0,
+    iterations: int = 10**9,
+    chains: int = 2,
+    seed: int = 0,
+    beta: float = 20.0,
+    objective: str = "time",
+    penalty: float | None = None,
+    memory: str = "liveness",
+    processes: int | None = None,
+    progress: Callable[[dict], None] | None = None,
+) -> SearchResult:
+    """Metropolis-Hastings over ``space`` (see the module docstring).
+
+    Parameters
+    ----------
+    memory_limit
+        Bytes per device (default: the device's capacity).
+    budget, iterations
+        Seconds and proposals per chain.
+    chains
+        Independent chains (different starts and seeds), run in parallel
+        processes (``processes``, default up to the CPU count).
+    beta
+        Inverse temperature on the relative cost change.
+    objective
+        A name of :data:`OBJECTIVES`.
+    penalty
+        ``None``: strategies over the limit are rejected; a number ``w``:
+        their cost is multiplied by ``1 + w * excess / limit``.
+    memory
+        ``liveness`` (the simulator's per-device peak) or ``sum``
+        (FlexFlow's sum of sizes, for comparison).
+    progress
+        Called about twice a second with ``best`` (step time), ``evaluated``,
+        ``accepted``, ``feasible`` summed over the chains.
+
+    Ctrl-C stops every chain and returns the best found so far
+    (``SearchResult.interrupted``).
+    """
+    if objective not in OBJECTIVES:
+        raise ValueError(
+            f"Unknown objective {objective!r}; choose one of {', '.join(OBJECTIVES)}."
+        )
+    limit = int(memory_limit or space.cluster.device.memory)
+    rng = random.Random(seed)
+    starts = space.starts(rng, chains)
+    reset = max(1, min(iterations // 100 if iterations < 10**8 else 50, 1000))
+    t0 = time.perf_counter()
+    jobs = [
+        (
+            space,
+            st,
+            seed * 1000 + k,
+            budget,
+            iterations,
+            beta,
+            reset,
+            objective,
+            limit,
+            penalty,
+            memory,
+            t0,
+        )
+        for k, st in enumerate(starts)
+    ]
+    workers = min(len(jobs), processes or os.cpu_count() or 1)
+    status: dict[int, dict] = {}
+
+    def tell(k: int, st: dict) -> None:
+        status[k] = st
+        if progress is not None:
+            times = [
+                x["best"] for x in status.values() if x["best"] is not None
+            ]
+            progress(
+                {
+                    "best": min(times) if times else None,
+                    **{
+                        key: sum(x[key] for x in status.values())
+                        for key in ("evaluated", "accepted", "feasible")
+                    },
+                }
+            )
+
+    interrupted = False
+    if workers > 1 and hasattr(os, "fork"):
+        import multiprocessing
+        import queue as queues
+
+        ctx = multiprocessing.get_context("fork")
+        stop, channel = ctx.Event(), ctx.Queue()
+        _FORK_JOBS[:] = [(job, stop, channel) for job in jobs]
+        try:
+            with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+                futures = [pool.submit(_run_job, k) for k in range(len(jobs))]
+                while not all(f.done() for f in futures):
+                    try:
+                        k, st = channel.get(timeout=0.2)
+                        tell(k, st)
+                    except queues.Empty:
+                        pass
+                    except KeyboardInterrupt:
+                        interrupted = True
+                        stop.set()
+                results = [f.result() for f in futures]
+        finally:
+            _FORK_JOBS.clear()
+    else:
+        flag = {"stop": False}
+        results = []
+        for k, job in enumerate(jobs):
+            try:
+                results.append(
+                    _chain(
+                        job, lambda: flag["stop"], lambda st, k=k: tell(k, st)
+                    )
+                )
+            except KeyboardInterrupt:  # between two proposals: start over
+                flag["stop"] = interrupted = True
+                results.append(_chain(job, lambda: True))
+    interrupted = interrupted or any(r["interrupted"] for r in results)
+    bests = [r["best"] for r in results if r["best"] is not None]
+    best = min(bests, key=lambda e: e.cost) if bests else None
+    if best is not None and not interrupted:
+        best = _simplify(space, best, OBJECTIVES[objective], limit, memory)
+    history = sorted(h for r in results for h in r["history"])
+    running, merged = math.inf, []
+    for t, c in history:
+        if c < running:
+            running = c
+            merged.append((t, c))
+    return SearchResult(
+        best=best.strategy if best else None,
+        best_evaluation=best,
+        evaluated=sum(r["evaluated"] for r in results),
+        accepted=sum(r["accepted"] for r in results),
+        feasible=sum(r["feasible"] for r in results),
+        smallest_peak=min(r["smallest_peak"] for r in results),
+        history=merged,
+        chains=[
+            {
+                k: r[k]
+                for k in (
+                    "start",
+                    "evaluated",
+                    "accepted",
+                    "feasible",
+                    "distinct",
+                )
+            }
+            for r in results
+        ],
+        interrupted=interrupted,
+    )
+
+
+def _simplify(space, best: Evaluation, objective, limit, memory) -> Evaluation:
+    """Drop recomputation and offload flags that buy nothing (equal or
+    lower cost without them, still fitting), one at a time."""
+    changed = True
+    while changed:
+        changed = False
+        for key in ("recompute", "offload", "zero"):
+            values = getattr(best.strategy, key)
+            options = (
+                [0]
+                if key == "zero" and values
+                else [tuple(x for x in values if x != u) for u in values]
+                if key != "zero"
+                else []
+            )
+            for value in options:
+                e = space.evaluate(
+                    replace(best.strategy, **{key: value}),
+                    objective,
+                    limit,
+                    memory,
+                )
+                if e.fits and e.cost <= best.cost:
+                    best, changed = e, True
+                    break
+    return best
+
+
+def grid_search(
+    space: Space,
+    *,
+    memory_limit: int | None = None,
+    objective: str = "time",
+    memory: str = "liveness",
+) -> tuple[Evaluation | None, list[Evaluation]]:
+    """Every (dp, tp, pp) point, no recomputation or offload: the fastest
+    that fits, and every evaluation."""
+    limit = int(memory_limit or space.cluster.device.memory)
+    evals = [
+        space.evaluate(
+            space.strategy(*p), OBJECTIVES[objective], limit, memory
+        )
+        for p in space.points
+    ]
+    ok = [e for e in evals if e.fits]
+    return (min(ok, key=lambda e: e.cost) if ok else None), evals
+
+
+def exhaustive(
+    space: Space,
+    *,
+    memory_limit: int | None = None,
+    objective: str = "time",
+) -> tuple[Evaluation | None, int]:
+    """Every strategy of a small space (all points, schedules, ZeRO stages
+    and subsets of recomputed and offloaded units the space allows): the
+    optimum that fits and the number evaluated. For tests and tiny models."""
+    from itertools import product
+
+    limit = int(memory_limit or space.cluster.device.memory)
+    units = space.units
+    subsets = [
+        tuple(u for u, bit in zip(units, bits, strict=True) if bit)
+        for bits in product((0, 1), repeat=len(units))
+    ]
+    rec = subsets if space.allow["recompute"] else [()]
+    off = subsets if space.allow["offload"] else [()]
+    best, count = None, 0
+    for dp, tp, pp in space.points:
+        zeros = (0, 1, 2, 3) if space.allow["zero"] and dp > 1 else (0,)
+        for zero, schedule, r, o in product(
+            zeros, ("1f1b", "gpipe"), rec, off
+        ):
+            s = replace(
+                space.strategy(dp, tp, pp),
+                zero=zero,
+                schedule=schedule,
+                recompute=r,
+                offload=o,
+            )
+            e = space.evaluate(s, OBJECTIVES[objective], limit)
+            count += 1
+            if e.fits and (best is None or e.cost < best.cost):
+                best = e
+    return best, count

@@ -1,0 +1,160 @@
+"""Tests of the strategy search against exhaustive enumeration (#15)."""
+
+import pytest
+
+from pebble_sched import evaluate
+from pebble_sched.distributed import simulate
+from pebble_sched.distributed.recompute import with_recomputation
+from pebble_sched.distributed.search import (
+    Space,
+    exhaustive,
+    grid_search,
+    search,
+)
+from tests.distributed.test_simulator import chain
+
+
+def tiny(**kw):
+    g = chain(4, flops=1e9, act=10**8, grad=10**6, params=10**6)
+    g = g.replace(meta=dict(g.meta, input_shapes=[[1]]))
+    return Space(
+        g, "cpu-test:1", global_batch=2, offload=False, zero=False, **kw
+    )
+
+
+@pytest.mark.parametrize("limit", [None, 4 * 10**8])
+def test_mcmc_finds_the_exhaustive_optimum(limit):
+    """Tests that on a tiny space (4 units x recompute x 2 devices) the chain finds the optimum in at least 19 of 20 seeded runs."""
+    space = tiny()
+    best, count = exhaustive(space, memory_limit=limit)
+    assert best is not None and count == 96
+    hits = 0
+    for seed in range(20):
+        r = search(
+            space,
+            memory_limit=limit,
+            iterations=150,
+            budget=60,
+            chains=1,
+            seed=seed,
+        )
+        hits += (
+            r.best_evaluation is not None
+            and r.best_evaluation.cost == pytest.approx(best.cost)
+        )
+        # the returned strategy fits when simulated again
+        again = simulate(
+            space.graph(r.best.tp), space.cluster, r.best, order="fifo"
+        )
+        assert again.peak <= (limit or space.cluster.device.memory)
+    assert hits >= 19
+
+
+def test_recomputation_makes_tight_limits_feasible():
+    """Tests that under a limit no grid point meets, the search finds a recomputing strategy that does."""
+    space = tiny()
+    limit = 4 * 10**8
+    grid, evals = grid_search(space, memory_limit=limit)
+    assert grid is None and evals
+    r = search(space, memory_limit=limit, iterations=200, chains=2, seed=3)
+    assert r.best is not None and r.best.recompute
+    assert r.best_evaluation.peak <= limit < min(e.peak for e in evals)
+
+
+def test_impossible_limit_reports_the_smallest_peak():
+    """Tests that when nothing fits, the search says so and how close it came."""
+    space = tiny()
+    r = search(space, memory_limit=10**6, iterations=100, chains=2, seed=0)
+    assert r.best is None and r.feasible == 0
+    assert r.smallest_peak > 10**6
+    best, _ = exhaustive(space, memory_limit=10**6)
+    assert best is None
+
+
+def test_seeded_and_reproducible():
+    """Tests that the same seed gives the same search."""
+    space = tiny()
+    a = search(space, iterations=60, chains=2, seed=7)
+    b = search(space, iterations=60, chains=2, seed=7)
+    assert a.best == b.best and a.evaluated == b.evaluated
+
+
+def test_sum_of_sizes_rejects_what_fits():
+    """Tests that FlexFlow's sum-of-sizes check refuses a strategy whose liveness peak fits."""
+    space = tiny()
+    best, _ = grid_search(space)
+    limit = best.peak  # exactly what liveness needs
+    live, _ = grid_search(space, memory_limit=limit)
+    summed, evals = grid_search(space, memory_limit=limit, memory="sum")
+    assert live is not None
+    assert summed is None or summed.cost > live.cost
+    assert all(
+        e.peak >= f.peak
+        for e, f in zip(evals, grid_search(space)[1], strict=True)
+    )
+
+
+def test_adjacent_recomputed_units():
+    """Tests that neighbouring recomputed units keep each other's inputs as checkpoints (no cycle) and lower the peak."""
+    g = chain(4, flops=1e9, act=10**8, grad=10**6)
+    r = with_recomputation(g, ["u.*"])
+    order = list(r.topological_order())
+    order = [r.ids[v] for v in order]
+    assert (
+        evaluate(r, order).peak
+        <= evaluate(g, [g.ids[v] for v in g.topological_order()]).peak
+    )
+
+
+def test_cli_search(tmp_path):
+    """Tests pebble-sched search: the table, a strategy file simulate reads back, and an impossible limit (exit 2)."""
+    import json
+
+    from click.testing import CliRunner
+
+    from pebble_sched.cli import main
+    from tests.helpers import ROOT
+
+    gpt2 = str(ROOT / "instances" / "dl-trace" / "gpt2-train.json")
+    out = tmp_path / "strategy.json"
+    r = CliRunner().invoke(
+        main,
+        [
+            "search",
+            gpt2,
+            "-c",
+            "cpu-test",
+            "--budget",
+            "3",
+            "--memory-limit",
+            "5MiB",
+            "--seed",
+            "1",
+            "-o",
+            str(out),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    assert "found" in r.stdout and "best grid point" in r.stdout
+    strategy = json.loads(out.read_text())
+    r = CliRunner().invoke(
+        main, ["simulate", gpt2, "-c", "cpu-test", "-s", str(out)]
+    )
+    assert r.exit_code == 0 and "fits" in r.stdout
+    assert strategy["dp"] * strategy["tp"] * strategy["pp"] <= 4
+    r = CliRunner().invoke(
+        main,
+        [
+            "search",
+            gpt2,
+            "-c",
+            "cpu-test",
+            "--budget",
+            "1",
+            "--memory-limit",
+            "1MiB",
+        ],
+    )
+    assert r.exit_code == 2 and "No strategy fits 1.0 MiB" in r.output
+    r = CliRunner().invoke(main, ["search", gpt2, "--memory-limit", "lots"])
+    assert r.exit_code == 2 and "Cannot read 'lots' as a size" in r.output
