@@ -1,0 +1,159 @@
+"""Strategy search against the grid and a FlexFlow-style search, same budget.
+
+    python scripts/bench_search.py [--model gpt-1.3b] [--budget 30] [--limits 80,40,24]
+    python scripts/bench_search.py --curve 8 [--budget 20]
+
+A GPT-style model (one tensor-parallel rank traced per degree 1, 2, 4, 8,
+micro-batch 2, sequence 2,048) on one 8-GPU H100 node, global batch 16.
+For each per-device memory limit: the best Megatron grid point that fits
+(every (tp, pp, dp), nothing else), a FlexFlow-style search (memory judged
+by the sum of buffer sizes, no recomputation, offload or ZeRO) and ours
+(liveness peaks, all moves), each search with the same budget and 2 chains.
+Every reported strategy is simulated again with liveness. The grid's points
+are also judged both ways, to count what the sum-of-sizes check wrongly
+rejects or accepts.
+
+``--curve N``: the best step time each method finds as the limit sweeps
+over N points from the smallest peak any method reached to the capacity.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+GiB = 2**30
+
+
+def make_space(model: str, **kw):
+    from pebble_sched.distributed.search import Space
+    from pebble_sched.importers.gpt import gpt_graph
+
+    cache = {}
+
+    def graph(tp: int):
+        if tp not in cache:
+            cache[tp] = gpt_graph(model, batch=2, tp=tp)
+        return cache[tp]
+
+    space = Space(
+        graph, "h100-sxm", global_batch=16, tp_degrees=(1, 2, 4, 8), **kw
+    )
+    for tp in space.tp_degrees:  # traced before the chains fork
+        space.graph(tp)
+    return space
+
+
+def run(model: str, budget: float, limits: list[float]) -> None:
+    from pebble_sched.distributed.search import grid_search, search
+
+    t0 = time.perf_counter()
+    ours_space = make_space(model)
+    ff_space = make_space(model, recompute=False, offload=False, zero=False)
+    print(f"{model}: traced 4 shards in {time.perf_counter() - t0:.0f} s")
+    print()
+    print(
+        "| limit (GiB) | method | strategy | step (ms) | peak (GiB) | proposals |"
+    )
+    print("|---:|---|---|---:|---:|---:|")
+    for gib in limits:
+        limit = int(gib * GiB)
+        grid, evals = grid_search(ours_space, memory_limit=limit)
+        _, sums = grid_search(ours_space, memory_limit=limit, memory="sum")
+        wrong_reject = sum(
+            1
+            for a, b in zip(evals, sums, strict=True)
+            if a.fits and not b.fits
+        )
+        wrong_accept = sum(
+            1
+            for a, b in zip(evals, sums, strict=True)
+            if b.fits and not a.fits
+        )
+        rows = [("grid", grid, len(evals))]
+        ff = search(
+            ff_space, memory_limit=limit, budget=budget, chains=2, memory="sum"
+        )
+        ff_best = None
+        if ff.best is not None:  # judged again with liveness
+            ff_best = ours_space.evaluate(
+                ff.best, lambda r: r.iteration_time, limit
+            )
+        rows.append(("FlexFlow-style", ff_best, ff.evaluated))
+        ours = search(ours_space, memory_limit=limit, budget=budget, chains=2)
+        rows.append(("ours", ours.best_evaluation, ours.evaluated))
+        for name, e, n in rows:
+            if e is None:
+                print(f"| {gib:g} | {name} | none found | - | - | {n} |")
+                continue
+            s = e.strategy
+            desc = f"dp{s.dp} tp{s.tp} pp{s.pp} m{s.microbatches}"
+            if s.zero:
+                desc += f" zero{s.zero}"
+            if s.recompute:
+                desc += f" recompute {len(s.recompute)}"
+            if s.offload:
+                desc += f" offload {len(s.offload)}"
+            print(
+                f"| {gib:g} | {name} | {desc} | {e.time * 1e3:.1f} | "
+                f"{e.peak / GiB:.1f}{'' if e.fits else ' (over)'} | {n} |",
+                flush=True,
+            )
+        print(
+            f"| {gib:g} | sum-of-sizes on the grid | wrongly rejects "
+            f"{wrong_reject}, wrongly accepts {wrong_accept} of {len(evals)} | | | |",
+            flush=True,
+        )
+
+
+def curve(model: str, budget: float, points: int) -> None:
+    from pebble_sched.distributed.search import grid_search, search
+
+    space = make_space(model)
+    ff_space = make_space(model, recompute=False, offload=False, zero=False)
+    cap = space.cluster.device.memory
+    probe = search(space, budget=budget, chains=2, objective="memory")
+    low = probe.best_evaluation.peak if probe.best_evaluation else cap // 4
+    print(f"smallest peak found: {low / GiB:.2f} GiB")
+    print()
+    print("| limit (GiB) | grid (ms) | FlexFlow-style (ms) | ours (ms) |")
+    print("|---:|---:|---:|---:|")
+    for k in range(points):
+        limit = int(low + (cap - low) * k / max(1, points - 1))
+        grid, _ = grid_search(space, memory_limit=limit)
+        ff = search(
+            ff_space, memory_limit=limit, budget=budget, chains=2, memory="sum"
+        )
+        ours = search(space, memory_limit=limit, budget=budget, chains=2)
+
+        def ms(e):
+            return f"{e.time * 1e3:.1f}" if e is not None else "none"
+
+        ff_e = (
+            space.evaluate(ff.best, lambda r: r.iteration_time, limit)
+            if ff.best is not None
+            else None
+        )
+        print(
+            f"| {limit / GiB:.1f} | {ms(grid)} | {ms(ff_e)} | {ms(ours.best_evaluation)} |",
+            flush=True,
+        )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default="gpt-1.3b")
+    ap.add_argument("--budget", type=float, default=30.0)
+    ap.add_argument("--limits", default="80,40,24")
+    ap.add_argument("--curve", type=int, default=0)
+    args = ap.parse_args()
+    if args.curve:
+        curve(args.model, args.budget, args.curve)
+    else:
+        run(
+            args.model, args.budget, [float(x) for x in args.limits.split(",")]
+        )
+
+
+if __name__ == "__main__":
+    main()
