@@ -448,6 +448,7 @@ def search(
     memory: str = "liveness",
     processes: int | None = None,
     progress: Callable[[dict], None] | None = None,
+    starts: list[Strategy] | None = None,
 ) -> SearchResult:
     """Metropolis-Hastings over ``space`` (see the module docstring).
 
@@ -470,6 +471,9 @@ def search(
     memory
         ``liveness`` (the simulator's per-device peak) or ``sum``
         (FlexFlow's sum of sizes, for comparison).
+    starts
+        Strategies some chains start from (before the space's own starts:
+        data parallelism, grid points, random ones).
     progress
         Called about twice a second with ``best`` (step time), ``evaluated``,
         ``accepted``, ``feasible`` summed over the chains.
@@ -483,7 +487,12 @@ def search(
         )
     limit = int(memory_limit or space.cluster.device.memory)
     rng = random.Random(seed)
-    starts = space.starts(rng, chains)
+    given = list(starts or [])[:chains]
+    starts = (
+        given + space.starts(rng, chains - len(given))
+        if chains > len(given)
+        else given
+    )
     reset = max(1, min(iterations // 100 if iterations < 10**8 else 50, 1000))
     t0 = time.perf_counter()
     jobs = [
