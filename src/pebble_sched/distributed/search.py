@@ -75,6 +75,7 @@ class Evaluation:
     time: float
     peak: int
     fits: bool
+    error: str | None = None
 
 
 @dataclass
@@ -83,7 +84,9 @@ class SearchResult:
 
     ``best`` is the lowest-cost strategy that fits (``None`` when none was
     found; ``smallest_peak`` then says how close the search came);
-    ``history`` holds ``(seconds, best cost)`` whenever the best improved.
+    ``history`` holds ``(seconds, best cost)`` whenever the best improved;
+    ``errors`` the simulations that failed (a deadlocked simulation is a
+    bug to report, not a strategy to choose).
     """
 
     best: Strategy | None
@@ -95,6 +98,7 @@ class SearchResult:
     history: list[tuple[float, float]] = field(default_factory=list)
     chains: list[dict[str, Any]] = field(default_factory=list)
     interrupted: bool = False
+    errors: list[str] = field(default_factory=list)
 
     @property
     def acceptance_rate(self) -> float:
@@ -277,8 +281,10 @@ class Space:
         g = self.graph(s.tp)
         try:
             r = simulate(g, self.cluster, s, order=order)
-        except StrategyError:
-            return Evaluation(s, math.inf, math.inf, 2**62, False)
+        except StrategyError as exc:  # a strategy this graph cannot run
+            return Evaluation(s, math.inf, math.inf, 2**62, False, str(exc))
+        except RuntimeError as exc:  # a simulation that deadlocked: reported
+            return Evaluation(s, math.inf, math.inf, 2**62, False, str(exc))
         peak = r.peak if memory == "liveness" else _sum_of_sizes(g, r, s)
         return Evaluation(
             s, objective(r), r.iteration_time, peak, peak <= limit
@@ -431,6 +437,13 @@ def _chain(
         "start": start.name,
         "distinct": len(cache),
         "interrupted": interrupted,
+        "errors": sorted(
+            {
+                e.error
+                for e in cache.values()
+                if e.error and "deadlock" in e.error
+            }
+        )[:5],
     }
 
 
@@ -600,6 +613,7 @@ def search(
             for r in results
         ],
         interrupted=interrupted,
+        errors=sorted({m for r in results for m in r["errors"]})[:5],
     )
 
 
