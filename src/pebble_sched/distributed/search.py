@@ -14,8 +14,8 @@ schedule. Acceptance is ``min(1, exp(-beta * (c' - c) / c))`` (a relative
 change, so ``beta`` does not depend on the time scale), with a reset to the
 best state every ``reset`` iterations, as FlexFlow's MCMC does (Jia et al.,
 SysML 2019). Several chains start from data parallelism, Megatron-style
-grid points and random states; they run in parallel processes, seeded and
-reproducible; a chain stops at its time or iteration budget, or after half
+grid points (the fastest grid point that fits first) and random states;
+they run in parallel processes, seeded and reproducible; a chain stops at its time or iteration budget, or after half
 of it without improvement.
 
 :func:`grid_search` is the baseline users have: every ``megatron(tp, pp,
@@ -462,6 +462,7 @@ def search(
     processes: int | None = None,
     progress: Callable[[dict], None] | None = None,
     starts: list[Strategy] | None = None,
+    grid_start: bool = True,
 ) -> SearchResult:
     """Metropolis-Hastings over ``space`` (see the module docstring).
 
@@ -487,6 +488,10 @@ def search(
     starts
         Strategies some chains start from (before the space's own starts:
         data parallelism, grid points, random ones).
+    grid_start
+        First evaluate every grid point (:func:`grid_search`) and start one
+        chain from the fastest that fits, so the result is never slower
+        than the grid's.
     progress
         Called about twice a second with ``best`` (step time), ``evaluated``,
         ``accepted``, ``feasible`` summed over the chains.
@@ -500,7 +505,14 @@ def search(
         )
     limit = int(memory_limit or space.cluster.device.memory)
     rng = random.Random(seed)
-    given = list(starts or [])[:chains]
+    given = list(starts or [])
+    if grid_start:
+        point, _ = grid_search(
+            space, memory_limit=limit, objective=objective, memory=memory
+        )
+        if point is not None:
+            given.insert(0, point.strategy)
+    given = given[:chains]
     starts = (
         given + space.starts(rng, chains - len(given))
         if chains > len(given)
