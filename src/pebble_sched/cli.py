@@ -1134,6 +1134,8 @@ def search_cmd(
             f"No strategy fits {cap} per device; the smallest peak found is "
             f"{format_bytes(result.smallest_peak)}."
         )
+    if result.interrupted:
+        raise SystemExit(130)  # Ctrl-C: the best so far is written above
 
 
 @main.command("plot")

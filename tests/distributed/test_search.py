@@ -158,3 +158,53 @@ def test_cli_search(tmp_path):
     assert r.exit_code == 2 and "No strategy fits 1.0 MiB" in r.output
     r = CliRunner().invoke(main, ["search", gpt2, "--memory-limit", "lots"])
     assert r.exit_code == 2 and "Cannot read 'lots' as a size" in r.output
+
+
+def test_never_slower_than_the_grid():
+    """Tests that the search's best is at least as fast as the best grid point that fits."""
+    space = tiny()
+    for limit in (None, 8 * 10**8):
+        grid, _ = grid_search(space, memory_limit=limit)
+        r = search(space, memory_limit=limit, iterations=5, chains=1, seed=0)
+        assert grid is None or r.best_evaluation.cost <= grid.cost
+
+
+def test_ctrl_c_keeps_the_best(tmp_path):
+    """Tests that SIGINT during pebble-sched search writes the best strategy and exits 130."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.helpers import ROOT
+
+    out = tmp_path / "strategy.json"
+    env = dict(os.environ)
+    env["PATH"] = (
+        os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    )
+    proc = subprocess.Popen(
+        [
+            "pebble-sched",
+            "search",
+            str(ROOT / "instances" / "dl-trace" / "gpt2-train.json"),
+            "-c",
+            "cpu-test",
+            "--budget",
+            "60",
+            "-o",
+            str(out),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    time.sleep(6)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "interrupted" in stdout and "Traceback" not in stderr
+    assert json.loads(out.read_text())["dp"] >= 1

@@ -506,10 +506,14 @@ def search(
     limit = int(memory_limit or space.cluster.device.memory)
     rng = random.Random(seed)
     given = list(starts or [])
+    early_stop = False
     if grid_start:
-        point, _ = grid_search(
-            space, memory_limit=limit, objective=objective, memory=memory
-        )
+        try:
+            point, _ = grid_search(
+                space, memory_limit=limit, objective=objective, memory=memory
+            )
+        except KeyboardInterrupt:  # the chains will only evaluate their starts
+            point, early_stop = None, True
         if point is not None:
             given.insert(0, point.strategy)
     given = given[:chains]
@@ -556,13 +560,15 @@ def search(
                 }
             )
 
-    interrupted = False
+    interrupted = early_stop
     if workers > 1 and hasattr(os, "fork"):
         import multiprocessing
         import queue as queues
 
         ctx = multiprocessing.get_context("fork")
         stop, channel = ctx.Event(), ctx.Queue()
+        if early_stop:
+            stop.set()
         _FORK_JOBS[:] = [(job, stop, channel) for job in jobs]
         try:
             with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
@@ -580,7 +586,7 @@ def search(
         finally:
             _FORK_JOBS.clear()
     else:
-        flag = {"stop": False}
+        flag = {"stop": early_stop}
         results = []
         for k, job in enumerate(jobs):
             try:
