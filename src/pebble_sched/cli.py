@@ -961,6 +961,18 @@ def _bytes_option(text: str | None) -> int | None:
 @click.option("--no-offload", is_flag=True, help="Do not explore offload.")
 @click.option("--no-zero", is_flag=True, help="Do not explore ZeRO stages.")
 @click.option(
+    "--executor",
+    type=click.Choice(["local", "dask"]),
+    default="local",
+    show_default=True,
+    help="Run the chains in local processes or as tasks on a Dask cluster.",
+)
+@click.option(
+    "--scheduler",
+    default=None,
+    help="The Dask scheduler's address (default: a local cluster).",
+)
+@click.option(
     "--output",
     "-o",
     type=click.Path(),
@@ -988,6 +1000,8 @@ def search_cmd(
     no_recompute,
     no_offload,
     no_zero,
+    executor,
+    scheduler,
     output,
     plot_file,
     as_json,
@@ -1049,6 +1063,8 @@ def search_cmd(
         objective=objective,
         penalty=penalty,
         progress=None if as_json else show,
+        executor=executor,
+        scheduler=scheduler,
     )
     if live and not as_json:
         click.echo("", err=True)

@@ -208,3 +208,24 @@ def test_ctrl_c_keeps_the_best(tmp_path):
     assert proc.returncode == 130, stderr
     assert "interrupted" in stdout and "Traceback" not in stderr
     assert json.loads(out.read_text())["dp"] >= 1
+
+
+def test_dask_executor():
+    """Tests that chains run as Dask tasks give the same search as local processes."""
+    distributed = pytest.importorskip("distributed")
+    space = tiny()
+    local = search(space, iterations=80, chains=2, seed=4)
+    with distributed.LocalCluster(
+        n_workers=2, processes=False, dashboard_address=None
+    ) as cluster:
+        remote = search(
+            space,
+            iterations=80,
+            chains=2,
+            seed=4,
+            executor="dask",
+            scheduler=cluster.scheduler_address,
+        )
+    assert remote.best == local.best and remote.evaluated == local.evaluated
+    with pytest.raises(ValueError, match="executor must be"):
+        search(space, executor="ray")

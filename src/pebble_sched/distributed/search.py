@@ -463,6 +463,8 @@ def search(
     progress: Callable[[dict], None] | None = None,
     starts: list[Strategy] | None = None,
     grid_start: bool = True,
+    executor: str = "local",
+    scheduler: str | None = None,
 ) -> SearchResult:
     """Metropolis-Hastings over ``space`` (see the module docstring).
 
@@ -488,6 +490,11 @@ def search(
     starts
         Strategies some chains start from (before the space's own starts:
         data parallelism, grid points, random ones).
+    executor, scheduler
+        ``local``: forked processes on this machine; ``dask``: one task per
+        chain on a Dask cluster (``scheduler`` its address, else a local
+        cluster), as ``pebble-sched bench`` does; progress is then reported
+        when chains end.
     grid_start
         First evaluate every grid point (:func:`grid_search`) and start one
         chain from the fastest that fits, so the result is never slower
@@ -499,6 +506,8 @@ def search(
     Ctrl-C stops every chain and returns the best found so far
     (``SearchResult.interrupted``).
     """
+    if executor not in ("local", "dask"):
+        raise ValueError("The executor must be 'local' or 'dask'.")
     if objective not in OBJECTIVES:
         raise ValueError(
             f"Unknown objective {objective!r}; choose one of {', '.join(OBJECTIVES)}."
@@ -561,7 +570,10 @@ def search(
             )
 
     interrupted = early_stop
-    if workers > 1 and hasattr(os, "fork"):
+    if executor == "dask":
+        results, stopped = _on_dask(jobs, scheduler, tell)
+        interrupted = interrupted or stopped
+    elif workers > 1 and hasattr(os, "fork"):
         import multiprocessing
         import queue as queues
 
@@ -633,6 +645,53 @@ def search(
         interrupted=interrupted,
         errors=sorted({m for r in results for m in r["errors"]})[:5],
     )
+
+
+def _on_dask(jobs, scheduler, tell) -> tuple[list[dict[str, Any]], bool]:
+    """Each chain as a task on a Dask cluster; Ctrl-C keeps the finished ones."""
+    try:
+        from distributed import Client, as_completed
+    except ImportError:
+        raise ModuleNotFoundError(
+            "The Dask executor needs the 'dask' extra: "
+            'pip install "pebble-sched[dask]"'
+        ) from None
+    client = (
+        Client(scheduler)
+        if scheduler
+        else Client(n_workers=len(jobs), threads_per_worker=1, processes=True)
+    )
+    done: dict[int, dict[str, Any]] = {}
+    stopped = False
+    try:
+        futures = {
+            client.submit(_chain, job, pure=False): k
+            for k, job in enumerate(jobs)
+        }
+        try:
+            for future in as_completed(futures):
+                k = futures[future]
+                done[k] = future.result()
+                r = done[k]
+                tell(
+                    k,
+                    {
+                        "best": r["best"].time if r["best"] else None,
+                        "evaluated": r["evaluated"],
+                        "accepted": r["accepted"],
+                        "feasible": r["feasible"],
+                    },
+                )
+        except KeyboardInterrupt:
+            stopped = True
+            for future in futures:
+                future.cancel()
+    finally:
+        client.close()
+    if not done:
+        # interrupted before any chain ended: evaluate the starts here
+        done = {k: _chain(job, lambda: True) for k, job in enumerate(jobs)}
+    return [done[k] for k in sorted(done)], stopped
 
 
 def _simplify(space, best: Evaluation, objective, limit, memory) -> Evaluation:
