@@ -848,6 +848,12 @@ def simulate_cmd(
         click.echo(json.dumps(result.to_dict(), indent=1))
         return
     s, c = result.strategy, result.cluster
+    if not graph.flops.any() and not graph.op_bytes.any():
+        click.echo(
+            "note: the graph has no op costs (flops, bytes): every op takes "
+            "no time (pebble-sched import torch records them).",
+            err=True,
+        )
     click.echo(f"graph        : {graph.name} ({graph.n} nodes)")
     click.echo(
         f"cluster      : {c.name}, {c.nodes} x {c.devices_per_node} "
@@ -1035,6 +1041,12 @@ def search_cmd(
     except (ClusterError, StrategyError) as exc:
         raise InputError(str(exc)) from None
     limit = limit or space.cluster.device.memory
+    if not graph.flops.any() and not graph.op_bytes.any():
+        click.echo(
+            "note: the graph has no op costs (flops, bytes): every strategy "
+            "takes no time; the search only looks at memory.",
+            err=True,
+        )
     live = sys.stderr.isatty()
     last = [0.0]
     t0 = time.monotonic()
@@ -1044,7 +1056,7 @@ def search_cmd(
         if not live and now - last[0] < 2.0:
             return
         last[0] = now
-        best = f"{st['best'] * 1e3:.3f} ms" if st["best"] else "-"
+        best = "-" if st["best"] is None else f"{st['best'] * 1e3:.3f} ms"
         n = max(1, st["evaluated"])
         text = (
             f"{now - t0:.1f} s  best {best}  evaluated {st['evaluated']}  "

@@ -178,7 +178,7 @@ class Space:
         for tp in self.tp_degrees:
             if c.devices_per_node % tp:
                 continue
-            for pp in range(1, len(self.units) + 1):
+            for pp in range(1, max(1, len(self.units)) + 1):
                 for dp in range(1, c.num_devices // (tp * pp) + 1):
                     if dp * tp * pp > c.num_devices:
                         continue
