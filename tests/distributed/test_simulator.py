@@ -402,3 +402,17 @@ def test_stage_boundaries_and_data_parallel_batch():
     # each replica holds one micro-batch's activations and the whole model
     assert four.devices[0].activation_peak == one.devices[0].activation_peak
     assert four.devices[0].model_state == one.devices[0].model_state
+
+
+def test_placement_decides_which_stage_boundaries_cross_nodes():
+    """Tests that a stage placement changes the transfers' link class, and that a bad one is refused."""
+    from pebble_sched.distributed import StrategyError
+
+    g = read_graph(ROOT / "instances" / "dl-trace" / "gpt2-train.json")
+    line = simulate(g, CPU, {"pp": 4, "microbatches": 4})
+    zigzag = simulate(g, CPU, {"pp": 4, "microbatches": 4, "placement": [0, 2, 1, 3]})
+    # devices 0,1 | 2,3 per node: in order one boundary crosses nodes, zigzag all three
+    assert zigzag.communication["inter"] > line.communication["inter"]
+    assert "intra" not in zigzag.communication
+    with pytest.raises(StrategyError, match="a permutation of 0..3"):
+        simulate(g, CPU, {"pp": 4, "placement": [0, 1, 1, 3]})

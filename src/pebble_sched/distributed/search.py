@@ -10,7 +10,8 @@ a strategy whose per-device peak, judged by liveness, exceeds the memory
 limit is rejected (or penalized). Moves: resample the parallel degrees; move
 the ZeRO stage; toggle one unit's recomputation or offload; copy one unit's
 choice to its neighbour (FlexFlow's propagation); change the pipeline
-schedule. Acceptance is ``min(1, exp(-beta * (c' - c) / c))`` (a relative
+schedule; swap two pipeline stages' device groups (which decides which
+stage boundaries cross nodes). Acceptance is ``min(1, exp(-beta * (c' - c) / c))`` (a relative
 change, so ``beta`` does not depend on the time scale), with a reset to the
 best state every ``reset`` iterations, as FlexFlow's MCMC does (Jia et al.,
 SysML 2019). Several chains start from data parallelism, Megatron-style
@@ -228,6 +229,8 @@ class Space:
     def propose(self, s: Strategy, rng: random.Random) -> Strategy:
         """A neighbour of ``s`` (see the module docstring)."""
         moves = ["degrees", "schedule"]
+        if s.pp > 1:
+            moves += ["swap"]
         if self.allow["recompute"] and self.units:
             moves += ["recompute", "recompute", "propagate"]
         if self.allow["offload"] and self.units:
@@ -244,6 +247,11 @@ class Space:
                 offload=s.offload,
                 schedule=s.schedule,
             )
+        if move == "swap":  # exchange two stages' device groups
+            order = list(s.placement or range(s.pp))
+            a, b = rng.sample(range(s.pp), 2)
+            order[a], order[b] = order[b], order[a]
+            return replace(s, placement=tuple(order))
         if move == "schedule":
             return replace(
                 s, schedule="gpipe" if s.schedule == "1f1b" else "1f1b"
@@ -377,6 +385,7 @@ def _chain(
             s.schedule,
             s.recompute,
             s.offload,
+            s.placement,
         )
         if key not in cache:
             cache[key] = space.evaluate(s, objective, limit, memory)

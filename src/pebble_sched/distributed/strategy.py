@@ -69,6 +69,7 @@ class Strategy:
     recompute: tuple[str, ...] = ()
     offload: tuple[str, ...] = ()
     stage_starts: tuple[str, ...] = ()
+    placement: tuple[int, ...] = ()
     optimizer: str = "trace"
     unit_depth: int = 0
     meta: dict[str, Any] = field(default_factory=dict)
@@ -78,8 +79,10 @@ class Strategy:
         return self.dp * self.tp * self.pp
 
     def device_of(self, stage: int, dp_rank: int = 0, tp_rank: int = 0) -> int:
-        """The device index of a rank (tensor-parallel innermost)."""
-        return (stage * self.dp + dp_rank) * self.tp + tp_rank
+        """The device index of a rank (tensor-parallel innermost; stage s
+        takes device group ``placement[s]``, by default group s)."""
+        group = self.placement[stage] if self.placement else stage
+        return (group * self.dp + dp_rank) * self.tp + tp_rank
 
     def dp_group(self, stage: int) -> list[int]:
         return [self.device_of(stage, r) for r in range(self.dp)]
@@ -96,6 +99,7 @@ class Strategy:
             "recompute": list(self.recompute),
             "offload": list(self.offload),
             "stage_starts": list(self.stage_starts),
+            "placement": list(self.placement),
             "optimizer": self.optimizer,
             "unit_depth": self.unit_depth,
         }
@@ -199,6 +203,13 @@ def _from_dict(data: Any, where: str, cluster: Cluster | None) -> Strategy:
             raise StrategyError(f"{where}: unknown preset {data['preset']!r}.")
         base = got
     kwargs = {k: v for k, v in data.items() if k != "preset"}
+    if "placement" in kwargs:
+        v = kwargs["placement"]
+        if not isinstance(v, list) or not all(
+            isinstance(x, int) and not isinstance(x, bool) for x in v
+        ):
+            raise StrategyError(f"{where}: 'placement' is a list of integers.")
+        kwargs["placement"] = tuple(v)
     for key in ("dp", "tp", "pp", "microbatches", "zero", "unit_depth"):
         if key in kwargs:
             v = kwargs[key]
@@ -230,6 +241,11 @@ def _check(s: Strategy, cluster: Cluster | None) -> None:
             raise StrategyError(
                 f"Strategy {s.name}: {key} must be >= 1, not {v}."
             )
+    if s.placement and sorted(s.placement) != list(range(s.pp)):
+        raise StrategyError(
+            f"Strategy {s.name}: placement must order the {s.pp} stages' "
+            f"device groups (a permutation of 0..{s.pp - 1})."
+        )
     if s.zero not in (0, 1, 2, 3):
         raise StrategyError(
             f"Strategy {s.name}: zero stage {s.zero} is not 0-3."
