@@ -331,6 +331,10 @@ def _sum_of_sizes(g: Graph, r: Any, s: Strategy) -> int:
     )
 
 
+#: the cost of a strategy over the limit when they are rejected: above any
+#: step time, growing with the excess
+UNFIT = 1e12
+
 # The chains' arguments (a Space holds functions, which do not pickle) are
 # handed to forked workers through this list, set just before the fork and
 # cleared after: workers receive only an index.
@@ -371,9 +375,14 @@ def _chain(
     def cost(e: Evaluation) -> float:
         if e.fits:
             return e.cost
-        if penalty is None or not math.isfinite(e.cost):
+        if not math.isfinite(e.cost):
             return math.inf
-        return e.cost * (1 + penalty * max(0.0, e.peak - limit) / limit)
+        excess = max(0.0, e.peak - limit) / limit
+        if penalty is None:
+            # never chosen, but a chain that is over the limit still walks
+            # towards it: any fitting strategy beats it, less excess is better
+            return UNFIT * (1 + excess)
+        return e.cost * (1 + penalty * excess)
 
     def evaluate(s: Strategy) -> Evaluation:
         key = (
@@ -491,8 +500,9 @@ def search(
     objective
         A name of :data:`OBJECTIVES`.
     penalty
-        ``None``: strategies over the limit are rejected; a number ``w``:
-        their cost is multiplied by ``1 + w * excess / limit``.
+        ``None``: strategies over the limit are never chosen (a chain that
+        is over it moves towards less excess); a number ``w``: their cost
+        is multiplied by ``1 + w * excess / limit``.
     memory
         ``liveness`` (the simulator's per-device peak) or ``sum``
         (FlexFlow's sum of sizes, for comparison).
