@@ -418,3 +418,23 @@ def test_placement_decides_which_stage_boundaries_cross_nodes():
     assert "intra" not in zigzag.communication
     with pytest.raises(StrategyError, match=r"a permutation of 0\.\.3"):
         simulate(g, CPU, {"pp": 4, "placement": [0, 1, 1, 3]})
+
+
+def test_cache_gives_the_same_results():
+    """Tests that a cache kept between simulations (a search's) changes no result."""
+    g = read_graph(ROOT / "instances" / "dl-trace" / "gpt2-train.json")
+    cache = {}
+    for strat in (
+        "single",
+        {"pp": 2, "microbatches": 4, "recompute": ["blocks.*"]},
+        {"dp": 2, "offload": ["blocks.1"]},
+        {"pp": 2, "microbatches": 4, "recompute": ["blocks.*"]},
+    ):
+        for order in ("fifo", "trace"):
+            a = simulate(g, CPU, strat, order=order)
+            b = simulate(g, CPU, strat, order=order, cache=cache)
+            assert a.iteration_time == b.iteration_time
+            assert [d.peak for d in a.devices] == [d.peak for d in b.devices]
+    assert any(k[0] == "recompute" for k in cache) and any(
+        k[0] == "fifo" for k in cache
+    )

@@ -151,6 +151,7 @@ class Space:
             self._factory = lambda tp, g=graphs: g
             self.tp_degrees = (fixed,)
         self._graphs: dict[int, Graph] = {}
+        self._cache: dict = {}  # the simulator's, between evaluations
         base = self.graph(self.tp_degrees[0])
         shapes = (base.meta or {}).get("input_shapes") or [[1]]
         self.micro = int(shapes[0][0]) if shapes and shapes[0] else 1
@@ -288,7 +289,7 @@ class Space:
     ) -> Evaluation:
         g = self.graph(s.tp)
         try:
-            r = simulate(g, self.cluster, s, order=order)
+            r = simulate(g, self.cluster, s, order=order, cache=self._cache)
         except StrategyError as exc:  # a strategy this graph cannot run
             return Evaluation(s, math.inf, math.inf, 2**62, False, str(exc))
         except RuntimeError as exc:  # a simulation that deadlocked: reported

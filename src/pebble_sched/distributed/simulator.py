@@ -270,6 +270,7 @@ def simulate(
     batch: int | None = None,
     time_limit: float = 10.0,
     op_times: dict[Any, float] | None = None,
+    cache: dict | None = None,
 ) -> SimulationResult:
     """Simulate one training step of ``graph`` (see the module docstring).
 
@@ -293,6 +294,9 @@ def simulate(
     op_times
         Seconds per node id, replacing the roofline for those nodes (measured
         kernel times, or a layer's total as :func:`unit_times` gives it).
+    cache
+        A dict kept between calls on the same graph (a search's): the
+        recomputing graphs, op times and FIFO orders are reused.
 
     Raises
     ------
@@ -312,7 +316,15 @@ def simulate(
             f"order must be one of {', '.join(ORDERS)} or a list."
         )
     if s.recompute:
-        graph = with_recomputation(graph, list(s.recompute))
+        key = ("recompute", id(graph), s.recompute)
+        hit = cache.get(key) if cache is not None else None
+        if hit is not None and hit[0] is graph:
+            graph = hit[1]
+        else:
+            changed = with_recomputation(graph, list(s.recompute))
+            if cache is not None:
+                cache[key] = (graph, changed)
+            graph = changed
     meta = graph.meta or {}
     dtype = dtype or _DTYPES.get(str(meta.get("dtype")), "fp32")
     if batch is None:
@@ -320,7 +332,7 @@ def simulate(
         batch = int(shapes[0][0]) if shapes and shapes[0] else None
 
     def run(spec: Any) -> tuple[_Builder, SimulationResult]:
-        sim = _Builder(graph, c, s, dtype, op_times)
+        sim = _Builder(graph, c, s, dtype, op_times, cache)
         sim.assign_stages()
         if isinstance(spec, tuple):  # ("stages", node indices by stage)
             sim.base = spec[1]
@@ -409,37 +421,58 @@ class _Builder:
         s: Strategy,
         dtype: str,
         op_times: dict[Any, float] | None = None,
+        cache: dict | None = None,
     ):
         self.g, self.c, self.s, self.dtype = graph, c, s, dtype
+        self.cache = cache if not op_times else None
         n = graph.n
         self.n = n
         self.phase = list(graph.phase) if graph.phase else ["forward"] * n
         layers = graph.layer or [None] * n
         self.unit = [unit_of(x, s.unit_depth) for x in layers]
-        dev = c.device
-        self.dur = np.array(
-            [
-                op_time(
-                    float(graph.flops[v]), float(graph.op_bytes[v]), dev, dtype
-                )
+        key = ("builder", id(graph), c.name, c.nodes, dtype, s.tp)
+        hit = self.cache.get(key) if self.cache is not None else None
+        self.mb = graph.memory_buffers()
+        if hit is not None and hit[0] is graph:
+            _, dur, self.tp_bytes, self.topo, self.pred = hit
+            self.dur = dur.copy()
+        else:
+            dev = c.device
+            self.dur = np.array(
+                [
+                    op_time(
+                        float(graph.flops[v]),
+                        float(graph.op_bytes[v]),
+                        dev,
+                        dtype,
+                    )
+                    for v in range(n)
+                ]
+            )
+            self.topo = graph.topological_order().tolist()
+            self.tp_bytes = 0.0
+            if s.tp > 1:
+                self._tensor_parallel_collectives(layers)
+            self.pred = [
+                graph.pred_idx[
+                    graph.pred_ptr[v] : graph.pred_ptr[v + 1]
+                ].tolist()
                 for v in range(n)
             ]
-        )
-        self.topo = graph.topological_order().tolist()
-        self.mb = graph.memory_buffers()
-        self.tp_bytes = 0.0
-        if s.tp > 1:
-            self._tensor_parallel_collectives(layers)
+            if self.cache is not None:
+                self.cache[key] = (
+                    graph,
+                    self.dur.copy(),
+                    self.tp_bytes,
+                    self.topo,
+                    self.pred,
+                )
         for v, seconds in (op_times or {}).items():
             if not (seconds >= 0 and math.isfinite(seconds)):
                 raise ValueError(
                     f"op_times[{v!r}] = {seconds} is not a duration."
                 )
             self.dur[graph.index(v)] = float(seconds)
-        self.pred = [
-            graph.pred_idx[graph.pred_ptr[v] : graph.pred_ptr[v + 1]].tolist()
-            for v in range(n)
-        ]
 
     def _tensor_parallel_collectives(self, layers) -> None:
         """Megatron's collectives inside the layers, blocking the compute.
@@ -570,7 +603,14 @@ class _Builder:
                     else self.topo
                 )
             elif order == "fifo":
-                base = _fifo(g, self.pred)
+                key = ("fifo", id(g))
+                hit = self.cache.get(key) if self.cache is not None else None
+                if hit is not None and hit[0] is g:
+                    base = hit[1]
+                else:
+                    base = _fifo(g, self.pred)
+                    if self.cache is not None:
+                        self.cache[key] = (g, base)
             else:
                 base = self._optimal(time_limit)
         else:
