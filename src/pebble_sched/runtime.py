@@ -24,6 +24,7 @@ __all__ = [
     "Deadline",
     "TimeUp",
     "Tracker",
+    "dask_client",
     "process_age",
     "run_cancellable",
     "run_in_child",
@@ -371,3 +372,24 @@ def write_reserve(graph: Graph) -> float:
     and edge (3 ms for 20,000 nodes); ten times that, and 50 ms at least.
     """
     return 0.05 + 1e-5 * (graph.n + graph.m)
+
+
+def dask_client(scheduler: str | None, workers: int) -> Any:
+    """A ``distributed.Client``: connected to ``scheduler`` when given, else
+    a local cluster of ``workers`` single-threaded processes.
+
+    Raises
+    ------
+    ModuleNotFoundError
+        Without the ``dask`` extra, saying how to install it.
+    """
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ModuleNotFoundError(
+            "The Dask executor needs the 'dask' extra: "
+            'pip install "pebble-sched[dask]"'
+        ) from None
+    if scheduler:
+        return Client(scheduler)
+    return Client(n_workers=workers, threads_per_worker=1, processes=True)

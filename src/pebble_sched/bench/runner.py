@@ -241,20 +241,9 @@ def _executor(config: BenchConfig) -> tuple[Executor, Callable[[], None]]:
     if config.executor == "local":
         ex = ThreadPoolExecutor(max_workers=config.jobs)
         return ex, lambda: ex.shutdown(wait=False, cancel_futures=True)
-    try:
-        from distributed import Client
-    except ImportError:
-        raise ModuleNotFoundError(
-            "The Dask executor needs the 'dask' extra: "
-            'pip install "pebble-sched[dask]"'
-        ) from None
-    client = (
-        Client(config.scheduler)
-        if config.scheduler
-        else Client(
-            n_workers=config.jobs, threads_per_worker=1, processes=True
-        )
-    )
+    from ..runtime import dask_client
+
+    client = dask_client(config.scheduler, config.jobs)
     return client.get_executor(), client.close
 
 

@@ -669,18 +669,11 @@ def search(
 
 def _on_dask(jobs, scheduler, tell) -> tuple[list[dict[str, Any]], bool]:
     """Each chain as a task on a Dask cluster; Ctrl-C keeps the finished ones."""
-    try:
-        from distributed import Client, as_completed
-    except ImportError:
-        raise ModuleNotFoundError(
-            "The Dask executor needs the 'dask' extra: "
-            'pip install "pebble-sched[dask]"'
-        ) from None
-    client = (
-        Client(scheduler)
-        if scheduler
-        else Client(n_workers=len(jobs), threads_per_worker=1, processes=True)
-    )
+    from ..runtime import dask_client
+
+    client = dask_client(scheduler, len(jobs))
+    from distributed import as_completed
+
     done: dict[int, dict[str, Any]] = {}
     stopped = False
     try:
