@@ -392,4 +392,13 @@ def dask_client(scheduler: str | None, workers: int) -> Any:
         ) from None
     if scheduler:
         return Client(scheduler)
-    return Client(n_workers=workers, threads_per_worker=1, processes=True)
+    import logging
+
+    # a local cluster's start-up and shutdown chatter is not the user's news
+    logging.getLogger("distributed").setLevel(logging.WARNING)
+    return Client(
+        n_workers=workers,
+        threads_per_worker=1,
+        processes=True,
+        silence_logs=logging.WARNING,
+    )
