@@ -55,6 +55,7 @@ def test_docstring_examples():
         "solvers.series_parallel",
         "solvers.profiles",
         "solvers.dominant",
+        "solvers.sp_merge",
         "solvers.spization",
         "solve",
         "verify",

@@ -38,6 +38,7 @@ from .solvers.ideals import supports as ideals_supported
 from .solvers.inductor import INDUCTOR_METHODS, inductor_order, input_order
 from .solvers.pivots import join_orders, split_blocks
 from .solvers.series_parallel import decompose, is_pumpkin
+from .solvers.sp_merge import FixedAtoms, fixed_atoms, sp_merge_order
 from .solvers.spization import node_model_proxy, spize
 from .solvers.trees import is_in_tree, is_out_forest, liu_order
 from .structure import longest_path_layers
@@ -122,7 +123,12 @@ def _liu_exact(graph: Graph) -> bool:
 
 
 def _tree_ok(graph: Graph) -> bool:
-    return _liu_exact(graph) or (is_out_forest(graph) and sp_supported(graph))
+    if _liu_exact(graph):
+        return True
+    forest = is_out_forest(graph) or is_in_tree(graph)
+    if forest and fixed_atoms(graph) is not None:
+        return True  # edge weights: no forks, exact by the merge
+    return is_out_forest(graph) and sp_supported(graph)
 
 
 def _run_tree(graph, deadline, rng, callbacks, **options):
@@ -156,19 +162,39 @@ def sp_candidate(graph, deadline, rng, callbacks, base=None, family="auto"):
     or graph inputs), and the better of the two orders is returned.
     """
     native = sp_supported(graph)
-    if native and decompose(graph).is_sp:
+    dec = decompose(graph)
+    is_sp = dec.is_sp
+    atoms = fixed_atoms(graph) if is_sp else None
+    if atoms is not None:
+        # every release fixed (edge weights, no forks): exact, polynomial
+        r = sp_merge_order(graph, atoms, deadline, dec)
+        stats = {"algorithm": "sp-merge", "exact": True}
+        stats["parallel_compositions"] = r.parallel
+        return r.order, True, stats
+    if native and is_sp:
         r = sp_order(graph, deadline, family=family)
         return r.order, r.exact, {"algorithm": "sp", **_sp_stats(r)}
     if base is None:
         base = inductor_order(graph, deadline)[0]
     proxy = graph if native else node_model_proxy(graph)
-    sg, joins = spize(proxy, base)
-    r = sp_order(sg, deadline, family=family)
+    sg, joins = spize(proxy, base, deadline)
     n = graph.n
-    order = r.order[r.order < n]  # the joins are appended after the nodes
-    stats = {"algorithm": "spization", "joins": joins, **_sp_stats(r)}
-    if not native:
-        stats["proxy"] = "node model"
+    if not native and (atoms := fixed_atoms(graph)) is not None:
+        # the SP-ization only adds precedences, so every release stays
+        # where it was: the merge on its structure uses the exact atoms
+        pad = [0] * joins
+        extended = FixedAtoms(
+            atoms.hill + pad, atoms.net + pad, atoms.start, atoms.initial
+        )
+        m = sp_merge_order(sg, extended, deadline)
+        order = m.order[m.order < n]
+        stats = {"algorithm": "spization", "joins": joins, "atoms": "fixed"}
+    else:
+        r = sp_order(sg, deadline, family=family)
+        order = r.order[r.order < n]  # the joins come after the nodes
+        stats = {"algorithm": "spization", "joins": joins, **_sp_stats(r)}
+        if not native:
+            stats["proxy"] = "node model"
     stats["exact"] = False
     peak = evaluate_indices(graph, order, check=False).peak
     base_peak = evaluate_indices(graph, base, check=False).peak
@@ -198,7 +224,9 @@ def _run_sp(graph, deadline, rng, callbacks, sp_family="auto", **options):
 
 
 def _pumpkin_ok(graph: Graph) -> bool:
-    return is_pumpkin(graph) and sp_supported(graph)
+    return is_pumpkin(graph) and (
+        sp_supported(graph) or fixed_atoms(graph) is not None
+    )
 
 
 def _brute_ok(graph: Graph) -> bool:
@@ -336,7 +364,8 @@ METHODS: dict[str, Method] = {
             _always,
             _run_sp,
             "dominant schedules: exact on series-parallel graphs in the "
-            "node model, SP-ization of Inductor's order otherwise",
+            "node model or with fixed releases (edge weights), SP-ization "
+            "of Inductor's order otherwise",
         ),
         Method(
             "ideals",
@@ -462,7 +491,9 @@ def _portfolio(
     lb = _bound(graph, deadline)
     if callbacks is not None:
         callbacks.on_bound(lb)
-    is_sp = sp_supported(graph) and decompose(graph).is_sp
+    is_sp = decompose(graph).is_sp and (
+        sp_supported(graph) or fixed_atoms(graph) is not None
+    )
     limit = AUTO_SP_MAX_NODES if is_sp else AUTO_SPIZE_MAX_NODES
     # before the pivot split: the SP solver handles series structure itself,
     # and the blocks carry graph inputs, outside its model

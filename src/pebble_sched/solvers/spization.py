@@ -41,6 +41,8 @@ from ..graph import Graph
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from ..runtime import Deadline
+
 __all__ = ["node_model_proxy", "spize"]
 
 JOIN = "__sp_join_{}"
@@ -109,11 +111,15 @@ def node_model_proxy(graph: Graph) -> Graph:
     )
 
 
-def spize(graph: Graph, order: Sequence[int]) -> tuple[Graph, int]:
+def spize(
+    graph: Graph, order: Sequence[int], deadline: Deadline | None = None
+) -> tuple[Graph, int]:
     """The SP graph built from ``order`` (node indices) and its number of joins.
 
     Node ids of the result: the graph's ids plus ``"__sp_join_k"`` for
-    the virtual joins (size = weight of the cut, no workspace).
+    the virtual joins (size = weight of the cut, no workspace). Raises
+    :class:`~pebble_sched.runtime.TimeUp` when ``deadline`` expires (the
+    construction is quadratic when the lightest cuts fall near the ends).
     """
     n = graph.n
     sp, si = graph.succ_ptr.tolist(), graph.succ_idx.tolist()
@@ -128,8 +134,12 @@ def spize(graph: Graph, order: Sequence[int]) -> tuple[Graph, int]:
     def build(nodes: list[int]) -> tuple[list[object], list[object]]:
         stack: list = [("part", nodes, None)]
         results: list[tuple[list[object], list[object]]] = []
+        steps = 0
         while stack:
             kind, payload, _extra = stack.pop()
+            steps += 1
+            if deadline is not None and steps % 64 == 0:
+                deadline.check()
             if kind == "part":
                 nodes = payload
                 if len(nodes) == 1:
