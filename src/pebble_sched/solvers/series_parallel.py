@@ -27,7 +27,6 @@ Model-independent (structure only); exact.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -106,30 +105,37 @@ def decompose(graph: Graph) -> SPResult:
     T = snk[0] if len(snk) == 1 else n + 1
     if S == T:  # a single node
         return SPResult(True, SPNode("edge"), S, -1)
-    # multigraph: edge id -> [u, w, label]; adjacency as sets of edge ids
-    edges: dict[int, list] = {}
-    out_e: dict[int, set[int]] = defaultdict(set)
-    in_e: dict[int, set[int]] = defaultdict(set)
-    between: dict[tuple[int, int], set[int]] = defaultdict(set)
+    # the multigraph as one label per vertex pair: out_e[u][w] and
+    # in_e[w][u] hold the label of u -> w (parallel edges are merged as
+    # soon as they appear); a label is an SPNode, or a list of branches for
+    # a parallel composition still growing (made an SPNode when used, so
+    # that merging d edges at one pair costs O(d), not O(d^2))
+    N = n + 2
+    out_e: list[dict[int, object]] = [{} for _ in range(N)]
+    in_e: list[dict[int, object]] = [{} for _ in range(N)]
     leaf = SPNode("edge")
-    next_id = 0
 
-    def add(u: int, w: int, label: SPNode) -> int:
-        nonlocal next_id
-        e = next_id
-        next_id += 1
-        edges[e] = [u, w, label]
-        out_e[u].add(e)
-        in_e[w].add(e)
-        between[(u, w)].add(e)
-        return e
+    def node_of(label) -> SPNode:
+        return (
+            SPNode("parallel", tuple(label)) if type(label) is list else label
+        )
 
-    def remove(e: int) -> tuple[int, int, SPNode]:
-        u, w, label = edges.pop(e)
-        out_e[u].discard(e)
-        in_e[w].discard(e)
-        between[(u, w)].discard(e)
-        return u, w, label
+    def add(u: int, w: int, label) -> None:
+        old = out_e[u].get(w)
+        if old is None:
+            out_e[u][w] = in_e[w][u] = label
+            return
+        if type(old) is list:
+            branches = old
+        else:
+            branches = list(old.children) if old.kind == "parallel" else [old]
+            out_e[u][w] = in_e[w][u] = branches
+        if type(label) is list:
+            branches.extend(label)
+        elif label.kind == "parallel":
+            branches.extend(label.children)
+        else:
+            branches.append(label)
 
     for a, b in zip(
         graph.edge_src.tolist(), graph.edge_dst.tolist(), strict=True
@@ -141,45 +147,33 @@ def decompose(graph: Graph) -> SPResult:
     if n + 1 == T:
         for v in snk:
             add(v, T, leaf)
-    pairs = [key for key, es in between.items() if len(es) > 1]
     verts = [v for v in range(n) if v not in (S, T)]
-    while pairs or verts:
-        while pairs:
-            key = pairs.pop()
-            es = between[key]
-            while len(es) > 1:
-                a, b = es.pop(), es.pop()
-                es.update((a, b))
-                _, _, la = remove(a)
-                _, _, lb = remove(b)
-                branches = []
-                for lab in (la, lb):
-                    branches += (
-                        lab.children if lab.kind == "parallel" else [lab]
-                    )
-                add(key[0], key[1], SPNode("parallel", tuple(branches)))
-            verts.extend(x for x in key if x not in (S, T))
-        while verts:
-            v = verts.pop()
-            if v in (S, T) or len(in_e[v]) != 1 or len(out_e[v]) != 1:
-                continue
-            (ein,), (eout,) = in_e[v], out_e[v]
-            u, _, left = remove(ein)
-            _, w, right = remove(eout)
-            add(u, w, SPNode("series", (left, right), v))
-            if len(between[(u, w)]) > 1:
-                pairs.append((u, w))
+    while verts:
+        v = verts.pop()
+        ins, outs = in_e[v], out_e[v]
+        if len(ins) != 1 or len(outs) != 1:
+            continue
+        ((u, left),) = ins.items()
+        ((w, right),) = outs.items()
+        ins.clear()
+        outs.clear()
+        del out_e[u][v], in_e[w][v]
+        add(u, w, SPNode("series", (node_of(left), node_of(right)), v))
+        for x in (u, w):
+            if x != S and x != T:
+                verts.append(x)
+    edges = [(u, w, lab) for u in range(N) for w, lab in out_e[u].items()]
     if len(edges) == 1:
-        ((u, w, label),) = edges.values()
+        ((u, w, label),) = edges
         if (u, w) == (S, T):
             return SPResult(
-                True, label, S if n > S else -1, T if n > T else -1
+                True, node_of(label), S if n > S else -1, T if n > T else -1
             )
-    core = sorted({x for u, w, _ in edges.values() for x in (u, w) if x < n})
+    core = sorted({x for u, w, _ in edges for x in (u, w) if x < n})
     witness = None
     candidates = [
         (u, w)
-        for u, w, _ in edges.values()
+        for u, w, _ in edges
         if len(out_e[u]) > 1 and len(in_e[w]) > 1 and u < n and w < n
     ]
     inner = [(u, w) for u, w in candidates if u != S and w != T]
