@@ -1413,8 +1413,16 @@ def import_onnx(model_file, output):
 @click.option(
     "--sp", is_flag=True, help="Sequence parallelism (with --tp above 1)."
 )
+@click.option(
+    "--layer-tp",
+    default=None,
+    metavar="PATTERN=T[,PATTERN=T...]",
+    help="Per-layer tensor-parallel degrees, e.g. 'layers.1*=4' (the "
+    "strategy's layer_tp); the micro-batch of such a layer is "
+    "batch * T / tp.",
+)
 @click.option("--output", "-o", type=click.Path(), required=True)
-def import_gpt(config, batch, tp, seq, vocab, layers, sp, output):
+def import_gpt(config, batch, tp, seq, vocab, layers, sp, layer_tp, output):
     """Trace a GPT-style decoder's training step (one tensor-parallel rank).
 
     NAME is one of gpt-125m, gpt-350m, gpt-1.3b, gpt-2.7b, gpt-6.7b, gpt-13b
@@ -1442,6 +1450,17 @@ def import_gpt(config, batch, tp, seq, vocab, layers, sp, output):
     for name, value in (("--batch", batch), ("--tp", tp), ("--seq", seq)):
         if value < 1:
             raise InputError(f"{name} must be at least 1.")
+    degrees = None
+    if layer_tp:
+        degrees = {}
+        for item in layer_tp.split(","):
+            pattern, eq, t = item.partition("=")
+            if not eq or not pattern.strip() or not t.strip().isdigit():
+                raise InputError(
+                    f"--layer-tp: {item!r} is not PATTERN=DEGREE "
+                    "(for example layers.1*=4)."
+                )
+            degrees[pattern.strip()] = int(t)
     try:
         graph = gpt_graph(
             shape,
@@ -1451,6 +1470,7 @@ def import_gpt(config, batch, tp, seq, vocab, layers, sp, output):
             vocab=vocab,
             layers=layers,
             sp=sp,
+            layer_tp=degrees,
         )
     except ValueError as exc:
         raise InputError(str(exc)) from None

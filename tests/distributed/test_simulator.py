@@ -438,3 +438,45 @@ def test_cache_gives_the_same_results():
     assert any(k[0] == "recompute" for k in cache) and any(
         k[0] == "fifo" for k in cache
     )
+
+
+def test_offload_to_a_peer_stage():
+    """Tests MemFlow's peer offload: the first stage's activations held by
+    the last stage's device over the device link, every byte counted on
+    both sides, and refused without pipeline stages."""
+    from pebble_sched.distributed import StrategyError
+
+    g = read_graph(ROOT / "instances" / "dl-trace" / "gpt2-train.json")
+    g = g.replace(flops=[10**8] * g.n, op_bytes=[10**5] * g.n)
+    strat = {"pp": 2, "microbatches": 4, "stage_starts": ["blocks.1"]}
+    base = simulate(g, CPU, strat, order="trace")
+    host = simulate(g, CPU, {**strat, "offload": ["blocks.*"]}, order="trace")
+    peer = simulate(
+        g,
+        CPU,
+        {**strat, "offload": ["blocks.*"], "offload_to": "peer"},
+        order="trace",
+    )
+    first = simulate(
+        g,
+        CPU,
+        {**strat, "offload": ["blocks.0", "embed"]},
+        order="trace",
+    )
+    # stage 0's buffers leave over the device link instead of PCIe; stage
+    # 1 (the peer) offloads nothing
+    assert peer.communication.get("host", 0) == 0
+    assert peer.communication["intra"] == pytest.approx(
+        base.communication["intra"] + first.communication["host"]
+    )
+    assert peer.devices[0].activation_peak < base.devices[0].activation_peak
+    assert peer.devices[0].activation_peak == pytest.approx(
+        host.devices[0].activation_peak, rel=0.2
+    )
+    # what stage 1 holds for stage 0 raises its own peak
+    assert peer.devices[1].activation_peak > base.devices[1].activation_peak
+    assert host.communication["host"] > first.communication["host"]
+    with pytest.raises(StrategyError, match="needs pipeline stages"):
+        simulate(g, CPU, {"offload": ["blocks.*"], "offload_to": "peer"})
+    with pytest.raises(StrategyError, match="'host' or 'peer'"):
+        simulate(g, CPU, {"offload": ["blocks.*"], "offload_to": "disk"})

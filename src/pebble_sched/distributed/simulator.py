@@ -311,6 +311,7 @@ def simulate(
             f"Strategy {s.name}: tensor parallelism needs a graph traced as "
             f"one tensor-parallel shard of degree {s.tp}; this graph is not."
         )
+    _check_layer_degrees(graph, s)
     if isinstance(order, str) and order not in ORDERS:
         raise ValueError(
             f"order must be one of {', '.join(ORDERS)} or a list."
@@ -346,6 +347,29 @@ def simulate(
     result = run(order)[1] if order != "optimal" else _optimal_checked(run)
     result.stats["simulation_s"] = _time.perf_counter() - t0
     return result
+
+
+def _check_layer_degrees(graph: Graph, s: Strategy) -> None:
+    """The strategy's per-unit degrees are those the graph was traced with."""
+    meta = graph.meta or {}
+    traced = meta.get("tensor_parallel_by_unit") or {}
+    uniform = set(traced.values()) <= {meta.get("tensor_parallel", 1)}
+    if uniform and not s.layer_tp:
+        return  # one degree everywhere: the global check applies
+    for unit, t in traced.items():
+        if s.tp_of(unit) != int(t):
+            raise StrategyError(
+                f"Strategy {s.name}: unit {unit!r} has tensor-parallel "
+                f"degree {s.tp_of(unit)} but the graph was traced with "
+                f"{t}; trace it with the same layer_tp (pebble-sched import "
+                "gpt --layer-tp)."
+            )
+    if s.layer_tp and not traced:
+        raise StrategyError(
+            f"Strategy {s.name}: layer_tp needs a graph traced with per-layer "
+            "degrees (pebble-sched import gpt --layer-tp); this graph has "
+            "none."
+        )
 
 
 def unit_times(
@@ -430,7 +454,7 @@ class _Builder:
         self.phase = list(graph.phase) if graph.phase else ["forward"] * n
         layers = graph.layer or [None] * n
         self.unit = [unit_of(x, s.unit_depth) for x in layers]
-        key = ("builder", id(graph), c.name, c.nodes, dtype, s.tp)
+        key = ("builder", id(graph), c.name, c.nodes, dtype, s.tp, s.layer_tp)
         hit = self.cache.get(key) if self.cache is not None else None
         self.mb = graph.memory_buffers()
         if hit is not None and hit[0] is graph:
@@ -450,8 +474,8 @@ class _Builder:
                 ]
             )
             self.topo = graph.topological_order().tolist()
-            self.tp_bytes = 0.0
-            if s.tp > 1:
+            self.tp_bytes: dict[str, float] = {}
+            if s.tp > 1 or s.layer_tp:
                 self._tensor_parallel_collectives(layers)
             self.pred = [
                 graph.pred_idx[
@@ -485,33 +509,55 @@ class _Builder:
         The node waits for them (NCCL on the compute stream).
         """
         s, c, mb = self.s, self.c, self.mb
-        t = s.tp
-        link = c.link(range(t))
+        links = {}
+
+        def link_of(t: int):
+            if t not in links:
+                links[t] = (c.link(range(t)), c.link_class(range(t)))
+            return links[t]
+
+        def count(klass: str, size: float) -> None:
+            self.tp_bytes[klass] = self.tp_bytes.get(klass, 0.0) + size
+
+        groups = (self.g.meta or {}).get("reshard_groups") or {}
         ops = self.g.op or [None] * self.n
         for v in range(self.n):
             path = layers[v] or ""
+            op = ops[v] or ""
+            t = s.tp_of(path) if path else s.tp
+            if t <= 1 and not op.startswith("pebble.reshard"):
+                continue
             ph = self.phase[v]
             reads = mb.read_idx[mb.read_ptr[v] : mb.read_ptr[v + 1]]
             read = float(mb.size[reads].sum()) if len(reads) else 0.0
             made = mb.prod_idx[mb.prod_ptr[v] : mb.prod_ptr[v + 1]]
             out = float(mb.size[made].sum()) if len(made) else 0.0
-            op = ops[v] or ""
-            if op.startswith("pebble.all_gather"):
+            link, klass = link_of(t)
+            if op.startswith("pebble.reshard"):
+                # the batch grows: gather the slices of k devices spread
+                # over the wider tensor-parallel group
+                if out > read > 0:
+                    k = round(out / read)
+                    span = int(groups.get(path, k))
+                    link, klass = link_of(span)
+                    self.dur[v] += all_gather_time(out, k, link)
+                    count(klass, (k - 1) / k * out)
+            elif op.startswith("pebble.all_gather"):
                 self.dur[v] += all_gather_time(out, t, link)
-                self.tp_bytes += (t - 1) / t * out
+                count(klass, (t - 1) / t * out)
             elif op.startswith("pebble.reduce_scatter"):
                 self.dur[v] += reduce_scatter_time(read, t, link)
-                self.tp_bytes += (t - 1) / t * read
+                count(klass, (t - 1) / t * read)
             elif op.startswith("pebble.gather_linear"):
                 self.dur[v] += all_gather_time(read * t, t, link)
-                self.tp_bytes += (t - 1) * read
+                count(klass, (t - 1) * read)
             elif op.startswith("pebble."):
                 continue
             elif (
                 path.endswith("tp_exit") and ph in ("forward", "recompute")
             ) or (path.endswith("tp_enter") and ph == "backward"):
                 self.dur[v] += all_reduce_time(read, t, link)
-                self.tp_bytes += 2 * (t - 1) / t * read
+                count(klass, 2 * (t - 1) / t * read)
 
     # -- stages --------------------------------------------------------------
 
@@ -688,9 +734,8 @@ class _Builder:
         # transfers between stages: (buffer, destination stage, micro-batch)
         self.sends: dict[tuple[int, int, int], int] = {}
         self.comm_bytes = defaultdict(float)
-        if self.tp_bytes:
-            klass = c.link_class(range(s.tp))
-            self.comm_bytes[klass] += self.tp_bytes * m
+        for klass, size in self.tp_bytes.items():
+            self.comm_bytes[klass] += size * m
         for u, v in zip(g.edge_src.tolist(), g.edge_dst.tolist(), strict=True):
             for j in jobs:
                 a, b_ = inst(u, j), inst(v, j)
@@ -732,7 +777,8 @@ class _Builder:
         T.freeze()
 
     def _offload(self) -> None:
-        """Activation offload to host memory over PCIe, per matching unit.
+        """Activation offload to host memory over PCIe (or to the peer
+        stage's device over its link), per matching unit.
 
         A buffer a unit's forward node produces and a backward node reads is
         copied to the host once its forward readers are done (freed on the
@@ -741,10 +787,13 @@ class _Builder:
         tasks before the buffer's first backward reader cover the copy's
         time; the readers wait for it.
         """
-        self.offloaded: dict[tuple[int, int], tuple[int, int, list[int]]] = {}
+        self.offloaded: dict[
+            tuple[int, int], tuple[int, int, list[int], int]
+        ] = {}
         s, c, T, mb = self.s, self.c, self.T, self.mb
         if not s.offload:
             return
+        peer = s.offload_to == "peer"
         select = matching_unit(list(s.offload))
         layers = self.g.layer or [None] * self.n
         unit = [select(x) for x in layers]
@@ -768,6 +817,14 @@ class _Builder:
             if not late or any(stage[x] != stage[p] for x in cons):
                 continue
             st = stage[p]
+            target = s.peer_stage(st) if peer else -1
+            if peer and target == st:
+                continue  # a stage of the second half: a peer itself
+            if peer:
+                devs = [s.device_of(st), s.device_of(target)]
+                link, klass = c.link(devs), c.link_class(devs)
+            else:
+                link, klass = c.host, "host"
             d2h = T.resource(f"offload {st}", st)
             h2d = T.resource(f"prefetch {st}", st)
             seq, at = order[st]
@@ -781,7 +838,7 @@ class _Builder:
                     continue  # read backward before its forward use ends
                 off = T.add(
                     f"offload b{b}",
-                    p2p_time(size, c.host),
+                    p2p_time(size, link),
                     d2h,
                     st,
                     j,
@@ -794,7 +851,7 @@ class _Builder:
                         T.dep(self.inst(x, j), off)
                 pre = T.add(
                     f"prefetch b{b}",
-                    p2p_time(size, c.host),
+                    p2p_time(size, link),
                     h2d,
                     st,
                     j,
@@ -814,8 +871,9 @@ class _Builder:
                     off,
                     pre,
                     [self.inst(x, j) for x in late],
+                    target,
                 )
-                self.comm_bytes["host"] += 2 * size
+                self.comm_bytes[klass] += 2 * size
 
     def _groups(self, st: int) -> list[tuple[list[int], int]]:
         s = self.s
@@ -848,24 +906,25 @@ class _Builder:
         self.gathers: list[
             tuple[int, int, int, float]
         ] = []  # task, stage, last use, bytes
-        if s.dp <= 1:
+        params = self._unit_parameters()
+        if all(s.dp_of(u) <= 1 for u in [*params, None]):
             self.sync_done = []
             return
-        params = self._unit_parameters()
         w, gbytes, _k = self._per_parameter()
         m = s.microbatches
         update = [p == "update" for p in self.phase]
         sync_done = []
         for st in range(s.pp):
-            group = s.dp_group(st)
-            link = c.link(group)
-            klass = c.link_class(group)
             res = T.resource(f"dp {st}", st)
             units = [u for u in params if self._stage_of_unit(u) == st]
             for u in units:
                 count = params[u]
-                if not count:
+                d = s.dp_of(u)
+                if not count or d <= 1:
                     continue
+                group = s.unit_group(st, u)
+                link = c.link(group)
+                klass = c.link_class(group)
                 grad = count * gbytes
                 bw_tasks = [
                     self.tid[(v, m - 1)]
@@ -875,11 +934,11 @@ class _Builder:
                     and (v, m - 1) in self.tid
                 ]
                 if s.zero >= 2:
-                    dur = reduce_scatter_time(grad, s.dp, link)
+                    dur = reduce_scatter_time(grad, d, link)
                 else:
-                    dur = all_reduce_time(grad, s.dp, link)
+                    dur = all_reduce_time(grad, d, link)
                 self.comm_bytes[klass] += grad * (
-                    (s.dp - 1) / s.dp * (1 if s.zero >= 2 else 2)
+                    (d - 1) / d * (1 if s.zero >= 2 else 2)
                 )
                 k = T.add(f"grad sync {u}", dur, res, st, -1, "collective", -1)
                 for a in bw_tasks:
@@ -897,14 +956,14 @@ class _Builder:
                     size = count * w
                     g2 = T.add(
                         f"param gather {u}",
-                        all_gather_time(size, s.dp, link),
+                        all_gather_time(size, d, link),
                         res,
                         st,
                         -1,
                         "collective",
                         -1,
                     )
-                    self.comm_bytes[klass] += size * (s.dp - 1) / s.dp
+                    self.comm_bytes[klass] += size * (d - 1) / d
                     T.dep(k, g2)
                     for b in ups:
                         T.dep(b, g2)
@@ -915,6 +974,7 @@ class _Builder:
     def _zero3_gathers(self, u, st, size, link, klass, res) -> None:
         """Parameters gathered before each forward and backward use of a unit."""
         s, T = self.s, self.T
+        d = s.dp_of(u)
         for j in range(s.microbatches):
             for phases in (("forward",), ("backward", "recompute")):
                 users = [
@@ -928,19 +988,17 @@ class _Builder:
                     continue
                 k = T.add(
                     f"zero3 gather {u}",
-                    all_gather_time(size, s.dp, link),
+                    all_gather_time(size, d, link),
                     res,
                     st,
                     j,
                     "collective",
                     -1,
                 )
-                self.comm_bytes[klass] += size * (s.dp - 1) / s.dp
+                self.comm_bytes[klass] += size * (d - 1) / d
                 for a in users:
                     T.dep(k, a)
-                self.gathers.append(
-                    (k, st, max(users), size * (s.dp - 1) / s.dp)
-                )
+                self.gathers.append((k, st, max(users), size * (d - 1) / d))
 
     def _unit_parameters(self) -> dict[str, int]:
         meta = self.g.meta or {}
@@ -1143,8 +1201,11 @@ class _Builder:
         params = self._unit_parameters()
         total = sum(params.values())
         per_stage = [0] * s.pp
+        # per stage: parameters sharded over each unit's data-parallel group
+        sharded = [0.0] * s.pp
         for u, count in params.items():
             per_stage[self._stage_of_unit(u)] += count
+            sharded[self._stage_of_unit(u)] += count / s.dp_of(u)
         spec = OPTIMIZERS[s.optimizer]
         out = []
         for st in range(s.pp):
@@ -1158,13 +1219,12 @@ class _Builder:
                 out.append(round(const * share) if s.pp > 1 else const)
                 continue
             w, g, k = spec
-            p = per_stage[st]
-            d = s.dp
+            p, q = per_stage[st], sharded[st]
             out.append(
                 int(
-                    w * p / (d if s.zero >= 3 else 1)
-                    + g * p / (d if s.zero >= 2 else 1)
-                    + k * p / (d if s.zero >= 1 else 1)
+                    w * (q if s.zero >= 3 else p)
+                    + g * (q if s.zero >= 2 else p)
+                    + k * (q if s.zero >= 1 else p)
                 )
             )
         return out
@@ -1212,7 +1272,7 @@ class _Builder:
                     moved = self.offloaded.get((b, j))
                     if moved is not None:
                         # resident until copied out, again from the copy back
-                        off, pre, readers = moved
+                        off, pre, readers, _peer = moved
                         last = max(readers, key=lambda k: (end[k], pos[k]))
                         add(start[kp], end[off], size, kp, off)
                         ev.append((start[pre], 1, -1, size))
@@ -1261,6 +1321,13 @@ class _Builder:
                     k1 = max(ks, key=lambda k: (end[k], pos.get(k, -1)))
                     ev.append((start[k2], 1, -1, size))
                     ev.append((end[k1], 0, 2 * pos[k1] + 1, -size))
+        # activations another stage offloaded to this device: held from
+        # the start of the copy out to the end of the copy back
+        for (b, _j), (off, pre, _r, target) in self.offloaded.items():
+            if target == st:
+                size = int(mb.size[b])
+                ev.append((start[off], 1, -1, size))
+                ev.append((end[pre], 0, -1, -size))
         for k, gst, last, size in getattr(self, "gathers", []):
             if gst == st:
                 ev.append((start[k], 1, -1, int(size)))

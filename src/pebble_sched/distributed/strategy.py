@@ -12,6 +12,17 @@ recomputation; ``layers.*.attn.core`` the attention cores, its selective
 one), and how model state is counted (``optimizer``). It uses ``dp * tp * pp`` devices, tensor-parallel
 ranks innermost (inside a node), then data-parallel, then stages.
 
+Per layer: ``layer_tp`` maps ``fnmatch`` patterns over layer units to a
+tensor-parallel degree for those units (first match wins; others use
+``tp``). A stage keeps its ``dp * tp`` devices, so a unit with degree t runs
+data-parallel over ``dp * tp / t`` replicas: a wider shard of the model on
+a larger slice of the micro-batch. Between units of different degrees the
+activations are *resharded*: the batch slices of the narrower layout are
+all-gathered among the devices of the wider tensor-parallel group (forward
+when the degree grows, backward when it shrinks). The graph must be traced
+with the same per-unit degrees (``gpt_graph(..., layer_tp=...)``,
+``pebble-sched import gpt --layer-tp``).
+
 Presets: ``single``, ``data-parallel`` (every device of the cluster),
 ``megatron(tp,pp,dp)`` or ``megatron(tp,pp,dp,m)``, ``zero(stage)`` (data
 parallel over every device with that ZeRO stage), ``pipeline(pp,m)``.
@@ -32,6 +43,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field, replace
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -72,11 +84,47 @@ class Strategy:
     placement: tuple[int, ...] = ()
     optimizer: str = "trace"
     unit_depth: int = 0
+    layer_tp: tuple[tuple[str, int], ...] = ()
+    offload_to: str = "host"
     meta: dict[str, Any] = field(default_factory=dict)
 
     @property
     def devices(self) -> int:
         return self.dp * self.tp * self.pp
+
+    def tp_of(self, unit: str | None) -> int:
+        """The tensor-parallel degree of a layer unit (or any layer path):
+        the first pattern of ``layer_tp`` that matches it or one of its
+        prefixes, else ``tp``."""
+        if unit is not None and self.layer_tp:
+            parts = unit.split(".")
+            for pattern, t in self.layer_tp:
+                for k in range(len(parts), 0, -1):
+                    if fnmatchcase(".".join(parts[:k]), pattern):
+                        return t
+        return self.tp
+
+    def dp_of(self, unit: str | None) -> int:
+        """The data-parallel degree of a layer unit: a stage's ``dp * tp``
+        devices over its tensor-parallel degree."""
+        return self.dp * self.tp // self.tp_of(unit)
+
+    def peer_stage(self, stage: int) -> int:
+        """The stage whose device holds ``stage``'s activations offloaded to
+        a peer: under 1F1B stage s keeps ``pp - s`` micro-batches in flight,
+        so the first half of the pipeline offloads to the mirror stage of
+        the second half (the first to the last, which keeps the fewest);
+        stages of the second half are the peers and offload nothing (the
+        stage itself is returned)."""
+        mirror = self.pp - 1 - stage
+        return mirror if mirror > stage else stage
+
+    def unit_group(self, stage: int, unit: str | None) -> list[int]:
+        """The devices that hold replicas of one shard of ``unit`` (its
+        data-parallel group): every ``tp_of(unit)``-th device of the stage."""
+        t = self.tp_of(unit)
+        first = self.device_of(stage)
+        return [first + k * t for k in range(self.dp_of(unit))]
 
     def device_of(self, stage: int, dp_rank: int = 0, tp_rank: int = 0) -> int:
         """The device index of a rank (tensor-parallel innermost; stage s
@@ -102,6 +150,8 @@ class Strategy:
             "placement": list(self.placement),
             "optimizer": self.optimizer,
             "unit_depth": self.unit_depth,
+            **({"offload_to": self.offload_to} if self.offload else {}),
+            **({"layer_tp": dict(self.layer_tp)} if self.layer_tp else {}),
         }
 
 
@@ -203,6 +253,21 @@ def _from_dict(data: Any, where: str, cluster: Cluster | None) -> Strategy:
             raise StrategyError(f"{where}: unknown preset {data['preset']!r}.")
         base = got
     kwargs = {k: v for k, v in data.items() if k != "preset"}
+    if "offload_to" in kwargs and not isinstance(kwargs["offload_to"], str):
+        raise StrategyError(f"{where}: 'offload_to' is 'host' or 'peer'.")
+    if "layer_tp" in kwargs:
+        v = kwargs["layer_tp"]
+        if not isinstance(v, dict) or not all(
+            isinstance(k, str)
+            and isinstance(t, int)
+            and not isinstance(t, bool)
+            for k, t in v.items()
+        ):
+            raise StrategyError(
+                f"{where}: 'layer_tp' maps layer patterns to "
+                'tensor-parallel degrees, like {"layers.1*": 4}.'
+            )
+        kwargs["layer_tp"] = tuple(v.items())
     if "placement" in kwargs:
         v = kwargs["placement"]
         if not isinstance(v, list) or not all(
@@ -240,6 +305,31 @@ def _check(s: Strategy, cluster: Cluster | None) -> None:
         if v < 1:
             raise StrategyError(
                 f"Strategy {s.name}: {key} must be >= 1, not {v}."
+            )
+    if s.offload_to not in ("host", "peer"):
+        raise StrategyError(
+            f"Strategy {s.name}: offload_to is 'host' or 'peer', not "
+            f"{s.offload_to!r}."
+        )
+    if s.offload_to == "peer" and s.offload and s.pp < 2:
+        raise StrategyError(
+            f"Strategy {s.name}: offloading to a peer GPU needs pipeline "
+            "stages (pp >= 2): with one stage every device is alike and none "
+            "has spare memory."
+        )
+    for pattern, t in s.layer_tp:
+        if t < 1 or (s.dp * s.tp) % t:
+            raise StrategyError(
+                f"Strategy {s.name}: layer_tp {pattern!r} = {t} must divide "
+                f"the {s.dp * s.tp} devices of a stage (dp {s.dp} x tp "
+                f"{s.tp}); its data-parallel degree is the quotient."
+            )
+        if cluster is not None and (
+            t > cluster.devices_per_node or cluster.devices_per_node % t
+        ):
+            raise StrategyError(
+                f"Strategy {s.name}: layer_tp {pattern!r} = {t} must divide "
+                f"the {cluster.devices_per_node} devices of a node."
             )
     if s.placement and sorted(s.placement) != list(range(s.pp)):
         raise StrategyError(

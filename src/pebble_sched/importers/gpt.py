@@ -31,6 +31,7 @@ lists 24 heads of 128 for a 2048-wide model, which does not multiply out).
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
@@ -148,6 +149,49 @@ _gather_linear.register_autograd(
 def _gather_linear_flops(x_shape, w_shape, b_shape, world, out_shape=None):
     tokens = math.prod(x_shape[:-1]) * world
     return 2 * tokens * w_shape[0] * w_shape[1]
+
+
+# -- per-layer tensor parallelism: the batch reshard between layouts -----
+# A layer of tensor-parallel degree t on a stage of D devices runs data
+# parallel over D / t replicas, each on t / T of the reference micro-batch.
+# Between layers of degrees t1 < t2 each device all-gathers the batch
+# slices of the t2 / t1 devices that form its new group (forward); the
+# other way it keeps its slice (and the backward gathers the gradient).
+
+
+@torch.library.custom_op("pebble::reshard", mutates_args=())
+def _reshard(x: torch.Tensor, batch: int) -> torch.Tensor:
+    b = x.shape[0]
+    if batch >= b:
+        return torch.cat([x] * (batch // b), dim=0)
+    return x[:batch].clone()
+
+
+@_reshard.register_fake
+def _(x, batch):
+    return x.new_empty((batch, *x.shape[1:]))
+
+
+def _reshard_setup(ctx, inputs, output):
+    ctx.batch = inputs[0].shape[0]
+
+
+_reshard.register_autograd(
+    lambda ctx, g: (_reshard(g, ctx.batch), None), setup_context=_reshard_setup
+)
+
+
+class _Reshard(nn.Module):
+    """Identity when the degrees agree; else the batch reshard."""
+
+    def __init__(self, before: int, after: int) -> None:
+        super().__init__()
+        self.before, self.after = before, after
+
+    def forward(self, x):
+        if self.before == self.after:
+            return x
+        return _reshard(x, x.shape[0] * self.after // self.before)
 
 
 def _dropout(x, p: float, training: bool):
@@ -322,29 +366,52 @@ class MegatronGPT(nn.Module):
         ffn: int | None = None,
         dropout: float = 0.1,
         llama: bool = False,
+        layer_tp: list[int] | None = None,
     ) -> None:
         super().__init__()
         ffn = ffn or 4 * hidden
+        degrees = list(layer_tp) if layer_tp is not None else [tp] * layers
+        if len(degrees) != layers:
+            raise ValueError(
+                f"layer_tp gives {len(degrees)} degrees for {layers} layers."
+            )
+        if sp and degrees != [tp] * layers:
+            raise ValueError(
+                "Sequence parallelism with per-layer tensor-parallel degrees "
+                "is not modelled."
+            )
         if sp and seq % tp:
             raise ValueError(
                 f"Sequence parallelism: degree {tp} does not divide the "
                 f"sequence ({seq})."
             )
-        for what, value in (("heads", heads), ("ffn", ffn), ("vocab", vocab)):
-            if value % tp:
-                raise ValueError(
-                    f"Tensor-parallel degree {tp} does not divide {what} "
-                    f"({value})."
-                )
+        for t in {tp, *degrees}:
+            for what, value in (
+                ("heads", heads),
+                ("ffn", ffn),
+                ("vocab", vocab),
+            ):
+                if t < 1 or value % t:
+                    raise ValueError(
+                        f"Tensor-parallel degree {t} does not divide {what} "
+                        f"({value})."
+                    )
         if hidden % heads:
             raise ValueError(f"{heads} heads do not divide hidden {hidden}.")
         self.embed = _Embed(vocab, hidden, seq, tp, dropout, sp, llama)
         self.layers = nn.ModuleList(
             [
-                _Layer(hidden, heads, ffn, tp, dropout, sp, llama)
-                for _ in range(layers)
+                _Layer(hidden, heads, ffn, t, dropout, sp, llama)
+                for t in degrees
             ]
         )
+        # batch reshards before each layer and before the head, where the
+        # degree changes (identity modules elsewhere: nothing traced)
+        edges = [tp, *degrees, tp]
+        self.reshard = nn.ModuleList(
+            [_Reshard(a, b) for a, b in itertools.pairwise(edges)]
+        )
+        self.degrees = degrees
         self.head = _Head(vocab, hidden, tp, sp, llama)
         self.sp, self.llama = sp, llama
         if not llama:
@@ -372,9 +439,23 @@ class MegatronGPT(nn.Module):
         mask = self.future[:s, :s]
         x = self.embed(ids)
         rope = (self.cos[:s], self.sin[:s]) if self.llama else None
-        for layer in self.layers:
-            x = layer(x, mask, rope)
-        return self.head(x, targets)
+        for reshard, layer in zip(self.reshard, self.layers, strict=False):
+            x = layer(reshard(x), mask, rope)
+        return self.head(self.reshard[-1](x), targets)
+
+
+def _depth(name_or_shape) -> int:
+    if isinstance(name_or_shape, str):
+        cfg = GPT_CONFIGS.get(name_or_shape) or LLAMA_CONFIGS.get(
+            name_or_shape
+        )
+        if cfg is None:
+            raise ValueError(
+                f"Unknown GPT configuration {name_or_shape!r}; choose one of "
+                f"{', '.join([*GPT_CONFIGS, *LLAMA_CONFIGS])}."
+            )
+        return cfg[0]
+    return int(next(iter(name_or_shape)))
 
 
 def gpt_model(
@@ -387,6 +468,7 @@ def gpt_model(
     dropout: float = 0.1,
     layers: int | None = None,
     sp: bool = False,
+    layer_tp: list[int] | None = None,
 ) -> MegatronGPT:
     """A :class:`MegatronGPT` on the meta device (no memory used).
 
@@ -421,6 +503,7 @@ def gpt_model(
             ffn=ffn,
             dropout=dropout,
             llama=llama,
+            layer_tp=layer_tp,
         )
     return model.to(dtype or torch.bfloat16)
 
@@ -437,14 +520,38 @@ def gpt_graph(
     dropout: float = 0.1,
     optimizer: str | None = None,
     sp: bool = False,
+    layer_tp: dict[str, int] | None = None,
 ) -> Any:
     """The training step of one tensor-parallel rank, traced with fake tensors.
 
     The graph's ``meta`` records the configuration (``tensor_parallel``,
-    ``gpt``) for the simulator; ``batch`` is the micro-batch.
+    ``gpt``) for the simulator; ``batch`` is the micro-batch of the
+    embedding and the head (degree ``tp``). ``layer_tp`` maps ``fnmatch``
+    patterns over the layer units (``layers.0``, ...) to their own degrees
+    (first match wins), as a strategy's ``layer_tp`` does: a layer of
+    degree t holds a 1/t shard and ``batch * t / tp`` samples, and batch
+    reshards join layers of different degrees
+    (``meta["tensor_parallel_by_unit"]``, ``meta["reshard_groups"]``).
     """
+    from fnmatch import fnmatchcase
+
     from .torch_fx import from_torch
 
+    depth0 = _depth(name_or_shape) if layers is None else layers
+    degrees = None
+    if layer_tp:
+        degrees = []
+        for i in range(depth0):
+            unit = f"layers.{i}"
+            t = next(
+                (d for p, d in layer_tp.items() if fnmatchcase(unit, p)), tp
+            )
+            if (batch * t) % tp:
+                raise ValueError(
+                    f"Layer {unit}: degree {t} needs a micro-batch of "
+                    f"{batch} x {t} / {tp} samples, not a whole number."
+                )
+            degrees.append(t)
     model = gpt_model(
         name_or_shape,
         tp=tp,
@@ -454,7 +561,10 @@ def gpt_graph(
         dropout=dropout,
         layers=layers,
         sp=sp,
+        layer_tp=degrees,
     )
+    # the reshard operator is custom: traced by the autograd engine
+    mixed = bool(degrees) and set(degrees) != {tp}
     ids = torch.zeros(batch, seq, dtype=torch.long, device="meta")
     targets = torch.zeros(batch, seq, dtype=torch.long, device="meta")
     label = name_or_shape if isinstance(name_or_shape, str) else "gpt"
@@ -463,14 +573,26 @@ def gpt_graph(
         (ids, targets),
         optimizer=optimizer,
         loss=lambda out: out,
-        name=f"{label}-b{batch}-tp{tp}" + ("-sp" if sp else ""),
-        engine="autograd" if sp else "functorch",
+        name=f"{label}-b{batch}-tp{tp}"
+        + ("-sp" if sp else "")
+        + ("-layer-tp" if mixed else ""),
+        engine="autograd" if sp or mixed else "functorch",
     )
     cfg = GPT_CONFIGS.get(label) or LLAMA_CONFIGS.get(label)
     depth, hidden, heads = (cfg or name_or_shape)[:3]
+    by_unit = {"embed": tp, "head": tp}
+    groups = {}
+    for i, t in enumerate(model.degrees):
+        by_unit[f"layers.{i}"] = t
+    edges = [tp, *model.degrees, tp]
+    for i, (a, b) in enumerate(itertools.pairwise(edges)):
+        if a != b:
+            groups[f"reshard.{i}"] = max(a, b)
     meta = dict(
         g.meta,
         tensor_parallel=tp,
+        tensor_parallel_by_unit=by_unit,
+        reshard_groups=groups,
         sequence_parallel=sp,
         gpt={
             "layers": layers if layers is not None else depth,
