@@ -156,7 +156,7 @@ TABLE5 = [
 ]
 
 
-def layer_chain(shape, batch, tp, sp, recompute, layers):
+def layer_chain(shape, batch, tp, sp, recompute, layers, fuse=False):
     """A one-node-per-layer-and-phase model of the step, timed by the traced
     layers' simulated op times (2 layers traced at full size)."""
     from collections import defaultdict
@@ -169,7 +169,7 @@ def layer_chain(shape, batch, tp, sp, recompute, layers):
 
     g = gpt_graph(shape, batch=batch, tp=tp, layers=2, sp=sp)
     strategy = {"tp": tp, "recompute": list(recompute)}
-    times = unit_times(g, "a100-80g", strategy)
+    times = unit_times(g, "a100-80g", strategy, fuse=fuse)
     flops = defaultdict(float)
     for v in range(g.n):
         flops[(unit_of(g.layer[v]), g.phase[v])] += float(g.flops[v])
@@ -213,7 +213,7 @@ def layer_chain(shape, batch, tp, sp, recompute, layers):
     return coarse, op_times
 
 
-def times() -> None:
+def times(fuse: bool = False) -> None:
     from pebble_sched.distributed import simulate
 
     print(
@@ -232,7 +232,7 @@ def times() -> None:
         ):
             t0 = time.perf_counter()
             coarse, op_times = layer_chain(
-                (layers, h, a), mb, 8, sp, rec, layers
+                (layers, h, a), mb, 8, sp, rec, layers, fuse
             )
             r = simulate(
                 coarse,
@@ -274,7 +274,7 @@ MEGATRON_TABLE1 = [
 ]
 
 
-def megatron(micro: int) -> None:
+def megatron(micro: int, fuse: bool = False) -> None:
     """Model TFLOP/s per GPU as Narayanan et al. count it (their eq. 3, full
     recomputation included) for their Table 1 configurations."""
     from pebble_sched.distributed import simulate
@@ -282,6 +282,7 @@ def megatron(micro: int) -> None:
     print(
         f"micro-batch {micro}, full recomputation, no sequence parallelism, "
         "1F1B (not interleaved), fp32 gradient all-reduce per layer"
+        + (", elementwise chains fused" if fuse else ", unfused kernels")
     )
     print()
     print(
@@ -293,7 +294,7 @@ def megatron(micro: int) -> None:
         dp = gpus // (t * p)
         m = batch // (dp * micro)
         coarse, op_times = layer_chain(
-            (layers, h, a), micro, t, False, ("layers.*",), layers
+            (layers, h, a), micro, t, False, ("layers.*",), layers, fuse
         )
         per_layer = 12 * h * h // t
         meta = dict(
@@ -417,13 +418,18 @@ def main() -> None:
     )
     ap.add_argument("--time-limit", type=float, default=10.0)
     ap.add_argument("--micro-batch", type=int, default=1)
+    ap.add_argument(
+        "--fuse",
+        action="store_true",
+        help="time elementwise chains as fused kernels (simulate(fuse=True))",
+    )
     args = ap.parse_args()
     if args.part == "oracles":
         oracles()
     elif args.part == "times":
-        times()
+        times(args.fuse)
     elif args.part == "megatron":
-        megatron(args.micro_batch)
+        megatron(args.micro_batch, args.fuse)
     elif args.part == "orders":
         orders(args.time_limit)
     else:

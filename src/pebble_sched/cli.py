@@ -791,6 +791,12 @@ def parallel_cmd(
     default=None,
     help="Plot each device's memory over the step (plot extra).",
 )
+@click.option(
+    "--fuse",
+    is_flag=True,
+    help="Time chains of elementwise ops as fused kernels (as Megatron-LM, "
+    "XLA or Inductor run them); memory unchanged.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def simulate_cmd(
     graph_file,
@@ -802,6 +808,7 @@ def simulate_cmd(
     batch,
     trace_file,
     plot_file,
+    fuse,
     as_json,
 ):
     """Simulate one training step of GRAPH.json on a cluster.
@@ -825,6 +832,7 @@ def simulate_cmd(
             dtype=dtype,
             batch=batch,
             time_limit=time_limit,
+            fuse=fuse,
         )
     except (ClusterError, StrategyError) as exc:
         raise InputError(str(exc)) from None

@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -480,3 +481,50 @@ def test_offload_to_a_peer_stage():
         simulate(g, CPU, {"offload": ["blocks.*"], "offload_to": "peer"})
     with pytest.raises(StrategyError, match="'host' or 'peer'"):
         simulate(g, CPU, {"offload": ["blocks.*"], "offload_to": "disk"})
+
+
+def test_fused_elementwise_chains():
+    """Tests kernel fusion: a buffer read only by the next elementwise op
+    is neither written nor read (one launch for the group), a buffer saved
+    for the backward pass breaks the chain, and memory is unchanged."""
+    from pebble_sched.distributed.simulator import fused_times
+
+    ops = ["aten.mm.default", "aten.mul.Tensor", "aten.add.Tensor"]
+    ops += ["aten.gelu.default", "aten.mm.default"]
+    ids = ["mm", "mul", "add", "gelu", "mm2"]
+    size = 10**6
+    bufs = [
+        Buffer("x0", "mm", size, ("mul",)),
+        Buffer("x1", "mul", size, ("add",)),  # fused away
+        Buffer("x2", "add", size, ("gelu", "mm2")),  # read twice: kept
+        Buffer("x3", "gelu", size, ("mm2",)),
+    ]
+    g = Graph(
+        ids,
+        [("mm", "mul"), ("mul", "add"), ("add", "gelu"), ("gelu", "mm2")],
+        buffers=bufs,
+        op=ops,
+        flops=[10**9, size, size, 8 * size, 10**9],
+        op_bytes=[3 * size, 2 * size, 2 * size, 2 * size, 3 * size],
+        phase=["forward"] * 5,
+    )
+    dev = cluster("a100-80g").device
+    dur = np.array(
+        [
+            op_time(float(f), float(b), dev, "bf16")
+            for f, b in zip(g.flops, g.op_bytes, strict=True)
+        ]
+    )
+    fused = fused_times(g, g.memory_buffers(), dur, dev, "bf16")
+    group = op_time(2.0 * size, 4.0 * size - 2 * size, dev, "bf16")
+    assert fused[1] + fused[2] == pytest.approx(group)
+    assert fused[1] / fused[2] == pytest.approx(dur[1] / dur[2])
+    assert (fused[[0, 3, 4]] == dur[[0, 3, 4]]).all()  # nothing else fused
+    a = simulate(g, "a100-80g", "single", order="trace", dtype="bf16")
+    b = simulate(
+        g, "a100-80g", "single", order="trace", dtype="bf16", fuse=True
+    )
+    assert b.iteration_time == pytest.approx(
+        a.iteration_time - dur[1] - dur[2] + group
+    )
+    assert a.devices[0].peak == b.devices[0].peak

@@ -271,6 +271,7 @@ def simulate(
     time_limit: float = 10.0,
     op_times: dict[Any, float] | None = None,
     cache: dict | None = None,
+    fuse: bool = False,
 ) -> SimulationResult:
     """Simulate one training step of ``graph`` (see the module docstring).
 
@@ -297,6 +298,10 @@ def simulate(
     cache
         A dict kept between calls on the same graph (a search's): the
         recomputing graphs, op times and FIFO orders are reused.
+    fuse
+        Time chains of elementwise operators as single fused kernels
+        (:func:`fused_times`: what Megatron-LM's fused kernels, XLA or
+        Inductor do); memory is unchanged.
 
     Raises
     ------
@@ -333,7 +338,7 @@ def simulate(
         batch = int(shapes[0][0]) if shapes and shapes[0] else None
 
     def run(spec: Any) -> tuple[_Builder, SimulationResult]:
-        sim = _Builder(graph, c, s, dtype, op_times, cache)
+        sim = _Builder(graph, c, s, dtype, op_times, cache, fuse)
         sim.assign_stages()
         if isinstance(spec, tuple):  # ("stages", node indices by stage)
             sim.base = spec[1]
@@ -347,6 +352,109 @@ def simulate(
     result = run(order)[1] if order != "optimal" else _optimal_checked(run)
     result.stats["simulation_s"] = _time.perf_counter() - t0
     return result
+
+
+#: ATen operators a fusing compiler merges into one kernel when one feeds
+#: the next (elementwise maps, dropout, masking, softmax and copies)
+FUSABLE = frozenset(
+    {
+        "add",
+        "sub",
+        "mul",
+        "div",
+        "neg",
+        "exp",
+        "tanh",
+        "rsqrt",
+        "pow",
+        "gelu",
+        "gelu_backward",
+        "silu",
+        "silu_backward",
+        "native_dropout",
+        "native_dropout_backward",
+        "masked_fill",
+        "where",
+        "_softmax",
+        "_softmax_backward_data",
+        "_to_copy",
+        "clone",
+        "copy",
+    }
+)
+
+
+def _aten_name(op: str | None) -> str:
+    """``aten.mul.Tensor`` -> ``mul``."""
+    if not op:
+        return ""
+    parts = op.split(".")
+    return parts[1] if parts[0] == "aten" and len(parts) > 1 else ""
+
+
+def fused_times(
+    graph: Graph, mb: Any, dur: np.ndarray, device: Any, dtype: str
+) -> np.ndarray:
+    """Roofline times with chains of elementwise operators fused.
+
+    An elementwise operator (:data:`FUSABLE`) whose output buffer is read
+    by exactly one other operator that takes time, itself elementwise and
+    in the same phase, is fused into it: the buffer never reaches memory
+    (it is neither written nor read back), and the group pays one launch.
+    Buffers also read elsewhere (saved for the backward pass, like
+    dropout's mask or softmax's output) are written as usual, which is how
+    Megatron-LM's fused bias-dropout-add and scale-mask-softmax kernels
+    behave. A group's time, ``op_time`` of its summed FLOPs and of its bytes
+    less twice each eliminated buffer, is spread over its operators in
+    proportion to their unfused times. Memory is not changed.
+    """
+    n = graph.n
+    ops = graph.op or [None] * n
+    phase = graph.phase or ["forward"] * n
+    fusable = [_aten_name(o) in FUSABLE for o in ops]
+    parent = list(range(n))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    saved = np.zeros(n)  # bytes a group no longer moves, per root later
+    for b in range(len(mb)):
+        p = int(mb.producer[b])
+        if p < 0 or not fusable[p] or mb.output[b]:
+            continue
+        cons = [
+            int(x)
+            for x in mb.cons_idx[mb.cons_ptr[b] : mb.cons_ptr[b + 1]]
+            if dur[x] > 0
+        ]
+        if len(cons) != 1:
+            continue
+        w = cons[0]
+        if not fusable[w] or phase[w] != phase[p]:
+            continue
+        parent[find(p)] = find(w)
+        saved[p] += 2 * float(mb.size[b])
+    groups: dict[int, list[int]] = defaultdict(list)
+    for v in range(n):
+        if fusable[v]:
+            groups[find(v)].append(v)
+    out = dur.copy()
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        flops = float(sum(float(graph.flops[v]) for v in members))
+        moved = float(sum(float(graph.op_bytes[v]) for v in members))
+        moved = max(0.0, moved - float(sum(saved[v] for v in members)))
+        total = op_time(flops, moved, device, dtype)
+        before = float(sum(dur[v] for v in members))
+        if before <= 0:
+            continue
+        for v in members:
+            out[v] = total * dur[v] / before
+    return out
 
 
 def _check_layer_degrees(graph: Graph, s: Strategy) -> None:
@@ -378,6 +486,7 @@ def unit_times(
     strategy: Any = "single",
     *,
     dtype: str | None = None,
+    fuse: bool = False,
 ) -> dict[tuple[str | None, str], float]:
     """Seconds of compute per (layer unit, phase) on one device, tensor-parallel
     collectives included: what a coarser model of the same step (one node
@@ -388,7 +497,7 @@ def unit_times(
         graph = with_recomputation(graph, list(s.recompute))
     meta = graph.meta or {}
     dtype = dtype or _DTYPES.get(str(meta.get("dtype")), "fp32")
-    b = _Builder(graph, c, s, dtype)
+    b = _Builder(graph, c, s, dtype, fuse=fuse)
     out: dict[tuple[str | None, str], float] = defaultdict(float)
     for v in range(graph.n):
         out[(b.unit[v], b.phase[v])] += float(b.dur[v])
@@ -446,6 +555,7 @@ class _Builder:
         dtype: str,
         op_times: dict[Any, float] | None = None,
         cache: dict | None = None,
+        fuse: bool = False,
     ):
         self.g, self.c, self.s, self.dtype = graph, c, s, dtype
         self.cache = cache if not op_times else None
@@ -454,7 +564,16 @@ class _Builder:
         self.phase = list(graph.phase) if graph.phase else ["forward"] * n
         layers = graph.layer or [None] * n
         self.unit = [unit_of(x, s.unit_depth) for x in layers]
-        key = ("builder", id(graph), c.name, c.nodes, dtype, s.tp, s.layer_tp)
+        key = (
+            "builder",
+            id(graph),
+            c.name,
+            c.nodes,
+            dtype,
+            s.tp,
+            s.layer_tp,
+            fuse,
+        )
         hit = self.cache.get(key) if self.cache is not None else None
         self.mb = graph.memory_buffers()
         if hit is not None and hit[0] is graph:
@@ -473,6 +592,8 @@ class _Builder:
                     for v in range(n)
                 ]
             )
+            if fuse:
+                self.dur = fused_times(graph, self.mb, self.dur, dev, dtype)
             self.topo = graph.topological_order().tolist()
             self.tp_bytes: dict[str, float] = {}
             if s.tp > 1 or s.layer_tp:
