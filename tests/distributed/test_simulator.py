@@ -1,6 +1,7 @@
 """Tests of the training-step simulator against quantities it must reproduce exactly (#14)."""
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -528,3 +529,29 @@ def test_fused_elementwise_chains():
         a.iteration_time - dur[1] - dur[2] + group
     )
     assert a.devices[0].peak == b.devices[0].peak
+
+
+def test_tree_all_reduce():
+    """Tests the tree algorithm's alpha-beta cost, auto picking the faster,
+    and a cluster file choosing it (an unknown algorithm is one line)."""
+    from pebble_sched.distributed import ClusterError
+    from pebble_sched.distributed.cluster import Link
+
+    ring = Link(25e9, 5e-6, 1.0)
+    tree = Link(25e9, 5e-6, 1.0, "tree")
+    auto = Link(25e9, 5e-6, 1.0, "auto")
+    for n, size in [(2, 1e3), (64, 1e3), (512, 1e5), (8, 1e9), (512, 1e9)]:
+        r = 2 * (n - 1) / n * size / 25e9 + 2 * (n - 1) * 5e-6
+        t = 2 * size / 25e9 + 2 * math.ceil(math.log2(n)) * 5e-6
+        assert all_reduce_time(size, n, ring) == pytest.approx(r)
+        assert all_reduce_time(size, n, tree) == pytest.approx(t)
+        assert all_reduce_time(size, n, auto) == pytest.approx(min(r, t))
+    # small messages over many ranks: the tree; large ones: the ring
+    assert all_reduce_time(1e3, 512, auto) < all_reduce_time(1e3, 512, ring)
+    assert all_reduce_time(1e9, 8, auto) == all_reduce_time(1e9, 8, ring)
+    c = cluster(
+        {"preset": "a100-80g", "nodes": 2, "inter": {"algorithm": "auto"}}
+    )
+    assert c.inter.algorithm == "auto" and c.intra.algorithm == "ring"
+    with pytest.raises(ClusterError, match="algorithm 'star'"):
+        cluster({"preset": "a100-80g", "inter": {"algorithm": "star"}})

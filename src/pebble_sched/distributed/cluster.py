@@ -44,6 +44,7 @@ __all__ = [
 ]
 
 GiB = 1 << 30
+ALGORITHMS = ("ring", "tree", "auto")
 
 
 class ClusterError(ValueError):
@@ -88,11 +89,15 @@ class Device:
 
 @dataclass(frozen=True)
 class Link:
-    """A link class: per-device bandwidth (bytes/s, one direction), latency (s)."""
+    """A link class: per-device bandwidth (bytes/s, one direction), latency
+    (s), the achievable fraction, and the all-reduce algorithm (``ring``,
+    ``tree``: NCCL's pipelined double binary tree, or ``auto``: the faster
+    of the two for each message, as NCCL's tuner picks)."""
 
     bandwidth: float
     latency: float
     efficiency: float = 0.85
+    algorithm: str = "ring"
 
     @property
     def effective(self) -> float:
@@ -272,13 +277,22 @@ def _number(data: dict, key: str, where: str, default: Any = None) -> float:
 def _link(data: Any, where: str) -> Link:
     if not isinstance(data, dict):
         raise ClusterError(f"{where} must be an object with 'bandwidth'.")
-    unknown = sorted(set(data) - {"bandwidth", "latency", "efficiency"})
+    unknown = sorted(
+        set(data) - {"bandwidth", "latency", "efficiency", "algorithm"}
+    )
     if unknown:
         raise ClusterError(f"{where}: unknown key {unknown[0]!r}.")
+    algorithm = data.get("algorithm", "ring")
+    if algorithm not in ALGORITHMS:
+        raise ClusterError(
+            f"{where}: algorithm {algorithm!r} is not one of "
+            f"{', '.join(ALGORITHMS)}."
+        )
     return Link(
         _number(data, "bandwidth", where),
         _number(data, "latency", where, 0.0),
         _number(data, "efficiency", where, 1.0),
+        algorithm,
     )
 
 

@@ -13,6 +13,12 @@ bandwidth (times its efficiency) and alpha its latency, ring algorithms:
 - reduce-scatter, all-gather: ``(n - 1) / n * S / B + (n - 1) alpha``;
 - point to point: ``alpha + S / B``.
 
+A link may instead all-reduce on a tree (``Link.algorithm``): NCCL's
+double binary tree, pipelined, reduces up and broadcasts down two trees
+that each carry half the data, ``2 S / B + 2 ceil(log2 n) alpha``: a
+logarithmic latency term against the ring's linear one, for a bandwidth
+term up to twice the ring's; ``auto`` takes the faster for each message.
+
 A group inside one node uses the intra-node link; a group spanning nodes
 is bounded by the inter-node link (one NIC per device, so a ring's
 inter-node hops run in parallel at the per-device bandwidth).
@@ -20,6 +26,7 @@ inter-node hops run in parallel at the per-device bandwidth).
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -48,15 +55,24 @@ def op_time(flops: float, moved: float, device: Device, dtype: str) -> float:
 
 
 def all_reduce_time(size: float, n: int, link: Link) -> float:
-    """Ring all-reduce of ``size`` bytes over ``n`` ranks.
+    """All-reduce of ``size`` bytes over ``n`` ranks (the link's algorithm).
 
     >>> from pebble_sched.distributed.cluster import Link
     >>> all_reduce_time(8e9, 8, Link(100e9, 0.0, 1.0))  # 2 * 7/8 * 0.08 s
     0.14
+    >>> tree = Link(100e9, 1e-5, 1.0, "tree")  # 2 * 1e-5 s + 2 * 3 * 1e-5 s
+    >>> round(all_reduce_time(1e6, 8, tree), 9)
+    8e-05
     """
     if n <= 1 or size <= 0:
         return 0.0
-    return 2 * (n - 1) / n * size / link.effective + 2 * (n - 1) * link.latency
+    ring = 2 * (n - 1) / n * size / link.effective + 2 * (n - 1) * link.latency
+    if link.algorithm == "ring":
+        return ring
+    tree = (
+        2 * size / link.effective + 2 * math.ceil(math.log2(n)) * link.latency
+    )
+    return tree if link.algorithm == "tree" else min(ring, tree)
 
 
 def reduce_scatter_time(size: float, n: int, link: Link) -> float:
