@@ -1,10 +1,11 @@
 """Strategy search against the grid and a FlexFlow-style search, same budget.
 
-    python scripts/bench_search.py [--model gpt-1.3b|resnet50|randwire] [--budget 30] [--limits 80,40,24]
+    python scripts/bench_search.py [--model gpt-1.3b|gpt-6.7b|resnet50|randwire] [--nodes N] [--budget 30] [--limits 80,40,24]
     python scripts/bench_search.py --curve 8 [--budget 20]
 
 A GPT-style model (one tensor-parallel rank traced per degree 1, 2, 4, 8,
-micro-batch 2, sequence 2,048) on one 8-GPU H100 node, global batch 16.
+micro-batch 2, sequence 2,048) on ``--nodes`` 8-GPU H100 nodes, global
+batch 16 per node.
 For each per-device memory limit: the best Megatron grid point that fits
 (every (tp, pp, dp), nothing else), a FlexFlow-style search (memory judged
 by the sum of buffer sizes, no recomputation, offload or ZeRO) and ours
@@ -27,7 +28,7 @@ import time
 GiB = 2**30
 
 
-def make_space(model: str, **kw):
+def make_space(model: str, nodes: int = 1, **kw):
     from pebble_sched.distributed.search import Space
     from pebble_sched.importers.gpt import gpt_graph
 
@@ -51,20 +52,31 @@ def make_space(model: str, **kw):
         return cache[tp]
 
     space = Space(
-        graph, "h100-sxm", global_batch=16, tp_degrees=(1, 2, 4, 8), **kw
+        graph,
+        f"h100-sxm:{nodes}",
+        global_batch=16 * nodes,
+        tp_degrees=(1, 2, 4, 8),
+        **kw,
     )
     for tp in space.tp_degrees:  # traced before the chains fork
         space.graph(tp)
     return space
 
 
-def run(model: str, budget: float, limits: list[float]) -> None:
+def run(
+    model: str, budget: float, limits: list[float], nodes: int = 1
+) -> None:
     from pebble_sched.distributed.search import grid_search, search
 
     t0 = time.perf_counter()
-    ours_space = make_space(model)
-    ff_space = make_space(model, recompute=False, offload=False, zero=False)
-    print(f"{model}: traced in {time.perf_counter() - t0:.0f} s")
+    ours_space = make_space(model, nodes)
+    ff_space = make_space(
+        model, nodes, recompute=False, offload=False, zero=False
+    )
+    print(
+        f"{model} on {nodes} x 8 H100 (global batch {16 * nodes}): traced "
+        f"in {time.perf_counter() - t0:.0f} s"
+    )
     print()
     print(
         "| limit (GiB) | method | strategy | step (ms) | peak (GiB) | proposals |"
@@ -164,13 +176,15 @@ def main() -> None:
     ap.add_argument("--budget", type=float, default=30.0)
     ap.add_argument("--limits", default="80,40,24")
     ap.add_argument("--curve", type=int, default=0)
+    ap.add_argument(
+        "--nodes", type=int, default=1, help="8-GPU H100 nodes (GPT models)"
+    )
     args = ap.parse_args()
     if args.curve:
         curve(args.model, args.budget, args.curve)
     else:
-        run(
-            args.model, args.budget, [float(x) for x in args.limits.split(",")]
-        )
+        limits = [float(x) for x in args.limits.split(",")]
+        run(args.model, args.budget, limits, args.nodes)
 
 
 if __name__ == "__main__":

@@ -56,7 +56,7 @@ def test_respect_order_always_succeeds(g, data):
     order = list(opt.order) if opt else []
     paths = {}
     for choice in ("order", "levels", "both"):
-        r = restrict(g, bound, order=order, choice=choice)
+        r = restrict(g, bound, order=order, choice=choice, prune=False)
         assert r.success
         _check(g, r, bound)
         paths[choice] = r.critical_path_after
@@ -64,6 +64,13 @@ def test_respect_order_always_succeeds(g, data):
         if opt:
             assert evaluate(r.graph, order).peak == opt.peak
     assert paths["both"] == min(paths["order"], paths["levels"])
+    # pruning keeps a subset of the edges, the bound, and a path no longer
+    p = restrict(g, bound, order=order)
+    assert p.success
+    _check(g, p, bound)
+    assert set(p.added) <= set(r.added)
+    assert p.critical_path_after <= r.critical_path_after
+    assert p.stats.get("pruned", 0) == len(r.added) - len(p.added)
 
 
 @settings(max_examples=60, deadline=None)

@@ -239,6 +239,7 @@ def restrict(
     order: Any = None,
     choice: str = "both",
     time_limit: float = math.inf,
+    prune: bool = True,
 ) -> RestrictedGraph:
     """Add fictitious edges so that no parallel schedule exceeds ``memory_bound``.
 
@@ -264,6 +265,11 @@ def restrict(
     time_limit
         Seconds; on expiry the result so far is returned with
         ``success=False``. Default ``inf``.
+    prune
+        After success, drop every added edge the bound does not need,
+        those on the longest paths first (each removal re-checked by the
+        cut bound; stops at the time limit). Marchal et al.'s heuristics
+        do not prune: ``prune=False`` reproduces them as published.
 
     Returns
     -------
@@ -364,6 +370,20 @@ def restrict(
         if not run[1]:
             break
     added, success, first, final, steps, interrupted, rule, cp = best
+    if success and prune and added and not deadline.expired():
+        added, dropped = _prune(
+            graph, added, memory_bound, rel, at_start, time_, deadline
+        )
+        stats["pruned"] = dropped
+        if dropped:
+            a = np.asarray(added, dtype=np.int64).reshape(-1, 2)
+            src = np.concatenate([graph.edge_src, a[:, 0]])
+            dst = np.concatenate([graph.edge_dst, a[:, 1]])
+            final = max(
+                closure_bound(n, rel, src, dst, _reach_of(n, src, dst))[0],
+                at_start,
+            )
+            cp = critical_path(n, src, dst, time_)[0]
     if interrupted:
         stats["interrupted"] = "time"
     ids = graph.ids
@@ -475,6 +495,60 @@ def _insert(
     )
     cp = critical_path(n, src, dst, time_)[0]
     return added, success, first, final, steps, interrupted, rule, cp
+
+
+def _reach_of(n: int, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Descendants-or-equal as a boolean matrix, from an edge list."""
+    words = (n + 63) // 64
+    desc = np.zeros((n, words), dtype=np.uint64)
+    bit = np.left_shift(np.uint64(1), (np.arange(n) % 64).astype(np.uint64))
+    desc[np.arange(n), np.arange(n) // 64] = bit
+    ptr, idx = _csr(src, dst, n)
+    for v in _topological(n, src, dst)[::-1].tolist():
+        succ = idx[ptr[v] : ptr[v + 1]]
+        if len(succ):
+            desc[v] |= np.bitwise_or.reduce(desc[succ], axis=0)
+    return _unpack(desc, n)
+
+
+def _prune(
+    graph, added, memory_bound, rel, at_start, time_, deadline
+) -> tuple[list[tuple[int, int]], int]:
+    """Drop the added edges the bound does not need, longest paths first.
+
+    Each added edge, taken in decreasing order of the longest path through
+    it, is removed when the graph without it still has a maximum parallel
+    peak (the cut bound) of at most ``memory_bound``; the result is
+    re-checked edge by edge, so it stays sound. Stops at the deadline with
+    what is left. Returns the kept edges and the number dropped.
+    """
+    n = graph.n
+    src0, dst0 = graph.edge_src, graph.edge_dst
+    kept = list(added)
+    if not kept:
+        return kept, 0
+
+    def arrays(edges):
+        if not edges:
+            return src0, dst0
+        a = np.asarray(edges, dtype=np.int64)
+        return np.concatenate([src0, a[:, 0]]), np.concatenate([dst0, a[:, 1]])
+
+    src, dst = arrays(kept)
+    _, top, bottom = critical_path(n, src, dst, time_)
+    order = sorted(kept, key=lambda e: -(top[e[0]] + bottom[e[1]]))
+    dropped = 0
+    for e in order:
+        if deadline.expired():
+            break
+        trial = [x for x in kept if x != e]
+        src, dst = arrays(trial)
+        reach = _reach_of(n, src, dst)
+        bound = max(closure_bound(n, rel, src, dst, reach)[0], at_start)
+        if bound <= memory_bound:
+            kept = trial
+            dropped += 1
+    return kept, dropped
 
 
 def with_fictitious_edges(graph: Graph, added: list) -> Graph:
