@@ -1259,9 +1259,34 @@ def _write_graph(graph: Graph, output: str) -> None:
     help="Trace again with one more sample to record which dimension of "
     "every tensor is the batch (meta.batch_dims).",
 )
+@click.option(
+    "--tp",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Trace one rank of this tensor-parallel degree: convolutions and "
+    "linears split by output channels, gathered after (the strategy's tp).",
+)
+@click.option(
+    "--tp-layers",
+    default="*",
+    show_default=True,
+    metavar="PATTERN[,PATTERN...]",
+    help="With --tp: the module paths to split (fnmatch); the others run "
+    "replicated on every rank.",
+)
 @click.option("--output", "-o", type=click.Path(), required=True)
 def import_torch(
-    factory, shapes, dtype, high, mode, optimizer, batch_dims, output
+    factory,
+    shapes,
+    dtype,
+    high,
+    mode,
+    optimizer,
+    batch_dims,
+    tp,
+    tp_layers,
+    output,
 ):
     """Trace MODULE:FACTORY (a callable returning an nn.Module, or (module,
     inputs)) with fake tensors. ``zoo:NAME`` names a model of the built-in zoo
@@ -1332,6 +1357,19 @@ def import_torch(
         raise InputError(
             "Give --input-shape (the factory returned no example inputs)."
         )
+    if tp < 1:
+        raise InputError("--tp must be at least 1.")
+    sharded: list[str] = []
+    if tp > 1:
+        from .importers.tensor_parallel import shard_channels
+
+        patterns = [p.strip() for p in tp_layers.split(",") if p.strip()]
+        model, sharded = shard_channels(model, tp, patterns)
+        if not sharded:
+            raise InputError(
+                f"--tp {tp}: no convolution or linear layer matching "
+                f"{tp_layers!r} has a number of outputs {tp} divides."
+            )
     try:
         graph = from_torch(
             model,
@@ -1339,9 +1377,19 @@ def import_torch(
             mode=mode,
             optimizer=None if optimizer == "none" else optimizer,
             name=f"{name}-{mode}"
-            + ("" if optimizer == "none" else f"-{optimizer}"),
+            + ("" if optimizer == "none" else f"-{optimizer}")
+            + (f"-tp{tp}" if tp > 1 else ""),
             batch_dims=batch_dims,
+            engine="autograd" if tp > 1 else "functorch",
         )
+        if tp > 1:
+            graph = graph.replace(
+                meta=dict(
+                    graph.meta,
+                    tensor_parallel=tp,
+                    tensor_parallel_layers=sharded,
+                )
+            )
     except Exception as exc:
         logging.getLogger(__name__).debug("tracing failed", exc_info=True)
         given = ", ".join(

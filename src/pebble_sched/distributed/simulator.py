@@ -663,9 +663,14 @@ class _Builder:
                     link, klass = link_of(span)
                     self.dur[v] += all_gather_time(out, k, link)
                     count(klass, (k - 1) / k * out)
-            elif op.startswith("pebble.all_gather"):
+            elif op.startswith(
+                ("pebble.all_gather", "pebble.gather_channels")
+            ):
                 self.dur[v] += all_gather_time(out, t, link)
                 count(klass, (t - 1) / t * out)
+            elif op.startswith("pebble.grad_all_reduce"):
+                self.dur[v] += all_reduce_time(read, t, link)
+                count(klass, 2 * (t - 1) / t * read)
             elif op.startswith("pebble.reduce_scatter"):
                 self.dur[v] += reduce_scatter_time(read, t, link)
                 count(klass, (t - 1) / t * read)
