@@ -555,3 +555,23 @@ def test_tree_all_reduce():
     assert c.inter.algorithm == "auto" and c.intra.algorithm == "ring"
     with pytest.raises(ClusterError, match="algorithm 'star'"):
         cluster({"preset": "a100-80g", "inter": {"algorithm": "star"}})
+
+
+def test_every_graph_input_is_live_before_the_first_step():
+    """Tests a case hypothesis found: an input nobody reads and an input
+    read by the first node are both resident before the first step
+    (evaluate()'s initial memory), also with zero-time operations."""
+    g = Graph(
+        ["v0", "v1"],
+        [("v0", "v1")],
+        size=[8, 6],
+        edge_size=[4],
+        buffers=[
+            Buffer("b0", None, 20, ()),
+            Buffer("b1", None, 17, ("v0",)),
+        ],
+        keep_outputs=True,
+        flops=[0, 0],
+    )
+    r = simulate(g, CPU, "single", order=["v0", "v1"])
+    assert r.devices[0].activation_peak == evaluate(g, ["v0", "v1"]).peak == 37

@@ -862,12 +862,20 @@ class _Builder:
         self.comm_bytes = defaultdict(float)
         for klass, size in self.tp_bytes.items():
             self.comm_bytes[klass] += size * m
+        # each node's task per micro-batch (the same one for update nodes)
+        tasks_of = [
+            [tid[(v, -1)]] * m if update[v] else [tid[(v, j)] for j in jobs]
+            for v in range(n)
+        ]
+        succ, ndeps = T.succ, T.ndeps_list
         for u, v in zip(g.edge_src.tolist(), g.edge_dst.tolist(), strict=True):
+            if stage[u] == stage[v] or update[u] or update[v]:
+                for a, b_ in zip(tasks_of[u], tasks_of[v], strict=True):
+                    succ[a].append(b_)
+                    ndeps[b_] += 1
+                continue
             for j in jobs:
                 a, b_ = inst(u, j), inst(v, j)
-                if stage[u] == stage[v] or update[u] or update[v]:
-                    T.dep(a, b_)
-                    continue
                 bufs = data.get((u, v), [])
                 if not bufs:
                     T.dep(a, b_)
@@ -1156,19 +1164,22 @@ class _Builder:
     def run(self) -> None:
         T = self.T
         nt = len(T.dur)
-        start = np.full(nt, np.nan)
-        end = np.full(nt, np.nan)
-        remaining = T.ndeps.copy()
-        ready = np.zeros(nt)
+        # Python lists in the event loop: element access on numpy arrays
+        # costs several times more
+        nan = math.nan
+        start = [nan] * nt
+        end = [nan] * nt
+        remaining = list(T.ndeps_list)
+        ready = [0.0] * nt
         succ = T.succ
         busy = [False] * len(T.res_names)
         ptr = [0] * len(T.res_names)
         waiting: list[list[tuple[float, int]]] = [[] for _ in T.res_names]
         events: list[tuple[float, int]] = []
-        last_dep = np.full(nt, -1, dtype=np.int64)  # who made it ready
+        last_dep = [-1] * nt  # who made it ready
         is_compute = T.res_compute
         task_res = T.res
-        dur = T.dur
+        dur = T.dur_list
         seqs = T.sequence
 
         def dispatch(r: int, now: float) -> None:
@@ -1190,7 +1201,7 @@ class _Builder:
             end[k] = now + dur[k]
             heapq.heappush(events, (end[k], k))
 
-        for k in np.flatnonzero(remaining == 0).tolist():
+        for k in [k for k in range(nt) if remaining[k] == 0]:
             if not is_compute[task_res[k]]:
                 heapq.heappush(waiting[task_res[k]], (0.0, k))
         for r in range(len(T.res_names)):
@@ -1215,12 +1226,14 @@ class _Builder:
             for rr in sorted(touched):
                 dispatch(rr, now)
         if done < nt:
-            stuck = [T.names[k] for k in range(nt) if np.isnan(start[k])][:3]
+            stuck = [T.names[k] for k in range(nt) if math.isnan(start[k])]
             raise RuntimeError(
                 "The simulation deadlocked (a device order contradicts the "
-                f"dependencies); tasks never started: {', '.join(stuck)}."
+                f"dependencies); tasks never started: {', '.join(stuck[:3])}."
             )
-        self.start, self.end, self.last_dep = start, end, last_dep
+        self.start = np.array(start)
+        self.end = np.array(end)
+        self.last_dep = np.array(last_dep, dtype=np.int64)
 
     # -- report ----------------------------------------------------------------
 
@@ -1435,7 +1448,13 @@ class _Builder:
                         continue
                     ks = [self.inst(x, j) for x in here]
                     k1 = max(ks, key=lambda k: (end[k], pos.get(k, -1)))
-                    add(start[k0], end[k1], size, k0, k1)
+                    # live before the micro-batch's first task starts,
+                    # together with the inputs nobody reads
+                    ev.append((start[k0], 1, 2 * pos[k0] - 2, size))
+                    zero = end[k1] == start[k1]
+                    ev.append(
+                        (end[k1], 1 if zero else 0, 2 * pos[k1] + 1, -size)
+                    )
             elif here:
                 # received from another stage
                 for j in range(m):
