@@ -43,22 +43,27 @@ def sp_expressions(draw, max_nodes: int = 10):
 
 
 @st.composite
-def sp_graphs(draw, max_nodes: int = 10, max_size: int = 9):
-    """Trees, pumpkins and SP graphs with random sizes and workspaces."""
+def sp_shapes(draw, max_nodes: int = 10):
+    """The structure only: an in-tree, out-tree, pumpkin or SP graph."""
     kind = draw(st.sampled_from(["in", "out", "pumpkin", "sp", "expr"]))
     seed = draw(st.integers(0, 2**31))
     n = draw(st.integers(2, max_nodes))
     if kind == "in":
-        g = in_tree(n, seed=seed)
-    elif kind == "out":
-        g = out_tree(n, seed=seed)
-    elif kind == "pumpkin":
+        return in_tree(n, seed=seed)
+    if kind == "out":
+        return out_tree(n, seed=seed)
+    if kind == "pumpkin":
         d = draw(st.integers(2, 4))
-        g = pumpkin(d, 1, max(1, (max_nodes - 2) // d), seed=seed)
-    elif kind == "sp":
-        g = series_parallel(n, seed=seed)
-    else:
-        g = draw(sp_expressions(max_nodes))
+        return pumpkin(d, 1, max(1, (max_nodes - 2) // d), seed=seed)
+    if kind == "sp":
+        return series_parallel(n, seed=seed)
+    return draw(sp_expressions(max_nodes))
+
+
+@st.composite
+def sp_graphs(draw, max_nodes: int = 10, max_size: int = 9):
+    """Trees, pumpkins and SP graphs with random sizes and workspaces."""
+    g = draw(sp_shapes(max_nodes))
     sizes = draw(
         st.lists(st.integers(0, max_size), min_size=g.n, max_size=g.n)
     )

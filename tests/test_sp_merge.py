@@ -10,7 +10,6 @@ from hypothesis import strategies as st
 
 from pebble_sched import Graph, solve
 from pebble_sched.generators import (
-    in_tree,
     out_tree,
     pumpkin,
     series_parallel,
@@ -27,7 +26,7 @@ from pebble_sched.solvers.sp_merge import (
 )
 
 from .helpers import reference_memory
-from .test_dominant import sp_expressions
+from .test_dominant import sp_shapes
 
 
 @st.composite
@@ -35,20 +34,7 @@ def weighted_sp_graphs(draw, max_nodes: int = 10):
     """SP graphs, trees and pumpkins with edge sizes, some node sizes,
     workspaces, graph inputs and explicit buffers read by random
     descendants (so that some releases are fixed and some are not)."""
-    kind = draw(st.sampled_from(["in", "out", "pumpkin", "sp", "expr"]))
-    seed = draw(st.integers(0, 2**31))
-    n = draw(st.integers(2, max_nodes))
-    if kind == "in":
-        g = in_tree(n, seed=seed)
-    elif kind == "out":
-        g = out_tree(n, seed=seed)
-    elif kind == "pumpkin":
-        d = draw(st.integers(2, 4))
-        g = pumpkin(d, 1, max(1, (max_nodes - 2) // d), seed=seed)
-    elif kind == "sp":
-        g = series_parallel(n, seed=seed)
-    else:
-        g = draw(sp_expressions(max_nodes))
+    g = draw(sp_shapes(max_nodes))
     m, n = len(g.edge_src), g.n
     sizes = st.integers(0, 9)
     edge = draw(st.lists(sizes, min_size=m, max_size=m))

@@ -109,7 +109,7 @@ from .profiles import (
     preference,
     reduce_word,
 )
-from .series_parallel import SPNode, decompose
+from .series_parallel import SPNode, decompose, series_items
 
 if TYPE_CHECKING:
     from ..graph import Graph
@@ -237,20 +237,6 @@ def sp_supported(graph: Graph) -> bool:
     return not graph.buffers and not graph.edge_size.any()
 
 
-def _flatten_series(node: SPNode) -> list:
-    """``[P0, v1, P1, ..., vm, Pm]`` for a (nested) series node."""
-    out: list = []
-    stack: list = [node]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, SPNode) and item.kind == "series":
-            left, right = item.children
-            stack += [right, item.node, left]
-        else:
-            out.append(item)
-    return out
-
-
 class _Solver:
     def __init__(
         self,
@@ -310,7 +296,7 @@ class _Solver:
             return []
         self.check()
         if p.kind == "series":
-            return self.series(_flatten_series(p), a, shared)
+            return self.series(series_items(p), a, shared)
         return self.parallel(p, a, shared)
 
     def series(self, items: list, a: int, shared: bool) -> list[Atom]:
@@ -418,7 +404,7 @@ class _Solver:
         once they are complete, its head (their merged chains and w1) and
         the canonical rest after w1.
         """
-        items = _flatten_series(branch)
+        items = series_items(branch)
         first = items[0]
         if first.kind == "edge":
             c = self.atom(items[1], 0)  # reads a, does not free it

@@ -37,7 +37,14 @@ from ..structure import graph_class
 if TYPE_CHECKING:
     from ..graph import Graph
 
-__all__ = ["SPNode", "SPResult", "decompose", "graph_shape", "is_pumpkin"]
+__all__ = [
+    "SPNode",
+    "SPResult",
+    "decompose",
+    "graph_shape",
+    "is_pumpkin",
+    "series_items",
+]
 
 
 @dataclass(frozen=True)
@@ -66,6 +73,21 @@ class SPNode:
             else:
                 stack.extend(reversed(item.children))
         return out
+
+
+def series_items(node: SPNode) -> list:
+    """``[P0, v1, P1, ..., vm, Pm]`` for a (nested) series node: its parts
+    (SPNodes that are not series) and graph nodes, in order."""
+    out: list = []
+    stack: list = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, SPNode) and item.kind == "series":
+            left, right = item.children
+            stack += [right, item.node, left]
+        else:
+            out.append(item)
+    return out
 
 
 @dataclass

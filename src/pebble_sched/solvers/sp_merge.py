@@ -57,7 +57,7 @@ import numpy as np
 
 from ..constants import INT64_SAFE
 from .profiles import Atom, flatten, preference
-from .series_parallel import SPNode, SPResult, decompose
+from .series_parallel import SPNode, SPResult, decompose, series_items
 
 if TYPE_CHECKING:
     from ..graph import Graph
@@ -226,20 +226,6 @@ def fixed_atoms(graph: Graph) -> FixedAtoms | None:
     return FixedAtoms(hill_l, net_l, start, initial)
 
 
-def _series_items(node: SPNode) -> list:
-    """``[P0, v1, P1, ..., vm, Pm]`` for a (nested) series node."""
-    out: list = []
-    stack: list = [node]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, SPNode) and item.kind == "series":
-            left, right = item.children
-            stack += [right, item.node, left]
-        else:
-            out.append(item)
-    return out
-
-
 class _Chain:
     """A canonical chain under construction (Lemma 2 on every push)."""
 
@@ -329,7 +315,7 @@ def sp_merge_order(
             continue
         if items is None:  # first visit: children before the node
             items = (
-                _series_items(node)
+                series_items(node)
                 if node.kind == "series"
                 else list(node.children)
             )
