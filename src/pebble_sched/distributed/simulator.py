@@ -827,17 +827,20 @@ class _Builder:
         update = [phase[v] == "update" for v in range(n)]
         # compute tasks: id per (node, microbatch); update nodes once
         tid: dict[tuple[int, int], int] = {}
+        names = [str(x) for x in g.ids]
+        durs = self.dur.tolist()
         for st in range(pp):
             res = T.resource("compute", st, compute=True)
             groups = self._groups(st)
+            seq = T.sequence[res]
             for nodes, j in groups:
                 for v in nodes:
                     jv = -1 if update[v] else j
-                    k = T.add(
-                        str(g.ids[v]), self.dur[v], res, st, jv, "compute", v
+                    k = T.add_fast(
+                        names[v], durs[v], res, st, jv, "compute", v
                     )
                     tid[(v, jv)] = k
-                    T.sequence[res].append(k)
+                    seq.append(k)
         self.tid = tid
 
         def inst(v: int, j: int) -> int:
@@ -1047,6 +1050,11 @@ class _Builder:
         w, gbytes, _k = self._per_parameter()
         m = s.microbatches
         update = [p == "update" for p in self.phase]
+        # each unit's nodes, once (not a scan of the graph per unit)
+        members: dict[str | None, list[int]] = defaultdict(list)
+        for v, u in enumerate(self.unit):
+            members[u].append(v)
+        self.members = members
         sync_done = []
         for st in range(s.pp):
             res = T.resource(f"dp {st}", st)
@@ -1062,9 +1070,8 @@ class _Builder:
                 grad = count * gbytes
                 bw_tasks = [
                     self.tid[(v, m - 1)]
-                    for v in range(self.n)
-                    if self.unit[v] == u
-                    and self.phase[v] in ("backward", "recompute")
+                    for v in members.get(u, ())
+                    if self.phase[v] in ("backward", "recompute")
                     and (v, m - 1) in self.tid
                 ]
                 if s.zero >= 2:
@@ -1078,9 +1085,7 @@ class _Builder:
                 for a in bw_tasks:
                     T.dep(a, k)
                 ups = [
-                    self.tid[(v, -1)]
-                    for v in range(self.n)
-                    if self.unit[v] == u and update[v]
+                    self.tid[(v, -1)] for v in members.get(u, ()) if update[v]
                 ]
                 for b in ups:
                     T.dep(k, b)
@@ -1113,10 +1118,8 @@ class _Builder:
             for phases in (("forward",), ("backward", "recompute")):
                 users = [
                     self.tid[(v, j)]
-                    for v in range(self.n)
-                    if self.unit[v] == u
-                    and self.phase[v] in phases
-                    and (v, j) in self.tid
+                    for v in self.members.get(u, ())
+                    if self.phase[v] in phases and (v, j) in self.tid
                 ]
                 if not users:
                     continue
@@ -1246,9 +1249,8 @@ class _Builder:
             times, values, stored = self._memory_curve(st)
             act = int(values.max()) if len(values) else 0
             at = float(times[int(values.argmax())]) if len(values) else 0.0
-            busy = float(
-                sum(T.dur[k] for k in T.sequence[T.res_index[("compute", st)]])
-            )
+            seq = T.sequence[T.res_index[("compute", st)]]
+            busy = float(T.dur[np.asarray(seq, dtype=np.int64)].sum())
             devices.append(
                 DeviceReport(
                     st,
@@ -1294,17 +1296,7 @@ class _Builder:
                 for st in range(s.pp)
             ],
             "dtype": self.dtype,
-            "buffer_bytes_per_stage": [
-                int(
-                    sum(
-                        int(self.mb.size[b])
-                        for b in range(len(self.mb))
-                        if self.mb.producer[b] >= 0
-                        and self.stage[int(self.mb.producer[b])] == st
-                    )
-                )
-                for st in range(s.pp)
-            ],
+            "buffer_bytes_per_stage": self._buffer_bytes_per_stage(),
         }
         if hasattr(self, "stats_solve"):
             stats["optimal_orders"] = {
@@ -1333,6 +1325,16 @@ class _Builder:
                 for st in range(s.pp)
             ],
         )
+
+    def _buffer_bytes_per_stage(self) -> list[int]:
+        mb, pp = self.mb, self.s.pp
+        made = mb.producer >= 0
+        stage = np.asarray(self.stage, dtype=np.int64)[mb.producer[made]]
+        sizes = mb.size[made].tolist()
+        out = [0] * pp
+        for st, size in zip(stage.tolist(), sizes, strict=True):
+            out[st] += size
+        return out
 
     def _model_state(self) -> list[int]:
         s = self.s
@@ -1587,6 +1589,20 @@ class _Tasks:
         self.succ.append([])
         self.ndeps_list.append(0)
         return len(self.names) - 1
+
+    def add_fast(self, name, dur, res, stage, job, kind, node) -> int:
+        """:meth:`add` for a ``dur`` that is already a Python float."""
+        k = len(self.names)
+        self.names.append(name)
+        self.dur_list.append(dur)
+        self.res.append(res)
+        self.stage.append(stage)
+        self.job.append(job)
+        self.kinds.append(kind)
+        self.node.append(node)
+        self.succ.append([])
+        self.ndeps_list.append(0)
+        return k
 
     def dep(self, a: int, b: int) -> None:
         self.succ[a].append(b)
