@@ -22,7 +22,7 @@ from pebble_sched.solvers.ideals import ideal_search
 from pebble_sched.solvers.profiles import dominates, reduce_word
 from pebble_sched.solvers.series_parallel import decompose
 
-from .helpers import order_peak
+from .helpers import order_peak, reference_memory
 
 
 @st.composite
@@ -187,15 +187,25 @@ def test_refuses_non_sp_and_other_models():
     )
     with pytest.raises(ValueError, match="not series-parallel"):
         sp_order(wheat)
+    # an edge size has a fixed release: inside the model
     edged = Graph.from_dict(
         {
             "nodes": [{"id": "a"}, {"id": "b"}],
             "edges": [{"src": "a", "dst": "b", "size": 3}],
         }
     )
-    assert not sp_supported(edged)
-    with pytest.raises(ValueError, match="edge sizes"):
-        sp_order(edged)
+    assert sp_supported(edged) and sp_order(edged).peak == 3
+    # a buffer read by two parallel successors of three: outside it
+    from pebble_sched.graph import Buffer
+
+    partial = Graph(
+        list("abcd"),
+        [("a", "b"), ("a", "c"), ("a", "d")],
+        buffers=[Buffer("x", "a", 5, ("b", "c"))],
+    )
+    assert not sp_supported(partial)
+    with pytest.raises(ValueError, match="read by parallel nodes"):
+        sp_order(partial)
 
 
 def test_deep_graphs_do_not_hit_the_recursion_limit():
@@ -397,3 +407,60 @@ def test_lemma5_on_forks_of_atoms(fork):
     ]
     assert len(family) <= len(everything)
     assert any(all(dominates(f, w) for w in everything) for f in family)
+
+
+@st.composite
+def buffer_sp_graphs(draw, max_nodes: int = 9):
+    """SP graphs in the buffer model: explicit buffers read by all of
+    their producer's successors (forks), edge sizes, node sizes,
+    workspaces, graph inputs, outputs and buffers read by random
+    descendants (fixed releases or not)."""
+    import networkx as nx
+
+    from pebble_sched.graph import Buffer
+
+    g = draw(sp_shapes(max_nodes))
+    ids, nxg = g.ids, g.to_networkx()
+    small = st.integers(0, 9)
+    buffers = []
+    for v in ids:
+        succ = list(nxg.successors(v))
+        if succ and draw(st.booleans()):
+            buffers.append(Buffer(f"n{v}", v, draw(small), tuple(succ)))
+    for k in range(draw(st.integers(0, 3))):
+        p = draw(st.one_of(st.none(), st.sampled_from(ids)))
+        pool = (
+            list(ids)
+            if p is None
+            else sorted(nx.descendants(nxg, p), key=ids.index)
+        )
+        cons = (
+            draw(st.lists(st.sampled_from(pool), unique=True, max_size=2))
+            if pool
+            else []
+        )
+        buffers.append(
+            Buffer(f"b{k}", p, draw(small), tuple(cons), draw(st.booleans()))
+        )
+    m, n = len(g.edge_src), g.n
+    return g.replace(
+        size=draw(st.lists(st.integers(0, 5), min_size=n, max_size=n)),
+        edge_size=draw(st.lists(st.integers(0, 6), min_size=m, max_size=m)),
+        workspace=draw(st.lists(st.integers(0, 3), min_size=n, max_size=n)),
+        buffers=buffers,
+        keep_outputs=draw(st.booleans()),
+    )
+
+
+@settings(deadline=None)
+@given(buffer_sp_graphs())
+def test_buffer_model_against_brute_force(g):
+    """Tests the dominant schedules in the buffer model (node buffers as
+    forks, every other release fixed) against brute force."""
+    assume(decompose(g).is_sp and sp_supported(g))
+    r = sp_order(g)
+    real = evaluate_indices(g, r.order).peak  # checks the order too
+    assert r.peak == real
+    assert reference_memory(g, [g.ids[v] for v in r.order])[0] == real
+    if r.exact:
+        assert real == brute_force(g)[1]

@@ -135,7 +135,10 @@ def test_forced_exact_methods_report_method():
 
 def test_auto_splits_at_pivots():
     """Tests that auto solves a chain of blocks block by block, exactly."""
+    import networkx as nx
+
     from pebble_sched.generators import series_parallel
+    from pebble_sched.solvers.series_parallel import decompose
 
     parts = [series_parallel(9, seed=s) for s in range(4)]
     ids, edges, size = [], [], []
@@ -143,17 +146,25 @@ def test_auto_splits_at_pivots():
         names = [f"{k}_{v}" for v in g.ids]
         ids += names
         size += g.node_size.tolist()
-        edges += [
-            (names[a], names[b])
-            for a, b in zip(
-                g.edge_src.tolist(), g.edge_dst.tolist(), strict=True
-            )
-        ]
+        pairs = list(
+            zip(g.edge_src.tolist(), g.edge_dst.tolist(), strict=True)
+        )
+        # a bridge between two parallel nodes: the part (and the graph)
+        # is no longer SP, so the SP solver cannot take it at once
+        closure = nx.transitive_closure_dag(nx.DiGraph(pairs))
+        u, v = next(
+            (u, v)
+            for u in range(g.n)
+            for v in range(u + 1, g.n)
+            if not closure.has_edge(u, v)
+            and not decompose(Graph(range(g.n), [*pairs, (u, v)])).is_sp
+        )
+        pairs.append((u, v))
+        edges += [(names[a], names[b]) for a, b in pairs]
         if k:
             edges.append((f"{k - 1}_{parts[k - 1].ids[-1]}", names[0]))
-    # edge sizes keep the graph outside the SP solver's model (which would
-    # solve this SP graph at once)
     g = Graph(ids, edges, size=size, edge_size=[1] * len(edges))
+    assert not decompose(g).is_sp
     s = solve(g, time_limit=30)
     assert s.method == "pivots" and s.stats["blocks"] >= 4
     assert s.status is Status.OPTIMAL

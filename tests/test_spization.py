@@ -69,7 +69,15 @@ def test_spization_on_a_traced_dnn_graph():
 
     root = Path(__file__).resolve().parents[1] / "instances" / "dl-trace"
     g = read_graph(root / "inception-forward.json")
+    # SP with node buffers (every tensor read by all its producer's
+    # successors) and fixed releases: the dominant schedules, exact
     s = solve(g, method="sp")
-    assert s.stats["proxy"] == "node model"
+    assert s.stats["algorithm"] == "sp" and s.stats["exact"]
     ind = evaluate_indices(g, inductor_order(g)[0]).peak
     assert s.peak == 2_097_152 < ind  # the proven optimum (ideal search)
+    # a traced graph that is not SP goes through the proxy
+    g = read_graph(root / "gpt2-forward.json")
+    s = solve(g, method="sp")
+    assert s.stats["algorithm"] == "spization"
+    assert s.stats["proxy"] == "node model"
+    assert s.peak <= evaluate_indices(g, inductor_order(g)[0]).peak

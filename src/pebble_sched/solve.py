@@ -176,10 +176,12 @@ def sp_candidate(graph, deadline, rng, callbacks, base=None, family="auto"):
         return r.order, r.exact, {"algorithm": "sp", **_sp_stats(r)}
     if base is None:
         base = inductor_order(graph, deadline)[0]
-    proxy = graph if native else node_model_proxy(graph)
+    # SP-ization keeps node sizes only: other models go through the proxy
+    node_model = not graph.buffers and not graph.edge_size.any()
+    proxy = graph if node_model else node_model_proxy(graph)
     sg, joins = spize(proxy, base, deadline)
     n = graph.n
-    if not native and (atoms := fixed_atoms(graph)) is not None:
+    if not node_model and (atoms := fixed_atoms(graph)) is not None:
         # the SP-ization only adds precedences, so every release stays
         # where it was: the merge on its structure uses the exact atoms
         pad = [0] * joins
@@ -193,7 +195,7 @@ def sp_candidate(graph, deadline, rng, callbacks, base=None, family="auto"):
         r = sp_order(sg, deadline, family=family)
         order = r.order[r.order < n]  # the joins come after the nodes
         stats = {"algorithm": "spization", "joins": joins, **_sp_stats(r)}
-        if not native:
+        if not node_model:
             stats["proxy"] = "node model"
     stats["exact"] = False
     peak = evaluate_indices(graph, order, check=False).peak

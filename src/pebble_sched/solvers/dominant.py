@@ -110,6 +110,7 @@ from .profiles import (
     reduce_word,
 )
 from .series_parallel import SPNode, decompose, series_items
+from .sp_merge import node_buffers
 
 if TYPE_CHECKING:
     from ..graph import Graph
@@ -233,8 +234,12 @@ def _all_keys(t: _Branch) -> list:
 
 
 def sp_supported(graph: Graph) -> bool:
-    """The memory model this solver handles: node sizes, workspaces, kept outputs."""
-    return not graph.buffers and not graph.edge_size.any()
+    """The memory model this solver handles: node sizes, workspaces, kept
+    outputs, and any buffer whose readers are exactly its producer's
+    successors or whose release is fixed (:func:`.sp_merge.node_buffers`)."""
+    if not graph.buffers and not graph.edge_size.any():
+        return True
+    return node_buffers(graph) is not None
 
 
 class _Solver:
@@ -254,16 +259,21 @@ class _Solver:
         # with a deadline, Pareto pruning stops after three quarters of the
         # time (the fork at hand and the later ones use coordinate descent)
         self.soft = deadline.sub(0.75) if deadline is not None else None
-        n = graph.n
-        self.size = [*graph.node_size.astype(object).tolist(), 0, 0]
-        work = graph.workspace.astype(object).tolist()
-        has_succ = (graph.outdegree > 0).tolist()
-        keep = graph.keep_outputs
-        # the buffer a node leaves behind (0 for a sink that is not kept)
-        self.out = [
-            self.size[v] if has_succ[v] or keep else 0 for v in range(n)
-        ] + [0, 0]
-        self.hill0 = [self.size[v] + work[v] for v in range(n)]
+        model = node_buffers(graph)
+        if model is None:
+            raise ValueError(
+                "a buffer read by parallel nodes, not all successors"
+            )
+        self.model = model
+        # node buffers: released by the last successor (forks); the rest of
+        # each node's effect is fixed (``fixed``), whatever the order
+        self.size = [*model.size, 0, 0]
+        self.out = self.size
+        self.hill0 = [*model.hill, 0, 0]
+        self.fixed = [*model.fixed, 0, 0]
+        # nodes with a fixed effect: the node-buffer net of a part is its
+        # net minus their effects (see _node_net)
+        self.fixed_nodes = {v for v, f in enumerate(model.fixed) if f}
         self.forks = self.nested = self.candidates = self.undominated = 0
         self.capped = self.conjectured = 0
         self.max_candidates = max_candidates
@@ -277,7 +287,19 @@ class _Solver:
 
     # atoms ------------------------------------------------------------
     def atom(self, v: int, freed: int) -> Atom:
-        return Atom(self.hill0[v], self.out[v] - freed, v)
+        """v's atom: its node buffer kept, ``freed`` bytes of node buffers
+        released (the solver's accounting), and its fixed effect."""
+        return Atom(self.hill0[v], self.out[v] + self.fixed[v] - freed, v)
+
+    def _node_net(self, chain: list[Atom]) -> int:
+        """What a chain leaves behind in node buffers: its net less the
+        fixed effects of its nodes (those are not freed by the next node)."""
+        net = sum(x.net for x in chain)
+        if self.fixed_nodes:
+            inner = self.fixed_nodes
+            items = flatten(tuple(x.items for x in chain))
+            net -= sum(self.fixed[v] for v in items if v >= 0 and v in inner)
+        return net
 
     def release(self, a: int) -> Atom:
         # a virtual item: negative, dropped from the order
@@ -308,13 +330,13 @@ class _Solver:
         already in the net).
         """
         chain = self.part(items[0], a, shared)
-        freed = sum(x.net for x in chain) + (0 if shared else self.out[a])
+        freed = self._node_net(chain) + (0 if shared else self.out[a])
         for k in range(1, len(items), 2):
             v = items[k]
             chain.append(self.atom(v, freed))
             sub = self.part(items[k + 1], v, False)
             chain += sub
-            freed = sum(x.net for x in sub) + self.out[v]
+            freed = self._node_net(sub) + self.out[v]
         return canonical(chain)
 
     def parallel(self, p: SPNode, a: int, shared: bool) -> list[Atom]:
@@ -419,7 +441,7 @@ class _Solver:
             else:
                 subs.append(self.branch(b, a))
         full_pre = merge([join(s.head, (), s.rest) for s in subs])
-        level = sum(x.net for x in full_pre)
+        level = self._node_net(full_pre)
         w1 = items[1]
         w_atom = self.atom(w1, level)  # frees X0's outputs, not a
         rest = self.series(items[2:], w1, False)
@@ -650,7 +672,7 @@ class _Solver:
         sub = self.part(r.tree, S, False)
         chain += sub
         if T >= 0:
-            chain.append(self.atom(T, sum(x.net for x in sub) + self.out[S]))
+            chain.append(self.atom(T, self._node_net(sub) + self.out[S]))
         return canonical(chain)
 
 
@@ -749,7 +771,7 @@ def sp_order(
     if family not in SP_FAMILIES:
         raise ValueError(f"unknown family {family!r}")
     if not sp_supported(graph):
-        raise ValueError("edge sizes or explicit buffers")
+        raise ValueError("a buffer read by parallel nodes, not all successors")
     large = family == "auto" and graph.n > LARGE
     if max_candidates is None:
         max_candidates = LARGE_CANDIDATES if large else MAX_CANDIDATES
@@ -765,9 +787,10 @@ def sp_order(
     else:
         chain = solver.solve(graph)
     order = [x for x in flatten(tuple(a.items for a in chain)) if x >= 0]
+    model = solver.model
     return SPSchedule(
         np.array(order, dtype=np.int64),
-        int(max(_coarse_word(chain))),
+        max(model.initial, model.start + int(max(_coarse_word(chain)))),
         solver.capped == solver.undominated == solver.conjectured == 0,
         solver.forks,
         solver.nested,

@@ -66,7 +66,9 @@ if TYPE_CHECKING:
 __all__ = [
     "FixedAtoms",
     "MergeSchedule",
+    "NodeBuffers",
     "fixed_atoms",
+    "node_buffers",
     "release_steps",
     "sp_merge_order",
 ]
@@ -257,6 +259,97 @@ class _Chain:
                 self.atoms.extend(rest)
                 self.keys.extend(preference(a) for a in rest)
                 return
+
+
+@dataclass(frozen=True)
+class NodeBuffers:
+    """A graph's buffers as the dominant-schedule solver takes them.
+
+    ``size[v]``: the bytes of v's *node buffers* (read by exactly v's
+    successors, not outputs: released by the last of them, the node
+    model's buffer, forks included); ``hill[v]``: everything v allocates;
+    ``fixed[v]``: the change in memory after v from buffers with a fixed
+    release (kept ones v produces, minus those whose fixed release is v);
+    ``start`` and ``initial`` as in :class:`FixedAtoms`. Python ints.
+    """
+
+    size: list[int]
+    hill: list[int]
+    fixed: list[int]
+    start: int
+    initial: int
+
+
+def node_buffers(graph: Graph) -> NodeBuffers | None:
+    """Split the buffers into node buffers and fixed releases, or ``None``.
+
+    A buffer is a node buffer when its consumers are exactly its producer's
+    successors (and it is not an output); otherwise its release must be
+    fixed (:func:`release_steps`), or be an output (never released) or
+    have no consumer (live during its producer's step only). ``None`` when
+    some buffer is neither: read by some successors only, in parallel.
+    """
+    mb = graph.memory_buffers()
+    n = graph.n
+    succ_ptr, succ_idx = graph.succ_ptr, graph.succ_idx
+    size, hill, fixed = [0] * n, [0] * n, [0] * n
+    start = initial = 0
+    pending = []
+    sizes = mb.size.tolist()
+    for b in range(len(mb)):
+        s = sizes[b]
+        p = int(mb.producer[b])
+        cons = mb.cons_idx[mb.cons_ptr[b] : mb.cons_ptr[b + 1]]
+        if p >= 0:
+            hill[p] += s
+        else:
+            initial += s
+        if mb.output[b] or not len(cons):
+            if mb.output[b]:
+                if p >= 0:
+                    fixed[p] += s
+                else:
+                    start += s
+            continue
+        if p >= 0 and len(cons) == succ_ptr[p + 1] - succ_ptr[p]:
+            mine = succ_idx[succ_ptr[p] : succ_ptr[p + 1]]
+            if set(cons.tolist()) == set(mine.tolist()):
+                size[p] += s
+                continue
+        pending.append(b)
+        if p >= 0:
+            fixed[p] += s
+        else:
+            start += s
+    if pending:
+        release = _release_of(graph, pending)
+        if release is None:
+            return None
+        for b in pending:
+            fixed[int(release[b])] -= sizes[b]
+    return NodeBuffers(size, hill, fixed, start, initial)
+
+
+def _release_of(graph: Graph, buffers: list[int]) -> dict | None:
+    """Fixed releases of some buffers (see :func:`release_steps`)."""
+    mb = graph.memory_buffers()
+    order = graph.topological_order()
+    pos_arr = np.empty(graph.n, dtype=np.int64)
+    pos_arr[order] = np.arange(graph.n, dtype=np.int64)
+    pos = pos_arr.tolist()
+    pred = (graph.pred_ptr.tolist(), graph.pred_idx.tolist())
+    budget = [REACH_BUDGET_PER_NODE * graph.n + REACH_BUDGET]
+    out = {}
+    try:
+        for b in buffers:
+            cons = mb.cons_idx[mb.cons_ptr[b] : mb.cons_ptr[b + 1]]
+            last = int(cons[np.argmax(pos_arr[cons])])
+            if not _reaches_all(pred, last, cons.tolist(), pos, budget):
+                return None
+            out[b] = last
+    except _Unknown:
+        return None
+    return out
 
 
 def _merge_sorted(chains: list[list[Atom]]) -> list[Atom]:
