@@ -1579,16 +1579,7 @@ class _Tasks:
         return self.res_index[key]
 
     def add(self, name, dur, res, stage, job, kind, node) -> int:
-        self.names.append(name)
-        self.dur_list.append(float(dur))
-        self.res.append(res)
-        self.stage.append(stage)
-        self.job.append(job)
-        self.kinds.append(kind)
-        self.node.append(node)
-        self.succ.append([])
-        self.ndeps_list.append(0)
-        return len(self.names) - 1
+        return self.add_fast(name, float(dur), res, stage, job, kind, node)
 
     def add_fast(self, name, dur, res, stage, job, kind, node) -> int:
         """:meth:`add` for a ``dur`` that is already a Python float."""
