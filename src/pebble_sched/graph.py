@@ -103,6 +103,24 @@ def _labels(
     return values if any(v is not None for v in values) else None
 
 
+_ATOMS = (str, int, float, bool, type(None))
+
+
+def _copy_meta(value: Any) -> Any:
+    """A deep copy of JSON-like metadata (dicts, lists, tuples, scalars),
+    several times faster than ``copy.deepcopy`` on traced graphs' large
+    per-node tables; anything else is deep-copied."""
+    if isinstance(value, _ATOMS):
+        return value
+    if type(value) is dict:
+        return {k: _copy_meta(v) for k, v in value.items()}
+    if type(value) is list:
+        return [_copy_meta(v) for v in value]
+    if type(value) is tuple:
+        return tuple(_copy_meta(v) for v in value)
+    return copy.deepcopy(value)
+
+
 class Graph:
     """An immutable DAG of operations with the memory they use.
 
@@ -239,7 +257,7 @@ class Graph:
         self.name = name
         if meta is not None and not isinstance(meta, Mapping):
             raise InstanceError("meta must be an object.")
-        self.meta = copy.deepcopy(dict(meta)) if meta else {}
+        self.meta = _copy_meta(dict(meta)) if meta else {}
 
         # Explicit edges.
         edges = list(edges)

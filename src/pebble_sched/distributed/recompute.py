@@ -61,15 +61,22 @@ def matching_unit(patterns: list[str] | tuple[str, ...]) -> Callable:
     """
     import fnmatch
 
+    seen: dict[str, str | None] = {}  # many nodes share a layer path
+
     def unit(layer: str | None) -> str | None:
         if layer is None:
             return None
+        if layer in seen:
+            return seen[layer]
         parts = layer.split(".")
+        found = None
         for k in range(1, len(parts) + 1):
             prefix = ".".join(parts[:k])
             if any(fnmatch.fnmatchcase(prefix, p) for p in patterns):
-                return prefix
-        return None
+                found = prefix
+                break
+        seen[layer] = found
+        return found
 
     return unit
 

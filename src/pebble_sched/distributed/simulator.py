@@ -834,13 +834,24 @@ class _Builder:
             groups = self._groups(st)
             seq = T.sequence[res]
             for nodes, j in groups:
-                for v in nodes:
-                    jv = -1 if update[v] else j
-                    k = T.add_fast(
-                        names[v], durs[v], res, st, jv, "compute", v
-                    )
-                    tid[(v, jv)] = k
-                    seq.append(k)
+                # one group's tasks appended in bulk (the hot path)
+                first = len(T.names)
+                count = len(nodes)
+                jobs_ = [-1 if update[v] else j for v in nodes]
+                T.names.extend([names[v] for v in nodes])
+                T.dur_list.extend([durs[v] for v in nodes])
+                T.res.extend([res] * count)
+                T.stage.extend([st] * count)
+                T.job.extend(jobs_)
+                T.kinds.extend(["compute"] * count)
+                T.node.extend(nodes)
+                T.succ.extend([[] for _ in range(count)])
+                T.ndeps_list.extend([0] * count)
+                ks = range(first, first + count)
+                tid.update(
+                    zip(zip(nodes, jobs_, strict=True), ks, strict=True)
+                )
+                seq.extend(ks)
         self.tid = tid
 
         def inst(v: int, j: int) -> int:
