@@ -881,6 +881,7 @@ class _Builder:
             [tid[(v, -1)]] * m if update[v] else [tid[(v, j)] for j in jobs]
             for v in range(n)
         ]
+        self.tasks_of = tasks_of
         succ, ndeps = T.succ, T.ndeps_list
         for u, v in zip(g.edge_src.tolist(), g.edge_dst.tolist(), strict=True):
             if stage[u] == stage[v] or update[u] or update[v]:
@@ -1391,6 +1392,7 @@ class _Builder:
         ev: list[tuple[float, int, int, int]] = []  # time, class, rank, delta
         seq = T.sequence[T.res_index[("compute", st)]]
         pos = {k: i for i, k in enumerate(seq)}
+        tasks_of = self.tasks_of
 
         def add(t0: float, t1: float, size: int, k0: int, k1: int) -> None:
             # alloc at the start of task k0 (rank), free at the end of k1
@@ -1416,7 +1418,7 @@ class _Builder:
             if p >= 0 and stage[p] == st:
                 jobs = [-1] if phase[p] == "update" else range(m)
                 for j in jobs:
-                    kp = self.inst(p, j)
+                    kp = tasks_of[p][j]
                     if out:
                         if j in (-1, 0):
                             ev.append((start[kp], 1, 2 * pos[kp], size))
@@ -1432,7 +1434,7 @@ class _Builder:
                         continue
                     ends = [
                         (end[k], pos[k], k)
-                        for k in (self.inst(x, j) for x in here)
+                        for k in (tasks_of[x][j] for x in here)
                     ]
                     for x in cons:
                         if stage[x] != st:
@@ -1459,7 +1461,7 @@ class _Builder:
                     k0 = first_task.get(j)
                     if k0 is None:
                         continue
-                    ks = [self.inst(x, j) for x in here]
+                    ks = [tasks_of[x][j] for x in here]
                     k1 = max(ks, key=lambda k: (end[k], pos.get(k, -1)))
                     # live before the micro-batch's first task starts,
                     # together with the inputs nobody reads
@@ -1475,7 +1477,7 @@ class _Builder:
                     if key not in self.sends:
                         continue
                     k2 = self.sends[key]
-                    ks = [self.inst(x, j) for x in here]
+                    ks = [tasks_of[x][j] for x in here]
                     k1 = max(ks, key=lambda k: (end[k], pos.get(k, -1)))
                     ev.append((start[k2], 1, -1, size))
                     ev.append((end[k1], 0, 2 * pos[k1] + 1, -size))
