@@ -48,6 +48,7 @@ from __future__ import annotations
 import bisect
 import heapq
 import math
+import operator
 import time as _time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -825,8 +826,9 @@ class _Builder:
         T = _Tasks()
         self.T = T
         update = [phase[v] == "update" for v in range(n)]
-        # compute tasks: id per (node, microbatch); update nodes once
-        tid: dict[tuple[int, int], int] = {}
+        # compute tasks: one per (node, micro-batch), update nodes once;
+        # tasks_of[v][j] is v's task in micro-batch j
+        tasks_of: list[list[int]] = [[-1] * m for _ in range(n)]
         names = [str(x) for x in g.ids]
         durs = self.dur.tolist()
         for st in range(pp):
@@ -848,14 +850,20 @@ class _Builder:
                 T.succ.extend([[] for _ in range(count)])
                 T.ndeps_list.extend([0] * count)
                 ks = range(first, first + count)
-                tid.update(
-                    zip(zip(nodes, jobs_, strict=True), ks, strict=True)
-                )
+                if j >= 0:
+                    for v, k in zip(nodes, ks, strict=True):
+                        if update[v]:
+                            tasks_of[v] = [k] * m
+                        else:
+                            tasks_of[v][j] = k
+                else:
+                    for v, k in zip(nodes, ks, strict=True):
+                        tasks_of[v] = [k] * m
                 seq.extend(ks)
-        self.tid = tid
+        self.tasks_of = tasks_of
 
         def inst(v: int, j: int) -> int:
-            return tid[(v, -1 if update[v] else j)]
+            return tasks_of[v][j]
 
         self.inst = inst
         jobs = range(m)
@@ -876,12 +884,6 @@ class _Builder:
         self.comm_bytes = defaultdict(float)
         for klass, size in self.tp_bytes.items():
             self.comm_bytes[klass] += size * m
-        # each node's task per micro-batch (the same one for update nodes)
-        tasks_of = [
-            [tid[(v, -1)]] * m if update[v] else [tid[(v, j)] for j in jobs]
-            for v in range(n)
-        ]
-        self.tasks_of = tasks_of
         succ, ndeps = T.succ, T.ndeps_list
         for u, v in zip(g.edge_src.tolist(), g.edge_dst.tolist(), strict=True):
             if stage[u] == stage[v] or update[u] or update[v]:
@@ -1081,10 +1083,9 @@ class _Builder:
                 klass = c.link_class(group)
                 grad = count * gbytes
                 bw_tasks = [
-                    self.tid[(v, m - 1)]
+                    self.tasks_of[v][m - 1]
                     for v in members.get(u, ())
                     if self.phase[v] in ("backward", "recompute")
-                    and (v, m - 1) in self.tid
                 ]
                 if s.zero >= 2:
                     dur = reduce_scatter_time(grad, d, link)
@@ -1097,7 +1098,9 @@ class _Builder:
                 for a in bw_tasks:
                     T.dep(a, k)
                 ups = [
-                    self.tid[(v, -1)] for v in members.get(u, ()) if update[v]
+                    self.tasks_of[v][0]
+                    for v in members.get(u, ())
+                    if update[v]
                 ]
                 for b in ups:
                     T.dep(k, b)
@@ -1129,9 +1132,9 @@ class _Builder:
         for j in range(s.microbatches):
             for phases in (("forward",), ("backward", "recompute")):
                 users = [
-                    self.tid[(v, j)]
+                    self.tasks_of[v][j]
                     for v in self.members.get(u, ())
-                    if self.phase[v] in phases and (v, j) in self.tid
+                    if self.phase[v] in phases
                 ]
                 if not users:
                     continue
@@ -1496,7 +1499,7 @@ class _Builder:
                 )
         if not ev:
             return np.zeros(1), np.zeros(1, dtype=np.int64), 0
-        ev.sort(key=lambda e: (e[0], e[1], e[2]))
+        ev.sort(key=_EVENT_KEY)
         times = np.array([e[0] for e in ev])
         values = np.cumsum(np.array([e[3] for e in ev], dtype=np.int64))
         # what is live as the first backward task starts
@@ -1615,6 +1618,10 @@ class _Tasks:
     def freeze(self) -> None:
         self.dur = np.array(self.dur_list)
         self.ndeps = np.array(self.ndeps_list, dtype=np.int64)
+
+
+_EVENT_KEY = operator.itemgetter(0, 1, 2)
+"""Memory events sort by time, class, rank (stable: the delta never decides)."""
 
 
 def _partition(weights: list[float], parts: int) -> np.ndarray:
