@@ -55,3 +55,21 @@ def test_simulate_errors_are_one_line():
         assert len(r.output.strip().splitlines()) == 1
     r = CliRunner().invoke(main, ["simulate", "missing.json"])
     assert r.exit_code == 2 and "Traceback" not in r.output
+
+
+def test_simulate_fuse_and_peer_offload_from_the_command_line():
+    """Tests --fuse (never slower, same memory) and a peer-offload strategy."""
+    base = ["simulate", GPT2, "-c", "cpu-test", "--json"]
+    plain = json.loads(CliRunner().invoke(main, base).stdout)
+    fused = json.loads(CliRunner().invoke(main, [*base, "--fuse"]).stdout)
+    assert fused["iteration_time_s"] <= plain["iteration_time_s"]
+    assert (
+        fused["devices"][0]["peak_bytes"] == plain["devices"][0]["peak_bytes"]
+    )
+    s = '{"pp": 2, "microbatches": 2, "offload": ["blocks.0"], "offload_to": "peer"}'
+    r = CliRunner().invoke(main, [*base, "-s", s])
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(
+        main, [*base, "-s", '{"offload": ["blocks.0"], "offload_to": "peer"}']
+    )
+    assert r.exit_code == 2 and "needs pipeline stages" in r.output
