@@ -869,9 +869,19 @@ def simulate_cmd(
     )
     click.echo(
         f"strategy     : {s.name}: dp {s.dp}, tp {s.tp}, pp {s.pp}, "
-        f"{s.microbatches} micro-batches ({s.schedule}), ZeRO {s.zero}, "
-        f"model state {s.optimizer}"
+        f"{s.microbatches} micro-batch{'es' if s.microbatches != 1 else ''} "
+        f"({s.schedule}), ZeRO {s.zero}, model state {s.optimizer}"
+        + (
+            ", layer tp " + ", ".join(f"{p}={t}" for p, t in s.layer_tp)
+            if s.layer_tp
+            else ""
+        )
         + (f", recompute {', '.join(s.recompute)}" if s.recompute else "")
+        + (
+            f", offload {', '.join(s.offload)} to {s.offload_to}"
+            if s.offload
+            else ""
+        )
     )
     click.echo(f"order        : {result.order}")
     rate = (
