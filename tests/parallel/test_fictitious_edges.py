@@ -56,7 +56,14 @@ def test_respect_order_always_succeeds(g, data):
     order = list(opt.order) if opt else []
     paths = {}
     for choice in ("order", "levels", "both"):
-        r = restrict(g, bound, order=order, choice=choice, prune=False)
+        r = restrict(
+            g,
+            bound,
+            order=order,
+            choice=choice,
+            prune=False,
+            more_orders=False,
+        )
         assert r.success
         _check(g, r, bound)
         paths[choice] = r.critical_path_after
@@ -65,12 +72,17 @@ def test_respect_order_always_succeeds(g, data):
             assert evaluate(r.graph, order).peak == opt.peak
     assert paths["both"] == min(paths["order"], paths["levels"])
     # pruning keeps a subset of the edges, the bound, and a path no longer
-    p = restrict(g, bound, order=order)
+    p = restrict(g, bound, order=order, more_orders=False)
     assert p.success
     _check(g, p, bound)
     assert set(p.added) <= set(r.added)
     assert p.critical_path_after <= r.critical_path_after
     assert p.stats.get("pruned", 0) == len(r.added) - len(p.added)
+    # more orders: still within the bound, a path no longer than sigma's
+    q = restrict(g, bound, order=order)
+    assert q.success
+    _check(g, q, bound)
+    assert q.critical_path_after <= p.critical_path_after
 
 
 @settings(max_examples=60, deadline=None)

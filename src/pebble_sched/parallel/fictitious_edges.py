@@ -240,6 +240,7 @@ def restrict(
     choice: str = "both",
     time_limit: float = math.inf,
     prune: bool = True,
+    more_orders: bool = True,
 ) -> RestrictedGraph:
     """Add fictitious edges so that no parallel schedule exceeds ``memory_bound``.
 
@@ -265,6 +266,13 @@ def restrict(
     time_limit
         Seconds; on expiry the result so far is returned with
         ``success=False``. Default ``inf``.
+    more_orders
+        For ``respect-order``, also run it (after ``order``, time
+        permitting) on the mixes of a depth-first and a breadth-first order
+        that fit the bound (memDAG's family of orders, alpha = 0, 0.25,
+        ..., 1), keeping the shortest critical path: a looser order can
+        leave more parallelism at generous bounds. ``False``: ``order``
+        only.
     prune
         After success, drop every added edge the bound does not need,
         those on the longest paths first (each removal re-checked by the
@@ -308,7 +316,6 @@ def restrict(
         return RestrictedGraph(
             graph, (), True, int(memory_bound), 0, 0, 0.0, 0.0, method
         )
-    rank = None
     stats: dict[str, Any] = {}
     if method == "respect-order":
         if order is None:
@@ -330,10 +337,7 @@ def restrict(
                 f"The order's peak {peak} exceeds the bound {memory_bound}; "
                 "respect-order needs an order within the bound."
             )
-        rank = np.empty(n, dtype=np.int64)
-        rank[idx] = np.arange(n)
     rel = _release_sets(graph)
-    latest = _latest_release(rel, rank) if rank is not None else None
     # graph inputs nobody reads are live at time 0 whatever the edges
     nothing = np.zeros(n, dtype=bool)
     at_start = _memory(graph, nothing, nothing)
@@ -346,29 +350,47 @@ def restrict(
                 f"Unknown choice {choice!r}; choose order, levels or both."
             )
         rules = (choice,)
+    # RespectOrder: sigma first, then (time permitting) the DFS/BFS mixes
+    # within the bound, whose looser orders may leave more parallelism
+    sigmas = [idx] if method == "respect-order" else [None]
+    if method == "respect-order" and more_orders:
+        sigmas += _mixed_orders(graph, memory_bound, idx)
     best = None
-    for rule in rules:
-        if best is not None and deadline.expired():
-            break  # no time for the second rule: keep the first
-        run = _insert(
-            graph,
-            memory_bound,
-            method,
-            rule,
-            rel,
-            rank,
-            latest,
-            at_start,
-            time_,
-            deadline,
-        )
-        if best is not None and run[5]:
-            break  # the second rule ran out of time: keep the first
-        stats[f"critical_path_{rule}" if rule else "critical_path"] = run[-1]
-        if best is None or (run[1] and run[-1] < best[-1]):
-            best = run
-        if not run[1]:
+    for k, sigma in enumerate(sigmas):
+        if k and deadline.expired():
             break
+        rank = latest = None
+        if sigma is not None:
+            rank = np.empty(n, dtype=np.int64)
+            rank[sigma] = np.arange(n)
+            latest = _latest_release(rel, rank)
+        for rule in rules:
+            if best is not None and deadline.expired():
+                break  # no time for another run: keep the best so far
+            run = _insert(
+                graph,
+                memory_bound,
+                method,
+                rule,
+                rel,
+                rank,
+                latest,
+                at_start,
+                time_,
+                deadline,
+            )
+            if best is not None and run[5]:
+                break  # this run ran out of time: keep the best so far
+            if k == 0:
+                key = f"critical_path_{rule}" if rule else "critical_path"
+                stats[key] = run[-1]
+            if best is None or (run[1] and run[-1] < best[-1]):
+                best = run
+                if k:
+                    stats["order_used"] = f"DFS/BFS mix {k}"
+            if not run[1]:
+                break
+    stats["orders_tried"] = len(sigmas)
     added, success, first, final, steps, interrupted, rule, cp = best
     if success and prune and added and not deadline.expired():
         added, dropped = _prune(
@@ -495,6 +517,30 @@ def _insert(
     )
     cp = critical_path(n, src, dst, time_)[0]
     return added, success, first, final, steps, interrupted, rule, cp
+
+
+def _mixed_orders(graph, memory_bound, first) -> list[np.ndarray]:
+    """Mixes of the DFS and BFS orders within the bound, distinct from
+    ``first`` and from each other (memDAG's family, five weights)."""
+    from ..solvers.heuristics import priority_order
+    from ..solvers.inductor import bfs_order, dfs_order
+
+    n = graph.n
+    pos_d = np.empty(n)
+    pos_d[dfs_order(graph)] = np.arange(n)
+    pos_b = np.empty(n)
+    pos_b[bfs_order(graph)] = np.arange(n)
+    out: list[np.ndarray] = []
+    seen = {tuple(first.tolist())}
+    for alpha in (0.0, 0.25, 0.5, 0.75, 1.0):
+        order = priority_order(graph, alpha * pos_d + (1 - alpha) * pos_b)
+        key = tuple(order.tolist())
+        if key in seen:
+            continue
+        seen.add(key)
+        if evaluate_indices(graph, order, check=False).peak <= memory_bound:
+            out.append(np.asarray(order, dtype=np.int64))
+    return out
 
 
 def _reach_of(n: int, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
