@@ -165,25 +165,12 @@ def release_steps(graph: Graph) -> np.ndarray | None:
     release = np.full(len(mb), -1, dtype=np.int64)
     one = np.flatnonzero(counts == 1)
     release[one] = mb.cons_idx[mb.cons_ptr[one]]
-    many = np.flatnonzero(counts >= 2)
-    if not len(many):
-        return release
-    order = graph.topological_order()
-    pos_arr = np.empty(graph.n, dtype=np.int64)
-    pos_arr[order] = np.arange(graph.n, dtype=np.int64)
-    pos = pos_arr.tolist()
-    ptr, idx = mb.cons_ptr, mb.cons_idx
-    pred = (graph.pred_ptr.tolist(), graph.pred_idx.tolist())
-    budget = [REACH_BUDGET_PER_NODE * graph.n + REACH_BUDGET]
-    try:
-        for b in many.tolist():
-            cons = idx[ptr[b] : ptr[b + 1]]
-            last = int(cons[np.argmax(pos_arr[cons])])
-            if not _reaches_all(pred, last, cons.tolist(), pos, budget):
-                return None
-            release[b] = last
-    except _Unknown:
-        return None
+    many = np.flatnonzero(counts >= 2).tolist()
+    if many:
+        last = _release_of(graph, many)
+        if last is None:
+            return None
+        release[many] = [last[b] for b in many]
     return release
 
 
@@ -331,7 +318,8 @@ def node_buffers(graph: Graph) -> NodeBuffers | None:
 
 
 def _release_of(graph: Graph, buffers: list[int]) -> dict | None:
-    """Fixed releases of some buffers (see :func:`release_steps`)."""
+    """Fixed releases of some buffers (see :func:`release_steps`): the
+    consumer every other consumer reaches, per buffer, or ``None``."""
     mb = graph.memory_buffers()
     order = graph.topological_order()
     pos_arr = np.empty(graph.n, dtype=np.int64)
