@@ -63,6 +63,7 @@ def test_respect_order_always_succeeds(g, data):
             choice=choice,
             prune=False,
             more_orders=False,
+            sweep=False,
         )
         assert r.success
         _check(g, r, bound)
@@ -72,17 +73,72 @@ def test_respect_order_always_succeeds(g, data):
             assert evaluate(r.graph, order).peak == opt.peak
     assert paths["both"] == min(paths["order"], paths["levels"])
     # pruning keeps a subset of the edges, the bound, and a path no longer
-    p = restrict(g, bound, order=order, more_orders=False)
+    p = restrict(g, bound, order=order, more_orders=False, sweep=False)
     assert p.success
     _check(g, p, bound)
     assert set(p.added) <= set(r.added)
     assert p.critical_path_after <= r.critical_path_after
     assert p.stats.get("pruned", 0) == len(r.added) - len(p.added)
     # more orders: still within the bound, a path no longer than sigma's
-    q = restrict(g, bound, order=order)
+    q = restrict(g, bound, order=order, sweep=False)
     assert q.success
     _check(g, q, bound)
     assert q.critical_path_after <= p.critical_path_after
+    # the sweep competes: within the bound, no longer than either
+    w = restrict(g, bound, order=order)
+    assert w.success
+    _check(g, w, bound)
+    assert w.critical_path_after <= q.critical_path_after
+    if "critical_path_sweep" in w.stats:
+        assert w.critical_path_after <= w.stats["critical_path_sweep"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(graphs(max_nodes=8), st.data())
+def test_sweep_keeps_every_parallel_schedule_within_the_bound(g, data):
+    """Tests the one-pass sweep on any topological order and any bound from
+    that order's peak up: its edges follow the order, and the largest
+    parallel peak of the result, by enumeration, is within the bound."""
+    import numpy as np
+
+    from pebble_sched.memory import evaluate_indices
+    from pebble_sched.parallel.fictitious_edges import with_fictitious_edges
+    from pebble_sched.parallel.max_peak import _release_sets
+    from pebble_sched.parallel.order_sweep import sweep_edges
+
+    topo = g.topological_order()
+    # a random topological order: repeatedly take a random ready node
+    indeg = np.bincount(g.edge_dst, minlength=g.n).tolist()
+    ready = [v for v in range(g.n) if indeg[v] == 0]
+    sigma = []
+    while ready:
+        v = ready.pop(data.draw(st.integers(0, len(ready) - 1)))
+        sigma.append(v)
+        for w in g.succ_idx[g.succ_ptr[v] : g.succ_ptr[v + 1]].tolist():
+            indeg[w] -= 1
+            if indeg[w] == 0:
+                ready.append(w)
+    assert len(sigma) == len(topo)
+    sigma = np.asarray(sigma, dtype=np.int64)
+    prof = evaluate_indices(g, sigma)
+    hi = brute_force_max_parallel_peak(g).value
+    bound = data.draw(st.integers(prof.peak, max(prof.peak, hi)))
+    added = sweep_edges(
+        g.n,
+        g.edge_src,
+        g.edge_dst,
+        _release_sets(g),
+        sigma,
+        prof.memory,
+        bound,
+        np.asarray(g.time, dtype=float),
+    )
+    rank = np.empty(g.n, dtype=np.int64)
+    rank[sigma] = np.arange(g.n)
+    assert all(rank[a] < rank[b] for a, b in added)
+    ids = g.ids
+    h = with_fictitious_edges(g, [(ids[a], ids[b]) for a, b in added])
+    assert brute_force_max_parallel_peak(h).value <= max(bound, prof.initial)
 
 
 @settings(max_examples=60, deadline=None)

@@ -54,6 +54,7 @@ from ..bounds import _reach_matrix, _unpack
 from ..memory import evaluate_indices
 from ..runtime import Deadline, TimeUp
 from .max_peak import _memory, _release_sets, closure_bound
+from .order_sweep import sweep_edges
 
 if TYPE_CHECKING:
     from ..graph import Graph, NodeId
@@ -70,6 +71,9 @@ HEURISTICS = ("respect-order", "min-levels", "max-size", "max-min-size")
 
 #: The reachability matrix takes n**2 bytes: graphs up to this many nodes.
 MAX_NODES = 20_000
+#: Without a time limit, respect-order's refinements after the sweep stop
+#: this many seconds after the start.
+REFINE_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -238,9 +242,10 @@ def restrict(
     *,
     order: Any = None,
     choice: str = "both",
-    time_limit: float = math.inf,
+    time_limit: float | None = None,
     prune: bool = True,
     more_orders: bool = True,
+    sweep: bool = True,
 ) -> RestrictedGraph:
     """Add fictitious edges so that no parallel schedule exceeds ``memory_bound``.
 
@@ -264,8 +269,12 @@ def restrict(
         or ``both`` (default: run both, keep the shorter critical path;
         the second run only in the time the first left).
     time_limit
-        Seconds; on expiry the result so far is returned with
-        ``success=False``. Default ``inf``.
+        Seconds; on expiry the best result so far is returned (with
+        ``success=False`` if none is within the bound). Default ``None``:
+        no limit, except that ``respect-order``'s refinements after the
+        sweep (the iterative runs, the other orders, pruning) stop
+        ``REFINE_SECONDS`` (60 s) after the start; the sweep's answer is
+        kept if they have not found a shorter critical path by then.
     more_orders
         For ``respect-order``, also run it (after ``order``) on the mixes
         of a depth-first and a breadth-first order that fit the bound
@@ -274,6 +283,13 @@ def restrict(
         can leave more parallelism at generous bounds. They get at most
         four times the time ``order`` took (at least 0.8 s), and the time
         limit. ``False``: ``order`` only.
+    sweep
+        For ``respect-order``, first run the one-pass sweep
+        (:mod:`.order_sweep`): an answer within the bound in O(n^2 / 64)
+        word operations, without a max-flow per edge (10^4 nodes in
+        seconds, where the iterative method can take minutes at bounds
+        near the sequential optimum); the iterative runs then compete with
+        it on the critical path. ``False``: the iterative method only.
     prune
         After success, drop every added edge the bound does not need,
         those on the longest paths first (each removal re-checked by the
@@ -312,6 +328,12 @@ def restrict(
             f"restrict takes graphs of at most {MAX_NODES} nodes."
         )
     deadline = Deadline(time_limit)
+    # respect-order's refinements after the sweep: 60 s by default
+    refine = (
+        Deadline(REFINE_SECONDS)
+        if time_limit is None and method == "respect-order" and sweep
+        else deadline
+    )
     n = graph.n
     if n == 0:
         return RestrictedGraph(
@@ -357,9 +379,16 @@ def restrict(
     if method == "respect-order" and more_orders:
         sigmas += _mixed_orders(graph, memory_bound, idx)
     best = None
+    if method == "respect-order" and sweep:
+        # the one-pass sweep: an answer within M before any refinement
+        best = _sweep_run(
+            graph, memory_bound, rel, idx, at_start, time_, deadline
+        )
+        stats["critical_path_sweep"] = best[-1]
+        stats["sweep_s"] = round(deadline.elapsed(), 3)
     first_run = None  # seconds the given order took: the others get 4x
     for k, sigma in enumerate(sigmas):
-        if k and deadline.expired():
+        if k and refine.expired():
             break
         if k == 1:
             first_run = deadline.elapsed()
@@ -371,8 +400,18 @@ def restrict(
             rank = np.empty(n, dtype=np.int64)
             rank[sigma] = np.arange(n)
             latest = _latest_release(rel, rank)
+        if k and sweep and sigma is not None:
+            try:
+                run = _sweep_run(
+                    graph, memory_bound, rel, sigma, at_start, time_, refine
+                )
+            except TimeUp:
+                break
+            if run[1] and run[-1] < best[-1]:
+                best = run
+                stats["order_used"] = f"DFS/BFS mix {k}"
         for rule in rules:
-            if best is not None and deadline.expired():
+            if best is not None and refine.expired():
                 break  # no time for another run: keep the best so far
             run = _insert(
                 graph,
@@ -384,24 +423,29 @@ def restrict(
                 latest,
                 at_start,
                 time_,
-                deadline,
+                refine,
+                # the sweep's edges where the cut could not certify them
+                best[0]
+                if k == 0 and best is not None and not best[1]
+                else None,
             )
             if best is not None and run[5]:
                 break  # this run ran out of time: keep the best so far
             if k == 0:
                 key = f"critical_path_{rule}" if rule else "critical_path"
                 stats[key] = run[-1]
-            if best is None or (run[1] and run[-1] < best[-1]):
+            if best is None or (
+                run[1] and (not best[1] or run[-1] < best[-1])
+            ):
                 best = run
-                if k:
-                    stats["order_used"] = f"DFS/BFS mix {k}"
+                stats["order_used"] = f"DFS/BFS mix {k}" if k else "given"
             if not run[1]:
                 break
     stats["orders_tried"] = len(sigmas)
     added, success, first, final, steps, interrupted, rule, cp = best
-    if success and prune and added and not deadline.expired():
+    if success and prune and added and not refine.expired():
         added, dropped = _prune(
-            graph, added, memory_bound, rel, at_start, time_, deadline
+            graph, added, memory_bound, rel, at_start, time_, refine
         )
         stats["pruned"] = dropped
         if dropped:
@@ -445,15 +489,19 @@ def _insert(
     at_start,
     time_,
     deadline,
+    initial=None,
 ):
     """One run of the iterative framework.
 
-    Returns ``(added, success, first bound, final bound, steps,
-    interrupted, rule, critical path)``.
+    ``initial``: edges (following the order) to start from. Returns
+    ``(added, success, first bound, final bound, steps, interrupted, rule,
+    critical path)``.
     """
     n = graph.n
     state = _State(graph)
     added: list[tuple[int, int]] = []
+    for b, group in _by_head(initial or []):
+        added += [(a, b) for a in state.add(group, b)]
     first = None
     success = interrupted = False
     steps = 0
@@ -526,6 +574,44 @@ def _insert(
     return added, success, first, final, steps, interrupted, rule, cp
 
 
+def _by_head(edges) -> list[tuple[int, list[int]]]:
+    heads: dict[int, list[int]] = {}
+    for a, b in edges:
+        heads.setdefault(b, []).append(a)
+    return list(heads.items())
+
+
+def _sweep_run(graph, memory_bound, rel, sigma, at_start, time_, deadline):
+    """RespectOrder by the one-pass sweep on ``sigma`` (:mod:`.order_sweep`),
+    checked by the cut bound; the same tuple as :func:`_insert`."""
+    n = graph.n
+    src0, dst0 = graph.edge_src, graph.edge_dst
+    shared = bool((rel.count > 1).any())
+
+    def bound_of(src, dst) -> int:
+        reach = _reach_of(n, src, dst) if shared else None
+        return max(closure_bound(n, rel, src, dst, reach)[0], at_start)
+
+    first = bound_of(src0, dst0)
+    if first <= memory_bound or at_start > memory_bound:
+        ok = first <= memory_bound
+        cp = critical_path(n, src0, dst0, time_)[0]
+        return [], ok, first, first, 0, False, "sweep", cp
+    during = evaluate_indices(graph, sigma, check=False).memory
+    added = sweep_edges(
+        n, src0, dst0, rel, sigma, during, memory_bound, time_, deadline
+    )
+    a = np.asarray(added, dtype=np.int64).reshape(-1, 2)
+    src = np.concatenate([src0, a[:, 0]])
+    dst = np.concatenate([dst0, a[:, 1]])
+    # sound by construction; the cut bound certifies it (it can exceed the
+    # true maximum only for a buffer read by consumers none of which
+    # follows all others: the iterative method then goes on from here)
+    final = bound_of(src, dst)
+    cp = critical_path(n, src, dst, time_)[0]
+    return added, final <= memory_bound, first, final, 1, False, "sweep", cp
+
+
 def _mixed_orders(graph, memory_bound, first) -> list[np.ndarray]:
     """Mixes of the DFS and BFS orders within the bound, distinct from
     ``first`` and from each other (memDAG's family and grid of weights)."""
@@ -591,18 +677,34 @@ def _prune(
     src, dst = arrays(kept)
     _, top, bottom = critical_path(n, src, dst, time_)
     order = sorted(kept, key=lambda e: -(top[e[0]] + bottom[e[1]]))
-    dropped = 0
-    for e in order:
-        if deadline.expired():
-            break
-        trial = [x for x in kept if x != e]
-        src, dst = arrays(trial)
-        reach = _reach_of(n, src, dst)
+    shared = bool((rel.count > 1).any())  # only they need reachability
+
+    def fits(edges) -> bool:
+        src, dst = arrays(edges)
+        reach = _reach_of(n, src, dst) if shared else None
         bound = max(closure_bound(n, rel, src, dst, reach)[0], at_start)
-        if bound <= memory_bound:
-            kept = trial
-            dropped += 1
-    return kept, dropped
+        return bound <= memory_bound
+
+    # the same greedy, edge by edge in that order, tested in blocks: a
+    # block that can go as a whole would have gone edge by edge too (each
+    # intermediate graph has more edges, so no larger a peak); a block
+    # that cannot is halved. Blocks double after a success.
+    gone: set[tuple[int, int]] = set()
+    i, block = 0, 1
+    while i < len(order) and not deadline.expired():
+        chunk = order[i : i + block]
+        out = gone.union(chunk)
+        trial = [e for e in kept if e not in out]
+        if fits(trial):
+            gone.update(chunk)
+            i += len(chunk)
+            block *= 2
+        elif block > 1:
+            block //= 2
+        else:
+            i += 1
+    kept = [e for e in kept if e not in gone]
+    return kept, len(gone)
 
 
 def with_fictitious_edges(graph: Graph, added: list) -> Graph:

@@ -1,0 +1,210 @@
+"""RespectOrder in one sweep: fictitious edges for large graphs and tight bounds.
+
+Model: the parallel buffer model of :mod:`.max_peak`. Given an order sigma
+whose sequential peak is at most M, visit the nodes in sigma's order and
+add, into each node v, the edges that keep every state whose latest-started
+node (in sigma) is v within M. No max-flow per edge: one pass, then the
+result is checked by the cut bound.
+
+**Why it is sound.** Take any state (S started, F finished) of the new
+graph and let v be the node of S latest in sigma. Every added edge follows
+sigma, so sigma stays a schedule and every node of S comes no later than v.
+A buffer b live in the state has its producer in S (or is a graph input)
+and a release node not finished. Either b's last release node comes at or
+after v in sigma: then b is live during v's step of sigma, and those
+buffers add up to at most ``during(v)``, sigma's memory during that step;
+or every release node of b comes before v (b is *allowed* at v): then b
+is live only if one of its release nodes is not an ancestor of v (b is not
+*forced* at v). So the state holds at most ``during(v) + U(v)``, where
+U(v) is the total size of the allowed buffers not forced at v, and the
+sweep adds edges until ``during(v) + U(v) <= M`` at every v (possible:
+forcing every allowed buffer leaves U(v) = 0 and during(v) <= M). The
+empty state holds the graph inputs only, as in the original graph.
+
+**Which edges.** At a node v over the bound, the allowed buffers not yet
+forced are sorted by the time their last release node finishes in the
+earliest-start schedule of the graph so far (its nodes before v are final:
+they and their ancestors come before v). The shortest prefix whose forcing
+brings U(v) within the slack ``M - during(v)`` is found by bisection; v then
+waits for the release nodes of that prefix (edges from those of them that
+are not ancestors of one another), so v's earliest start grows the least
+any such set of edges allows. The bound U(v) counts buffers that may never
+be live together, so the sweep can add edges the cut bound would not need:
+:func:`.fictitious_edges.restrict` prunes them and keeps the iterative
+method's result where that is shorter and finishes in time.
+
+Cost: O(n (n / 64 + r)) word operations for r release-node entries, plus
+O(log n) tests of the same cost at each node over the bound.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from ..runtime import Deadline
+    from .max_peak import _Release
+
+__all__ = ["sweep_edges"]
+
+
+def _bits(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Word index and bit of every node, for packed uint64 rows."""
+    v = np.arange(n)
+    return v // 64, np.left_shift(np.uint64(1), (v % 64).astype(np.uint64))
+
+
+def _unforced(
+    row: np.ndarray, n: int, nodes: np.ndarray, seg: np.ndarray
+) -> np.ndarray:
+    """Per buffer group (release nodes ``nodes``, cut at ``seg``): whether
+    one of its release nodes is outside the packed set ``row``."""
+    inside = np.unpackbits(row.view(np.uint8), bitorder="little")[:n]
+    return np.minimum.reduceat(inside[nodes], seg) == 0
+
+
+def sweep_edges(
+    n: int,
+    src: np.ndarray,
+    dst: np.ndarray,
+    rel: _Release,
+    sigma: np.ndarray,
+    during: np.ndarray,
+    memory_bound: int,
+    time: np.ndarray,
+    deadline: Deadline | None = None,
+) -> list[tuple[int, int]]:
+    """Edges (node indices) that keep every parallel schedule within the bound.
+
+    Parameters
+    ----------
+    n, src, dst
+        The graph's nodes and edges (indices).
+    rel
+        Its buffers and their release nodes (:func:`.max_peak._release_sets`).
+    sigma
+        A topological order (indices) with ``during[i]``, its memory during
+        step i, at most ``memory_bound`` everywhere.
+    memory_bound
+        The bound M.
+    time
+        Node durations, for the earliest-start schedule that orders the
+        candidate buffers.
+    deadline
+        Checked once per node (raises ``TimeUp``).
+
+    Returns
+    -------
+    list of (u, v)
+        The added edges, each from an earlier node of sigma to a later one.
+    """
+    words = max(1, (n + 63) // 64)
+    word, bit = _bits(n)
+    rank = np.empty(n, dtype=np.int64)
+    rank[sigma] = np.arange(n)
+    pred_order = np.argsort(dst, kind="stable")
+    pred_ptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(dst, minlength=n), out=pred_ptr[1:])
+    pred_idx = src[pred_order]
+    # buffers sigma frees before some later node, grouped by their release
+    # nodes (forced together, allowed together), sorted by the last of them
+    count = rel.count
+    freeable = ~rel.output & (count > 0)
+    single = np.flatnonzero(freeable & (count == 1))
+    by_node = np.zeros(n, dtype=np.int64)
+    np.add.at(by_node, rel.idx[rel.ptr[single]], rel.size[single])
+    groups: dict[tuple[int, ...], int] = {}
+    for b in np.flatnonzero(freeable & (count > 1)).tolist():
+        key = tuple(sorted(rel.nodes(b).tolist()))
+        groups[key] = groups.get(key, 0) + int(rel.size[b])
+    heads = np.flatnonzero(by_node > 0)
+    members = [[c] for c in heads.tolist()] + [list(k) for k in groups]
+    g_size = np.concatenate(
+        [by_node[heads], np.asarray(list(groups.values()), dtype=np.int64)]
+    )
+    g_latest = np.asarray(
+        [int(rank[m].max()) for m in members], dtype=np.int64
+    ).reshape(-1)
+    perm = np.argsort(g_latest, kind="stable")
+    fb_latest = g_latest[perm]
+    fb_size = g_size[perm].astype(np.int64)
+    fb_count = np.asarray([len(members[i]) for i in perm], dtype=np.int64)
+    fb_ptr = np.zeros(len(perm) + 1, dtype=np.int64)
+    np.cumsum(fb_count, out=fb_ptr[1:])
+    fb_idx = np.asarray(
+        [c for i in perm.tolist() for c in members[i]], dtype=np.int64
+    )
+    fb = perm
+    fb_cum = np.concatenate([[0], np.cumsum(fb_size)])
+    anc = np.zeros((n, words), dtype=np.uint64)
+    finish = np.zeros(n, dtype=float)  # earliest finish, final once visited
+    added: list[tuple[int, int]] = []
+    limit = int(memory_bound)
+    allowed = 0
+    for v in sigma.tolist():
+        if deadline is not None:
+            deadline.check()
+        r = int(rank[v])
+        preds = pred_idx[pred_ptr[v] : pred_ptr[v + 1]]
+        row = anc[v]
+        if len(preds):
+            row |= np.bitwise_or.reduce(anc[preds], axis=0)
+            start = float(finish[preds].max())
+        else:
+            start = 0.0
+        row[word[v]] |= bit[v]
+        while allowed < len(fb) and fb_latest[allowed] < r:
+            allowed += 1
+        slack = limit - int(during[r])
+        if allowed and slack < int(fb_cum[allowed]):
+            end = int(fb_ptr[allowed])
+            seg = fb_ptr[:allowed]
+            nodes = fb_idx[:end]
+
+            free = _unforced(row, n, nodes, seg)
+            sizes = fb_size[:allowed]
+            if int(sizes[free].sum()) > slack:
+                cand = np.flatnonzero(free)
+                # when each candidate's last release node finishes
+                ends = np.maximum.reduceat(finish[nodes], seg)[cand]
+                cand = cand[np.lexsort((-fb_latest[cand], ends))]
+                # the candidates' release nodes, candidate after candidate
+                lens = fb_count[cand]
+                cum = np.concatenate([[0], np.cumsum(lens)])
+                flat = fb_idx[
+                    np.repeat(fb_ptr[cand] - cum[:-1], lens)
+                    + np.arange(cum[-1])
+                ]
+                lo, hi = 1, len(cand)  # forcing all of them always fits
+                while lo < hi:
+                    mid = (lo + hi) // 2
+                    trial = row | np.bitwise_or.reduce(
+                        anc[flat[: cum[mid]]], axis=0
+                    )
+                    if (
+                        int(sizes[_unforced(trial, n, nodes, seg)].sum())
+                        <= slack
+                    ):
+                        hi = mid
+                    else:
+                        lo = mid + 1
+                sel = flat[: cum[lo]]
+                new_row = row | np.bitwise_or.reduce(anc[sel], axis=0)
+                sel = np.unique(sel)
+                # not already ancestors of v
+                sel = sel[(row[word[sel]] & bit[sel]) == 0]
+                # the maximal ones: no other selected node descends from them
+                if len(sel) > 1:
+                    others = anc[sel].copy()
+                    others[np.arange(len(sel)), word[sel]] &= ~bit[sel]
+                    below = np.bitwise_or.reduce(others, axis=0)
+                    sel = sel[(below[word[sel]] & bit[sel]) == 0]
+                for u in sel.tolist():
+                    added.append((u, v))
+                if len(sel):
+                    start = max(start, float(finish[sel].max()))
+                row[:] = new_row
+        finish[v] = start + float(time[v])
+    return added
