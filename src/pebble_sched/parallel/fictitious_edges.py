@@ -73,7 +73,7 @@ HEURISTICS = ("respect-order", "min-levels", "max-size", "max-min-size")
 MAX_NODES = 20_000
 #: Without a time limit, respect-order's refinements after the sweep stop
 #: this many seconds after the start.
-REFINE_SECONDS = 60.0
+REFINE_SECONDS = 50.0
 
 
 @dataclass(frozen=True)
@@ -260,8 +260,9 @@ def restrict(
         ``max-min-size``.
     order
         For ``respect-order``: a schedule (node ids) whose sequential peak is
-        at most M. Default: ``solve(graph)``'s order (with a share of the
-        time limit); a bound below that order's peak is refused.
+        at most M. Default: ``solve(graph)``'s order (with 30% of the time
+        limit, or of ``REFINE_SECONDS`` without one); a bound below that
+        order's peak is refused.
     choice
         For ``respect-order``, which allowed edge comes first: ``order``
         (the latest tail in the order gets the buffer released earliest in
@@ -273,7 +274,7 @@ def restrict(
         ``success=False`` if none is within the bound). Default ``None``:
         no limit, except that ``respect-order``'s refinements after the
         sweep (the iterative runs, the other orders, pruning) stop
-        ``REFINE_SECONDS`` (60 s) after the start; the sweep's answer is
+        ``REFINE_SECONDS`` (50 s) after the start; the sweep's answer is
         kept if they have not found a shorter critical path by then.
     more_orders
         For ``respect-order``, also run it (after ``order``) on the mixes
@@ -328,7 +329,7 @@ def restrict(
             f"restrict takes graphs of at most {MAX_NODES} nodes."
         )
     deadline = Deadline(time_limit)
-    # respect-order's refinements after the sweep: 60 s by default
+    # respect-order's refinements after the sweep: 50 s by default
     refine = (
         Deadline(REFINE_SECONDS)
         if time_limit is None and method == "respect-order" and sweep
@@ -347,6 +348,8 @@ def restrict(
             share = (
                 deadline.remaining() * 0.3
                 if deadline.limit < math.inf
+                else 0.3 * REFINE_SECONDS
+                if refine is not deadline
                 else math.inf
             )
             sched = solve(graph, time_limit=share)
@@ -387,8 +390,9 @@ def restrict(
         stats["critical_path_sweep"] = best[-1]
         stats["sweep_s"] = round(deadline.elapsed(), 3)
     first_run = None  # seconds the given order took: the others get 4x
+    slow = False
     for k, sigma in enumerate(sigmas):
-        if k and refine.expired():
+        if slow or (k and refine.expired()):
             break
         if k == 1:
             first_run = deadline.elapsed()
@@ -423,14 +427,17 @@ def restrict(
                 latest,
                 at_start,
                 time_,
-                refine,
+                # with the sweep's answer in hand, a run may take half of
+                # what is left: pruning needs the rest
+                refine.sub(0.5) if best is not None and best[1] else refine,
                 # the sweep's edges where the cut could not certify them
                 best[0]
                 if k == 0 and best is not None and not best[1]
                 else None,
             )
             if best is not None and run[5]:
-                break  # this run ran out of time: keep the best so far
+                slow = True  # out of time: too slow here, keep the best
+                break
             if k == 0:
                 key = f"critical_path_{rule}" if rule else "critical_path"
                 stats[key] = run[-1]

@@ -177,12 +177,36 @@ def sweep_edges(
                     np.repeat(fb_ptr[cand] - cum[:-1], lens)
                     + np.arange(cum[-1])
                 ]
-                lo, hi = 1, len(cand)  # forcing all of them always fits
+                # the shortest prefix of the candidates whose forcing fits:
+                # galloping (1, 2, 4, ... candidates), then bisection;
+                # reach[j] = what the first j + 1 release nodes make ancestors
+                reach = np.empty((len(flat), words), dtype=np.uint64)
+                done = 0  # rows of reach computed
+                lo, hi, k = 1, len(cand), 1  # forcing all of them fits
+                while True:
+                    k = min(k, len(cand))
+                    if cum[k] > done:  # extend the running ORs
+                        part = reach[done : cum[k]]
+                        np.bitwise_or.accumulate(
+                            anc[flat[done : cum[k]]], axis=0, out=part
+                        )
+                        if done:
+                            part |= reach[done - 1]
+                        done = int(cum[k])
+                    trial = row | reach[cum[k] - 1]
+                    if (
+                        int(sizes[_unforced(trial, n, nodes, seg)].sum())
+                        <= slack
+                    ):
+                        hi = k
+                        break
+                    lo = k + 1
+                    if k == len(cand):
+                        break
+                    k *= 2
                 while lo < hi:
                     mid = (lo + hi) // 2
-                    trial = row | np.bitwise_or.reduce(
-                        anc[flat[: cum[mid]]], axis=0
-                    )
+                    trial = row | reach[cum[mid] - 1]
                     if (
                         int(sizes[_unforced(trial, n, nodes, seg)].sum())
                         <= slack
@@ -190,18 +214,23 @@ def sweep_edges(
                         hi = mid
                     else:
                         lo = mid + 1
+                lo = hi
                 sel = flat[: cum[lo]]
-                new_row = row | np.bitwise_or.reduce(anc[sel], axis=0)
+                new_row = row | reach[cum[lo] - 1]
                 sel = np.unique(sel)
                 # not already ancestors of v
                 sel = sel[(row[word[sel]] & bit[sel]) == 0]
-                # the maximal ones: no other selected node descends from them
-                if len(sel) > 1:
-                    others = anc[sel].copy()
-                    others[np.arange(len(sel)), word[sel]] &= ~bit[sel]
-                    below = np.bitwise_or.reduce(others, axis=0)
-                    sel = sel[(below[word[sel]] & bit[sel]) == 0]
+                # the maximal ones, latest in sigma first: a node is kept
+                # unless a kept one descends from it
+                sel = sel[np.argsort(-rank[sel], kind="stable")]
+                covered = row.copy()
+                keep = []
                 for u in sel.tolist():
+                    if not int(covered[word[u]]) >> (u % 64) & 1:
+                        keep.append(u)
+                        covered |= anc[u]
+                sel = np.asarray(keep, dtype=np.int64)
+                for u in keep:
                     added.append((u, v))
                 if len(sel):
                     start = max(start, float(finish[sel].max()))
