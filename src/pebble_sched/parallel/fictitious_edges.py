@@ -427,9 +427,9 @@ def restrict(
                 latest,
                 at_start,
                 time_,
-                # with the sweep's answer in hand, a run may take half of
-                # what is left: pruning needs the rest
-                refine.sub(0.5) if best is not None and best[1] else refine,
+                # with the sweep's answer in hand, a run may take 80% of
+                # what is left: pruning gets the rest
+                refine.sub(0.8) if best is not None and best[1] else refine,
                 # the sweep's edges where the cut could not certify them
                 best[0]
                 if k == 0 and best is not None and not best[1]

@@ -1,0 +1,168 @@
+"""Exhaustive search for a counterexample to Lemma 5 (the threshold family).
+
+Lemma 5 of :mod:`pebble_sched.solvers.dominant` says that, for a flat fork,
+some candidate of the threshold family dominates every pre-release ideal.
+This script enumerates *every* flat fork of a given shape: a node a of size
+s(a) whose d branches are chains a -> c -> v2 -> ... of at most L nodes,
+each node of size in SIZES and workspace in WORKS (small alphabets, so that
+ties between preference keys are common), branches as a multiset (their
+order does not matter). For each fork it builds the branches' canonical
+chains exactly as the solver does, finds the candidate of the full family
+(every pre-release ideal) that dominates all others (Lemma 4 says one
+exists: a fork where none does is reported too), and checks that some
+candidate of the threshold family dominates it. Any fork where none does
+is a counterexample, printed as a graph.
+
+    python scripts/lemma5_search.py --branches 2 --length 5 --sizes 0,1,2 [--works 0] [--release 1,2,3] [--jobs 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+from bisect import bisect_left, bisect_right
+import math
+import time
+from concurrent.futures import ProcessPoolExecutor
+
+from pebble_sched import Graph
+from pebble_sched.solvers.dominant import _ALL, _Branch, _coarse_word, _Solver
+from pebble_sched.solvers.profiles import (
+    Atom,
+    canonical,
+    dominates,
+    join,
+    merge,
+)
+
+
+def _chains(length: int, sizes: list[int], works: list[int]):
+    nodes = [(s, x) for s in sizes for x in works]
+    for k in range(1, length + 1):
+        yield from itertools.product(nodes, repeat=k)
+
+
+def _branch(seq, base: int) -> _Branch:
+    """c's atom (it reads a, does not free it) and the canonical rest."""
+    s0, x0 = seq[0]
+    head = Atom(s0 + x0, s0, base)
+    rest, prev = [], s0
+    for k, (s, x) in enumerate(seq[1:]):
+        rest.append(Atom(s + x, s - prev, base + 1 + k))
+        prev = s
+    return _Branch([head], canonical(rest))
+
+
+class _Weakened(_Solver):
+    """The threshold family without one of its parts, to show that the
+    search finds the counterexamples that refuted them."""
+
+    variant = "lemma5"
+
+    def threshold_options(self, t, tau):
+        if self.variant == "lemma5" or t.subs:
+            return super().threshold_options(t, tau)
+        lo, hi = bisect_left(t.keys, tau), bisect_right(t.keys, tau)
+        if self.variant == "no-ties":  # all or none of the tied atoms
+            ks = {0, lo, hi, max(t.glued, lo), max(t.glued, hi)}
+        else:  # "no-glued": the consumer may stop before its glued atoms
+            ks = {0, *range(lo, hi + 1)}
+        return [(k, *self.prefix(t, k)) for k in sorted(ks)]
+
+
+def _solver(variant: str = "lemma5") -> _Solver:
+    solver = _Weakened(Graph(["a"], []), family="threshold")
+    solver.variant = variant
+    return solver
+
+
+def check_fork(solver: _Solver, release: int, seqs) -> str | None:
+    """None if Lemma 5 holds on this fork, else what went wrong."""
+    trees = [_branch(seq, 100 * (i + 1)) for i, seq in enumerate(seqs)]
+    r_atom = Atom(0, -release, -1)
+    full = []
+    for combo in itertools.product(
+        *[[solver.prefix(t, k) for k in range(len(t.rest) + 1)] for t in trees]
+    ):
+        pre = merge([c[0] for c in combo])
+        post = merge([c[1] for c in combo])
+        full.append(_coarse_word(join(pre, (r_atom,), post)))
+    best = None
+    for w in full:
+        if best is None or dominates(w, best):
+            best = w
+    if not all(dominates(best, w) for w in full):
+        return "no dominant pre-release ideal (Lemma 4 fails)"
+    combos = solver._threshold_combos(trees)
+    if combos is None or combos is _ALL:
+        return f"threshold family not built ({combos!r})"
+    for pre, post in combos:
+        if dominates(_coarse_word(join(pre, (r_atom,), post)), best):
+            return None
+    return "no threshold candidate dominates"
+
+
+def _work(args) -> tuple[int, list[str]]:
+    release, block, variant = args
+    solver = _solver(variant)
+    found = []
+    count = 0
+    for seqs in block:
+        count += 1
+        why = check_fork(solver, release, seqs)
+        if why is not None:
+            found.append(f"s(a)={release} branches={seqs}: {why}")
+    return count, found
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--branches", type=int, default=2)
+    ap.add_argument("--length", type=int, default=4)
+    ap.add_argument("--sizes", default="0,1,2")
+    ap.add_argument("--works", default="0")
+    ap.add_argument("--release", default="1,2,3")
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument(
+        "--variant",
+        choices=["lemma5", "no-ties", "no-glued"],
+        default="lemma5",
+        help="the family checked: Lemma 5's, or a weakened one (refuted)",
+    )
+    args = ap.parse_args()
+    sizes = [int(x) for x in args.sizes.split(",")]
+    works = [int(x) for x in args.works.split(",")]
+    chains = list(_chains(args.length, sizes, works))
+    forks = list(
+        itertools.combinations_with_replacement(chains, args.branches)
+    )
+    releases = [int(x) for x in args.release.split(",")]
+    total = len(forks) * len(releases)
+    print(
+        f"family {args.variant}: d = {args.branches}, chains of 1-{args.length} nodes, sizes "
+        f"{sizes}, workspaces {works}, s(a) in {releases}: {len(chains)} "
+        f"chains, {total} forks",
+        flush=True,
+    )
+    step = max(1, math.ceil(len(forks) / (8 * args.jobs)))
+    tasks = [
+        (r, forks[i : i + step], args.variant)
+        for r in releases
+        for i in range(0, len(forks), step)
+    ]
+    t0 = time.perf_counter()
+    done, bad = 0, []
+    with ProcessPoolExecutor(args.jobs) as pool:
+        for count, found in pool.map(_work, tasks):
+            done += count
+            bad += found
+    print(
+        f"checked {done} forks in {time.perf_counter() - t0:.0f} s: "
+        f"{len(bad)} counterexamples"
+    )
+    for line in bad[:20]:
+        print(line)
+
+
+if __name__ == "__main__":
+    main()
