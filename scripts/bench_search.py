@@ -28,18 +28,32 @@ import time
 GiB = 2**30
 
 
+def randwire_imagenet(batch: int = 32, size: int = 224):
+    """RandWire at ImageNet scale on the meta device: width 78 (Xie et al.'s
+    small regime), three WS(32, 4, 0.75) stages, 1,000 classes."""
+    import torch
+
+    from pebble_sched.importers.zoo import RandWire
+
+    torch.manual_seed(0)
+    with torch.device("meta"):
+        net = RandWire(width=78, nodes=32, stages=3, classes=1000)
+        x = torch.empty(batch, 3, size, size)
+    return net, (x,)
+
+
 def make_space(model: str, nodes: int = 1, **kw):
     from pebble_sched.distributed.search import Space
     from pebble_sched.importers.gpt import gpt_graph
 
     if model in ("resnet50", "randwire"):
         from pebble_sched.importers.torch_fx import from_torch
-        from pebble_sched.importers.zoo import build, resnet50_imagenet
+        from pebble_sched.importers.zoo import resnet50_imagenet
 
         if model == "resnet50":
             net, inputs = resnet50_imagenet(batch=32)
         else:
-            net, inputs = build("randwire")
+            net, inputs = randwire_imagenet(batch=32)
         g = from_torch(net, inputs)
         batch = inputs[0].shape[0]
         return Space(g, "h100-sxm", global_batch=batch * 8, **kw)

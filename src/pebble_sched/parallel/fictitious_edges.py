@@ -379,8 +379,6 @@ def restrict(
     # RespectOrder: sigma first, then (time permitting) the DFS/BFS mixes
     # within the bound, whose looser orders may leave more parallelism
     sigmas = [idx] if method == "respect-order" else [None]
-    if method == "respect-order" and more_orders:
-        sigmas += _mixed_orders(graph, memory_bound, idx)
     best = None
     if method == "respect-order" and sweep:
         # the one-pass sweep: an answer within M before any refinement
@@ -389,6 +387,10 @@ def restrict(
         )
         stats["critical_path_sweep"] = best[-1]
         stats["sweep_s"] = round(deadline.elapsed(), 3)
+        if best[1] and not best[0]:
+            sigmas = []  # the graph is within M as it is: nothing to refine
+    if sigmas and method == "respect-order" and more_orders:
+        sigmas += _mixed_orders(graph, memory_bound, idx)
     first_run = None  # seconds the given order took: the others get 4x
     slow = False
     for k, sigma in enumerate(sigmas):
