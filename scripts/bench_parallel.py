@@ -240,6 +240,31 @@ def restrict_part(n: int, seeds: int, limit: float) -> None:
     )
     print()
     print(
+        "Per bound, over every family: each method's critical path over "
+        "ours on the instances both restrict (paired mean; above 1: ours "
+        "shorter), and on how many."
+    )
+    print()
+    others = [m for m in methods if not m.startswith("ours")]
+    print("| M / opt | " + " | ".join(others) + " |")
+    print("|---:|" + "---:|" * len(others))
+    for f in factors:
+        cells = []
+        for m in others:
+            pairs = [
+                x[0] / y[0]
+                for fam in fams
+                for x, y in zip(
+                    rows[(fam, f, m)], rows[(fam, f, "ours")], strict=True
+                )
+                if x is not None and y is not None
+            ]
+            cells.append(
+                f"{np.mean(pairs):.3f} ({len(pairs)})" if pairs else "- (0)"
+            )
+        print(f"| {f:g} | " + " | ".join(cells) + " |")
+    print()
+    print(
         "| family | M / opt | memory-aware dynamic scheduler: deadlocks (p = 2, 4, 8, 16) |"
     )
     print("|---|---:|---:|")

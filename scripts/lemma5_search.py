@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import argparse
 import itertools
-from bisect import bisect_left, bisect_right
 import math
 import time
+from bisect import bisect_left, bisect_right
 from concurrent.futures import ProcessPoolExecutor
 
 from pebble_sched import Graph
@@ -93,7 +93,7 @@ def check_fork(solver: _Solver, release: int, seqs) -> str | None:
             best = w
     if not all(dominates(best, w) for w in full):
         return "no dominant pre-release ideal (Lemma 4 fails)"
-    combos = solver._threshold_combos(trees)
+    combos = solver._threshold_combos(trees)  # noqa: SLF001
     if combos is None or combos is _ALL:
         return f"threshold family not built ({combos!r})"
     for pre, post in combos:
