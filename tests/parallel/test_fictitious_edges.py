@@ -123,7 +123,7 @@ def test_sweep_keeps_every_parallel_schedule_within_the_bound(g, data):
     prof = evaluate_indices(g, sigma)
     hi = brute_force_max_parallel_peak(g).value
     bound = data.draw(st.integers(prof.peak, max(prof.peak, hi)))
-    added = sweep_edges(
+    added, chained = sweep_edges(
         g.n,
         g.edge_src,
         g.edge_dst,
@@ -132,13 +132,36 @@ def test_sweep_keeps_every_parallel_schedule_within_the_bound(g, data):
         prof.memory,
         bound,
         np.asarray(g.time, dtype=float),
+        None,
+        _After(data.draw(st.integers(0, g.n + 1))),
     )
     rank = np.empty(g.n, dtype=np.int64)
     rank[sigma] = np.arange(g.n)
     assert all(rank[a] < rank[b] for a, b in added)
+    assert len(set(added)) == len(added)
     ids = g.ids
     h = with_fictitious_edges(g, [(ids[a], ids[b]) for a, b in added])
     assert brute_force_max_parallel_peak(h).value <= max(bound, prof.initial)
+    if chained < g.n:  # from there on the nodes run one at a time
+        reach = {v: {v} for v in range(h.n)}
+        for v in h.topological_order().tolist():
+            for w in h.succ_idx[h.succ_ptr[v] : h.succ_ptr[v + 1]].tolist():
+                reach[w] |= reach[v]
+        for v in sigma[chained:].tolist():
+            earlier = {h.index(ids[u]) for u in sigma[: rank[v]].tolist()}
+            assert earlier <= reach[h.index(ids[v])]
+
+
+class _After:
+    """A budget that expires after ``k`` checks (the sweep checks it once
+    per node): the chaining then starts at node k."""
+
+    def __init__(self, k: int) -> None:
+        self.k = k
+
+    def expired(self) -> bool:
+        self.k -= 1
+        return self.k < 0
 
 
 @settings(max_examples=60, deadline=None)

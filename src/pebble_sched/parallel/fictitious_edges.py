@@ -74,6 +74,9 @@ MAX_NODES = 20_000
 #: Without a time limit, respect-order's refinements after the sweep stop
 #: this many seconds after the start.
 REFINE_SECONDS = 50.0
+#: The share of that (or of the time limit) after which the sweep chains
+#: the nodes it has not visited (see :func:`.order_sweep.sweep_edges`).
+SWEEP_SHARE = 0.6
 
 
 @dataclass(frozen=True)
@@ -382,8 +385,17 @@ def restrict(
     best = None
     if method == "respect-order" and sweep:
         # the one-pass sweep: an answer within M before any refinement
+        # past 60% of the refinement time, the nodes left are chained
         best = _sweep_run(
-            graph, memory_bound, rel, idx, at_start, time_, deadline
+            graph,
+            memory_bound,
+            rel,
+            idx,
+            at_start,
+            time_,
+            deadline,
+            refine.sub(SWEEP_SHARE) if refine.limit < math.inf else None,
+            stats,
         )
         stats["critical_path_sweep"] = best[-1]
         stats["sweep_s"] = round(deadline.elapsed(), 3)
@@ -590,7 +602,17 @@ def _by_head(edges) -> list[tuple[int, list[int]]]:
     return list(heads.items())
 
 
-def _sweep_run(graph, memory_bound, rel, sigma, at_start, time_, deadline):
+def _sweep_run(
+    graph,
+    memory_bound,
+    rel,
+    sigma,
+    at_start,
+    time_,
+    deadline,
+    budget=None,
+    stats=None,
+):
     """RespectOrder by the one-pass sweep on ``sigma`` (:mod:`.order_sweep`),
     checked by the cut bound; the same tuple as :func:`_insert`."""
     n = graph.n
@@ -607,9 +629,20 @@ def _sweep_run(graph, memory_bound, rel, sigma, at_start, time_, deadline):
         cp = critical_path(n, src0, dst0, time_)[0]
         return [], ok, first, first, 0, False, "sweep", cp
     during = evaluate_indices(graph, sigma, check=False).memory
-    added = sweep_edges(
-        n, src0, dst0, rel, sigma, during, memory_bound, time_, deadline
+    added, chained = sweep_edges(
+        n,
+        src0,
+        dst0,
+        rel,
+        sigma,
+        during,
+        memory_bound,
+        time_,
+        deadline,
+        budget,
     )
+    if stats is not None and chained < n:
+        stats["sweep_chained_from"] = chained
     a = np.asarray(added, dtype=np.int64).reshape(-1, 2)
     src = np.concatenate([src0, a[:, 0]])
     dst = np.concatenate([dst0, a[:, 1]])

@@ -75,7 +75,8 @@ def sweep_edges(
     memory_bound: int,
     time: np.ndarray,
     deadline: Deadline | None = None,
-) -> list[tuple[int, int]]:
+    budget: Deadline | None = None,
+) -> tuple[list[tuple[int, int]], int]:
     """Edges (node indices) that keep every parallel schedule within the bound.
 
     Parameters
@@ -94,11 +95,20 @@ def sweep_edges(
         candidate buffers.
     deadline
         Checked once per node (raises ``TimeUp``).
+    budget
+        Once it expires, the nodes left are *chained*: the next one waits
+        for every node visited so far (edges from those of them with no
+        successor among them), each later one for the one before it in
+        sigma. Then every allowed buffer is forced (U(v) = 0), so the
+        result stays within the bound, in O(n) more steps, at the price of
+        a sequential tail.
 
     Returns
     -------
-    list of (u, v)
-        The added edges, each from an earlier node of sigma to a later one.
+    (list of (u, v), int)
+        The added edges, each from an earlier node of sigma to a later
+        one, and the position in sigma from which the nodes were chained
+        (``n``: none).
     """
     words = max(1, (n + 63) // 64)
     word, bit = _bits(n)
@@ -137,16 +147,20 @@ def sweep_edges(
         [c for i in perm.tolist() for c in members[i]], dtype=np.int64
     )
     fb = perm
+    shared = bool(groups)
     fb_cum = np.concatenate([[0], np.cumsum(fb_size)])
     anc = np.zeros((n, words), dtype=np.uint64)
     finish = np.zeros(n, dtype=float)  # earliest finish, final once visited
     added: list[tuple[int, int]] = []
     limit = int(memory_bound)
     allowed = 0
-    for v in sigma.tolist():
+    order = sigma.tolist()
+    for v in order:
         if deadline is not None:
             deadline.check()
         r = int(rank[v])
+        if budget is not None and budget.expired():
+            return added + _chain(src, dst, added, order, r), r
         preds = pred_idx[pred_ptr[v] : pred_ptr[v + 1]]
         row = anc[v]
         if len(preds):
@@ -217,18 +231,21 @@ def sweep_edges(
                 lo = hi
                 sel = flat[: cum[lo]]
                 new_row = row | reach[cum[lo] - 1]
-                sel = np.unique(sel)
-                # not already ancestors of v
-                sel = sel[(row[word[sel]] & bit[sel]) == 0]
-                # the maximal ones, latest in sigma first: a node is kept
-                # unless a kept one descends from it
+                if shared:  # a node may release several groups
+                    sel = np.unique(sel)
+                # the maximal ones, latest in sigma first: the latest node
+                # not yet an ancestor of v is kept, its ancestors dropped
                 sel = sel[np.argsort(-rank[sel], kind="stable")]
                 covered = row.copy()
                 keep = []
-                for u in sel.tolist():
-                    if not int(covered[word[u]]) >> (u % 64) & 1:
-                        keep.append(u)
-                        covered |= anc[u]
+                while len(sel):
+                    sel = sel[(covered[word[sel]] & bit[sel]) == 0]
+                    if not len(sel):
+                        break
+                    u = int(sel[0])
+                    keep.append(u)
+                    covered |= anc[u]
+                    sel = sel[1:]
                 sel = np.asarray(keep, dtype=np.int64)
                 for u in keep:
                     added.append((u, v))
@@ -236,4 +253,24 @@ def sweep_edges(
                     start = max(start, float(finish[sel].max()))
                 row[:] = new_row
         finish[v] = start + float(time[v])
-    return added
+    return added, n
+
+
+def _chain(src, dst, added, order, r) -> list[tuple[int, int]]:
+    """Edges making ``order[r]`` wait for every node before it (from the
+    ones with no successor among them) and each later node for the one
+    before it."""
+    n = len(order)
+    seen = np.zeros(n, dtype=bool)
+    seen[order[:r]] = True
+    has_succ = np.zeros(n, dtype=bool)
+    inside = seen[src] & seen[dst]
+    has_succ[src[inside]] = True
+    for a, b in added:
+        if seen[b]:
+            has_succ[a] = True
+    frontier = np.flatnonzero(seen & ~has_succ).tolist()
+    pairs = [(u, order[r]) for u in frontier]
+    pairs += [(order[k - 1], order[k]) for k in range(r + 1, n)]
+    known = set(zip(src.tolist(), dst.tolist(), strict=True))
+    return [e for e in pairs if e not in known]
