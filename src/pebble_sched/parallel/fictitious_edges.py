@@ -76,7 +76,7 @@ MAX_NODES = 20_000
 REFINE_SECONDS = 50.0
 #: The share of that (or of the time limit) after which the sweep chains
 #: the nodes it has not visited (see :func:`.order_sweep.sweep_edges`).
-SWEEP_SHARE = 0.6
+SWEEP_SHARE = 0.9
 
 
 @dataclass(frozen=True)
@@ -385,7 +385,7 @@ def restrict(
     best = None
     if method == "respect-order" and sweep:
         # the one-pass sweep: an answer within M before any refinement
-        # past 60% of the refinement time, the nodes left are chained
+        # past 90% of the refinement time it chains the nodes left
         best = _sweep_run(
             graph,
             memory_bound,
