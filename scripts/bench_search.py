@@ -88,7 +88,7 @@ def run(
         model, nodes, recompute=False, offload=False, zero=False
     )
     print(
-        f"{model} on {nodes} x 8 H100 (global batch {16 * nodes}): traced "
+        f"{model} on {nodes} x 8 H100 (global batch {ours_space.global_batch}): traced "
         f"in {time.perf_counter() - t0:.0f} s"
     )
     print()

@@ -54,8 +54,10 @@ def _branch(seq, base: int) -> _Branch:
 
 
 class _Weakened(_Solver):
-    """The threshold family without one of its parts, to show that the
-    search finds the counterexamples that refuted them."""
+    """The refuted forms of the threshold family, to see whether a search
+    is large enough to find what refuted them: ``no-ties`` (a branch runs
+    its consumer alone or with exactly the atoms below the threshold) and
+    ``no-glued`` (ties, but not the glued option (c))."""
 
     variant = "lemma5"
 
@@ -63,8 +65,8 @@ class _Weakened(_Solver):
         if self.variant == "lemma5" or t.subs:
             return super().threshold_options(t, tau)
         lo, hi = bisect_left(t.keys, tau), bisect_right(t.keys, tau)
-        if self.variant == "no-ties":  # all or none of the tied atoms
-            ks = {0, lo, hi, max(t.glued, lo), max(t.glued, hi)}
+        if self.variant == "no-ties":  # the first refuted form: neither
+            ks = {0, lo}  # ties nor glued atoms, the atoms below tau
         else:  # "no-glued": the consumer may stop before its glued atoms
             ks = {0, *range(lo, hi + 1)}
         return [(k, *self.prefix(t, k)) for k in sorted(ks)]
@@ -79,7 +81,11 @@ def _solver(variant: str = "lemma5") -> _Solver:
 def check_fork(solver: _Solver, release: int, seqs) -> str | None:
     """None if Lemma 5 holds on this fork, else what went wrong."""
     trees = [_branch(seq, 100 * (i + 1)) for i, seq in enumerate(seqs)]
-    r_atom = Atom(0, -release, -1)
+    return check_trees(solver, trees, Atom(0, -release, -1))
+
+
+def check_trees(solver: _Solver, trees, r_atom) -> str | None:
+    """:func:`check_fork` on branches given as atoms."""
     full = []
     for combo in itertools.product(
         *[[solver.prefix(t, k) for k in range(len(t.rest) + 1)] for t in trees]
@@ -115,6 +121,26 @@ def _work(args) -> tuple[int, list[str]]:
     return count, found
 
 
+def known_forks() -> None:
+    """The two forks (atoms, from the test suite) that refuted weaker
+    families: each variant must fail on its own fork, Lemma 5 on none."""
+    c = [Atom(2, 1, 1), Atom(5, 4, 2), Atom(2, 2, 3)]
+    rests = [
+        [Atom(3, -1, 4), Atom(8, 3, 5)],
+        [Atom(1, -1, 6), Atom(3, -1, 7)],
+        [],
+    ]
+    tied = ([_Branch([h], r) for h, r in zip(c, rests, strict=True)], 9)
+    c = [Atom(1, 1, 1), Atom(1, 1, 2), Atom(4, 4, 3)]
+    rests = [[Atom(4, 0, 4)], [], canonical([Atom(0, -1, 5), Atom(2, -1, 6)])]
+    glued = ([_Branch([h], r) for h, r in zip(c, rests, strict=True)], 2)
+    for name, (trees, release) in (("tied", tied), ("glued", glued)):
+        for variant in ("lemma5", "no-ties", "no-glued"):
+            fresh = [_Branch(t.head, t.rest) for t in trees]
+            why = check_trees(_solver(variant), fresh, Atom(0, -release, -1))
+            print(f"{name} fork, family {variant}: {why or 'holds'}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--branches", type=int, default=2)
@@ -129,7 +155,15 @@ def main() -> None:
         default="lemma5",
         help="the family checked: Lemma 5's, or a weakened one (refuted)",
     )
+    ap.add_argument(
+        "--known",
+        action="store_true",
+        help="only check the two forks that refuted the weaker families",
+    )
     args = ap.parse_args()
+    if args.known:
+        known_forks()
+        return
     sizes = [int(x) for x in args.sizes.split(",")]
     works = [int(x) for x in args.works.split(",")]
     chains = list(_chains(args.length, sizes, works))
