@@ -122,9 +122,12 @@ def run(
         rows.append(("FlexFlow-style", ff_best, ff.evaluated))
         ours = search(ours_space, memory_limit=limit, budget=budget, chains=2)
         rows.append(("ours", ours.best_evaluation, ours.evaluated))
+        smallest = {"ours": ours.smallest_peak}
         for name, e, n in rows:
             if e is None:
-                print(f"| {gib:g} | {name} | none found | - | - | {n} |")
+                low = smallest.get(name)
+                peak = f"{low / GiB:.1f} (smallest)" if low else "-"
+                print(f"| {gib:g} | {name} | none found | - | {peak} | {n} |")
                 continue
             s = e.strategy
             desc = f"dp{s.dp} tp{s.tp} pp{s.pp} m{s.microbatches}"

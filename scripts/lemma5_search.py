@@ -65,10 +65,9 @@ class _Weakened(_Solver):
         if self.variant == "lemma5" or t.subs:
             return super().threshold_options(t, tau)
         lo, hi = bisect_left(t.keys, tau), bisect_right(t.keys, tau)
-        if self.variant == "no-ties":  # the first refuted form: neither
-            ks = {0, lo}  # ties nor glued atoms, the atoms below tau
-        else:  # "no-glued": the consumer may stop before its glued atoms
-            ks = {0, *range(lo, hi + 1)}
+        # no-ties, the first refuted form: neither ties nor glued atoms;
+        # no-glued: ties, but the consumer may stop before its glued atoms
+        ks = {0, lo} if self.variant == "no-ties" else {0, *range(lo, hi + 1)}
         return [(k, *self.prefix(t, k)) for k in sorted(ks)]
 
 

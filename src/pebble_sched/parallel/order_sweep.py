@@ -24,17 +24,22 @@ empty state holds the graph inputs only, as in the original graph.
 **Which edges.** At a node v over the bound, the allowed buffers not yet
 forced are sorted by the time their last release node finishes in the
 earliest-start schedule of the graph so far (its nodes before v are final:
-they and their ancestors come before v). The shortest prefix whose forcing
-brings U(v) within the slack ``M - during(v)`` is found by bisection; v then
-waits for the release nodes of that prefix (edges from those of them that
-are not ancestors of one another), so v's earliest start grows the least
-any such set of edges allows. The bound U(v) counts buffers that may never
-be live together, so the sweep can add edges the cut bound would not need:
+they and their ancestors come before v). v waits for the release nodes of
+the shortest prefix whose forcing brings U(v) within the slack
+``M - during(v)`` (edges from those of them that are not ancestors of one
+another), so v's earliest start grows the least any such set of edges
+allows. That prefix is found by galloping and bisection over running ORs
+of ancestor rows when those are few; otherwise the shortest prefix whose
+*rest* fits the slack is taken (forcing the prefix forces at least
+itself, often more), which gave the same edges on every benchmark graph.
+The bound U(v) counts buffers that may never be live together, so the
+sweep can add edges the cut bound would not need:
 :func:`.fictitious_edges.restrict` prunes them and keeps the iterative
 method's result where that is shorter and finishes in time.
 
-Cost: O(n (n / 64 + r)) word operations for r release-node entries, plus
-O(log n) tests of the same cost at each node over the bound.
+Cost: O(n (n / 64 + r)) word operations for r release-node entries, plus,
+at each node over the bound, a sort of its candidates and O(log n) tests
+of that cost where prefixes are tested.
 """
 
 from __future__ import annotations
