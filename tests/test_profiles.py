@@ -127,3 +127,22 @@ def test_join_is_canonical_of_the_concatenation(head, middle, tail):
 
     h, t = canonical(head), canonical(tail)
     assert join(h, middle, t) == canonical([*h, *middle, *t])
+
+
+@settings(deadline=None, max_examples=300)
+@given(
+    st.lists(atoms(), max_size=6),
+    st.lists(atoms(), max_size=2),
+    st.lists(atoms(), max_size=6),
+)
+def test_joined_word_is_the_word_of_join(head, middle, tail):
+    """Tests joined_word() (no atoms built) against the reduced word of
+    join()'s chain, each atom one step."""
+    from pebble_sched.solvers.profiles import join, joined_word
+
+    h, t = canonical(head), canonical(tail)
+    level, word = 0, [0]
+    for a in join(h, middle, t):
+        word += [level + a.hill, level + a.net]
+        level += a.net
+    assert joined_word(h, middle, t) == reduce_word(word)

@@ -105,6 +105,7 @@ from .profiles import (
     dominates,
     flatten,
     join,
+    joined_word,
     merge,
     preference,
     reduce_word,
@@ -399,23 +400,23 @@ class _Solver:
         self.conjectured += conjectured
         best = best_word = None
         words: list[list[int]] = []
-        chains: list[list[Atom]] = []
         for k, (pre, post) in enumerate(combos):
             if k % 64 == 0:
                 self.check()
-            chain = join(pre, (r_atom,), post)
-            word = _coarse_word(chain)
+            # the candidate's word without building its atoms: only the
+            # chosen one is joined
+            word = joined_word(pre, (r_atom,), post)
             words.append(word)
-            chains.append(chain)
             if best_word is None or dominates(word, best_word):
-                best, best_word = chain, word
+                best, best_word = k, word
         self.candidates += len(words)
         assert best is not None and best_word is not None
         if not all(dominates(best_word, w) for w in words):
             self.undominated += 1
             peaks = [max(w) for w in words]
-            best = chains[peaks.index(min(peaks))]
-        return best
+            best = peaks.index(min(peaks))
+        pre, post = combos[best]
+        return join(pre, (r_atom,), post)
 
     def branch(self, branch: SPNode, a: int) -> _Branch:
         """The structure of a fork branch, for :meth:`options` and Lemma 5.

@@ -63,6 +63,7 @@ __all__ = [
     "dominates",
     "flatten",
     "join",
+    "joined_word",
     "merge",
     "preference",
     "reduce_word",
@@ -183,6 +184,76 @@ def join(
             stack.extend(tail[i + 1 :])
             break
     return stack
+
+
+def _tuple_key(hill: int, net: int) -> tuple[int, int]:
+    return (0, hill) if net < 0 else (1, 0) if net == 0 else (2, net - hill)
+
+
+def joined_word(
+    head: Sequence[Atom], middle: Sequence[Atom], tail: Sequence[Atom]
+) -> list[int]:
+    """The reduced word of ``join(head, middle, tail)``, each atom one step.
+
+    The same merges as :func:`join`, on (hill, net) pairs: no atom is
+    built, for comparing many candidates of which one is kept.
+
+    Examples
+    --------
+    >>> h, t = [Atom(5, 1, 0), Atom(3, 3, 1)], [Atom(1, 0, 2), Atom(9, 2, 3)]
+    >>> joined_word(h, [Atom(0, -4, 9)], t)   # atoms (5, 0), (1, 0), (9, 2)
+    [0, 5, 0, 1, 0, 9, 2]
+    """
+    cut = len(head)  # head[:cut] is untouched
+    st: list[tuple[int, int, tuple[int, int]]] = []
+
+    def push(hill: int, net: int) -> bool:
+        nonlocal cut
+        key = _tuple_key(hill, net)
+        merged = False
+        while True:
+            if st:
+                h0, n0, k0 = st[-1]
+            elif cut:
+                a = head[cut - 1]
+                h0, n0, k0 = a.hill, a.net, a.key
+            else:
+                break
+            if key >= k0:
+                break
+            if st:
+                st.pop()
+            else:
+                cut -= 1
+            hill, net = max(h0, n0 + hill), n0 + net
+            key = _tuple_key(hill, net)
+            merged = True
+        st.append((hill, net, key))
+        return not merged
+
+    for atom in middle:
+        push(atom.hill, atom.net)
+    rest = 0
+    for i, atom in enumerate(tail):
+        if push(atom.hill, atom.net):
+            rest = i + 1
+            break
+    else:
+        rest = len(tail)
+    level, word = 0, [0]
+    for a in head[:cut]:
+        word.append(level + a.hill)
+        level += a.net
+        word.append(level)
+    for hill, net, _k in st:
+        word.append(level + hill)
+        level += net
+        word.append(level)
+    for a in tail[rest:]:
+        word.append(level + a.hill)
+        level += a.net
+        word.append(level)
+    return reduce_word(word)
 
 
 _KEY = attrgetter("key")
