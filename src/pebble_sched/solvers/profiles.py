@@ -319,9 +319,15 @@ def dominates(a: Sequence[int], b: Sequence[int]) -> bool:
     """
     if not a or not b:
         return not a and not b
-    if a[0] > b[0] or a[-1] > b[-1] or max(a) > max(b):
+    top = max(b)
+    if a[0] > b[0] or a[-1] > b[-1] or max(a) > top:
         return False  # necessary conditions, cheap
     if a == b:
+        return True
+    # sufficient, cheap: a waits at its start while b climbs to its peak,
+    # runs entirely there, then waits at its end while b finishes
+    j = b.index(top)
+    if min(b[: j + 1]) >= a[0] and min(b[j:]) >= a[-1]:
         return True
     # Rows of the grid as bit masks over b's positions: bit j of ``reach``
     # says (i, j) is reachable. Row i's allowed cells are the positions of b
