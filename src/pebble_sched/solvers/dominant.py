@@ -35,7 +35,11 @@ every closed part, bottom up, as a canonical chain of atoms:
   (:meth:`_Solver.options`). The candidates are all combinations over the
   branches; the solver returns the one whose word dominates all others
   and reports ``exact=False`` if none does (never seen: that a dominant
-  schedule exists is the theorem this rests on).
+  schedule exists is the theorem this rests on). A dominant candidate has
+  the least peak, so words are built and compared only among the
+  candidates of least peak (read off their unjoined chains): one of them
+  that dominates the others dominates the dominant one, hence all, since
+  dominance is transitive.
 
 **Lemma 5 (threshold family; conjectured, checked).** For a flat fork
 (branches ``a -> c_i`` followed by canonical chains), some dominant
@@ -398,23 +402,30 @@ class _Solver:
             opts = [self._prune(self.options(t)) for t in trees]
             combos = self._greedy_combos(opts, r_atom)
         self.conjectured += conjectured
-        best = best_word = None
-        words: list[list[int]] = []
+        # A dominant candidate has the least peak (merging atoms keeps the
+        # peak, so it is read off the unjoined chains). Among those of least
+        # peak, one that dominates the others dominates the dominant one, so
+        # all (Lemma 4, and dominance is transitive): only their words are
+        # built, without building atoms; the chosen one is joined.
+        release = r_atom.net
+        peaks = []
         for k, (pre, post) in enumerate(combos):
             if k % 64 == 0:
                 self.check()
-            # the candidate's word without building its atoms: only the
-            # chosen one is joined
-            word = joined_word(pre, (r_atom,), post)
-            words.append(word)
-            if best_word is None or dominates(word, best_word):
-                best, best_word = k, word
-        self.candidates += len(words)
-        assert best is not None and best_word is not None
-        if not all(dominates(best_word, w) for w in words):
-            self.undominated += 1
-            peaks = [max(w) for w in words]
-            best = peaks.index(min(peaks))
+            peaks.append(_chain_peak(pre, release, post))
+        low = min(peaks)
+        tied = [k for k, p in enumerate(peaks) if p == low]
+        words = {
+            k: joined_word(*combos[k][:1], (r_atom,), combos[k][1])
+            for k in tied
+        }
+        best = tied[0]
+        for k in tied[1:]:
+            if dominates(words[k], words[best]):
+                best = k
+        self.candidates += len(combos)
+        if not all(dominates(words[best], words[k]) for k in tied):
+            self.undominated += 1  # the least peak still
         pre, post = combos[best]
         return join(pre, (r_atom,), post)
 
@@ -721,6 +732,21 @@ def _pareto(items: list, deadline: Deadline | None = None) -> list:
 def _merged(combo) -> tuple[list[Atom], list[Atom]]:
     """One option per branch: the merged pre-release and post-release chains."""
     return merge([c[0] for c in combo]), merge([c[1] for c in combo])
+
+
+def _chain_peak(pre: list[Atom], release: int, post: list[Atom]) -> int:
+    """The peak of ``pre``, a step of net ``release`` and hill 0, ``post``."""
+    level = peak = 0
+    for a in pre:
+        if level + a.hill > peak:
+            peak = level + a.hill
+        level += a.net
+    level += release
+    for a in post:
+        if level + a.hill > peak:
+            peak = level + a.hill
+        level += a.net
+    return peak
 
 
 def _coarse_word(chain: list[Atom]) -> list[int]:
