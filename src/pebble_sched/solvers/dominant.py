@@ -705,28 +705,39 @@ def _pareto(items: list, deadline: Deadline | None = None) -> list:
     else:
         arr = np.array(keys, dtype=np.int64).reshape(m, 3)
     alive = np.zeros(m, dtype=bool)  # kept so far
+    # the kept items in order, and their keys as rows (a dropped one stays
+    # there, masked by ``alive``): the filter scans kept rows only
+    kept: list[int] = []
+    rows = np.empty((m, 3), dtype=arr.dtype)
     for i, item in enumerate(items):
         if deadline is not None and i % 32 == 0:
             deadline.check()
-        cand = np.flatnonzero(alive[:i] & (arr[:i] <= arr[i]).all(axis=1))
-        if any(
-            dominates(items[k][2], item[2]) and dominates(items[k][3], item[3])
-            for k in cand.tolist()
-        ):
-            continue
+        nk = len(kept)
+        if nk:
+            hit = np.flatnonzero((rows[:nk] <= arr[i]).all(axis=1)).tolist()
+            if any(
+                alive[kept[j]]
+                and dominates(items[kept[j]][2], item[2])
+                and dominates(items[kept[j]][3], item[3])
+                for j in hit
+            ):
+                continue
         # sorted by peaks: a later item beats a kept one only on equal peaks
-        for k in np.flatnonzero(alive[:i]).tolist()[::-1]:
+        for k in reversed(kept):
             if (items[k][4], items[k][5]) != (item[4], item[5]):
                 break
             if (
-                arr[i, 1] <= arr[k, 1]
+                alive[k]
+                and arr[i, 1] <= arr[k, 1]
                 and arr[i, 2] <= arr[k, 2]
                 and dominates(item[2], items[k][2])
                 and dominates(item[3], items[k][3])
             ):
                 alive[k] = False
         alive[i] = True
-    return [items[k][:4] for k in np.flatnonzero(alive).tolist()]
+        rows[nk] = arr[i]
+        kept.append(i)
+    return [items[k][:4] for k in kept if alive[k]]
 
 
 def _merged(combo) -> tuple[list[Atom], list[Atom]]:
