@@ -415,16 +415,19 @@ class _Solver:
             peaks.append(_chain_peak(pre, release, post))
         low = min(peaks)
         tied = [k for k, p in enumerate(peaks) if p == low]
-        words = {
-            k: joined_word(*combos[k][:1], (r_atom,), combos[k][1])
-            for k in tied
-        }
-        best = tied[0]
-        for k in tied[1:]:
-            if dominates(words[k], words[best]):
-                best = k
+        # equal words are compared once
+        words: dict[tuple[int, ...], int] = {}
+        for k in tied:
+            w = tuple(joined_word(combos[k][0], (r_atom,), combos[k][1]))
+            words.setdefault(w, k)
+        distinct = list(words)
+        best_word = distinct[0]
+        for w in distinct[1:]:
+            if dominates(w, best_word):
+                best_word = w
+        best = words[best_word]
         self.candidates += len(combos)
-        if not all(dominates(words[best], words[k]) for k in tied):
+        if not all(dominates(best_word, w) for w in distinct):
             self.undominated += 1  # the least peak still
         pre, post = combos[best]
         return join(pre, (r_atom,), post)
