@@ -415,11 +415,12 @@ class _Solver:
             peaks.append(_chain_peak(pre, release, post))
         low = min(peaks)
         tied = [k for k, p in enumerate(peaks) if p == low]
-        # equal words are compared once
+        # equal words are compared once (the last candidate of each kept,
+        # as a pass over all of them would end with)
         words: dict[tuple[int, ...], int] = {}
         for k in tied:
             w = tuple(joined_word(combos[k][0], (r_atom,), combos[k][1]))
-            words.setdefault(w, k)
+            words[w] = k
         distinct = list(words)
         best_word = distinct[0]
         for w in distinct[1:]:
