@@ -470,14 +470,8 @@ def restrict(
         )
         stats["pruned"] = dropped
         if dropped:
-            a = np.asarray(added, dtype=np.int64).reshape(-1, 2)
-            src = np.concatenate([graph.edge_src, a[:, 0]])
-            dst = np.concatenate([graph.edge_dst, a[:, 1]])
-            final = max(
-                closure_bound(n, rel, src, dst, _reach_of(n, src, dst))[0],
-                at_start,
-            )
-            cp = critical_path(n, src, dst, time_)[0]
+            final = _bound_with(graph, rel, added, at_start)
+            cp = critical_path(n, *_with_edges(graph, added), time_)[0]
     if interrupted:
         stats["interrupted"] = "time"
     ids = graph.ids
@@ -617,13 +611,7 @@ def _sweep_run(
     checked by the cut bound; the same tuple as :func:`_insert`."""
     n = graph.n
     src0, dst0 = graph.edge_src, graph.edge_dst
-    shared = bool((rel.count > 1).any())
-
-    def bound_of(src, dst) -> int:
-        reach = _reach_of(n, src, dst) if shared else None
-        return max(closure_bound(n, rel, src, dst, reach)[0], at_start)
-
-    first = bound_of(src0, dst0)
+    first = _bound_with(graph, rel, [], at_start)
     if first <= memory_bound or at_start > memory_bound:
         ok = first <= memory_bound
         cp = critical_path(n, src0, dst0, time_)[0]
@@ -643,15 +631,32 @@ def _sweep_run(
     )
     if stats is not None and chained < n:
         stats["sweep_chained_from"] = chained
-    a = np.asarray(added, dtype=np.int64).reshape(-1, 2)
-    src = np.concatenate([src0, a[:, 0]])
-    dst = np.concatenate([dst0, a[:, 1]])
     # sound by construction; the cut bound certifies it (it can exceed the
     # true maximum only for a buffer read by consumers none of which
     # follows all others: the iterative method then goes on from here)
-    final = bound_of(src, dst)
-    cp = critical_path(n, src, dst, time_)[0]
+    final = _bound_with(graph, rel, added, at_start)
+    cp = critical_path(n, *_with_edges(graph, added), time_)[0]
     return added, final <= memory_bound, first, final, 1, False, "sweep", cp
+
+
+def _with_edges(graph, added) -> tuple[np.ndarray, np.ndarray]:
+    """The graph's edge arrays with the ``added`` (index) pairs appended."""
+    if not len(added):
+        return graph.edge_src, graph.edge_dst
+    a = np.asarray(added, dtype=np.int64).reshape(-1, 2)
+    return (
+        np.concatenate([graph.edge_src, a[:, 0]]),
+        np.concatenate([graph.edge_dst, a[:, 1]]),
+    )
+
+
+def _bound_with(graph, rel, added, at_start) -> int:
+    """The cut bound of the graph with ``added`` edges (reachability only
+    where a buffer has several release nodes: nothing else uses it)."""
+    n = graph.n
+    src, dst = _with_edges(graph, added)
+    reach = _reach_of(n, src, dst) if (rel.count > 1).any() else None
+    return max(closure_bound(n, rel, src, dst, reach)[0], at_start)
 
 
 def _mixed_orders(graph, memory_bound, first) -> list[np.ndarray]:
@@ -704,28 +709,14 @@ def _prune(
     re-checked edge by edge, so it stays sound. Stops at the deadline with
     what is left. Returns the kept edges and the number dropped.
     """
-    n = graph.n
-    src0, dst0 = graph.edge_src, graph.edge_dst
     kept = list(added)
     if not kept:
         return kept, 0
-
-    def arrays(edges):
-        if not edges:
-            return src0, dst0
-        a = np.asarray(edges, dtype=np.int64)
-        return np.concatenate([src0, a[:, 0]]), np.concatenate([dst0, a[:, 1]])
-
-    src, dst = arrays(kept)
-    _, top, bottom = critical_path(n, src, dst, time_)
+    _, top, bottom = critical_path(graph.n, *_with_edges(graph, kept), time_)
     order = sorted(kept, key=lambda e: -(top[e[0]] + bottom[e[1]]))
-    shared = bool((rel.count > 1).any())  # only they need reachability
 
     def fits(edges) -> bool:
-        src, dst = arrays(edges)
-        reach = _reach_of(n, src, dst) if shared else None
-        bound = max(closure_bound(n, rel, src, dst, reach)[0], at_start)
-        return bound <= memory_bound
+        return _bound_with(graph, rel, edges, at_start) <= memory_bound
 
     # the same greedy, edge by edge in that order, tested in blocks: a
     # block that can go as a whole would have gone edge by edge too (each

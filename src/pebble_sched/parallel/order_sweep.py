@@ -203,7 +203,6 @@ def sweep_edges(
     fb_idx = np.asarray(
         [c for i in perm.tolist() for c in members[i]], dtype=np.int64
     )
-    fb = perm
     shared = bool(groups)
     fb_cum = np.concatenate([[0], np.cumsum(fb_size)])
     anc = np.zeros((n, words), dtype=np.uint64)
@@ -226,7 +225,7 @@ def sweep_edges(
         else:
             start = 0.0
         row[word[v]] |= bit[v]
-        while allowed < len(fb) and fb_latest[allowed] < r:
+        while allowed < len(fb_latest) and fb_latest[allowed] < r:
             allowed += 1
         slack = limit - int(during[r])
         if allowed and slack < int(fb_cum[allowed]):
