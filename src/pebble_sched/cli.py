@@ -582,6 +582,46 @@ def parallel_cmd(
     makespans on P processors: unconstrained, restricted, and a
     memory-aware dynamic scheduler.
     """
+    if memory is not None and memory_factor is not None:
+        raise InputError("Give --memory or --memory-factor, not both.")
+    if procs < 1:
+        raise InputError("--procs must be at least 1.")
+    if not (time_limit > 0 and math.isfinite(time_limit)):
+        raise InputError("--time-limit must be a positive number of seconds.")
+    graph = _read(graph_file)
+    deadline = time.monotonic() + time_limit
+    signals = _Signals().__enter__()  # Ctrl-C: keep the best restriction
+    try:
+        return _parallel(
+            graph,
+            deadline,
+            signals,
+            memory,
+            memory_factor,
+            procs,
+            method,
+            time_limit,
+            output,
+            schedule_file,
+            plot_file,
+        )
+    finally:
+        signals.__exit__()
+
+
+def _parallel(
+    graph,
+    deadline,
+    signals,
+    memory,
+    memory_factor,
+    procs,
+    method,
+    time_limit,
+    output,
+    schedule_file,
+    plot_file,
+):
     from .parallel import (
         exact_restrict,
         list_schedule,
@@ -591,15 +631,13 @@ def parallel_cmd(
     )
     from .parallel.exact_edges import MAX_NODES as EXACT_MAX_NODES
 
-    if memory is not None and memory_factor is not None:
-        raise InputError("Give --memory or --memory-factor, not both.")
-    if procs < 1:
-        raise InputError("--procs must be at least 1.")
-    if not (time_limit > 0 and math.isfinite(time_limit)):
-        raise InputError("--time-limit must be a positive number of seconds.")
-    graph = _read(graph_file)
-    deadline = time.monotonic() + time_limit
+    def stop_early() -> None:
+        click.echo("interrupted before restricting: nothing written", err=True)
+        sys.exit(128 + signals.received)
+
     seq = solve(graph, time_limit=time_limit * 0.3)
+    if signals.received is not None:
+        stop_early()
     if memory is None:
         factor = 1.0 if memory_factor is None else memory_factor
         if factor <= 0:
@@ -618,7 +656,12 @@ def parallel_cmd(
             f"{format_size(seq.lower_bound)}): feasibility unknown; try "
             "pebble-sched solve with a longer time limit."
         )
-    before = max_parallel_peak(graph, time_limit=max(1.0, time_limit * 0.1))
+    try:
+        before = max_parallel_peak(
+            graph, time_limit=max(1.0, time_limit * 0.1)
+        )
+    except KeyboardInterrupt:
+        stop_early()
     methods = list(PARALLEL_METHODS) if method == "best" else [method]
     if method == "best" and graph.n <= EXACT_MAX_NODES:
         methods.append("cpsat")
@@ -645,6 +688,13 @@ def parallel_cmd(
             if method == "best":
                 continue  # cpsat declines graphs outside its model
             raise InputError(str(exc)) from None
+        except KeyboardInterrupt:
+            break  # a method with no answer yet: the others' are kept
+        if signals.received is not None:
+            break  # restrict kept its best answer: report it
+    signals.hold()
+    if not results:
+        stop_early()
     ok = [r for r in results if r.success]
     best = min(ok, key=lambda r: r.critical_path_after) if ok else results[0]
     free = list_schedule(graph, procs)
@@ -725,6 +775,9 @@ def parallel_cmd(
             )
         except ModuleNotFoundError as exc:
             raise InputError(str(exc)) from None
+    if signals.received is not None:
+        click.echo("interrupted: best restriction so far", err=True)
+        sys.exit(128 + signals.received)
     if not best.success:
         raise InputError(
             f"{best.method} found no edge to add; the bound is not "

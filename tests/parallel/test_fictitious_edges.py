@@ -243,3 +243,24 @@ def test_sweep_answers_within_a_short_time_limit():
     assert "critical_path_sweep" in r.stats
     assert r.critical_path_after <= r.stats["critical_path_sweep"]
     assert max_parallel_peak(r.graph).upper_bound <= opt.peak
+
+
+def test_interrupt_during_refinement_keeps_the_sweeps_answer(monkeypatch):
+    """Tests that Ctrl-C (KeyboardInterrupt) while the iterative method
+    refines returns the sweep's answer, within the bound, marked so; and
+    that one before any answer propagates."""
+    import pebble_sched.parallel.fictitious_edges as fe
+    from pebble_sched.generators import workflow
+
+    g = workflow("ligo", 20, seed=0)
+    opt = solve(g, time_limit=5)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(fe, "_insert", interrupted)
+    r = restrict(g, opt.peak, order=list(opt.order))
+    assert r.success and r.stats["interrupted"] == "signal"
+    assert max_parallel_peak(r.graph).upper_bound <= opt.peak
+    with pytest.raises(KeyboardInterrupt):
+        restrict(g, opt.peak, order=list(opt.order), sweep=False)

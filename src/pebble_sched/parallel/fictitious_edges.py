@@ -403,77 +403,104 @@ def restrict(
             sigmas = []  # the graph is within M as it is: nothing to refine
     if sigmas and method == "respect-order" and more_orders:
         sigmas += _mixed_orders(graph, memory_bound, idx)
-    first_run = None  # seconds the given order took: the others get 4x
-    slow = False
-    for k, sigma in enumerate(sigmas):
-        if slow or (k and refine.expired()):
-            break
-        if k == 1:
-            first_run = deadline.elapsed()
-        if k and deadline.elapsed() > 5 * max(first_run, 0.2):
-            stats["orders_skipped"] = len(sigmas) - k
-            break
-        rank = latest = None
-        if sigma is not None:
-            rank = np.empty(n, dtype=np.int64)
-            rank[sigma] = np.arange(n)
-            latest = _latest_release(rel, rank)
-        if k and sweep and sigma is not None:
-            try:
-                run = _sweep_run(
-                    graph, memory_bound, rel, sigma, at_start, time_, refine
+    interrupted_by_signal = False
+    try:
+        first_run = None  # seconds the given order took: the others get 4x
+        slow = False
+        for k, sigma in enumerate(sigmas):
+            if slow or (k and refine.expired()):
+                break
+            if k == 1:
+                first_run = deadline.elapsed()
+            if k and deadline.elapsed() > 5 * max(first_run, 0.2):
+                stats["orders_skipped"] = len(sigmas) - k
+                break
+            rank = latest = None
+            if sigma is not None:
+                rank = np.empty(n, dtype=np.int64)
+                rank[sigma] = np.arange(n)
+                latest = _latest_release(rel, rank)
+            if k and sweep and sigma is not None:
+                try:
+                    run = _sweep_run(
+                        graph,
+                        memory_bound,
+                        rel,
+                        sigma,
+                        at_start,
+                        time_,
+                        refine,
+                    )
+                except TimeUp:
+                    break
+                if run[1] and run[-1] < best[-1]:
+                    best = run
+                    stats["order_used"] = f"DFS/BFS mix {k}"
+            for rule in rules:
+                if best is not None and refine.expired():
+                    break  # no time for another run: keep the best so far
+                run = _insert(
+                    graph,
+                    memory_bound,
+                    method,
+                    rule,
+                    rel,
+                    rank,
+                    latest,
+                    at_start,
+                    time_,
+                    # with the sweep's answer in hand, a run may take 80% of
+                    # what is left: pruning gets the rest
+                    refine.sub(0.8)
+                    if best is not None and best[1]
+                    else refine,
+                    # the sweep's edges where the cut could not certify them
+                    best[0]
+                    if k == 0 and best is not None and not best[1]
+                    else None,
                 )
-            except TimeUp:
-                break
-            if run[1] and run[-1] < best[-1]:
-                best = run
-                stats["order_used"] = f"DFS/BFS mix {k}"
-        for rule in rules:
-            if best is not None and refine.expired():
-                break  # no time for another run: keep the best so far
-            run = _insert(
-                graph,
-                memory_bound,
-                method,
-                rule,
-                rel,
-                rank,
-                latest,
-                at_start,
-                time_,
-                # with the sweep's answer in hand, a run may take 80% of
-                # what is left: pruning gets the rest
-                refine.sub(0.8) if best is not None and best[1] else refine,
-                # the sweep's edges where the cut could not certify them
-                best[0]
-                if k == 0 and best is not None and not best[1]
-                else None,
-            )
-            if best is not None and run[5]:
-                slow = True  # out of time: too slow here, keep the best
-                break
-            if k == 0:
-                key = f"critical_path_{rule}" if rule else "critical_path"
-                stats[key] = run[-1]
-            if best is None or (
-                run[1] and (not best[1] or run[-1] < best[-1])
-            ):
-                best = run
-                stats["order_used"] = f"DFS/BFS mix {k}" if k else "given"
-            if not run[1]:
-                break
+                if best is not None and run[5]:
+                    slow = True  # out of time: too slow here, keep the best
+                    break
+                if k == 0:
+                    key = f"critical_path_{rule}" if rule else "critical_path"
+                    stats[key] = run[-1]
+                if best is None or (
+                    run[1] and (not best[1] or run[-1] < best[-1])
+                ):
+                    best = run
+                    stats["order_used"] = f"DFS/BFS mix {k}" if k else "given"
+                if not run[1]:
+                    break
+    except KeyboardInterrupt:
+        # Ctrl-C or SIGTERM once an answer within M is in hand: keep it
+        if best is None or not best[1]:
+            raise
+        interrupted_by_signal = True
     stats["orders_tried"] = len(sigmas)
     added, success, first, final, steps, interrupted, rule, cp = best
-    if success and prune and added and not refine.expired():
-        added, dropped = _prune(
-            graph, added, memory_bound, rel, at_start, time_, refine
-        )
+    dropped = 0
+    if (
+        success
+        and prune
+        and added
+        and not refine.expired()
+        and not interrupted_by_signal
+    ):
+        try:
+            added, dropped = _prune(
+                graph, added, memory_bound, rel, at_start, time_, refine
+            )
+        except KeyboardInterrupt:  # keep the unpruned answer
+            interrupted_by_signal = True
         stats["pruned"] = dropped
         if dropped:
             final = _bound_with(graph, rel, added, at_start)
             cp = critical_path(n, *_with_edges(graph, added), time_)[0]
     if interrupted:
         stats["interrupted"] = "time"
+    if interrupted_by_signal:
+        stats["interrupted"] = "signal"
     ids = graph.ids
     new = with_fictitious_edges(graph, [(ids[a], ids[b]) for a, b in added])
     stats.update(steps=steps, time_s=deadline.elapsed())
