@@ -826,9 +826,10 @@ class _Builder:
         T = _Tasks()
         self.T = T
         update = [phase[v] == "update" for v in range(n)]
+        is_update = np.array(update, dtype=bool)
         # compute tasks: one per (node, micro-batch), update nodes once;
         # tasks_of[v][j] is v's task in micro-batch j
-        tasks_of: list[list[int]] = [[-1] * m for _ in range(n)]
+        tasks_arr = np.full((n, m), -1, dtype=np.int64)
         names = [str(x) for x in g.ids]
         durs = self.dur.tolist()
         for st in range(pp):
@@ -839,27 +840,26 @@ class _Builder:
                 # one group's tasks appended in bulk (the hot path)
                 first = len(T.names)
                 count = len(nodes)
-                jobs_ = [-1 if update[v] else j for v in nodes]
+                at = np.asarray(nodes, dtype=np.int64)
+                ks = np.arange(first, first + count, dtype=np.int64)
+                upd = is_update[at] if count else at.astype(bool)
                 T.names.extend([names[v] for v in nodes])
                 T.dur_list.extend([durs[v] for v in nodes])
                 T.res.extend([res] * count)
                 T.stage.extend([st] * count)
-                T.job.extend(jobs_)
+                T.job.extend(np.where(upd, -1, j).tolist())
                 T.kinds.extend(["compute"] * count)
                 T.node.extend(nodes)
-                T.succ.extend([[] for _ in range(count)])
                 T.ndeps_list.extend([0] * count)
-                ks = range(first, first + count)
                 if j >= 0:
-                    for v, k in zip(nodes, ks, strict=True):
-                        if update[v]:
-                            tasks_of[v] = [k] * m
-                        else:
-                            tasks_of[v][j] = k
+                    tasks_arr[at[~upd], j] = ks[~upd]
+                    tasks_arr[at[upd], :] = ks[upd, None]
                 else:
-                    for v, k in zip(nodes, ks, strict=True):
-                        tasks_of[v] = [k] * m
-                seq.extend(ks)
+                    tasks_arr[at, :] = ks[:, None]
+                seq.extend(range(first, first + count))
+        self.tasks_arr = tasks_arr
+        self.stage_arr = np.asarray(stage, dtype=np.int64)
+        tasks_of: list[list[int]] = tasks_arr.tolist()
         self.tasks_of = tasks_of
 
         def inst(v: int, j: int) -> int:
@@ -884,13 +884,26 @@ class _Builder:
         self.comm_bytes = defaultdict(float)
         for klass, size in self.tp_bytes.items():
             self.comm_bytes[klass] += size * m
-        succ, ndeps = T.succ, T.ndeps_list
-        for u, v in zip(g.edge_src.tolist(), g.edge_dst.tolist(), strict=True):
-            if stage[u] == stage[v] or update[u] or update[v]:
-                for a, b_ in zip(tasks_of[u], tasks_of[v], strict=True):
-                    succ[a].append(b_)
-                    ndeps[b_] += 1
-                continue
+        # an edge inside a stage joins two tasks of the same compute
+        # resource, which runs its sequence in order: when the producer's
+        # task comes first in the sequence (task indices follow it) the edge
+        # is implied and left out; one that does not (an order contradicting
+        # the graph) is kept, and the simulation reports the deadlock
+        src, dst = g.edge_src, g.edge_dst
+        stage_arr = np.asarray(stage, dtype=np.int64)
+        inside = stage_arr[src] == stage_arr[dst]
+        a_ = tasks_arr[src[inside]].ravel()
+        b_ = tasks_arr[dst[inside]].ravel()
+        late = a_ > b_
+        for a, b in zip(a_[late].tolist(), b_[late].tolist(), strict=True):
+            T.dep(a, b)
+        across = ~inside & (is_update[src] | is_update[dst])
+        a_ = tasks_arr[src[across]].ravel()
+        b_ = tasks_arr[dst[across]].ravel()
+        for a, b in zip(a_.tolist(), b_.tolist(), strict=True):
+            T.dep(a, b)
+        cross = ~inside & ~across
+        for u, v in zip(src[cross].tolist(), dst[cross].tolist(), strict=True):
             for j in jobs:
                 a, b_ = inst(u, j), inst(v, j)
                 bufs = data.get((u, v), [])
@@ -1193,7 +1206,7 @@ class _Builder:
         busy = [False] * len(T.res_names)
         ptr = [0] * len(T.res_names)
         waiting: list[list[tuple[float, int]]] = [[] for _ in T.res_names]
-        events: list[tuple[float, int]] = []
+        events: list[tuple[float, int, bool]] = []  # same order as ends
         last_dep = [-1] * nt  # who made it ready
         is_compute = T.res_compute
         task_res = T.res
@@ -1205,33 +1218,48 @@ class _Builder:
                 return
             if is_compute[r]:
                 seq = seqs[r]
-                if ptr[r] < len(seq) and remaining[seq[ptr[r]]] == 0:
-                    k = seq[ptr[r]]
-                    ptr[r] += 1
-                else:
+                i, size = ptr[r], len(seq)
+                if i >= size or remaining[seq[i]]:
                     return
+                # the device runs its sequence in order: a task whose
+                # successor in the sequence is already ready is followed by
+                # it at its end, with no event unless it has successors
+                k = seq[i]
+                t = now
+                while True:
+                    i += 1
+                    start[k] = t
+                    t += dur[k]
+                    end[k] = t
+                    if i >= size or remaining[seq[i]]:
+                        break
+                    if k in succ:
+                        heapq.heappush(events, (t, k, True))  # successors only
+                    k = seq[i]
+                ptr[r] = i
             else:
                 if not waiting[r]:
                     return
                 _, k = heapq.heappop(waiting[r])
+                start[k] = now
+                end[k] = now + dur[k]
             busy[r] = True
-            start[k] = now
-            end[k] = now + dur[k]
-            heapq.heappush(events, (end[k], k))
+            heapq.heappush(events, (end[k], k, False))
 
         for k in [k for k in range(nt) if remaining[k] == 0]:
             if not is_compute[task_res[k]]:
                 heapq.heappush(waiting[task_res[k]], (0.0, k))
         for r in range(len(T.res_names)):
             dispatch(r, 0.0)
-        done = 0
         while events:
-            now, k = heapq.heappop(events)
-            done += 1
-            r = task_res[k]
-            busy[r] = False
-            touched = {r}
-            for x in succ[k]:
+            now, k, chained = heapq.heappop(events)
+            if chained:  # a task the device followed at once: successors
+                touched = set()
+            else:
+                r = task_res[k]
+                busy[r] = False
+                touched = {r}
+            for x in succ.get(k, ()):
                 remaining[x] -= 1
                 if now >= ready[x]:
                     ready[x] = now
@@ -1243,7 +1271,7 @@ class _Builder:
                     touched.add(rx)
             for rr in sorted(touched):
                 dispatch(rr, now)
-        if done < nt:
+        if any(math.isnan(x) for x in start):
             stuck = [T.names[k] for k in range(nt) if math.isnan(start[k])]
             raise RuntimeError(
                 "The simulation deadlocked (a device order contradicts the "
@@ -1385,146 +1413,295 @@ class _Builder:
             )
         return out
 
-    def _memory_curve(self, st: int) -> tuple[np.ndarray, np.ndarray]:
-        """Activation memory of stage ``st`` over time (step function)."""
+    def _memory_curve(self, st: int) -> tuple[np.ndarray, np.ndarray, int]:
+        """Activation memory of stage ``st`` over time (step function), and
+        what is live as its first backward task starts.
+
+        Each buffer is allocated as the task producing it starts and freed
+        as its last reader on this device (or the transfer sending it
+        elsewhere) ends; events sort by time, then frees before
+        allocations, then by the position of their task in the device's
+        sequence (the order the device runs them in), then in the order of
+        the buffers. The bulk (every activation in every micro-batch) is
+        computed with arrays; the rare cases (outputs, offloaded copies,
+        update-phase producers, transfers received) one by one.
+        """
         mb, T, s = self.mb, self.T, self.s
         start, end = self.start, self.end
-        stage, phase = self.stage, self.phase
+        phase = self.phase
         m = s.microbatches
         drop_outputs = OPTIMIZERS[s.optimizer] is not None
-        ev: list[tuple[float, int, int, int]] = []  # time, class, rank, delta
         seq = T.sequence[T.res_index[("compute", st)]]
-        pos = {k: i for i, k in enumerate(seq)}
+        if not seq:
+            return np.zeros(1), np.zeros(1, dtype=np.int64), 0
+        # a stage's compute tasks are consecutive and in sequence order
+        base, count = seq[0], len(seq)
+        stage = self.stage_arr
+        tasks = self.tasks_arr
         tasks_of = self.tasks_of
+        nb = len(mb)
+        span = (m + 1) * 4  # (buffer, micro-batch, event) in creation order
 
-        def add(t0: float, t1: float, size: int, k0: int, k1: int) -> None:
+        def pos(k):
+            k = np.asarray(k, dtype=np.int64)
+            return np.where((k >= base) & (k < base + count), k - base, -1)
+
+        def order(section, b, j, sub):
+            return ((section * (nb + 1) + b) * (m + 1) + (j + 1)) * 4 + sub
+
+        parts: list[tuple] = []  # (time, class, rank, delta, order) arrays
+        few: list[tuple] = []  # the same, one event at a time
+
+        def add(t0, t1, size, k0, k1, key):
             # alloc at the start of task k0 (rank), free at the end of k1
-            ev.append((t0, 1, 2 * pos.get(k0, -1), size))
+            p0, p1 = pos(k0).item(), pos(k1).item()
+            few.append((t0, 1, 2 * p0, size, key))
             zero = t1 == start[k1] if k1 >= 0 else False
-            ev.append((t1, 1 if zero else 0, 2 * pos.get(k1, -1) + 1, -size))
+            few.append((t1, 1 if zero else 0, 2 * p1 + 1, -size, key + 1))
 
-        first_task = {}
-        for k in seq:
-            j = T.job[k]
-            if j not in first_task:
-                first_task[j] = k
-        for b in range(len(mb)):
-            size = int(mb.size[b])
-            if not size:
+        def latest(ks):
+            return max(ks, key=lambda k: (end[k], pos(k).item()))
+
+        job_seq = np.asarray(T.job, dtype=np.int64)[base : base + count]
+        jobs_here, firsts = np.unique(job_seq, return_index=True)
+        first_task = {
+            int(j): base + int(i)
+            for j, i in zip(jobs_here.tolist(), firsts.tolist(), strict=True)
+        }
+        size = mb.size
+        prod = mb.producer
+        out = mb.output
+        valid = (size > 0) & ~(out & drop_outputs)
+        made = prod >= 0
+        pstage = np.where(made, stage[np.maximum(prod, 0)], -1)
+        # readers on this stage, as (buffer, node) pairs
+        cb = np.repeat(np.arange(nb), np.diff(mb.cons_ptr))
+        cx = mb.cons_idx
+        mine = stage[cx] == st
+        rb, rx = cb[mine], cx[mine]
+        nreaders = np.bincount(rb, minlength=nb)
+        update = np.array([x == "update" for x in phase], dtype=bool)
+        ups = made & update[np.maximum(prod, 0)]
+
+        # -- activations made here: alloc at the producer's start, free at
+        # the last reader here or the last transfer out (array path)
+        bulk = valid & made & (pstage == st) & ~out & ~ups
+        ib = np.full(nb, -1, dtype=np.int64)
+        sel = np.flatnonzero(bulk)
+        ib[sel] = np.arange(len(sel))
+        if len(sel):
+            jj = np.arange(m)
+            kp = tasks[prod[sel]]  # (buffers, m)
+            groups = len(sel) * m
+            # candidates for the freeing task: readers here, transfers out
+            keep = ib[rb] >= 0
+            g_r = (ib[rb[keep]][:, None] * m + jj).ravel()
+            k_r = tasks[rx[keep]].ravel()
+            send_g, send_k = [], []
+            for (b, _dst, j), k in self.sends.items():
+                if ib[b] >= 0:
+                    send_g.append(ib[b] * m + j)
+                    send_k.append(k)
+            g_all = np.concatenate([g_r, np.asarray(send_g, dtype=np.int64)])
+            k_all = np.concatenate([k_r, np.asarray(send_k, dtype=np.int64)])
+            p_all = pos(k_all)
+            p_all[len(k_r) :] = -1
+            k_tie = k_all.copy()
+            k_tie[len(k_r) :] = -1
+            e_all = end[k_all] if len(k_all) else np.zeros(0)
+            t1 = end[kp.ravel()].copy()
+            k1 = kp.ravel().copy()
+            if len(g_all):
+                o = np.lexsort((k_tie, p_all, e_all, g_all))
+                gs = g_all[o]
+                last = np.flatnonzero(np.r_[gs[1:] != gs[:-1], True])
+                g_last = gs[last]
+                t1[g_last] = e_all[o][last]
+                k1[g_last] = k_tie[o][last]
+            k0 = kp.ravel()
+            t0 = start[k0]
+            zero = (k1 >= 0) & (t1 == start[np.maximum(k1, 0)])
+            bb = np.repeat(sel, m)
+            j_ = np.tile(jj, len(sel))
+            moved = np.zeros(groups, dtype=bool)
+            for b, j in self.offloaded:
+                if ib[b] >= 0:
+                    moved[ib[b] * m + j] = True
+            live = ~moved
+            sz = size[bb][live]
+            key = order(0, bb[live], j_[live], 0)
+            parts.append(
+                (
+                    t0[live],
+                    np.ones(len(sz), np.int64),
+                    2 * pos(k0[live]),
+                    sz,
+                    key,
+                )
+            )
+            parts.append(
+                (
+                    t1[live],
+                    zero[live].astype(np.int64),
+                    2 * pos(k1[live]) + 1,
+                    -sz,
+                    key + 1,
+                )
+            )
+        # offloaded copies: resident until copied out, again from the copy
+        # back until the last backward reader ends
+        for (b, j), (off, pre, readers, _peer) in self.offloaded.items():
+            if ib[b] < 0:
                 continue
-            p = int(mb.producer[b])
-            cons = mb.cons_idx[mb.cons_ptr[b] : mb.cons_ptr[b + 1]].tolist()
-            out = bool(mb.output[b])
-            if out and drop_outputs:
+            sz, key = int(size[b]), order(0, b, j, 0)
+            kp = tasks_of[int(prod[b])][j]
+            add(start[kp], end[off], sz, kp, off, key)
+            few.append((start[pre], 1, -1, sz, key + 2))
+            last = latest(readers)
+            few.append((end[last], 0, 2 * pos(last).item() + 1, -sz, key + 3))
+        # outputs made here, and buffers an update node makes
+        for b in np.flatnonzero(valid & made & (pstage == st) & (out | ups)):
+            b = int(b)
+            p, sz = int(prod[b]), int(size[b])
+            if out[b]:
+                kp = tasks_of[p][0]
+                j = -1 if update[p] else 0
+                few.append(
+                    (start[kp], 1, 2 * pos(kp).item(), sz, order(0, b, j, 0))
+                )
                 continue
-            here = [x for x in cons if stage[x] == st]
-            if p >= 0 and stage[p] == st:
-                jobs = [-1] if phase[p] == "update" else range(m)
-                for j in jobs:
-                    kp = tasks_of[p][j]
-                    if out:
-                        if j in (-1, 0):
-                            ev.append((start[kp], 1, 2 * pos[kp], size))
-                        continue
-                    moved = self.offloaded.get((b, j))
-                    if moved is not None:
-                        # resident until copied out, again from the copy back
-                        off, pre, readers, _peer = moved
-                        last = max(readers, key=lambda k: (end[k], pos[k]))
-                        add(start[kp], end[off], size, kp, off)
-                        ev.append((start[pre], 1, -1, size))
-                        ev.append((end[last], 0, 2 * pos[last] + 1, -size))
-                        continue
-                    ends = [
-                        (end[k], pos[k], k)
-                        for k in (tasks_of[x][j] for x in here)
-                    ]
-                    for x in cons:
-                        if stage[x] != st:
-                            key = (b, stage[x], j)
-                            if key in self.sends:
-                                ends.append((end[self.sends[key]], -1, -1))
-                    t1, _, k1 = max(ends) if ends else (end[kp], 0, kp)
-                    add(start[kp], t1, size, kp, k1)
-            elif p < 0:
-                if out:  # an input kept to the end: resident throughout
-                    if st == 0 and 0 in first_task:
-                        k0 = first_task[0]
-                        ev.append((start[k0], 1, 2 * pos[k0] - 2, size))
-                    continue
-                if not cons and st == 0 and 0 in first_task:
-                    # read by nobody: resident before the first task only
-                    k0 = first_task[0]
-                    ev.append((start[k0], 1, 2 * pos[k0] - 2, size))
-                    ev.append((start[k0], 1, 2 * pos[k0] - 1, -size))
-                    continue
-                if not here:
-                    continue
-                for j in range(m):
-                    k0 = first_task.get(j)
-                    if k0 is None:
-                        continue
-                    ks = [tasks_of[x][j] for x in here]
-                    k1 = max(ks, key=lambda k: (end[k], pos.get(k, -1)))
-                    # live before the micro-batch's first task starts,
-                    # together with the inputs nobody reads
-                    ev.append((start[k0], 1, 2 * pos[k0] - 2, size))
-                    zero = end[k1] == start[k1]
-                    ev.append(
-                        (end[k1], 1 if zero else 0, 2 * pos[k1] + 1, -size)
+            here = rx[rb == b].tolist()
+            cons = cx[mb.cons_ptr[b] : mb.cons_ptr[b + 1]].tolist()
+            kp = tasks_of[p][-1]
+            ends = [
+                (end[k], pos(k).item(), k)
+                for k in (tasks_of[x][-1] for x in here)
+            ]
+            for x in cons:
+                if stage[x] != st and (b, int(stage[x]), -1) in self.sends:
+                    ends.append(
+                        (end[self.sends[(b, int(stage[x]), -1)]], -1, -1)
                     )
-            elif here:
-                # received from another stage
-                for j in range(m):
-                    key = (b, st, j)
-                    if key not in self.sends:
-                        continue
-                    k2 = self.sends[key]
-                    ks = [tasks_of[x][j] for x in here]
-                    k1 = max(ks, key=lambda k: (end[k], pos.get(k, -1)))
-                    ev.append((start[k2], 1, -1, size))
-                    ev.append((end[k1], 0, 2 * pos[k1] + 1, -size))
+            t1_, _, k1_ = max(ends) if ends else (end[kp], 0, kp)
+            add(start[kp], t1_, sz, kp, k1_, order(0, b, -1, 0))
+
+        # -- graph inputs
+        inputs = valid & ~made
+        if st == 0 and 0 in first_task:
+            k0 = first_task[0]
+            p0 = 2 * (k0 - base)
+            for b in np.flatnonzero(
+                inputs & (out | (np.diff(mb.cons_ptr) == 0))
+            ):
+                b, sz = int(b), int(size[b])
+                # kept to the end: resident throughout; read by nobody:
+                # resident before the first task only
+                few.append((start[k0], 1, p0 - 2, sz, order(0, b, 0, 0)))
+                if not out[b]:
+                    few.append((start[k0], 1, p0 - 1, -sz, order(0, b, 0, 1)))
+        read = np.flatnonzero(inputs & ~out & (nreaders > 0))
+        if len(read):
+            ib2 = np.full(nb, -1, dtype=np.int64)
+            ib2[read] = np.arange(len(read))
+            keep = ib2[rb] >= 0
+            jj = np.array(
+                [j for j in range(m) if j in first_task], dtype=np.int64
+            )
+            if len(jj):
+                g_r = (ib2[rb[keep]][:, None] * m + jj).ravel()
+                k_r = tasks[rx[keep]][:, jj].ravel()
+                p_r = pos(k_r)
+                o = np.lexsort((p_r, end[k_r], g_r))
+                gs = g_r[o]
+                last = np.flatnonzero(np.r_[gs[1:] != gs[:-1], True])
+                k1 = k_r[o][last]
+                g = gs[last]
+                bb = read[g // m]
+                j_ = g % m
+                k0 = np.array(
+                    [first_task[j] for j in j_.tolist()], dtype=np.int64
+                )
+                sz = size[bb]
+                key = order(0, bb, j_, 0)
+                zero = end[k1] == start[k1]
+                parts.append(
+                    (
+                        start[k0],
+                        np.ones(len(bb), np.int64),
+                        2 * pos(k0) - 2,
+                        sz,
+                        key,
+                    )
+                )
+                parts.append(
+                    (
+                        end[k1],
+                        zero.astype(np.int64),
+                        2 * pos(k1) + 1,
+                        -sz,
+                        key + 1,
+                    )
+                )
+        # -- received from another stage: from the transfer's start to the
+        # last reader here
+        for (b, dst, j), k2 in self.sends.items():
+            if dst != st or not nreaders[b] or not valid[b] or pstage[b] == st:
+                continue
+            sz, key = int(size[b]), order(0, b, j, 0)
+            k1 = latest([tasks_of[x][j] for x in rx[rb == b].tolist()])
+            few.append((start[k2], 1, -1, sz, key))
+            few.append((end[k1], 0, 2 * pos(k1).item() + 1, -sz, key + 1))
         # activations another stage offloaded to this device: held from
         # the start of the copy out to the end of the copy back
-        for (b, _j), (off, pre, _r, target) in self.offloaded.items():
+        for i, ((b, _j), (off, pre, _r, target)) in enumerate(
+            self.offloaded.items()
+        ):
             if target == st:
-                size = int(mb.size[b])
-                ev.append((start[off], 1, -1, size))
-                ev.append((end[pre], 0, -1, -size))
-        for k, gst, last, size in getattr(self, "gathers", []):
+                sz = int(size[b])
+                few.append((start[off], 1, -1, sz, order(1, i, -1, 0)))
+                few.append((end[pre], 0, -1, -sz, order(1, i, -1, 1)))
+        for i, (k, gst, last, gsize) in enumerate(
+            getattr(self, "gathers", [])
+        ):
             if gst == st:
-                ev.append((start[k], 1, -1, int(size)))
-                ev.append(
-                    (end[last], 0, 2 * pos.get(last, -1) + 1, -int(size))
+                rank = 2 * pos(last).item() + 1
+                few.append((start[k], 1, -1, int(gsize), order(2, i, -1, 0)))
+                few.append(
+                    (end[last], 0, rank, -int(gsize), order(2, i, -1, 1))
                 )
-        if not ev:
+        if few:
+            cols = list(zip(*few, strict=True))
+            parts.append(tuple(np.asarray(c) for c in cols))
+        if not parts or not sum(len(x[0]) for x in parts):
             return np.zeros(1), np.zeros(1, dtype=np.int64), 0
-        ev.sort(key=_EVENT_KEY)
-        times = np.array([e[0] for e in ev])
-        values = np.cumsum(np.array([e[3] for e in ev], dtype=np.int64))
-        # what is live as the first backward task starts
-        stored = 0
-        # the first backward task after micro-batch 0's last forward task
-        # (a backward node needing no forward result may run earlier)
-        last_fwd = max(
-            (
-                i
-                for i, k in enumerate(seq)
-                if phase[T.node[k]] == "forward" and T.job[k] == 0
-            ),
-            default=-1,
+        t = np.concatenate([x[0] for x in parts]).astype(float)
+        cls = np.concatenate([x[1] for x in parts]).astype(np.int64)
+        rank = np.concatenate([x[2] for x in parts]).astype(np.int64)
+        delta = np.concatenate([x[3] for x in parts]).astype(np.int64)
+        key = np.concatenate([x[4] for x in parts]).astype(np.int64)
+        o = np.lexsort((key, rank, cls, t))
+        t, cls, rank = t[o], cls[o], rank[o]
+        values = np.cumsum(delta[o])
+        # what is live as the first backward task starts (the first after
+        # micro-batch 0's last forward task: a backward node needing no
+        # forward result may run earlier)
+        nodes = np.asarray(T.node, dtype=np.int64)[base : base + count]
+        kind = np.array([phase[v] for v in nodes.tolist()])
+        fwd0 = np.flatnonzero((kind == "forward") & (job_seq == 0))
+        after = fwd0[-1] + 1 if len(fwd0) else 0
+        backs = after + np.flatnonzero(
+            (kind[after:] == "backward") | (kind[after:] == "recompute")
         )
-        backs = [
-            k
-            for k in seq[last_fwd + 1 :]
-            if phase[T.node[k]] in ("backward", "recompute")
-        ]
-        if backs:
-            kb = backs[0]
-            cut = (start[kb], 1, 2 * pos[kb])
-            i = bisect.bisect_left([(e[0], e[1], e[2]) for e in ev], cut)
+        stored = 0
+        if len(backs):
+            kb = base + int(backs[0])
+            c0, c2 = start[kb], 2 * int(backs[0])
+            before = (t < c0) | (
+                (t == c0) & ((cls < 1) | ((cls == 1) & (rank < c2)))
+            )
+            i = int(before.sum())
             stored = int(values[i - 1]) if i else 0
-        return times, values, stored
+        return t, values, stored
 
     def _breakdown(self, makespan: float) -> dict[str, float]:
         """Compute, exposed communication and bubble on the slowest stage."""
@@ -1577,7 +1754,9 @@ class _Tasks:
         self.job: list[int] = []
         self.kinds: list[str] = []
         self.node: list[int] = []
-        self.succ: list[list[int]] = []
+        #: successors of the tasks that have any (most compute tasks have
+        #: none: edges inside a stage are implied by its sequence)
+        self.succ: dict[int, list[int]] = defaultdict(list)
         self.ndeps_list: list[int] = []
         self.res_names: list[str] = []
         self.res_compute: list[bool] = []
@@ -1607,7 +1786,6 @@ class _Tasks:
         self.job.append(job)
         self.kinds.append(kind)
         self.node.append(node)
-        self.succ.append([])
         self.ndeps_list.append(0)
         return k
 
