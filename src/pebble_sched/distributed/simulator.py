@@ -45,7 +45,6 @@ during their node, ZeRO-3's gathered parameters during their unit's use).
 
 from __future__ import annotations
 
-import bisect
 import heapq
 import math
 import operator
@@ -1440,7 +1439,6 @@ class _Builder:
         tasks = self.tasks_arr
         tasks_of = self.tasks_of
         nb = len(mb)
-        span = (m + 1) * 4  # (buffer, micro-batch, event) in creation order
 
         def pos(k):
             k = np.asarray(k, dtype=np.int64)
