@@ -47,7 +47,6 @@ from __future__ import annotations
 
 import heapq
 import math
-import operator
 import time as _time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -1794,10 +1793,6 @@ class _Tasks:
     def freeze(self) -> None:
         self.dur = np.array(self.dur_list)
         self.ndeps = np.array(self.ndeps_list, dtype=np.int64)
-
-
-_EVENT_KEY = operator.itemgetter(0, 1, 2)
-"""Memory events sort by time, class, rank (stable: the delta never decides)."""
 
 
 def _partition(weights: list[float], parts: int) -> np.ndarray:
