@@ -21,6 +21,8 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from ..exceptions import InstanceError
 from ..graph import Buffer, Graph
 
@@ -62,6 +64,25 @@ def matching_unit(patterns: list[str] | tuple[str, ...]) -> Callable:
     import fnmatch
 
     seen: dict[str, str | None] = {}  # many nodes share a layer path
+    if not any(ch in p for p in patterns for ch in "*?["):
+        names = set(patterns)  # plain names: a set lookup per prefix
+
+        def plain(layer: str | None) -> str | None:
+            if layer is None:
+                return None
+            if layer in seen:
+                return seen[layer]
+            parts = layer.split(".")
+            found = None
+            for k in range(1, len(parts) + 1):
+                prefix = ".".join(parts[:k])
+                if prefix in names:
+                    found = prefix
+                    break
+            seen[layer] = found
+            return found
+
+        return plain
 
     def unit(layer: str | None) -> str | None:
         if layer is None:
@@ -124,8 +145,16 @@ def with_recomputation(graph: Graph, units: Callable | list[str]) -> Graph:
     backward = [phase[v] == "backward" for v in range(n)]
     # per unit: the forward nodes whose buffers its backward (or anyone's) reads
     copies: dict[int, int] = {}  # original node -> recompute copy index
+    fwd_of: dict[str, set[int]] = defaultdict(set)
+    bwd_of: dict[str, list[int]] = defaultdict(list)
+    for v in range(n):
+        if unit[v] is not None:
+            if forward[v]:
+                fwd_of[unit[v]].add(v)
+            elif backward[v]:
+                bwd_of[unit[v]].append(v)
     for u in sorted(chosen):
-        members = {v for v in range(n) if unit[v] == u and forward[v]}
+        members = fwd_of[u]
         needed = [
             v
             for v in members
@@ -213,8 +242,7 @@ def with_recomputation(graph: Graph, units: Callable | list[str]) -> Graph:
     for u, rs in by_unit.items():
         triggers[u] = trig = {
             p
-            for w in range(n)
-            if backward[w] and unit[w] == u
+            for w in bwd_of[u]
             for b in reads[w]
             if (p := prod[b]) >= 0 and backward[p] and unit[p] != u
         }
@@ -222,11 +250,11 @@ def with_recomputation(graph: Graph, units: Callable | list[str]) -> Graph:
             for r in rs:
                 edges.add((ids[p], ids[r]))
     # recompute copies need what their originals' predecessors gave them
+    pred_ptr, pred_idx = graph.pred_ptr, graph.pred_idx
     for v, r in copies.items():
-        for a in graph.predecessors(ids[v]):
-            ai = graph.index(a)
+        for ai in pred_idx[pred_ptr[v] : pred_ptr[v + 1]].tolist():
             same = ai in copies and unit[ai] == unit[v]
-            edges.add((ids[copies[ai]] if same else a, ids[r]))
+            edges.add((ids[copies[ai]] if same else ids[ai], ids[r]))
 
     def pick(values, default=None):
         if values is None:
@@ -236,15 +264,12 @@ def with_recomputation(graph: Graph, units: Callable | list[str]) -> Graph:
             for r in range(n, total)
         ]
 
-    flops = list(graph.flops) + [
-        int(graph.flops[original[r]]) for r in range(n, total)
-    ]
-    moved = list(graph.op_bytes) + [
-        int(graph.op_bytes[original[r]]) for r in range(n, total)
-    ]
-    time = list(graph.time) + [
-        float(graph.time[original[r]]) for r in range(n, total)
-    ]
+    original_of = np.array(
+        [original[r] for r in range(n, total)], dtype=np.int64
+    )
+    flops = np.concatenate([graph.flops, graph.flops[original_of]])
+    moved = np.concatenate([graph.op_bytes, graph.op_bytes[original_of]])
+    time = np.concatenate([graph.time, graph.time[original_of]])
     trace = _trace(graph, ids, copies, triggers, unit)
     meta = dict(graph.meta)
     meta["recompute"] = sorted(chosen)
@@ -257,12 +282,15 @@ def with_recomputation(graph: Graph, units: Callable | list[str]) -> Graph:
         layer=pick(graph.layer),
         phase=pick(graph.phase, "recompute"),
         name=graph.name,
-        meta=meta,
     )
     try:
-        return Graph(ids, sorted(edges), trace_order=trace, **args)
+        out = Graph(ids, sorted(edges), trace_order=trace, **args)
     except InstanceError:  # the program order breaks a trigger edge
-        return Graph(ids, sorted(edges), **args)
+        out = Graph(ids, sorted(edges), **args)
+    # the source's metadata (its own copy, read only like the graph) is
+    # shared rather than copied again: traced graphs carry large tables
+    out.meta = meta
+    return out
 
 
 def _produced(mb, v: int) -> list[int]:

@@ -1269,13 +1269,13 @@ class _Builder:
                     touched.add(rx)
             for rr in sorted(touched):
                 dispatch(rr, now)
-        if any(math.isnan(x) for x in start):
-            stuck = [T.names[k] for k in range(nt) if math.isnan(start[k])]
+        self.start = np.array(start)
+        if np.isnan(self.start).any():
+            stuck = [T.names[k] for k in np.flatnonzero(np.isnan(self.start))]
             raise RuntimeError(
                 "The simulation deadlocked (a device order contradicts the "
                 f"dependencies); tasks never started: {', '.join(stuck[:3])}."
             )
-        self.start = np.array(start)
         self.end = np.array(end)
         self.last_dep = np.array(last_dep, dtype=np.int64)
 
@@ -1443,6 +1443,9 @@ class _Builder:
             k = np.asarray(k, dtype=np.int64)
             return np.where((k >= base) & (k < base + count), k - base, -1)
 
+        def pos1(k: int) -> int:
+            return k - base if base <= k < base + count else -1
+
         def order(section, b, j, sub):
             return ((section * (nb + 1) + b) * (m + 1) + (j + 1)) * 4 + sub
 
@@ -1451,13 +1454,13 @@ class _Builder:
 
         def add(t0, t1, size, k0, k1, key):
             # alloc at the start of task k0 (rank), free at the end of k1
-            p0, p1 = pos(k0).item(), pos(k1).item()
+            p0, p1 = pos1(k0), pos1(k1)
             few.append((t0, 1, 2 * p0, size, key))
             zero = t1 == start[k1] if k1 >= 0 else False
             few.append((t1, 1 if zero else 0, 2 * p1 + 1, -size, key + 1))
 
         def latest(ks):
-            return max(ks, key=lambda k: (end[k], pos(k).item()))
+            return max(ks, key=lambda k: (end[k], pos1(k)))
 
         job_seq = np.asarray(T.job, dtype=np.int64)[base : base + count]
         jobs_here, firsts = np.unique(job_seq, return_index=True)
@@ -1555,7 +1558,7 @@ class _Builder:
             add(start[kp], end[off], sz, kp, off, key)
             few.append((start[pre], 1, -1, sz, key + 2))
             last = latest(readers)
-            few.append((end[last], 0, 2 * pos(last).item() + 1, -sz, key + 3))
+            few.append((end[last], 0, 2 * pos1(last) + 1, -sz, key + 3))
         # outputs made here, and buffers an update node makes
         for b in np.flatnonzero(valid & made & (pstage == st) & (out | ups)):
             b = int(b)
@@ -1563,16 +1566,13 @@ class _Builder:
             if out[b]:
                 kp = tasks_of[p][0]
                 j = -1 if update[p] else 0
-                few.append(
-                    (start[kp], 1, 2 * pos(kp).item(), sz, order(0, b, j, 0))
-                )
+                few.append((start[kp], 1, 2 * pos1(kp), sz, order(0, b, j, 0)))
                 continue
             here = rx[rb == b].tolist()
             cons = cx[mb.cons_ptr[b] : mb.cons_ptr[b + 1]].tolist()
             kp = tasks_of[p][-1]
             ends = [
-                (end[k], pos(k).item(), k)
-                for k in (tasks_of[x][-1] for x in here)
+                (end[k], pos1(k), k) for k in (tasks_of[x][-1] for x in here)
             ]
             for x in cons:
                 if stage[x] != st and (b, int(stage[x]), -1) in self.sends:
@@ -1647,7 +1647,7 @@ class _Builder:
             sz, key = int(size[b]), order(0, b, j, 0)
             k1 = latest([tasks_of[x][j] for x in rx[rb == b].tolist()])
             few.append((start[k2], 1, -1, sz, key))
-            few.append((end[k1], 0, 2 * pos(k1).item() + 1, -sz, key + 1))
+            few.append((end[k1], 0, 2 * pos1(k1) + 1, -sz, key + 1))
         # activations another stage offloaded to this device: held from
         # the start of the copy out to the end of the copy back
         for i, ((b, _j), (off, pre, _r, target)) in enumerate(
@@ -1661,7 +1661,7 @@ class _Builder:
             getattr(self, "gathers", [])
         ):
             if gst == st:
-                rank = 2 * pos(last).item() + 1
+                rank = 2 * pos1(last) + 1
                 few.append((start[k], 1, -1, int(gsize), order(2, i, -1, 0)))
                 few.append(
                     (end[last], 0, rank, -int(gsize), order(2, i, -1, 1))
@@ -1703,13 +1703,12 @@ class _Builder:
     def _breakdown(self, makespan: float) -> dict[str, float]:
         """Compute, exposed communication and bubble on the slowest stage."""
         T = self.T
+        task_stage = np.asarray(T.stage, dtype=np.int64)
         best = None
         for st in range(self.s.pp):
             seq = T.sequence[T.res_index[("compute", st)]]
-            last = max(
-                [self.end[k] for k in range(len(T.dur)) if T.stage[k] == st],
-                default=0.0,
-            )
+            mine = self.end[task_stage == st]
+            last = float(mine.max()) if len(mine) else 0.0
             if best is None or last > best[0]:
                 best = (last, st, seq)
         _, st, seq = best
