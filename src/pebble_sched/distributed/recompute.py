@@ -188,11 +188,16 @@ def with_recomputation(graph: Graph, units: Callable | list[str]) -> Graph:
         taken.add(name)
         ids.append(name)
         original[r] = v
-    new_cons: list[list[int]] = [list(cs) for cs in cons]
+    new_cons: list[list[int]] = list(cons)  # rows replaced, never changed
     new_buffers: list[
         tuple[int, int, list[int], bool]
     ] = []  # prod, size, cons, out
-    for b in range(len(mb)):
+    # only buffers a copy makes or reads change
+    touched = set()
+    for v in copies:
+        touched.update(_produced(mb, v))
+        touched.update(reads[v])
+    for b in sorted(touched):
         p = prod[b]
         size = int(mb.size[b])
         copied = p >= 0 and p in copies
@@ -208,12 +213,13 @@ def with_recomputation(graph: Graph, units: Callable | list[str]) -> Graph:
             for c in cons[b]
             if c in copies and not (copied and unit[c] == unit[p])
         ]
+        row = cons[b]
         if copied:
             mine = [c for c in cons[b] if backward[c] and unit[c] == unit[p]]
             if mine or same:
-                new_cons[b] = [c for c in cons[b] if c not in mine]
+                row = [c for c in cons[b] if c not in mine]
                 new_buffers.append((copies[p], size, mine + same, False))
-        new_cons[b] += other
+        new_cons[b] = row + other
     buffers = [
         Buffer(
             f"b{b}",
@@ -228,12 +234,7 @@ def with_recomputation(graph: Graph, units: Callable | list[str]) -> Graph:
         Buffer(f"r{k}", ids[p], s, tuple(ids[c] for c in cs), o)
         for k, (p, s, cs, o) in enumerate(new_buffers)
     ]
-    edges = {
-        (ids[a], ids[b])
-        for a, b in zip(
-            graph.edge_src.tolist(), graph.edge_dst.tolist(), strict=True
-        )
-    }
+    extra: list[tuple[int, int]] = []  # edges the copies add
     # triggers: the gradient entering each unit's backward
     by_unit: dict[str, list[int]] = defaultdict(list)
     for v, r in copies.items():
@@ -246,15 +247,29 @@ def with_recomputation(graph: Graph, units: Callable | list[str]) -> Graph:
             for b in reads[w]
             if (p := prod[b]) >= 0 and backward[p] and unit[p] != u
         }
-        for p in trig:
-            for r in rs:
-                edges.add((ids[p], ids[r]))
+        extra += [(p, r) for p in trig for r in rs]
     # recompute copies need what their originals' predecessors gave them
     pred_ptr, pred_idx = graph.pred_ptr, graph.pred_idx
     for v, r in copies.items():
         for ai in pred_idx[pred_ptr[v] : pred_ptr[v + 1]].tolist():
             same = ai in copies and unit[ai] == unit[v]
-            edges.add((ids[copies[ai]] if same else ids[ai], ids[r]))
+            extra.append((copies[ai] if same else ai, r))
+    pairs = np.array(extra, dtype=np.int64).reshape(-1, 2)
+    key = np.unique(
+        np.concatenate(
+            [
+                graph.edge_src * total + graph.edge_dst,
+                pairs[:, 0] * total + pairs[:, 1],
+            ]
+        )
+    )
+    edges = list(
+        zip(
+            [ids[a] for a in (key // total).tolist()],
+            [ids[b] for b in (key % total).tolist()],
+            strict=True,
+        )
+    )
 
     def pick(values, default=None):
         if values is None:
@@ -284,9 +299,9 @@ def with_recomputation(graph: Graph, units: Callable | list[str]) -> Graph:
         name=graph.name,
     )
     try:
-        out = Graph(ids, sorted(edges), trace_order=trace, **args)
+        out = Graph(ids, edges, trace_order=trace, **args)
     except InstanceError:  # the program order breaks a trigger edge
-        out = Graph(ids, sorted(edges), **args)
+        out = Graph(ids, edges, **args)
     # the source's metadata (its own copy, read only like the graph) is
     # shared rather than copied again: traced graphs carry large tables
     out.meta = meta

@@ -562,7 +562,19 @@ class _Builder:
         self.n = n
         self.phase = list(graph.phase) if graph.phase else ["forward"] * n
         layers = graph.layer or [None] * n
-        self.unit = [unit_of(x, s.unit_depth) for x in layers]
+        key = ("units", id(graph), s.unit_depth)
+        hit = self.cache.get(key) if self.cache is not None else None
+        if hit is not None and hit[0] is graph:
+            self.unit, self.phase_code = hit[1], hit[2]
+        else:
+            self.unit = [unit_of(x, s.unit_depth) for x in layers]
+            # forward 0, backward 1, recompute 2, update 3, none -1
+            codes = {"forward": 0, "backward": 1, "recompute": 2, "update": 3}
+            self.phase_code = np.array(
+                [codes.get(x, -1) for x in self.phase], dtype=np.int64
+            )
+            if self.cache is not None:
+                self.cache[key] = (graph, self.unit, self.phase_code)
         key = (
             "builder",
             id(graph),
@@ -828,33 +840,34 @@ class _Builder:
         # compute tasks: one per (node, micro-batch), update nodes once;
         # tasks_of[v][j] is v's task in micro-batch j
         tasks_arr = np.full((n, m), -1, dtype=np.int64)
-        names = [str(x) for x in g.ids]
-        durs = self.dur.tolist()
+        T.node_names = [str(x) for x in g.ids]
         for st in range(pp):
             res = T.resource("compute", st, compute=True)
             groups = self._groups(st)
-            seq = T.sequence[res]
-            for nodes, j in groups:
-                # one group's tasks appended in bulk (the hot path)
-                first = len(T.names)
-                count = len(nodes)
-                at = np.asarray(nodes, dtype=np.int64)
-                ks = np.arange(first, first + count, dtype=np.int64)
-                upd = is_update[at] if count else at.astype(bool)
-                T.names.extend([names[v] for v in nodes])
-                T.dur_list.extend([durs[v] for v in nodes])
-                T.res.extend([res] * count)
-                T.stage.extend([st] * count)
-                T.job.extend(np.where(upd, -1, j).tolist())
-                T.kinds.extend(["compute"] * count)
-                T.node.extend(nodes)
-                T.ndeps_list.extend([0] * count)
-                if j >= 0:
-                    tasks_arr[at[~upd], j] = ks[~upd]
-                    tasks_arr[at[upd], :] = ks[upd, None]
-                else:
-                    tasks_arr[at, :] = ks[:, None]
-                seq.extend(range(first, first + count))
+            # a stage's tasks appended in bulk (the hot path), in the order
+            # the device runs them
+            at = np.concatenate(
+                [np.asarray(nodes, dtype=np.int64) for nodes, _ in groups]
+                or [np.zeros(0, dtype=np.int64)]
+            )
+            job = np.concatenate(
+                [np.full(len(nodes), j, dtype=np.int64) for nodes, j in groups]
+                or [np.zeros(0, dtype=np.int64)]
+            )
+            upd = is_update[at]
+            job[upd] = -1
+            first, count = len(T.dur_list), len(at)
+            ks = np.arange(first, first + count, dtype=np.int64)
+            T.dur_list.extend(self.dur[at].tolist())
+            T.res.extend([res] * count)
+            T.stage.extend([st] * count)
+            T.job.extend(job.tolist())
+            T.kinds.extend(["compute"] * count)
+            T.node.extend(at.tolist())
+            T.ndeps_list.extend([0] * count)
+            tasks_arr[at[~upd], job[~upd]] = ks[~upd]
+            tasks_arr[at[upd], :] = ks[upd, None]
+            T.sequence[res].extend(range(first, first + count))
         self.tasks_arr = tasks_arr
         self.stage_arr = np.asarray(stage, dtype=np.int64)
         tasks_of: list[list[int]] = tasks_arr.tolist()
@@ -963,10 +976,11 @@ class _Builder:
         backward = [p in ("backward", "recompute") for p in phase]
         # device sequences: the copy back is started early enough to hide
         # its transfer behind the compute tasks before its first reader
+        # (a stage's compute tasks are consecutive, in sequence order)
         order = {}
         for st in range(s.pp):
             seq = T.sequence[T.res_index[("compute", st)]]
-            order[st] = (seq, {k: i for i, k in enumerate(seq)})
+            order[st] = (seq, seq[0] if seq else 0)
         for b in range(len(mb)):
             p = int(mb.producer[b])
             size = float(mb.size[b])
@@ -989,11 +1003,12 @@ class _Builder:
                 link, klass = c.host, "host"
             d2h = T.resource(f"offload {st}", st)
             h2d = T.resource(f"prefetch {st}", st)
-            seq, at = order[st]
+            seq, base = order[st]
+            tasks_of = self.tasks_of
             for j in range(s.microbatches):
-                first = min(at[self.inst(x, j)] for x in late)
+                first = min(tasks_of[x][j] for x in late) - base
                 if any(
-                    at[self.inst(x, j)] > first
+                    tasks_of[x][j] - base > first
                     for x in cons
                     if not backward[x]
                 ):
@@ -1271,7 +1286,8 @@ class _Builder:
                 dispatch(rr, now)
         self.start = np.array(start)
         if np.isnan(self.start).any():
-            stuck = [T.names[k] for k in np.flatnonzero(np.isnan(self.start))]
+            names = T.names
+            stuck = [names[k] for k in np.flatnonzero(np.isnan(self.start))]
             raise RuntimeError(
                 "The simulation deadlocked (a device order contradicts the "
                 f"dependencies); tasks never started: {', '.join(stuck[:3])}."
@@ -1426,7 +1442,6 @@ class _Builder:
         """
         mb, T, s = self.mb, self.T, self.s
         start, end = self.start, self.end
-        phase = self.phase
         m = s.microbatches
         drop_outputs = OPTIMIZERS[s.optimizer] is not None
         seq = T.sequence[T.res_index[("compute", st)]]
@@ -1480,7 +1495,7 @@ class _Builder:
         mine = stage[cx] == st
         rb, rx = cb[mine], cx[mine]
         nreaders = np.bincount(rb, minlength=nb)
-        update = np.array([x == "update" for x in phase], dtype=bool)
+        update = self.phase_code == 3
         ups = made & update[np.maximum(prod, 0)]
 
         # -- activations made here: alloc at the producer's start, free at
@@ -1683,11 +1698,11 @@ class _Builder:
         # micro-batch 0's last forward task: a backward node needing no
         # forward result may run earlier)
         nodes = np.asarray(T.node, dtype=np.int64)[base : base + count]
-        kind = np.array([phase[v] for v in nodes.tolist()])
-        fwd0 = np.flatnonzero((kind == "forward") & (job_seq == 0))
+        kind = self.phase_code[nodes]
+        fwd0 = np.flatnonzero((kind == 0) & (job_seq == 0))
         after = fwd0[-1] + 1 if len(fwd0) else 0
         backs = after + np.flatnonzero(
-            (kind[after:] == "backward") | (kind[after:] == "recompute")
+            (kind[after:] == 1) | (kind[after:] == 2)
         )
         stored = 0
         if len(backs):
@@ -1743,7 +1758,8 @@ class _Tasks:
     """Task arrays: duration, resource, stage, micro-batch, edges."""
 
     def __init__(self) -> None:
-        self.names: list[str] = []
+        self.node_names: list[str] = []  # a compute task's name: its node's
+        self.other_names: dict[int, str] = {}  # the other tasks'
         self.dur_list: list[float] = []
         self.res: list[int] = []
         self.stage: list[int] = []
@@ -1774,8 +1790,8 @@ class _Tasks:
 
     def add_fast(self, name, dur, res, stage, job, kind, node) -> int:
         """:meth:`add` for a ``dur`` that is already a Python float."""
-        k = len(self.names)
-        self.names.append(name)
+        k = len(self.dur_list)
+        self.other_names[k] = name
         self.dur_list.append(dur)
         self.res.append(res)
         self.stage.append(stage)
@@ -1784,6 +1800,15 @@ class _Tasks:
         self.node.append(node)
         self.ndeps_list.append(0)
         return k
+
+    @property
+    def names(self) -> list[str]:
+        """Every task's name."""
+        other, nodes = self.other_names, self.node_names
+        return [
+            other[k] if k in other else nodes[v]
+            for k, v in enumerate(self.node)
+        ]
 
     def dep(self, a: int, b: int) -> None:
         self.succ[a].append(b)
