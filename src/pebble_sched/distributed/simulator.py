@@ -49,6 +49,7 @@ import heapq
 import math
 import time as _time
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -1322,11 +1323,8 @@ class _Builder:
                 )
             )
             curves.append((times, values + state[st]))
-        flops = sum(
-            float(self.g.flops[v])
-            for v in range(self.n)
-            if self.phase[v] in ("forward", "backward")
-        )
+        trained = (self.phase_code == 0) | (self.phase_code == 1)
+        flops = float(int(self.g.flops[trained].sum()))
         model_flops = flops * s.microbatches * s.dp
         if s.tp > 1:
             model_flops *= s.tp
@@ -1335,15 +1333,7 @@ class _Builder:
             if batch and makespan > 0
             else None
         )
-        T_dict = {
-            "name": T.names,
-            "start": self.start,
-            "end": self.end,
-            "stage": np.array(T.stage),
-            "microbatch": np.array(T.job),
-            "kind": T.kinds,
-            "resource": [T.res_names[r] for r in T.res],
-        }
+        T_dict = _TaskTable(T, self.start, self.end)
         stats = {
             "tasks": len(T.dur),
             "nodes": self.n,
@@ -1373,15 +1363,22 @@ class _Builder:
             stats=stats,
             tasks=T_dict,
             memory=curves,
-            orders=[
-                [
-                    self.g.ids[T.node[k]]
-                    for k in T.sequence[T.res_index[("compute", st)]]
-                    if T.job[k] in (0, -1)
-                ]
-                for st in range(s.pp)
-            ],
+            orders=self._orders(),
         )
+
+    def _orders(self) -> list[list[Any]]:
+        """Each stage's order of the graph's nodes (micro-batch 0)."""
+        T, ids = self.T, self.g.ids
+        node = np.asarray(T.node, dtype=np.int64)
+        job = np.asarray(T.job, dtype=np.int64)
+        out = []
+        for st in range(self.s.pp):
+            seq = np.asarray(
+                T.sequence[T.res_index[("compute", st)]], dtype=np.int64
+            )
+            mine = seq[job[seq] <= 0]
+            out.append([ids[v] for v in node[mine].tolist()])
+        return out
 
     def _buffer_bytes_per_stage(self) -> list[int]:
         mb, pp = self.mb, self.s.pp
@@ -1752,6 +1749,47 @@ class _Builder:
             "exposed_communication": exposed,
             "bubble": bubble,
         }
+
+
+class _TaskTable(Mapping):
+    """The simulated tasks as columns (``name``, ``start``, ``end``,
+    ``stage``, ``microbatch``, ``kind``, ``resource``); the name and
+    resource columns are built when first read."""
+
+    _KEYS = ("name", "start", "end", "stage", "microbatch", "kind", "resource")
+
+    def __init__(self, T: _Tasks, start: np.ndarray, end: np.ndarray) -> None:
+        self._cols: dict[str, Any] = {
+            "start": start,
+            "end": end,
+            "stage": np.array(T.stage),
+            "microbatch": np.array(T.job),
+            "kind": T.kinds,
+        }
+        self._node, self._res = T.node, T.res
+        self._node_names, self._other = T.node_names, T.other_names
+        self._res_names = T.res_names
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self._cols:
+            if key == "name":
+                other, nodes = self._other, self._node_names
+                self._cols[key] = [
+                    other[k] if k in other else nodes[v]
+                    for k, v in enumerate(self._node)
+                ]
+            elif key == "resource":
+                names = self._res_names
+                self._cols[key] = [names[r] for r in self._res]
+            else:
+                raise KeyError(key)
+        return self._cols[key]
+
+    def __iter__(self):
+        return iter(self._KEYS)
+
+    def __len__(self) -> int:
+        return len(self._KEYS)
 
 
 class _Tasks:
