@@ -2,6 +2,7 @@
 
     python scripts/bench_search.py [--model gpt-1.3b|gpt-6.7b|resnet50|randwire] [--nodes N] [--budget 30] [--limits 80,40,24]
     python scripts/bench_search.py --curve 8 [--budget 20]
+    python scripts/bench_search.py --throughput 200 [--budget 60]
 
 A GPT-style model (one tensor-parallel rank traced per degree 1, 2, 4, 8,
 micro-batch 2, sequence 2,048) on ``--nodes`` 8-GPU H100 nodes, global
@@ -13,6 +14,13 @@ by the sum of buffer sizes, no recomputation, offload or ZeRO) and ours
 Every reported strategy is simulated again with liveness. The grid's points
 are also judged both ways, to count what the sum-of-sizes check wrongly
 rejects or accepts.
+
+``--throughput N``: simulations per minute on one core, the issue's unit
+(one chain): N distinct strategies met along a seeded random walk of the
+search's proposals, each simulated once (a new cache, as a chain meets
+them), three walks; then one chain of the search itself for ``--budget``
+seconds, counting proposals and the simulations they needed (repeats are
+answered from the chain's cache).
 
 ``--curve N``: the best step time each method finds as the limit sweeps
 over N points from the smallest peak any method reached to the capacity
@@ -187,17 +195,77 @@ def curve(model: str, budget: float, points: int) -> None:
         )
 
 
+def throughput(model: str, count: int, budget: float, nodes: int) -> None:
+    import gc
+    import os
+    import random
+    import statistics
+
+    from pebble_sched.distributed.search import OBJECTIVES, search
+
+    t = time.perf_counter()
+    space = make_space(model, nodes)
+    print(f"{model}: traced in {time.perf_counter() - t:.0f} s\n")
+    rates = []
+    print("| walk | strategies | with recomputation | ms each | per minute |")
+    print("|---:|---:|---:|---:|---:|")
+    for seed in (1, 2, 3):
+        rng = random.Random(seed)
+        s = space.starts(rng, 1)[0]
+        walk, seen = [], set()
+        while len(walk) < count:
+            s = space.propose(s, rng)
+            key = (s.dp, s.tp, s.pp, s.microbatches, s.zero, s.schedule)
+            key += (s.recompute, s.offload, s.placement)
+            if key not in seen:
+                seen.add(key)
+                walk.append(s)
+        space.clear_cache()  # as a new chain meets them
+        gc.collect()
+        gc.freeze()
+        t = time.perf_counter()
+        for s in walk:
+            space.evaluate(s, OBJECTIVES["time"], 80 * GiB)
+        dt = time.perf_counter() - t
+        gc.unfreeze()
+        rates.append(count / dt * 60)
+        rec = sum(1 for s in walk if s.recompute)
+        print(
+            f"| {seed} | {count} | {rec} | {dt / count * 1e3:.1f} | "
+            f"{rates[-1]:.0f} |"
+        )
+    print(
+        f"\nmedian {statistics.median(rates):.0f} simulations per minute "
+        f"(load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores)\n"
+    )
+    space.clear_cache()
+    t = time.perf_counter()
+    r = search(
+        space, budget=budget, chains=1, processes=1, seed=0, grid_start=False
+    )
+    dt = time.perf_counter() - t
+    runs = r.chains[0]["distinct"]
+    print(
+        f"one search chain, {budget:g} s: {r.evaluated} proposals, {runs} "
+        f"simulations ({runs / dt * 60:.0f} per minute, the rest repeats "
+        f"answered from the chain's cache)"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="gpt-1.3b")
     ap.add_argument("--budget", type=float, default=30.0)
     ap.add_argument("--limits", default="80,40,24")
     ap.add_argument("--curve", type=int, default=0)
+    ap.add_argument("--throughput", type=int, default=0)
     ap.add_argument(
         "--nodes", type=int, default=1, help="8-GPU H100 nodes (GPT models)"
     )
     args = ap.parse_args()
-    if args.curve:
+    if args.throughput:
+        throughput(args.model, args.throughput, args.budget, args.nodes)
+    elif args.curve:
         curve(args.model, args.budget, args.curve)
     else:
         limits = [float(x) for x in args.limits.split(",")]

@@ -28,6 +28,7 @@ wrongly rejects.
 
 from __future__ import annotations
 
+import gc
 import math
 import os
 import random
@@ -168,6 +169,11 @@ class Space:
                 f"a global batch of {self.global_batch} and micro-batches of "
                 f"{self.micro}."
             )
+
+    def clear_cache(self) -> None:
+        """Forget what simulations reuse (recomputing graphs, op times,
+        device orders): memory back, or a measurement from a cold start."""
+        self._cache.clear()
 
     def graph(self, tp: int) -> Graph:
         if tp not in self._graphs:
@@ -351,6 +357,22 @@ def _run_job(k: int) -> dict[str, Any]:
 
 
 def _chain(
+    args: tuple,
+    stopped: Callable[[], bool] | None = None,
+    report: Callable[[dict], None] | None = None,
+) -> dict[str, Any]:
+    """One chain (:func:`_walk`) with the objects that exist before it (the
+    traced graphs among them) left out of garbage collection: each
+    simulation creates tens of thousands of objects, and full collections
+    would otherwise walk the whole heap again and again."""
+    gc.freeze()
+    try:
+        return _walk(args, stopped, report)
+    finally:
+        gc.unfreeze()
+
+
+def _walk(
     args: tuple,
     stopped: Callable[[], bool] | None = None,
     report: Callable[[dict], None] | None = None,

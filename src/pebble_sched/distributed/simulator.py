@@ -325,11 +325,13 @@ def simulate(
         key = ("recompute", id(graph), s.recompute)
         hit = cache.get(key) if cache is not None else None
         if hit is not None and hit[0] is graph:
+            cache[key] = cache.pop(key)  # the most recently used last
             graph = hit[1]
         else:
             changed = with_recomputation(graph, list(s.recompute))
             if cache is not None:
                 cache[key] = (graph, changed)
+                _evict(cache)
             graph = changed
     meta = graph.meta or {}
     dtype = dtype or _DTYPES.get(str(meta.get("dtype")), "fp32")
@@ -352,6 +354,21 @@ def simulate(
     result = run(order)[1] if order != "optimal" else _optimal_checked(run)
     result.stats["simulation_s"] = _time.perf_counter() - t0
     return result
+
+
+#: recomputing graphs a search's cache keeps (a few MB each on a GPT
+#: layer stack), least recently used first out
+CACHED_GRAPHS = 32
+
+
+def _evict(cache: dict) -> None:
+    """Drop the least recently used recomputing graphs beyond
+    :data:`CACHED_GRAPHS`, with everything cached about them."""
+    kept = [k for k in cache if k[0] == "recompute"]
+    for key in kept[: max(0, len(kept) - CACHED_GRAPHS)]:
+        gone = id(cache.pop(key)[1])
+        for k in [k for k in cache if len(k) > 1 and k[1] == gone]:
+            del cache[k]
 
 
 #: ATen operators a fusing compiler merges into one kernel when one feeds
@@ -833,15 +850,22 @@ class _Builder:
     def build_tasks(self) -> None:
         g, s, c = self.g, self.s, self.c
         n, m, pp = self.n, self.s.microbatches, self.s.pp
-        phase, stage = self.phase, self.stage
+        stage = self.stage
         T = _Tasks()
         self.T = T
-        update = [phase[v] == "update" for v in range(n)]
-        is_update = np.array(update, dtype=bool)
+        is_update = self.phase_code == 3
+        self.stage_arr = np.asarray(stage, dtype=np.int64)
         # compute tasks: one per (node, micro-batch), update nodes once;
         # tasks_of[v][j] is v's task in micro-batch j
         tasks_arr = np.full((n, m), -1, dtype=np.int64)
-        T.node_names = [str(x) for x in g.ids]
+        key = ("names", id(g))
+        hit = self.cache.get(key) if self.cache is not None else None
+        if hit is not None and hit[0] is g:
+            T.node_names = hit[1]
+        else:
+            T.node_names = [str(x) for x in g.ids]
+            if self.cache is not None:
+                self.cache[key] = (g, T.node_names)
         for st in range(pp):
             res = T.resource("compute", st, compute=True)
             groups = self._groups(st)
@@ -870,7 +894,6 @@ class _Builder:
             tasks_arr[at[upd], :] = ks[upd, None]
             T.sequence[res].extend(range(first, first + count))
         self.tasks_arr = tasks_arr
-        self.stage_arr = np.asarray(stage, dtype=np.int64)
         tasks_of: list[list[int]] = tasks_arr.tolist()
         self.tasks_of = tasks_of
 
@@ -882,15 +905,16 @@ class _Builder:
         # dependencies and transfers
         mb = self.mb
         data: dict[tuple[int, int], list[int]] = defaultdict(list)
-        for b in range(len(mb)):
-            p = int(mb.producer[b])
-            if p < 0:
-                continue
-            for cidx in mb.cons_idx[
-                mb.cons_ptr[b] : mb.cons_ptr[b + 1]
-            ].tolist():
-                if stage[cidx] != stage[p]:
-                    data[(p, cidx)].append(b)
+        cb = np.repeat(np.arange(len(mb)), np.diff(mb.cons_ptr))
+        cp = mb.producer[cb]
+        cx = mb.cons_idx
+        far = (cp >= 0) & (
+            self.stage_arr[np.maximum(cp, 0)] != self.stage_arr[cx]
+        )
+        for b, p, x in zip(
+            cb[far].tolist(), cp[far].tolist(), cx[far].tolist(), strict=True
+        ):
+            data[(p, x)].append(b)
         # transfers between stages: (buffer, destination stage, micro-batch)
         self.sends: dict[tuple[int, int, int], int] = {}
         self.comm_bytes = defaultdict(float)
@@ -945,9 +969,6 @@ class _Builder:
                         self.sends[key] = k
                         self.comm_bytes[klass] += size
                     T.dep(self.sends[key], b_)
-                # a pure precedence between the same pair, if any
-            if update[u] and not update[v]:
-                continue
         self._collectives()
         self._offload()
         T.freeze()
@@ -970,9 +991,15 @@ class _Builder:
         if not s.offload:
             return
         peer = s.offload_to == "peer"
-        select = matching_unit(list(s.offload))
-        layers = self.g.layer or [None] * self.n
-        unit = [select(x) for x in layers]
+        key = ("offload", id(self.g), s.offload)
+        hit = self.cache.get(key) if self.cache is not None else None
+        if hit is not None and hit[0] is self.g:
+            unit = hit[1]
+        else:
+            select = matching_unit(list(s.offload))
+            unit = [select(x) for x in self.g.layer or [None] * self.n]
+            if self.cache is not None:
+                self.cache[key] = (self.g, unit)
         phase, stage = self.phase, self.stage
         backward = [p in ("backward", "recompute") for p in phase]
         # device sequences: the copy back is started early enough to hide
@@ -981,7 +1008,8 @@ class _Builder:
         order = {}
         for st in range(s.pp):
             seq = T.sequence[T.res_index[("compute", st)]]
-            order[st] = (seq, seq[0] if seq else 0)
+            durs = T.dur_list
+            order[st] = (seq, seq[0] if seq else 0, [durs[k] for k in seq])
         for b in range(len(mb)):
             p = int(mb.producer[b])
             size = float(mb.size[b])
@@ -1004,7 +1032,7 @@ class _Builder:
                 link, klass = c.host, "host"
             d2h = T.resource(f"offload {st}", st)
             h2d = T.resource(f"prefetch {st}", st)
-            seq, base = order[st]
+            seq, base, busy = order[st]
             tasks_of = self.tasks_of
             for j in range(s.microbatches):
                 first = min(tasks_of[x][j] for x in late) - base
@@ -1037,9 +1065,9 @@ class _Builder:
                     -1,
                 )
                 T.dep(off, pre)
-                i, hidden = first - 1, 0.0
-                while i > 0 and hidden < T.dur_list[pre]:
-                    hidden += T.dur_list[seq[i]]
+                i, hidden, need = first - 1, 0.0, T.dur_list[pre]
+                while i > 0 and hidden < need:
+                    hidden += busy[i]
                     i -= 1
                 if i >= 0:
                     T.dep(seq[i], pre)
@@ -1053,18 +1081,21 @@ class _Builder:
                 )
                 self.comm_bytes[klass] += 2 * size
 
-    def _groups(self, st: int) -> list[tuple[list[int], int]]:
+    def _groups(self, st: int) -> list[tuple[np.ndarray, int]]:
+        """Stage ``st``'s groups of nodes (one micro-batch's forward or
+        backward pass, or the update), in the order the device runs them."""
         s = self.s
         m, pp = s.microbatches, s.pp
-        phase = self.phase
-        mine = [v for v in self.base if self.stage[v] == st]
-        upd = [v for v in mine if phase[v] == "update"]
-        rest = [v for v in mine if phase[v] != "update"]
+        base = np.asarray(self.base, dtype=np.int64)
+        mine = base[self.stage_arr[base] == st]
+        code = self.phase_code[mine]
+        upd = mine[code == 3]
+        rest = mine[code != 3]
         if m == 1 and pp == 1:
             return [(mine, 0)]  # exactly the order given
-        fwd = [v for v in rest if phase[v] == "forward"]
-        bwd = [v for v in rest if phase[v] != "forward"]
-        out: list[tuple[list[int], int]] = []
+        fwd = rest[self.phase_code[rest] == 0]
+        bwd = rest[self.phase_code[rest] != 0]
+        out: list[tuple[np.ndarray, int]] = []
         if s.schedule == "gpipe":
             out += [(fwd, j) for j in range(m)]
             out += [(bwd, j) for j in range(m)]
@@ -1474,7 +1505,7 @@ class _Builder:
         def latest(ks):
             return max(ks, key=lambda k: (end[k], pos1(k)))
 
-        job_seq = np.asarray(T.job, dtype=np.int64)[base : base + count]
+        job_seq = T.job_arr[base : base + count]
         jobs_here, firsts = np.unique(job_seq, return_index=True)
         first_task = {
             int(j): base + int(i)
@@ -1495,6 +1526,13 @@ class _Builder:
         update = self.phase_code == 3
         ups = made & update[np.maximum(prod, 0)]
 
+        # offloaded activations made here (the offloaded buffers are
+        # activations whose readers are all on the producer's stage)
+        off_here = [
+            (b, j, off, pre, readers)
+            for (b, j), (off, pre, readers, _peer) in self.offloaded.items()
+            if pstage[b] == st
+        ]
         # -- activations made here: alloc at the producer's start, free at
         # the last reader here or the last transfer out (array path)
         bulk = valid & made & (pstage == st) & ~out & ~ups
@@ -1536,9 +1574,8 @@ class _Builder:
             bb = np.repeat(sel, m)
             j_ = np.tile(jj, len(sel))
             moved = np.zeros(groups, dtype=bool)
-            for b, j in self.offloaded:
-                if ib[b] >= 0:
-                    moved[ib[b] * m + j] = True
+            for b, j, *_ in off_here:
+                moved[ib[b] * m + j] = True
             live = ~moved
             sz = size[bb][live]
             key = order(0, bb[live], j_[live], 0)
@@ -1562,9 +1599,7 @@ class _Builder:
             )
         # offloaded copies: resident until copied out, again from the copy
         # back until the last backward reader ends
-        for (b, j), (off, pre, readers, _peer) in self.offloaded.items():
-            if ib[b] < 0:
-                continue
+        for b, j, off, pre, readers in off_here:
             sz, key = int(size[b]), order(0, b, j, 0)
             kp = tasks_of[int(prod[b])][j]
             add(start[kp], end[off], sz, kp, off, key)
@@ -1694,7 +1729,7 @@ class _Builder:
         # what is live as the first backward task starts (the first after
         # micro-batch 0's last forward task: a backward node needing no
         # forward result may run earlier)
-        nodes = np.asarray(T.node, dtype=np.int64)[base : base + count]
+        nodes = T.node_arr[base : base + count]
         kind = self.phase_code[nodes]
         fwd0 = np.flatnonzero((kind == 0) & (job_seq == 0))
         after = fwd0[-1] + 1 if len(fwd0) else 0
@@ -1724,22 +1759,24 @@ class _Builder:
             if best is None or last > best[0]:
                 best = (last, st, seq)
         _, st, seq = best
-        compute = exposed = bubble = 0.0
-        prev = 0.0
-        for k in seq:
-            gap = self.start[k] - prev
-            if gap > 1e-15:
-                d = self.last_dep[k]
-                if d >= 0 and T.kinds[d] != "compute":
-                    # the transfer's own time is exposed; waiting before
-                    # it started is waiting for another stage
-                    part = min(gap, float(T.dur[d]))
-                    exposed += part
-                    bubble += gap - part
-                else:
-                    bubble += gap
-            compute += T.dur[k]
-            prev = self.end[k]
+        seq = np.asarray(seq, dtype=np.int64)
+        exposed = bubble = 0.0
+        # sums in sequence order, as a loop would add them
+        compute = float(np.cumsum(T.dur[seq])[-1]) if len(seq) else 0.0
+        ends = self.end[seq]
+        gaps = self.start[seq] - np.r_[0.0, ends[:-1]]
+        for i in np.flatnonzero(gaps > 1e-15).tolist():
+            gap = float(gaps[i])
+            d = self.last_dep[seq[i]]
+            if d >= 0 and T.kinds[d] != "compute":
+                # the transfer's own time is exposed; waiting before
+                # it started is waiting for another stage
+                part = min(gap, float(T.dur[d]))
+                exposed += part
+                bubble += gap - part
+            else:
+                bubble += gap
+        prev = float(ends[-1]) if len(seq) else 0.0
         tail = makespan - prev
         if tail > 1e-15:
             exposed += tail
@@ -1854,6 +1891,8 @@ class _Tasks:
 
     def freeze(self) -> None:
         self.dur = np.array(self.dur_list)
+        self.job_arr = np.array(self.job, dtype=np.int64)
+        self.node_arr = np.array(self.node, dtype=np.int64)
         self.ndeps = np.array(self.ndeps_list, dtype=np.int64)
 
 
