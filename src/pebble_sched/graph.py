@@ -325,7 +325,6 @@ class Graph:
         bout = np.zeros(nb, dtype=bool)
         ccount = np.zeros(nb, dtype=np.int64)
         cons: list[int] = []
-        implied: list[tuple[int, int]] = []
         for j, b in enumerate(self._buffers):
             if not isinstance(b, Buffer):
                 raise InstanceError(f"Buffer {b!r} is not a Buffer.")
@@ -353,21 +352,103 @@ class Graph:
                     )
                 seen.add(ci)
                 cons.append(ci)
-                if bprod[j] >= 0:
-                    implied.append((int(bprod[j]), ci))
             ccount[j] = len(seen)
         self._buf_ids = tuple(buf_ids)
-        self.buf_producer = _freeze(bprod)
-        self.buf_size = _freeze(bsize)
-        self.buf_output = _freeze(bout)
         ptr = np.zeros(nb + 1, dtype=np.int64)
         np.cumsum(ccount, out=ptr[1:])
-        self.buf_cons_ptr = _freeze(ptr)
-        self.buf_cons_idx = _freeze(np.array(cons, dtype=np.int64))
+        self._link(
+            src,
+            dst,
+            esize,
+            fict,
+            (bprod, bsize, bout, ptr, np.array(cons, dtype=np.int64)),
+            trace_order,
+        )
+
+    @classmethod
+    def _from_parts(
+        cls,
+        ids: Sequence[NodeId],
+        src: np.ndarray,
+        dst: np.ndarray,
+        buffers: tuple[
+            Sequence[NodeId],
+            np.ndarray,
+            np.ndarray,
+            np.ndarray,
+            np.ndarray,
+            np.ndarray,
+        ],
+        *,
+        time: np.ndarray,
+        flops: np.ndarray,
+        op_bytes: np.ndarray,
+        op: Sequence[str | None] | None,
+        layer: Sequence[str | None] | None,
+        phase: Sequence[str | None] | None,
+        trace_order: Iterable[NodeId] | None,
+        name: str | None,
+        meta: dict[str, Any],
+    ) -> Graph:
+        """A graph a transformation of a valid graph built as index arrays
+        (distinct node ids, distinct edges, buffers ``(ids, producers,
+        sizes, outputs, consumer pointers, consumers)`` whose consumers are
+        distinct and not their producers, valid sizes, labels of the
+        allowed kinds): the per-item checks are skipped; a cycle or a
+        ``trace_order`` that is not topological still raises. ``meta`` is
+        kept as given (not copied)."""
+        self = object.__new__(cls)
+        self.ids = tuple(ids)
+        n = len(self.ids)
+        self._index = {v: i for i, v in enumerate(self.ids)}
+        self.node_size = _freeze(np.zeros(n, dtype=np.int64))
+        self.workspace = _freeze(np.zeros(n, dtype=np.int64))
+        self.time = _freeze(np.array(time, dtype=np.float64))
+        self.flops = _freeze(np.array(flops, dtype=np.int64))
+        self.op_bytes = _freeze(np.array(op_bytes, dtype=np.int64))
+
+        def labels(values):
+            values = tuple(values) if values is not None else ()
+            return values if any(v is not None for v in values) else None
+
+        self.op, self.layer, self.phase = (
+            labels(op),
+            labels(layer),
+            labels(phase),
+        )
+        self.keep_outputs = False
+        self.name = name
+        self.meta = meta
+        self._buffers = None
+        buf_ids, bprod, bsize, bout, ptr, cons = buffers
+        self._buf_ids = tuple(buf_ids)
+        m = len(src)
+        self._link(
+            np.asarray(src, dtype=np.int64),
+            np.asarray(dst, dtype=np.int64),
+            np.zeros(m, dtype=np.int64),
+            np.zeros(m, dtype=bool),
+            (bprod, bsize, bout, ptr, cons),
+            trace_order,
+        )
+        return self
+
+    def _link(self, src, dst, esize, fict, buffers, trace_order) -> None:
+        """Buffer arrays, all edges (explicit ones and those buffers imply),
+        adjacency, a topological order and the trace order."""
+        bprod, bsize, bout, ptr, cons = buffers
+        n = self.n
+        self.buf_producer = _freeze(np.asarray(bprod, dtype=np.int64))
+        self.buf_size = _freeze(np.asarray(bsize, dtype=np.int64))
+        self.buf_output = _freeze(np.asarray(bout, dtype=bool))
+        self.buf_cons_ptr = _freeze(np.asarray(ptr, dtype=np.int64))
+        self.buf_cons_idx = _freeze(np.asarray(cons, dtype=np.int64))
 
         # All edges: explicit ones plus those implied by buffers.
-        if implied:
-            isrc, idst = np.array(implied, dtype=np.int64).T
+        made = np.repeat(self.buf_producer, np.diff(self.buf_cons_ptr))
+        implied = made >= 0
+        if implied.any():
+            isrc, idst = made[implied], self.buf_cons_idx[implied]
             src = np.concatenate([src, isrc])
             dst = np.concatenate([dst, idst])
             esize = np.concatenate([esize, np.zeros(len(isrc), np.int64)])
@@ -503,6 +584,27 @@ class Graph:
     @property
     def buffers(self) -> tuple[Buffer, ...]:
         """The explicit buffers, as given."""
+        if self._buffers is None:  # a graph made from arrays
+            ids, ptr = self.ids, self.buf_cons_ptr.tolist()
+            cons = self.buf_cons_idx.tolist()
+            self._buffers = tuple(
+                Buffer(
+                    b,
+                    ids[p] if p >= 0 else None,
+                    size,
+                    tuple(ids[c] for c in cons[ptr[j] : ptr[j + 1]]),
+                    out,
+                )
+                for j, (b, p, size, out) in enumerate(
+                    zip(
+                        self._buf_ids,
+                        self.buf_producer.tolist(),
+                        self.buf_size.tolist(),
+                        self.buf_output.tolist(),
+                        strict=True,
+                    )
+                )
+            )
         return self._buffers
 
     def index(self, v: NodeId) -> int:
@@ -604,7 +706,7 @@ class Graph:
             "time": self.time,
             "edge_size": self.edge_size,
             "fictitious": self.edge_fictitious,
-            "buffers": self._buffers,
+            "buffers": self.buffers,
             "keep_outputs": self.keep_outputs,
             "trace_order": self.trace_order,
             "name": self.name,
@@ -628,7 +730,7 @@ class Graph:
             and np.array_equal(self.edge_dst, other.edge_dst)
             and np.array_equal(self.edge_size, other.edge_size)
             and np.array_equal(self.edge_fictitious, other.edge_fictitious)
-            and self._buffers == other._buffers
+            and self.buffers == other.buffers
             and self.keep_outputs == other.keep_outputs
             and self.trace_order == other.trace_order
             and self.name == other.name
@@ -645,7 +747,7 @@ class Graph:
 
     def __repr__(self) -> str:
         name = f"{self.name!r}, " if self.name else ""
-        return f"Graph({name}n={self.n}, m={self.m}, buffers={len(self._buffers)})"
+        return f"Graph({name}n={self.n}, m={self.m}, buffers={len(self._buf_ids)})"
 
     # -- dict / JSON and networkx (see convert.py) -----------------------
 

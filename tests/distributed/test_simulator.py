@@ -575,3 +575,50 @@ def test_every_graph_input_is_live_before_the_first_step():
     )
     r = simulate(g, CPU, "single", order=["v0", "v1"])
     assert r.devices[0].activation_peak == evaluate(g, ["v0", "v1"]).peak == 37
+
+
+@pytest.mark.parametrize(
+    "units",
+    [["blocks.*"], ["blocks.0"], ["blocks.1", "blocks.0"], ["blocks.1.att*"]],
+)
+def test_recomputing_graph_passes_the_checked_constructor(units):
+    """Tests that a recomputing graph (built from arrays, unchecked) is the graph the checking constructor builds from its parts."""
+    from pebble_sched.distributed.recompute import with_recomputation
+
+    g = read_graph(ROOT / "instances" / "dl-trace" / "gpt2-train.json")
+    r = with_recomputation(g, units)
+    assert r.n > g.n
+    again = Graph(**r._init_args())
+    assert again == r
+    a, b = again.memory_buffers(), r.memory_buffers()
+    for name in ("producer", "size", "output", "cons_ptr", "cons_idx"):
+        assert np.array_equal(getattr(a, name), getattr(b, name))
+    assert list(again.topological_order()) == list(r.topological_order())
+
+
+def test_cache_keeps_the_latest_recomputing_graphs(monkeypatch):
+    """Tests that the simulation cache drops least recently used recomputing graphs (with what is cached about them) and changes no result."""
+    from pebble_sched.distributed import simulator
+
+    monkeypatch.setattr(simulator, "CACHED_GRAPHS", 2)
+    g = read_graph(ROOT / "instances" / "dl-trace" / "gpt2-train.json")
+    cache = {}
+    sets = [
+        ["blocks.0"],
+        ["blocks.1"],
+        ["blocks.*"],
+        ["blocks.0"],
+        ["blocks.1"],
+    ]
+    for units in sets:
+        strat = {"pp": 2, "microbatches": 2, "recompute": units}
+        a = simulate(g, CPU, strat)
+        b = simulate(g, CPU, strat, cache=cache)
+        assert a.iteration_time == b.iteration_time
+        assert [d.peak for d in a.devices] == [d.peak for d in b.devices]
+        kept = [k for k in cache if k[0] == "recompute"]
+        assert len(kept) <= 2
+        assert kept[-1][2] == tuple(units)
+        graphs = {id(v[1]) for k, v in cache.items() if k[0] == "recompute"}
+        # everything cached is about the source graph or a kept one
+        assert {k[1] for k in cache if len(k) > 1} <= graphs | {id(g)}

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..exceptions import InstanceError
-from ..graph import Buffer, Graph
+from ..graph import Graph
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -220,20 +220,31 @@ def with_recomputation(graph: Graph, units: Callable | list[str]) -> Graph:
                 row = [c for c in cons[b] if c not in mine]
                 new_buffers.append((copies[p], size, mine + same, False))
         new_cons[b] = row + other
-    buffers = [
-        Buffer(
-            f"b{b}",
-            ids[prod[b]] if prod[b] >= 0 else None,
-            int(mb.size[b]),
-            tuple(ids[c] for c in new_cons[b]),
-            bool(mb.output[b]),
-        )
-        for b in range(len(mb))
-    ]
-    buffers += [
-        Buffer(f"r{k}", ids[p], s, tuple(ids[c] for c in cs), o)
-        for k, (p, s, cs, o) in enumerate(new_buffers)
-    ]
+    # buffers as arrays: the originals (consumers rewritten), then the
+    # recomputed ones
+    rows = new_cons + [cs for _p, _s, cs, _o in new_buffers]
+    counts = np.array([len(r) for r in rows], dtype=np.int64)
+    ptr = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum(counts, out=ptr[1:])
+    flat = [c for r in rows for c in r]
+    buffers = (
+        [f"b{b}" for b in range(len(mb))]
+        + [f"r{k}" for k in range(len(new_buffers))],
+        np.concatenate(
+            [
+                mb.producer,
+                np.array([x[0] for x in new_buffers], dtype=np.int64),
+            ]
+        ),
+        np.concatenate(
+            [mb.size, np.array([x[1] for x in new_buffers], dtype=np.int64)]
+        ),
+        np.concatenate(
+            [mb.output, np.array([x[3] for x in new_buffers], dtype=bool)]
+        ),
+        ptr,
+        np.array(flat, dtype=np.int64),
+    )
     extra: list[tuple[int, int]] = []  # edges the copies add
     # triggers: the gradient entering each unit's backward
     by_unit: dict[str, list[int]] = defaultdict(list)
@@ -263,13 +274,7 @@ def with_recomputation(graph: Graph, units: Callable | list[str]) -> Graph:
             ]
         )
     )
-    edges = list(
-        zip(
-            [ids[a] for a in (key // total).tolist()],
-            [ids[b] for b in (key % total).tolist()],
-            strict=True,
-        )
-    )
+    src, dst = key // total, key % total
 
     def pick(values, default=None):
         if values is None:
@@ -289,7 +294,6 @@ def with_recomputation(graph: Graph, units: Callable | list[str]) -> Graph:
     meta = dict(graph.meta)
     meta["recompute"] = sorted(chosen)
     args = dict(
-        buffers=buffers,
         time=time,
         op=pick(graph.op),
         flops=flops,
@@ -297,15 +301,20 @@ def with_recomputation(graph: Graph, units: Callable | list[str]) -> Graph:
         layer=pick(graph.layer),
         phase=pick(graph.phase, "recompute"),
         name=graph.name,
+        # the source's metadata (its own copy, read only like the graph)
+        # is shared rather than copied again: traced graphs carry large
+        # tables
+        meta=meta,
     )
+    # valid by construction from a valid graph: built from arrays
     try:
-        out = Graph(ids, edges, trace_order=trace, **args)
+        return Graph._from_parts(  # noqa: SLF001 (the package's own)
+            ids, src, dst, buffers, trace_order=trace, **args
+        )
     except InstanceError:  # the program order breaks a trigger edge
-        out = Graph(ids, edges, **args)
-    # the source's metadata (its own copy, read only like the graph) is
-    # shared rather than copied again: traced graphs carry large tables
-    out.meta = meta
-    return out
+        return Graph._from_parts(  # noqa: SLF001
+            ids, src, dst, buffers, trace_order=None, **args
+        )
 
 
 def _produced(mb, v: int) -> list[int]:
