@@ -29,6 +29,8 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 if TYPE_CHECKING:
     from .cluster import Device, Link
 
@@ -36,6 +38,7 @@ __all__ = [
     "all_gather_time",
     "all_reduce_time",
     "op_time",
+    "op_times",
     "p2p_time",
     "reduce_scatter_time",
 ]
@@ -52,6 +55,21 @@ def op_time(flops: float, moved: float, device: Device, dtype: str) -> float:
         else 0.0
     )
     return max(compute, memory) + device.launch_overhead
+
+
+def op_times(
+    flops: np.ndarray, moved: np.ndarray, device: Device, dtype: str
+) -> np.ndarray:
+    """:func:`op_time` of many operations at once (the same values)."""
+    f = np.asarray(flops, dtype=np.float64)
+    b = np.asarray(moved, dtype=np.float64)
+    compute = np.where(f > 0, f / device.flops(dtype), 0.0)
+    memory = np.where(
+        b > 0, b / (device.hbm_bandwidth * device.memory_efficiency), 0.0
+    )
+    out = np.maximum(compute, memory) + device.launch_overhead
+    out[(f <= 0) & (b <= 0)] = 0.0
+    return out
 
 
 def all_reduce_time(size: float, n: int, link: Link) -> float:

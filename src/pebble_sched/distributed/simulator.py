@@ -64,6 +64,9 @@ from .costs import (
     p2p_time,
     reduce_scatter_time,
 )
+from .costs import (
+    op_times as roofline_times,
+)
 from .recompute import matching_unit, unit_of, with_recomputation
 from .strategy import OPTIMIZERS, Strategy, StrategyError
 from .strategy import strategy as make_strategy
@@ -610,29 +613,15 @@ class _Builder:
             self.dur = dur.copy()
         else:
             dev = c.device
-            self.dur = np.array(
-                [
-                    op_time(
-                        float(graph.flops[v]),
-                        float(graph.op_bytes[v]),
-                        dev,
-                        dtype,
-                    )
-                    for v in range(n)
-                ]
-            )
+            self.dur = roofline_times(graph.flops, graph.op_bytes, dev, dtype)
             if fuse:
                 self.dur = fused_times(graph, self.mb, self.dur, dev, dtype)
             self.topo = graph.topological_order().tolist()
             self.tp_bytes: dict[str, float] = {}
             if s.tp > 1 or s.layer_tp:
                 self._tensor_parallel_collectives(layers)
-            self.pred = [
-                graph.pred_idx[
-                    graph.pred_ptr[v] : graph.pred_ptr[v + 1]
-                ].tolist()
-                for v in range(n)
-            ]
+            idx, ptr = graph.pred_idx.tolist(), graph.pred_ptr.tolist()
+            self.pred = [idx[ptr[v] : ptr[v + 1]] for v in range(n)]
             if self.cache is not None:
                 self.cache[key] = (
                     graph,
