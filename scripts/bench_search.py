@@ -246,9 +246,10 @@ def throughput(model: str, count: int, budget: float, nodes: int) -> None:
     dt = time.perf_counter() - t
     runs = r.chains[0]["distinct"]
     print(
-        f"one search chain, {budget:g} s: {r.evaluated} proposals, {runs} "
-        f"simulations ({runs / dt * 60:.0f} per minute, the rest repeats "
-        f"answered from the chain's cache)"
+        f"one search chain (budget {budget:g} s, stopped after {dt:.0f} s): "
+        f"{r.evaluated} proposals, {runs} simulations ({runs / dt * 60:.0f} "
+        "per minute; the other proposals were repeats answered from the "
+        "chain's cache)"
     )
 
 

@@ -23,7 +23,7 @@ def read(name: str) -> Graph:
 
 
 def reference_memory(graph: Graph, order: list) -> tuple[int, list[int]]:
-    """Memory during each step, straight from DESIGN.md §1 with Python sets.
+    """Memory during each step, straight from docs/model.md with Python sets.
 
     Deliberately independent of the library's buffer expansion: reads the
     shorthands and explicit buffers directly.

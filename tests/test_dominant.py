@@ -79,7 +79,7 @@ def sp_graphs(draw, max_nodes: int = 10, max_size: int = 9):
 
 
 def word(graph: Graph, order: list[int]) -> list[int]:
-    """Memory during and after each step, straight from DESIGN.md §1 (node model)."""
+    """Memory during and after each step, straight from docs/model.md (node model)."""
     pos = {v: i for i, v in enumerate(order)}
     succ = [graph.successors(v) for v in graph.ids]
     idx = {v: i for i, v in enumerate(graph.ids)}

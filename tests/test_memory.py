@@ -1,4 +1,4 @@
-"""Tests of the evaluator: DESIGN.md's facts, a reference, invalid orders."""
+"""Tests of the evaluator: docs/model.md's facts, a reference, invalid orders."""
 
 import pytest
 from hypothesis import given
@@ -12,7 +12,7 @@ from .helpers import graphs, read, reference_memory
 
 
 def test_chain(chain):
-    """Tests chain 1, 2, 3: memory 1, 3, 5; peak 5 (DESIGN.md)."""
+    """Tests chain 1, 2, 3: memory 1, 3, 5; peak 5 (docs/model.md)."""
     p = evaluate(chain, ["a", "b", "c"])
     assert p.memory.tolist() == [1, 3, 5]
     assert p.peak == 5 and p.peak_step == 2
@@ -20,20 +20,20 @@ def test_chain(chain):
 
 
 def test_fork(fork):
-    """Tests fork 4, 1, 1: memory 4, 5, 5; 6 with keep_outputs (DESIGN.md)."""
+    """Tests fork 4, 1, 1: memory 4, 5, 5; 6 with keep_outputs (docs/model.md)."""
     p = evaluate(fork, ["a", "b", "c"])
     assert p.memory.tolist() == [4, 5, 5] and p.peak == 5
     assert evaluate(fork.replace(keep_outputs=True), ["a", "b", "c"]).peak == 6
 
 
 def test_edge_sized_chain():
-    """Tests an edge-sized chain a -> b with m = 7: peak 7 (DESIGN.md)."""
+    """Tests an edge-sized chain a -> b with m = 7: peak 7 (docs/model.md)."""
     g = read("edge_chain.json")
     assert evaluate(g, ["a", "b"]).peak == 7
 
 
 def test_graph_input(graph_input):
-    """Tests an input of 10 read by a and b: memory 11, 11 (DESIGN.md)."""
+    """Tests an input of 10 read by a and b: memory 11, 11 (docs/model.md)."""
     p = evaluate(graph_input, ["a", "b"])
     assert p.memory.tolist() == [11, 11] and p.initial == 10 and p.peak == 11
     assert evaluate(read("graph_input.json"), ["a", "b"]).peak == 11

@@ -15,7 +15,7 @@ from .helpers import assert_valid_schedule, graphs
 
 
 def test_facts(chain, fork, graph_input):
-    """Tests solve() on DESIGN.md's examples: optimal, with the right peak."""
+    """Tests solve() on docs/model.md's examples: optimal, with the right peak."""
     for g, peak in ((chain, 5), (fork, 5), (graph_input, 11)):
         s = solve(g)
         assert s.peak == peak and s.status is Status.OPTIMAL

@@ -1,6 +1,6 @@
 """The expanded buffer model: every buffer of a graph as numpy arrays.
 
-DESIGN.md §1's shorthands mean exactly these buffers: a node size s(v) is a
+docs/model.md's shorthands mean exactly these buffers: a node size s(v) is a
 buffer produced by v read by all successors; a workspace x(v) a buffer of v
 with no consumer; an edge size m(u, v) a buffer of u read by v alone;
 ``keep_outputs`` makes the node-size buffers of sinks outputs. Explicit
@@ -25,7 +25,7 @@ NodeId = str | int
 
 @dataclass(frozen=True, slots=True)
 class Buffer:
-    """An explicit buffer of the general model (DESIGN.md §1).
+    """An explicit buffer of the general model (docs/model.md).
 
     Parameters
     ----------

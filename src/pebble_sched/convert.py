@@ -1,6 +1,6 @@
 """Conversions of :class:`~pebble_sched.graph.Graph`: the JSON schema and networkx.
 
-``dict_arguments`` reads the instance schema of DESIGN.md §2 (validating
+``dict_arguments`` reads the instance schema of docs/formats.md (validating
 types and keys, naming the culprit), ``graph_to_dict`` writes it; the
 networkx pair reads and writes node attributes ``size``, ``workspace``,
 ``time`` and the edge attribute ``size``. ``Graph.from_dict`` and friends
@@ -42,7 +42,7 @@ NODE_KEYS = {"id", "size", "workspace", "time", *COST_KEYS}
 
 
 def dict_arguments(data: Any) -> GraphArguments:
-    """Validate the instance schema of DESIGN.md §2 and return Graph's arguments.
+    """Validate the instance schema of docs/formats.md and return Graph's arguments.
 
     ``Graph.from_dict(data)`` is ``Graph(ids, edges, **kwargs)`` with these.
 
@@ -193,7 +193,7 @@ def _cost_arguments(costs: dict[str, list[Any]]) -> dict[str, Any]:
 
 
 def graph_to_dict(graph: Graph) -> dict[str, Any]:
-    """The instance schema of DESIGN.md §2 (plain Python values).
+    """The instance schema of docs/formats.md (plain Python values).
 
     Edges implied by buffers are written out as explicit edges, which
     reads back as the same graph.

@@ -47,7 +47,7 @@ def _load(path: str | os.PathLike, error: type[Exception]) -> Any:
 
 
 def read_graph(path: str | os.PathLike) -> Graph:
-    """Read an instance file (DESIGN.md §2).
+    """Read an instance file (docs/formats.md).
 
     Raises
     ------
@@ -108,7 +108,7 @@ def write_json(path: str | os.PathLike, data: Any) -> None:
 
 
 def write_graph(path: str | os.PathLike, graph: Graph) -> None:
-    """Write an instance file (DESIGN.md §2); gzipped when the name ends in ``.gz``.
+    """Write an instance file (docs/formats.md); gzipped when the name ends in ``.gz``.
 
     The file is written whole or not at all (a temporary file renamed).
     """
@@ -118,7 +118,7 @@ def write_graph(path: str | os.PathLike, graph: Graph) -> None:
 
 
 def read_schedule(path: str | os.PathLike) -> Schedule:
-    """Read a schedule file (DESIGN.md §2); ``ScheduleError`` when malformed."""
+    """Read a schedule file (docs/formats.md); ``ScheduleError`` when malformed."""
     data = _load(path, ScheduleError)
     try:
         return Schedule.from_dict(data)
@@ -127,5 +127,5 @@ def read_schedule(path: str | os.PathLike) -> Schedule:
 
 
 def write_schedule(path: str | os.PathLike, schedule: Schedule) -> None:
-    """Write a schedule file (DESIGN.md §2), whole or not at all."""
+    """Write a schedule file (docs/formats.md), whole or not at all."""
     _write_atomically(path, json.dumps(schedule.to_dict(), indent=1) + "\n")

@@ -1,6 +1,6 @@
 """The computation graph: an immutable DAG of operations and the buffers they use.
 
-A :class:`Graph` follows DESIGN.md §1 to the letter. Memory is a set of
+A :class:`Graph` follows docs/model.md to the letter. Memory is a set of
 buffers; each has a producer (a node, or none for a graph input), a size in
 bytes, the nodes that read it (its consumers) and an ``output`` flag. The
 shorthands of the file format are expanded into buffers by
@@ -753,7 +753,7 @@ class Graph:
 
     @classmethod
     def from_dict(cls, data: Any) -> Graph:
-        """Read the instance schema of DESIGN.md §2 from a parsed JSON value.
+        """Read the instance schema of docs/formats.md from a parsed JSON value.
 
         Examples
         --------
@@ -766,7 +766,7 @@ class Graph:
         return cls(ids, edges, **kwargs)
 
     def to_dict(self) -> dict[str, Any]:
-        """The instance schema of DESIGN.md §2 (plain Python values)."""
+        """The instance schema of docs/formats.md (plain Python values)."""
         return graph_to_dict(self)
 
     @classmethod

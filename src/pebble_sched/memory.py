@@ -1,6 +1,6 @@
 """Evaluate a schedule: the memory during every step and its peak.
 
-The semantics are those of DESIGN.md §1 for the full buffer model: a buffer
+The semantics are those of docs/model.md for the full buffer model: a buffer
 is live from its producer's step (from before the first step when it has no
 producer) through its last consumer's step; a buffer with no consumer lives
 only during its producer's step; an output lives to the end. The memory

@@ -136,7 +136,7 @@ class Schedule:
         return self.summary()
 
     def to_dict(self) -> dict[str, Any]:
-        """The schedule format of DESIGN.md §2."""
+        """The schedule format of docs/formats.md."""
         return {
             "instance": self.instance,
             "order": list(self.order),
@@ -150,7 +150,7 @@ class Schedule:
 
     @classmethod
     def from_dict(cls, data: Any) -> Schedule:
-        """Read the schedule format of DESIGN.md §2."""
+        """Read the schedule format of docs/formats.md."""
         if not isinstance(data, Mapping):
             raise ScheduleError("The schedule must be a JSON object.")
         for key in ("order", "peak"):

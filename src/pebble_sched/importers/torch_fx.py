@@ -24,8 +24,8 @@ graph. Then:
   readers and to its later readers, so every order keeps the program's
   meaning.
 
-This follows the recipe in ``shared/notes/peers.md`` (4.2), measured there
-on PyTorch 2.13.0 CPU.
+The recipe (fake tensors, an autograd trace of forward and backward, one
+buffer per storage) was checked against PyTorch 2.13.0 on CPU.
 """
 
 from __future__ import annotations

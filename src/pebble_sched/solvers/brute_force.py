@@ -1,7 +1,7 @@
 """Exact minimum peak by dynamic programming over all subsets: the test oracle.
 
 Deliberately simple and independent of :mod:`pebble_sched.memory`: the
-memory of a step is computed from the definitions of DESIGN.md §1 with
+memory of a step is computed from the definitions of docs/model.md with
 Python sets. After executing a set S of nodes (an ideal), the live buffers
 are those produced in S (or graph inputs) that are outputs or still have a
 consumer outside S; running v next costs those (with v's own inputs) plus

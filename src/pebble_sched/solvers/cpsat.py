@@ -1,6 +1,6 @@
 """Minimum peak with OR-Tools CP-SAT: positions, buffer lifetimes, a cumulative.
 
-Model (full buffer model of DESIGN.md §1): an integer ``pos[v]`` in 0..n-1
+Model (full buffer model of docs/model.md): an integer ``pos[v]`` in 0..n-1
 per node, all different, with ``pos[u] < pos[v]`` for every edge. Each
 buffer b is an interval over steps, from its producer's position (step 0
 for a graph input) to one past its last consumer's position (to n for an

@@ -1,6 +1,6 @@
 """Fast orders for large graphs, and an anytime local search (not exact).
 
-Full buffer model (DESIGN.md §1). Three parts, combined by
+Full buffer model (docs/model.md). Three parts, combined by
 :func:`heuristic_schedule`, the default for graphs the exact methods cannot
 handle:
 

@@ -1,6 +1,6 @@
 """Exact minimum peak by a budgeted search over the lattice of ideals.
 
-Model: the full buffer model of DESIGN.md §1. After a set S of nodes has run
+Model: the full buffer model of docs/model.md. After a set S of nodes has run
 (S is an *ideal*: closed under predecessors), the resident memory
 
     res(S) = sum of s(b) over buffers b produced in S (or graph inputs)

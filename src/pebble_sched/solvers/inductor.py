@@ -4,7 +4,7 @@
 sorts and ``reorder_for_peak_memory``, which keeps the lowest-peak order of
 {input order, LPMF, BFS, DFS} (ties go to the input order). These functions
 reproduce their choices on our buffer model, which is Inductor's own
-(DESIGN.md §1): a node's ``size`` is the total of the buffers it allocates
+(docs/model.md): a node's ``size`` is the total of the buffers it allocates
 (including scratch and edge buffers here), its predecessor buffers are the
 buffers it reads, and a buffer's out-degree counts its consumers plus one
 when it is a graph output. The *index* of a node is its position in the

@@ -6,7 +6,7 @@ and before its descendants, so the graph splits into *blocks* (the nodes
 between consecutive pivots, each block ending with its pivot) that run one
 after the other in every schedule. A block's steps see the same memory in
 any schedule as in a small instance of their own, in the full buffer model
-of DESIGN.md §1:
+of docs/model.md:
 
 - a buffer produced before the block and still needed (read in or after
   the block, or an output) becomes a graph input of the block;

@@ -7,7 +7,7 @@ step) and ``work[v]`` bytes of scratch live only during its own step. Running
 v therefore needs the outputs of all its children, plus ``work[v] +
 out[v]``. With node sizes, workspaces and edge sizes (each node has one
 successor, so its node size and its edge size are read by the same parent),
-this is exactly DESIGN.md §1 on an in-tree.
+this is exactly docs/model.md on an in-tree.
 
 Algorithm (J. W. H. Liu, "An application of generalized tree pebbling to
 sparse matrix factorization", SIAM J. Algebraic Discrete Methods 8(3),
