@@ -145,6 +145,8 @@ def run(
                 desc += f" recompute {len(s.recompute)}"
             if s.offload:
                 desc += f" offload {len(s.offload)}"
+            if s.stage_starts:
+                desc += f" stages from {','.join(s.stage_starts)}"
             print(
                 f"| {gib:g} | {name} | {desc} | {e.time * 1e3:.1f} | "
                 f"{e.peak / GiB:.1f}{'' if e.fits else ' (over)'} | {n} |",

@@ -935,6 +935,11 @@ def simulate_cmd(
             if s.offload
             else ""
         )
+        + (
+            f", stages start at {', '.join(s.stage_starts)}"
+            if s.stage_starts
+            else ""
+        )
     )
     click.echo(f"order        : {result.order}")
     rate = (
@@ -1221,6 +1226,8 @@ def search_cmd(
             extra.append(f"recompute {len(s.recompute)} units")
         if s.offload:
             extra.append(f"offload {len(s.offload)} units")
+        if s.stage_starts:
+            extra.append(f"stages start at {', '.join(s.stage_starts)}")
         click.echo(
             f"{name:<15}: dp {s.dp} tp {s.tp} pp {s.pp}, {s.microbatches} "
             f"micro-batches ({s.schedule})"

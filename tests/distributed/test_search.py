@@ -24,10 +24,11 @@ def tiny(**kw):
 
 @pytest.mark.parametrize("limit", [None, 4 * 10**8])
 def test_mcmc_finds_the_exhaustive_optimum(limit):
-    """Tests that on a tiny space (4 units x recompute x 2 devices) the chain finds the optimum in at least 19 of 20 seeded runs."""
+    """Tests that on a tiny space (4 units x recompute x 2 devices x stage boundaries) the chain finds the optimum in at least 19 of 20 seeded runs."""
     space = tiny()
     best, count = exhaustive(space, memory_limit=limit)
-    assert best is not None and count == 96
+    # 3 points x 2 schedules x 16 recomputed subsets, pp = 2 with 3 splits
+    assert best is not None and count == 160
     hits = 0
     for seed in range(20):
         r = search(
@@ -229,3 +230,63 @@ def test_dask_executor():
     assert remote.best == local.best and remote.evaluated == local.evaluated
     with pytest.raises(ValueError, match="executor must be"):
         search(space, executor="ray")
+
+
+def test_shifting_a_stage_boundary_beats_the_balanced_split():
+    """Tests that when the forward-balanced split is not the fastest (a heavy backward pass), the search finds the better boundary, as exhaustive search does."""
+    g = chain(4, flops=1e9, act=10**6, grad=10**6, params=10**6)
+    flops = [int(8e9) if v == "b0" else int(1e9) for v in g.ids]
+    g = g.replace(flops=flops, meta=dict(g.meta, input_shapes=[[1]]))
+    space = Space(
+        g,
+        "cpu-test:1",
+        global_batch=3,
+        recompute=False,
+        offload=False,
+        zero=False,
+    )
+    grid, _ = grid_search(space)
+    assert grid.strategy.pp == 2 and not grid.strategy.stage_starts
+    best, _ = exhaustive(space)
+    assert best.strategy.stage_starts == ("u.1",)
+    assert best.cost < grid.cost
+    for seed in range(5):
+        r = search(space, iterations=100, chains=1, seed=seed)
+        assert r.best_evaluation.cost == pytest.approx(best.cost)
+    # without the move the search cannot leave the balanced split
+    fixed = Space(
+        g,
+        "cpu-test:1",
+        global_batch=3,
+        recompute=False,
+        offload=False,
+        zero=False,
+        boundaries=False,
+    )
+    r = search(fixed, iterations=100, chains=1, seed=0)
+    assert r.best_evaluation.cost == pytest.approx(grid.cost)
+
+
+def test_boundary_moves_give_valid_canonical_splits():
+    """Tests that shifted boundaries simulate, keep every stage non-empty, and write the default split as none."""
+    import random
+
+    g = chain(6, flops=1e9, act=10**6, grad=10**6, params=10**6)
+    g = g.replace(meta=dict(g.meta, input_shapes=[[1]]))
+    space = Space(g, "cpu-test:2", global_batch=4)
+    rng = random.Random(0)
+    s = space.strategy(1, 1, 3)
+    seen = set()
+    for _ in range(40):
+        s = space._shift_boundary(s, rng)
+        cuts = space.cuts(s)
+        assert list(cuts) == sorted(set(cuts)) and cuts[0] > 0
+        assert cuts[-1] < len(space.units)
+        assert bool(s.stage_starts) == (cuts != space.default_cuts(1, 3))
+        r = simulate(g, space.cluster, s)
+        assert r.stats["units_per_stage"] == [
+            b - a
+            for a, b in zip((0, *cuts), (*cuts, len(space.units)), strict=True)
+        ]
+        seen.add(cuts)
+    assert len(seen) > 3

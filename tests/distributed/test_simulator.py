@@ -24,7 +24,7 @@ DL_INSTANCES = sorted(
 
 
 def chain(units, flops=1e9, act=1000, grad=500, params=None, update=False):
-    """A training step of ``units`` layers: forward f_i, backward b_i, saved activations."""
+    """A training step of ``units`` layers: forward f_i, backward b_i, saved activations (``act`` bytes, or a list: per layer)."""
     ids, phase, layer = [], [], []
     for i in range(units):
         ids.append(f"f{i}"), phase.append("forward"), layer.append(f"u.{i}")
@@ -36,7 +36,8 @@ def chain(units, flops=1e9, act=1000, grad=500, params=None, update=False):
     buffers, edges = [], []
     for i in range(units):
         readers = [f"b{i}"] + ([f"f{i + 1}"] if i + 1 < units else [])
-        buffers.append(Buffer(f"a{i}", f"f{i}", act, tuple(readers)))
+        size = act[i] if isinstance(act, list) else act
+        buffers.append(Buffer(f"a{i}", f"f{i}", size, tuple(readers)))
         if i:
             buffers.append(Buffer(f"g{i}", f"b{i}", grad, (f"b{i - 1}",)))
         if update:

@@ -9,9 +9,9 @@ simulated step time of :func:`~.simulator.simulate` (or another objective);
 a strategy whose per-device peak, judged by liveness, exceeds the memory
 limit is rejected (or penalized). Moves: resample the parallel degrees; move
 the ZeRO stage; toggle one unit's recomputation or offload; copy one unit's
-choice to its neighbour (FlexFlow's propagation); change the pipeline
-schedule; swap two pipeline stages' device groups (which decides which
-stage boundaries cross nodes). Acceptance is ``min(1, exp(-beta * (c' - c) / c))`` (a relative
+choice to its neighbour (FlexFlow's propagation); shift one pipeline stage
+boundary by one unit; change the pipeline schedule; swap two pipeline
+stages' device groups (which decides which stage boundaries cross nodes). Acceptance is ``min(1, exp(-beta * (c' - c) / c))`` (a relative
 change, so ``beta`` does not depend on the time scale), with a reset to the
 best state every ``reset`` iterations, as FlexFlow's MCMC does (Jia et al.,
 SysML 2019). Several chains start from data parallelism, Megatron-style
@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 from .cluster import Cluster
 from .cluster import cluster as make_cluster
 from .recompute import unit_of
-from .simulator import simulate
+from .simulator import _partition, simulate, unit_times
 from .strategy import Strategy, StrategyError
 
 if TYPE_CHECKING:
@@ -129,6 +129,10 @@ class Space:
         Tensor-parallel degrees to try (with ``graphs`` a function).
     recompute, offload, zero
         Whether those moves are allowed.
+    boundaries
+        Whether a move may shift a pipeline stage boundary by one layer unit
+        (from the simulator's forward-time balanced split; a stage that
+        holds more micro-batches in flight can then take fewer layers).
     """
 
     def __init__(
@@ -141,6 +145,7 @@ class Space:
         recompute: bool = True,
         offload: bool = True,
         zero: bool = True,
+        boundaries: bool = True,
         optimizer: str = "adam-mixed",
     ) -> None:
         self.cluster: Cluster = make_cluster(cluster)
@@ -160,7 +165,13 @@ class Space:
             global_batch or self.micro * self.cluster.num_devices
         )
         self.units = _units(base)
-        self.allow = {"recompute": recompute, "offload": offload, "zero": zero}
+        self.allow = {
+            "recompute": recompute,
+            "offload": offload,
+            "zero": zero,
+            "boundaries": boundaries,
+        }
+        self._cuts: dict[tuple[int, int], tuple[int, ...]] = {}
         self.optimizer = optimizer
         self.points = self._points()
         if not self.points:
@@ -244,7 +255,11 @@ class Space:
             moves += ["offload"]
         if self.allow["zero"]:
             moves += ["zero"]
+        if self.allow["boundaries"] and 1 < s.pp < len(self.units):
+            moves += ["boundary"]
         move = rng.choice(moves)
+        if move == "boundary":
+            return self._shift_boundary(s, rng)
         if move == "degrees":
             dp, tp, pp = rng.choice(self.points)
             return replace(
@@ -284,6 +299,49 @@ class Space:
             chosen ^= {u}
         ordered = tuple(x for x in self.units if x in chosen)
         return replace(s, **{key: ordered})
+
+    def default_cuts(self, tp: int, pp: int) -> tuple[int, ...]:
+        """The simulator's own stage boundaries (indices into ``units`` of
+        the first unit of stages 1..pp-1: forward time balanced)."""
+        key = (tp, pp)
+        if key not in self._cuts:
+            times = unit_times(
+                self.graph(tp),
+                self.cluster,
+                Strategy(tp=tp, optimizer=self.optimizer),
+            )
+            weights = [times.get((u, "forward"), 0.0) for u in self.units]
+            self._cuts[key] = tuple(_partition(weights, pp).tolist())
+        return self._cuts[key]
+
+    def cuts(self, s: Strategy) -> tuple[int, ...]:
+        """The stage boundaries of ``s`` as indices into ``units``."""
+        if s.stage_starts:
+            return tuple(sorted(self.units.index(u) for u in s.stage_starts))
+        return self.default_cuts(s.tp, s.pp)
+
+    def with_cuts(self, s: Strategy, cuts: tuple[int, ...]) -> Strategy:
+        """``s`` with stage boundaries ``cuts`` (the simulator's default
+        written as none, so that one strategy has one form)."""
+        if tuple(cuts) == self.default_cuts(s.tp, s.pp):
+            return replace(s, stage_starts=())
+        return replace(s, stage_starts=tuple(self.units[c] for c in cuts))
+
+    def _shift_boundary(self, s: Strategy, rng: random.Random) -> Strategy:
+        """Move one pipeline stage boundary by one layer unit."""
+        cuts = list(self.cuts(s))
+        options = []
+        for i, c in enumerate(cuts):
+            low = cuts[i - 1] + 1 if i else 1
+            high = (
+                cuts[i + 1] - 1 if i + 1 < len(cuts) else len(self.units) - 1
+            )
+            options += [(i, c + d) for d in (-1, 1) if low <= c + d <= high]
+        if not options:
+            return s
+        i, c = rng.choice(options)
+        cuts[i] = c
+        return self.with_cuts(s, tuple(cuts))
 
     def evaluate(
         self,
@@ -418,6 +476,7 @@ def _walk(
             s.recompute,
             s.offload,
             s.placement,
+            s.stage_starts,
         )
         if key not in cache:
             cache[key] = space.evaluate(s, objective, limit, memory)
@@ -783,10 +842,11 @@ def exhaustive(
     memory_limit: int | None = None,
     objective: str = "time",
 ) -> tuple[Evaluation | None, int]:
-    """Every strategy of a small space (all points, schedules, ZeRO stages
-    and subsets of recomputed and offloaded units the space allows): the
+    """Every strategy of a small space (all points, stage boundaries,
+    schedules, ZeRO stages and subsets of recomputed and offloaded units the
+    space allows): the
     optimum that fits and the number evaluated. For tests and tiny models."""
-    from itertools import product
+    from itertools import combinations, product
 
     limit = int(memory_limit or space.cluster.device.memory)
     units = space.units
@@ -799,11 +859,20 @@ def exhaustive(
     best, count = None, 0
     for dp, tp, pp in space.points:
         zeros = (0, 1, 2, 3) if space.allow["zero"] and dp > 1 else (0,)
-        for zero, schedule, r, o in product(
-            zeros, ("1f1b", "gpipe"), rec, off
+        base = space.strategy(dp, tp, pp)
+        splits = (
+            [
+                space.with_cuts(base, c)
+                for c in combinations(range(1, len(units)), pp - 1)
+            ]
+            if space.allow["boundaries"] and pp > 1
+            else [base]
+        )
+        for split, zero, schedule, r, o in product(
+            splits, zeros, ("1f1b", "gpipe"), rec, off
         ):
             s = replace(
-                space.strategy(dp, tp, pp),
+                split,
                 zero=zero,
                 schedule=schedule,
                 recompute=r,
