@@ -3,6 +3,7 @@
     python scripts/bench_search.py [--model gpt-1.3b|gpt-6.7b|resnet50|randwire] [--nodes N] [--budget 30] [--limits 80,40,24]
     python scripts/bench_search.py --curve 8 [--budget 20]
     python scripts/bench_search.py --throughput 200 [--budget 60]
+    python scripts/bench_search.py --layer-tp [--budget 60]  (per-layer degrees too)
 
 A GPT-style model (one tensor-parallel rank traced per degree 1, 2, 4, 8,
 micro-batch 2, sequence 2,048) on ``--nodes`` 8-GPU H100 nodes, global
@@ -50,7 +51,7 @@ def randwire_imagenet(batch: int = 32, size: int = 224):
     return net, (x,)
 
 
-def make_space(model: str, nodes: int = 1, **kw):
+def make_space(model: str, nodes: int = 1, layer_tp: bool = False, **kw):
     from pebble_sched.distributed.search import Space
     from pebble_sched.importers.gpt import gpt_graph
 
@@ -73,6 +74,10 @@ def make_space(model: str, nodes: int = 1, **kw):
             cache[tp] = gpt_graph(model, batch=2, tp=tp)
         return cache[tp]
 
+    if layer_tp:  # per-layer degrees: each new map is a new trace
+        kw["layer_graphs"] = lambda tp, m: gpt_graph(
+            model, batch=2, tp=tp, layer_tp=m
+        )
     space = Space(
         graph,
         f"h100-sxm:{nodes}",
@@ -86,12 +91,16 @@ def make_space(model: str, nodes: int = 1, **kw):
 
 
 def run(
-    model: str, budget: float, limits: list[float], nodes: int = 1
+    model: str,
+    budget: float,
+    limits: list[float],
+    nodes: int = 1,
+    layer_tp: bool = False,
 ) -> None:
     from pebble_sched.distributed.search import grid_search, search
 
     t0 = time.perf_counter()
-    ours_space = make_space(model, nodes)
+    ours_space = make_space(model, nodes, layer_tp=layer_tp)
     ff_space = make_space(
         model, nodes, recompute=False, offload=False, zero=False
     )
@@ -263,6 +272,11 @@ def main() -> None:
     ap.add_argument("--curve", type=int, default=0)
     ap.add_argument("--throughput", type=int, default=0)
     ap.add_argument(
+        "--layer-tp",
+        action="store_true",
+        help="our search also moves per-layer tensor-parallel degrees",
+    )
+    ap.add_argument(
         "--nodes", type=int, default=1, help="8-GPU H100 nodes (GPT models)"
     )
     args = ap.parse_args()
@@ -272,7 +286,7 @@ def main() -> None:
         curve(args.model, args.budget, args.curve)
     else:
         limits = [float(x) for x in args.limits.split(",")]
-        run(args.model, args.budget, limits, args.nodes)
+        run(args.model, args.budget, limits, args.nodes, args.layer_tp)
 
 
 if __name__ == "__main__":

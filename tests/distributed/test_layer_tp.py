@@ -199,3 +199,42 @@ def test_cli_import_and_simulate_per_layer_degrees(tmp_path):
     assert r.exit_code == 2 and "PATTERN=DEGREE" in r.output
     r = CliRunner().invoke(main, [*args, "--layer-tp", "layers.1=3"])
     assert r.exit_code == 2 and "does not divide heads" in r.output
+
+
+def test_search_moves_over_per_layer_degrees():
+    """Tests that a space built with layer_graphs proposes per-layer degrees that simulate as the directly traced graph does, and that a search over them runs and keeps its best fitting."""
+    import random
+
+    from pebble_sched.distributed.search import OBJECTIVES, Space, search
+
+    shape, kw = (2, 64, 4), {"batch": 2, "seq": 32, "vocab": 128}
+    space = Space(
+        lambda tp: gpt_graph(shape, tp=tp, **kw),
+        "h100-sxm",
+        global_batch=8,
+        tp_degrees=(1, 2, 4),
+        layer_graphs=lambda tp, m: gpt_graph(shape, tp=tp, layer_tp=m, **kw),
+    )
+    assert space.layer_units == ["layers.0", "layers.1"]
+    rng = random.Random(0)
+    s, seen = space.strategy(2, 2, 1), set()
+    for _ in range(8):
+        s = space._layer_degree(s, rng)
+        assert all(u in space.layer_units for u, _t in s.layer_tp)
+        assert all(t != s.tp for _u, t in s.layer_tp)  # the default omitted
+        e = space.evaluate(s, OBJECTIVES["time"], 80 * 2**30)
+        assert e.error is None
+        if s.layer_tp:
+            direct = simulate(
+                gpt_graph(shape, tp=2, layer_tp=dict(s.layer_tp), **kw),
+                space.cluster,
+                s,
+            )
+            assert e.time == direct.iteration_time
+            assert e.peak == direct.peak
+        seen.add(s.layer_tp)
+    assert len(seen) >= 2
+    r = search(space, iterations=40, chains=1, seed=0)
+    assert r.best is not None and r.best_evaluation.fits
+    again = simulate(space.graph_for(r.best), space.cluster, r.best)
+    assert again.iteration_time == r.best_evaluation.time

@@ -57,6 +57,9 @@ __all__ = [
     "search",
 ]
 
+#: graphs traced with per-layer degrees a space keeps (each a new trace)
+LAYER_GRAPHS = 8
+
 #: named objectives over a simulation result (lower is better)
 OBJECTIVES: dict[str, Any] = {
     "time": lambda r: r.iteration_time,
@@ -129,6 +132,13 @@ class Space:
         Tensor-parallel degrees to try (with ``graphs`` a function).
     recompute, offload, zero
         Whether those moves are allowed.
+    layer_graphs, layer_units
+        A function from a tensor-parallel degree and a map of layer units to
+        their own degrees (``{"layers.3": 4}``) to the graph traced so
+        (``lambda tp, m: gpt_graph("gpt-1.3b", tp=tp, layer_tp=m)``):
+        moves may then give one of ``layer_units`` (default: the units that
+        are elements of a module list) another degree, or copy a unit's
+        degree to its neighbour. Each new map costs a trace.
     boundaries
         Whether a move may shift a pipeline stage boundary by one layer unit
         (from the simulator's forward-time balanced split; a stage that
@@ -147,8 +157,12 @@ class Space:
         zero: bool = True,
         boundaries: bool = True,
         optimizer: str = "adam-mixed",
+        layer_graphs: Callable[[int, dict[str, int]], Graph] | None = None,
+        layer_units: list[str] | None = None,
     ) -> None:
         self.cluster: Cluster = make_cluster(cluster)
+        self._layer_factory = layer_graphs
+        self._layer_graphs: dict[tuple, Graph] = {}
         if callable(graphs):
             self._factory = graphs
             self.tp_degrees = tuple(tp_degrees)
@@ -165,13 +179,19 @@ class Space:
             global_batch or self.micro * self.cluster.num_devices
         )
         self.units = _units(base)
+        self.layer_units = (
+            [u for u in self.units if u in set(layer_units)]
+            if layer_units is not None
+            else [u for u in self.units if u.rsplit(".", 1)[-1].isdigit()]
+        )
         self.allow = {
             "recompute": recompute,
             "offload": offload,
             "zero": zero,
             "boundaries": boundaries,
+            "layers": layer_graphs is not None and bool(self.layer_units),
         }
-        self._cuts: dict[tuple[int, int], tuple[int, ...]] = {}
+        self._cuts: dict[tuple, tuple[int, ...]] = {}
         self.optimizer = optimizer
         self.points = self._points()
         if not self.points:
@@ -185,6 +205,52 @@ class Space:
         """Forget what simulations reuse (recomputing graphs, op times,
         device orders): memory back, or a measurement from a cold start."""
         self._cache.clear()
+
+    def graph_for(self, s: Strategy) -> Graph:
+        """The graph a strategy runs: the shard of its tensor-parallel
+        degree, traced with its per-layer degrees when it has any (the last
+        few such graphs are kept: each is a new trace)."""
+        if not s.layer_tp:
+            return self.graph(s.tp)
+        key = (s.tp, s.layer_tp)
+        graphs = self._layer_graphs
+        if key in graphs:
+            graphs[key] = graphs.pop(key)  # the most recently used last
+        else:
+            if self._layer_factory is None:
+                raise StrategyError(
+                    f"Strategy {s.name}: per-layer degrees need a space "
+                    "built with layer_graphs."
+                )
+            graphs[key] = self._layer_factory(s.tp, dict(s.layer_tp))
+            while len(graphs) > LAYER_GRAPHS:
+                del graphs[next(iter(graphs))]
+        return graphs[key]
+
+    def _layer_degree(self, s: Strategy, rng: random.Random) -> Strategy:
+        """Give one layer unit another tensor-parallel degree, or copy a
+        unit's degree to its neighbour (FlexFlow's propagation)."""
+        units = self.layer_units
+        degrees = [
+            t
+            for t in self.tp_degrees
+            if (s.dp * s.tp) % t == 0
+            and (self.micro * t) % s.tp == 0
+            and self.cluster.devices_per_node % t == 0
+        ]
+        current = {u: s.tp_of(u) for u in units}
+        u = rng.choice(units)
+        if rng.random() < 0.5 and len(units) > 1:
+            k = units.index(u)
+            v = units[k + 1] if k + 1 < len(units) else units[k - 1]
+            current[v] = current[u]
+        else:
+            options = [t for t in degrees if t != current[u]]
+            if not options:
+                return s
+            current[u] = rng.choice(options)
+        layer_tp = tuple((u, t) for u, t in current.items() if t != s.tp)
+        return replace(s, layer_tp=layer_tp, stage_starts=())
 
     def graph(self, tp: int) -> Graph:
         if tp not in self._graphs:
@@ -257,9 +323,13 @@ class Space:
             moves += ["zero"]
         if self.allow["boundaries"] and 1 < s.pp < len(self.units):
             moves += ["boundary"]
+        if self.allow["layers"] and len(self.tp_degrees) > 1:
+            moves += ["layer"]
         move = rng.choice(moves)
         if move == "boundary":
             return self._shift_boundary(s, rng)
+        if move == "layer":
+            return self._layer_degree(s, rng)
         if move == "degrees":
             dp, tp, pp = rng.choice(self.points)
             return replace(
@@ -303,27 +373,32 @@ class Space:
     def default_cuts(self, tp: int, pp: int) -> tuple[int, ...]:
         """The simulator's own stage boundaries (indices into ``units`` of
         the first unit of stages 1..pp-1: forward time balanced)."""
-        key = (tp, pp)
+        return self._default_cuts(Strategy(tp=tp, pp=pp))
+
+    def _default_cuts(self, s: Strategy) -> tuple[int, ...]:
+        key = (s.tp, s.pp, s.layer_tp)
         if key not in self._cuts:
             times = unit_times(
-                self.graph(tp),
+                self.graph_for(s),
                 self.cluster,
-                Strategy(tp=tp, optimizer=self.optimizer),
+                Strategy(
+                    tp=s.tp, layer_tp=s.layer_tp, optimizer=self.optimizer
+                ),
             )
             weights = [times.get((u, "forward"), 0.0) for u in self.units]
-            self._cuts[key] = tuple(_partition(weights, pp).tolist())
+            self._cuts[key] = tuple(_partition(weights, s.pp).tolist())
         return self._cuts[key]
 
     def cuts(self, s: Strategy) -> tuple[int, ...]:
         """The stage boundaries of ``s`` as indices into ``units``."""
         if s.stage_starts:
             return tuple(sorted(self.units.index(u) for u in s.stage_starts))
-        return self.default_cuts(s.tp, s.pp)
+        return self._default_cuts(s)
 
     def with_cuts(self, s: Strategy, cuts: tuple[int, ...]) -> Strategy:
         """``s`` with stage boundaries ``cuts`` (the simulator's default
         written as none, so that one strategy has one form)."""
-        if tuple(cuts) == self.default_cuts(s.tp, s.pp):
+        if tuple(cuts) == self._default_cuts(s):
             return replace(s, stage_starts=())
         return replace(s, stage_starts=tuple(self.units[c] for c in cuts))
 
@@ -351,8 +426,8 @@ class Space:
         memory: str = "liveness",
         order: str = "fifo",
     ) -> Evaluation:
-        g = self.graph(s.tp)
         try:
+            g = self.graph_for(s)
             r = simulate(g, self.cluster, s, order=order, cache=self._cache)
         except StrategyError as exc:  # a strategy this graph cannot run
             return Evaluation(s, math.inf, math.inf, 2**62, False, str(exc))
@@ -477,6 +552,7 @@ def _walk(
             s.offload,
             s.placement,
             s.stage_starts,
+            s.layer_tp,
         )
         if key not in cache:
             cache[key] = space.evaluate(s, objective, limit, memory)
