@@ -66,23 +66,11 @@ def matching_unit(patterns: list[str] | tuple[str, ...]) -> Callable:
     seen: dict[str, str | None] = {}  # many nodes share a layer path
     if not any(ch in p for p in patterns for ch in "*?["):
         names = set(patterns)  # plain names: a set lookup per prefix
+        matches = names.__contains__
+    else:
 
-        def plain(layer: str | None) -> str | None:
-            if layer is None:
-                return None
-            if layer in seen:
-                return seen[layer]
-            parts = layer.split(".")
-            found = None
-            for k in range(1, len(parts) + 1):
-                prefix = ".".join(parts[:k])
-                if prefix in names:
-                    found = prefix
-                    break
-            seen[layer] = found
-            return found
-
-        return plain
+        def matches(prefix: str) -> bool:
+            return any(fnmatch.fnmatchcase(prefix, p) for p in patterns)
 
     def unit(layer: str | None) -> str | None:
         if layer is None:
@@ -93,7 +81,7 @@ def matching_unit(patterns: list[str] | tuple[str, ...]) -> Callable:
         found = None
         for k in range(1, len(parts) + 1):
             prefix = ".".join(parts[:k])
-            if any(fnmatch.fnmatchcase(prefix, p) for p in patterns):
+            if matches(prefix):
                 found = prefix
                 break
         seen[layer] = found
