@@ -1,5 +1,7 @@
 """Tests of the strategy search against exhaustive enumeration (#15)."""
 
+from dataclasses import replace
+
 import pytest
 
 from pebble_sched import evaluate
@@ -290,3 +292,21 @@ def test_boundary_moves_give_valid_canonical_splits():
         ]
         seen.add(cuts)
     assert len(seen) > 3
+
+
+def test_offload_target_move_reaches_peer_offload():
+    """Tests that with a pipeline and offloaded units the search may send the activations to a peer stage, and such strategies simulate."""
+    import random
+
+    g = chain(4, flops=1e9, act=10**8, grad=10**6, params=10**6)
+    g = g.replace(meta=dict(g.meta, input_shapes=[[1]]))
+    space = Space(g, "cpu-test:2", global_batch=4)
+    rng = random.Random(1)
+    s = replace(space.strategy(1, 1, 2), offload=("u.0",))
+    targets = set()
+    for _ in range(200):
+        t = space.propose(s, rng)
+        targets.add(t.offload_to)
+        if t.offload_to == "peer":
+            assert simulate(g, space.cluster, t).devices[1].peak > 0
+    assert targets == {"host", "peer"}

@@ -8,10 +8,13 @@ whether it offloads its activations to host memory. Its cost is the
 simulated step time of :func:`~.simulator.simulate` (or another objective);
 a strategy whose per-device peak, judged by liveness, exceeds the memory
 limit is rejected (or penalized). Moves: resample the parallel degrees; move
-the ZeRO stage; toggle one unit's recomputation or offload; copy one unit's
+the ZeRO stage; toggle one unit's recomputation or offload; send offloaded
+activations to host memory or to a peer stage's GPU; copy one unit's
 choice to its neighbour (FlexFlow's propagation); shift one pipeline stage
-boundary by one unit; change the pipeline schedule; swap two pipeline
-stages' device groups (which decides which stage boundaries cross nodes). Acceptance is ``min(1, exp(-beta * (c' - c) / c))`` (a relative
+boundary by one unit; give one layer another tensor-parallel degree or its
+neighbour's (when the space can trace per-layer degrees); change the
+pipeline schedule; swap two pipeline stages' device groups (which decides
+which stage boundaries cross nodes). Acceptance is ``min(1, exp(-beta * (c' - c) / c))`` (a relative
 change, so ``beta`` does not depend on the time scale), with a reset to the
 best state every ``reset`` iterations, as FlexFlow's MCMC does (Jia et al.,
 SysML 2019). Several chains start from data parallelism, Megatron-style
@@ -319,6 +322,8 @@ class Space:
             moves += ["recompute", "recompute", "propagate"]
         if self.allow["offload"] and self.units:
             moves += ["offload"]
+            if s.offload and s.pp > 1:
+                moves += ["offload-target"]
         if self.allow["zero"]:
             moves += ["zero"]
         if self.allow["boundaries"] and 1 < s.pp < len(self.units):
@@ -347,6 +352,10 @@ class Space:
         if move == "schedule":
             return replace(
                 s, schedule="gpipe" if s.schedule == "1f1b" else "1f1b"
+            )
+        if move == "offload-target":  # host memory or a peer stage's GPU
+            return replace(
+                s, offload_to="peer" if s.offload_to == "host" else "host"
             )
         if move == "zero":
             zero = rng.choice([z for z in (0, 1, 2, 3) if z != s.zero])
@@ -553,6 +562,7 @@ def _walk(
             s.placement,
             s.stage_starts,
             s.layer_tp,
+            s.offload_to,
         )
         if key not in cache:
             cache[key] = space.evaluate(s, objective, limit, memory)
