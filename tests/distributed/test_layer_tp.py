@@ -234,6 +234,14 @@ def test_search_moves_over_per_layer_degrees():
             assert e.peak == direct.peak
         seen.add(s.layer_tp)
     assert len(seen) >= 2
+    # a pipeline whose layer degree exceeds tp: boundaries still move
+    from dataclasses import replace
+
+    s = replace(space.strategy(2, 2, 2), layer_tp=(("layers.1", 4),))
+    shifted = space._shift_boundary(s, rng)
+    assert (
+        space.evaluate(shifted, OBJECTIVES["time"], 80 * 2**30).error is None
+    )
     r = search(space, iterations=40, chains=1, seed=0)
     assert r.best is not None and r.best_evaluation.fits
     again = simulate(space.graph_for(r.best), space.cluster, r.best)

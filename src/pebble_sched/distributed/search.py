@@ -385,13 +385,16 @@ class Space:
         return self._default_cuts(Strategy(tp=tp, pp=pp))
 
     def _default_cuts(self, s: Strategy) -> tuple[int, ...]:
-        key = (s.tp, s.pp, s.layer_tp)
+        key = (s.tp, s.pp, s.layer_tp)  # dp leaves the forward times alone
         if key not in self._cuts:
             times = unit_times(
                 self.graph_for(s),
                 self.cluster,
                 Strategy(
-                    tp=s.tp, layer_tp=s.layer_tp, optimizer=self.optimizer
+                    dp=s.dp,  # a layer's degree divides dp x tp
+                    tp=s.tp,
+                    layer_tp=s.layer_tp,
+                    optimizer=self.optimizer,
                 ),
             )
             weights = [times.get((u, "forward"), 0.0) for u in self.units]
