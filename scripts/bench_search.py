@@ -156,6 +156,12 @@ def run(
                 desc += f" offload {len(s.offload)}"
             if s.stage_starts:
                 desc += f" stages from {','.join(s.stage_starts)}"
+            if s.layer_tp:
+                desc += " layer tp " + ",".join(
+                    f"{u.rsplit('.', 1)[-1]}:{t}" for u, t in s.layer_tp
+                )
+            if s.offload and s.offload_to != "host":
+                desc += f" to {s.offload_to}"
             print(
                 f"| {gib:g} | {name} | {desc} | {e.time * 1e3:.1f} | "
                 f"{e.peak / GiB:.1f}{'' if e.fits else ' (over)'} | {n} |",
