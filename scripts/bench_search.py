@@ -1,7 +1,7 @@
 """Strategy search against the grid and a FlexFlow-style search, same budget.
 
     python scripts/bench_search.py [--model gpt-1.3b|gpt-6.7b|resnet50|randwire] [--nodes N] [--budget 30] [--limits 80,40,24]
-    python scripts/bench_search.py --curve 8 [--budget 20]
+    python scripts/bench_search.py --curve 8 [--budget 20] [--plot curve.png]
     python scripts/bench_search.py --throughput 200 [--budget 60]
     python scripts/bench_search.py --layer-tp [--budget 60]  (per-layer degrees too)
 
@@ -174,8 +174,12 @@ def run(
         )
 
 
-def curve(model: str, budget: float, points: int) -> None:
+def curve(
+    model: str, budget: float, points: int, plot: str | None = None
+) -> None:
     from pebble_sched.distributed.search import grid_search, search
+
+    rows: list[tuple[float, dict[str, float | None]]] = []
 
     space = make_space(model)
     ff_space = make_space(model, recompute=False, offload=False, zero=False)
@@ -210,6 +214,46 @@ def curve(model: str, budget: float, points: int) -> None:
             f"| {limit / GiB:.1f} | {ms(grid)} | {ms(ff_e)} | {ms(ours.best_evaluation)} |",
             flush=True,
         )
+        found = {
+            "grid": grid,
+            "FlexFlow-style": ff_e,
+            "ours": ours.best_evaluation,
+        }
+        rows.append(
+            (
+                limit / GiB,
+                {k: e.time * 1e3 if e else None for k, e in found.items()},
+            )
+        )
+    if plot:
+        plot_curve(rows, f"{model}, {space.cluster.name}", plot)
+        print(f"\nplot: {plot}")
+
+
+def plot_curve(rows, title: str, path: str) -> None:
+    """Best step time per method against the memory limit (matplotlib)."""
+    try:
+        import matplotlib
+    except ImportError:
+        raise SystemExit(
+            "--plot needs matplotlib: pip install 'pebble-sched[plot]'"
+        ) from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    styles = {"grid": "s--", "FlexFlow-style": "^:", "ours": "o-"}
+    for name, style in styles.items():
+        xs = [x for x, r in rows if r[name] is not None]
+        ys = [r[name] for _x, r in rows if r[name] is not None]
+        ax.plot(xs, ys, style, label=name)
+    ax.set_xlabel("memory limit per GPU (GiB)")
+    ax.set_ylabel("best step time found (ms)")
+    ax.set_title(title + " (no point: nothing found)")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
 
 
 def throughput(model: str, count: int, budget: float, nodes: int) -> None:
@@ -276,6 +320,7 @@ def main() -> None:
     ap.add_argument("--budget", type=float, default=30.0)
     ap.add_argument("--limits", default="80,40,24")
     ap.add_argument("--curve", type=int, default=0)
+    ap.add_argument("--plot", default=None, help="with --curve: a PNG of it")
     ap.add_argument("--throughput", type=int, default=0)
     ap.add_argument(
         "--layer-tp",
@@ -289,7 +334,7 @@ def main() -> None:
     if args.throughput:
         throughput(args.model, args.throughput, args.budget, args.nodes)
     elif args.curve:
-        curve(args.model, args.budget, args.curve)
+        curve(args.model, args.budget, args.curve, args.plot)
     else:
         limits = [float(x) for x in args.limits.split(",")]
         run(args.model, args.budget, limits, args.nodes, args.layer_tp)
