@@ -997,15 +997,22 @@ class _Builder:
         order = {}
         for st in range(s.pp):
             seq = T.sequence[T.res_index[("compute", st)]]
-            durs = T.dur_list
-            order[st] = (seq, seq[0] if seq else 0, [durs[k] for k in seq])
-        for b in range(len(mb)):
+            base = seq[0] if seq else 0
+            order[st] = (seq, base, T.dur_list[base : base + len(seq)])
+        # activations of the selected units' forward nodes
+        made = mb.producer >= 0
+        prod = np.maximum(mb.producer, 0)
+        chosen = np.array([u is not None for u in unit], dtype=bool)
+        picked = (
+            made
+            & (mb.size > 0)
+            & ~mb.output
+            & chosen[prod]
+            & (self.phase_code[prod] == 0)
+        )
+        for b in np.flatnonzero(picked).tolist():
             p = int(mb.producer[b])
             size = float(mb.size[b])
-            if p < 0 or unit[p] is None or phase[p] != "forward" or not size:
-                continue
-            if mb.output[b]:
-                continue
             cons = mb.cons_idx[mb.cons_ptr[b] : mb.cons_ptr[b + 1]].tolist()
             late = [x for x in cons if backward[x]]
             if not late or any(stage[x] != stage[p] for x in cons):
