@@ -588,7 +588,8 @@ class _Builder:
         if hit is not None and hit[0] is graph:
             self.unit, self.phase_code = hit[1], hit[2]
         else:
-            self.unit = [unit_of(x, s.unit_depth) for x in layers]
+            units = {x: unit_of(x, s.unit_depth) for x in set(layers)}
+            self.unit = [units[x] for x in layers]
             # forward 0, backward 1, recompute 2, update 3, none -1
             codes = {"forward": 0, "backward": 1, "recompute": 2, "update": 3}
             self.phase_code = np.array(
@@ -663,10 +664,18 @@ class _Builder:
         for v in range(self.n):
             path = layers[v] or ""
             op = ops[v] or ""
+            ph = self.phase[v]
+            if not (
+                op.startswith("pebble.")
+                or (
+                    path.endswith("tp_exit") and ph in ("forward", "recompute")
+                )
+                or (path.endswith("tp_enter") and ph == "backward")
+            ):
+                continue  # not a collective (the common case: cheap test)
             t = s.tp_of(path) if path else s.tp
             if t <= 1 and not op.startswith("pebble.reshard"):
                 continue
-            ph = self.phase[v]
             reads = mb.read_idx[mb.read_ptr[v] : mb.read_ptr[v + 1]]
             read = float(mb.size[reads].sum()) if len(reads) else 0.0
             made = mb.prod_idx[mb.prod_ptr[v] : mb.prod_ptr[v + 1]]
@@ -1396,8 +1405,7 @@ class _Builder:
     def _orders(self) -> list[list[Any]]:
         """Each stage's order of the graph's nodes (micro-batch 0)."""
         T, ids = self.T, self.g.ids
-        node = np.asarray(T.node, dtype=np.int64)
-        job = np.asarray(T.job, dtype=np.int64)
+        node, job = T.node_arr, T.job_arr
         out = []
         for st in range(self.s.pp):
             seq = np.asarray(
@@ -1796,7 +1804,7 @@ class _TaskTable(Mapping):
             "start": start,
             "end": end,
             "stage": np.array(T.stage),
-            "microbatch": np.array(T.job),
+            "microbatch": T.job_arr,
             "kind": T.kinds,
         }
         self._node, self._res = T.node, T.res
