@@ -115,6 +115,20 @@ def test_dominates_matches_the_grid_search(a, b):
     assert dominates(a, b) == _reference_dominates(a, b)
 
 
+@settings(deadline=None, max_examples=200)
+@given(
+    st.lists(st.integers(0, 12), min_size=1, max_size=9),
+    st.lists(st.lists(st.integers(0, 12), min_size=1, max_size=9), max_size=8),
+)
+def test_one_prepared_word_against_many(b, words):
+    """Tests that a word prepared once (dominated_by) answers every word tested against it as the plain search does, in any order."""
+    from pebble_sched.solvers.profiles import dominated_by
+
+    test = dominated_by(b)
+    for a in [*words, b, *words]:
+        assert test(a) == _reference_dominates(a, b)
+
+
 @settings(deadline=None, max_examples=300)
 @given(
     st.lists(atoms(), max_size=6),

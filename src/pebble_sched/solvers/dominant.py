@@ -106,6 +106,7 @@ from ..runtime import TimeUp, run_cancellable
 from .profiles import (
     Atom,
     canonical,
+    dominated_by,
     dominates,
     flatten,
     join,
@@ -719,13 +720,14 @@ def _pareto(items: list, deadline: Deadline | None = None) -> list:
         nk = len(kept)
         if nk:
             hit = np.flatnonzero((rows[:nk] <= arr[i]).all(axis=1)).tolist()
-            if any(
-                alive[kept[j]]
-                and dominates(items[kept[j]][2], item[2])
-                and dominates(items[kept[j]][3], item[3])
-                for j in hit
-            ):
-                continue
+            hit = [kept[j] for j in hit if alive[kept[j]]]
+            if hit:
+                # the item's words against many kept ones: prepared once
+                pre_t, post_t = dominated_by(item[2]), dominated_by(item[3])
+                if any(
+                    pre_t(items[k][2]) and post_t(items[k][3]) for k in hit
+                ):
+                    continue
         # sorted by peaks: a later item beats a kept one only on equal peaks
         for k in reversed(kept):
             if (items[k][4], items[k][5]) != (item[4], item[5]):

@@ -55,11 +55,12 @@ from operator import attrgetter
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Callable, Iterable, Sequence
 
 __all__ = [
     "Atom",
     "canonical",
+    "dominated_by",
     "dominates",
     "flatten",
     "join",
@@ -317,41 +318,59 @@ def dominates(a: Sequence[int], b: Sequence[int]) -> bool:
     >>> dominates([0, 7, 1], [0, 3, 6, 1])
     False
     """
-    if not a or not b:
-        return not a and not b
+    return dominated_by(b)(a)
+
+
+def dominated_by(b: Sequence[int]) -> Callable[[Sequence[int]], bool]:
+    """``lambda a: dominates(a, b)``, with what depends on ``b`` alone
+    prepared once (for testing many words against one)."""
+    if not b:
+        return lambda a: not a
+    b = list(b)
     top = max(b)
-    if a[0] > b[0] or a[-1] > b[-1] or max(a) > top:
-        return False  # necessary conditions, cheap
-    if a == b:
-        return True
-    # sufficient, cheap: a waits at its start while b climbs to its peak,
-    # runs entirely there, then waits at its end while b finishes
     j = b.index(top)
-    if min(b[: j + 1]) >= a[0] and min(b[j:]) >= a[-1]:
-        return True
-    # Rows of the grid as bit masks over b's positions: bit j of ``reach``
-    # says (i, j) is reachable. Row i's allowed cells are the positions of b
-    # with b[j] >= a[i]; a cell is reachable when allowed and entered from
-    # above, from the upper left, or from a reachable cell on its left (the
-    # fill to the right inside runs of allowed cells is one addition).
+    low_before, low_after = min(b[: j + 1]), min(b[j:])
     m = len(b)
-    by_value = sorted(range(m), key=b.__getitem__, reverse=True)
-    desc = [-b[j] for j in by_value]  # ascending, for bisect
-    masks = [0] * (m + 1)  # masks[k]: positions of the k largest values
-    for k, j in enumerate(by_value):
-        masks[k + 1] = masks[k] | (1 << j)
+    masks: list[int] = []  # built on the first word that needs the grid
+    desc: list[int] = []
 
-    def allowed(x: int) -> int:
-        return masks[bisect_right(desc, -x)]
-
-    def fill(cells: int, seeds: int) -> int:
-        return (cells & ~(cells + seeds)) | seeds
-
-    reach = fill(allowed(a[0]), 1)
-    for x in a[1:]:
-        cells = allowed(x)
-        seeds = cells & (reach | (reach << 1))
-        if not seeds:
+    def test(a: Sequence[int]) -> bool:
+        if not a:
             return False
-        reach = fill(cells, seeds)
-    return bool(reach >> (m - 1) & 1)
+        if a[0] > b[0] or a[-1] > b[-1] or max(a) > top:
+            return False  # necessary conditions, cheap
+        if a == b:
+            return True
+        # sufficient, cheap: a waits at its start while b climbs to its
+        # peak, runs entirely there, then waits at its end while b finishes
+        if low_before >= a[0] and low_after >= a[-1]:
+            return True
+        # Rows of the grid as bit masks over b's positions: bit j of
+        # ``reach`` says (i, j) is reachable. Row i's allowed cells are the
+        # positions of b with b[j] >= a[i]; a cell is reachable when allowed
+        # and entered from above, from the upper left, or from a reachable
+        # cell on its left (the fill to the right inside runs of allowed
+        # cells is one addition).
+        if not masks:
+            by_value = sorted(range(m), key=b.__getitem__, reverse=True)
+            desc.extend(-b[k] for k in by_value)  # ascending, for bisect
+            masks.append(0)  # masks[k]: positions of the k largest values
+            for k in by_value:
+                masks.append(masks[-1] | (1 << k))
+
+        def allowed(x: int) -> int:
+            return masks[bisect_right(desc, -x)]
+
+        def fill(cells: int, seeds: int) -> int:
+            return (cells & ~(cells + seeds)) | seeds
+
+        reach = fill(allowed(a[0]), 1)
+        for x in a[1:]:
+            cells = allowed(x)
+            seeds = cells & (reach | (reach << 1))
+            if not seeds:
+                return False
+            reach = fill(cells, seeds)
+        return bool(reach >> (m - 1) & 1)
+
+    return test
