@@ -1214,6 +1214,8 @@ def search_cmd(
         + (", interrupted" if result.interrupted else "")
     )
     click.echo(f"memory limit   : {cap} per device")
+    for message in result.errors:  # a bug in the simulator or a move
+        click.echo(f"warning        : {message} (please report)", err=True)
     for name, e in rows:
         if e is None:
             click.echo(f"{name:<15}: none fits")

@@ -310,3 +310,23 @@ def test_offload_target_move_reaches_peer_offload():
         if t.offload_to == "peer":
             assert simulate(g, space.cluster, t).devices[1].peak > 0
     assert targets == {"host", "peer"}
+
+
+def test_a_failing_move_is_reported_not_fatal(monkeypatch):
+    """Tests that a proposal raising StrategyError is skipped and reported in errors, the search still returning its best."""
+    from pebble_sched.distributed.strategy import StrategyError
+
+    space = tiny()
+    propose = Space.propose
+    calls = {"n": 0}
+
+    def flaky(self, s, rng):
+        calls["n"] += 1
+        if calls["n"] % 5 == 0:
+            raise StrategyError("a broken move")
+        return propose(self, s, rng)
+
+    monkeypatch.setattr(Space, "propose", flaky)
+    r = search(space, iterations=50, chains=1, seed=0, grid_start=False)
+    assert r.best is not None
+    assert any("a broken move" in m for m in r.errors)

@@ -577,6 +577,7 @@ def _walk(
     smallest = cur.peak
     history = [(time.perf_counter() - t0, cur.cost)] if best else []
     accepted = evaluated = feasible = 0
+    failed: set[str] = set()  # proposals that raised
     last_gain = time.perf_counter()
     begin = last_report = time.perf_counter()
     interrupted = False
@@ -599,7 +600,11 @@ def _walk(
             )
         if reset and it and it % reset == 0 and best is not None:
             current, cur = best.strategy, best
-        cand = space.propose(current, rng)
+        try:
+            cand = space.propose(current, rng)
+        except StrategyError as exc:  # a move that cannot apply: a bug to
+            failed.add(f"proposal from {current.name}: {exc}")  # report
+            continue
         e = evaluate(cand)
         evaluated += 1
         feasible += e.fits
@@ -632,6 +637,7 @@ def _walk(
                 for e in cache.values()
                 if e.error and "deadlock" in e.error
             }
+            | failed
         )[:5],
     }
 
