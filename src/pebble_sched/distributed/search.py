@@ -809,8 +809,11 @@ def search(
     interrupted = interrupted or any(r["interrupted"] for r in results)
     bests = [r["best"] for r in results if r["best"] is not None]
     best = min(bests, key=lambda e: e.cost) if bests else None
-    if best is not None and not interrupted:
-        best = _simplify(space, best, OBJECTIVES[objective], limit, memory)
+    if best is not None:  # a few simulations, also after Ctrl-C
+        try:
+            best = _simplify(space, best, OBJECTIVES[objective], limit, memory)
+        except KeyboardInterrupt:  # a second one: the best as found
+            interrupted = True
     history = sorted(h for r in results for h in r["history"])
     running, merged = math.inf, []
     for t, c in history:
