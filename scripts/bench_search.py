@@ -276,8 +276,7 @@ def throughput(model: str, count: int, budget: float, nodes: int) -> None:
         walk, seen = [], set()
         while len(walk) < count:
             s = space.propose(s, rng)
-            key = (s.dp, s.tp, s.pp, s.microbatches, s.zero, s.schedule)
-            key += (s.recompute, s.offload, s.placement)
+            key = s.key()
             if key not in seen:
                 seen.add(key)
                 walk.append(s)

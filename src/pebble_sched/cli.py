@@ -590,8 +590,7 @@ def parallel_cmd(
         raise InputError("--time-limit must be a positive number of seconds.")
     graph = _read(graph_file)
     deadline = time.monotonic() + time_limit
-    signals = _Signals().__enter__()  # Ctrl-C: keep the best restriction
-    try:
+    with _Signals() as signals:  # Ctrl-C: keep the best restriction
         return _parallel(
             graph,
             deadline,
@@ -605,8 +604,6 @@ def parallel_cmd(
             schedule_file,
             plot_file,
         )
-    finally:
-        signals.__exit__()
 
 
 def _parallel(

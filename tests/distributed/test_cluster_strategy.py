@@ -165,3 +165,21 @@ def test_roofline():
     assert op_time(1e12, 0, dev, "fp64") == pytest.approx(
         1e12 / (19.5e12 * 0.75) + dev.launch_overhead
     )
+
+
+def test_strategy_key_tells_every_field_but_the_name():
+    """Tests that Strategy.key() differs on any field that changes the run and ignores name and meta."""
+    from dataclasses import replace
+
+    from pebble_sched.distributed.strategy import Strategy
+
+    s = Strategy(dp=2, pp=2, microbatches=4)
+    assert replace(s, name="x", meta={"a": 1}).key() == s.key()
+    for change in (
+        {"stage_starts": ("u.1",)},
+        {"offload_to": "peer"},
+        {"layer_tp": (("u.1", 2),)},
+        {"zero": 1},
+    ):
+        assert replace(s, **change).key() != s.key()
+    hash(s.key())

@@ -553,20 +553,7 @@ def _walk(
         return e.cost * (1 + penalty * excess)
 
     def evaluate(s: Strategy) -> Evaluation:
-        key = (
-            s.dp,
-            s.tp,
-            s.pp,
-            s.microbatches,
-            s.zero,
-            s.schedule,
-            s.recompute,
-            s.offload,
-            s.placement,
-            s.stage_starts,
-            s.layer_tp,
-            s.offload_to,
-        )
+        key = s.key()
         if key not in cache:
             cache[key] = space.evaluate(s, objective, limit, memory)
         return cache[key]

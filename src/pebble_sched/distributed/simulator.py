@@ -1807,21 +1807,15 @@ class _TaskTable(Mapping):
             "microbatch": T.job_arr,
             "kind": T.kinds,
         }
-        self._node, self._res = T.node, T.res
-        self._node_names, self._other = T.node_names, T.other_names
-        self._res_names = T.res_names
+        self._T = T
 
     def __getitem__(self, key: str) -> Any:
         if key not in self._cols:
+            T = self._T
             if key == "name":
-                other, nodes = self._other, self._node_names
-                self._cols[key] = [
-                    other[k] if k in other else nodes[v]
-                    for k, v in enumerate(self._node)
-                ]
+                self._cols[key] = T.names
             elif key == "resource":
-                names = self._res_names
-                self._cols[key] = [names[r] for r in self._res]
+                self._cols[key] = [T.res_names[r] for r in T.res]
             else:
                 raise KeyError(key)
         return self._cols[key]

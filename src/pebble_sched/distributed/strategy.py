@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -87,6 +87,15 @@ class Strategy:
     layer_tp: tuple[tuple[str, int], ...] = ()
     offload_to: str = "host"
     meta: dict[str, Any] = field(default_factory=dict)
+
+    def key(self) -> tuple:
+        """What identifies the strategy: every field but ``name`` and
+        ``meta`` (hashable, for caches of evaluations)."""
+        return tuple(
+            getattr(self, f.name)
+            for f in fields(self)
+            if f.name not in ("name", "meta")
+        )
 
     @property
     def devices(self) -> int:
