@@ -20,7 +20,13 @@ def tiny(**kw):
     g = chain(4, flops=1e9, act=10**8, grad=10**6, params=10**6)
     g = g.replace(meta=dict(g.meta, input_shapes=[[1]]))
     return Space(
-        g, "cpu-test:1", global_batch=2, offload=False, zero=False, **kw
+        g,
+        "cpu-test:1",
+        global_batch=2,
+        offload=False,
+        zero=False,
+        duplicate=False,
+        **kw,
     )
 
 
@@ -330,3 +336,35 @@ def test_a_failing_move_is_reported_not_fatal(monkeypatch):
     r = search(space, iterations=50, chains=1, seed=0, grid_start=False)
     assert r.best is not None
     assert any("a broken move" in m for m in r.errors)
+
+
+def test_search_finds_duplication_where_transfers_are_exposed():
+    """Tests that when only a pipeline fits and receiving activations costs more than computing them (a cheap mask and cheap layers, a slow link), exhaustive search duplicates, the chain finds that optimum in 9 of 10 seeds, and the same strategy without duplication is slower."""
+    from tests.distributed.test_duplicate import masked
+
+    g = masked(mask=10**8, act=10**7)
+    g = g.replace(meta=dict(g.meta, input_shapes=[[1]]))
+    space = Space(
+        g,
+        "cpu-test:1",
+        global_batch=1,
+        recompute=False,
+        offload=False,
+        zero=False,
+        boundaries=False,
+    )
+    limit = 14 * 10**7  # one device holds too much: a pipeline only
+    best, _ = exhaustive(space, memory_limit=limit)
+    assert best.strategy.pp == 2 and "mask" in best.strategy.duplicate
+    plain = space.evaluate(
+        replace(best.strategy, duplicate=()), lambda r: r.iteration_time, limit
+    )
+    assert best.cost < plain.cost
+    hits = 0
+    for seed in range(10):
+        r = search(
+            space, memory_limit=limit, iterations=300, chains=1, seed=seed
+        )
+        hits += r.best_evaluation.cost == pytest.approx(best.cost)
+        assert r.best_evaluation.peak <= limit
+    assert hits >= 9

@@ -1,14 +1,16 @@
-"""Strategy search: Metropolis-Hastings over parallelization, recomputation and offload.
+"""Strategy search: Metropolis-Hastings over parallelization, recomputation, offload and duplication.
 
 The state is a :class:`~.strategy.Strategy`: the data-, tensor- and
 pipeline-parallel degrees (their product at most the cluster's devices; the
 global batch fixed, so the micro-batch count follows the data-parallel
 degree), the ZeRO stage, and per layer unit whether it recomputes and
-whether it offloads its activations to host memory. Its cost is the
+whether it offloads its activations to host memory (or a peer stage's
+GPU), and with pipelines whether other stages compute its forward pass
+again instead of receiving its output (duplication). Its cost is the
 simulated step time of :func:`~.simulator.simulate` (or another objective);
 a strategy whose per-device peak, judged by liveness, exceeds the memory
 limit is rejected (or penalized). Moves: resample the parallel degrees; move
-the ZeRO stage; toggle one unit's recomputation or offload; send offloaded
+the ZeRO stage; toggle one unit's recomputation, offload or duplication; send offloaded
 activations to host memory or to a peer stage's GPU; copy one unit's
 choice to its neighbour (FlexFlow's propagation); shift one pipeline stage
 boundary by one unit; give one layer another tensor-parallel degree or its
@@ -133,8 +135,8 @@ class Space:
         Default: the micro-batch times the devices.
     tp_degrees
         Tensor-parallel degrees to try (with ``graphs`` a function).
-    recompute, offload, zero
-        Whether those moves are allowed.
+    recompute, offload, zero, duplicate
+        Whether those moves are allowed (duplication with pipelines only).
     layer_graphs, layer_units
         A function from a tensor-parallel degree and a map of layer units to
         their own degrees (``{"layers.3": 4}``) to the graph traced so
@@ -159,6 +161,7 @@ class Space:
         offload: bool = True,
         zero: bool = True,
         boundaries: bool = True,
+        duplicate: bool = True,
         optimizer: str = "adam-mixed",
         layer_graphs: Callable[[int, dict[str, int]], Graph] | None = None,
         layer_units: list[str] | None = None,
@@ -192,6 +195,7 @@ class Space:
             "offload": offload,
             "zero": zero,
             "boundaries": boundaries,
+            "duplicate": duplicate,
             "layers": layer_graphs is not None and bool(self.layer_units),
         }
         self._cuts: dict[tuple, tuple[int, ...]] = {}
@@ -326,6 +330,8 @@ class Space:
                 moves += ["offload-target"]
         if self.allow["zero"]:
             moves += ["zero"]
+        if self.allow["duplicate"] and s.pp > 1 and self.units:
+            moves += ["duplicate", "propagate-duplicate"]
         if self.allow["boundaries"] and 1 < s.pp < len(self.units):
             moves += ["boundary"]
         if self.allow["layers"] and len(self.tp_degrees) > 1:
@@ -342,6 +348,8 @@ class Space:
                 zero=s.zero if dp > 1 else 0,
                 recompute=s.recompute,
                 offload=s.offload,
+                duplicate=s.duplicate if pp > 1 else (),
+                offload_to=s.offload_to if pp > 1 else "host",
                 schedule=s.schedule,
             )
         if move == "swap":  # exchange two stages' device groups
@@ -360,10 +368,16 @@ class Space:
         if move == "zero":
             zero = rng.choice([z for z in (0, 1, 2, 3) if z != s.zero])
             return replace(s, zero=zero if s.dp > 1 else 0)
-        key = "offload" if move == "offload" else "recompute"
+        key = (
+            "duplicate"
+            if move.endswith("duplicate")
+            else "offload"
+            if move == "offload"
+            else "recompute"
+        )
         chosen = set(getattr(s, key))
         u = rng.choice(self.units)
-        if move == "propagate":
+        if move.startswith("propagate"):
             k = self.units.index(u)
             v = (
                 self.units[k + 1]
@@ -874,12 +888,12 @@ def _on_dask(jobs, scheduler, tell) -> tuple[list[dict[str, Any]], bool]:
 
 
 def _simplify(space, best: Evaluation, objective, limit, memory) -> Evaluation:
-    """Drop recomputation and offload flags that buy nothing (equal or
+    """Drop recomputation, offload and duplication flags that buy nothing (equal or
     lower cost without them, still fitting), one at a time."""
     changed = True
     while changed:
         changed = False
-        for key in ("recompute", "offload", "zero"):
+        for key in ("recompute", "offload", "duplicate", "zero"):
             values = getattr(best.strategy, key)
             options = (
                 [0]
@@ -928,8 +942,8 @@ def exhaustive(
     objective: str = "time",
 ) -> tuple[Evaluation | None, int]:
     """Every strategy of a small space (all points, stage boundaries,
-    schedules, ZeRO stages and subsets of recomputed and offloaded units the
-    space allows): the
+    schedules, ZeRO stages and subsets of recomputed, offloaded and (with
+    pipelines) duplicated units the space allows): the
     optimum that fits and the number evaluated. For tests and tiny models."""
     from itertools import combinations, product
 
@@ -941,6 +955,7 @@ def exhaustive(
     ]
     rec = subsets if space.allow["recompute"] else [()]
     off = subsets if space.allow["offload"] else [()]
+    dup = subsets if space.allow["duplicate"] else [()]
     best, count = None, 0
     for dp, tp, pp in space.points:
         zeros = (0, 1, 2, 3) if space.allow["zero"] and dp > 1 else (0,)
@@ -953,8 +968,8 @@ def exhaustive(
             if space.allow["boundaries"] and pp > 1
             else [base]
         )
-        for split, zero, schedule, r, o in product(
-            splits, zeros, ("1f1b", "gpipe"), rec, off
+        for split, zero, schedule, r, o, d in product(
+            splits, zeros, ("1f1b", "gpipe"), rec, off, dup if pp > 1 else [()]
         ):
             s = replace(
                 split,
@@ -962,6 +977,7 @@ def exhaustive(
                 schedule=schedule,
                 recompute=r,
                 offload=o,
+                duplicate=d,
             )
             e = space.evaluate(s, OBJECTIVES[objective], limit)
             count += 1

@@ -17,7 +17,10 @@ stage boundary (point to point), the data-parallel gradient all-reduce (or
 reduce-scatter under ZeRO-2/3, issued per layer unit as soon as its last
 backward task ends, overlapping the rest of the backward pass), ZeRO-3's
 parameter all-gathers before each use, and ZeRO's all-gather of updated
-parameters. Compute times follow the roofline of :mod:`.costs`.
+parameters. Compute times follow the roofline of :mod:`.costs`. A
+strategy's recomputed units are copies the graph gains
+(:mod:`.recompute`), its duplicated units copies on the stages that read
+them (:mod:`.duplicate`).
 
 The device order within a micro-batch's forward (or backward) is
 
@@ -67,6 +70,7 @@ from .costs import (
 from .costs import (
     op_times as roofline_times,
 )
+from .duplicate import with_duplication
 from .recompute import matching_unit, unit_of, with_recomputation
 from .strategy import OPTIMIZERS, Strategy, StrategyError
 from .strategy import strategy as make_strategy
@@ -338,6 +342,32 @@ def simulate(
             graph = changed
     meta = graph.meta or {}
     dtype = dtype or _DTYPES.get(str(meta.get("dtype")), "fp32")
+    if s.duplicate:
+        key = (
+            "duplicate",
+            id(graph),
+            s.duplicate,
+            s.pp,
+            s.stage_starts,
+            s.unit_depth,
+            c.name,
+            dtype,
+            fuse,
+        )
+        hit = cache.get(key) if cache is not None else None
+        if hit is not None and hit[0] is graph:
+            cache[key] = cache.pop(key)
+            graph = hit[1]
+        else:
+            # the copies' stages: the assignment of the graph without them
+            # (which the copies, having no unit, leave as it is)
+            probe = _Builder(graph, c, s, dtype, op_times, cache, fuse)
+            probe.assign_stages()
+            changed = with_duplication(graph, probe.stage, s.duplicate)
+            if cache is not None:
+                cache[key] = (graph, changed)
+                _evict(cache)
+            graph = changed
     if batch is None:
         shapes = meta.get("input_shapes") or []
         batch = int(shapes[0][0]) if shapes and shapes[0] else None
@@ -365,13 +395,25 @@ CACHED_GRAPHS = 32
 
 
 def _evict(cache: dict) -> None:
-    """Drop the least recently used recomputing graphs beyond
-    :data:`CACHED_GRAPHS`, with everything cached about them."""
-    kept = [k for k in cache if k[0] == "recompute"]
+    """Drop the least recently used recomputing (or duplicating) graphs
+    beyond :data:`CACHED_GRAPHS`, with everything cached about them."""
+    kept = [k for k in cache if k[0] in _DERIVED]
     for key in kept[: max(0, len(kept) - CACHED_GRAPHS)]:
-        gone = id(cache.pop(key)[1])
-        for k in [k for k in cache if len(k) > 1 and k[1] == gone]:
-            del cache[k]
+        if key in cache:
+            _drop(cache, key)
+
+
+_DERIVED = ("recompute", "duplicate")
+
+
+def _drop(cache: dict, key: tuple) -> None:
+    gone = id(cache.pop(key)[1])
+    for k in [k for k in cache if len(k) > 1 and k[1] == gone]:
+        if k in cache:
+            if k[0] in _DERIVED:
+                _drop(cache, k)
+            else:
+                del cache[k]
 
 
 #: ATen operators a fusing compiler merges into one kernel when one feeds
@@ -590,6 +632,9 @@ class _Builder:
         else:
             units = {x: unit_of(x, s.unit_depth) for x in set(layers)}
             self.unit = [units[x] for x in layers]
+            # duplicates run on their given stage, outside any unit
+            for name in (graph.meta or {}).get("duplicate_stage") or ():
+                self.unit[graph.index(name)] = None
             # forward 0, backward 1, recompute 2, update 3, none -1
             codes = {"forward": 0, "backward": 1, "recompute": 2, "update": 3}
             self.phase_code = np.array(
@@ -780,7 +825,16 @@ class _Builder:
         self.stage_of_unit = stage_of_unit
         stage = [-1] * n
         last = s.pp - 1
+        forced = {
+            self.g.index(k): st
+            for k, st in (
+                (self.g.meta or {}).get("duplicate_stage") or {}
+            ).items()
+        }
         for v in self.topo:
+            if v in forced:
+                stage[v] = forced[v]
+                continue
             u = self.unit[v]
             if u is not None and u in stage_of_unit:
                 stage[v] = stage_of_unit[u]

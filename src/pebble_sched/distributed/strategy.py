@@ -9,7 +9,10 @@ gradients, then parameters sharded over the data-parallel ranks), which
 modules recompute their activations in the backward pass (``fnmatch``
 patterns over layer paths: ``blocks.*`` every block, Megatron's full
 recomputation; ``layers.*.attn.core`` the attention cores, its selective
-one), and how model state is counted (``optimizer``). It uses ``dp * tp * pp`` devices, tensor-parallel
+one), which units a pipeline *duplicates* (``duplicate``, the same
+patterns: every other stage that reads a duplicated unit's output computes
+the unit's forward pass itself instead of receiving it; see
+:mod:`.duplicate`), and how model state is counted (``optimizer``). It uses ``dp * tp * pp`` devices, tensor-parallel
 ranks innermost (inside a node), then data-parallel, then stages.
 
 Per layer: ``layer_tp`` maps ``fnmatch`` patterns over layer units to a
@@ -80,6 +83,7 @@ class Strategy:
     zero: int = 0
     recompute: tuple[str, ...] = ()
     offload: tuple[str, ...] = ()
+    duplicate: tuple[str, ...] = ()
     stage_starts: tuple[str, ...] = ()
     placement: tuple[int, ...] = ()
     optimizer: str = "trace"
@@ -155,6 +159,7 @@ class Strategy:
             "zero": self.zero,
             "recompute": list(self.recompute),
             "offload": list(self.offload),
+            **({"duplicate": list(self.duplicate)} if self.duplicate else {}),
             "stage_starts": list(self.stage_starts),
             "placement": list(self.placement),
             "optimizer": self.optimizer,
@@ -291,7 +296,7 @@ def _from_dict(data: Any, where: str, cluster: Cluster | None) -> Strategy:
                 raise StrategyError(
                     f"{where}: '{key}' must be an integer, not {v!r}."
                 )
-    for key in ("recompute", "offload", "stage_starts"):
+    for key in ("recompute", "offload", "duplicate", "stage_starts"):
         if key in kwargs:
             r = kwargs[key]
             if isinstance(r, str):
@@ -325,6 +330,11 @@ def _check(s: Strategy, cluster: Cluster | None) -> None:
             f"Strategy {s.name}: offloading to a peer GPU needs pipeline "
             "stages (pp >= 2): with one stage every device is alike and none "
             "has spare memory."
+        )
+    if s.duplicate and s.pp < 2:
+        raise StrategyError(
+            f"Strategy {s.name}: duplication computes a unit again on other "
+            "pipeline stages; it needs pp >= 2."
         )
     for pattern, t in s.layer_tp:
         if t < 1 or (s.dp * s.tp) % t:

@@ -350,6 +350,15 @@ class _Head(nn.Module):
         return F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten())
 
 
+class _PaddingMask(nn.Module):
+    """The attention mask built once from the data and passed to every
+    layer, as Hugging Face models do with a padding mask: true where a query
+    must not see a key (a future position, or a padded one)."""
+
+    def forward(self, future, keep):
+        return future | ~keep[:, None, None, :]
+
+
 class MegatronGPT(nn.Module):
     """One tensor-parallel rank of a GPT-style decoder (see the module docstring)."""
 
@@ -367,6 +376,7 @@ class MegatronGPT(nn.Module):
         dropout: float = 0.1,
         llama: bool = False,
         layer_tp: list[int] | None = None,
+        padding_mask: bool = False,
     ) -> None:
         super().__init__()
         ffn = ffn or 4 * hidden
@@ -398,6 +408,12 @@ class MegatronGPT(nn.Module):
                     )
         if hidden % heads:
             raise ValueError(f"{heads} heads do not divide hidden {hidden}.")
+        if padding_mask and degrees != [tp] * layers:
+            raise ValueError(
+                "A padding mask with per-layer tensor-parallel degrees is not "
+                "modelled (the layers' batches differ)."
+            )
+        self.mask = _PaddingMask() if padding_mask else None
         self.embed = _Embed(vocab, hidden, seq, tp, dropout, sp, llama)
         self.layers = nn.ModuleList(
             [
@@ -434,9 +450,11 @@ class MegatronGPT(nn.Module):
             persistent=False,
         )
 
-    def forward(self, ids, targets):
+    def forward(self, ids, targets, keep=None):
         s = ids.shape[1]
         mask = self.future[:s, :s]
+        if self.mask is not None:
+            mask = self.mask(mask, keep)
         x = self.embed(ids)
         rope = (self.cos[:s], self.sin[:s]) if self.llama else None
         for reshard, layer in zip(self.reshard, self.layers, strict=False):
@@ -469,6 +487,7 @@ def gpt_model(
     layers: int | None = None,
     sp: bool = False,
     layer_tp: list[int] | None = None,
+    padding_mask: bool = False,
 ) -> MegatronGPT:
     """A :class:`MegatronGPT` on the meta device (no memory used).
 
@@ -476,6 +495,9 @@ def gpt_model(
     name or ``(layers, hidden, heads)``; ``layers`` overrides the depth
     (trace a few layers of a big model); ``vocab`` defaults to 51,200 (the
     Llama configurations' own); ``dtype`` defaults to bfloat16.
+    ``padding_mask``: the model takes a third input, which positions of
+    each sequence are real (``keep``, booleans), and builds the attention
+    mask from it once, read by every layer (a ``mask`` unit).
     """
     llama, ffn = False, None
     if isinstance(name_or_shape, str):
@@ -504,6 +526,7 @@ def gpt_model(
             dropout=dropout,
             llama=llama,
             layer_tp=layer_tp,
+            padding_mask=padding_mask,
         )
     return model.to(dtype or torch.bfloat16)
 
@@ -521,6 +544,7 @@ def gpt_graph(
     optimizer: str | None = None,
     sp: bool = False,
     layer_tp: dict[str, int] | None = None,
+    padding_mask: bool = False,
 ) -> Any:
     """The training step of one tensor-parallel rank, traced with fake tensors.
 
@@ -532,6 +556,7 @@ def gpt_graph(
     degree t holds a 1/t shard and ``batch * t / tp`` samples, and batch
     reshards join layers of different degrees
     (``meta["tensor_parallel_by_unit"]``, ``meta["reshard_groups"]``).
+    ``padding_mask``: see :func:`gpt_model`.
     """
     from fnmatch import fnmatchcase
 
@@ -562,19 +587,25 @@ def gpt_graph(
         layers=layers,
         sp=sp,
         layer_tp=degrees,
+        padding_mask=padding_mask,
     )
     # the reshard operator is custom: traced by the autograd engine
     mixed = bool(degrees) and set(degrees) != {tp}
     ids = torch.zeros(batch, seq, dtype=torch.long, device="meta")
     targets = torch.zeros(batch, seq, dtype=torch.long, device="meta")
+    inputs = (ids, targets)
+    if padding_mask:
+        keep = torch.ones(batch, seq, dtype=torch.bool, device="meta")
+        inputs = (ids, targets, keep)
     label = name_or_shape if isinstance(name_or_shape, str) else "gpt"
     g = from_torch(
         model,
-        (ids, targets),
+        inputs,
         optimizer=optimizer,
         loss=lambda out: out,
         name=f"{label}-b{batch}-tp{tp}"
         + ("-sp" if sp else "")
+        + ("-mask" if padding_mask else "")
         + ("-layer-tp" if mixed else ""),
         engine="autograd" if sp or mixed else "functorch",
     )
