@@ -268,8 +268,11 @@ def throughput(model: str, count: int, budget: float, nodes: int) -> None:
     space = make_space(model, nodes)
     print(f"{model}: traced in {time.perf_counter() - t:.0f} s\n")
     rates = []
-    print("| walk | strategies | with recomputation | ms each | per minute |")
-    print("|---:|---:|---:|---:|---:|")
+    print(
+        "| walk | strategies | with recomputation | with duplication | "
+        "ms each | per minute |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|")
     for seed in (1, 2, 3):
         rng = random.Random(seed)
         s = space.starts(rng, 1)[0]
@@ -290,8 +293,9 @@ def throughput(model: str, count: int, budget: float, nodes: int) -> None:
         gc.unfreeze()
         rates.append(count / dt * 60)
         rec = sum(1 for s in walk if s.recompute)
+        dup = sum(1 for s in walk if s.duplicate)
         print(
-            f"| {seed} | {count} | {rec} | {dt / count * 1e3:.1f} | "
+            f"| {seed} | {count} | {rec} | {dup} | {dt / count * 1e3:.1f} | "
             f"{rates[-1]:.0f} |"
         )
     print(

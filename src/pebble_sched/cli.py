@@ -932,6 +932,7 @@ def simulate_cmd(
             if s.offload
             else ""
         )
+        + (f", duplicate {', '.join(s.duplicate)}" if s.duplicate else "")
         + (
             f", stages start at {', '.join(s.stage_starts)}"
             if s.stage_starts
@@ -1038,6 +1039,9 @@ def _bytes_option(text: str | None) -> int | None:
     "--no-recompute", is_flag=True, help="Do not explore recomputation."
 )
 @click.option("--no-offload", is_flag=True, help="Do not explore offload.")
+@click.option(
+    "--no-duplicate", is_flag=True, help="Do not explore duplication."
+)
 @click.option("--no-zero", is_flag=True, help="Do not explore ZeRO stages.")
 @click.option(
     "--executor",
@@ -1078,6 +1082,7 @@ def search_cmd(
     penalty,
     no_recompute,
     no_offload,
+    no_duplicate,
     no_zero,
     executor,
     scheduler,
@@ -1109,6 +1114,7 @@ def search_cmd(
             global_batch=global_batch,
             recompute=not no_recompute,
             offload=not no_offload,
+            duplicate=not no_duplicate,
             zero=not no_zero,
         )
     except (ClusterError, StrategyError) as exc:
@@ -1225,6 +1231,8 @@ def search_cmd(
             extra.append(f"recompute {len(s.recompute)} units")
         if s.offload:
             extra.append(f"offload {len(s.offload)} units")
+        if s.duplicate:
+            extra.append(f"duplicate {len(s.duplicate)} units")
         if s.stage_starts:
             extra.append(f"stages start at {', '.join(s.stage_starts)}")
         click.echo(

@@ -76,15 +76,18 @@ def with_duplication(
         return graph
     stage = [int(x) for x in stage]
     mb = graph.memory_buffers()
-    prod = mb.producer.tolist()
-    cons = [
-        mb.cons_idx[mb.cons_ptr[b] : mb.cons_ptr[b + 1]].tolist()
-        for b in range(len(mb))
-    ]
-    made = [
-        mb.prod_idx[mb.prod_ptr[v] : mb.prod_ptr[v + 1]].tolist()
-        for v in range(n)
-    ]
+    prod = mb.producer
+    cons_ptr, cons_idx = mb.cons_ptr, mb.cons_idx
+
+    def cons(b: int) -> list[int]:
+        return cons_idx[cons_ptr[b] : cons_ptr[b + 1]].tolist()
+
+    def made(v: int) -> list[int]:
+        return mb.prod_idx[mb.prod_ptr[v] : mb.prod_ptr[v + 1]].tolist()
+
+    def reads(v: int) -> list[int]:
+        return mb.read_idx[mb.read_ptr[v] : mb.read_ptr[v + 1]].tolist()
+
     # need[v]: the other stages that compute v, latest nodes first so that
     # a copy's chosen producers are copied to its stage too
     need: dict[int, set[int]] = {}
@@ -92,8 +95,8 @@ def with_duplication(
         if not chosen[v]:
             continue
         here = set()
-        for b in made[v]:
-            for c in cons[b]:
+        for b in made(v):
+            for c in cons(b):
                 here.add(stage[c])
                 here.update(need.get(c, ()))
         here.discard(stage[v])
@@ -124,21 +127,22 @@ def with_duplication(
         any, else ``p`` itself (sent when on another stage)."""
         return copy.get((p, st), p)
 
-    # buffers: every original (readers on a copy's stage moved to the
-    # copy's buffer; copies added as readers), then the copies' buffers
-    rows: list[list[int]] = []
+    # buffers: only those a copied node makes or reads change (readers on
+    # a copy's stage moved to the copy's buffer; copies added as readers),
+    # then the copies' buffers
+    touched = sorted({b for v in need for b in (*made(v), *reads(v))})
+    rows: dict[int, list[int]] = {}
     extra_buffers: list[tuple[int, int, list[int]]] = []
-    moved: set[tuple[int, int]] = set()  # (producer, reader) edges dropped
-    for b in range(len(mb)):
-        p = prod[b]
-        readers = cons[b]
+    moved: list[int] = []  # (producer, reader) edges dropped, as keys
+    for b in touched:
+        p = int(prod[b])
         copied = p >= 0 and p in need
         row = []
         per_stage: dict[int, list[int]] = {}
-        for c in readers:
+        for c in cons(b):
             if copied and stage[c] in need[p]:
                 per_stage.setdefault(stage[c], []).append(c)
-                moved.add((p, c))
+                moved.append(p * total + c)
             else:
                 row.append(c)
             for st in sorted(need.get(c, ())):
@@ -146,21 +150,33 @@ def with_duplication(
                     per_stage.setdefault(st, []).append(copy[(c, st)])
                 else:
                     row.append(copy[(c, st)])
-        rows.append(row)
+        rows[b] = row
         if copied:
+            # (a copy whose buffer nobody reads still makes it: a workspace)
             for st in sorted(need[p]):
                 extra_buffers.append(
                     (copy[(p, st)], int(mb.size[b]), per_stage.get(st, []))
                 )
-        # copies of p whose buffer nobody reads still make it (a workspace)
-    rows += [r for _p, _s, r in extra_buffers]
-    counts = np.array([len(r) for r in rows], dtype=np.int64)
-    ptr = np.zeros(len(rows) + 1, dtype=np.int64)
+    nb, nx = len(mb), len(extra_buffers)
+    counts = np.concatenate(
+        [np.diff(cons_ptr), [len(r) for _p, _s, r in extra_buffers]]
+    ).astype(np.int64)
+    counts[touched] = [len(rows[b]) for b in touched]
+    ptr = np.zeros(nb + nx + 1, dtype=np.int64)
     np.cumsum(counts, out=ptr[1:])
-    flat = [c for r in rows for c in r]
-    nx = len(extra_buffers)
+    flat = np.empty(int(ptr[-1]), dtype=np.int64)
+    same = np.ones(nb + nx, dtype=bool)
+    same[touched] = False
+    same[nb:] = False
+    flat[np.repeat(same, counts)] = cons_idx[
+        np.repeat(same[:nb], np.diff(cons_ptr))
+    ]
+    for b in touched:
+        flat[ptr[b] : ptr[b + 1]] = rows[b]
+    for k, (_p, _s, r) in enumerate(extra_buffers):
+        flat[ptr[nb + k] : ptr[nb + k + 1]] = r
     buffers = (
-        [f"b{b}" for b in range(len(mb))] + [f"d{k}" for k in range(nx)],
+        [f"b{b}" for b in range(nb)] + [f"d{k}" for k in range(nx)],
         np.concatenate(
             [
                 mb.producer,
@@ -172,20 +188,18 @@ def with_duplication(
         ),
         np.concatenate([mb.output, np.zeros(nx, dtype=bool)]),
         ptr,
-        np.array(flat, dtype=np.int64),
+        flat,
     )
     # edges: the originals but those to readers now served by a copy, and
     # each copy after what its original follows (on its stage)
-    src, dst = graph.edge_src.tolist(), graph.edge_dst.tolist()
-    pairs = [
-        (a, c) for a, c in zip(src, dst, strict=True) if (a, c) not in moved
-    ]
+    old = graph.edge_src * total + graph.edge_dst
+    old = old[~np.isin(old, np.array(moved, dtype=np.int64))]
+    pairs = []
     pred_ptr, pred_idx = graph.pred_ptr, graph.pred_idx
     for (v, st), r in copy.items():
         for a in pred_idx[pred_ptr[v] : pred_ptr[v + 1]].tolist():
-            pairs.append((source(a, st), r))
-    arr = np.array(pairs, dtype=np.int64).reshape(-1, 2)
-    key = np.unique(arr[:, 0] * total + arr[:, 1])
+            pairs.append(source(a, st) * total + r)
+    key = np.unique(np.concatenate([old, np.array(pairs, dtype=np.int64)]))
     original = np.array(
         [v for (v, _st), _r in sorted(copy.items(), key=lambda x: x[1])],
         dtype=np.int64,

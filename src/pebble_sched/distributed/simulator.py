@@ -759,29 +759,50 @@ class _Builder:
 
     # -- stages --------------------------------------------------------------
 
-    def assign_stages(self) -> None:
-        n, s = self.n, self.s
+    def _stage_prep(self) -> tuple[list[str], np.ndarray, list, list[int]]:
+        """What stage assignment needs of the graph alone (cached): the
+        layer units in program order (first forward node), each node's unit
+        index (-1: none), the unit pairs a forward edge joins, and the nodes
+        outside any unit in topological order."""
+        key = ("stage-prep", id(self.g), self.s.unit_depth)
+        hit = self.cache.get(key) if self.cache is not None else None
+        if hit is not None and hit[0] is self.g:
+            return hit[1]
+        g, unit = self.g, self.unit
         first: dict[str, int] = {}
+        index = g._index  # noqa: SLF001 (the package's own)
         program = (
-            [self.g.index(v) for v in self.g.trace_order]
-            if self.g.trace_order is not None
+            [index[v] for v in g.trace_order]
+            if g.trace_order is not None
             else self.topo
         )
+        fwd = self.phase_code == 0
         for k, v in enumerate(program):
-            u = self.unit[v]
-            if u is not None and self.phase[v] == "forward" and u not in first:
+            u = unit[v]
+            if u is not None and u not in first and fwd[v]:
                 first[u] = k
         units = sorted(first, key=first.get)
+        number = {u: i for i, u in enumerate(units)}
+        code = np.array([number.get(u, -1) for u in unit], dtype=np.int64)
+        src, dst = g.edge_src, g.edge_dst
+        a, b = code[src], code[dst]
+        keep = fwd[src] & fwd[dst] & (a >= 0) & (b >= 0) & (a != b)
+        pairs = sorted(set(zip(a[keep].tolist(), b[keep].tolist())))
+        free = [v for v in self.topo if code[v] < 0]
+        out = (units, code, pairs, free)
+        if self.cache is not None:
+            self.cache[key] = (self.g, out)
+        return out
+
+    def assign_stages(self) -> None:
+        s = self.s
+        units, code, pairs, free = self._stage_prep()
         self.units = units
         if s.pp > max(1, len(units)):
             raise StrategyError(
                 f"Strategy {s.name}: {s.pp} pipeline stages but the graph has "
                 f"{len(units)} layer units (unit_depth {s.unit_depth})."
             )
-        weight = defaultdict(float)
-        for v in range(n):
-            if self.phase[v] == "forward" and self.unit[v] is not None:
-                weight[self.unit[v]] += self.dur[v]
         if s.stage_starts:
             missing = [u for u in s.stage_starts if u not in units]
             if missing:
@@ -799,31 +820,26 @@ class _Builder:
                     "the first."
                 )
         else:
-            cut = _partition([weight[u] for u in units], s.pp)
-        stage_of_unit = {}
-        for k, u in enumerate(units):
-            stage_of_unit[u] = int(np.searchsorted(cut, k, side="right"))
-        # a unit feeding an earlier stage's unit moves back to that stage
-        fwd_edges = {
-            (self.unit[a], self.unit[b])
-            for a, b in zip(
-                self.g.edge_src.tolist(), self.g.edge_dst.tolist(), strict=True
+            counted = (self.phase_code == 0) & (code >= 0)
+            weight = np.bincount(
+                code[counted],
+                weights=np.asarray(self.dur)[counted],
+                minlength=len(units),
             )
-            if self.phase[a] == "forward"
-            and self.phase[b] == "forward"
-            and self.unit[a] in stage_of_unit
-            and self.unit[b] in stage_of_unit
-            and self.unit[a] != self.unit[b]
-        }
+            cut = _partition(weight.tolist(), s.pp)
+        of_unit = np.searchsorted(cut, np.arange(len(units)), side="right")
+        of_unit = of_unit.astype(np.int64).tolist()
+        # a unit feeding an earlier stage's unit moves back to that stage
         changed = True
         while changed:
             changed = False
-            for a, b in fwd_edges:
-                if stage_of_unit[a] > stage_of_unit[b]:
-                    stage_of_unit[a] = stage_of_unit[b]
+            for a, b in pairs:
+                if of_unit[a] > of_unit[b]:
+                    of_unit[a] = of_unit[b]
                     changed = True
-        self.stage_of_unit = stage_of_unit
-        stage = [-1] * n
+        self.stage_of_unit = dict(zip(units, of_unit, strict=True))
+        stage_arr = np.asarray(of_unit + [-1], dtype=np.int64)[code]
+        stage = stage_arr.tolist()
         last = s.pp - 1
         forced = {
             self.g.index(k): st
@@ -831,13 +847,9 @@ class _Builder:
                 (self.g.meta or {}).get("duplicate_stage") or {}
             ).items()
         }
-        for v in self.topo:
+        for v in free:
             if v in forced:
                 stage[v] = forced[v]
-                continue
-            u = self.unit[v]
-            if u is not None and u in stage_of_unit:
-                stage[v] = stage_of_unit[u]
                 continue
             preds = [stage[p] for p in self.pred[v]]
             default = 0 if self.phase[v] == "forward" else last
