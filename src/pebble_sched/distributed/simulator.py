@@ -787,7 +787,9 @@ class _Builder:
         src, dst = g.edge_src, g.edge_dst
         a, b = code[src], code[dst]
         keep = fwd[src] & fwd[dst] & (a >= 0) & (b >= 0) & (a != b)
-        pairs = sorted(set(zip(a[keep].tolist(), b[keep].tolist())))
+        pairs = sorted(
+            set(zip(a[keep].tolist(), b[keep].tolist(), strict=True))
+        )
         free = [v for v in self.topo if code[v] < 0]
         out = (units, code, pairs, free)
         if self.cache is not None:
@@ -838,7 +840,7 @@ class _Builder:
                     of_unit[a] = of_unit[b]
                     changed = True
         self.stage_of_unit = dict(zip(units, of_unit, strict=True))
-        stage_arr = np.asarray(of_unit + [-1], dtype=np.int64)[code]
+        stage_arr = np.asarray([*of_unit, -1], dtype=np.int64)[code]
         stage = stage_arr.tolist()
         last = s.pp - 1
         forced = {
