@@ -13,6 +13,8 @@ Sizes are drawn uniformly from ``1..max_size`` unless stated otherwise.
 - :func:`pumpkin`: a source and a sink joined by d internally disjoint chains.
 - :func:`series_parallel`: a random two-terminal series-parallel DAG grown
   by series and parallel expansions of its edges.
+- :func:`near_series_parallel`: a random series-parallel DAG plus a few
+  cross edges between nodes that were parallel (SP up to k extra edges).
 - :func:`training_like`: a forward chain with skip connections, a loss, a
   mirrored backward pass reading the forward activations, and weight
   gradients as sinks.
@@ -38,6 +40,7 @@ __all__ = [
     "daggen",
     "in_tree",
     "layered",
+    "near_series_parallel",
     "out_tree",
     "pumpkin",
     "series_parallel",
@@ -249,6 +252,68 @@ def series_parallel(
             ),
         ),
     )
+
+
+def near_series_parallel(
+    n: int,
+    extra: int,
+    *,
+    seed: int | np.random.Generator = 0,
+    max_size: int = 100,
+    max_out_degree: int | None = 4,
+) -> Graph:
+    """:func:`series_parallel` (n nodes) plus ``extra`` cross edges: each
+    joins two nodes that neither reach the other (so that the edge is no
+    shortcut), from the earlier to the later in the topological labels. A
+    cross edge makes its source's buffer live until its new reader, and
+    every one of them can break series-parallelism."""
+    rng = _rng(seed)
+    g = series_parallel(
+        n, seed=rng, max_size=max_size, max_out_degree=max_out_degree
+    )
+    edges = list(zip(g.edge_src.tolist(), g.edge_dst.tolist(), strict=True))
+    added: list[tuple[int, int]] = []
+    for _ in range(200 * max(1, extra)):
+        if len(added) == extra:
+            break
+        h = Graph(range(n), edges + added)
+        u, v = sorted(int(x) for x in rng.choice(n, 2, replace=False))
+        if _reaches(h, u, v):
+            continue
+        added.append((u, v))
+    if len(added) < extra:
+        raise ValueError(
+            f"near_series_parallel: found only {len(added)} of {extra} cross "
+            f"edges on {n} nodes."
+        )
+    return Graph(
+        range(n),
+        edges + added,
+        size=g.node_size,
+        name=f"nsp-n{n}-k{extra}",
+        meta=_meta(
+            "near_series_parallel",
+            seed,
+            n=n,
+            extra=extra,
+            max_size=max_size,
+            max_out_degree=max_out_degree,
+        ),
+    )
+
+
+def _reaches(g: Graph, u: int, v: int) -> bool:
+    """Whether a path leads from u to v (u before v in the labels)."""
+    seen, todo = {u}, [u]
+    while todo:
+        x = todo.pop()
+        if x == v:
+            return True
+        for y in g.succ_idx[g.succ_ptr[x] : g.succ_ptr[x + 1]].tolist():
+            if y not in seen and y <= v:
+                seen.add(y)
+                todo.append(y)
+    return False
 
 
 def training_like(

@@ -39,6 +39,7 @@ from .solvers.inductor import INDUCTOR_METHODS, inductor_order, input_order
 from .solvers.pivots import join_orders, split_blocks
 from .solvers.series_parallel import decompose, is_pumpkin
 from .solvers.sp_merge import FixedAtoms, fixed_atoms, sp_merge_order
+from .solvers.sp_regions import fix_sp_regions
 from .solvers.spization import node_model_proxy, spize
 from .solvers.trees import is_in_tree, is_out_forest, liu_order
 from .structure import longest_path_layers
@@ -405,6 +406,8 @@ AUTO_SPIZE_MAX_NODES = 1_000
 AUTO_CPSAT_SECONDS = 60.0
 #: ``auto`` tries CP-SAT on graphs up to this many nodes.
 AUTO_CPSAT_MAX_NODES = 1500
+#: ``auto`` fixes the closed SP regions of non-SP graphs up to this many nodes.
+AUTO_REGIONS_MAX_NODES = 5000
 #: ``auto`` runs the ideal search first when the width estimate is at most this.
 AUTO_NARROW_WIDTH = 24
 
@@ -574,11 +577,31 @@ def _portfolio(
     if sp_order_found is not None:
         record("sp", sp_order_found, 0)
 
-    width = int(np.bincount(longest_path_layers(graph)).max())
+    # a DAG that is not SP: its closed SP regions fixed to their dominant
+    # orders (the same optimum, far fewer orders) for the exact searches
+    exact_graph = graph
+    if not is_sp and graph.n <= AUTO_REGIONS_MAX_NODES:
+        if callbacks is not None:
+            callbacks.on_phase("sp regions")
+        t0 = time.perf_counter()
+        try:
+            regions = fix_sp_regions(
+                graph, deadline.sub(0.1) if timed else None
+            )
+        except TimeUp:
+            stats["sp_regions"] = {"interrupted": "time"}
+        else:
+            stats["sp_regions"] = {
+                "regions": len(regions.regions),
+                "fixed_nodes": regions.fixed,
+                "seconds": round(time.perf_counter() - t0, 3),
+            }
+            exact_graph = regions.graph
+    width = int(np.bincount(longest_path_layers(exact_graph)).max())
     steps = []
-    if ideals_supported(graph) and graph.n <= 5000:
+    if ideals_supported(exact_graph) and graph.n <= 5000:
         steps.append("ideals")
-    if cpsat_supported(graph) and graph.n <= AUTO_CPSAT_MAX_NODES:
+    if cpsat_supported(exact_graph) and graph.n <= AUTO_CPSAT_MAX_NODES:
         steps.insert(0 if width > AUTO_NARROW_WIDTH else len(steps), "cpsat")
     try:
         for k, step in enumerate(steps):
@@ -590,7 +613,11 @@ def _portfolio(
             if step == "ideals":
                 d = deadline if last or not timed else deadline.sub(0.5)
                 o, _, bound, st = ideal_search(
-                    graph, d, upper=(best, ub), lower=lb, callbacks=callbacks
+                    exact_graph,
+                    d,
+                    upper=(best, ub),
+                    lower=lb,
+                    callbacks=callbacks,
                 )
                 stats["ideals"] = st
                 record("ideals", o, bound)
@@ -600,7 +627,7 @@ def _portfolio(
                 d = deadline if timed else Deadline(AUTO_CPSAT_SECONDS)
                 if timed and not last:
                     d = deadline.sub(0.5)
-                model = CpSatModel(graph, lower=lb, upper=ub)
+                model = CpSatModel(exact_graph, lower=lb, upper=ub)
                 o, _, bound, st = model.solve(
                     d, hint=best, num_workers=num_workers
                 )
