@@ -13,14 +13,18 @@ Three tables, every ratio against a baseline measured in the same run:
 3. *scaling with d*: pumpkins of about ``--pumpkin-n`` nodes with d chains;
 4. *edge-weighted SP graphs* (every release fixed) of 10^3 to 10^5 nodes:
    the merge of :mod:`pebble_sched.solvers.sp_merge` against the ideal
-   search, CP-SAT (up to 10^4 nodes) and Inductor, all through ``solve``.
+   search, CP-SAT (up to 10^4 nodes) and Inductor, all through ``solve``;
+5. *near-SP graphs* (``near``): SP graphs of ``--near-n`` nodes with k
+   cross edges, ``solve`` (auto, ``--time-limit``) with the closed SP
+   regions fixed to their dominant orders against the same portfolio
+   without them, alternated in one run: time, status, peak, bound.
 
 Tables 2 and 3 run both fork families: ``auto`` (all pre-release ideals,
 enumerated or Pareto-pruned, the threshold family beyond the budgets) and
 ``threshold`` (Lemma 5 on every fork: the O(2^d n)-candidate algorithm,
 optimal only if the lemma holds), with the time ratio threshold/auto.
 
-    python scripts/bench_sp.py [--time-limit 30] [--quick] [--tables exact,n,d,edges] [--out FILE]
+    python scripts/bench_sp.py [--time-limit 30] [--quick] [--tables exact,n,d,edges,near] [--out FILE]
 """
 
 from __future__ import annotations
@@ -152,6 +156,51 @@ def table_scaling_d(n: int, degrees: list[int]) -> list[str]:
     return rows
 
 
+def table_near(n: int, ks: list[int], seeds: int, limit: float) -> list[str]:
+    import importlib
+
+    # the module (the package exports its function under the same name)
+    solve_module = importlib.import_module("pebble_sched.solve")
+    from pebble_sched.generators import near_series_parallel
+    from pebble_sched.solvers.sp_regions import fix_sp_regions
+
+    rows = [
+        "| k | seed | regions (fixed nodes) | without: time | status | peak / bound "
+        "| with: time | status | peak / bound | time ratio with/without |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    default = solve_module.AUTO_REGIONS_MAX_NODES
+    solved = {"without": 0, "with": 0}
+    for k in ks:
+        for seed in range(seeds):
+            g = near_series_parallel(n, k, seed=seed, max_out_degree=None)
+            r = fix_sp_regions(g)
+            cells = {}
+            for mode in ("without", "with"):
+                solve_module.AUTO_REGIONS_MAX_NODES = (
+                    default if mode == "with" else 0
+                )
+                s = solve(g, time_limit=limit)
+                solved[mode] += s.status.value == "optimal"
+                cells[mode] = (s.time_s, s.status.value, s.peak, s.lower_bound)
+            solve_module.AUTO_REGIONS_MAX_NODES = default
+            a, b = cells["without"], cells["with"]
+            rows.append(
+                f"| {k} | {seed} | {len(r.regions)} ({r.fixed}) | "
+                f"{a[0]:.2f} s | {a[1]} | {a[2]} / {a[3]} | "
+                f"{b[0]:.2f} s | {b[1]} | {b[2]} / {b[3]} | "
+                f"{b[0] / a[0]:.3f} |"
+            )
+            print(rows[-1], flush=True)
+    total = len(ks) * seeds
+    rows += [
+        "",
+        f"Proven optimal: {solved['without']} of {total} without the "
+        f"regions, {solved['with']} of {total} with them.",
+    ]
+    return rows
+
+
 def edge_weighted(n: int, seed: int, d: int = 6) -> Graph:
     """A random SP graph with edge sizes up to 2^20 and small workspaces
     (no node sizes: every release fixed)."""
@@ -203,11 +252,14 @@ def main() -> None:
     ap.add_argument("--time-limit", type=float, default=30.0)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--pumpkin-n", type=int, default=200)
+    ap.add_argument("--near-n", type=int, default=150)
+    ap.add_argument("--near-k", default="0,1,2,3,4,6,8")
+    ap.add_argument("--near-seeds", type=int, default=3)
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument(
         "--tables",
         default="exact,n,d,edges",
-        help="which tables: exact, n, d, edges (comma-separated)",
+        help="which tables: exact, n, d, edges, near (comma-separated)",
     )
     args = ap.parse_args()
     tables = set(args.tables.split(","))
@@ -237,6 +289,18 @@ def main() -> None:
             "",
         ]
         out += table_edges(args.time_limit, sizes)
+    if "near" in tables:
+        ks = [int(k) for k in args.near_k.split(",")]
+        out += [
+            "",
+            f"## Near-SP graphs: {args.near_n} nodes, k cross edges",
+            "",
+            f"auto with {args.time_limit:g} s, with and without the SP "
+            "regions fixed (alternated); time to the answer, status, peak "
+            "and proven bound.",
+            "",
+        ]
+        out += table_near(args.near_n, ks, args.near_seeds, args.time_limit)
     text = "\n".join(out) + "\n"
     if args.out:
         args.out.write_text(text)

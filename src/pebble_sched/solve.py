@@ -594,9 +594,14 @@ def _portfolio(
             stats["sp_regions"] = {
                 "regions": len(regions.regions),
                 "fixed_nodes": regions.fixed,
+                "lower_bound": regions.lower,
                 "seconds": round(time.perf_counter() - t0, 3),
             }
             exact_graph = regions.graph
+            if regions.lower > lb:
+                lb = regions.lower
+                if callbacks is not None:
+                    callbacks.on_bound(lb)
     width = int(np.bincount(longest_path_layers(exact_graph)).max())
     steps = []
     if ideals_supported(exact_graph) and graph.n <= 5000:

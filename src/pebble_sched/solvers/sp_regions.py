@@ -53,12 +53,18 @@ __all__ = ["RegionResult", "fix_sp_regions", "post_dominators"]
 class RegionResult:
     """The graph with its regions fixed, and what was fixed: ``regions``
     as (entry, exit, interior size), ``fixed`` the interior nodes ordered,
-    ``tried`` the candidate regions examined."""
+    ``tried`` the candidate regions examined. ``lower`` is a lower bound
+    on the graph's peak: the largest optimal peak of a fixed region with
+    its entry and exit (every schedule runs each region with at least the
+    memory the region itself needs: its steps see its own buffers, a's
+    buffers it reads, and anything else resident, which is never
+    negative)."""
 
     graph: Graph
     regions: list[tuple[int, int, int]] = field(default_factory=list)
     fixed: int = 0
     tried: int = 0
+    lower: int = 0
 
 
 def post_dominators(graph: Graph) -> np.ndarray:
@@ -142,6 +148,7 @@ def fix_sp_regions(
         order = [local[v] for v in r.order.tolist() if local[v] in inner]
         extra += list(itertools.pairwise(order))
         taken[idx] = True
+        result.lower = max(result.lower, int(r.peak))
         result.regions.append((a, b, len(inner)))
         result.fixed += len(inner)
     if not extra:
