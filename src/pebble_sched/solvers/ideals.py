@@ -41,6 +41,24 @@ against brute force on random graphs in the tests):
    sizes (and no explicit buffers) are interchangeable: swapping them maps
    schedules to schedules of equal profile. We only keep schedules that run
    them in index order (an extra precedence between consecutive twins).
+3. **Chain atoms.** A *fixed* node is comparable (ancestor or descendant)
+   with every other reader of every buffer it reads: what it frees, hence
+   its atom (hill ``alloc(v)``, net ``last(v) - freed(v)``), is the same
+   in every schedule, and moving it past nodes it is not comparable with
+   changes no one else's atom either. On a path of fixed nodes where each
+   has the next as its only successor and the next has it as its only
+   predecessor, Lemma 2 of :mod:`pebble_sched.solvers.profiles` (Sidney's
+   merge) groups the path into canonical atoms: when A precedes B and B is
+   strictly preferred, in any schedule ``A W B`` either W goes before A
+   (if W is preferred to A) or B before W (then B is preferred to W), by
+   Lemma 1 on the independent blocks, without raising the peak; repeated
+   on composites (each move carries whole groups), some optimal schedule
+   runs every group contiguously. So a state that has run part of a group
+   only continues the group. Free moves are then taken only from states
+   with no group open and only for nodes outside groups: moving such a node
+   to the front of a completion keeps its groups contiguous, so the two
+   rules (and twins, which are never in a group) keep an optimal path
+   together.
 
 Exact; O(number of ideals within the budget * n) vectorised work; memory
 O(states kept). Throughput is reported by ``scripts/bench_exact.py``.
@@ -89,7 +107,9 @@ class IdealResult:
 class _Lattice:
     """Per-node and per-buffer data of the search, as numpy arrays."""
 
-    def __init__(self, graph: Graph, twins: bool = True) -> None:
+    def __init__(
+        self, graph: Graph, twins: bool = True, groups: bool = True
+    ) -> None:
         n = graph.n
         mb = graph.memory_buffers()
         self.n = n
@@ -133,6 +153,94 @@ class _Lattice:
             words = self._words_of(cons)
             for c in cons:
                 self.frees[c].append((words, int(size[b])))
+        # rule 3: the node each node must be followed by (-1: none), with a
+        # last slot for the empty path
+        self.forced_next = np.full(n + 1, -1, dtype=np.int64)
+        self.grouped = np.zeros(n, dtype=bool)
+        if groups and n > 1:
+            self._chain_groups(graph, mb, preds)
+
+    def _chain_groups(self, graph, mb, preds) -> None:
+        """Rule 3: the canonical groups of paths of fixed nodes."""
+        from .profiles import Atom, canonical, flatten
+
+        n = self.n
+        succ_ptr, succ_idx = graph.succ_ptr, graph.succ_idx
+        outdeg = np.diff(succ_ptr)
+        npred = np.array([len(p) for p in preds], dtype=np.int64)
+        twin_nodes = set()
+        if self.twin_edges:
+            for a, b in _twin_pairs(graph):
+                twin_nodes.update((a, b))
+        link = np.full(n, -1, dtype=np.int64)
+        for v in np.flatnonzero(outdeg == 1).tolist():
+            s = int(succ_idx[succ_ptr[v]])
+            if npred[s] == 1 and v not in twin_nodes and s not in twin_nodes:
+                link[v] = s
+        linked = np.zeros(n, dtype=bool)
+        linked[link[link >= 0]] = True
+        if not (link >= 0).any():
+            return
+        # descendants as Python integers (bit sets), reverse topological
+        topo = graph.topological_order().tolist()
+        desc = [0] * n
+        for v in reversed(topo):
+            d = 0
+            for s in succ_idx[succ_ptr[v] : succ_ptr[v + 1]].tolist():
+                d |= desc[s] | (1 << s)
+            desc[v] = d
+        candidates = np.flatnonzero((link >= 0) | linked).tolist()
+        fixed = np.zeros(n, dtype=bool)
+        freed = np.zeros(n, dtype=np.int64)
+        size = mb.size
+        for v in candidates:
+            ok = True
+            total = 0
+            for b in mb.read_idx[mb.read_ptr[v] : mb.read_ptr[v + 1]].tolist():
+                others = [
+                    c
+                    for c in mb.cons_idx[
+                        mb.cons_ptr[b] : mb.cons_ptr[b + 1]
+                    ].tolist()
+                    if c != v
+                ]
+                if any(
+                    not (desc[v] >> c & 1) and not (desc[c] >> v & 1)
+                    for c in others
+                ):
+                    ok = False
+                    break
+                if not mb.output[b] and all(desc[c] >> v & 1 for c in others):
+                    total += int(size[b])  # v is always the last reader
+            fixed[v] = ok
+            freed[v] = total
+        back = np.full(n, -1, dtype=np.int64)
+        back[link[link >= 0]] = np.flatnonzero(link >= 0)
+        for v in topo:
+            if not fixed[v] or (back[v] >= 0 and fixed[back[v]]):
+                continue  # not the start of a path of fixed nodes
+            path = [v]
+            while fixed[path[-1]] and link[path[-1]] >= 0:
+                nxt = int(link[path[-1]])
+                if not fixed[nxt]:
+                    break
+                path.append(nxt)
+            if len(path) < 2:
+                continue
+            atoms = [
+                Atom(
+                    int(self.alloc[x]),
+                    int(self.last[x]) - int(freed[x]),
+                    x,
+                )
+                for x in path
+            ]
+            for atom in canonical(atoms):
+                members = flatten(atom.items)
+                for a, b in itertools.pairwise(members):
+                    self.forced_next[a] = b
+                if len(members) > 1:
+                    self.grouped[members] = True
 
     def _words_of(self, nodes: Any) -> list[tuple[int, int]]:
         acc: dict[int, int] = {}
@@ -273,6 +381,9 @@ def search_budget(
     S = [np.zeros(1, dtype=np.uint64) for _ in range(W)]
     val = np.array([start_val], dtype=np.int64)
     res = np.array([lat.res0], dtype=np.int64)
+    # rule 3: the node each state must run next (-1: any)
+    grouping = bool((lat.forced_next >= 0).any())
+    must = np.full(1, -1, dtype=np.int64)
     parents: list[np.ndarray] = []
     nodes: list[np.ndarray] = []
     total = 1
@@ -294,6 +405,8 @@ def search_budget(
             for pw, pb in lat.pred_words[v]:
                 b = np.uint64(pb)
                 ok &= (S[pw] & b) == b
+            if grouping:
+                ok &= (must < 0) | (must == v)
             idx = np.flatnonzero(ok)
             if len(idx) == 0:
                 continue
@@ -317,7 +430,15 @@ def search_budget(
             c_val.append(cost)
             c_res.append(newres)
             if free_moves:
-                c_free.append((cost <= vi) & (newres <= ri))
+                if grouping:
+                    if lat.grouped[v]:
+                        c_free.append(np.zeros(len(idx), dtype=bool))
+                    else:
+                        c_free.append(
+                            (cost <= vi) & (newres <= ri) & (must[idx] < 0)
+                        )
+                else:
+                    c_free.append((cost <= vi) & (newres <= ri))
         if not c_parent:
             return IdealResult("infeasible", states=total)
         # stop now rather than overrun: the merge below cannot be interrupted
@@ -345,6 +466,8 @@ def search_budget(
         sel = _dedupe(newS, cost)
         S = [col[sel] for col in newS]
         val, res = cost[sel], newres[sel]
+        if grouping:
+            must = lat.forced_next[node[sel]]
         parents.append(parent[sel].astype(np.int64))
         nodes.append(node[sel])
         rate.record(generated, time.perf_counter() - merge_start)
@@ -373,6 +496,7 @@ def ideal_search(
     callbacks: Callbacks | None = None,
     free_moves: bool = True,
     twins: bool = True,
+    groups: bool = True,
 ) -> tuple[np.ndarray, int, int, dict[str, Any]]:
     """Minimum peak by the budgeted ideal search.
 
@@ -411,11 +535,12 @@ def ideal_search(
         upper = (order0, evaluate_indices(graph, order0, check=False).peak)
     best_order, hi = np.asarray(upper[0], dtype=np.int64), int(upper[1])
     lo = static_lower_bound(graph) if lower is None else int(lower)
-    lat = _Lattice(graph, twins=twins)
+    lat = _Lattice(graph, twins=twins, groups=groups)
     stats: dict[str, Any] = {
         "searches": [],
         "states": 0,
         "twin_edges": lat.twin_edges,
+        "grouped_nodes": int(lat.grouped.sum()),
     }
     # budgets to try: first "better than the best known", then bisect
     probe_hi = hi - 1
