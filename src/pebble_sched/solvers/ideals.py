@@ -84,6 +84,9 @@ if TYPE_CHECKING:
 
 __all__ = ["IdealResult", "ideal_search", "search_budget"]
 
+#: Whether :func:`ideal_search` applies rule 3 (chain atoms) by default.
+CHAIN_ATOMS = True
+
 #: Default cap on the number of ideals held in memory at once.
 DEFAULT_MAX_STATES = 6_000_000
 
@@ -496,7 +499,7 @@ def ideal_search(
     callbacks: Callbacks | None = None,
     free_moves: bool = True,
     twins: bool = True,
-    groups: bool = True,
+    groups: bool | None = None,
 ) -> tuple[np.ndarray, int, int, dict[str, Any]]:
     """Minimum peak by the budgeted ideal search.
 
@@ -535,6 +538,8 @@ def ideal_search(
         upper = (order0, evaluate_indices(graph, order0, check=False).peak)
     best_order, hi = np.asarray(upper[0], dtype=np.int64), int(upper[1])
     lo = static_lower_bound(graph) if lower is None else int(lower)
+    if groups is None:
+        groups = CHAIN_ATOMS
     lat = _Lattice(graph, twins=twins, groups=groups)
     stats: dict[str, Any] = {
         "searches": [],
