@@ -28,9 +28,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..exceptions import InstanceError
 from ..graph import Graph
-from .recompute import matching_unit
+from .recompute import matching_unit, require_labels
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -60,11 +59,7 @@ def with_duplication(
     InstanceError
         When the graph has no ``phase`` or ``layer`` labels.
     """
-    if graph.phase is None or graph.layer is None:
-        raise InstanceError(
-            "Duplication needs the nodes' layer and phase (import the model "
-            "with pebble-sched import torch)."
-        )
+    require_labels(graph, "Duplication")
     n = graph.n
     select = matching_unit(list(units))
     phase = graph.phase

@@ -29,7 +29,7 @@ from ..graph import Graph
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["matching_unit", "unit_of", "with_recomputation"]
+__all__ = ["matching_unit", "require_labels", "unit_of", "with_recomputation"]
 
 
 def unit_of(layer: str | None, depth: int = 0) -> str | None:
@@ -107,11 +107,7 @@ def with_recomputation(graph: Graph, units: Callable | list[str]) -> Graph:
     InstanceError
         When the graph has no ``phase`` or ``layer`` labels.
     """
-    if graph.phase is None or graph.layer is None:
-        raise InstanceError(
-            "Recomputation needs the nodes' layer and phase (import the "
-            "model with pebble-sched import torch)."
-        )
+    require_labels(graph, "Recomputation")
     n = graph.n
     phase = graph.phase
     select = units if callable(units) else matching_unit(list(units))
@@ -302,6 +298,16 @@ def with_recomputation(graph: Graph, units: Callable | list[str]) -> Graph:
     except InstanceError:  # the program order breaks a trigger edge
         return Graph._from_parts(  # noqa: SLF001
             ids, src, dst, buffers, trace_order=None, **args
+        )
+
+
+def require_labels(graph: Graph, what: str) -> None:
+    """Raise InstanceError unless the nodes have ``layer`` and ``phase``
+    (what a graph transformation over layer units needs)."""
+    if graph.phase is None or graph.layer is None:
+        raise InstanceError(
+            f"{what} needs the nodes' layer and phase (import the model "
+            "with pebble-sched import torch)."
         )
 
 
