@@ -575,6 +575,9 @@ FAMILIES = {
         max(2, int(n**0.5) // 2), 1, max(1, 4 * int(n**0.5) - 1), seed=seed
     ),
     "series_parallel": lambda n, seed: series_parallel(max(2, n), seed=seed),
+    "near_series_parallel": lambda n, seed: near_series_parallel(
+        max(8, n), max(1, n // 50), seed=seed, max_out_degree=None
+    ),
     "training_like": lambda n, seed: training_like(max(1, n // 3), seed=seed),
     "montage": lambda n, seed: workflow("montage", max(2, n // 4), seed=seed),
     "daggen": lambda n, seed: daggen(
