@@ -117,7 +117,9 @@ def fix_sp_regions(
     pred_ptr, pred_idx = graph.pred_ptr, graph.pred_idx
     outdeg = np.diff(succ_ptr)
     candidates = []
-    for a in np.flatnonzero(outdeg >= 2).tolist():
+    for k, a in enumerate(np.flatnonzero(outdeg >= 2).tolist()):
+        if deadline is not None and k % 64 == 0:
+            deadline.check()
         b = int(ipdom[a])
         if b >= n:
             continue
