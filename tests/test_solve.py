@@ -133,9 +133,17 @@ def test_forced_exact_methods_report_method():
         assert a.peak == b.peak
 
 
-def test_auto_splits_at_pivots():
-    """Tests that auto solves a chain of blocks block by block, exactly."""
+def test_auto_splits_at_pivots(monkeypatch):
+    """Tests that auto solves a chain of blocks block by block, exactly (SP-ization, which may meet the bound at once on such a graph, turned off)."""
+    import importlib
+
     import networkx as nx
+
+    monkeypatch.setattr(
+        importlib.import_module("pebble_sched.solve"),
+        "AUTO_SPIZE_MAX_NODES",
+        0,
+    )
 
     from pebble_sched.generators import series_parallel
     from pebble_sched.solvers.series_parallel import decompose
@@ -182,3 +190,22 @@ def test_huge_sizes_beyond_int64():
         s = solve(big, method, time_limit=1)
         assert s.peak > 2**63 and isinstance(s.peak, int)
         assert_valid_schedule(big, s)
+
+
+def test_large_sp_graphs_try_the_liu_relaxation_first(monkeypatch):
+    """Tests the path auto takes on SP graphs above AUTO_HEURISTIC_FIRST nodes (lowered here): the Liu relaxation of the input order, returned as optimal when it meets the lower bound, else kept as a candidate while the SP solver runs."""
+    import importlib
+
+    from pebble_sched.generators import series_parallel
+
+    module = importlib.import_module("pebble_sched.solve")
+    monkeypatch.setattr(module, "AUTO_HEURISTIC_FIRST", 100)
+    tight = series_parallel(300, seed=5, max_out_degree=6)
+    s = solve(tight, time_limit=30)
+    assert s.method == "heuristic" and s.status is Status.OPTIMAL
+    assert s.stats["liu_first"]["peak"] == s.peak == s.lower_bound
+    assert_valid_schedule(tight, s)
+    loose = series_parallel(300, seed=3, max_out_degree=6)
+    s = solve(loose, time_limit=30)
+    assert s.stats["liu_first"]["peak"] >= s.peak
+    assert s.method == "sp" and s.status is Status.OPTIMAL
