@@ -14,6 +14,15 @@ candidate of the threshold family dominates it. Any fork where none does
 is a counterexample, printed as a graph.
 
     python scripts/lemma5_search.py --branches 2 --length 5 --sizes 0,1,2 [--works 0] [--release 1,2,3] [--jobs 2]
+
+``--atoms HEADS:REST`` enumerates the branches as atoms directly instead of
+nodes: a consumer atom from HEADS (``hill/net`` pairs, net >= 0: the
+consumer keeps its output) followed by every canonical chain (preference
+keys non-decreasing, so ties of equal keys in every order) of at most
+``--length`` atoms from REST, for instance
+``--atoms 1/1,2/1,3/2:0/-1,2/-1,1/0,2/1,3/1``. This reaches chains that no
+node sizes of a small alphabet produce (any hill above any net, composite
+atoms as the solver builds them).
 """
 
 from __future__ import annotations
@@ -114,10 +123,53 @@ def _work(args) -> tuple[int, list[str]]:
     count = 0
     for seqs in block:
         count += 1
-        why = check_fork(solver, release, seqs)
+        if seqs and isinstance(seqs[0][0], Atom):  # --atoms: (head, rest)
+            trees = [
+                _Branch(
+                    [Atom(h.hill, h.net, 100 * (i + 1))],
+                    [
+                        Atom(x.hill, x.net, 100 * (i + 1) + 1 + k)
+                        for k, x in enumerate(rest)
+                    ],
+                )
+                for i, (h, rest) in enumerate(seqs)
+            ]
+            why = check_trees(solver, trees, Atom(0, -release, -1))
+            label = [
+                (f"{h.hill}/{h.net}", [f"{x.hill}/{x.net}" for x in rest])
+                for h, rest in seqs
+            ]
+        else:
+            why = check_fork(solver, release, seqs)
+            label = seqs
         if why is not None:
-            found.append(f"s(a)={release} branches={seqs}: {why}")
+            found.append(f"s(a)={release} branches={label}: {why}")
     return count, found
+
+
+def _parse_atoms(text: str) -> list[Atom]:
+    out = []
+    for item in text.split(","):
+        hill, net = (int(x) for x in item.split("/"))
+        if hill < max(0, net):
+            raise SystemExit(f"atom {item}: hill must be >= max(0, net)")
+        out.append(Atom(hill, net, 0))
+    return out
+
+
+def _atom_branches(heads: list[Atom], rest: list[Atom], length: int):
+    """(head, canonical rest) pairs: rests with non-decreasing keys."""
+    chains: list[tuple[Atom, ...]] = [()]
+    frontier: list[tuple[Atom, ...]] = [()]
+    for _ in range(length):
+        grown = []
+        for c in frontier:
+            for x in rest:
+                if not c or c[-1].key <= x.key:
+                    grown.append((*c, x))
+        chains += grown
+        frontier = grown
+    return [(h, c) for h in heads for c in chains]
 
 
 def known_forks() -> None:
@@ -155,6 +207,11 @@ def main() -> None:
         help="the family checked: Lemma 5's, or a weakened one (refuted)",
     )
     ap.add_argument(
+        "--atoms",
+        default=None,
+        help="HEADS:REST atom alphabets (hill/net pairs), see above",
+    )
+    ap.add_argument(
         "--known",
         action="store_true",
         help="only check the two forks that refuted the weaker families",
@@ -165,16 +222,26 @@ def main() -> None:
         return
     sizes = [int(x) for x in args.sizes.split(",")]
     works = [int(x) for x in args.works.split(",")]
-    chains = list(_chains(args.length, sizes, works))
+    if args.atoms:
+        heads, rest = (_parse_atoms(x) for x in args.atoms.split(":"))
+        if any(h.net < 0 for h in heads):
+            raise SystemExit("a consumer's atom keeps its output: net >= 0")
+        chains = _atom_branches(heads, rest, args.length)
+    else:
+        chains = list(_chains(args.length, sizes, works))
     forks = list(
         itertools.combinations_with_replacement(chains, args.branches)
     )
     releases = [int(x) for x in args.release.split(",")]
     total = len(forks) * len(releases)
+    shape = (
+        f"atoms {args.atoms}, rests of 0-{args.length} atoms"
+        if args.atoms
+        else f"chains of 1-{args.length} nodes, sizes {sizes}, workspaces {works}"
+    )
     print(
-        f"family {args.variant}: d = {args.branches}, chains of 1-{args.length} nodes, sizes "
-        f"{sizes}, workspaces {works}, s(a) in {releases}: {len(chains)} "
-        f"chains, {total} forks",
+        f"family {args.variant}: d = {args.branches}, {shape}, s(a) in "
+        f"{releases}: {len(chains)} branches, {total} forks",
         flush=True,
     )
     step = max(1, math.ceil(len(forks) / (8 * args.jobs)))
