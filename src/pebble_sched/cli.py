@@ -1554,8 +1554,16 @@ def import_onnx(model_file, output):
     "strategy's layer_tp); the micro-batch of such a layer is "
     "batch * T / tp.",
 )
+@click.option(
+    "--padding-mask",
+    is_flag=True,
+    help="Take a padding mask input and build the attention mask from it "
+    "once, read by every layer (a 'mask' unit a pipeline can duplicate).",
+)
 @click.option("--output", "-o", type=click.Path(), required=True)
-def import_gpt(config, batch, tp, seq, vocab, layers, sp, layer_tp, output):
+def import_gpt(
+    config, batch, tp, seq, vocab, layers, sp, layer_tp, padding_mask, output
+):
     """Trace a GPT-style decoder's training step (one tensor-parallel rank).
 
     NAME is one of gpt-125m, gpt-350m, gpt-1.3b, gpt-2.7b, gpt-6.7b, gpt-13b
@@ -1604,6 +1612,7 @@ def import_gpt(config, batch, tp, seq, vocab, layers, sp, layer_tp, output):
             layers=layers,
             sp=sp,
             layer_tp=degrees,
+            padding_mask=padding_mask,
         )
     except ValueError as exc:
         raise InputError(str(exc)) from None

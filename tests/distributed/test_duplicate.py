@@ -196,3 +196,40 @@ def test_copies_read_what_their_originals_read(g, data):
         assert np.array_equal(
             np.sort(b.size[made(b, v)]), np.sort(a.size[made(a, origin[v])])
         )
+
+
+def test_gpt_padding_mask_duplicated_from_the_command_line(tmp_path):
+    """Tests a traced GPT with a padding mask (a 'mask' unit read by every layer): importing it, and simulating a pipeline with and without duplicating the mask from the command line: the mask's transfers (one per micro-batch to the second stage) are gone, byte for byte."""
+    import json
+
+    pytest.importorskip("torch")
+    from click.testing import CliRunner
+
+    from pebble_sched.cli import main
+
+    out = tmp_path / "g.json"
+    args = ["import", "gpt", "2,256,4", "--batch", "2", "--seq", "64"]
+    args += ["--vocab", "512", "--padding-mask", "-o", str(out)]
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 0, r.output
+    g = read_graph(out)
+    assert any(x == "mask" for x in g.layer)
+    mask_bytes = 2 * 64 * 64  # (b, 1, s, s) booleans
+    runs = {}
+    for dup in ([], ["mask"]):
+        s = json.dumps(
+            {"pp": 2, "microbatches": 2, "duplicate": dup}
+            if dup
+            else {"pp": 2, "microbatches": 2}
+        )
+        r = CliRunner().invoke(
+            main, ["simulate", str(out), "-c", "cpu-test", "-s", s, "--json"]
+        )
+        assert r.exit_code == 0, r.output
+        runs[bool(dup)] = json.loads(r.stdout)
+    sent = sum(runs[False]["communication_bytes"].values())
+    assert (
+        sum(runs[True]["communication_bytes"].values())
+        == sent - 2 * mask_bytes
+    )
+    assert runs[True]["strategy"]["duplicate"] == ["mask"]
