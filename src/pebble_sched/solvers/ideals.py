@@ -161,29 +161,18 @@ class _Lattice:
         self.forced_next = np.full(n + 1, -1, dtype=np.int64)
         self.grouped = np.zeros(n, dtype=bool)
         if groups and n > 1:
-            self._chain_groups(graph, mb, preds)
+            self._chain_groups(graph, mb)
 
-    def _chain_groups(self, graph, mb, preds) -> None:
+    def _chain_groups(self, graph, mb) -> None:
         """Rule 3: the canonical groups of paths of fixed nodes."""
         from .profiles import Atom, canonical, flatten
 
         n = self.n
         succ_ptr, succ_idx = graph.succ_ptr, graph.succ_idx
-        outdeg = np.diff(succ_ptr)
-        npred = np.array([len(p) for p in preds], dtype=np.int64)
         twin_nodes = set()
         if self.twin_edges:
             for a, b in _twin_pairs(graph):
                 twin_nodes.update((a, b))
-        link = np.full(n, -1, dtype=np.int64)
-        for v in np.flatnonzero(outdeg == 1).tolist():
-            s = int(succ_idx[succ_ptr[v]])
-            if npred[s] == 1 and v not in twin_nodes and s not in twin_nodes:
-                link[v] = s
-        linked = np.zeros(n, dtype=bool)
-        linked[link[link >= 0]] = True
-        if not (link >= 0).any():
-            return
         # descendants as Python integers (bit sets), reverse topological
         topo = graph.topological_order().tolist()
         desc = [0] * n
@@ -192,6 +181,43 @@ class _Lattice:
             for s in succ_idx[succ_ptr[v] : succ_ptr[v + 1]].tolist():
                 d |= desc[s] | (1 << s)
             desc[v] = d
+        # links of the transitive reduction (added precedences make some of
+        # the graph's own edges redundant): s is v's only immediate
+        # successor and v the only immediate predecessor of s
+        immediate = [0] * n
+        for v in range(n):
+            succ = succ_idx[succ_ptr[v] : succ_ptr[v + 1]].tolist()
+            if len(succ) <= 1:
+                immediate[v] = 1 << succ[0] if succ else 0
+                continue
+            below = 0
+            for x in succ:
+                below |= desc[x]
+            for x in succ:
+                if not below >> x & 1:
+                    immediate[v] |= 1 << x
+        into = [0] * n  # immediate predecessors per node
+        for v in range(n):
+            bits = immediate[v]
+            while bits:
+                low = bits & -bits
+                into[low.bit_length() - 1] += 1
+                bits ^= low
+        link = np.full(n, -1, dtype=np.int64)
+        for v in range(n):
+            bits = immediate[v]
+            if bits and not bits & (bits - 1):
+                x = bits.bit_length() - 1
+                if (
+                    into[x] == 1
+                    and v not in twin_nodes
+                    and x not in twin_nodes
+                ):
+                    link[v] = x
+        linked = np.zeros(n, dtype=bool)
+        linked[link[link >= 0]] = True
+        if not (link >= 0).any():
+            return
         candidates = np.flatnonzero((link >= 0) | linked).tolist()
         fixed = np.zeros(n, dtype=bool)
         freed = np.zeros(n, dtype=np.int64)
