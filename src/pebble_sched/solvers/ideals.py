@@ -46,8 +46,9 @@ against brute force on random graphs in the tests):
    its atom (hill ``alloc(v)``, net ``last(v) - freed(v)``), is the same
    in every schedule, and moving it past nodes it is not comparable with
    changes no one else's atom either. On a path of fixed nodes where each
-   has the next as its only successor and the next has it as its only
-   predecessor, Lemma 2 of :mod:`pebble_sched.solvers.profiles` (Sidney's
+   has the next as its only immediate successor (in the transitive
+   reduction: every other successor comes after the next) and the next
+   has it as its only immediate predecessor, Lemma 2 of :mod:`pebble_sched.solvers.profiles` (Sidney's
    merge) groups the path into canonical atoms: when A precedes B and B is
    strictly preferred, in any schedule ``A W B`` either W goes before A
    (if W is preferred to A) or B before W (then B is preferred to W), by
