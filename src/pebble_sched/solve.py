@@ -521,9 +521,9 @@ def _portfolio(
         # SP graphs the bound is often tight)
         if callbacks is not None:
             callbacks.on_phase("liu relaxation")
+        best_early = None
         try:
             o = input_order(graph)
-            best_early = None
             for _ in range(2):
                 deadline.check()
                 o = liu_relaxation_order(graph, o)
@@ -537,8 +537,10 @@ def _portfolio(
             stats["liu_first"] = {"peak": early[1]}
         except TimeUp:
             stats["liu_first"] = {"interrupted": "time"}
-        except KeyboardInterrupt:
+        except KeyboardInterrupt:  # the best order so far is kept
             stats["interrupted"] = "ctrl-c"
+            if best_early is not None:
+                return best_early[0], lb, stats, "heuristic"
             return input_order(graph), lb, stats, "input"
     # (pivot blocks, split=False, carry graph inputs: the proxy of
     # SP-ization would drop them, and each block is small; not there)
