@@ -22,8 +22,9 @@ Three tables, every ratio against a baseline measured in the same run:
 
 Tables 2 and 3 run both fork families: ``auto`` (all pre-release ideals,
 enumerated or Pareto-pruned, the threshold family beyond the budgets) and
-``threshold`` (Lemma 5 on every fork: the O(2^d n)-candidate algorithm,
-optimal only if the lemma holds), with the time ratio threshold/auto.
+``threshold`` (Lemma 5 on every fork: exact on flat forks such as
+pumpkins, conjectured on forks with nested branches), with the time ratio
+threshold/auto.
 
     python scripts/bench_sp.py [--time-limit 30] [--quick] [--tables exact,n,d,edges,near] [--out FILE]
 """

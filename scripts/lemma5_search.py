@@ -1,8 +1,9 @@
-"""Exhaustive search for a counterexample to Lemma 5 (the threshold family).
+"""Exhaustive check of Lemma 5 (the threshold family) on flat forks.
 
 Lemma 5 of :mod:`pebble_sched.solvers.dominant` says that, for a flat fork,
 some candidate of the threshold family dominates every pre-release ideal.
-This script enumerates *every* flat fork of a given shape: a node a of size
+It is proven now (docs/theory.md); this search, written while it was a
+conjecture, remains as a regression check of the implementation. This script enumerates *every* flat fork of a given shape: a node a of size
 s(a) whose d branches are chains a -> c -> v2 -> ... of at most L nodes,
 each node of size in SIZES and workspace in WORKS (small alphabets, so that
 ties between preference keys are common), branches as a multiset (their
@@ -70,9 +71,9 @@ class _Weakened(_Solver):
 
     variant = "lemma5"
 
-    def threshold_options(self, t, tau):
+    def threshold_options(self, t, tau, top=False):
         if self.variant == "lemma5" or t.subs:
-            return super().threshold_options(t, tau)
+            return super().threshold_options(t, tau, top)
         lo, hi = bisect_left(t.keys, tau), bisect_right(t.keys, tau)
         # no-ties, the first refuted form: neither ties nor glued atoms;
         # no-glued: ties, but the consumer may stop before its glued atoms

@@ -314,6 +314,13 @@ def test_threshold_family_through_solve():
     full = solve(g, method="pumpkin", sp_family="full")
     fpt = solve(g, method="pumpkin", sp_family="threshold")
     assert full.status == "optimal" and fpt.peak == full.peak
+    # a pumpkin is one flat fork: Lemma 5 is proven there
+    assert fpt.status == "optimal" and fpt.stats["conjectured_forks"] == 0
+    # a fork with a nested branch: the conjectured part of the family
+    g = series_parallel(20, seed=1, max_out_degree=3)
+    full = solve(g, method="sp", sp_family="full")
+    fpt = solve(g, method="sp", sp_family="threshold")
+    assert full.status == "optimal" and fpt.peak == full.peak
     assert (
         fpt.stats["conjectured_forks"] == 1 and fpt.stats["optimal_if_lemma5"]
     )
@@ -382,8 +389,9 @@ def _glued_fork():
 @example(_tied_fork())
 @example(_glued_fork())
 def test_lemma5_on_forks_of_atoms(fork):
-    """Tests Lemma 5 directly: the threshold family holds a candidate that
-    dominates every pre-release ideal of a random fork."""
+    """Tests Lemma 5 (proven for flat forks) directly: the threshold family
+    holds a candidate that dominates every pre-release ideal of a random
+    fork."""
     import itertools
 
     from pebble_sched.solvers.dominant import _Branch, _coarse_word, _Solver
@@ -407,6 +415,63 @@ def test_lemma5_on_forks_of_atoms(fork):
     ]
     assert len(family) <= len(everything)
     assert any(all(dominates(f, w) for w in everything) for f in family)
+
+
+@st.composite
+def _steps(draw, spread: int = 6):
+    net = draw(st.integers(-spread, spread))
+    return max(0, net) + draw(st.integers(0, spread)), net
+
+
+@settings(deadline=None, max_examples=1000)
+@given(_steps(), _steps(), st.lists(_steps(), max_size=6))
+def test_exchange_lemma(x, y, block):
+    """Tests the exchange lemma Lemma 5's proof rests on: for single steps
+    x, y with key(x) <= key(y) and any block W, ``x y W`` (when x does not
+    raise memory and peaks no higher than y) or else ``W x y`` has a word
+    that dominates the word of ``y W x``."""
+    from pebble_sched.solvers.dominant import _coarse_word
+    from pebble_sched.solvers.profiles import Atom
+
+    a, b = Atom(*x, "x"), Atom(*y, "y")
+    x, y = (a, b) if a.key <= b.key else (b, a)
+    w = [Atom(h, n, k) for k, (h, n) in enumerate(block)]
+    if x.net <= 0 and x.hill <= y.hill:
+        better = [x, y, *w]
+    else:
+        assert y.net >= 0 and x.net + y.hill <= y.net + x.hill
+        better = [*w, x, y]
+    assert dominates(_coarse_word(better), _coarse_word([y, *w, x]))
+
+
+@settings(deadline=None, max_examples=300)
+@given(st.integers(0, 2**31), st.integers(2, 4), st.integers(0, 2))
+def test_threshold_family_is_exact_on_flat_forks(seed, d, work):
+    """Tests Lemma 5 where it is proven, through the solver: on a pumpkin
+    (one flat fork) the threshold family alone is exact, no conjecture
+    counted, and finds the optimum (brute force)."""
+    rng = np.random.default_rng(seed)
+    g = pumpkin(d, 1, max(1, 8 // d), seed=seed)
+    g = g.replace(
+        size=rng.integers(0, 10, g.n), workspace=rng.integers(0, work + 1, g.n)
+    )
+    r = sp_order(g, family="threshold")
+    assert r.exact and r.conjectured == 0
+    assert r.peak == evaluate_indices(g, r.order).peak == brute_force(g)[1]
+
+
+@settings(deadline=None, max_examples=40)
+@given(st.integers(0, 2**31), st.integers(3, 6), st.sampled_from([3, 30]))
+def test_threshold_family_matches_the_full_family_on_pumpkins(seed, d, top):
+    """Tests Lemma 5 on larger flat forks: the threshold family (exact)
+    and all pre-release ideals (Pareto-pruned, exact) agree."""
+    rng = np.random.default_rng(seed)
+    g = pumpkin(d, 2, 7, seed=seed)
+    g = g.replace(size=rng.integers(0, top, g.n))
+    full = sp_order(g, family="full")
+    assume(full.exact)
+    r = sp_order(g, family="threshold")
+    assert r.exact and r.peak == full.peak
 
 
 @st.composite

@@ -149,8 +149,9 @@ METHOD_NAMES = ["auto", *METHODS]
     default=None,
     help="Fork candidates of the SP solver (sp, pumpkin, tree, auto): "
     "all pre-release ideals (full), the threshold family of Lemma 5 "
-    "(threshold: fast, optimal only if the lemma holds), or full with "
-    "threshold beyond its budgets (auto, the default).",
+    "(threshold: exact on flat forks, conjectured with nested branches), "
+    "or full with threshold first on flat forks and beyond its budgets "
+    "(auto, the default).",
 )
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option(

@@ -41,36 +41,31 @@ every closed part, bottom up, as a canonical chain of atoms:
   that dominates the others dominates the dominant one, hence all, since
   dominance is transitive.
 
-**Lemma 5 (threshold family; conjectured, checked).** For a flat fork
-(branches ``a -> c_i`` followed by canonical chains), some dominant
-candidate has this form: for a threshold tau on preference keys, every
-branch runs before the release either (a) its consumer alone, (b) its
-consumer and every atom of its rest preferred to tau, plus any number of
-those whose key equals tau, or (c) as (b) but at least the atoms of its
-rest that Lemma 2 merges into the consumer's atom. Two weaker versions
-were refuted by the tests, each by a 3-branch fork: without the ties of
-(b), after 17,000 random forks (one of two identical atoms of equal key
-must run before the release, the other after), and without (c), by
-hypothesis (a consumer must keep the atom merged into it while another
-branch stops before an atom of lower key). That is at most 3^d
-candidates per threshold without ties (2^d where no consumer is merged)
-and one threshold per distinct key: O(3^d n) candidates for a fork of
-out-degree d, against the product of the chains' lengths for all
-pre-release ideals. Nested branches follow the same rule recursively
-(:meth:`_Solver.threshold_options`), which stays within 2^{O(d)} per
-threshold. Why it should hold: take a candidate whose taken atom y of
-maximum key is preferred less than the first untaken atom x of minimum
-key among the branches that run more than their consumer (a strict
-inversion: ties need none); if x's predecessor runs before y, the three
-blocks y, (everything between y and x, the release included), x are
-independent, and their order by Lemma 1 either moves x before the
-release, y after it, or both, without raising any inversion, so the
-threshold form is reached. When a consumer is merged with its branch's
-first atoms (Lemma 2) x's predecessor may run after y and this argument
-does not apply (hence (c)); the lemma is therefore not proven here. It
-is checked against brute force and against the full family on tens of
-thousands of random forks and graphs (tests); forks it decides are
-counted in ``conjectured`` and never reported exact.
+**Lemma 5 (threshold family; proven for flat forks).** Take a fork whose
+branches are each a head (the consumer's atom; for a nested branch whose
+w1 reads a, X0's merged chain and w1) followed by a canonical rest, and let
+``glued`` be the number of rest atoms Lemma 2 merges into the head's atom.
+For a threshold tau on preference keys, every branch runs before the
+release its head and either (p) fewer than ``glued`` atoms of its rest, all
+with keys at most tau, or (f) the glued atoms, then every atom of its rest
+preferred to tau and any number of those whose key equals tau. Some member
+of this family dominates every pre-release ideal. The proof (docs/theory.md)
+is an exchange argument: for single atoms x, y with key(x) <= key(y) and
+any block W independent of both, ``x y W`` (if x does not raise memory and
+peaks no higher than y) or else ``W x y`` dominates ``y W x``, checked on
+paths in the grid of Lemma 3; a candidate outside the family has such a
+y before the release and such an x after it, and the exchange strictly
+lowers the number of key inversions between them. Without glued atoms or
+ties that is one candidate per threshold: O(n) for the fork; a branch
+with g glued atoms adds up to g options. Two weaker versions (without the
+ties, without the glued atoms) were refuted by 3-branch forks (tests).
+Nested branches whose w1 does not read a are not covered (their remaining
+X0 atoms can merge into w1's atom after the release, which breaks the
+exchange): there the family is extended by the same rule applied to X0's
+branches at the same threshold (:meth:`_Solver.threshold_options`),
+conjectured, checked against brute force and the full family on random
+graphs, and such forks are counted in ``conjectured`` and never reported
+exact.
 
 **Cost and limits.** With ``family="auto"`` (the default) a fork with up
 to ``MAX_CANDIDATES`` pre-release ideals is enumerated; beyond, partial
@@ -82,9 +77,10 @@ at most ``PARETO_MAX`` candidates, else a coordinate descent on the peak
 (inexact, ``capped``). Graphs of more than ``LARGE`` nodes, and every fork
 in the last quarter of a time limit, take Lemma 5 as soon as a fork has
 more than ``LARGE_CANDIDATES`` (``HURRY_CANDIDATES``) candidates.
-``family="threshold"`` uses Lemma 5 on every fork: the fast,
-fixed-parameter algorithm (slow only at a high out-degree, where each
-threshold's 2^d combinations are Pareto-pruned). Restricting P to whole canonical atoms of the
+``family="threshold"`` uses Lemma 5 on every fork (exact on flat forks;
+slow only at a high out-degree with many glued atoms, where each
+threshold's combinations are Pareto-pruned). ``family="auto"`` uses it
+first on flat forks whose family is small enough. Restricting P to whole canonical atoms of the
 rest (never cutting inside one) is not proven here either; it is
 checked, with everything else, against brute force on thousands of
 random graphs.
@@ -156,9 +152,11 @@ class SPSchedule:
     was decided over all its pre-release ideals (enumerated or
     Pareto-pruned) and found a candidate dominating the others. ``forks``,
     ``nested`` and ``candidates`` count the forks solved, the nested
-    branches and the candidates compared; ``conjectured`` the forks decided
-    over the threshold family of Lemma 5 only (optimal if Lemma 5 holds,
-    see :attr:`exact_if_lemma5`), ``capped`` those decided by coordinate
+    branches and the candidates compared; ``conjectured`` the forks with a
+    nested branch decided over the threshold family of Lemma 5 only, where
+    it is not proven (optimal if it holds there, see
+    :attr:`exact_if_lemma5`; flat forks decided by it are exact),
+    ``capped`` those decided by coordinate
     descent, ``undominated`` those where no candidate dominated the others.
     ``peak`` is the peak predicted by the atoms (equal to the evaluator's).
     """
@@ -175,8 +173,9 @@ class SPSchedule:
 
     @property
     def exact_if_lemma5(self) -> bool:
-        """Optimal if the threshold family of Lemma 5 always holds a
-        dominant candidate (checked on random forks, not proven)."""
+        """Optimal if the threshold family of Lemma 5 holds a dominant
+        candidate on forks with nested branches too (proven on flat forks;
+        checked on random graphs, not proven, with nested branches)."""
         return self.capped == 0 and self.undominated == 0
 
 
@@ -211,14 +210,25 @@ class _Branch:
         if self.subs and not self.forced:
             self.count += 1 + math.prod(s.count for s in self.subs)
 
-    def options_at(self, tau: tuple) -> int:
+    def options_at(self, tau: tuple, top: bool = False) -> int:
         """How many options :meth:`_Solver.threshold_options` gives at
         ``tau`` (at most)."""
         lo, hi = bisect_left(self.keys, tau), bisect_right(self.keys, tau)
         k = hi - lo + (2 if lo else 1) + (self.glued > lo)
+        if top:  # 0..min(glued - 1, hi), and max(glued, lo..hi)
+            g = self.glued
+            proven = min(g, hi + 1) + (hi - max(lo, g) + 1 if hi >= g else 1)
+            k = proven if self.proven else k + proven
         if self.subs and not self.forced:
             k += 1 + math.prod(s.options_at(tau) for s in self.subs)
         return k
+
+    @property
+    def proven(self) -> bool:
+        """Whether the threshold family is proven for this fork branch
+        (Lemma 5 holds for flat branches and for nested ones whose closing
+        node reads the fork's buffer: their consumers run as one head)."""
+        return not self.subs or self.forced
 
 
 _TOP = (3, 0)
@@ -231,7 +241,8 @@ def _threshold_size(trees: list[_Branch]) -> int:
     """An upper bound on the size of a fork's threshold family."""
     taus = {k for t in trees for k in _all_keys(t)}
     return sum(
-        math.prod(t.options_at(tau) for t in trees) for tau in [*taus, _TOP]
+        math.prod(t.options_at(tau, top=True) for t in trees)
+        for tau in [*taus, _TOP]
     )
 
 
@@ -378,11 +389,13 @@ class _Solver:
             small = full <= (
                 HURRY_CANDIDATES if hurry else self.max_candidates
             )
-            # Lemma 5 where its family is affordable (not at a high degree)
+            # Lemma 5 where its family is affordable (not at a high degree):
+            # first where it is proven, else in a hurry or on large graphs
             cheap = (
                 self.family == "auto" and _threshold_size(trees) <= PARETO_MAX
             )
-            if small or not (cheap and (hurry or self.large)):
+            proven = all(t.proven for t in trees)
+            if small or not (cheap and (hurry or self.large or proven)):
                 before = self.capped
                 opts = [self._prune(self.options(t)) for t in trees]
                 if self.capped == before or not cheap:
@@ -394,6 +407,8 @@ class _Solver:
             if combos is None and cheap:
                 combos = self._threshold_combos(trees, cap)
                 conjectured = combos is not None
+        if conjectured and all(t.proven for t in trees):
+            conjectured = False  # Lemma 5 is proven for such forks
         if combos is _ALL:  # no larger than the threshold family, and exact
             opts = [self.options(t) for t in trees]
             combos = [_merged(combo) for combo in itertools.product(*opts)]
@@ -494,16 +509,24 @@ class _Solver:
         out += [self.prefix(t, k) for k in range(len(t.rest) + 1)]
         return out
 
-    def threshold_options(self, t: _Branch, tau: tuple) -> list:
+    def threshold_options(
+        self, t: _Branch, tau: tuple, top: bool = False
+    ) -> list:
         """Lemma 5 options of a branch at threshold ``tau``: (key, pre, post).
 
-        A flat branch runs before the release c alone, or c and every atom
-        of its rest whose preference is below ``tau`` (and any number of
-        those tied with ``tau``), or that and at least the atoms merged
-        into c's atom (``glued``). A nested branch combines its
-        sub-branches' options at ``tau`` (X0 incomplete), or completes X0
-        and runs w1 after the release, or w1 and a prefix of its rest
-        chosen as for a flat branch.
+        A branch of the fork itself (``top``) whose head is its consumers
+        (flat, or nested with w1 reading a) runs before the release its
+        head and either fewer than all of its rest's atoms that Lemma 2
+        merges into the head's atom (``glued``: any number of those), or
+        all of them and then every atom of its rest preferred to ``tau``
+        and any number of those tied with it (Lemma 5, proven). Inside a
+        nested branch (not ``top``, conjectured) a flat branch runs c
+        alone, or c and every atom of its rest whose preference is below
+        ``tau`` (and any number of those tied with ``tau``), or that and at
+        least the glued atoms. A nested branch combines its sub-branches'
+        options at ``tau`` (X0 incomplete), or completes X0 and runs w1
+        after the release, or w1 and a prefix of its rest chosen as for a
+        flat branch.
         """
         out: list = []
         if t.subs and not t.forced:
@@ -532,23 +555,26 @@ class _Solver:
             out.append(("w", *got))
         lo, hi = bisect_left(t.keys, tau), bisect_right(t.keys, tau)
         ks = {0, *range(lo, hi + 1), *(max(t.glued, k) for k in (lo, hi))}
+        if top:
+            g = t.glued
+            proven = {
+                *range(min(g, hi + 1)),
+                *(max(g, k) for k in range(lo, hi + 1)),
+            }
+            # a nested branch keeps the conjectured options as well
+            ks = proven if t.proven else ks | proven
         out += [(k, *self.prefix(t, k)) for k in sorted(ks)]
         return out
 
     def _threshold_combos(self, trees: list[_Branch], cap: float = math.inf):
-        """Lemma 5 (conjectured): the fork's threshold family of candidates.
+        """Lemma 5: the fork's threshold family of candidates.
 
-        For a threshold ``tau`` on preference keys, every branch runs before
-        the release its consumer alone, or its consumer and every atom of
-        its rest preferred to ``tau`` (plus any number of those tied with
-        ``tau``, and at least the atoms merged into the consumer's atom);
-        nested branches likewise, see :meth:`threshold_options`. The family
-        has at most 3^d candidates per threshold without ties, and one
-        threshold per distinct key: O(3^d n) candidates for a fork of
-        out-degree d, against the product of the branch lengths of the full
-        family. That it always holds a dominant
-        candidate is checked against the full family and brute force on
-        random forks and graphs (tests), not proven here. A threshold with
+        For every threshold ``tau`` (each key, and one above all), the
+        combinations of :meth:`threshold_options` of the branches; it holds
+        a dominant candidate when every branch is flat (proven: see the
+        module docstring) and is conjectured to otherwise. Without glued
+        atoms or ties a flat fork has one candidate per threshold, against
+        the product of the branch lengths of the full family. A threshold with
         more than ``max_candidates`` combinations is Pareto-pruned as in
         :meth:`_pareto_combos`; None when even that is beyond the budgets,
         ``_ALL`` as soon as the family reaches ``cap`` candidates (the size
@@ -560,7 +586,7 @@ class _Solver:
         pruned: dict = {}
         for tau in taus:
             self.check()
-            opts = [self.threshold_options(t, tau) for t in trees]
+            opts = [self.threshold_options(t, tau, top=True) for t in trees]
             if math.prod(len(o) for o in opts) <= MAX_CANDIDATES:
                 for combo in itertools.product(*opts):
                     key = tuple(c[0] for c in combo)
@@ -795,11 +821,11 @@ def sp_order(
     ``MAX_CANDIDATES``) is reduced by Pareto pruning (exact) as long as
     ``pareto_max`` (default ``PARETO_MAX``) partial combinations suffice,
     else decided by coordinate descent (inexact). ``"threshold"``: the
-    threshold family of Lemma 5 on every fork, O(3^d n) candidates per fork
-    of out-degree d (optimal if Lemma 5 holds). ``"auto"``: as ``"full"``,
-    with the threshold family instead of the coordinate descent where that
-    family is affordable (at most ``PARETO_MAX`` candidates: not at a high
-    degree); on graphs of more than ``LARGE`` nodes, or in the last quarter
+    threshold family of Lemma 5 on every fork (exact on flat forks,
+    conjectured on forks with nested branches). ``"auto"``: as ``"full"``,
+    with the threshold family first on flat forks where it is affordable
+    (at most ``PARETO_MAX`` candidates) and instead of the coordinate
+    descent elsewhere where it is affordable; on graphs of more than ``LARGE`` nodes, or in the last quarter
     of a time limit, forks of more than ``LARGE_CANDIDATES`` (or
     ``HURRY_CANDIDATES``) candidates go straight to it, and the Pareto
     budget is ``PARETO_MAX_LARGE``.
