@@ -474,6 +474,23 @@ def test_threshold_family_matches_the_full_family_on_pumpkins(seed, d, top):
     assert r.exact and r.peak == full.peak
 
 
+@pytest.mark.parametrize("family", ["auto", "threshold"])
+def test_sizes_beyond_int64_scale_the_answer(family):
+    """Tests the candidates' peaks past int64 (numpy steps aside): sizes
+    scaled by 2**56 give the same order's peak scaled, exactly."""
+    for g in (
+        pumpkin(5, 3, 6, seed=4),
+        series_parallel(60, seed=2, max_out_degree=4),
+    ):
+        rng = np.random.default_rng(1)
+        small = g.replace(size=rng.integers(40, 64, g.n))
+        big = small.replace(size=[int(x) << 56 for x in small.node_size])
+        a, b = sp_order(small, family=family), sp_order(big, family=family)
+        assert b.peak == a.peak << 56 and b.peak > 2**63
+        assert b.exact == a.exact
+        assert evaluate_indices(big, b.order).peak == b.peak
+
+
 @st.composite
 def buffer_sp_graphs(draw, max_nodes: int = 9):
     """SP graphs in the buffer model: explicit buffers read by all of

@@ -410,8 +410,7 @@ class _Solver:
         if conjectured and all(t.proven for t in trees):
             conjectured = False  # Lemma 5 is proven for such forks
         if combos is _ALL:  # no larger than the threshold family, and exact
-            opts = [self.options(t) for t in trees]
-            combos = [_merged(combo) for combo in itertools.product(*opts)]
+            combos = _Candidates.product([self.options(t) for t in trees])
             conjectured = False
         if combos is None:
             self.capped += 1
@@ -423,19 +422,17 @@ class _Solver:
         # peak, one that dominates the others dominates the dominant one, so
         # all (Lemma 4, and dominance is transitive): only their words are
         # built, without building atoms; the chosen one is joined.
-        release = r_atom.net
-        peaks = []
-        for k, (pre, post) in enumerate(combos):
-            if k % 64 == 0:
-                self.check()
-            peaks.append(_chain_peak(pre, release, post))
+        if not isinstance(combos, _Candidates):
+            combos = _Candidates([], np.zeros((0, 0), dtype=np.int64), combos)
+        peaks = combos.peaks(r_atom.net, self.check)
         low = min(peaks)
         tied = [k for k, p in enumerate(peaks) if p == low]
         # equal words are compared once (the last candidate of each kept,
         # as a pass over all of them would end with)
         words: dict[tuple[int, ...], int] = {}
         for k in tied:
-            w = tuple(joined_word(combos[k][0], (r_atom,), combos[k][1]))
+            pre, post = combos.chains(k)
+            w = tuple(joined_word(pre, (r_atom,), post))
             words[w] = k
         distinct = list(words)
         best_word = distinct[0]
@@ -446,7 +443,7 @@ class _Solver:
         self.candidates += len(combos)
         if not all(dominates(best_word, w) for w in distinct):
             self.undominated += 1  # the least peak still
-        pre, post = combos[best]
+        pre, post = combos.chains(best)
         return join(pre, (r_atom,), post)
 
     def branch(self, branch: SPNode, a: int) -> _Branch:
@@ -582,16 +579,26 @@ class _Solver:
         """
         taus = sorted({k for t in trees for k in _all_keys(t)})
         taus.append(_TOP)
-        seen: dict = {}
+        seen: set = set()
         pruned: dict = {}
+        # every option of a branch once, by its key, over all thresholds
+        index: list[dict] = [{} for _ in trees]
+        table: list[list] = [[] for _ in trees]
         for tau in taus:
             self.check()
             opts = [self.threshold_options(t, tau, top=True) for t in trees]
             if math.prod(len(o) for o in opts) <= MAX_CANDIDATES:
-                for combo in itertools.product(*opts):
-                    key = tuple(c[0] for c in combo)
-                    if key not in seen:
-                        seen[key] = combo
+                ids = []
+                for b, o in enumerate(opts):
+                    row = []
+                    for key, pre, post in o:
+                        i = index[b].get(key)
+                        if i is None:
+                            i = index[b][key] = len(table[b])
+                            table[b].append((pre, post))
+                        row.append(i)
+                    ids.append(row)
+                seen.update(itertools.product(*ids))
                 if len(seen) + len(pruned) >= cap:
                     return _ALL
                 continue
@@ -604,10 +611,8 @@ class _Solver:
                 pruned.setdefault(
                     (*map(id, pre), None, *map(id, post)), (pre, post)
                 )
-        return [
-            (merge([c[1] for c in combo]), merge([c[2] for c in combo]))
-            for combo in seen.values()
-        ] + list(pruned.values())
+        rows = np.array(sorted(seen), dtype=np.int64).reshape(-1, len(trees))
+        return _Candidates(table, rows, list(pruned.values()))
 
     def _combinations(self, opts) -> list[tuple[list, list]] | None:
         """Merged (pre, post) chains of every combination of the options, or
@@ -618,7 +623,7 @@ class _Solver:
         if math.prod(len(o) for o in opts) <= (
             HURRY_CANDIDATES if hurry else self.max_candidates
         ):
-            return [_merged(combo) for combo in itertools.product(*opts)]
+            return _Candidates.product(opts)
         return None if hurry else self._pareto_combos(opts)
 
     def _prune(self, options: list[tuple[list, list]]) -> list:
@@ -770,6 +775,119 @@ def _pareto(items: list, deadline: Deadline | None = None) -> list:
         rows[nk] = arr[i]
         kept.append(i)
     return [items[k][:4] for k in kept if alive[k]]
+
+
+class _Candidates:
+    """A fork's candidates: one option index per branch (``rows`` into
+    ``table``, merged only when needed) and already merged ``extra`` ones.
+
+    Iterating yields the merged (pre, post) chains of every candidate.
+    """
+
+    __slots__ = ("extra", "rows", "table")
+
+    def __init__(self, table: list, rows: np.ndarray, extra: list) -> None:
+        self.table, self.rows, self.extra = table, rows, extra
+
+    @classmethod
+    def product(cls, opts: list[list]) -> _Candidates:
+        """Every combination of the branches' options."""
+        grid = np.indices([len(o) for o in opts], dtype=np.int64)
+        return cls(opts, grid.reshape(len(opts), -1).T.copy(), [])
+
+    def __len__(self) -> int:
+        return len(self.rows) + len(self.extra)
+
+    def chains(self, k: int) -> tuple[list[Atom], list[Atom]]:
+        """The merged (pre, post) chains of candidate ``k``."""
+        if k < len(self.rows):
+            row = self.rows[k].tolist()
+            return _merged([self.table[b][i] for b, i in enumerate(row)])
+        return self.extra[k - len(self.rows)]
+
+    def __iter__(self):
+        for k in range(len(self)):
+            yield self.chains(k)
+
+    def peaks(self, release: int, check) -> list[int]:
+        """The peak of every candidate (pre, a step of net ``release``,
+        post), the ``rows`` on numpy arrays without merging any chain."""
+        peaks = _rows_peaks(self.table, self.rows, release, check)
+        for k, (pre, post) in enumerate(self.extra):
+            if k % 64 == 0:
+                check()
+            peaks.append(_chain_peak(pre, release, post))
+        return peaks
+
+
+_ROWS_BLOCK = 2048
+"""Candidates evaluated together by :func:`_rows_peaks`."""
+
+
+def _rows_peaks(table: list, rows: np.ndarray, release: int, check) -> list:
+    """Peaks of the candidates ``rows`` (one option of ``table`` per branch).
+
+    A merge sorts by preference, and swapping two adjacent atoms of equal
+    preference keeps the peak (Lemma 1), so the peak of a merged chain is
+    the peak of its atoms in any order sorted by key: every atom of every
+    option gets a column in key order, a candidate is a 0/1 row over the
+    columns, and levels are cumulative sums along the row.
+    """
+    if not len(rows):
+        return []
+    sides = []
+    bound = abs(release)
+    for side in (0, 1):
+        col: dict[int, int] = {}
+        atoms: list[Atom] = []
+        for options in table:
+            for option in options:
+                for x in option[side]:
+                    if id(x) not in col:
+                        col[id(x)] = len(atoms)
+                        atoms.append(x)
+        by_key = sorted(range(len(atoms)), key=lambda i: atoms[i].key)
+        rank = np.empty(len(atoms), dtype=np.int64)
+        rank[by_key] = np.arange(len(atoms))
+        hill = [atoms[i].hill for i in by_key]
+        net = [atoms[i].net for i in by_key]
+        bound += sum(map(abs, net)) + max(map(abs, hill), default=0)
+        member = []
+        for options in table:
+            m = np.zeros((len(options), len(atoms)), dtype=bool)
+            for j, option in enumerate(options):
+                m[j, rank[[col[id(x)] for x in option[side]]]] = True
+            member.append(m)
+        sides.append((member, hill, net))
+    if bound >= INT64_SAFE:  # Python integers
+        out = []
+        for k, r in enumerate(rows.tolist()):
+            if k % 64 == 0:
+                check()
+            pre, post = _merged([table[b][i] for b, i in enumerate(r)])
+            out.append(_chain_peak(pre, release, post))
+        return out
+    out: list[int] = []
+    for start in range(0, len(rows), _ROWS_BLOCK):
+        check()
+        block = rows[start : start + _ROWS_BLOCK]
+        level = np.zeros(len(block), dtype=np.int64)
+        peak = np.zeros(len(block), dtype=np.int64)
+        for side, (member, hill, net) in enumerate(sides):
+            if side:
+                level = level + release
+            if not hill:
+                continue
+            on = member[0][block[:, 0]]
+            for b in range(1, len(member)):
+                on |= member[b][block[:, b]]
+            step = on * np.asarray(net, dtype=np.int64)
+            after = np.cumsum(step, axis=1)
+            top = np.where(on, after - step + np.asarray(hill), 0)
+            peak = np.maximum(peak, level + top.max(axis=1))
+            level = level + after[:, -1]
+        out += peak.tolist()
+    return out
 
 
 def _merged(combo) -> tuple[list[Atom], list[Atom]]:
