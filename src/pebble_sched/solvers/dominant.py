@@ -782,11 +782,12 @@ class _Candidates:
     Iterating yields the merged (pre, post) chains of every candidate.
     """
 
-    __slots__ = ("_columns", "extra", "rows", "table")
+    __slots__ = ("_columns", "_merged", "extra", "rows", "table")
 
     def __init__(self, table: list, rows: np.ndarray, extra: list) -> None:
         self.table, self.rows, self.extra = table, rows, extra
         self._columns: list | None = None
+        self._merged: dict[int, tuple[list[Atom], list[Atom]]] = {}
 
     @classmethod
     def product(cls, opts: list[list]) -> _Candidates:
@@ -799,10 +800,13 @@ class _Candidates:
 
     def chains(self, k: int) -> tuple[list[Atom], list[Atom]]:
         """The merged (pre, post) chains of candidate ``k``."""
-        if k < len(self.rows):
+        if k >= len(self.rows):
+            return self.extra[k - len(self.rows)]
+        got = self._merged.get(k)
+        if got is None:
             row = self.rows[k].tolist()
-            return _merged([self.table[b][i] for b, i in enumerate(row)])
-        return self.extra[k - len(self.rows)]
+            got = _merged([self.table[b][i] for b, i in enumerate(row)])
+        return got
 
     def __iter__(self):
         for k in range(len(self)):
@@ -879,13 +883,17 @@ class _Candidates:
         """The peak of every candidate (pre, a step of net ``release``,
         post), the ``rows`` on numpy arrays without merging any chain."""
         peaks: list[int] = []
-        fast = self.columns(release) is not None
-        for start in range(0, len(self.rows), _ROWS_BLOCK if fast else 64):
+        # (numpy's set-up costs more than merging a few candidates)
+        fast = (
+            len(self.rows) >= _ROWS_MIN and self.columns(release) is not None
+        )
+        size = _ROWS_BLOCK if fast else 64
+        for start in range(0, len(self.rows), size):
             check()
-            block = self.rows[start : start + _ROWS_BLOCK if fast else 64]
-            if not fast:
+            block = self.rows[start : start + size]
+            if not fast:  # merged once, kept for the words
                 for k in range(start, start + len(block)):
-                    pre, post = self.chains(k)
+                    pre, post = self._merged[k] = self.chains(k)
                     peaks.append(_chain_peak(pre, release, post))
                 continue
             peak = np.zeros(len(block), dtype=np.int64)
@@ -900,6 +908,7 @@ class _Candidates:
             if k % 64 == 0:
                 check()
             peaks.append(_chain_peak(pre, release, post))
+        assert len(peaks) == len(self)
         return peaks
 
     def words(self, ks: list[int], r_atom: Atom) -> list[list[int]]:
@@ -918,6 +927,8 @@ class _Candidates:
 
 _ROWS_BLOCK = 2048
 """Candidates evaluated together by :meth:`_Candidates.peaks`."""
+_ROWS_MIN = 48
+"""Fewer candidates are merged and evaluated one by one."""
 
 
 def _merged(combo) -> tuple[list[Atom], list[Atom]]:
