@@ -792,6 +792,9 @@ class _Candidates:
     @classmethod
     def product(cls, opts: list[list]) -> _Candidates:
         """Every combination of the branches' options."""
+        if math.prod(len(o) for o in opts) < _ROWS_MIN:  # merged at once
+            merged = [_merged(c) for c in itertools.product(*opts)]
+            return cls([], np.zeros((0, len(opts)), dtype=np.int64), merged)
         grid = np.indices([len(o) for o in opts], dtype=np.int64)
         return cls(opts, grid.reshape(len(opts), -1).T.copy(), [])
 
@@ -927,7 +930,7 @@ class _Candidates:
 
 _ROWS_BLOCK = 2048
 """Candidates evaluated together by :meth:`_Candidates.peaks`."""
-_ROWS_MIN = 48
+_ROWS_MIN = 256
 """Fewer candidates are merged and evaluated one by one."""
 
 
