@@ -71,9 +71,9 @@ class _Weakened(_Solver):
 
     variant = "lemma5"
 
-    def threshold_options(self, t, tau, top=False):
+    def threshold_options(self, t, tau, proven=False):
         if self.variant == "lemma5" or t.subs:
-            return super().threshold_options(t, tau, top)
+            return super().threshold_options(t, tau, proven)
         lo, hi = bisect_left(t.keys, tau), bisect_right(t.keys, tau)
         # no-ties, the first refuted form: neither ties nor glued atoms;
         # no-glued: ties, but the consumer may stop before its glued atoms

@@ -210,15 +210,15 @@ class _Branch:
         if self.subs and not self.forced:
             self.count += 1 + math.prod(s.count for s in self.subs)
 
-    def options_at(self, tau: tuple, top: bool = False) -> int:
+    def options_at(self, tau: tuple, proven: bool = False) -> int:
         """How many options :meth:`_Solver.threshold_options` gives at
         ``tau`` (at most)."""
         lo, hi = bisect_left(self.keys, tau), bisect_right(self.keys, tau)
-        k = hi - lo + (2 if lo else 1) + (self.glued > lo)
-        if top:  # 0..min(glued - 1, hi), and max(glued, lo..hi)
+        if proven:  # 0..min(glued - 1, hi), and max(glued, lo..hi)
             g = self.glued
-            proven = min(g, hi + 1) + (hi - max(lo, g) + 1 if hi >= g else 1)
-            k = proven if self.proven else k + proven
+            k = min(g, hi + 1) + (hi - max(lo, g) + 1 if hi >= g else 1)
+        else:
+            k = hi - lo + (2 if lo else 1) + (self.glued > lo)
         if self.subs and not self.forced:
             k += 1 + math.prod(s.options_at(tau) for s in self.subs)
         return k
@@ -240,8 +240,9 @@ _ALL = "all"
 def _threshold_size(trees: list[_Branch]) -> int:
     """An upper bound on the size of a fork's threshold family."""
     taus = {k for t in trees for k in _all_keys(t)}
+    proven = all(t.proven for t in trees)
     return sum(
-        math.prod(t.options_at(tau, top=True) for t in trees)
+        math.prod(t.options_at(tau, proven) for t in trees)
         for tau in [*taus, _TOP]
     )
 
@@ -505,18 +506,18 @@ class _Solver:
         return out
 
     def threshold_options(
-        self, t: _Branch, tau: tuple, top: bool = False
+        self, t: _Branch, tau: tuple, proven: bool = False
     ) -> list:
         """Lemma 5 options of a branch at threshold ``tau``: (key, pre, post).
 
-        A branch of the fork itself (``top``) whose head is its consumers
-        (flat, or nested with w1 reading a) runs before the release its
-        head and either fewer than all of its rest's atoms that Lemma 2
-        merges into the head's atom (``glued``: any number of those), or
-        all of them and then every atom of its rest preferred to ``tau``
-        and any number of those tied with it (Lemma 5, proven). Inside a
-        nested branch (not ``top``, conjectured) a flat branch runs c
-        alone, or c and every atom of its rest whose preference is below
+        In a fork whose branches all have their consumers in their heads
+        (``proven``: flat, or nested with w1 reading a) a branch runs
+        before the release its head and either fewer than the atoms of its
+        rest that Lemma 2 merges into the head's atom (``glued``), all with
+        keys at most ``tau``, or all of them and then every atom of its
+        rest preferred to ``tau`` and any number of those tied with it
+        (Lemma 5, proven). In other forks (conjectured) a flat branch runs
+        c alone, or c and every atom of its rest whose preference is below
         ``tau`` (and any number of those tied with ``tau``), or that and at
         least the glued atoms. A nested branch combines its sub-branches'
         options at ``tau`` (X0 incomplete), or completes X0 and runs w1
@@ -549,15 +550,14 @@ class _Solver:
                 )
             out.append(("w", *got))
         lo, hi = bisect_left(t.keys, tau), bisect_right(t.keys, tau)
-        ks = {0, *range(lo, hi + 1), *(max(t.glued, k) for k in (lo, hi))}
-        if top:
+        if proven:
             g = t.glued
-            proven = {
+            ks = {
                 *range(min(g, hi + 1)),
                 *(max(g, k) for k in range(lo, hi + 1)),
             }
-            # a nested branch keeps the conjectured options as well
-            ks = proven if t.proven else ks | proven
+        else:
+            ks = {0, *range(lo, hi + 1), *(max(t.glued, k) for k in (lo, hi))}
         out += [(k, *self.prefix(t, k)) for k in sorted(ks)]
         return out
 
@@ -577,6 +577,7 @@ class _Solver:
         """
         taus = sorted({k for t in trees for k in _all_keys(t)})
         taus.append(_TOP)
+        proven = all(t.proven for t in trees)
         seen: set = set()
         pruned: dict = {}
         # every option of a branch once, by its key, over all thresholds
@@ -584,7 +585,7 @@ class _Solver:
         table: list[list] = [[] for _ in trees]
         for tau in taus:
             self.check()
-            opts = [self.threshold_options(t, tau, top=True) for t in trees]
+            opts = [self.threshold_options(t, tau, proven) for t in trees]
             if math.prod(len(o) for o in opts) <= MAX_CANDIDATES:
                 ids = []
                 for b, o in enumerate(opts):
