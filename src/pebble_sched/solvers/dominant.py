@@ -61,11 +61,13 @@ with g glued atoms adds up to g options. Two weaker versions (without the
 ties, without the glued atoms) were refuted by 3-branch forks (tests).
 Nested branches whose w1 does not read a are not covered (their remaining
 X0 atoms can merge into w1's atom after the release, which breaks the
-exchange): there the family is extended by the same rule applied to X0's
-branches at the same threshold (:meth:`_Solver.threshold_options`),
-conjectured, checked against brute force and the full family on random
-graphs, and such forks are counted in ``conjectured`` and never reported
-exact.
+exchange): forks with one keep the family used before the proof
+(:meth:`_Solver.threshold_options`: a flat branch runs its consumer alone,
+or with the atoms below tau and any ties, or that and at least the glued
+atoms; nested branches combine their inner branches' options at the same
+tau), conjectured, checked against brute force and the full family on
+random graphs; such forks are counted in ``conjectured`` and never
+reported exact.
 
 **Cost and limits.** With ``family="auto"`` (the default) a fork with up
 to ``MAX_CANDIDATES`` pre-release ideals is enumerated; beyond, partial
