@@ -24,6 +24,10 @@ from pebble_sched.solvers.series_parallel import decompose
 
 from .helpers import order_peak, reference_memory
 
+_PROFILE_EXAMPLES = settings.default.max_examples
+"""The loaded profile's examples (``thorough``: 2,000), for tests that
+ask for more by default."""
+
 
 @st.composite
 def sp_expressions(draw, max_nodes: int = 10):
@@ -384,7 +388,7 @@ def _glued_fork():
     return list(zip(c, rests, strict=True)), Atom(0, -2, "R")
 
 
-@settings(deadline=None, max_examples=1000)
+@settings(deadline=None, max_examples=max(1000, _PROFILE_EXAMPLES))
 @given(flat_forks())
 @example(_tied_fork())
 @example(_glued_fork())
@@ -423,7 +427,7 @@ def _steps(draw, spread: int = 6):
     return max(0, net) + draw(st.integers(0, spread)), net
 
 
-@settings(deadline=None, max_examples=1000)
+@settings(deadline=None, max_examples=max(1000, _PROFILE_EXAMPLES))
 @given(_steps(), _steps(), st.lists(_steps(), max_size=6))
 def test_exchange_lemma(x, y, block):
     """Tests the exchange lemma Lemma 5's proof rests on: for single steps
@@ -444,7 +448,7 @@ def test_exchange_lemma(x, y, block):
     assert dominates(_coarse_word(better), _coarse_word([y, *w, x]))
 
 
-@settings(deadline=None, max_examples=300)
+@settings(deadline=None, max_examples=max(300, _PROFILE_EXAMPLES))
 @given(st.integers(0, 2**31), st.integers(2, 4), st.integers(0, 2))
 def test_threshold_family_is_exact_on_flat_forks(seed, d, work):
     """Tests Lemma 5 where it is proven, through the solver: on a pumpkin
