@@ -785,12 +785,12 @@ class _Candidates:
     Iterating yields the merged (pre, post) chains of every candidate.
     """
 
-    __slots__ = ("_columns", "_merged", "extra", "rows", "table")
+    __slots__ = ("_cache", "_columns", "extra", "rows", "table")
 
     def __init__(self, table: list, rows: np.ndarray, extra: list) -> None:
         self.table, self.rows, self.extra = table, rows, extra
         self._columns: list | None = None
-        self._merged: dict[int, tuple[list[Atom], list[Atom]]] = {}
+        self._cache: dict[int, tuple[list[Atom], list[Atom]]] = {}
 
     @classmethod
     def product(cls, opts: list[list]) -> _Candidates:
@@ -808,7 +808,7 @@ class _Candidates:
         """The merged (pre, post) chains of candidate ``k``."""
         if k >= len(self.rows):
             return self.extra[k - len(self.rows)]
-        got = self._merged.get(k)
+        got = self._cache.get(k)
         if got is None:
             row = self.rows[k].tolist()
             got = _merged([self.table[b][i] for b, i in enumerate(row)])
@@ -899,7 +899,7 @@ class _Candidates:
             block = self.rows[start : start + size]
             if not fast:  # merged once, kept for the words
                 for k in range(start, start + len(block)):
-                    pre, post = self._merged[k] = self.chains(k)
+                    pre, post = self._cache[k] = self.chains(k)
                     peaks.append(_chain_peak(pre, release, post))
                 continue
             peak = np.zeros(len(block), dtype=np.int64)
