@@ -384,6 +384,7 @@ class _Solver:
         conjectured = False
         full = math.prod(t.count for t in trees)
         cap = full if full <= MAX_CANDIDATES else math.inf
+        proven = all(t.proven for t in trees)  # Lemma 5 holds here
         if self.family == "threshold":
             combos = self._threshold_combos(trees, cap)
             conjectured = combos is not None
@@ -397,7 +398,6 @@ class _Solver:
             cheap = (
                 self.family == "auto" and _threshold_size(trees) <= PARETO_MAX
             )
-            proven = all(t.proven for t in trees)
             if small or not (cheap and (hurry or self.large or proven)):
                 before = self.capped
                 opts = [self._prune(self.options(t)) for t in trees]
@@ -410,8 +410,8 @@ class _Solver:
             if combos is None and cheap:
                 combos = self._threshold_combos(trees, cap)
                 conjectured = combos is not None
-        if conjectured and all(t.proven for t in trees):
-            conjectured = False  # Lemma 5 is proven for such forks
+        if proven:
+            conjectured = False
         if combos is _ALL:  # no larger than the threshold family, and exact
             combos = _Candidates.product([self.options(t) for t in trees])
             conjectured = False
@@ -795,9 +795,6 @@ class _Candidates:
     @classmethod
     def product(cls, opts: list[list]) -> _Candidates:
         """Every combination of the branches' options."""
-        if math.prod(len(o) for o in opts) < _ROWS_MIN:  # merged at once
-            merged = [_merged(c) for c in itertools.product(*opts)]
-            return cls([], np.zeros((0, len(opts)), dtype=np.int64), merged)
         grid = np.indices([len(o) for o in opts], dtype=np.int64)
         return cls(opts, grid.reshape(len(opts), -1).T.copy(), [])
 
@@ -843,7 +840,10 @@ class _Candidates:
                 rank[by_key] = np.arange(len(atoms))
                 hill = [atoms[i].hill for i in by_key]
                 net = [atoms[i].net for i in by_key]
-                bound += sum(map(abs, net)) + max(map(abs, hill), default=0)
+                bound += sum(map(abs, net)) + max(hill, default=0)
+                if bound >= INT64_SAFE:  # levels need Python integers
+                    self._columns = []
+                    return None
                 member = []
                 for options in self.table:
                     m = np.zeros((len(options), len(atoms)), dtype=bool)
@@ -853,37 +853,12 @@ class _Candidates:
                 sides.append(
                     (
                         member,
-                        np.asarray(hill, dtype=object),
-                        np.asarray(net, dtype=object),
+                        np.asarray(hill, dtype=np.int64),
+                        np.asarray(net, dtype=np.int64),
                     )
                 )
-            if bound < INT64_SAFE:
-                sides = [
-                    (m, h.astype(np.int64), n.astype(np.int64))
-                    for m, h, n in sides
-                ]
-                self._columns = sides
-            else:
-                self._columns = []
+            self._columns = sides
         return self._columns or None
-
-    def _levels(self, block: np.ndarray, release: int):
-        """Per side of the release, for the rows ``block``: the level before
-        the side, membership, and the level before and after each column."""
-        level = np.zeros(len(block), dtype=np.int64)
-        out = []
-        for side, (member, hill, net) in enumerate(self.columns(release)):
-            if side:
-                level = level + release
-            on = np.zeros((len(block), len(hill)), dtype=bool)
-            for b, m in enumerate(member):
-                on |= m[block[:, b]]
-            step = on * net
-            after = level[:, None] + np.cumsum(step, axis=1)
-            out.append((level, on, after - step, after, hill))
-            if len(hill):
-                level = after[:, -1]
-        return out
 
     def peaks(self, release: int, check) -> list[int]:
         """The peak of every candidate (pre, a step of net ``release``,
@@ -902,13 +877,22 @@ class _Candidates:
                     pre, post = self._cache[k] = self.chains(k)
                     peaks.append(_chain_peak(pre, release, post))
                 continue
+            level = np.zeros(len(block), dtype=np.int64)
             peak = np.zeros(len(block), dtype=np.int64)
-            for _level, on, before, _after, hill in self._levels(
-                block, release
-            ):
-                if len(hill):
-                    top = np.where(on, before + hill, before)
-                    peak = np.maximum(peak, top.max(axis=1))
+            for side, (member, hill, net) in enumerate(self._columns):
+                if side:
+                    level = level + release
+                if not len(hill):
+                    continue
+                on = member[0][block[:, 0]]
+                for b in range(1, len(member)):
+                    on = on | member[b][block[:, b]]
+                step = on * net
+                after = level[:, None] + np.cumsum(step, axis=1)
+                # an inactive column adds a level already reached
+                top = np.where(on, after - step + hill, level[:, None])
+                peak = np.maximum(peak, top.max(axis=1))
+                level = after[:, -1]
             peaks += peak.tolist()
         for k, (pre, post) in enumerate(self.extra):
             if k % 64 == 0:
