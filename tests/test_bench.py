@@ -275,7 +275,7 @@ def test_interrupted_bench_resumes_without_loss(tmp_path):
 
     root = tmp_path / "fam"
     root.mkdir()
-    for k in range(6):
+    for k in range(6):  # the heuristic takes its whole time limit on them
         write_graph(root / f"g{k}.json", layered(40, seed=k))
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "pebble_sched", "bench", str(root)]

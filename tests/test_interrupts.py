@@ -214,3 +214,32 @@ def test_full_disk_leaves_nothing_half_written(tmp_path, monkeypatch):
     assert "No space left on device; nothing written." in result.stderr
     assert out.read_text() == "previous contents"
     assert [p.name for p in tmp_path.iterdir()] == ["s.json"]
+
+
+def test_ctrl_c_outside_a_solver_is_one_line(monkeypatch):
+    """Tests that Ctrl-C while a command reads its input ends with one line and status 130, not click's "Aborted!"."""
+    from click.testing import CliRunner
+
+    import pebble_sched.cli as cli
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_read", interrupted)
+    for args in (["info", "g.json"], ["search", "g.json"]):
+        r = CliRunner().invoke(cli.main, args)
+        assert r.exit_code == 130, r.output
+        assert "interrupted: nothing written" in r.output
+        assert "Aborted" not in r.output and "Traceback" not in r.output
+
+
+def test_sigint_seen_records_and_restores():
+    """Tests that sigint_seen records a SIGINT, still raises KeyboardInterrupt, and puts the default handler back."""
+    from pebble_sched.runtime import sigint_seen
+
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        pytest.skip("SIGINT has another handler here")
+    with pytest.raises(KeyboardInterrupt), sigint_seen() as seen:
+        signal.raise_signal(signal.SIGINT)
+    assert seen == [signal.SIGINT]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

@@ -90,7 +90,22 @@ class _Signals:
             signal.signal(sig, handler)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """The command group: Ctrl-C in a command that does not keep a best
+    result of its own (reading, setting up) ends with one line and exit
+    status 130, as shells report it, instead of click's "Aborted!" and 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("\ninterrupted: nothing written", err=True)
+            sys.exit(128 + signal.SIGINT)
+
+
+@click.group(
+    cls=_Group, context_settings={"help_option_names": ["-h", "--help"]}
+)
 @click.version_option(package_name="pebble-sched")
 @click.option(
     "-v", "--verbose", count=True, help="Log more (repeat for debug)."

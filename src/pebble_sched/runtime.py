@@ -14,7 +14,7 @@ import time
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
     from .graph import Graph
     from .schedule import Schedule
@@ -28,6 +28,7 @@ __all__ = [
     "process_age",
     "run_cancellable",
     "run_in_child",
+    "sigint_seen",
     "write_reserve",
 ]
 
@@ -344,6 +345,43 @@ def run_in_child(
     if kind == "error":
         raise value
     return value, interrupted
+
+
+@contextlib.contextmanager
+def sigint_seen() -> Iterator[list[int]]:
+    """Record Ctrl-C while a block runs, besides raising ``KeyboardInterrupt``.
+
+    Yields a list that receives the signal number at each SIGINT. An
+    exception raised by a signal handler is lost when it lands inside a
+    fork hook (``os.fork`` runs ``logging``'s, for one, and ignores what
+    they raise), so loops that start processes check the list as well.
+    Outside the main thread, or when SIGINT already has a handler other
+    than Python's default, the list stays empty and nothing changes.
+
+    Examples
+    --------
+    >>> with sigint_seen() as seen:
+    ...     pass
+    >>> seen
+    []
+    """
+    seen: list[int] = []
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        yield seen
+        return
+
+    def note(signum: int, frame: Any) -> None:
+        seen.append(signum)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, note)
+    try:
+        yield seen
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def process_age() -> float:

@@ -247,6 +247,36 @@ def test_optimal_orders_never_raise_a_device_peak():
                 assert b.activation_peak <= a.activation_peak
 
 
+def test_ctrl_c_inside_the_optimal_order_reaches_the_caller(monkeypatch):
+    """Tests that a Ctrl-C answered by solve() inside the simulator is raised again, not taken as the order."""
+    import sys
+
+    from pebble_sched.schedule import Schedule
+
+    g = read_graph(ROOT / "instances" / "dl-trace" / "small_cnn-train.json")
+    real = sys.modules["pebble_sched.solve"].solve
+
+    def interrupted(graph, *args, **kwargs):
+        s = real(graph, "input")
+        return Schedule(
+            s.order,
+            s.peak,
+            s.lower_bound,
+            s.status,
+            s.method,
+            stats={"interrupted": "ctrl-c"},
+        )
+
+    monkeypatch.setattr(
+        sys.modules["pebble_sched.solve"], "solve", interrupted
+    )
+    for strat in ("single", "pipeline(2,2)"):
+        with pytest.raises(KeyboardInterrupt):
+            simulate(g, CPU, strat, order="optimal", time_limit=2)
+    monkeypatch.undo()
+    simulate(g, CPU, "single", order="optimal", time_limit=2)
+
+
 def test_tensor_parallel_collectives():
     """Tests that a tensor-parallel shard pays Megatron's all-reduces: 4 per layer per micro-batch, sized by the activation."""
     pytest.importorskip("torch")

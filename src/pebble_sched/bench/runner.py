@@ -20,15 +20,22 @@ import csv
 import json
 import os
 import resource
+import signal
 import subprocess
 import sys
 import time
-from concurrent.futures import Executor, ThreadPoolExecutor, as_completed
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    Executor,
+    ThreadPoolExecutor,
+    wait,
+)
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import PebbleSchedError
+from ..runtime import sigint_seen
 from .instances import InstanceSet, instance_name
 
 if TYPE_CHECKING:
@@ -290,16 +297,26 @@ def run_bench(
         if new_file:
             writer.writeheader()
         executor, close = _executor(config)
-        try:
-            futures = [executor.submit(run_task, t) for t in tasks]
-            for k, fut in enumerate(as_completed(futures), 1):
-                row = fut.result()
-                writer.writerow(row)
-                fh.flush()
-                if progress is not None:
-                    progress(k, len(tasks), row)
-        except KeyboardInterrupt:
-            interrupted = True
-        finally:
-            close()
+        # Ctrl-C is also recorded, in case its exception is lost (see
+        # sigint_seen): the loop polls for it between finished runs
+        with sigint_seen() as seen:
+            try:
+                pending = {executor.submit(run_task, t) for t in tasks}
+                k = 0
+                while pending and not seen:
+                    finished, pending = wait(
+                        pending, timeout=0.5, return_when=FIRST_COMPLETED
+                    )
+                    for fut in finished:
+                        k += 1
+                        row = fut.result()
+                        writer.writerow(row)
+                        fh.flush()
+                        if progress is not None:
+                            progress(k, len(tasks), row)
+            except KeyboardInterrupt:
+                seen.append(signal.SIGINT)
+            finally:
+                close()
+        interrupted = bool(seen)
     return read_results(csv_path), interrupted

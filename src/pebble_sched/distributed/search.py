@@ -37,11 +37,13 @@ import gc
 import math
 import os
 import random
+import signal
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from ..runtime import sigint_seen
 from .cluster import Cluster
 from .cluster import cluster as make_cluster
 from .recompute import unit_of
@@ -780,18 +782,38 @@ def search(
             stop.set()
         _FORK_JOBS[:] = [(job, stop, channel) for job in jobs]
         try:
-            with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
-                futures = [pool.submit(_run_job, k) for k in range(len(jobs))]
-                while not all(f.done() for f in futures):
+            with sigint_seen() as seen:
+                # no Ctrl-C while the workers fork: the exception it raises
+                # would be lost in a fork hook; it comes when unblocked
+                mask = signal.pthread_sigmask(
+                    signal.SIG_BLOCK, {signal.SIGINT}
+                )
+                try:
+                    pool = ProcessPoolExecutor(workers, mp_context=ctx)
+                    futures = [
+                        pool.submit(_run_job, k) for k in range(len(jobs))
+                    ]
+                finally:
                     try:
-                        k, st = channel.get(timeout=0.2)
-                        tell(k, st)
-                    except queues.Empty:
-                        pass
+                        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
                     except KeyboardInterrupt:
-                        interrupted = True
-                        stop.set()
-                results = [f.result() for f in futures]
+                        seen.append(signal.SIGINT)
+                with pool:
+                    while True:
+                        try:
+                            if seen and not stop.is_set():
+                                interrupted = True
+                                stop.set()
+                            if all(f.done() for f in futures):
+                                break
+                            k, st = channel.get(timeout=0.2)
+                            tell(k, st)
+                        except queues.Empty:
+                            pass
+                        except KeyboardInterrupt:
+                            seen.append(signal.SIGINT)
+                    results = [f.result() for f in futures]
+                interrupted = interrupted or bool(seen)
         finally:
             _FORK_JOBS.clear()
     else:

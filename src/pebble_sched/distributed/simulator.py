@@ -77,6 +77,7 @@ from .strategy import strategy as make_strategy
 
 if TYPE_CHECKING:
     from ..graph import Graph
+    from ..schedule import Schedule
 
 __all__ = [
     "ORDERS",
@@ -890,9 +891,17 @@ class _Builder:
     def _optimal(self, time_limit: float) -> list[int]:
         from ..solve import solve
 
+        def solved(g: Graph, limit: float) -> Schedule:
+            # solve() answers Ctrl-C with its best so far; here that would
+            # be cached as the order of this strategy: pass it on instead
+            sched = solve(g, time_limit=limit)
+            if sched.stats.get("interrupted") == "ctrl-c":
+                raise KeyboardInterrupt
+            return sched
+
         pp = self.s.pp
         if pp == 1:
-            sched = solve(self.g, time_limit=time_limit)
+            sched = solved(self.g, time_limit)
             self.stats_solve = {0: (sched.peak, sched.status.value)}
             return [self.g.index(v) for v in sched.order]
         out: list[int] = []
@@ -901,7 +910,7 @@ class _Builder:
         for st in range(pp):
             nodes = [v for v in self.topo if self.stage[v] == st]
             sub = _induced(self.g, nodes)
-            sched = solve(sub, time_limit=time_limit / pp)
+            sched = solved(sub, time_limit / pp)
             self.stats_solve[st] = (sched.peak, sched.status.value)
             for k, v in enumerate(sched.order):
                 rank[self.g.index(v)] = k
