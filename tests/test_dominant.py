@@ -274,7 +274,12 @@ def test_ctrl_c_stops_the_solver_thread(tmp_path):
         text=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
-    time.sleep(6)  # reading, the lower bound, then into the solver
+    # reading, the lower bound, then into the solver (its phase is shown)
+    head = []
+    while not (head and head[-1].rstrip().endswith(" sp")):
+        head.append(proc.stdout.readline())
+        assert head[-1], "".join(head)
+    time.sleep(0.5)
     start = time.perf_counter()
     proc.send_signal(signal.SIGINT)
     out, _ = proc.communicate(timeout=60)
@@ -550,3 +555,84 @@ def test_buffer_model_against_brute_force(g):
     assert reference_memory(g, [g.ids[v] for v in r.order])[0] == real
     if r.exact:
         assert real == brute_force(g)[1]
+
+
+@settings(deadline=None, max_examples=30)
+@given(
+    st.integers(0, 2**31),
+    st.integers(30, 400),
+    st.sampled_from([2, 3, 6, None]),
+    st.booleans(),
+)
+def test_two_processes_give_the_same_answer(seed, n, d, work):
+    """Tests that splitting the parts between two processes changes nothing: order peak, exactness, counters."""
+    from pebble_sched.solvers import dominant
+
+    g = series_parallel(n, seed=seed, max_out_degree=d)
+    if work:
+        rng = np.random.default_rng(seed)
+        g = g.replace(workspace=rng.integers(0, 50, g.n))
+    one = sp_order(g)
+    old = dominant.PARALLEL_MIN
+    dominant.PARALLEL_MIN = 1  # (not a fixture: hypothesis reruns)
+    try:
+        two = sp_order(g, workers=2)
+    finally:
+        dominant.PARALLEL_MIN = old
+    assert two.peak == one.peak == evaluate_indices(g, two.order).peak
+    assert sorted(two.order.tolist()) == list(range(g.n))
+    for field in ("exact", "forks", "nested", "candidates", "capped"):
+        assert getattr(two, field) == getattr(one, field), field
+    assert (two.conjectured, two.undominated) == (
+        one.conjectured,
+        one.undominated,
+    )
+
+
+@settings(deadline=None, max_examples=50)
+@given(
+    st.integers(0, 2**31), st.integers(8, 600), st.sampled_from([2, 6, None])
+)
+def test_pieces_are_disjoint_parts_of_at_most_a_quarter(seed, n, d):
+    """Tests that the parts handed to two processes are disjoint, each at most n/4 nodes, each sized right."""
+    from pebble_sched.solvers.dominant import _pieces
+
+    g = series_parallel(n, seed=seed, max_out_degree=d)
+    tree = decompose(g).tree
+    seen: set[int] = set()
+    for size, part, v in _pieces(tree, g.n):
+        nodes = part.nodes()
+        assert size == len(nodes) and 4 * size <= g.n
+        assert v not in nodes and not seen & set(nodes)
+        seen |= set(nodes)
+
+
+def test_a_child_process_answers_or_is_stopped():
+    """Tests start_in_child: the value, the child's exception, and a stop that ends a running child."""
+    import os
+    import time
+
+    from pebble_sched.runtime import TimeUp, start_in_child
+
+    assert start_in_child(lambda: [1, 2, 3]).result(lambda: None) == [1, 2, 3]
+
+    def late():
+        raise TimeUp
+
+    with pytest.raises(TimeUp):
+        start_in_child(late).result(lambda: None)
+    child = start_in_child(lambda: time.sleep(60))
+    pid = child.pid
+
+    def cancelled():
+        raise KeyboardInterrupt
+
+    t0 = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        try:
+            child.result(cancelled)
+        finally:
+            child.stop()
+    assert time.monotonic() - t0 < 10
+    with pytest.raises(ChildProcessError):  # reaped
+        os.waitpid(pid, 0)

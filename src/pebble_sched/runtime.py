@@ -29,6 +29,7 @@ __all__ = [
     "run_cancellable",
     "run_in_child",
     "sigint_seen",
+    "start_in_child",
     "write_reserve",
 ]
 
@@ -345,6 +346,78 @@ def run_in_child(
     if kind == "error":
         raise value
     return value, interrupted
+
+
+class Child:
+    """A computation running in a forked process (:func:`start_in_child`)."""
+
+    def __init__(self, pid: int, fd: int) -> None:
+        self.pid, self.fd = pid, fd
+        self.chunks: list[bytes] = []
+
+    def result(self, check: Callable[[], None]) -> Any:
+        """Wait for the answer, calling ``check`` about 20 times a second
+        (what it raises, such as ``TimeUp`` or ``KeyboardInterrupt``, ends
+        the wait: call :meth:`stop` then); re-raise the child's exception."""
+        while True:
+            check()
+            ready, _, _ = select.select([self.fd], [], [], 0.05)
+            if ready:
+                chunk = os.read(self.fd, 1 << 20)
+                if not chunk:
+                    break
+                self.chunks.append(chunk)
+        self.stop()
+        try:
+            kind, value = pickle.loads(b"".join(self.chunks))
+        except Exception as exc:  # died before it sent a complete answer
+            raise RuntimeError("a worker process died") from exc
+        if kind == "error":
+            raise value
+        return value
+
+    def stop(self) -> None:
+        """End the child (killed if still running); safe to call twice."""
+        if self.pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+            os.close(self.fd)
+            self.pid = 0
+
+
+def start_in_child(fn: Callable[[], T]) -> Child:
+    """Start ``fn()`` in a forked process and return at once.
+
+    The child ignores SIGINT (the parent decides: :meth:`Child.stop`) and
+    sends back ``fn()``'s value or exception, pickled. POSIX only.
+    """
+    read_fd, write_fd = os.pipe()
+    # no signal handler may run (and lose its exception) inside the fork
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    pid = -1
+    try:
+        pid = os.fork()
+    finally:
+        if pid != 0:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+    if pid == 0:  # the child: only os._exit leaves
+        code = 0
+        try:
+            os.close(read_fd)
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+            data = pickle.dumps(("ok", fn()))
+        except BaseException as exc:
+            data = pickle.dumps(("error", exc))
+            code = 1
+        try:
+            with os.fdopen(write_fd, "wb") as out:
+                out.write(data)
+        finally:
+            os._exit(code)
+    os.close(write_fd)
+    return Child(pid, read_fd)
 
 
 @contextlib.contextmanager

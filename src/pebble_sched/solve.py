@@ -11,6 +11,7 @@ the best proven lower bound.
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -154,7 +155,17 @@ def _sp_stats(r) -> dict[str, Any]:
     }
 
 
-def sp_candidate(graph, deadline, rng, callbacks, base=None, family="auto"):
+def _sp_workers(num_workers: int | None) -> int:
+    """Processes for the dominant-schedule solver: it splits its work in
+    two at most (``None``: two where there are two cores)."""
+    if num_workers is None:
+        return min(2, os.cpu_count() or 1)
+    return max(1, min(2, int(num_workers)))
+
+
+def sp_candidate(
+    graph, deadline, rng, callbacks, base=None, family="auto", workers=1
+):
     """An order from the dominant-schedule solver: ``(order, exact, stats)``.
 
     On an SP graph in the node model, :func:`pebble_sched.solvers.dominant.sp_order`
@@ -164,7 +175,7 @@ def sp_candidate(graph, deadline, rng, callbacks, base=None, family="auto"):
     or graph inputs), and the better of the two orders is returned.
     """
     native = sp_supported(graph)
-    dec = decompose(graph)
+    dec = decompose(graph, deadline)
     is_sp = dec.is_sp
     atoms = fixed_atoms(graph) if is_sp else None
     if atoms is not None:
@@ -174,7 +185,9 @@ def sp_candidate(graph, deadline, rng, callbacks, base=None, family="auto"):
         stats["parallel_compositions"] = r.parallel
         return r.order, True, stats
     if native and is_sp:
-        r = sp_order(graph, deadline, family=family)
+        r = sp_order(
+            graph, deadline, family=family, workers=workers, decomposition=dec
+        )
         return r.order, r.exact, {"algorithm": "sp", **_sp_stats(r)}
     if base is None:
         base = inductor_order(graph, deadline)[0]
@@ -194,7 +207,7 @@ def sp_candidate(graph, deadline, rng, callbacks, base=None, family="auto"):
         order = m.order[m.order < n]
         stats = {"algorithm": "spization", "joins": joins, "atoms": "fixed"}
     else:
-        r = sp_order(sg, deadline, family=family)
+        r = sp_order(sg, deadline, family=family, workers=workers)
         order = r.order[r.order < n]  # the joins come after the nodes
         stats = {"algorithm": "spization", "joins": joins, **_sp_stats(r)}
         if not node_model:
@@ -208,18 +221,32 @@ def sp_candidate(graph, deadline, rng, callbacks, base=None, family="auto"):
     return order, False, stats
 
 
-def _run_sp(graph, deadline, rng, callbacks, sp_family="auto", **options):
+def _run_sp(
+    graph,
+    deadline,
+    rng,
+    callbacks,
+    sp_family="auto",
+    num_workers=None,
+    **options,
+):
     if options:
         raise ValueError(f"Unknown option for sp: {sorted(options)[0]!r}.")
     try:
         order, exact, stats = sp_candidate(
-            graph, deadline, rng, callbacks, family=sp_family
+            graph,
+            deadline,
+            rng,
+            callbacks,
+            family=sp_family,
+            workers=_sp_workers(num_workers),
         )
     except (TimeUp, KeyboardInterrupt) as exc:
-        # out of time or Ctrl-C: Inductor's order (fast), marked as such
-        order = inductor_order(graph)[0]
+        # out of time or Ctrl-C: the input order, marked as such (Inductor's
+        # would take seconds on 10^5 nodes, past the limit)
+        order = input_order(graph)
         why = "time" if isinstance(exc, TimeUp) else "ctrl-c"
-        return order, 0, {"interrupted": why, "fallback": "inductor"}
+        return order, 0, {"interrupted": why, "fallback": "input"}
     if exact:
         return order, evaluate_indices(graph, order, check=False).peak, stats
     # not proven (SP-ization, Lemma 5, budgets): say what is known; the
@@ -550,7 +577,12 @@ def _portfolio(
             callbacks.on_phase("sp" if is_sp else "spization")
         try:
             o, exact, st = sp_candidate(
-                graph, sub, rng, callbacks, family=sp_family
+                graph,
+                sub,
+                rng,
+                callbacks,
+                family=sp_family,
+                workers=_sp_workers(num_workers),
             )
         except TimeUp:
             stats["sp"] = {"interrupted": "time"}

@@ -92,6 +92,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 import threading
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
@@ -100,7 +101,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..constants import INT64_SAFE
-from ..runtime import TimeUp, run_cancellable
+from ..runtime import TimeUp, run_cancellable, start_in_child
 from .profiles import (
     Atom,
     canonical,
@@ -113,7 +114,7 @@ from .profiles import (
     preference,
     reduce_word,
 )
-from .series_parallel import SPNode, decompose, series_items
+from .series_parallel import SPNode, SPResult, decompose, series_items
 from .sp_merge import node_buffers
 
 if TYPE_CHECKING:
@@ -143,6 +144,12 @@ LARGE = 20_000
 forks are many: certifying them all costs more than a minute at 10^5)."""
 LARGE_CANDIDATES = 200
 PARETO_MAX_LARGE = 2_000
+PARALLEL_MIN = 2_000
+"""Graphs of at least this many nodes are solved by two processes when
+``workers`` allows (see :meth:`_Solver._share`)."""
+WORDS_SHARED = 1_000
+"""Forks with at least this many candidates of least peak build their
+words in two processes when ``workers`` allows."""
 """Pareto budget there, for forks whose Lemma 5 family is too large."""
 
 
@@ -270,6 +277,7 @@ class _Solver:
         deadline: Deadline | None = None,
         pareto_max: int = PARETO_MAX,
         family: str = "auto",
+        workers: int = 1,
     ) -> None:
         self.deadline = deadline
         self.family = family
@@ -297,6 +305,9 @@ class _Solver:
         self.forks = self.nested = self.candidates = self.undominated = 0
         self.capped = self.conjectured = 0
         self.max_candidates = max_candidates
+        self.workers = workers
+        # chains of parts computed ahead (by id of the part): see _share
+        self.done: dict[int, list[Atom]] = {}
 
     def check(self) -> None:
         """Raise TimeUp past the deadline, KeyboardInterrupt once cancelled."""
@@ -336,6 +347,10 @@ class _Solver:
         """
         if p.kind == "edge":
             return []
+        if self.done and not shared:
+            got = self.done.pop(id(p), None)
+            if got is not None:  # computed by the other process
+                return got
         self.check()
         if p.kind == "series":
             return self.series(series_items(p), a, shared)
@@ -433,7 +448,7 @@ class _Solver:
         # equal words are compared once (the last candidate of each kept,
         # as a pass over all of them would end with)
         words: dict[tuple[int, ...], int] = {}
-        for k, w in zip(tied, combos.words(tied, r_atom), strict=True):
+        for k, w in zip(tied, self._words(combos, tied, r_atom), strict=True):
             words[tuple(w)] = k
         distinct = list(words)
         best_word = distinct[0]
@@ -446,6 +461,26 @@ class _Solver:
             self.undominated += 1  # the least peak still
         pre, post = combos.chains(best)
         return join(pre, (r_atom,), post)
+
+    def _words(
+        self, combos: _Candidates, ks: list[int], r_atom: Atom
+    ) -> list[list[int]]:
+        """``combos.words(ks, r_atom)``, half in a forked process when two
+        are allowed and the words are many (the top forks of large graphs
+        can tie thousands of candidates on the least peak)."""
+        if (
+            self.workers < 2
+            or len(ks) < WORDS_SHARED
+            or not hasattr(os, "fork")
+        ):
+            return combos.words(ks, r_atom)
+        half = len(ks) // 2
+        child = start_in_child(lambda: combos.words(ks[:half], r_atom))
+        try:
+            mine = combos.words(ks[half:], r_atom)
+            return child.result(self.check) + mine
+        finally:
+            child.stop()
 
     def branch(self, branch: SPNode, a: int) -> _Branch:
         """The structure of a fork branch, for :meth:`options` and Lemma 5.
@@ -704,8 +739,9 @@ class _Solver:
                         best, choice, improved = p, trial, True
         return [_merged([opts[i][t] for i, t in enumerate(choice)])]
 
-    def solve(self, graph: Graph) -> list[Atom]:
-        r = decompose(graph)
+    def solve(self, graph: Graph, r: SPResult | None = None) -> list[Atom]:
+        if r is None:
+            r = decompose(graph, self.deadline)
         if not r.is_sp:
             raise ValueError("not series-parallel")
         n = graph.n
@@ -718,11 +754,128 @@ class _Solver:
             chain.append(self.atom(S, 0))
         if r.sink < 0 and r.source >= 0 and n == 1:
             return chain
+        if self.workers > 1 and n >= PARALLEL_MIN and hasattr(os, "fork"):
+            self._share(r.tree, n)
         sub = self.part(r.tree, S, False)
         chain += sub
         if T >= 0:
             chain.append(self.atom(T, self._node_net(sub) + self.out[S]))
         return canonical(chain)
+
+    _COUNTERS = (
+        "forks",
+        "nested",
+        "candidates",
+        "undominated",
+        "capped",
+        "conjectured",
+    )
+
+    def _share(self, tree: SPNode, n: int) -> None:
+        """Compute the parts below the top of the tree in two processes.
+
+        Every part that follows a graph node v in a series is computed as
+        ``part(P, v, False)``, whatever surrounds it: independent of the
+        rest. Such parts, as large as possible but none above a quarter of
+        the graph (:func:`_pieces`), are handed out largest first to this
+        process and a forked child, each claiming the next one when it is
+        free (indices read from a shared pipe: a read of 4 bytes is
+        atomic); :meth:`part` takes them from ``done`` when the recursion
+        reaches them, and the counters add up.
+        """
+        order = sorted(_pieces(tree, n), key=lambda x: -x[0])[:_PIECES_MAX]
+        if len(order) < 2:
+            return
+        read_fd, write_fd = os.pipe()
+        try:
+            os.write(
+                write_fd, b"".join(k.to_bytes(4) for k in range(len(order)))
+            )
+        finally:
+            os.close(write_fd)
+
+        def claim() -> int | None:
+            got = os.read(read_fd, 4)
+            return int.from_bytes(got) if got else None
+
+        before = [getattr(self, c) for c in self._COUNTERS]
+
+        def theirs() -> tuple[list, list[int]]:
+            self.workers = 1  # both cores are busy
+            chains = []
+            while (k := claim()) is not None:
+                _size, p, v = order[k]
+                chain = self.part(p, v, False)
+                chains.append(
+                    (
+                        k,
+                        [
+                            (x.hill, x.net, tuple(flatten(x.items)))
+                            for x in chain
+                        ],
+                    )
+                )
+            counts = [getattr(self, c) for c in self._COUNTERS]
+            return chains, [c - b for c, b in zip(counts, before, strict=True)]
+
+        child = start_in_child(theirs)
+        workers, self.workers = self.workers, 1
+        try:
+            while (k := claim()) is not None:
+                _size, p, v = order[k]
+                self.done[id(p)] = self.part(p, v, False)
+            chains, counts = child.result(self.check)
+        finally:
+            self.workers = workers
+            child.stop()
+            os.close(read_fd)
+        for k, chain in chains:
+            self.done[id(order[k][1])] = [Atom(*x) for x in chain]
+        for c, d in zip(self._COUNTERS, counts, strict=True):
+            setattr(self, c, getattr(self, c) + d)
+
+
+_PIECES_MAX = 8192
+"""Parts handed out by :meth:`_Solver._share` (the pipe holds 16384)."""
+
+
+def _pieces(tree: SPNode, n: int) -> list[tuple[int, SPNode, int]]:
+    """Independent parts (size, part, v) of ``tree`` (see
+    :meth:`_Solver._share`), each at most a quarter of the ``n`` nodes."""
+    sizes: dict[int, int] = {}
+    # node counts of every subtree, bottom up without recursion
+    stack: list[tuple[SPNode, bool]] = [(tree, False)]
+    while stack:
+        node, seen = stack.pop()
+        if node.kind == "edge":
+            sizes[id(node)] = 0
+        elif seen:
+            sizes[id(node)] = sum(sizes[id(c)] for c in node.children) + (
+                node.kind == "series"
+            )
+        else:
+            stack.append((node, True))
+            stack.extend((c, False) for c in node.children)
+    out: list[tuple[int, SPNode, int]] = []
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        if node.kind == "edge":
+            continue
+        items = series_items(node) if node.kind == "series" else [node]
+        if items[0].kind == "parallel":
+            for c in items[0].children:  # P0: not independent, look inside
+                todo.append(c)
+        for k in range(2, len(items), 2):
+            piece, v = items[k], items[k - 1]
+            size = sizes[id(piece)]
+            if piece.kind == "edge":
+                continue
+            if 4 * size <= n:
+                out.append((size, piece, v))
+            else:
+                todo.extend(piece.children)
+    return out
 
 
 def _pareto(items: list, deadline: Deadline | None = None) -> list:
@@ -958,6 +1111,8 @@ def sp_order(
     family: str = "auto",
     max_candidates: int | None = None,
     pareto_max: int | None = None,
+    workers: int = 1,
+    decomposition: SPResult | None = None,
 ) -> SPSchedule:
     """A minimum-peak order of a series-parallel graph by dominant schedules.
 
@@ -996,15 +1151,19 @@ def sp_order(
         max_candidates = LARGE_CANDIDATES if large else MAX_CANDIDATES
     if pareto_max is None:
         pareto_max = PARETO_MAX_LARGE if large else PARETO_MAX
-    solver = _Solver(graph, max_candidates, deadline, pareto_max, family)
+    solver = _Solver(
+        graph, max_candidates, deadline, pareto_max, family, workers
+    )
     if graph.n > 2000:
         chain, interrupted = run_cancellable(
-            lambda: solver.solve(graph), solver.cancel.set, deep=True
+            lambda: solver.solve(graph, decomposition),
+            solver.cancel.set,
+            deep=True,
         )
         if interrupted:  # finished just as Ctrl-C came: still an interrupt
             raise KeyboardInterrupt
     else:
-        chain = solver.solve(graph)
+        chain = solver.solve(graph, decomposition)
     order = [x for x in flatten(tuple(a.items for a in chain)) if x >= 0]
     model = solver.model
     return SPSchedule(

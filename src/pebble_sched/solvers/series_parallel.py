@@ -36,6 +36,7 @@ from ..structure import graph_class
 
 if TYPE_CHECKING:
     from ..graph import Graph
+    from ..runtime import Deadline
 
 __all__ = [
     "SPNode",
@@ -108,8 +109,10 @@ class SPResult:
     core: list[int] = field(default_factory=list)
 
 
-def decompose(graph: Graph) -> SPResult:
+def decompose(graph: Graph, deadline: Deadline | None = None) -> SPResult:
     """Recognise a series-parallel DAG and build its decomposition tree.
+
+    ``deadline``: checked every few thousand reductions (``TimeUp``).
 
     Examples
     --------
@@ -170,7 +173,11 @@ def decompose(graph: Graph) -> SPResult:
         for v in snk:
             add(v, T, leaf)
     verts = [v for v in range(n) if v not in (S, T)]
+    steps = 0
     while verts:
+        steps += 1
+        if deadline is not None and steps % 8192 == 0:
+            deadline.check()
         v = verts.pop()
         ins, outs = in_e[v], out_e[v]
         if len(ins) != 1 or len(outs) != 1:
