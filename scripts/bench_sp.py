@@ -14,7 +14,10 @@ Three tables, every ratio against a baseline measured in the same run:
 4. *edge-weighted SP graphs* (every release fixed) of 10^3 to 10^5 nodes:
    the merge of :mod:`pebble_sched.solvers.sp_merge` against the ideal
    search, CP-SAT (up to 10^4 nodes) and Inductor, all through ``solve``;
-5. *near-SP graphs* (``near``): SP graphs of ``--near-n`` nodes with k
+5. *one process or two* (``workers``): ``sp_order`` with ``workers=1``
+   and ``workers=2`` alternated on the graphs of table 2 (and 10^6 nodes
+   with ``--million``), the least time of each and their ratio;
+6. *near-SP graphs* (``near``): SP graphs of ``--near-n`` nodes with k
    cross edges, ``solve`` (auto, ``--time-limit``) with the closed SP
    regions fixed to their dominant orders and the ideal search's chain
    atoms, against the same portfolio without either, alternated in one
@@ -26,7 +29,8 @@ enumerated or Pareto-pruned, the threshold family beyond the budgets) and
 pumpkins, conjectured on forks with nested branches), with the time ratio
 threshold/auto.
 
-    python scripts/bench_sp.py [--time-limit 30] [--quick] [--tables exact,n,d,edges,near] [--out FILE]
+    python scripts/bench_sp.py [--time-limit 30] [--quick] [--tables exact,n,workers,d,edges,near]
+        [--reps 3] [--million] [--out FILE]
 """
 
 from __future__ import annotations
@@ -138,6 +142,35 @@ def table_scaling_n(d: int, sizes: list[int]) -> list[str]:
         forks = sp_order(g, family="threshold").forks
         rows.append(
             f"| {n:,} | {forks} | {cells} | {ind} | {best / ind:.3f} | {t_ind:.2f} s |"
+        )
+        print(rows[-1], flush=True)
+    return rows
+
+
+def table_workers(d: int, sizes: list[int], reps: int) -> list[str]:
+    """``sp_order`` in one process and in two (``workers=2``), alternated
+    ``reps`` times on the same graph: the least time of each, the ratio,
+    and the answer (it must be the same)."""
+    rows = [
+        f"| n (d <= {d}) | 1 process | 2 processes | ratio 2/1 | same peak | "
+        "peak | proven | Lemma 5 forks | capped |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for n in sizes:
+        g = series_parallel(n, seed=n, max_out_degree=d)
+        times: dict[int, list[float]] = {1: [], 2: []}
+        peaks = set()
+        for _ in range(reps):
+            for w in (1, 2):
+                t0 = time.perf_counter()
+                r = sp_order(g, workers=w)
+                times[w].append(time.perf_counter() - t0)
+                peaks.add(r.peak)
+        one, two = min(times[1]), min(times[2])
+        rows.append(
+            f"| {n:,} | {one:.2f} s | {two:.2f} s | {two / one:.2f} | "
+            f"{'yes' if len(peaks) == 1 else 'NO'} | {r.peak} | "
+            f"{'yes' if r.exact else 'no'} | {r.conjectured} | {r.capped} |"
         )
         print(rows[-1], flush=True)
     return rows
@@ -261,10 +294,17 @@ def main() -> None:
     ap.add_argument("--near-k", default="0,1,2,3,4,6,8")
     ap.add_argument("--near-seeds", type=int, default=3)
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument(
+        "--million",
+        action="store_true",
+        help="the workers table on 10^6 nodes too (about 3 minutes a run)",
+    )
     ap.add_argument(
         "--tables",
-        default="exact,n,d,edges",
-        help="which tables: exact, n, d, edges, near (comma-separated)",
+        default="exact,n,workers,d,edges",
+        help="which tables: exact, n, workers, d, edges, near "
+        "(comma-separated)",
     )
     args = ap.parse_args()
     tables = set(args.tables.split(","))
@@ -277,6 +317,16 @@ def main() -> None:
     if "n" in tables:
         out += ["", "## Scaling with n at fixed d", ""]
         out += table_scaling_n(6, sizes)
+    if "workers" in tables:
+        big = sizes + ([1_000_000] if args.million else [])
+        out += [
+            "",
+            "## One process or two (`workers=2`), alternated",
+            "",
+            f"Least of {args.reps} runs each, the same graphs as above.",
+            "",
+        ]
+        out += table_workers(6, big, args.reps)
     if "d" in tables:
         out += [
             "",

@@ -295,25 +295,7 @@ def run_in_child(
     """
     if not hasattr(os, "fork"):  # pragma: no cover - not on Linux
         return run_cancellable(fn, lambda: None)
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child (its coverage is not seen)
-        code = 0
-        try:
-            os.close(read_fd)
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            data = pickle.dumps(("ok", fn()))
-        except BaseException as exc:
-            data = pickle.dumps(("error", exc))
-            code = 1
-        try:
-            with os.fdopen(write_fd, "wb") as out:
-                out.write(data)
-        finally:
-            os._exit(code)
-    os.close(write_fd)
-    chunks: list[bytes] = []
+    child = start_in_child(fn)
     interrupted = False
     end = time.monotonic() + hard_limit
     try:
@@ -322,23 +304,23 @@ def run_in_child(
                 wait = end - time.monotonic()
                 if wait <= 0:
                     break
-                ready, _, _ = select.select([read_fd], [], [], min(wait, 0.05))
+                ready, _, _ = select.select(
+                    [child.fd], [], [], min(wait, 0.05)
+                )
                 if ready:
-                    chunk = os.read(read_fd, 1 << 20)
+                    chunk = os.read(child.fd, 1 << 20)
                     if not chunk:
                         break  # the child closed its end: done
-                    chunks.append(chunk)
+                    child.chunks.append(chunk)
             except KeyboardInterrupt:
                 if not interrupted:
                     interrupted = True
                     with contextlib.suppress(ProcessLookupError):
-                        os.kill(pid, signal.SIGINT)
+                        os.kill(child.pid, signal.SIGINT)
                     end = min(end, time.monotonic() + grace)
     finally:
-        os.close(read_fd)
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
+        child.stop()
+    chunks = child.chunks
     try:
         kind, value = pickle.loads(b"".join(chunks))
     except Exception:  # killed before it sent a complete answer
@@ -406,6 +388,7 @@ def start_in_child(fn: Callable[[], T]) -> Child:
         try:
             os.close(read_fd)
             signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             data = pickle.dumps(("ok", fn()))
         except BaseException as exc:

@@ -795,7 +795,9 @@ def solve(
         Overrides the graph's ``keep_outputs`` flag when given.
     **options
         Passed to the method (e.g. :class:`HeuristicParams` fields,
-        ``num_workers`` for CP-SAT, ``max_states`` for the ideal search,
+        ``num_workers`` for CP-SAT and the SP solver (which uses two
+        processes at most, on graphs of 2,000 nodes or more; default: all
+        cores), ``max_states`` for the ideal search,
         ``sp_family`` for the SP solver under ``sp``, ``pumpkin``, ``tree``
         and ``auto``: ``"auto"``, ``"full"`` or ``"threshold"``, see
         :func:`pebble_sched.solvers.dominant.sp_order`).
