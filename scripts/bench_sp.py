@@ -323,7 +323,8 @@ def main() -> None:
             "",
             "## One process or two (`workers=2`), alternated",
             "",
-            f"Least of {args.reps} runs each, the same graphs as above.",
+            f"Least of {args.reps} runs each; the graphs of the scaling "
+            "table (`series_parallel(n, seed=n, max_out_degree=6)`).",
             "",
         ]
         out += table_workers(6, big, args.reps)
