@@ -636,3 +636,46 @@ def test_a_child_process_answers_or_is_stopped():
     assert time.monotonic() - t0 < 10
     with pytest.raises(ChildProcessError):  # reaped
         os.waitpid(pid, 0)
+
+
+def test_ctrl_c_during_the_fork_ends_the_new_child():
+    """Tests that a SIGINT arriving while start_in_child forks is raised in the parent after the fork, and the child is ended."""
+    import os
+    import signal
+    import time
+
+    from pebble_sched.runtime import start_in_child
+
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        pytest.skip("SIGINT has another handler here")
+    armed = [True]
+    before = set(_children())
+
+    def hook() -> None:
+        if armed:
+            armed.clear()
+            signal.raise_signal(signal.SIGINT)
+
+    os.register_at_fork(after_in_parent=hook)  # inert once fired
+    with pytest.raises(KeyboardInterrupt):
+        start_in_child(lambda: time.sleep(60))
+    assert not armed
+    assert set(_children()) <= before  # none left running or unreaped
+
+
+def _children() -> list[int]:
+    """Pids of this process's children (Linux /proc)."""
+    import os
+
+    me = str(os.getpid())
+    out = []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                with open(f"/proc/{pid}/stat") as fh:
+                    fields = fh.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if fields[1] == me:
+                out.append(int(pid))
+    return out

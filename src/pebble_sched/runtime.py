@@ -377,12 +377,11 @@ def start_in_child(fn: Callable[[], T]) -> Child:
     read_fd, write_fd = os.pipe()
     # no signal handler may run (and lose its exception) inside the fork
     mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    pid = -1
     try:
         pid = os.fork()
-    finally:
-        if pid != 0:
-            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+    except BaseException:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        raise
     if pid == 0:  # the child: only os._exit leaves
         code = 0
         try:
@@ -400,7 +399,13 @@ def start_in_child(fn: Callable[[], T]) -> Child:
         finally:
             os._exit(code)
     os.close(write_fd)
-    return Child(pid, read_fd)
+    child = Child(pid, read_fd)
+    try:  # a Ctrl-C that came meanwhile is raised here: end the child
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+    except BaseException:
+        child.stop()
+        raise
+    return child
 
 
 @contextlib.contextmanager
