@@ -149,6 +149,9 @@ PARETO_MAX_LARGE = 2_000
 PARALLEL_MIN = 2_000
 """Graphs of at least this many nodes are solved by two processes when
 ``workers`` allows (see :meth:`_Solver._share`)."""
+COMBOS_SHARED = 2_000
+"""Steps of the Pareto pruning of a fork's combinations with at least this
+many are shared by two processes when ``workers`` allows."""
 WORDS_SHARED = 1_000
 """Forks with at least this many candidates of least peak build their
 words in two processes when ``workers`` allows."""
@@ -674,10 +677,41 @@ class _Solver:
             for pre, post in options
         ]
         try:
-            kept = _pareto(items, self.soft)
+            kept = self._pareto_items(items)
         except TimeUp:
             return options
         return [(pre, post) for pre, post, _w, _v in kept]
+
+    def _pareto_items(self, items: list) -> list:
+        """``_pareto(items)``, in two processes when allowed and the items
+        are many: each prunes half, the child sends back what it kept
+        (indices), and the union is pruned once more (dominance is
+        transitive: whatever a half dropped is dominated in the end)."""
+        if (
+            self.workers < 2
+            or len(items) < COMBOS_SHARED
+            or not hasattr(os, "fork")
+        ):
+            return _pareto(items, self.soft)
+        half = len(items) // 2
+
+        # the child names what it kept by the identity of its pre chain
+        where = {id(x[0]): k for k, x in enumerate(items[:half])}
+        if len(where) < half:  # shared chains: no way to tell them apart
+            return _pareto(items, self.soft)
+
+        def prune_theirs() -> list[int]:
+            kept = _pareto(items[:half], self.soft)
+            return [where[id(x[0])] for x in kept]
+
+        child = start_in_child(prune_theirs)
+        try:
+            kept = _pareto(items[half:], self.soft)
+            picked = child.result(self.check)
+        finally:
+            child.stop()
+        self.check()
+        return _pareto([items[k] for k in picked] + kept, self.soft)
 
     def _pareto_combos(
         self, opts, budget: int | None = None
@@ -699,20 +733,48 @@ class _Solver:
         for o in sorted(opts, key=len):
             if len(partial) * len(o) > budget:
                 return None
-            grown = []
-            for pre0, post0, _w, _v in partial:
-                for pre1, post1 in o:
-                    pre = merge([pre0, pre1])
-                    post = merge([post0, post1])
-                    grown.append(
-                        (pre, post, _coarse_word(pre), _coarse_word(post))
-                    )
-            self.check()
             try:
-                partial = _pareto(grown, self.soft)
+                if (
+                    self.workers > 1
+                    and len(partial) * len(o) >= COMBOS_SHARED
+                    and hasattr(os, "fork")
+                ):
+                    partial = self._grow_shared(partial, o)
+                else:
+                    grown = _grow(partial, o)
+                    self.check()
+                    partial = _pareto(grown, self.soft)
             except TimeUp:
                 return None
         return [(pre, post) for pre, post, _w, _v in partial]
+
+    def _grow_shared(self, partial: list, o: list) -> list:
+        """``_pareto(_grow(partial, o))`` in two processes: each prunes the
+        combinations of half the partial ones, the child sends back which
+        it kept (indices), and the union is pruned once more. Dominance is
+        transitive, so whatever either half dropped is dominated by
+        something in the final set."""
+        half = len(partial) // 2
+        mine, theirs = partial[half:], partial[:half]
+
+        def prune_theirs() -> list[tuple[int, int]]:
+            grown = _grow(theirs, o)  # each pre chain a new list (merge)
+            where = {
+                id(x[0]): (k // len(o), k % len(o))
+                for k, x in enumerate(grown)
+            }
+            assert len(where) == len(grown)
+            return [where[id(x[0])] for x in _pareto(grown, self.soft)]
+
+        child = start_in_child(prune_theirs)
+        try:
+            kept = _pareto(_grow(mine, o), self.soft)
+            picked = child.result(self.check)
+        finally:
+            child.stop()
+        back = [_combine(theirs[i], o[j]) for i, j in picked]
+        self.check()
+        return _pareto(back + kept, self.soft)
 
     def _greedy_combos(self, opts, r_atom):
         """Too many ideals: coordinate descent on the peak from full pre-release."""
@@ -878,6 +940,18 @@ def _pieces(tree: SPNode, n: int) -> list[tuple[int, SPNode, int]]:
             else:
                 todo.extend(piece.children)
     return out
+
+
+def _combine(partial: tuple, option: tuple) -> tuple:
+    """A partial combination (pre, post, words) grown by a branch option."""
+    pre = merge([partial[0], option[0]])
+    post = merge([partial[1], option[1]])
+    return (pre, post, _coarse_word(pre), _coarse_word(post))
+
+
+def _grow(partial: list, o: list) -> list:
+    """Every partial combination grown by every option of ``o``."""
+    return [_combine(x, y) for x in partial for y in o]
 
 
 def _pareto(items: list, deadline: Deadline | None = None) -> list:
