@@ -16,7 +16,8 @@ Three tables, every ratio against a baseline measured in the same run:
    search, CP-SAT (up to 10^4 nodes) and Inductor, all through ``solve``;
 5. *one process or two* (``workers``): ``sp_order`` with ``workers=1``
    and ``workers=2`` alternated on the graphs of table 2 (and 10^6 nodes
-   with ``--million``), the least time of each and their ratio;
+   with ``--million``) and pumpkins with d = 8, 12, 16, the least time of
+   each and their ratio;
 6. *near-SP graphs* (``near``): SP graphs of ``--near-n`` nodes with k
    cross edges, ``solve`` (auto, ``--time-limit``) with the closed SP
    regions fixed to their dominant orders and the ideal search's chain
@@ -147,17 +148,26 @@ def table_scaling_n(d: int, sizes: list[int]) -> list[str]:
     return rows
 
 
-def table_workers(d: int, sizes: list[int], reps: int) -> list[str]:
+def table_workers(
+    d: int, sizes: list[int], degrees: list[int], pumpkin_n: int, reps: int
+) -> list[str]:
     """``sp_order`` in one process and in two (``workers=2``), alternated
     ``reps`` times on the same graph: the least time of each, the ratio,
-    and the answer (it must be the same)."""
+    and the answer (it must be the same). Random SP graphs of the given
+    sizes, then pumpkins of about ``pumpkin_n`` nodes with those degrees."""
     rows = [
-        f"| n (d <= {d}) | 1 process | 2 processes | ratio 2/1 | same peak | "
+        "| graph | n | 1 process | 2 processes | ratio 2/1 | same peak | "
         "peak | proven | Lemma 5 forks | capped |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for n in sizes:
-        g = series_parallel(n, seed=n, max_out_degree=d)
+    cases = [
+        (f"sp d <= {d}", series_parallel(n, seed=n, max_out_degree=d))
+        for n in sizes
+    ]
+    for k in degrees:
+        length = max(1, (pumpkin_n - 2) // k)
+        cases.append((f"pumpkin d = {k}", pumpkin(k, length, length, seed=k)))
+    for name, g in cases:
         times: dict[int, list[float]] = {1: [], 2: []}
         peaks = set()
         for _ in range(reps):
@@ -168,7 +178,7 @@ def table_workers(d: int, sizes: list[int], reps: int) -> list[str]:
                 peaks.add(r.peak)
         one, two = min(times[1]), min(times[2])
         rows.append(
-            f"| {n:,} | {one:.2f} s | {two:.2f} s | {two / one:.2f} | "
+            f"| {name} | {g.n:,} | {one:.2f} s | {two:.2f} s | {two / one:.2f} | "
             f"{'yes' if len(peaks) == 1 else 'NO'} | {r.peak} | "
             f"{'yes' if r.exact else 'no'} | {r.conjectured} | {r.capped} |"
         )
@@ -324,10 +334,11 @@ def main() -> None:
             "## One process or two (`workers=2`), alternated",
             "",
             f"Least of {args.reps} runs each; the graphs of the scaling "
-            "table (`series_parallel(n, seed=n, max_out_degree=6)`).",
+            "tables (`series_parallel(n, seed=n, max_out_degree=6)`, "
+            "`pumpkin(d, L, L, seed=d)`).",
             "",
         ]
-        out += table_workers(6, big, args.reps)
+        out += table_workers(6, big, [8, 12, 16], args.pumpkin_n, args.reps)
     if "d" in tables:
         out += [
             "",
