@@ -1,4 +1,4 @@
-"""Exhaustive check of Lemma 5 (the threshold family) on flat forks.
+"""Exhaustive check of Lemma 5 (the threshold family) on flat and nested forks.
 
 Lemma 5 of :mod:`pebble_sched.solvers.dominant` says that, for a flat fork,
 some candidate of the threshold family dominates every pre-release ideal.
@@ -24,6 +24,18 @@ keys non-decreasing, so ties of equal keys in every order) of at most
 ``--atoms 1/1,2/1,3/2:0/-1,2/-1,1/0,2/1,3/1``. This reaches chains that no
 node sizes of a small alphabet produce (any hill above any net, composite
 atoms as the solver builds them).
+
+``--nested W1:REST`` checks forks with one *nested* branch instead (the
+conjectured part of Lemma 5): two inner branches drawn from the ``--atoms``
+chains, closed by a w1 atom from W1 (which does not read a), then a
+canonical rest of up to ``--nested-length`` atoms from REST, beside
+``--branches - 1`` flat branches; the full family is every combination of
+the solver's options (inner branches in every state, or X0 complete with w1
+after the release, or w1 and a prefix of the rest before it), for instance
+``--atoms 1/1,3/2:0/-1,2/-1,1/0,3/1 --length 2 --nested
+0/-2,1/-2,3/-1,2/0,4/1:0/-1,1/0,2/1``. w1's atom is any atom of W1, not only
+one a graph can produce (it frees what X0 leaves behind in a graph): a
+superset of the real cases.
 """
 
 from __future__ import annotations
@@ -94,11 +106,10 @@ def check_fork(solver: _Solver, release: int, seqs) -> str | None:
 
 
 def check_trees(solver: _Solver, trees, r_atom) -> str | None:
-    """:func:`check_fork` on branches given as atoms."""
+    """:func:`check_fork` on branches given as atoms (flat or nested: the
+    full family is every combination of :meth:`_Solver.options`)."""
     full = []
-    for combo in itertools.product(
-        *[[solver.prefix(t, k) for k in range(len(t.rest) + 1)] for t in trees]
-    ):
+    for combo in itertools.product(*[solver.options(t) for t in trees]):
         pre = merge([c[0] for c in combo])
         post = merge([c[1] for c in combo])
         full.append(_coarse_word(join(pre, (r_atom,), post)))
@@ -117,6 +128,29 @@ def check_trees(solver: _Solver, trees, r_atom) -> str | None:
     return "no threshold candidate dominates"
 
 
+def nested_branch(subs, w: Atom, rest, base: int) -> _Branch:
+    """A nested branch as :meth:`_Solver.branch` builds it: inner branches
+    (consumer atom, canonical rest) closed by w1's atom ``w`` (which does
+    not read a), then ``rest``; items numbered from ``base``."""
+    inner = [
+        _Branch(
+            [Atom(h.hill, h.net, base + 10 * k)],
+            [
+                Atom(x.hill, x.net, base + 10 * k + 1 + i)
+                for i, x in enumerate(r)
+            ],
+        )
+        for k, (h, r) in enumerate(subs, 1)
+    ]
+    full_pre = merge([join(t.head, (), t.rest) for t in inner])
+    w_atom = Atom(w.hill, w.net, base)
+    tail = canonical(
+        [Atom(x.hill, x.net, base + 90 + i) for i, x in enumerate(rest)]
+    )
+    head = join(full_pre, (w_atom,), ())
+    return _Branch(head, tail, inner, w_atom, False, full_pre)
+
+
 def _work(args) -> tuple[int, list[str]]:
     release, block, variant = args
     solver = _solver(variant)
@@ -124,6 +158,35 @@ def _work(args) -> tuple[int, list[str]]:
     count = 0
     for seqs in block:
         count += 1
+        if seqs and seqs[0] == "nested":  # --nested: (subs, w, rest, flats)
+            _tag, subs, w, brest, flats = seqs
+            trees = [nested_branch(subs, w, brest, 1000)]
+            trees += [
+                _Branch(
+                    [Atom(h.hill, h.net, 100 * (i + 1))],
+                    [
+                        Atom(x.hill, x.net, 100 * (i + 1) + 1 + k)
+                        for k, x in enumerate(rest)
+                    ],
+                )
+                for i, (h, rest) in enumerate(flats)
+            ]
+            why = check_trees(solver, trees, Atom(0, -release, -1))
+            label = (
+                [
+                    (f"{h.hill}/{h.net}", [f"{x.hill}/{x.net}" for x in r])
+                    for h, r in subs
+                ],
+                f"w1 {w.hill}/{w.net}",
+                [f"{x.hill}/{x.net}" for x in brest],
+                [
+                    (f"{h.hill}/{h.net}", [f"{x.hill}/{x.net}" for x in r])
+                    for h, r in flats
+                ],
+            )
+            if why is not None:
+                found.append(f"s(a)={release} nested={label}: {why}")
+            continue
         if seqs and isinstance(seqs[0][0], Atom):  # --atoms: (head, rest)
             trees = [
                 _Branch(
@@ -213,6 +276,14 @@ def main() -> None:
         help="HEADS:REST atom alphabets (hill/net pairs), see above",
     )
     ap.add_argument(
+        "--nested",
+        default=None,
+        help="W1:REST alphabets: forks with one nested branch (two inner "
+        "branches from the --atoms chains, w1 from W1, a rest of up to "
+        "--nested-length atoms from REST) and --branches - 1 flat ones",
+    )
+    ap.add_argument("--nested-length", type=int, default=1)
+    ap.add_argument(
         "--known",
         action="store_true",
         help="only check the two forks that refuted the weaker families",
@@ -230,9 +301,27 @@ def main() -> None:
         chains = _atom_branches(heads, rest, args.length)
     else:
         chains = list(_chains(args.length, sizes, works))
-    forks = list(
-        itertools.combinations_with_replacement(chains, args.branches)
-    )
+    if args.nested:
+        if not args.atoms:
+            raise SystemExit("--nested needs --atoms for the inner branches")
+        w1s, brests = (_parse_atoms(x) for x in args.nested.split(":"))
+        tails = [
+            c
+            for _h, c in _atom_branches(heads[:1], brests, args.nested_length)
+        ]
+        forks = [
+            ("nested", subs, w, tail, flats)
+            for subs in itertools.combinations_with_replacement(chains, 2)
+            for w in w1s
+            for tail in tails
+            for flats in itertools.combinations_with_replacement(
+                chains, args.branches - 1
+            )
+        ]
+    else:
+        forks = list(
+            itertools.combinations_with_replacement(chains, args.branches)
+        )
     releases = [int(x) for x in args.release.split(",")]
     total = len(forks) * len(releases)
     shape = (
