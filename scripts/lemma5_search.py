@@ -151,6 +151,28 @@ def nested_branch(subs, w: Atom, rest, base: int) -> _Branch:
     return _Branch(head, tail, inner, w_atom, False, full_pre)
 
 
+def _flat(branches) -> list[_Branch]:
+    """Flat branches from (consumer atom, rest atoms) pairs, numbered."""
+    return [
+        _Branch(
+            [Atom(h.hill, h.net, 100 * (i + 1))],
+            [
+                Atom(x.hill, x.net, 100 * (i + 1) + 1 + k)
+                for k, x in enumerate(rest)
+            ],
+        )
+        for i, (h, rest) in enumerate(branches)
+    ]
+
+
+def _label(branches) -> list:
+    """(consumer, rest) pairs as hill/net text, for reports."""
+    return [
+        (f"{h.hill}/{h.net}", [f"{x.hill}/{x.net}" for x in rest])
+        for h, rest in branches
+    ]
+
+
 def _work(args) -> tuple[int, list[str]]:
     release, block, variant = args
     solver = _solver(variant)
@@ -160,49 +182,20 @@ def _work(args) -> tuple[int, list[str]]:
         count += 1
         if seqs and seqs[0] == "nested":  # --nested: (subs, w, rest, flats)
             _tag, subs, w, brest, flats = seqs
-            trees = [nested_branch(subs, w, brest, 1000)]
-            trees += [
-                _Branch(
-                    [Atom(h.hill, h.net, 100 * (i + 1))],
-                    [
-                        Atom(x.hill, x.net, 100 * (i + 1) + 1 + k)
-                        for k, x in enumerate(rest)
-                    ],
-                )
-                for i, (h, rest) in enumerate(flats)
-            ]
+            trees = [nested_branch(subs, w, brest, 1000), *_flat(flats)]
             why = check_trees(solver, trees, Atom(0, -release, -1))
             label = (
-                [
-                    (f"{h.hill}/{h.net}", [f"{x.hill}/{x.net}" for x in r])
-                    for h, r in subs
-                ],
+                _label(subs),
                 f"w1 {w.hill}/{w.net}",
                 [f"{x.hill}/{x.net}" for x in brest],
-                [
-                    (f"{h.hill}/{h.net}", [f"{x.hill}/{x.net}" for x in r])
-                    for h, r in flats
-                ],
+                _label(flats),
             )
             if why is not None:
                 found.append(f"s(a)={release} nested={label}: {why}")
             continue
         if seqs and isinstance(seqs[0][0], Atom):  # --atoms: (head, rest)
-            trees = [
-                _Branch(
-                    [Atom(h.hill, h.net, 100 * (i + 1))],
-                    [
-                        Atom(x.hill, x.net, 100 * (i + 1) + 1 + k)
-                        for k, x in enumerate(rest)
-                    ],
-                )
-                for i, (h, rest) in enumerate(seqs)
-            ]
-            why = check_trees(solver, trees, Atom(0, -release, -1))
-            label = [
-                (f"{h.hill}/{h.net}", [f"{x.hill}/{x.net}" for x in rest])
-                for h, rest in seqs
-            ]
+            why = check_trees(solver, _flat(seqs), Atom(0, -release, -1))
+            label = _label(seqs)
         else:
             why = check_fork(solver, release, seqs)
             label = seqs
