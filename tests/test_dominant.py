@@ -689,3 +689,36 @@ def _children() -> list[int]:
             if fields[1] == me:
                 out.append(int(pid))
     return out
+
+
+def test_a_dead_worker_changes_nothing(monkeypatch):
+    """Tests that when the forked worker dies (out of memory, killed) the solver does its share itself: the same peak and exactness."""
+    import os
+
+    from pebble_sched.runtime import start_in_child
+    from pebble_sched.solvers import dominant
+
+    for name in (
+        "PARALLEL_MIN",
+        "COMBOS_SHARED",
+        "WORDS_SHARED",
+        "PRUNE_FROM",
+    ):
+        monkeypatch.setattr(dominant, name, 2)
+    died = []
+
+    def dying(fn):
+        died.append(1)
+        return start_in_child(lambda: os._exit(9))
+
+    monkeypatch.setattr(dominant, "start_in_child", dying)
+    for seed in range(4):
+        for g in (
+            series_parallel(150, seed=seed, max_out_degree=4),
+            pumpkin(4, 2, 6, seed=seed),
+        ):
+            one = sp_order(g, max_candidates=4)
+            two = sp_order(g, workers=2, max_candidates=4)
+            assert two.peak == one.peak == evaluate_indices(g, two.order).peak
+            assert two.exact == one.exact
+    assert len(died) > 10

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Callbacks",
+    "ChildDied",
     "Deadline",
     "TimeUp",
     "Tracker",
@@ -330,6 +331,10 @@ def run_in_child(
     return value, interrupted
 
 
+class ChildDied(RuntimeError):
+    """A forked worker ended without an answer (killed, out of memory)."""
+
+
 class Child:
     """A computation running in a forked process (:func:`start_in_child`)."""
 
@@ -353,7 +358,7 @@ class Child:
         try:
             kind, value = pickle.loads(b"".join(self.chunks))
         except Exception as exc:  # died before it sent a complete answer
-            raise RuntimeError("a worker process died") from exc
+            raise ChildDied("a worker process died") from exc
         if kind == "error":
             raise value
         return value

@@ -106,7 +106,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..constants import INT64_SAFE
-from ..runtime import TimeUp, run_cancellable, start_in_child
+from ..runtime import ChildDied, TimeUp, run_cancellable, start_in_child
 from .profiles import (
     Atom,
     canonical,
@@ -486,9 +486,12 @@ class _Solver:
         child = start_in_child(lambda: combos.words(ks[:half], r_atom))
         try:
             mine = combos.words(ks[half:], r_atom)
-            return child.result(self.check) + mine
+            theirs = child.result(self.check)
+        except ChildDied:  # (out of memory, say): this process does it
+            theirs = combos.words(ks[:half], r_atom)
         finally:
             child.stop()
+        return theirs + mine
 
     def branch(self, branch: SPNode, a: int) -> _Branch:
         """The structure of a fork branch, for :meth:`options` and Lemma 5.
@@ -711,6 +714,8 @@ class _Solver:
         try:
             kept = _pareto(items[half:], self.soft)
             picked = child.result(self.check)
+        except ChildDied:  # this process does its half too
+            picked = list(range(half))
         finally:
             child.stop()
         self.check()
@@ -773,6 +778,8 @@ class _Solver:
         try:
             kept = _pareto(_grow(mine, o), self.soft)
             picked = child.result(self.check)
+        except ChildDied:  # this process grows its half too
+            picked = [(i, j) for i in range(half) for j in range(len(o))]
         finally:
             child.stop()
         back = [_combine(theirs[i], o[j]) for i, j in picked]
@@ -892,6 +899,10 @@ class _Solver:
                 _size, p, v = order[k]
                 self.done[id(p)] = self.part(p, v, False)
             chains, counts = child.result(self.check)
+        except (
+            ChildDied
+        ):  # its parts are computed when the recursion meets them
+            chains, counts = [], [0] * len(self._COUNTERS)
         finally:
             self.workers = workers
             child.stop()
@@ -902,8 +913,11 @@ class _Solver:
             setattr(self, c, getattr(self, c) + d)
 
 
-_PIECES_MAX = 8192
-"""Parts handed out by :meth:`_Solver._share` (the pipe holds 16384)."""
+_PIECES_MAX = 1000
+"""Parts handed out by :meth:`_Solver._share`: their indices, 4 bytes
+each, are written to a pipe before anyone reads it, so they must fit in
+the smallest pipe buffer (4,096 bytes); smaller parts are left to the
+recursion."""
 
 
 def _pieces(tree: SPNode, n: int) -> list[tuple[int, SPNode, int]]:
