@@ -203,3 +203,24 @@ def test_ctrl_c_writes_best_so_far(tmp_path):
     schedule = read_schedule(out)
     assert schedule.status.value == "feasible"
     verify(read_graph(graph), schedule)
+
+
+def test_solve_says_when_only_lemma5_is_missing(runner, tmp_path):
+    """Tests that solve names the conjectured forks when they alone keep an SP order from being reported optimal."""
+    from pebble_sched import write_graph
+    from pebble_sched.generators import series_parallel
+
+    path = tmp_path / "sp.json"
+    # one fork with a nested branch, and the bound stays below the peak
+    write_graph(path, series_parallel(20, seed=28, max_out_degree=3))
+    r = runner.invoke(
+        main, ["solve", str(path), "-m", "sp", "--sp-family", "threshold"]
+    )
+    assert r.exit_code == 0, r.output
+    assert "status      : feasible" in r.output
+    assert "optimal if Lemma 5 holds" in r.output and "(1 of " in r.output
+    r = runner.invoke(
+        main, ["solve", str(path), "-m", "sp", "--sp-family", "full"]
+    )
+    assert "status      : optimal" in r.output
+    assert "Lemma 5" not in r.output

@@ -259,6 +259,8 @@ def solve_cmd(
             click.echo(json.dumps(schedule.to_dict()))
         if not quiet:
             click.echo(schedule.summary(), err=True)
+            if (why := _lemma5_note(schedule)) is not None:
+                click.echo(why, err=True)
             if output:
                 click.echo(f"schedule written to {output}", err=True)
             elif not as_json:
@@ -270,6 +272,24 @@ def solve_cmd(
         if signals.received is not None:
             click.echo("interrupted: best schedule so far", err=True)
             sys.exit(128 + signals.received)
+
+
+def _lemma5_note(schedule: Any) -> str | None:
+    """Why an order of the SP solver is not reported optimal, when the only
+    reason is the conjectured part of Lemma 5 (forks with nested branches)."""
+    if schedule.status.value == "optimal" or schedule.method != "sp":
+        return None
+    st = schedule.stats
+    if "conjectured_forks" not in st:
+        st = st.get("sp") or {}
+    k = st.get("conjectured_forks", 0)
+    if not k or not st.get("optimal_if_lemma5"):
+        return None
+    return (
+        f"  note        : optimal if Lemma 5 holds on forks with nested "
+        f"branches ({k} of {st.get('forks', '?')} forks rely on it, see "
+        "docs/theory.md)"
+    )
 
 
 @main.command("verify")
