@@ -22,7 +22,15 @@ def main(argv: list[str]) -> int:
     t0 = time.monotonic() - process_age()  # the limit covers start-up too
     graph = read_graph(task["path"])
     options = {}
-    if task.get("num_workers") and task["method"] in ("auto", "cpsat"):
+    # the cores each run may use (CP-SAT's workers, the SP solver's
+    # processes): the machine's cores shared among the runs at once
+    if task.get("num_workers") and task["method"] in (
+        "auto",
+        "cpsat",
+        "sp",
+        "pumpkin",
+        "tree",
+    ):
         options["num_workers"] = task["num_workers"]
     schedule = solve(
         graph,
