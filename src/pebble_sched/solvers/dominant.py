@@ -149,16 +149,16 @@ LARGE = 20_000
 forks are many: certifying them all costs more than a minute at 10^5)."""
 LARGE_CANDIDATES = 200
 PARETO_MAX_LARGE = 2_000
+"""Pareto budget there, for forks whose Lemma 5 family is too large."""
 PARALLEL_MIN = 2_000
 """Graphs of at least this many nodes are solved by two processes when
 ``workers`` allows (see :meth:`_Solver._share`)."""
 COMBOS_SHARED = 2_000
-"""Steps of the Pareto pruning of a fork's combinations with at least this
-many are shared by two processes when ``workers`` allows."""
+"""Pareto prunings of at least this many items (a fork's combinations, a
+branch's options) are shared by two processes when ``workers`` allows."""
 WORDS_SHARED = 1_000
 """Forks with at least this many candidates of least peak build their
 words in two processes when ``workers`` allows."""
-"""Pareto budget there, for forks whose Lemma 5 family is too large."""
 
 
 @dataclass
@@ -879,16 +879,11 @@ class _Solver:
             chains = []
             while (k := claim()) is not None:
                 _size, p, v = order[k]
-                chain = self.part(p, v, False)
-                chains.append(
-                    (
-                        k,
-                        [
-                            (x.hill, x.net, tuple(flatten(x.items)))
-                            for x in chain
-                        ],
-                    )
-                )
+                atoms = self.part(p, v, False)
+                flat = [
+                    (x.hill, x.net, tuple(flatten(x.items))) for x in atoms
+                ]
+                chains.append((k, flat))
             counts = [getattr(self, c) for c in self._COUNTERS]
             return chains, [c - b for c, b in zip(counts, before, strict=True)]
 
@@ -899,9 +894,8 @@ class _Solver:
                 _size, p, v = order[k]
                 self.done[id(p)] = self.part(p, v, False)
             chains, counts = child.result(self.check)
-        except (
-            ChildDied
-        ):  # its parts are computed when the recursion meets them
+        except ChildDied:
+            # the parts it took are computed when the recursion meets them
             chains, counts = [], [0] * len(self._COUNTERS)
         finally:
             self.workers = workers
@@ -1233,7 +1227,10 @@ def sp_order(
     ``WORDS_SHARED`` candidates on the least peak build their words in two
     halves; Pareto prunings of at least ``COMBOS_SHARED`` combinations
     prune two halves apart, then their union. The peak and exactness are
-    the same (the order may differ among equivalent ones). ``decomposition``: the graph's
+    the same (the order may differ among equivalent ones); a child that
+    dies has its share done here.
+
+    ``decomposition``: the graph's
     :func:`~pebble_sched.solvers.series_parallel.decompose`, when the
     caller has it already.
 
