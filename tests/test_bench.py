@@ -113,6 +113,42 @@ def test_failures_are_recorded(tmp_path):
     assert r["status"] in ("oom", "crashed") and not r["verified"]
 
 
+def test_unsupported_method_is_neither_failed_nor_valid(small_set, tmp_path):
+    """Tests that a method that does not support an instance (pumpkin on a layered DAG) is reported apart, not as a crash."""
+    from pebble_sched.generators import pumpkin
+
+    write_graph(small_set / "p.json", pumpkin(3, 2, 3, seed=1))
+    sets = find_instances([small_set])
+    cfg = BenchConfig(
+        methods=["pumpkin", "lpmf"], time_limit=10, out=tmp_path / "out"
+    )
+    rows, _ = run_bench(sets, cfg)
+    pk = {r["instance"]: r for r in rows if r["method"] == "pumpkin"}
+    assert pk["a"]["status"] == "unsupported" and not pk["a"]["verified"]
+    assert pk["a"]["n"] == 12 and "does not support" in pk["a"]["error"]
+    assert pk["fork"]["status"] == "unsupported"  # no sink: not a pumpkin
+    assert pk["p"]["verified"] and pk["p"]["status"] == "optimal"
+    report = markdown_report(rows, {})
+    assert "Not run (the method does not support the instance)" in report
+    assert "fam/a pumpkin" in report and "Failures:" not in report
+    assert "| fam | pumpkin | 1 | 1 | 1 | 0 |" in report
+    r = CliRunner().invoke(
+        main,
+        [
+            "bench",
+            str(small_set),
+            "--methods",
+            "pumpkin",
+            "-t",
+            "10",
+            "--out",
+            str(tmp_path / "cli"),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    assert "0 failed" in r.output and "not this method's kind" in r.output
+
+
 def test_wrong_schedule_counts_as_failure(tmp_path, monkeypatch):
     """Tests that the referee rejects a schedule whose claim is false."""
     import pebble_sched.bench.runner as runner

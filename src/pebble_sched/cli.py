@@ -476,6 +476,8 @@ def bench_cmd(
     def progress(k, n, row):
         peak = row["peak"] if row["peak"] is not None else "-"
         mark = "" if row["verified"] else "  <-- FAILED"
+        if row["status"] == "unsupported":
+            mark = "  (not this method's kind of graph)"
         if row["status"] == "wrong":
             mark = "  <-- WRONG SCHEDULE"
         click.echo(
@@ -521,7 +523,9 @@ def bench_cmd(
         click.echo(json.dumps(rows))
     else:
         click.echo(report)
-    failed = sum(1 for r in rows if not r["verified"])
+    failed = sum(
+        1 for r in rows if not r["verified"] and r["status"] != "unsupported"
+    )
     click.echo(
         f"{len(rows)} runs, {failed} failed; results in {config.out}/",
         err=True,

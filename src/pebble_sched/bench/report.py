@@ -80,11 +80,15 @@ def markdown_report(
 ) -> str:
     """Per family and method: solved, proven optimal, gaps to best known, time;
     per instance: the winner. Failures (crashed, timeout, oom, wrong) are
-    counted. ``header`` (see :func:`report_header`) opens the report."""
+    counted; runs of a method on an instance it does not support
+    (``unsupported``) are listed apart, neither failed nor valid.
+    ``header`` (see :func:`report_header`) opens the report."""
     best = best_known(rows, index)
     groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    skipped = [r for r in rows if r["status"] == "unsupported"]
     for r in rows:
-        groups[(r["family"], r["method"])].append(r)
+        if r["status"] != "unsupported":
+            groups[(r["family"], r["method"])].append(r)
     out = [
         *([header.rstrip("\n"), ""] if header else []),
         "| family | method | instances | valid | proven optimal | failed "
@@ -108,10 +112,18 @@ def markdown_report(
             f"| {fam} | {method} | {len(rs)} | {len(valid)} | {opt} | {failed} "
             f"| {mean_gap} | {max_gap} | {mean_t} |"
         )
+    if skipped:
+        out += ["", "Not run (the method does not support the instance):", ""]
+        out.append(
+            ", ".join(
+                f"{r['family']}/{r['instance']} {r['method']}" for r in skipped
+            )
+        )
     failures = [
         r
         for r in rows
-        if not (r["verified"] and r["status"] in ("optimal", "feasible"))
+        if r["status"] != "unsupported"
+        and not (r["verified"] and r["status"] in ("optimal", "feasible"))
     ]
     if failures:
         out += ["", "Failures:", ""]
@@ -164,6 +176,8 @@ def markdown_report(
                 cells.append("")
             elif r["verified"] and r["peak"] is not None:
                 cells.append(str(r["peak"]))
+            elif r["status"] == "unsupported":
+                cells.append("n/a")
             else:
                 cells.append(r["status"])
         cells += [

@@ -165,6 +165,10 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
     try:
         info = json.loads(proc.stdout.strip().splitlines()[-1])
         res.n, res.m = info["n"], info["m"]
+        if info["status"] == "unsupported":
+            res.status = "unsupported"
+            res.error = f"{task['method']} does not support this instance"
+            return asdict(res)
         res.peak, res.lb, res.status = info["peak"], info["lb"], info["status"]
         res.time_s, res.rss_mb = info["time_s"], info["rss_mb"]
         res.cpu_s = info.get("cpu_s")

@@ -21,6 +21,15 @@ def main(argv: list[str]) -> int:
 
     t0 = time.monotonic() - process_age()  # the limit covers start-up too
     graph = read_graph(task["path"])
+    from pebble_sched.solve import METHODS
+
+    method = METHODS.get(task["method"])
+    if method is not None and not method.supports(graph):
+        # (pumpkin on a general DAG, say): not a failure, not a result
+        print(
+            json.dumps({"status": "unsupported", "n": graph.n, "m": graph.m})
+        )
+        return 0
     options = {}
     # the cores each run may use (CP-SAT's workers, the SP solver's
     # processes): the machine's cores shared among the runs at once
@@ -46,7 +55,10 @@ def main(argv: list[str]) -> int:
     )
     write_schedule(task["schedule_path"], schedule)
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    rss_kb = usage.ru_maxrss
+    # forked workers (CP-SAT's child, the SP solver's second process) count
+    # too: their CPU time, and the largest one's memory on top of ours
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    rss_kb = usage.ru_maxrss + kids.ru_maxrss
     print(
         json.dumps(
             {
@@ -56,8 +68,11 @@ def main(argv: list[str]) -> int:
                 "method_used": schedule.method,
                 "time_s": time.monotonic() - t0,
                 "rss_mb": rss_kb / 1024,
-                # all threads of this process (CP-SAT's workers included)
-                "cpu_s": usage.ru_utime + usage.ru_stime,
+                # all threads and forked workers of this process
+                "cpu_s": usage.ru_utime
+                + usage.ru_stime
+                + kids.ru_utime
+                + kids.ru_stime,
                 "n": graph.n,
                 "m": graph.m,
             }
