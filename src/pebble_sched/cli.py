@@ -477,7 +477,12 @@ def bench_cmd(
         peak = row["peak"] if row["peak"] is not None else "-"
         mark = "" if row["verified"] else "  <-- FAILED"
         if row["status"] == "unsupported":
-            mark = "  (not this method's kind of graph)"
+            click.echo(
+                f"[{k}/{n}] {row['family']}/{row['instance']} "
+                f"{row['method']}: not this method's kind of graph, skipped",
+                err=True,
+            )
+            return
         if row["status"] == "wrong":
             mark = "  <-- WRONG SCHEDULE"
         click.echo(
