@@ -29,6 +29,7 @@ __all__ = [
     "process_age",
     "run_cancellable",
     "run_in_child",
+    "sigint_held",
     "sigint_seen",
     "start_in_child",
     "write_reserve",
@@ -373,6 +374,22 @@ class Child:
             self.pid = 0
 
 
+@contextlib.contextmanager
+def sigint_held() -> Iterator[set[int]]:
+    """Hold SIGINT back while a block runs (one that forks: a handler's
+    exception landing in a fork hook is lost, see :func:`sigint_seen`).
+
+    A Ctrl-C that came meanwhile is delivered when the block ends, so its
+    ``KeyboardInterrupt`` is raised on leaving the ``with``. Yields the
+    signal mask to restore, for a forked child that leaves by ``os._exit``.
+    """
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield mask
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+
 def start_in_child(fn: Callable[[], T]) -> Child:
     """Start ``fn()`` in a forked process and return at once.
 
@@ -380,35 +397,31 @@ def start_in_child(fn: Callable[[], T]) -> Child:
     sends back ``fn()``'s value or exception, pickled. POSIX only.
     """
     read_fd, write_fd = os.pipe()
-    # no signal handler may run (and lose its exception) inside the fork
-    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    child = None
     try:
-        pid = os.fork()
-    except BaseException:
-        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-        raise
-    if pid == 0:  # the child: only os._exit leaves
-        code = 0
-        try:
-            os.close(read_fd)
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-            data = pickle.dumps(("ok", fn()))
-        except BaseException as exc:
-            data = pickle.dumps(("error", exc))
-            code = 1
-        try:
-            with os.fdopen(write_fd, "wb") as out:
-                out.write(data)
-        finally:
-            os._exit(code)
-    os.close(write_fd)
-    child = Child(pid, read_fd)
-    try:  # a Ctrl-C that came meanwhile is raised here: end the child
-        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-    except BaseException:
-        child.stop()
+        with sigint_held() as mask:
+            pid = os.fork()
+            if pid == 0:  # the child: only os._exit leaves
+                code = 0
+                try:
+                    os.close(read_fd)
+                    signal.signal(signal.SIGINT, signal.SIG_IGN)
+                    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                    signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+                    data = pickle.dumps(("ok", fn()))
+                except BaseException as exc:
+                    data = pickle.dumps(("error", exc))
+                    code = 1
+                try:
+                    with os.fdopen(write_fd, "wb") as out:
+                        out.write(data)
+                finally:
+                    os._exit(code)
+            os.close(write_fd)
+            child = Child(pid, read_fd)
+    except BaseException:  # a Ctrl-C that came meanwhile: end the child
+        if child is not None:
+            child.stop()
         raise
     return child
 

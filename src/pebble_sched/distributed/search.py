@@ -43,7 +43,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from ..runtime import sigint_seen
+from ..runtime import sigint_held, sigint_seen
 from .cluster import Cluster
 from .cluster import cluster as make_cluster
 from .recompute import unit_of
@@ -783,21 +783,14 @@ def search(
         _FORK_JOBS[:] = [(job, stop, channel) for job in jobs]
         try:
             with sigint_seen() as seen:
-                # no Ctrl-C while the workers fork: the exception it raises
-                # would be lost in a fork hook; it comes when unblocked
-                mask = signal.pthread_sigmask(
-                    signal.SIG_BLOCK, {signal.SIGINT}
-                )
-                try:
-                    pool = ProcessPoolExecutor(workers, mp_context=ctx)
-                    futures = [
-                        pool.submit(_run_job, k) for k in range(len(jobs))
-                    ]
-                finally:
-                    try:
-                        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-                    except KeyboardInterrupt:
-                        seen.append(signal.SIGINT)
+                try:  # no Ctrl-C while the workers fork (sigint_held)
+                    with sigint_held():
+                        pool = ProcessPoolExecutor(workers, mp_context=ctx)
+                        futures = [
+                            pool.submit(_run_job, k) for k in range(len(jobs))
+                        ]
+                except KeyboardInterrupt:  # it came meanwhile: stop them
+                    seen.append(signal.SIGINT)
                 with pool:
                     while True:
                         try:

@@ -101,7 +101,7 @@ import os
 import threading
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
@@ -122,7 +122,12 @@ from .profiles import (
 from .series_parallel import SPNode, SPResult, decompose, series_items
 from .sp_merge import node_buffers
 
+T = TypeVar("T")
+U = TypeVar("U")
+
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ..graph import Graph
     from ..runtime import Deadline
 
@@ -470,27 +475,40 @@ class _Solver:
         pre, post = combos.chains(best)
         return join(pre, (r_atom,), post)
 
+    def _shared(self, size: int, least: int) -> bool:
+        """Whether work of this size goes half to a forked process."""
+        return self.workers > 1 and size >= least and hasattr(os, "fork")
+
+    def _both(
+        self,
+        theirs: Callable[[], T],
+        mine: Callable[[], U],
+        redo: Callable[[], T],
+    ) -> tuple[T, U]:
+        """``theirs()`` in a forked child while ``mine()`` runs here; a
+        child that dies (out of memory, say) is replaced by ``redo()``."""
+        child = start_in_child(theirs)
+        try:
+            got = mine()
+            return child.result(self.check), got
+        except ChildDied:
+            return redo(), got
+        finally:
+            child.stop()
+
     def _words(
         self, combos: _Candidates, ks: list[int], r_atom: Atom
     ) -> list[list[int]]:
         """``combos.words(ks, r_atom)``, half in a forked process when two
         are allowed and the words are many (the top forks of large graphs
         can tie thousands of candidates on the least peak)."""
-        if (
-            self.workers < 2
-            or len(ks) < WORDS_SHARED
-            or not hasattr(os, "fork")
-        ):
+        if not self._shared(len(ks), WORDS_SHARED):
             return combos.words(ks, r_atom)
         half = len(ks) // 2
-        child = start_in_child(lambda: combos.words(ks[:half], r_atom))
-        try:
-            mine = combos.words(ks[half:], r_atom)
-            theirs = child.result(self.check)
-        except ChildDied:  # (out of memory, say): this process does it
-            theirs = combos.words(ks[:half], r_atom)
-        finally:
-            child.stop()
+        first = lambda: combos.words(ks[:half], r_atom)  # noqa: E731
+        theirs, mine = self._both(
+            first, lambda: combos.words(ks[half:], r_atom), first
+        )
         return theirs + mine
 
     def branch(self, branch: SPNode, a: int) -> _Branch:
@@ -693,11 +711,7 @@ class _Solver:
         are many: each prunes half, the child sends back what it kept
         (indices), and the union is pruned once more (dominance is
         transitive: whatever a half dropped is dominated in the end)."""
-        if (
-            self.workers < 2
-            or len(items) < COMBOS_SHARED
-            or not hasattr(os, "fork")
-        ):
+        if not self._shared(len(items), COMBOS_SHARED):
             return _pareto(items, self.soft)
         half = len(items) // 2
 
@@ -710,14 +724,11 @@ class _Solver:
             kept = _pareto(items[:half], self.soft)
             return [where[id(x[0])] for x in kept]
 
-        child = start_in_child(prune_theirs)
-        try:
-            kept = _pareto(items[half:], self.soft)
-            picked = child.result(self.check)
-        except ChildDied:  # this process does its half too
-            picked = list(range(half))
-        finally:
-            child.stop()
+        picked, kept = self._both(
+            prune_theirs,
+            lambda: _pareto(items[half:], self.soft),
+            lambda: list(range(half)),  # all of them, pruned below
+        )
         self.check()
         return _pareto([items[k] for k in picked] + kept, self.soft)
 
@@ -742,11 +753,7 @@ class _Solver:
             if len(partial) * len(o) > budget:
                 return None
             try:
-                if (
-                    self.workers > 1
-                    and len(partial) * len(o) >= COMBOS_SHARED
-                    and hasattr(os, "fork")
-                ):
+                if self._shared(len(partial) * len(o), COMBOS_SHARED):
                     partial = self._grow_shared(partial, o)
                 else:
                     grown = _grow(partial, o)
@@ -774,14 +781,12 @@ class _Solver:
             assert len(where) == len(grown)
             return [where[id(x[0])] for x in _pareto(grown, self.soft)]
 
-        child = start_in_child(prune_theirs)
-        try:
-            kept = _pareto(_grow(mine, o), self.soft)
-            picked = child.result(self.check)
-        except ChildDied:  # this process grows its half too
-            picked = [(i, j) for i in range(half) for j in range(len(o))]
-        finally:
-            child.stop()
+        picked, kept = self._both(
+            prune_theirs,
+            lambda: _pareto(_grow(mine, o), self.soft),
+            # all of them, pruned below
+            lambda: [(i, j) for i in range(half) for j in range(len(o))],
+        )
         back = [_combine(theirs[i], o[j]) for i, j in picked]
         self.check()
         return _pareto(back + kept, self.soft)
@@ -828,7 +833,7 @@ class _Solver:
             chain.append(self.atom(S, 0))
         if r.sink < 0 and r.source >= 0 and n == 1:
             return chain
-        if self.workers > 1 and n >= PARALLEL_MIN and hasattr(os, "fork"):
+        if self._shared(n, PARALLEL_MIN):
             self._share(r.tree, n)
         sub = self.part(r.tree, S, False)
         chain += sub
@@ -887,19 +892,20 @@ class _Solver:
             counts = [getattr(self, c) for c in self._COUNTERS]
             return chains, [c - b for c, b in zip(counts, before, strict=True)]
 
-        child = start_in_child(theirs)
-        workers, self.workers = self.workers, 1
-        try:
+        def mine() -> None:
             while (k := claim()) is not None:
                 _size, p, v = order[k]
                 self.done[id(p)] = self.part(p, v, False)
-            chains, counts = child.result(self.check)
-        except ChildDied:
-            # the parts it took are computed when the recursion meets them
-            chains, counts = [], [0] * len(self._COUNTERS)
+
+        workers, self.workers = self.workers, 1
+        try:
+            # a child that died: the parts it took are computed when the
+            # recursion meets them
+            (chains, counts), _ = self._both(
+                theirs, mine, lambda: ([], [0] * len(self._COUNTERS))
+            )
         finally:
             self.workers = workers
-            child.stop()
             os.close(read_fd)
         for k, chain in chains:
             self.done[id(order[k][1])] = [Atom(*x) for x in chain]
