@@ -128,3 +128,16 @@ def test_out_tree_order_beats_inductor_at_scale():
 
     g = out_tree(10_000, seed=0)
     assert 5 * order_peak(g, out_tree_order(g)) < inductor_order(g)[1]
+
+
+def test_liu_relaxation_keeps_a_deadline():
+    """Tests that a round of the Liu relaxation stops on an expired deadline."""
+    import pytest
+
+    from pebble_sched.runtime import TimeUp
+
+    g = in_tree(5000, seed=1)
+    order = inductor_order(g)[0]
+    assert len(liu_relaxation_order(g, order, Deadline(60))) == g.n
+    with pytest.raises(TimeUp):
+        liu_relaxation_order(g, order, Deadline(0))

@@ -90,3 +90,15 @@ def test_chain_of_diamonds_splits():
     assert len(pivot_positions(g)) == 6
     blocks, _ = split_blocks(g)
     assert len(blocks) == 6
+
+
+def test_split_blocks_keeps_a_deadline():
+    """Tests that the split stops on an expired deadline."""
+    import pytest
+
+    from pebble_sched.runtime import Deadline, TimeUp
+
+    g = Graph(list("abc"), [("a", "b"), ("b", "c")], size=[1, 2, 3])
+    assert len(split_blocks(g, Deadline(60))[0]) == 3
+    with pytest.raises(TimeUp):
+        split_blocks(g, Deadline(0))

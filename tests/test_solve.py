@@ -209,3 +209,23 @@ def test_large_sp_graphs_try_the_liu_relaxation_first(monkeypatch):
     s = solve(loose, time_limit=30)
     assert s.stats["liu_first"]["peak"] >= s.peak
     assert s.method == "sp" and s.status is Status.OPTIMAL
+
+
+def test_auto_keeps_a_limit_the_sp_solver_runs_into(monkeypatch):
+    """Tests that auto returns on time when the SP solver uses up its share on
+    a large SP graph (the pivot split and the blocks used to run past the
+    limit, 0.9 s at 10^5 nodes), with the best order found before."""
+    import sys
+
+    from pebble_sched.generators import series_parallel
+
+    solve_module = sys.modules["pebble_sched.solve"]
+    g = series_parallel(30_000, seed=2, max_out_degree=6)
+    # the SP solver is always tried, and cannot finish in its share
+    monkeypatch.setattr(solve_module, "SP_NODES_PER_S_LARGE", 10**9)
+    t0 = time.monotonic()
+    s = solve(g, time_limit=0.8)
+    elapsed = time.monotonic() - t0
+    assert elapsed < 1.3  # was 1.48 s
+    assert s.lower_bound <= s.peak
+    assert_valid_schedule(g, s)

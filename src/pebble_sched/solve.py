@@ -28,7 +28,7 @@ from .runtime import Callbacks, Deadline, TimeUp, Tracker
 from .schedule import Schedule, Status
 from .solvers.brute_force import MAX_NODES, brute_force
 from .solvers.cpsat import CpSatModel
-from .solvers.dominant import SP_FAMILIES, sp_order, sp_supported
+from .solvers.dominant import LARGE, SP_FAMILIES, sp_order, sp_supported
 from .solvers.heuristics import (
     HeuristicParams,
     heuristic_schedule,
@@ -164,7 +164,14 @@ def _sp_workers(num_workers: int | None) -> int:
 
 
 def sp_candidate(
-    graph, deadline, rng, callbacks, base=None, family="auto", workers=1
+    graph,
+    deadline,
+    rng,
+    callbacks,
+    base=None,
+    family="auto",
+    workers=1,
+    dec=None,
 ):
     """An order from the dominant-schedule solver: ``(order, exact, stats)``.
 
@@ -173,9 +180,11 @@ def sp_candidate(
     SP-ization of ``base`` (by default Inductor's order) is solved instead
     (of its node-model proxy, for graphs with explicit buffers, edge sizes
     or graph inputs), and the better of the two orders is returned.
+    ``dec``: the graph's decomposition, when the caller has it.
     """
     native = sp_supported(graph)
-    dec = decompose(graph, deadline)
+    if dec is None:
+        dec = decompose(graph, deadline)
     is_sp = dec.is_sp
     atoms = fixed_atoms(graph) if is_sp else None
     if atoms is not None:
@@ -426,8 +435,14 @@ METHODS: dict[str, Method] = {
 AUTO_BRUTE_MAX = 10
 #: ``auto`` runs the dominant-schedule solver on SP graphs up to this size,
 AUTO_SP_MAX_NODES = 200_000
-#: when its share of the time allows this many nodes per second,
+#: when its share of the time allows this many nodes per second and process
+#: (random SP graphs of out-degree 6 in two processes: 700 to 12,000
+#: nodes/s up to 10^4 nodes, where forks get the exhaustive families),
 SP_NODES_PER_S = 5_000
+#: or this many on graphs of more than ``dominant.LARGE`` nodes (where
+#: large forks go to Lemma 5 at once: 15,000 to 21,000 nodes/s in two
+#: processes at 3 * 10^4 and 10^5 nodes).
+SP_NODES_PER_S_LARGE = 7_000
 #: and SP-ization on other DAGs up to this size (it is quadratic).
 AUTO_SPIZE_MAX_NODES = 1_000
 #: Without a time limit, ``auto`` gives CP-SAT at most this many seconds.
@@ -527,22 +542,29 @@ def _portfolio(
     lb = _bound(graph, deadline)
     if callbacks is not None:
         callbacks.on_bound(lb)
-    is_sp = decompose(graph).is_sp and (
-        sp_supported(graph) or fixed_atoms(graph) is not None
+    try:
+        dec = decompose(graph, deadline)
+    except TimeUp:  # the time is up: the searches below give what they can
+        dec = None
+    is_sp = (
+        dec is not None
+        and dec.is_sp
+        and (sp_supported(graph) or fixed_atoms(graph) is not None)
     )
     limit = AUTO_SP_MAX_NODES if is_sp else AUTO_SPIZE_MAX_NODES
     # before the pivot split: the SP solver handles series structure itself,
     # and the blocks carry graph inputs, outside its model
     share = 0.7 if is_sp else 0.1
     # SP graphs: the SP solver beats the heuristics even when inexact, if it
-    # has the time to finish (about 0.6 ms per node at out-degree 6);
-    # other DAGs: SP-ization is a weak heuristic, a small share
-    enough = (
-        not timed or deadline.remaining() * share >= graph.n / SP_NODES_PER_S
+    # has the time to finish; other DAGs: SP-ization is a weak heuristic, a
+    # small share
+    workers = _sp_workers(num_workers)
+    rate = workers * (
+        SP_NODES_PER_S_LARGE if graph.n > LARGE else SP_NODES_PER_S
     )
     early = None
     if is_sp and graph.n > AUTO_HEURISTIC_FIRST:
-        # a large SP graph: the SP solver takes about n / 5,000 s, while
+        # a large SP graph: the SP solver takes about n / 15,000 s, while
         # the Liu relaxation of the input order costs O(n log n); an order
         # that meets the lower bound proves the optimum at once (on random
         # SP graphs the bound is often tight)
@@ -553,7 +575,7 @@ def _portfolio(
             o = input_order(graph)
             for _ in range(2):
                 deadline.check()
-                o = liu_relaxation_order(graph, o)
+                o = liu_relaxation_order(graph, o, deadline)
                 peak = evaluate_indices(graph, o, check=False).peak
                 if best_early is None or peak < best_early[1]:
                     best_early = (o, peak)
@@ -571,6 +593,7 @@ def _portfolio(
             return input_order(graph), lb, stats, "input"
     # (pivot blocks, split=False, carry graph inputs: the proxy of
     # SP-ization would drop them, and each block is small; not there)
+    enough = not timed or deadline.remaining() * share >= graph.n / rate
     if graph.n <= limit and enough and (is_sp or split):
         sub = deadline.sub(share) if timed else Deadline()
         if callbacks is not None:
@@ -582,7 +605,8 @@ def _portfolio(
                 rng,
                 callbacks,
                 family=sp_family,
-                workers=_sp_workers(num_workers),
+                workers=workers,
+                dec=dec if is_sp else None,
             )
         except TimeUp:
             stats["sp"] = {"interrupted": "time"}
@@ -595,8 +619,29 @@ def _portfolio(
             if exact or peak <= max(lb, goal):  # optimal, or meets the bound
                 return o, peak, stats, "sp"
             sp_order_found = o
+
+    def so_far():
+        """The best order found so far, when the time is up."""
+        stats["interrupted"] = "time"
+        found = [
+            (evaluate_indices(graph, o, check=False).peak, k, o, which)
+            for k, (o, which) in enumerate(
+                ((sp_order_found, "sp"), (early and early[0], "heuristic"))
+            )
+            if o is not None
+        ]
+        if not found:
+            return input_order(graph), lb, stats, "input"
+        _peak, _k, o, which = min(found, key=lambda x: x[:2])
+        return o, lb, stats, which
+
+    if timed and deadline.expired():
+        return so_far()
     if split:
-        blocks, _ = split_blocks(graph)
+        try:
+            blocks, _ = split_blocks(graph, deadline if timed else None)
+        except TimeUp:
+            return so_far()
         if len(blocks) > 1:
             if callbacks is not None:
                 callbacks.on_phase(f"pivot blocks ({len(blocks)})")

@@ -122,12 +122,15 @@ def priority_order(graph: Graph, priority: np.ndarray) -> np.ndarray:
     return np.array(order, dtype=np.int64)
 
 
-def liu_relaxation_order(graph: Graph, reference: np.ndarray) -> np.ndarray:
+def liu_relaxation_order(
+    graph: Graph, reference: np.ndarray, deadline: Deadline | None = None
+) -> np.ndarray:
     """One round of the Liu relaxation from ``reference`` (node indices).
 
     Each node's parent is its successor that runs last in ``reference``;
     Liu's algorithm orders the resulting in-forest optimally; the DAG order
-    follows that forest order as closely as the edges allow.
+    follows that forest order as closely as the edges allow. ``deadline``:
+    checked during Liu's algorithm (``TimeUp``).
     """
     n = graph.n
     pos = np.empty(n, dtype=np.int64)
@@ -155,7 +158,9 @@ def liu_relaxation_order(graph: Graph, reference: np.ndarray) -> np.ndarray:
         mb.producer[scratch].tolist(), mb.size[scratch].tolist(), strict=True
     ):
         work[p] += s
-    tree_order = liu_schedule(parent.tolist(), out.tolist(), work.tolist())
+    tree_order = liu_schedule(
+        parent.tolist(), out.tolist(), work.tolist(), deadline
+    )
     rank = np.empty(n, dtype=np.int64)
     rank[np.array(tree_order, dtype=np.int64)] = np.arange(n)
     return priority_order(graph, rank)

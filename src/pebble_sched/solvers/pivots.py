@@ -36,6 +36,8 @@ from ..graph import Buffer, Graph
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from ..runtime import Deadline
+
 __all__ = ["Block", "pivot_positions", "split_blocks"]
 
 
@@ -78,10 +80,14 @@ def pivot_positions(
     return np.flatnonzero(ok).tolist()
 
 
-def split_blocks(graph: Graph) -> tuple[list[Block], np.ndarray]:
+def split_blocks(
+    graph: Graph, deadline: Deadline | None = None
+) -> tuple[list[Block], np.ndarray]:
     """The blocks of ``graph`` in execution order, and the topological order used.
 
     A graph without inner pivots is one block (itself, with identity nodes).
+    ``deadline``: checked every few thousand buffers and at every block
+    (``TimeUp``).
     """
     n = graph.n
     order = graph.topological_order()
@@ -97,6 +103,8 @@ def split_blocks(graph: Graph) -> tuple[list[Block], np.ndarray]:
     per_block: list[list[Buffer]] = [[] for _ in range(nblocks)]
     ids = graph.ids
     for b in range(len(mb)):
+        if deadline is not None and not b & 4095:
+            deadline.check()
         p = int(mb.producer[b])
         cons = mb.cons_idx[mb.cons_ptr[b] : mb.cons_ptr[b + 1]]
         cblocks = block_of[cons]
@@ -124,6 +132,8 @@ def split_blocks(graph: Graph) -> tuple[list[Block], np.ndarray]:
             )
     blocks = []
     for k in range(nblocks):
+        if deadline is not None:
+            deadline.check()
         nodes = order[bounds[k] + 1 : bounds[k + 1] + 1]
         inside = np.zeros(n, dtype=bool)
         inside[nodes] = True

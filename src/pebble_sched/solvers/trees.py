@@ -36,12 +36,16 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from ..graph import Graph
+    from ..runtime import Deadline
 
 __all__ = ["is_in_tree", "liu_order", "liu_schedule"]
 
 
 def liu_schedule(
-    parent: Sequence[int], out: Sequence[int], work: Sequence[int]
+    parent: Sequence[int],
+    out: Sequence[int],
+    work: Sequence[int],
+    deadline: Deadline | None = None,
 ) -> list[int]:
     """An optimal order of an in-forest given by ``parent`` (-1 for roots).
 
@@ -53,6 +57,8 @@ def liu_schedule(
         Bytes v produces for its parent.
     work
         Bytes of scratch live only during v's step.
+    deadline
+        Checked every few thousand nodes (``TimeUp``).
 
     Returns
     -------
@@ -99,6 +105,8 @@ def liu_schedule(
 
     # tick, an insertion counter: ties pop the latest first (any order is optimal)
     for tick, v in enumerate(post, 1):
+        if deadline is not None and not tick & 4095:
+            deadline.check()
         kids = [heaps[c] for c in children[v]]
         for c in children[v]:
             heaps[c] = None
