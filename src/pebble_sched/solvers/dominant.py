@@ -924,19 +924,24 @@ def _pieces(tree: SPNode, n: int) -> list[tuple[int, SPNode, int]]:
     """Independent parts (size, part, v) of ``tree`` (see
     :meth:`_Solver._share`), each at most a quarter of the ``n`` nodes."""
     sizes: dict[int, int] = {}
-    # node counts of every subtree, bottom up without recursion
-    stack: list[tuple[SPNode, bool]] = [(tree, False)]
+    # node counts of every subtree (edges: none), bottom up without
+    # recursion: a node is pushed again (as None, node) to be summed
+    stack: list = [tree]
+    get = sizes.get
     while stack:
-        node, seen = stack.pop()
-        if node.kind == "edge":
-            sizes[id(node)] = 0
-        elif seen:
-            sizes[id(node)] = sum(sizes[id(c)] for c in node.children) + (
+        node = stack.pop()
+        if node is None:
+            node = stack.pop()
+            sizes[id(node)] = sum(get(id(c), 0) for c in node.children) + (
                 node.kind == "series"
             )
-        else:
-            stack.append((node, True))
-            stack.extend((c, False) for c in node.children)
+            continue
+        children = [c for c in node.children if c.kind != "edge"]
+        if not children:
+            sizes[id(node)] = node.kind == "series"
+            continue
+        stack += (node, None)
+        stack += children
     out: list[tuple[int, SPNode, int]] = []
     todo = [tree]
     while todo:
@@ -949,9 +954,9 @@ def _pieces(tree: SPNode, n: int) -> list[tuple[int, SPNode, int]]:
                 todo.append(c)
         for k in range(2, len(items), 2):
             piece, v = items[k], items[k - 1]
-            size = sizes[id(piece)]
             if piece.kind == "edge":
                 continue
+            size = sizes[id(piece)]
             if 4 * size <= n:
                 out.append((size, piece, v))
             else:

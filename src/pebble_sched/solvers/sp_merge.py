@@ -278,31 +278,32 @@ def node_buffers(graph: Graph) -> NodeBuffers | None:
     """
     mb = graph.memory_buffers()
     n = graph.n
-    succ_ptr, succ_idx = graph.succ_ptr, graph.succ_idx
     size, hill, fixed = [0] * n, [0] * n, [0] * n
     start = initial = 0
     pending = []
     sizes = mb.size.tolist()
+    producers = mb.producer.tolist()
+    outputs = mb.output.tolist()
+    counts = np.diff(mb.cons_ptr)
+    is_node = _read_by_successors(graph, mb, counts).tolist()
+    counts = counts.tolist()
     for b in range(len(mb)):
         s = sizes[b]
-        p = int(mb.producer[b])
-        cons = mb.cons_idx[mb.cons_ptr[b] : mb.cons_ptr[b + 1]]
+        p = producers[b]
         if p >= 0:
             hill[p] += s
         else:
             initial += s
-        if mb.output[b] or not len(cons):
-            if mb.output[b]:
+        if outputs[b] or not counts[b]:
+            if outputs[b]:
                 if p >= 0:
                     fixed[p] += s
                 else:
                     start += s
             continue
-        if p >= 0 and len(cons) == succ_ptr[p + 1] - succ_ptr[p]:
-            mine = succ_idx[succ_ptr[p] : succ_ptr[p + 1]]
-            if set(cons.tolist()) == set(mine.tolist()):
-                size[p] += s
-                continue
+        if is_node[b]:
+            size[p] += s
+            continue
         pending.append(b)
         if p >= 0:
             fixed[p] += s
@@ -315,6 +316,25 @@ def node_buffers(graph: Graph) -> NodeBuffers | None:
         for b in pending:
             fixed[int(release[b])] -= sizes[b]
     return NodeBuffers(size, hill, fixed, start, initial)
+
+
+def _read_by_successors(graph: Graph, mb, counts: np.ndarray) -> np.ndarray:
+    """Per buffer: produced, and its consumers are exactly its producer's
+    successors (as many, each a successor; a buffer's consumers are
+    distinct)."""
+    n = graph.n
+    p = mb.producer
+    out = (p >= 0) & (counts > 0)
+    out[out] = counts[out] == graph.outdegree[p[out]]
+    if not out.any():
+        return out
+    # every consumer of such a buffer is one of its producer's successors
+    owner = np.repeat(np.arange(len(p)), counts)
+    keys = p[owner] * n + mb.cons_idx
+    edges = np.unique(graph.edge_src * n + graph.edge_dst)
+    found = np.isin(keys, edges, assume_unique=False)
+    missing = np.bincount(owner[~found], minlength=len(p))
+    return out & (missing == 0)
 
 
 def _release_of(graph: Graph, buffers: list[int]) -> dict | None:
