@@ -199,17 +199,31 @@ def test_refuses_non_sp_and_other_models():
         }
     )
     assert sp_supported(edged) and sp_order(edged).peak == 3
-    # a buffer read by two parallel successors of three: outside it
+    # a buffer read by two parallel successors of three: a fork over
+    # those two, the third independent of its release
     from pebble_sched.graph import Buffer
 
     partial = Graph(
         list("abcd"),
         [("a", "b"), ("a", "c"), ("a", "d")],
         buffers=[Buffer("x", "a", 5, ("b", "c"))],
+        size=[0, 1, 2, 3],
     )
-    assert not sp_supported(partial)
-    with pytest.raises(ValueError, match="read by parallel nodes"):
-        sp_order(partial)
+    assert sp_supported(partial)
+    assert sp_order(partial).peak == brute_force(partial)[1] == 7
+    # two buffers of one node read by different parallel successors: two
+    # releases, outside the model
+    two = Graph(
+        list("abcd"),
+        [("a", "b"), ("a", "c"), ("a", "d")],
+        buffers=[
+            Buffer("x", "a", 5, ("b", "c")),
+            Buffer("y", "a", 2, ("c", "d")),
+        ],
+    )
+    assert not sp_supported(two)
+    with pytest.raises(ValueError, match="different sets of parallel"):
+        sp_order(two)
 
 
 def test_deep_graphs_do_not_hit_the_recursion_limit():
@@ -541,6 +555,57 @@ def buffer_sp_graphs(draw, max_nodes: int = 9):
         buffers=buffers,
         keep_outputs=draw(st.booleans()),
     )
+
+
+@st.composite
+def partial_reader_sp_graphs(draw, max_nodes: int = 10):
+    """SP graphs whose nodes each produce one buffer read by a random
+    subset of their successors (the other edges are plain precedences),
+    with workspaces and a few kept outputs: forks over some branches."""
+    from pebble_sched.graph import Buffer
+
+    g = draw(sp_shapes(max_nodes))
+    ids, nxg = g.ids, g.to_networkx()
+    buffers = []
+    for v in ids:
+        succ = list(nxg.successors(v))
+        readers = (
+            draw(st.lists(st.sampled_from(succ), unique=True, min_size=1))
+            if succ
+            else []
+        )
+        size = draw(st.integers(0, 9))
+        if readers or draw(st.booleans()):
+            buffers.append(
+                Buffer(f"n{v}", v, size, tuple(readers), not readers)
+            )
+    n = g.n
+    return g.replace(
+        size=[0] * n,
+        edge_size=[0] * len(g.edge_src),
+        workspace=draw(st.lists(st.integers(0, 3), min_size=n, max_size=n)),
+        buffers=buffers,
+    )
+
+
+@settings(deadline=None)
+@given(partial_reader_sp_graphs())
+def test_partial_readers_against_brute_force(g):
+    """Tests forks over the branches that read a buffer (the others merged
+    as independent parts, or the fork inside the one branch that reads
+    it) against brute force, in the full and the threshold families."""
+    assume(decompose(g).is_sp)
+    assert sp_supported(g)
+    best = brute_force(g)[1]
+    for family in ("full", "threshold"):
+        r = sp_order(g, family=family)
+        real = evaluate_indices(g, r.order).peak
+        assert r.peak == real
+        assert reference_memory(g, [g.ids[v] for v in r.order])[0] == real
+        assert real >= best
+        if r.exact:
+            assert real == best
+    assert sp_order(g, family="full").exact  # small: nothing capped
 
 
 @settings(deadline=None)

@@ -273,10 +273,17 @@ def _all_keys(t: _Branch) -> list:
     return [*t.keys, *(k for s in t.subs for k in _all_keys(s))]
 
 
+_OUTSIDE = (
+    "a node whose buffers are read by different sets of parallel "
+    "successors, or a graph input read in parallel"
+)
+
+
 def sp_supported(graph: Graph) -> bool:
     """The memory model this solver handles: node sizes, workspaces, kept
-    outputs, and any buffer whose readers are exactly its producer's
-    successors or whose release is fixed (:func:`.sp_merge.node_buffers`)."""
+    outputs, and any buffer whose release is fixed or whose readers are
+    successors of its producer, the same ones for all such buffers of a
+    node (:func:`.sp_merge.node_buffers`)."""
     if not graph.buffers and not graph.edge_size.any():
         return True
     return node_buffers(graph) is not None
@@ -302,9 +309,7 @@ class _Solver:
         self.soft = deadline.sub(0.75) if deadline is not None else None
         model = node_buffers(graph)
         if model is None:
-            raise ValueError(
-                "a buffer read by parallel nodes, not all successors"
-            )
+            raise ValueError(_OUTSIDE)
         self.model = model
         # node buffers: released by the last successor (forks); the rest of
         # each node's effect is fixed (``fixed``), whatever the order
@@ -315,6 +320,8 @@ class _Solver:
         # nodes with a fixed effect: the node-buffer net of a part is its
         # net minus their effects (see _node_net)
         self.fixed_nodes = {v for v, f in enumerate(model.fixed) if f}
+        # nodes whose node buffers only some successors read
+        self.readers = model.readers
         self.forks = self.nested = self.candidates = self.undominated = 0
         self.capped = self.conjectured = 0
         self.max_candidates = max_candidates
@@ -388,12 +395,33 @@ class _Solver:
         return canonical(chain)
 
     def parallel(self, p: SPNode, a: int, shared: bool) -> list[Atom]:
+        """A parallel composition after ``a``: independent chains merged,
+        or a fork when a's node buffer is released inside it (by the last
+        of its readers, in two branches or more).
+
+        When only some of a's successors read its buffer, the branches
+        without a reader do not wait for the release: they are merged
+        with the fork's chain as independent parts; with the readers in
+        one branch, the release is inside that branch.
+        """
         branches = [b for b in p.children if b.kind != "edge"]
         direct = len(branches) < len(p.children)
-        if shared or direct or self.out[a] == 0:
-            # a's release does not depend on the order: independent chains
+        if shared or self.out[a] == 0:
             return merge([self.part(b, a, True) for b in branches])
-        return self.fork(branches, a)
+        readers = self.readers.get(a)
+        if readers is None:
+            if direct:  # the node after p reads a: the release is fixed
+                return merge([self.part(b, a, True) for b in branches])
+            return self.fork(branches, a)
+        mine = [b for b in branches if any(x in readers for x in _heads(b))]
+        if direct and sum(x in readers for b in mine for x in _heads(b)) < len(
+            readers
+        ):  # the node after p reads a too: the release is fixed there
+            return merge([self.part(b, a, True) for b in branches])
+        others = [self.part(b, a, True) for b in branches if b not in mine]
+        if len(mine) == 1:  # the release is inside that branch
+            return merge([self.part(mine[0], a, False), *others])
+        return merge([self.fork(mine, a), *others])
 
     def fork(self, branches: list[SPNode], a: int) -> list[Atom]:
         """Lemma 4: the dominant chain of a fork at ``a``.
@@ -529,14 +557,18 @@ class _Solver:
         self.nested += 1
         subs = []
         forced = False
+        w1 = items[1]
+        readers = self.readers.get(a)
         for b in first.children:
             if b.kind == "edge":
-                forced = True  # w1 itself reads a
-            else:
+                # w1 itself reads a (unless only some successors read it)
+                forced = forced or readers is None or w1 in readers
+            elif readers is None or any(x in readers for x in _heads(b)):
                 subs.append(self.branch(b, a))
+            else:  # no reader of a: nothing of it has to run before R
+                subs.append(_Branch([], self.part(b, a, True)))
         full_pre = merge([join(s.head, (), s.rest) for s in subs])
         level = self._node_net(full_pre)
-        w1 = items[1]
         w_atom = self.atom(w1, level)  # frees X0's outputs, not a
         rest = self.series(items[2:], w1, False)
         head = join(full_pre, (w_atom,), ())
@@ -913,6 +945,23 @@ class _Solver:
             setattr(self, c, getattr(self, c) + d)
 
 
+def _heads(branch: SPNode) -> list[int]:
+    """The graph nodes of a branch after ``a`` that ``a`` precedes
+    directly (its first node, or those of its nested branches and their
+    closing node)."""
+    items = series_items(branch)
+    first = items[0]
+    if first.kind == "edge":
+        return [items[1]]
+    out: list[int] = []
+    for c in first.children:
+        if c.kind == "edge":
+            out.append(items[1])
+        else:
+            out += _heads(c)
+    return out
+
+
 _PIECES_MAX = 1000
 """Parts handed out by :meth:`_Solver._share`: their indices, 4 bytes
 each, are written to a pipe before anyone reads it, so they must fit in
@@ -1256,7 +1305,7 @@ def sp_order(
     if family not in SP_FAMILIES:
         raise ValueError(f"unknown family {family!r}")
     if not sp_supported(graph):
-        raise ValueError("a buffer read by parallel nodes, not all successors")
+        raise ValueError(_OUTSIDE)
     large = family == "auto" and graph.n > LARGE
     if max_candidates is None:
         max_candidates = LARGE_CANDIDATES if large else MAX_CANDIDATES

@@ -258,6 +258,9 @@ class NodeBuffers:
     ``fixed[v]``: the change in memory after v from buffers with a fixed
     release (kept ones v produces, minus those whose fixed release is v);
     ``start`` and ``initial`` as in :class:`FixedAtoms`. Python ints.
+    ``readers[v]``, for some nodes: v's node buffers are read by these of
+    its successors only (in parallel: the release is the last of them);
+    other nodes' node buffers are read by all their successors.
     """
 
     size: list[int]
@@ -265,6 +268,7 @@ class NodeBuffers:
     fixed: list[int]
     start: int
     initial: int
+    readers: dict[int, frozenset[int]] = field(default_factory=dict)
 
 
 def node_buffers(graph: Graph) -> NodeBuffers | None:
@@ -273,8 +277,11 @@ def node_buffers(graph: Graph) -> NodeBuffers | None:
     A buffer is a node buffer when its consumers are exactly its producer's
     successors (and it is not an output); otherwise its release must be
     fixed (:func:`release_steps`), or be an output (never released) or
-    have no consumer (live during its producer's step only). ``None`` when
-    some buffer is neither: read by some successors only, in parallel.
+    have no consumer (live during its producer's step only), or it is read
+    by some of its producer's successors only, among them parallel ones: a
+    node buffer with ``readers``. ``None`` when a node has node buffers
+    with different readers (two releases), or a graph input is read in
+    parallel.
     """
     mb = graph.memory_buffers()
     n = graph.n
@@ -287,6 +294,7 @@ def node_buffers(graph: Graph) -> NodeBuffers | None:
     counts = np.diff(mb.cons_ptr)
     is_node = _read_by_successors(graph, mb, counts).tolist()
     counts = counts.tolist()
+    full = [False] * n  # v has a node buffer read by all its successors
     for b in range(len(mb)):
         s = sizes[b]
         p = producers[b]
@@ -303,19 +311,31 @@ def node_buffers(graph: Graph) -> NodeBuffers | None:
             continue
         if is_node[b]:
             size[p] += s
+            full[p] = True
             continue
         pending.append(b)
         if p >= 0:
             fixed[p] += s
         else:
             start += s
+    readers: dict[int, frozenset[int]] = {}
     if pending:
-        release = _release_of(graph, pending)
-        if release is None:
-            return None
+        release = _release_of(graph, pending, every=False)
+        assert release is not None
         for b in pending:
-            fixed[int(release[b])] -= sizes[b]
-    return NodeBuffers(size, hill, fixed, start, initial)
+            s, p = sizes[b], producers[b]
+            if b in release:
+                fixed[int(release[b])] -= s
+                continue
+            # read by some successors, in parallel: a node buffer that
+            # the last of them releases (a fork at p over those readers)
+            cons = mb.cons_idx[mb.cons_ptr[b] : mb.cons_ptr[b + 1]]
+            mine = frozenset(cons.tolist())
+            if p < 0 or full[p] or readers.setdefault(p, mine) != mine:
+                return None  # two releases at one node, or an input
+            fixed[p] -= s
+            size[p] += s
+    return NodeBuffers(size, hill, fixed, start, initial, readers)
 
 
 def _read_by_successors(graph: Graph, mb, counts: np.ndarray) -> np.ndarray:
@@ -337,9 +357,13 @@ def _read_by_successors(graph: Graph, mb, counts: np.ndarray) -> np.ndarray:
     return out & (missing == 0)
 
 
-def _release_of(graph: Graph, buffers: list[int]) -> dict | None:
+def _release_of(
+    graph: Graph, buffers: list[int], every: bool = True
+) -> dict | None:
     """Fixed releases of some buffers (see :func:`release_steps`): the
-    consumer every other consumer reaches, per buffer, or ``None``."""
+    consumer every other consumer reaches, per buffer, or ``None`` when
+    one has none. ``every=False``: those that have one (a buffer left
+    undecided by the search budget has none)."""
     mb = graph.memory_buffers()
     order = graph.topological_order()
     pos_arr = np.empty(graph.n, dtype=np.int64)
@@ -352,11 +376,12 @@ def _release_of(graph: Graph, buffers: list[int]) -> dict | None:
         for b in buffers:
             cons = mb.cons_idx[mb.cons_ptr[b] : mb.cons_ptr[b + 1]]
             last = int(cons[np.argmax(pos_arr[cons])])
-            if not _reaches_all(pred, last, cons.tolist(), pos, budget):
+            if _reaches_all(pred, last, cons.tolist(), pos, budget):
+                out[b] = last
+            elif every:
                 return None
-            out[b] = last
     except _Unknown:
-        return None
+        return None if every else out
     return out
 
 
