@@ -243,3 +243,34 @@ def test_sigint_seen_records_and_restores():
         signal.raise_signal(signal.SIGINT)
     assert seen == [signal.SIGINT]
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_gc_paused_restores_the_collector():
+    """Tests that a pause of the garbage collector (the SP decomposition
+    and solvers run with it) leaves it as it found it: after the block,
+    a nested block, an exception, and when it was off already."""
+    import gc
+
+    from pebble_sched.generators import series_parallel
+    from pebble_sched.runtime import gc_paused
+    from pebble_sched.solvers.series_parallel import decompose
+
+    assert gc.isenabled()
+    with gc_paused():
+        assert not gc.isenabled()
+        with gc_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(ValueError), gc_paused():
+        raise ValueError
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    assert decompose(series_parallel(50, seed=1)).is_sp
+    assert gc.isenabled()

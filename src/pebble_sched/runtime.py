@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import math
 import os
 import pickle
@@ -26,6 +27,7 @@ __all__ = [
     "TimeUp",
     "Tracker",
     "dask_client",
+    "gc_paused",
     "process_age",
     "run_cancellable",
     "run_in_child",
@@ -372,6 +374,27 @@ class Child:
             os.waitpid(self.pid, 0)
             os.close(self.fd)
             self.pid = 0
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a block runs.
+
+    For code that builds millions of small objects and no reference cycles
+    to speak of (the SP decomposition and solver: a solve on 30,000 nodes
+    leaves 317 objects in cycles): the collector's passes over all live
+    objects are then pure cost, half of the decomposition's time at 10^6
+    nodes and a fifth of the solver's at 10^5. The collector is
+    process-wide, so other threads run without it meanwhile; a nested
+    pause leaves it to the outer one to resume.
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 @contextlib.contextmanager

@@ -106,7 +106,13 @@ from typing import TYPE_CHECKING, TypeVar
 import numpy as np
 
 from ..constants import INT64_SAFE
-from ..runtime import ChildDied, TimeUp, run_cancellable, start_in_child
+from ..runtime import (
+    ChildDied,
+    TimeUp,
+    gc_paused,
+    run_cancellable,
+    start_in_child,
+)
 from .profiles import (
     Atom,
     canonical,
@@ -1315,11 +1321,12 @@ def sp_order(
         graph, max_candidates, deadline, pareto_max, family, workers
     )
     if graph.n > 2000:
-        chain, interrupted = run_cancellable(
-            lambda: solver.solve(graph, decomposition),
-            solver.cancel.set,
-            deep=True,
-        )
+        with gc_paused():  # millions of atoms, no cycles
+            chain, interrupted = run_cancellable(
+                lambda: solver.solve(graph, decomposition),
+                solver.cancel.set,
+                deep=True,
+            )
         if interrupted:  # finished just as Ctrl-C came: still an interrupt
             raise KeyboardInterrupt
     else:

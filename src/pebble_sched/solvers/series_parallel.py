@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..runtime import gc_paused
 from ..structure import graph_class
 
 if TYPE_CHECKING:
@@ -109,6 +110,7 @@ class SPResult:
     core: list[int] = field(default_factory=list)
 
 
+@gc_paused()  # millions of tree nodes, no cycles
 def decompose(graph: Graph, deadline: Deadline | None = None) -> SPResult:
     """Recognise a series-parallel DAG and build its decomposition tree.
 

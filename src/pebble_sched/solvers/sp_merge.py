@@ -56,6 +56,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..constants import INT64_SAFE
+from ..runtime import gc_paused
 from .profiles import Atom, flatten, preference
 from .series_parallel import SPNode, SPResult, decompose, series_items
 
@@ -392,6 +393,7 @@ def _merge_sorted(chains: list[list[Atom]]) -> list[Atom]:
     return sorted(itertools.chain.from_iterable(live), key=preference)
 
 
+@gc_paused()  # millions of atoms, no cycles
 def sp_merge_order(
     graph: Graph,
     atoms: FixedAtoms | None = None,

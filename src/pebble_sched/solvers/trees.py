@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..runtime import gc_paused
 from .profiles import Atom, flatten, preference
 
 if TYPE_CHECKING:
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
 __all__ = ["is_in_tree", "liu_order", "liu_schedule"]
 
 
+@gc_paused()  # millions of atoms, no cycles
 def liu_schedule(
     parent: Sequence[int],
     out: Sequence[int],
