@@ -1320,17 +1320,17 @@ def sp_order(
     solver = _Solver(
         graph, max_candidates, deadline, pareto_max, family, workers
     )
-    if graph.n > 2000:
-        with gc_paused():  # millions of atoms, no cycles
+    with gc_paused():  # millions of atoms, no cycles
+        if graph.n > 2000:
             chain, interrupted = run_cancellable(
                 lambda: solver.solve(graph, decomposition),
                 solver.cancel.set,
                 deep=True,
             )
-        if interrupted:  # finished just as Ctrl-C came: still an interrupt
-            raise KeyboardInterrupt
-    else:
-        chain = solver.solve(graph, decomposition)
+            if interrupted:  # finished as Ctrl-C came: still an interrupt
+                raise KeyboardInterrupt
+        else:
+            chain = solver.solve(graph, decomposition)
     order = [x for x in flatten(tuple(a.items for a in chain)) if x >= 0]
     model = solver.model
     return SPSchedule(
