@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from itertools import permutations
+from itertools import pairwise, permutations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -63,6 +63,16 @@ def test_reduced_words_are_equivalent(word):
     """Tests that dropping in-between positions keeps dominance both ways."""
     r = reduce_word(word)
     assert dominates(r, word) and dominates(word, r)
+    # the reduced form: the ends kept, no repeat, no value strictly between
+    # its neighbours, each value one of the word's in order
+    assert r[0] == word[0] and r[-1] == word[-1]
+    assert all(x != y for x, y in pairwise(r))
+    assert not any(
+        a < b < c or a > b > c
+        for a, b, c in zip(r, r[1:], r[2:], strict=False)
+    )
+    it = iter(word)
+    assert all(x in it for x in r)
 
 
 @given(

@@ -187,10 +187,6 @@ def join(
     return stack
 
 
-def _tuple_key(hill: int, net: int) -> tuple[int, int]:
-    return (0, hill) if net < 0 else (1, 0) if net == 0 else (2, net - hill)
-
-
 def joined_word(
     head: Sequence[Atom], middle: Sequence[Atom], tail: Sequence[Atom]
 ) -> list[int]:
@@ -210,7 +206,8 @@ def joined_word(
 
     def push(hill: int, net: int) -> bool:
         nonlocal cut
-        key = _tuple_key(hill, net)
+        # Lemma 1's key (as Atom.key), inlined: the SP solver's hottest loop
+        key = (0, hill) if net < 0 else (1, 0) if net == 0 else (2, net - hill)
         merged = False
         while True:
             if st:
@@ -227,7 +224,13 @@ def joined_word(
             else:
                 cut -= 1
             hill, net = max(h0, n0 + hill), n0 + net
-            key = _tuple_key(hill, net)
+            key = (
+                (0, hill)
+                if net < 0
+                else (1, 0)
+                if net == 0
+                else (2, net - hill)
+            )
             merged = True
         st.append((hill, net, key))
         return not merged
@@ -294,13 +297,19 @@ def reduce_word(word: Sequence[int]) -> list[int]:
     [0, 3, 2, 5, 1, 4]
     """
     out: list[int] = []
+    append = out.append
+    n = 0
+    before = last = 0  # out[-2] and out[-1] once there are that many
     for x in word:
-        if out and x == out[-1]:
-            continue
-        if len(out) >= 2 and (out[-2] < out[-1] < x or out[-2] > out[-1] > x):
-            out[-1] = x
-            continue
-        out.append(x)
+        if n:
+            if x == last:
+                continue
+            if n >= 2 and (before < last < x or before > last > x):
+                out[-1] = last = x
+                continue
+        append(x)
+        before, last = last, x
+        n += 1
     return out
 
 
