@@ -22,7 +22,12 @@ Three tables, every ratio against a baseline measured in the same run:
    cross edges, ``solve`` (auto, ``--time-limit``) with the closed SP
    regions fixed to their dominant orders and the ideal search's chain
    atoms, against the same portfolio without either, alternated in one
-   run: time, status, peak, bound.
+   run: time, status, peak, bound;
+7. *two versions* (``versions``, with ``--baseline SRC``, the ``src``
+   folder of another checkout, e.g. ``git worktree add /tmp/base REV``):
+   ``sp_order(g, workers=2)`` on the graphs of table 5, each run in a
+   fresh process importing one version or the other, alternated, the
+   least time of each, their ratio, and both answers and peak memory.
 
 Tables 2 and 3 run both fork families: ``auto`` (all pre-release ideals,
 enumerated or Pareto-pruned, the threshold family beyond the budgets) and
@@ -30,13 +35,17 @@ enumerated or Pareto-pruned, the threshold family beyond the budgets) and
 pumpkins, conjectured on forks with nested branches), with the time ratio
 threshold/auto.
 
-    python scripts/bench_sp.py [--time-limit 30] [--quick] [--tables exact,n,workers,d,edges,near]
-        [--reps 3] [--million] [--out FILE]
+    python scripts/bench_sp.py [--time-limit 30] [--quick] [--tables exact,n,workers,d,edges,near,versions]
+        [--reps 3] [--million] [--baseline SRC] [--out FILE]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -186,6 +195,90 @@ def table_workers(
     return rows
 
 
+_ONE_RUN = """
+import json, resource, sys, threading, time
+sys.setrecursionlimit(10**6)
+threading.stack_size(512 * 1024 * 1024)
+import pebble_sched
+from pebble_sched.generators import pumpkin, series_parallel
+from pebble_sched.solvers.dominant import sp_order
+kind, n, length = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+g = (series_parallel(n, seed=n, max_out_degree=6) if kind == "sp"
+     else pumpkin(n, length, length, seed=n))
+out = {}
+def run():
+    t = time.perf_counter()
+    r = sp_order(g, workers=2)
+    out.update(s=time.perf_counter() - t, peak=int(r.peak), exact=r.exact,
+               conjectured=r.conjectured, capped=r.capped)
+th = threading.Thread(target=run)
+th.start()
+th.join()
+use = resource.getrusage
+out["mb"] = use(resource.RUSAGE_SELF).ru_maxrss // 1024
+out["child_mb"] = use(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
+out["src"] = pebble_sched.__file__
+print(json.dumps(out))
+"""
+
+
+def table_versions(
+    baseline: Path,
+    sizes: list[int],
+    degrees: list[int],
+    pumpkin_n: int,
+    reps: int,
+) -> list[str]:
+    """``sp_order(g, workers=2)`` of the version in ``baseline`` (a ``src``
+    folder) against this one, each run in a fresh process, alternated:
+    the least time of each, their ratio, the answers and peak memory."""
+    here = Path(__file__).resolve().parent.parent / "src"
+    rows = [
+        "| graph | n | baseline | this | ratio | same answer | peak | proven "
+        "| Lemma 5 forks | capped | memory MB (solver + child), baseline -> this |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    cases = [("sp", n, 0, f"sp d <= 6, {n:,} nodes") for n in sizes]
+    for d in degrees:
+        length = max(1, (pumpkin_n - 2) // d)
+        cases.append(("pumpkin", d, length, f"pumpkin d = {d}"))
+    for kind, n, length, name in cases:
+        got: dict[str, list[dict]] = {"base": [], "this": []}
+        for _ in range(reps if n < 1_000_000 else 1):
+            for which, src in (("base", baseline), ("this", here)):
+                env = dict(os.environ, PYTHONPATH=str(src))
+                run = subprocess.run(
+                    [
+                        sys.executable,
+                        "-c",
+                        _ONE_RUN,
+                        kind,
+                        str(n),
+                        str(length),
+                    ],
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
+                r = json.loads(run.stdout)
+                assert r["src"].startswith(str(src)), r["src"]
+                got[which].append(r)
+        best = {k: min(v, key=lambda r: r["s"]) for k, v in got.items()}
+        a, b = best["base"], best["this"]
+        answers = {(r["peak"], r["exact"]) for v in got.values() for r in v}
+        rows.append(
+            f"| {name} | {n if kind == 'sp' else n * length + 2:,} | "
+            f"{a['s']:.2f} s | {b['s']:.2f} s | {b['s'] / a['s']:.2f} | "
+            f"{'yes' if len(answers) == 1 else 'NO'} | {b['peak']} | "
+            f"{'yes' if b['exact'] else 'no'} | {b['conjectured']} | "
+            f"{b['capped']} | {a['mb']} + {a['child_mb']} -> "
+            f"{b['mb']} + {b['child_mb']} |"
+        )
+        print(rows[-1], flush=True)
+    return rows
+
+
 def table_scaling_d(n: int, degrees: list[int]) -> list[str]:
     rows = [
         f"| d | n | {FAMILY_COLUMNS} | Inductor peak | best/Inductor |",
@@ -313,8 +406,14 @@ def main() -> None:
     ap.add_argument(
         "--tables",
         default="exact,n,workers,d,edges",
-        help="which tables: exact, n, workers, d, edges, near "
+        help="which tables: exact, n, workers, d, edges, near, versions "
         "(comma-separated)",
+    )
+    ap.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        help="the src folder of the version the versions table compares with",
     )
     args = ap.parse_args()
     tables = set(args.tables.split(","))
@@ -339,6 +438,26 @@ def main() -> None:
             "",
         ]
         out += table_workers(6, big, [8, 12, 16], args.pumpkin_n, args.reps)
+    if "versions" in tables:
+        if args.baseline is None:
+            ap.error("the versions table needs --baseline SRC")
+        big = sizes + ([1_000_000] if args.million else [])
+        out += [
+            "",
+            f"## This version against {args.baseline}",
+            "",
+            f"`sp_order(g, workers=2)`, least of {args.reps} runs each (one "
+            "at 10^6 nodes), each in a fresh process, alternated; the graphs "
+            "of the workers table.",
+            "",
+        ]
+        out += table_versions(
+            args.baseline.resolve(),
+            big,
+            [8, 12, 16],
+            args.pumpkin_n,
+            args.reps,
+        )
     if "d" in tables:
         out += [
             "",

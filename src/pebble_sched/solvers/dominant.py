@@ -1300,6 +1300,11 @@ def sp_order(
     :func:`~pebble_sched.solvers.series_parallel.decompose`, when the
     caller has it already.
 
+    Python's cyclic garbage collector is paused meanwhile (the solver
+    builds millions of small objects and no cycles; see
+    :func:`~pebble_sched.runtime.gc_paused`): other threads of the process
+    run without it until the call returns.
+
     Examples
     --------
     >>> g = Graph(list("sabct"), [("s", "a"), ("s", "b"), ("a", "c"), ("c", "t"), ("b", "t")],
