@@ -46,9 +46,12 @@ def test_unknown_method(chain):
 
 
 def test_unsupported_method():
-    """Tests that a method refuses graphs it does not support."""
-    with pytest.raises(ValueError, match="does not support"):
+    """Tests that a method refuses graphs it does not support, saying what
+    it takes."""
+    with pytest.raises(ValueError, match="takes graphs of at most 12 nodes"):
         solve(Graph(range(13)), "brute")
+    with pytest.raises(ValueError, match="a source, d >= 2 chains and a sink"):
+        solve(Graph(range(3)), "pumpkin")
 
 
 def test_auto_uses_tree_on_in_trees():

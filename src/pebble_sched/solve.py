@@ -68,6 +68,8 @@ class Method:
     supports: Callable[[Graph], bool]
     run: Runner
     description: str = ""
+    #: the graphs ``supports`` accepts, in words (for the error otherwise)
+    takes: str = "any graph"
 
 
 def _always(graph: Graph) -> bool:
@@ -390,6 +392,8 @@ METHODS: dict[str, Method] = {
             _tree_ok,
             _run_tree,
             "Liu's algorithm (in-trees), dominant schedules (out-trees)",
+            "in-trees without graph inputs, out-trees in the SP solver's "
+            "model, and trees whose releases are all fixed",
         ),
         Method(
             "pumpkin",
@@ -397,15 +401,18 @@ METHODS: dict[str, Method] = {
             _pumpkin_ok,
             _run_sp,
             "dominant schedules of a pumpkin (source, d chains, sink)",
+            "a source, d >= 2 chains and a sink, in the SP solver's model "
+            "(node buffers, fixed releases)",
         ),
         Method(
             "sp",
             False,
             _always,
             _run_sp,
-            "dominant schedules: exact on series-parallel graphs in the "
-            "node model or with fixed releases (edge weights), SP-ization "
-            "of Inductor's order otherwise",
+            "dominant schedules: exact on series-parallel graphs whose "
+            "buffers are read by their producer's successors or have fixed "
+            "releases (edge weights), SP-ization of Inductor's order "
+            "otherwise",
         ),
         Method(
             "ideals",
@@ -413,6 +420,7 @@ METHODS: dict[str, Method] = {
             ideals_supported,
             _run_ideals,
             "budgeted search over the lattice of ideals",
+            "graphs whose sizes total below 2^63",
         ),
         Method(
             "cpsat",
@@ -420,6 +428,7 @@ METHODS: dict[str, Method] = {
             cpsat_supported,
             _run_cpsat,
             "OR-Tools CP-SAT model (positions, lifetimes, cumulative)",
+            "graphs whose sizes total below 2^61",
         ),
         Method(
             "brute",
@@ -427,6 +436,7 @@ METHODS: dict[str, Method] = {
             _brute_ok,
             _run_brute,
             f"exhaustive DP over subsets (n <= {MAX_NODES})",
+            f"graphs of at most {MAX_NODES} nodes",
         ),
     ]
 }
@@ -874,7 +884,10 @@ def solve(
         valid = ", ".join(["auto", *METHODS])
         raise ValueError(f"Unknown method {method!r}; choose one of {valid}.")
     if method != "auto" and not METHODS[method].supports(graph):
-        raise ValueError(f"Method {method!r} does not support this graph.")
+        raise ValueError(
+            f"Method {method!r} does not support this graph: it takes "
+            f"{METHODS[method].takes}; auto picks what applies."
+        )
     family = options.get("sp_family", "auto")
     if family not in SP_FAMILIES:
         choices = ", ".join(SP_FAMILIES)
