@@ -224,6 +224,22 @@ def test_refuses_non_sp_and_other_models():
     assert not sp_supported(two)
     with pytest.raises(ValueError, match="different sets of parallel"):
         sp_order(two)
+    # a graph input read by parallel sources: a fork at the virtual source;
+    # read by parallel nodes that are not sources: outside
+    read = Graph(
+        list("abc"),
+        [("a", "c"), ("b", "c")],
+        buffers=[Buffer("x", None, 4, ("a", "b"))],
+        size=[2, 3, 1],
+    )
+    assert sp_supported(read)
+    assert sp_order(read).peak == brute_force(read)[1] == 9
+    late = Graph(
+        list("sabt"),
+        [("s", "a"), ("s", "b"), ("a", "t"), ("b", "t")],
+        buffers=[Buffer("x", None, 4, ("a", "b"))],
+    )
+    assert not sp_supported(late)
 
 
 def test_deep_graphs_do_not_hit_the_recursion_limit():
@@ -579,6 +595,15 @@ def partial_reader_sp_graphs(draw, max_nodes: int = 10):
             buffers.append(
                 Buffer(f"n{v}", v, size, tuple(readers), not readers)
             )
+    sources = [v for v in ids if not list(nxg.predecessors(v))]
+    if len(sources) > 1 and draw(st.booleans()):
+        # a graph input read by some sources: a fork at the virtual source
+        readers = draw(
+            st.lists(st.sampled_from(sources), unique=True, min_size=1)
+        )
+        buffers.append(
+            Buffer("input", None, draw(st.integers(1, 9)), tuple(readers))
+        )
     n = g.n
     return g.replace(
         size=[0] * n,

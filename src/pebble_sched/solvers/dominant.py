@@ -281,7 +281,8 @@ def _all_keys(t: _Branch) -> list:
 
 _OUTSIDE = (
     "a node whose buffers are read by different sets of parallel "
-    "successors, or a graph input read in parallel"
+    "successors, or a graph input read in parallel by nodes that are "
+    "not sources"
 )
 
 
@@ -319,7 +320,7 @@ class _Solver:
         self.model = model
         # node buffers: released by the last successor (forks); the rest of
         # each node's effect is fixed (``fixed``), whatever the order
-        self.size = [*model.size, 0, 0]
+        self.size = [*model.size, model.source_size, 0]
         self.out = self.size
         self.hill0 = [*model.hill, 0, 0]
         self.fixed = [*model.fixed, 0, 0]

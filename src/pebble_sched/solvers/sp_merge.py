@@ -270,6 +270,9 @@ class NodeBuffers:
     start: int
     initial: int
     readers: dict[int, frozenset[int]] = field(default_factory=dict)
+    #: graph inputs read in parallel by sources of a graph with several:
+    #: the node buffer of the virtual source (node n), ``readers[n]``
+    source_size: int = 0
 
 
 def node_buffers(graph: Graph) -> NodeBuffers | None:
@@ -280,9 +283,11 @@ def node_buffers(graph: Graph) -> NodeBuffers | None:
     fixed (:func:`release_steps`), or be an output (never released) or
     have no consumer (live during its producer's step only), or it is read
     by some of its producer's successors only, among them parallel ones: a
-    node buffer with ``readers``. ``None`` when a node has node buffers
+    node buffer with ``readers``. A graph input read in parallel by sources
+    of a graph with several is the node buffer of the virtual source that
+    precedes them (``source_size``). ``None`` when a node has node buffers
     with different readers (two releases), or a graph input is read in
-    parallel.
+    parallel by other nodes.
     """
     mb = graph.memory_buffers()
     n = graph.n
@@ -320,6 +325,8 @@ def node_buffers(graph: Graph) -> NodeBuffers | None:
         else:
             start += s
     readers: dict[int, frozenset[int]] = {}
+    source_size = 0
+    sources = None
     if pending:
         release = _release_of(graph, pending, every=False)
         assert release is not None
@@ -332,11 +339,24 @@ def node_buffers(graph: Graph) -> NodeBuffers | None:
             # the last of them releases (a fork at p over those readers)
             cons = mb.cons_idx[mb.cons_ptr[b] : mb.cons_ptr[b + 1]]
             mine = frozenset(cons.tolist())
-            if p < 0 or full[p] or readers.setdefault(p, mine) != mine:
-                return None  # two releases at one node, or an input
-            fixed[p] -= s
-            size[p] += s
-    return NodeBuffers(size, hill, fixed, start, initial, readers)
+            if p < 0:
+                # an input read by sources: the virtual source's buffer
+                # (it is live from the start: counted in ``start``)
+                if sources is None:
+                    sources = np.flatnonzero(graph.indegree == 0).tolist()
+                if len(sources) < 2 or not mine <= set(sources):
+                    return None
+                p = n
+            elif full[p]:
+                return None  # a node buffer read by all successors too
+            else:
+                fixed[p] -= s
+                size[p] += s
+            if readers.setdefault(p, mine) != mine:
+                return None  # two releases at one node
+            if p == n:
+                source_size += s
+    return NodeBuffers(size, hill, fixed, start, initial, readers, source_size)
 
 
 def _read_by_successors(graph: Graph, mb, counts: np.ndarray) -> np.ndarray:
