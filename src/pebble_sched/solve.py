@@ -450,9 +450,9 @@ AUTO_SP_MAX_NODES = 200_000
 #: nodes/s up to 10^4 nodes, where forks get the exhaustive families),
 SP_NODES_PER_S = 5_000
 #: or this many on graphs of more than ``dominant.LARGE`` nodes (where
-#: large forks go to Lemma 5 at once: 15,000 to 21,000 nodes/s in two
-#: processes at 3 * 10^4 and 10^5 nodes).
-SP_NODES_PER_S_LARGE = 7_000
+#: large forks go to Lemma 5 at once: 18,000 to 26,000 nodes/s in two
+#: processes at 3 * 10^4 and 10^5 nodes, the decomposition included).
+SP_NODES_PER_S_LARGE = 9_000
 #: and SP-ization on other DAGs up to this size (it is quadratic).
 AUTO_SPIZE_MAX_NODES = 1_000
 #: Without a time limit, ``auto`` gives CP-SAT at most this many seconds.
