@@ -425,7 +425,10 @@ class _Solver:
             readers
         ):  # the node after p reads a too: the release is fixed there
             return merge([self.part(b, a, True) for b in branches])
-        others = [self.part(b, a, True) for b in branches if b not in mine]
+        taken = {id(b) for b in mine}  # (SPNodes compare by value: deep)
+        others = [
+            self.part(b, a, True) for b in branches if id(b) not in taken
+        ]
         if len(mine) == 1:  # the release is inside that branch
             return merge([self.part(mine[0], a, False), *others])
         return merge([self.fork(mine, a), *others])
