@@ -7,14 +7,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .bounds import lower_bound
+from .solvers.dominant import OUTSIDE, sp_supported
 from .solvers.pivots import split_blocks
 from .solvers.series_parallel import graph_shape
+from .solvers.sp_merge import fixed_atoms
 from .structure import components, graph_class, longest_path_layers
 
 if TYPE_CHECKING:
     from .graph import Graph
 
-__all__ = ["graph_class", "graph_info", "longest_path_layers"]
+__all__ = ["graph_class", "graph_info", "longest_path_layers", "sp_model"]
 
 
 def graph_info(graph: Graph) -> dict[str, Any]:
@@ -51,4 +53,17 @@ def graph_info(graph: Graph) -> dict[str, Any]:
     info["series_parallel"] = shape["series_parallel"]
     if "not_sp_because" in shape:
         info["not_sp_because"] = shape["not_sp_because"]
+    else:
+        info["sp_model"] = sp_model(graph)
     return info
+
+
+def sp_model(graph: Graph) -> str:
+    """How the SP solvers take a series-parallel graph's memory: every
+    release fixed (the merge, polynomial), node buffers (dominant
+    schedules, forks), or outside both (a heuristic through a proxy)."""
+    if fixed_atoms(graph) is not None:
+        return "fixed releases (the merge: exact, polynomial)"
+    if sp_supported(graph):
+        return "node buffers (dominant schedules: forks)"
+    return f"outside ({OUTSIDE}): a node-model proxy, heuristic"

@@ -279,7 +279,7 @@ def _all_keys(t: _Branch) -> list:
     return [*t.keys, *(k for s in t.subs for k in _all_keys(s))]
 
 
-_OUTSIDE = (
+OUTSIDE = (
     "a node whose buffers are read by different sets of parallel "
     "successors, or a graph input read in parallel by nodes that are "
     "not sources"
@@ -316,7 +316,7 @@ class _Solver:
         self.soft = deadline.sub(0.75) if deadline is not None else None
         model = node_buffers(graph)
         if model is None:
-            raise ValueError(_OUTSIDE)
+            raise ValueError(OUTSIDE)
         self.model = model
         # node buffers: released by the last successor (forks); the rest of
         # each node's effect is fixed (``fixed``), whatever the order
@@ -1320,7 +1320,7 @@ def sp_order(
     if family not in SP_FAMILIES:
         raise ValueError(f"unknown family {family!r}")
     if not sp_supported(graph):
-        raise ValueError(_OUTSIDE)
+        raise ValueError(OUTSIDE)
     large = family == "auto" and graph.n > LARGE
     if max_candidates is None:
         max_candidates = LARGE_CANDIDATES if large else MAX_CANDIDATES
