@@ -22,6 +22,19 @@ def read(name: str) -> Graph:
     return read_graph(DATA_DIR / name)
 
 
+def two_releases() -> Graph:
+    """A node with two buffers read by different parallel successors: two
+    releases at one fork, outside the SP solver's model."""
+    return Graph(
+        list("abcd"),
+        [("a", "b"), ("a", "c"), ("a", "d")],
+        buffers=[
+            Buffer("x", "a", 5, ("b", "c")),
+            Buffer("y", "a", 2, ("c", "d")),
+        ],
+    )
+
+
 def reference_memory(graph: Graph, order: list) -> tuple[int, list[int]]:
     """Memory during each step, straight from docs/model.md with Python sets.
 

@@ -22,7 +22,7 @@ from pebble_sched.solvers.ideals import ideal_search
 from pebble_sched.solvers.profiles import dominates, reduce_word
 from pebble_sched.solvers.series_parallel import decompose
 
-from .helpers import order_peak, reference_memory
+from .helpers import order_peak, reference_memory, two_releases
 
 _PROFILE_EXAMPLES = settings.default.max_examples
 """The loaded profile's examples (``thorough``: 2,000), for tests that
@@ -213,14 +213,7 @@ def test_refuses_non_sp_and_other_models():
     assert sp_order(partial).peak == brute_force(partial)[1] == 7
     # two buffers of one node read by different parallel successors: two
     # releases, outside the model
-    two = Graph(
-        list("abcd"),
-        [("a", "b"), ("a", "c"), ("a", "d")],
-        buffers=[
-            Buffer("x", "a", 5, ("b", "c")),
-            Buffer("y", "a", 2, ("c", "d")),
-        ],
-    )
+    two = two_releases()
     assert not sp_supported(two)
     with pytest.raises(ValueError, match="different sets of parallel"):
         sp_order(two)

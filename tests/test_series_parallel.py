@@ -13,6 +13,8 @@ from pebble_sched.solvers.series_parallel import (
     is_pumpkin,
 )
 
+from .helpers import two_releases
+
 
 def _check_tree(g: Graph):
     r = decompose(g)
@@ -63,22 +65,15 @@ def test_bridge_is_not_sp():
 
 def test_info_names_the_sp_model():
     """Tests how info says the SP solvers take an SP graph's memory."""
-    from pebble_sched.graph import Buffer
 
     diamond = [("s", "a"), ("s", "b"), ("a", "t"), ("b", "t")]
     edges = Graph(list("sabt"), diamond, edge_size=[1, 2, 3, 4])
     assert graph_info(edges)["sp_model"].startswith("fixed releases")
     nodes = Graph(list("sabt"), diamond, size=[5, 1, 1, 1])
     assert graph_info(nodes)["sp_model"].startswith("node buffers")
-    two = Graph(
-        list("abcd"),
-        [("a", "b"), ("a", "c"), ("a", "d")],
-        buffers=[
-            Buffer("x", "a", 5, ("b", "c")),
-            Buffer("y", "a", 2, ("c", "d")),
-        ],
+    assert graph_info(two_releases())["sp_model"].startswith(
+        "outside (a node whose"
     )
-    assert graph_info(two)["sp_model"].startswith("outside (a node whose")
 
 
 def test_info_reports_pumpkin_and_degree():

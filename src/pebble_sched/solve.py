@@ -604,6 +604,9 @@ def _portfolio(
     # (pivot blocks, split=False, carry graph inputs: the proxy of
     # SP-ization would drop them, and each block is small; not there)
     enough = not timed or deadline.remaining() * share >= graph.n / rate
+    # the orders found before the split, (order, peak, winner): the SP
+    # solver's (inexact) first, the Liu relaxation's
+    found: list[tuple[Any, int, str]] = []
     if graph.n <= limit and enough and (is_sp or split):
         sub = deadline.sub(share) if timed else Deadline()
         if callbacks is not None:
@@ -629,20 +632,16 @@ def _portfolio(
             if exact or peak <= max(lb, goal):  # optimal, or meets the bound
                 return o, peak, stats, "sp"
             sp_order_found = o
+            found.append((o, peak, "sp"))
+    if early is not None:
+        found.append((early[0], early[1], "heuristic"))
 
     def so_far():
         """The best order found so far, when the time is up."""
         stats["interrupted"] = "time"
-        found = [
-            (evaluate_indices(graph, o, check=False).peak, k, o, which)
-            for k, (o, which) in enumerate(
-                ((sp_order_found, "sp"), (early and early[0], "heuristic"))
-            )
-            if o is not None
-        ]
         if not found:
             return input_order(graph), lb, stats, "input"
-        _peak, _k, o, which = min(found, key=lambda x: x[:2])
+        o, _peak, which = min(found, key=lambda x: x[1])
         return o, lb, stats, which
 
     if timed and deadline.expired():
@@ -662,14 +661,9 @@ def _portfolio(
             if "sp" in stats:
                 bstats["sp"] = stats["sp"]
             best_peak = evaluate_indices(graph, order, check=False).peak
-            for other, which in (
-                (sp_order_found, "sp"),
-                (early[0] if early is not None else None, "heuristic"),
-            ):
-                if other is not None:
-                    mine = evaluate_indices(graph, other, check=False).peak
-                    if mine < best_peak:
-                        order, best_peak, name = other, mine, which
+            for other, mine, which in found:
+                if mine < best_peak:
+                    order, best_peak, name = other, mine, which
             return order, lb, bstats, name
     if callbacks is not None:
         callbacks.on_phase("heuristic")
