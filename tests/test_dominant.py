@@ -17,7 +17,7 @@ from pebble_sched.generators import (
 )
 from pebble_sched.memory import evaluate_indices
 from pebble_sched.solvers.brute_force import brute_force
-from pebble_sched.solvers.dominant import sp_order, sp_supported
+from pebble_sched.solvers.dominant import _Solver, sp_order, sp_supported
 from pebble_sched.solvers.ideals import ideal_search
 from pebble_sched.solvers.profiles import dominates, reduce_word
 from pebble_sched.solvers.series_parallel import decompose
@@ -313,12 +313,21 @@ def test_ctrl_c_stops_the_solver_thread(tmp_path):
 @settings(deadline=None)
 @given(sp_graphs())
 def test_threshold_family_against_brute_force(g):
-    """Tests Lemma 5 (conjectured): the threshold family alone finds the optimum."""
+    """Tests Lemma 5: the threshold family alone finds the optimum, proven
+    (with nested branches: their every option, the thresholds over the
+    other branches), and so does the conjectured family that takes
+    thresholds inside nested branches too."""
+    from unittest import mock
+
     assume(decompose(g).is_sp)
+    best = brute_force(g)[1]
     r = sp_order(g, family="threshold")
-    assert r.peak == evaluate_indices(g, r.order).peak
+    assert r.peak == evaluate_indices(g, r.order).peak == best
+    assert r.exact and r.conjectured == 0
+    with mock.patch.object(_Solver, "_mixed_combos", lambda self, trees: None):
+        r = sp_order(g, family="threshold")
+    assert r.peak == evaluate_indices(g, r.order).peak == best
     assert r.exact_if_lemma5
-    assert r.peak == brute_force(g)[1]
     assert r.exact == (r.conjectured == 0)
 
 
@@ -338,9 +347,10 @@ def test_threshold_family_matches_the_full_family(seed, n, d):
     r = sp_order(g, family="threshold")
     assert r.exact_if_lemma5
     assert r.peak == full.peak
+    assert r.exact == (r.conjectured == 0)
 
 
-def test_threshold_family_through_solve():
+def test_threshold_family_through_solve(monkeypatch):
     """Tests the families under solve(): honest status, one-line errors."""
     g = pumpkin(6, 4, 8, seed=2)
     full = solve(g, method="pumpkin", sp_family="full")
@@ -348,11 +358,17 @@ def test_threshold_family_through_solve():
     assert full.status == "optimal" and fpt.peak == full.peak
     # a pumpkin is one flat fork: Lemma 5 is proven there
     assert fpt.status == "optimal" and fpt.stats["conjectured_forks"] == 0
-    # a fork with a nested branch: the conjectured part of the family
+    # a fork with a nested branch: proven with the nested branch's every
+    # option (mixed family) ...
     g = series_parallel(20, seed=1, max_out_degree=3)
     full = solve(g, method="sp", sp_family="full")
     fpt = solve(g, method="sp", sp_family="threshold")
     assert full.status == "optimal" and fpt.peak == full.peak
+    assert fpt.status == "optimal" and fpt.stats["conjectured_forks"] == 0
+    # ... and where that is beyond the budgets, the conjectured family
+    monkeypatch.setattr(_Solver, "_mixed_combos", lambda self, trees: None)
+    fpt = solve(g, method="sp", sp_family="threshold")
+    assert fpt.peak == full.peak
     assert (
         fpt.stats["conjectured_forks"] == 1 and fpt.stats["optimal_if_lemma5"]
     )

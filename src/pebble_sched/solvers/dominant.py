@@ -450,10 +450,14 @@ class _Solver:
         conjectured = False
         full = math.prod(t.count for t in trees)
         cap = full if full <= MAX_CANDIDATES else math.inf
-        proven = all(t.proven for t in trees)  # Lemma 5 holds here
+        # Lemma 5 is proven on flat forks, and with nested branches for
+        # the others (every option of the nested ones kept)
+        proven = all(t.proven for t in trees) or (
+            not self.large
+            and _threshold_size([t for t in trees if t.proven]) <= PARETO_MAX
+        )
         if self.family == "threshold":
-            combos = self._threshold_combos(trees, cap)
-            conjectured = combos is not None
+            combos, conjectured = self._lemma5(trees, cap)
         else:
             hurry = self.soft is not None and self.soft.expired()
             small = full <= (
@@ -461,8 +465,8 @@ class _Solver:
             )
             # Lemma 5 where its family is affordable (not at a high degree):
             # first where it is proven, else in a hurry or on large graphs
-            cheap = (
-                self.family == "auto" and _threshold_size(trees) <= PARETO_MAX
+            cheap = self.family == "auto" and (
+                proven or _threshold_size(trees) <= PARETO_MAX
             )
             if small or not (cheap and (hurry or self.large or proven)):
                 before = self.capped
@@ -474,10 +478,7 @@ class _Solver:
                 else:  # Lemma 5 instead
                     self.capped = before
             if combos is None and cheap:
-                combos = self._threshold_combos(trees, cap)
-                conjectured = combos is not None
-        if proven:
-            conjectured = False
+                combos, conjectured = self._lemma5(trees, cap)
         if combos is _ALL:  # no larger than the threshold family, and exact
             combos = _Candidates.product([self.options(t) for t in trees])
             conjectured = False
@@ -512,6 +513,54 @@ class _Solver:
             self.undominated += 1  # the least peak still
         pre, post = combos.chains(best)
         return join(pre, (r_atom,), post)
+
+    def _lemma5(
+        self, trees: list[_Branch], cap: float
+    ) -> tuple[_Candidates | list | str | None, bool]:
+        """Lemma 5's candidates for a fork, and whether they rest on the
+        conjecture: the threshold family on a flat fork; with nested
+        branches, their every option combined with the threshold family of
+        the other branches (:meth:`_mixed_combos`, proven), or where that
+        is beyond the budgets the family that takes thresholds inside the
+        nested branches too (conjectured)."""
+        if all(t.proven for t in trees):
+            return self._threshold_combos(trees, cap), False
+        # (not on large graphs: there it takes twice the time of the whole
+        # solve at 10^5 nodes and leaves a hundred forks to the conjecture)
+        combos = None if self.large else self._mixed_combos(trees)
+        if combos is not None:
+            return combos, False
+        combos = self._threshold_combos(trees, cap)
+        return combos, combos is not None and combos is not _ALL
+
+    def _mixed_combos(self, trees: list[_Branch]) -> list | None:
+        """The proven candidates of a fork with nested branches: every
+        option of those (:meth:`options`, dominated ones dropped) with every
+        member of the threshold family of the others, combined as in
+        :meth:`_combinations` (Pareto pruning beyond ``max_candidates``);
+        None beyond the budgets.
+
+        Lemma 5 holds there: its exchange argument moves an atom y of a flat
+        branch after the release or an atom x of one before it, and
+        whatever is chosen of a nested branch stays where it is, its atoms
+        independent of x and y and merged by key on each side like the
+        others (docs/theory.md). So for each choice in the nested branches
+        some member of the flat branches' threshold family dominates.
+        """
+        flat = [t for t in trees if t.proven]
+        if _threshold_size(flat) > PARETO_MAX:
+            return None
+        before = self.capped
+        opts = [self._prune(self.options(t)) for t in trees if not t.proven]
+        if self.capped != before:  # a nested branch lost options
+            self.capped = before
+            return None
+        if flat:
+            family = self._threshold_combos(flat)
+            if family is None:
+                return None
+            opts.append(self._prune(list(family)))
+        return self._combinations(opts)
 
     def _shared(self, size: int, least: int) -> bool:
         """Whether work of this size goes half to a forked process."""
