@@ -821,3 +821,37 @@ def test_a_dead_worker_changes_nothing(monkeypatch):
             assert two.peak == one.peak == evaluate_indices(g, two.order).peak
             assert two.exact == one.exact
     assert len(died) > 10
+
+
+@settings(deadline=None, max_examples=200)
+@given(
+    st.lists(
+        st.tuples(
+            st.lists(st.integers(-4, 6), min_size=1, max_size=6),
+            st.lists(st.integers(-4, 6), min_size=1, max_size=6),
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+    st.booleans(),
+)
+def test_pareto_keeps_a_dominating_item_for_every_item(pairs, same_sum):
+    """Tests the Pareto pruning of (pre, post) items against its definition:
+    every item is dominated in both words by a kept one, and no kept item
+    by another (with final levels of one sum, as in the solver, or not)."""
+    from pebble_sched.solvers.dominant import _pareto
+
+    items = []
+    for k, (pre, post) in enumerate(pairs):
+        pre, post = [0, *pre], [0, *post]
+        if same_sum:  # the post word ends where the sum says
+            post.append(5 - pre[-1])
+        items.append((f"pre{k}", f"post{k}", pre, post))
+    kept = _pareto(items)
+
+    def beats(x, y):
+        return dominates(x[2], y[2]) and dominates(x[3], y[3])
+
+    assert {x[0] for x in kept} <= {x[0] for x in items}
+    assert all(any(beats(k, x) for k in kept) for x in items)
+    assert not any(beats(a, b) for a in kept for b in kept if a is not b)

@@ -455,11 +455,14 @@ class _Solver:
         full = math.prod(t.count for t in trees)
         cap = full if full <= MAX_CANDIDATES else math.inf
         # Lemma 5 is proven on flat forks, and with nested branches for
-        # the others (every option of the nested ones kept)
-        proven = all(t.proven for t in trees) or (
-            not self.large
-            and _threshold_size([t for t in trees if t.proven]) <= PARETO_MAX
-        )
+        # the others (every option of the nested ones kept): where that
+        # family is affordable, it comes first
+        if all(t.proven for t in trees):
+            proven = affordable = _threshold_size(trees) <= PARETO_MAX
+        else:
+            flat = [t for t in trees if t.proven]
+            proven = not self.large and _threshold_size(flat) <= PARETO_MAX
+            affordable = proven or _threshold_size(trees) <= PARETO_MAX
         if self.family == "threshold":
             combos, conjectured = self._lemma5(trees, cap)
         else:
@@ -469,9 +472,7 @@ class _Solver:
             )
             # Lemma 5 where its family is affordable (not at a high degree):
             # first where it is proven, else in a hurry or on large graphs
-            cheap = self.family == "auto" and (
-                proven or _threshold_size(trees) <= PARETO_MAX
-            )
+            cheap = self.family == "auto" and affordable
             if small or not (cheap and (hurry or self.large or proven)):
                 before = self.capped
                 opts = [self._prune(self.options(t)) for t in trees]
@@ -1092,26 +1093,35 @@ def _pareto(items: list, deadline: Deadline | None = None) -> list:
     """Items ``(pre, post, pre_word, post_word)`` not dominated in both words.
 
     Items are taken by increasing (pre peak, post peak); a kept item can beat
-    a later one only if its post peak and both final levels are no higher, a
-    filter done on numpy arrays before the exact check of Lemma 3.
+    a later one only if its post peak, both final levels and both lowest
+    levels are no higher (every value of a word is paired with one of the
+    dominating word no higher). The items of one call are the combinations
+    of the same branches, so their two final levels have the same sum and a
+    kept item can beat only those that end at the same levels: kept items
+    are grouped by their final levels (one group when the sums differ), the
+    filter runs on the group's rows (numpy), and the items it leaves get
+    the exact check of Lemma 3.
     """
     items = sorted(
         ((*x, max(x[2]), max(x[3])) for x in items), key=lambda x: (x[4], x[5])
     )
     m = len(items)
-    keys = [(x[5], x[2][-1], x[3][-1]) for x in items]
-    if any(abs(v) >= INT64_SAFE for k in keys for v in k):
-        arr = np.array(keys, dtype=object).reshape(m, 3)
-    else:
-        arr = np.array(keys, dtype=np.int64).reshape(m, 3)
+    keys = [(x[5], x[2][-1], x[3][-1], min(x[2]), min(x[3])) for x in items]
+    big = any(abs(v) >= INT64_SAFE for k in keys for v in k)
+    arr = np.array(keys, dtype=object if big else np.int64).reshape(m, 5)
+    same_sum = len({k[1] + k[2] for k in keys}) <= 1
     alive = np.zeros(m, dtype=bool)  # kept so far
-    # the kept items in order, and their keys as rows (a dropped one stays
-    # there, masked by ``alive``): the filter scans kept rows only
-    kept: list[int] = []
-    rows = np.empty((m, 3), dtype=arr.dtype)
+    # kept items by final levels: their indices and their rows (a dropped
+    # one stays there, masked by ``alive``)
+    groups: dict = {}
     for i, item in enumerate(items):
         if deadline is not None and i % 32 == 0:
             deadline.check()
+        group = groups.get(keys[i][1:3] if same_sum else None)
+        if group is None:
+            group = [[], np.empty((4, 5), dtype=arr.dtype)]
+            groups[keys[i][1:3] if same_sum else None] = group
+        kept, rows = group
         nk = len(kept)
         if nk:
             hit = np.flatnonzero((rows[:nk] <= arr[i]).all(axis=1)).tolist()
@@ -1123,22 +1133,24 @@ def _pareto(items: list, deadline: Deadline | None = None) -> list:
                     pre_t(items[k][2]) and post_t(items[k][3]) for k in hit
                 ):
                     continue
-        # sorted by peaks: a later item beats a kept one only on equal peaks
+        # sorted by peaks: a later item beats a kept one only on equal
+        # peaks, and those were kept last
         for k in reversed(kept):
             if (items[k][4], items[k][5]) != (item[4], item[5]):
                 break
             if (
                 alive[k]
-                and arr[i, 1] <= arr[k, 1]
-                and arr[i, 2] <= arr[k, 2]
+                and (arr[i, 1:] <= arr[k, 1:]).all()
                 and dominates(item[2], items[k][2])
                 and dominates(item[3], items[k][3])
             ):
                 alive[k] = False
         alive[i] = True
+        if nk == len(rows):
+            group[1] = rows = np.concatenate([rows, np.empty_like(rows)])
         rows[nk] = arr[i]
         kept.append(i)
-    return [items[k][:4] for k in kept if alive[k]]
+    return [items[k][:4] for k in range(m) if alive[k]]
 
 
 class _Candidates:
