@@ -203,7 +203,7 @@ import pebble_sched
 from pebble_sched.generators import pumpkin, series_parallel
 from pebble_sched.solvers.dominant import sp_order
 kind, n, length = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-g = (series_parallel(n, seed=n, max_out_degree=6) if kind == "sp"
+g = (series_parallel(n, seed=length or n, max_out_degree=6) if kind == "sp"
      else pumpkin(n, length, length, seed=n))
 out = {}
 def run():
@@ -228,10 +228,12 @@ def table_versions(
     degrees: list[int],
     pumpkin_n: int,
     reps: int,
+    seeds: int = 0,
 ) -> list[str]:
     """``sp_order(g, workers=2)`` of the version in ``baseline`` (a ``src``
     folder) against this one, each run in a fresh process, alternated:
-    the least time of each, their ratio, the answers and peak memory."""
+    the least time of each, their ratio, the answers and peak memory. SP
+    graphs of each size: seed n, then seeds 1 to ``seeds`` below 10^6."""
     here = Path(__file__).resolve().parent.parent / "src"
     rows = [
         "| graph | n | baseline | this | ratio | same answer | peak | proven "
@@ -239,6 +241,12 @@ def table_versions(
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     cases = [("sp", n, 0, f"sp d <= 6, {n:,} nodes") for n in sizes]
+    cases += [
+        ("sp", n, seed, f"sp d <= 6, {n:,} nodes, seed {seed}")
+        for n in sizes
+        if n < 1_000_000
+        for seed in range(1, seeds + 1)
+    ]
     for d in degrees:
         length = max(1, (pumpkin_n - 2) // d)
         cases.append(("pumpkin", d, length, f"pumpkin d = {d}"))
@@ -399,6 +407,18 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument(
+        "--sizes",
+        default=None,
+        help="SP graph sizes of the n, workers and versions tables "
+        "(comma-separated; default 1000,10000,100000)",
+    )
+    ap.add_argument(
+        "--seeds",
+        type=int,
+        default=0,
+        help="the versions table: SP graphs of seeds 1 to SEEDS too",
+    )
+    ap.add_argument(
         "--million",
         action="store_true",
         help="the workers table on 10^6 nodes too (about 3 minutes a run)",
@@ -418,6 +438,8 @@ def main() -> None:
     args = ap.parse_args()
     tables = set(args.tables.split(","))
     sizes = [1_000, 10_000] if args.quick else [1_000, 10_000, 100_000]
+    if args.sizes:
+        sizes = [int(x) for x in args.sizes.split(",")]
     degrees = [2, 4, 6, 8] if args.quick else list(range(2, 21, 2))
     out = ["# Series-parallel solvers (scripts/bench_sp.py)", ""]
     if "exact" in tables:
@@ -457,6 +479,7 @@ def main() -> None:
             [8, 12, 16],
             args.pumpkin_n,
             args.reps,
+            args.seeds,
         )
     if "d" in tables:
         out += [
