@@ -242,3 +242,44 @@ def test_auto_keeps_a_limit_the_sp_solver_runs_into(monkeypatch):
     assert s.stats["sp"] == {"interrupted": "time"}
     assert s.stats["liu_first"]["peak"] == s.peak  # the order found before
     assert_valid_schedule(g, s)
+
+
+@pytest.mark.parametrize("interrupt", ["time", "ctrl-c"])
+def test_sp_out_of_time_falls_back_to_the_liu_relaxation(
+    monkeypatch, interrupt
+):
+    """Tests that ``sp`` under a time limit that it runs out keeps time for
+    the Liu relaxation of the input order and returns it (far below the
+    input order on SP graphs), and that Ctrl-C returns the input order at
+    once; the solver gets less than the whole limit."""
+    import sys
+
+    import numpy as np
+
+    from pebble_sched.generators import series_parallel
+    from pebble_sched.memory import evaluate_indices
+    from pebble_sched.runtime import TimeUp
+    from pebble_sched.solvers.heuristics import liu_relaxation_order
+    from pebble_sched.solvers.inductor import input_order
+
+    solve_module = sys.modules["pebble_sched.solve"]
+    g = series_parallel(3_000, seed=2, max_out_degree=6)
+    limits: list[float] = []
+
+    def no_time(graph, deadline, *args, **kwargs):
+        limits.append(deadline.remaining())
+        raise TimeUp if interrupt == "time" else KeyboardInterrupt
+
+    monkeypatch.setattr(solve_module, "sp_candidate", no_time)
+    s = solve(g, method="sp", time_limit=20)
+    assert_valid_schedule(g, s)
+    assert limits and limits[0] < 20 - solve_module.SP_FALLBACK_S
+    base = input_order(g)
+    if interrupt == "time":
+        assert s.stats["fallback"] == "liu relaxation"
+        relaxed = liu_relaxation_order(g, np.asarray(base))
+        assert s.peak == evaluate_indices(g, relaxed).peak
+        assert s.peak < evaluate_indices(g, base).peak
+    else:
+        assert s.stats["fallback"] == "input"
+        assert s.peak == evaluate_indices(g, base).peak
