@@ -492,6 +492,28 @@ def test_exchange_lemma(x, y, block):
     assert dominates(_coarse_word(better), _coarse_word([y, *w, x]))
 
 
+@settings(deadline=None, max_examples=max(1000, _PROFILE_EXAMPLES))
+@given(_steps(), _steps(), st.lists(_steps(), max_size=6))
+def test_dependent_exchange_lemma(y, c, block):
+    """Tests the companion of the exchange lemma (docs/theory.md): for a
+    step y followed by a step C that depends on it and is preferred to it,
+    and any block W independent of both, ``y C W`` (when hill(y) >= net(y)
+    + hill(C)) or else ``W y C`` has a word that dominates ``y W C``."""
+    from pebble_sched.solvers.dominant import _coarse_word
+    from pebble_sched.solvers.profiles import Atom
+
+    a, b = Atom(*y, "y"), Atom(*c, "c")
+    c, y = (a, b) if a.key <= b.key else (b, a)
+    w = [Atom(h, n, k) for k, (h, n) in enumerate(block)]
+    if y.hill >= y.net + c.hill:
+        assert c.net <= 0  # (the proof's first step)
+        better = [y, c, *w]
+    else:
+        assert y.net >= 0
+        better = [*w, y, c]
+    assert dominates(_coarse_word(better), _coarse_word([y, *w, c]))
+
+
 @settings(deadline=None, max_examples=max(300, _PROFILE_EXAMPLES))
 @given(st.integers(0, 2**31), st.integers(2, 4), st.integers(0, 2))
 def test_threshold_family_is_exact_on_flat_forks(seed, d, work):
