@@ -40,6 +40,7 @@ from .solvers.ideals import supports as ideals_supported
 from .solvers.inductor import INDUCTOR_METHODS, inductor_order, input_order
 from .solvers.pivots import join_orders, split_blocks
 from .solvers.series_parallel import decompose, is_pumpkin
+from .solvers.sp_bound import sp_relaxation_bound
 from .solvers.sp_merge import FixedAtoms, fixed_atoms, sp_merge_order
 from .solvers.sp_regions import fix_sp_regions
 from .solvers.spization import node_model_proxy, spize
@@ -290,7 +291,35 @@ def _run_sp(
         return order, evaluate_indices(graph, order, check=False).peak, stats
     # not proven (SP-ization, Lemma 5, budgets): say what is known; the
     # exact methods tree and pumpkin get no bound from the dispatcher
-    return order, _bound(graph, deadline), stats
+    bound = _bound(graph, deadline)
+    peak = evaluate_indices(graph, order, check=False).peak
+    bound = _with_relaxation(
+        graph, stats, peak, bound, deadline, num_workers, sp_family
+    )
+    return order, bound, stats
+
+
+def _with_relaxation(
+    graph, stats, peak, bound, deadline, num_workers, family, dec=None
+):
+    """``bound``, or the fork relaxation's bound if higher (recorded in
+    ``stats``), after an inexact SP order of ``peak`` (the relaxation
+    drops the reads that make forks nested: see
+    :mod:`pebble_sched.solvers.sp_bound`); at most half the time left."""
+    if stats.get("algorithm") != "sp" or peak <= bound:
+        return bound
+    timed = math.isfinite(deadline.remaining())
+    got = sp_relaxation_bound(
+        graph,
+        deadline.sub(0.5) if timed else None,
+        dec,
+        workers=_sp_workers(num_workers),
+        family=family,
+    )
+    if got is None:
+        return bound
+    stats["relaxation_bound"] = got
+    return max(bound, got)
 
 
 def _pumpkin_ok(graph: Graph) -> bool:
@@ -665,6 +694,12 @@ def _portfolio(
             peak = evaluate_indices(graph, o, check=False).peak
             if exact or peak <= max(lb, goal):  # optimal, or meets the bound
                 return o, peak, stats, "sp"
+            if is_sp:
+                lb = _with_relaxation(
+                    graph, st, peak, lb, deadline, num_workers, sp_family, dec
+                )
+                if peak <= max(lb, goal):
+                    return o, peak, stats, "sp"
             sp_order_found = o
             found.append((o, peak, "sp"))
     if early is not None:

@@ -1,0 +1,100 @@
+"""The fork relaxation bound of series-parallel graphs (solvers/sp_bound)."""
+
+from __future__ import annotations
+
+from unittest import mock
+
+import numpy as np
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from pebble_sched import solve
+from pebble_sched.bounds import lower_bound
+from pebble_sched.generators import pumpkin, series_parallel
+from pebble_sched.memory import evaluate_indices
+from pebble_sched.solvers.brute_force import brute_force
+from pebble_sched.solvers.dominant import _Solver
+from pebble_sched.solvers.series_parallel import decompose
+from pebble_sched.solvers.sp_bound import (
+    nested_reads,
+    relaxed_graph,
+    sp_relaxation_bound,
+)
+
+from .test_dominant import partial_reader_sp_graphs, sp_graphs
+
+
+def _random_orders(g, k: int, seed: int):
+    """k random topological orders of g (node indices)."""
+    rng = np.random.default_rng(seed)
+    nxg = g.to_networkx()
+    index = {v: i for i, v in enumerate(g.ids)}
+    for _ in range(k):
+        indeg = {v: nxg.in_degree(v) for v in nxg}
+        ready = [v for v, d in indeg.items() if d == 0]
+        order = []
+        while ready:
+            v = ready.pop(int(rng.integers(len(ready))))
+            order.append(index[v])
+            for w in nxg.successors(v):
+                indeg[w] -= 1
+                if indeg[w] == 0:
+                    ready.append(w)
+        yield order
+
+
+@settings(deadline=None, max_examples=150)
+@given(st.one_of(sp_graphs(), partial_reader_sp_graphs()), st.integers(0, 99))
+def test_relaxation_is_a_lower_bound(g, seed):
+    """Tests the relaxation against its definition: every order's peak on
+    the relaxed graph is at most its peak on the graph, and the bound (when
+    proven) is at most the optimum (brute force)."""
+    r = decompose(g)
+    assume(r.is_sp)
+    drop = nested_reads(r, g.n)
+    relaxed = relaxed_graph(g, drop)
+    for order in _random_orders(g, 3, seed):
+        assert (
+            evaluate_indices(relaxed, order).peak
+            <= evaluate_indices(g, order).peak
+        )
+    bound = sp_relaxation_bound(g)
+    assert bound is None or bound <= brute_force(g)[1]
+    if not drop:
+        assert bound is None
+
+
+def test_relaxation_drops_only_nested_reads():
+    """Tests that a pumpkin (one flat fork) has nothing to relax, and that
+    on a graph with a nested fork the relaxed graph keeps every edge."""
+    assert sp_relaxation_bound(pumpkin(4, 3, 3, seed=1)) is None
+    g = series_parallel(20, seed=28, max_out_degree=3)
+    drop = nested_reads(decompose(g), g.n)
+    assert drop
+    relaxed = relaxed_graph(g, drop)
+    assert relaxed.m == g.m and relaxed.n == g.n  # the precedences stay
+    reads = {
+        (g.index(b.producer), g.index(c))
+        for b in relaxed.buffers
+        for c in b.consumers
+    }
+    explicit = {g.index(b.producer) for b in relaxed.buffers}
+    for a, v in zip(g.edge_src.tolist(), g.edge_dst.tolist(), strict=True):
+        if a in explicit:  # a's buffer is explicit now, without the drops
+            assert ((a, v) in reads) == ((a, v) not in drop)
+        else:  # untouched: a node size read by every successor
+            assert all(x != a for x, _ in drop)
+
+
+def test_relaxation_proves_an_order_the_other_bounds_leave_short():
+    """Tests solve on a graph whose one nested fork is left to the
+    conjectured family (the proven one made unavailable): the usual bound
+    is below the peak, the relaxation meets it, so the order is optimal."""
+    g = series_parallel(20, seed=28, max_out_degree=3)
+    with mock.patch.object(_Solver, "_mixed_combos", lambda self, trees: None):
+        s = solve(g, method="sp", sp_family="threshold")
+    assert s.stats["conjectured_forks"] == 1
+    assert lower_bound(g) < s.peak
+    assert s.stats["relaxation_bound"] == s.peak == s.lower_bound
+    assert s.status.value == "optimal"
+    assert s.peak == solve(g, method="ideals").peak  # (exact, independent)
