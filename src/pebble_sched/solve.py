@@ -860,7 +860,14 @@ def _dispatch(graph, method, deadline, rng, callbacks, options):
     # the cheap bounds first, for every method: an exit by time or Ctrl-C,
     # or a method that proves nothing, still reports them
     callbacks.on_phase("bounds")
-    bound = _bound(graph, deadline)
+    if method == "sp":
+        # the SP solver is mostly exact, and computes the costly bounds
+        # itself when it is not (the cut bound can take ten times as long)
+        from .bounds import local_bound
+
+        bound = local_bound(graph)
+    else:
+        bound = _bound(graph, deadline)
     callbacks.on_bound(bound)
     callbacks.on_phase(method)
     if method == "heuristic":
