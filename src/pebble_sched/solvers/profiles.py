@@ -367,19 +367,17 @@ def dominated_by(b: Sequence[int]) -> Callable[[Sequence[int]], bool]:
             for k in by_value:
                 masks.append(masks[-1] | (1 << k))
 
-        def allowed(x: int) -> int:
-            return masks[bisect_right(desc, -x)]
-
-        def fill(cells: int, seeds: int) -> int:
-            return (cells & ~(cells + seeds)) | seeds
-
-        reach = fill(allowed(a[0]), 1)
+        # (inlined, the hot loop of the Pareto pruning: allowed cells of a
+        # value x are masks[bisect_right(desc, -x)]; the fill of ``cells``
+        # from ``seeds`` is (cells & ~(cells + seeds)) | seeds)
+        cells = masks[bisect_right(desc, -a[0])]
+        reach = (cells & ~(cells + 1)) | 1
         for x in a[1:]:
-            cells = allowed(x)
+            cells = masks[bisect_right(desc, -x)]
             seeds = cells & (reach | (reach << 1))
             if not seeds:
                 return False
-            reach = fill(cells, seeds)
+            reach = (cells & ~(cells + seeds)) | seeds
         return bool(reach >> (m - 1) & 1)
 
     return test
