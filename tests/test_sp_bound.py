@@ -98,3 +98,24 @@ def test_relaxation_proves_an_order_the_other_bounds_leave_short():
     assert s.stats["relaxation_bound"] == s.peak == s.lower_bound
     assert s.status.value == "optimal"
     assert s.peak == solve(g, method="ideals").peak  # (exact, independent)
+
+
+def test_relaxation_of_a_graph_input_read_in_a_nested_branch():
+    """Tests the fork at the virtual source: a graph input read by the
+    sources, two of them in a nested branch; the relaxation keeps only the
+    other source's read, and its bound is the relaxed graph's optimum."""
+    from pebble_sched import Graph
+    from pebble_sched.buffers import Buffer
+
+    g = Graph(
+        ["s1", "s2", "s3", "w", "t"],
+        [("s1", "w"), ("s2", "w"), ("w", "t"), ("s3", "t")],
+        size=[3, 4, 2, 1, 1],
+        buffers=[Buffer("in", None, 5, ("s1", "s2", "s3"))],
+    )
+    drop = nested_reads(decompose(g), g.n)
+    assert drop == {(g.n, g.index("s1")), (g.n, g.index("s2"))}
+    relaxed = relaxed_graph(g, drop)
+    assert relaxed.buffers == (Buffer("in", None, 5, ("s3",)),)
+    bound = sp_relaxation_bound(g)
+    assert bound == brute_force(relaxed)[1] <= brute_force(g)[1]

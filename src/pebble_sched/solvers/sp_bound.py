@@ -64,24 +64,24 @@ def nested_reads(r: SPResult, n: int) -> set[tuple[int, int]]:
 
 def relaxed_graph(graph: Graph, drop: set[tuple[int, int]]) -> Graph:
     """``graph`` without the reads ``drop`` ((producer, reader) node
-    indices): a producer's node-size buffer becomes an explicit buffer read
-    by the successors that keep reading it, and its explicit buffers lose
-    those readers; edges, edge sizes and workspaces stay."""
+    indices, producer n for the graph inputs): a producer's node-size
+    buffer becomes an explicit buffer read by the successors that keep
+    reading it, and its explicit buffers (the inputs, for n) lose those
+    readers; edges, edge sizes and workspaces stay."""
     by_producer: dict[int, set[int]] = {}
-    for a, v in drop:
-        if a < graph.n:  # (not the virtual source)
-            by_producer.setdefault(a, set()).add(v)
+    for a, v in drop:  # (a = n: the virtual source, for graph inputs)
+        by_producer.setdefault(a, set()).add(v)
     ids = graph.ids
     size = np.array(graph.node_size, dtype=np.int64)
     buffers = []
     for b in graph.buffers:
-        p = None if b.producer is None else graph.index(b.producer)
-        gone = by_producer.get(p, set()) if p is not None else set()
+        p = graph.n if b.producer is None else graph.index(b.producer)
+        gone = by_producer.get(p, set())
         keep = tuple(c for c in b.consumers if graph.index(c) not in gone)
         buffers.append(Buffer(b.id, b.producer, b.size, keep, b.output))
     taken = {b.id for b in buffers}
     for a, gone in by_producer.items():
-        if size[a] == 0:
+        if a == graph.n or size[a] == 0:
             continue
         succ = graph.succ_idx[graph.succ_ptr[a] : graph.succ_ptr[a + 1]]
         keep = tuple(ids[v] for v in succ.tolist() if v not in gone)
