@@ -264,7 +264,9 @@ def _run_sp(
         fallback = relaxation()
     elif timed:
         sp_deadline = deadline.sub(1 - reserve / deadline.remaining())
+    dec = None
     try:
+        dec = decompose(graph, sp_deadline)  # (the relaxation reuses it)
         order, exact, stats = sp_candidate(
             graph,
             sp_deadline,
@@ -272,6 +274,7 @@ def _run_sp(
             callbacks,
             family=sp_family,
             workers=_sp_workers(num_workers),
+            dec=dec,
         )
     except (TimeUp, KeyboardInterrupt) as exc:
         # out of time, or Ctrl-C: the relaxation if there was time for it
@@ -294,7 +297,7 @@ def _run_sp(
     bound = _bound(graph, deadline)
     peak = evaluate_indices(graph, order, check=False).peak
     bound = _with_relaxation(
-        graph, stats, peak, bound, deadline, num_workers, sp_family
+        graph, stats, peak, bound, deadline, num_workers, sp_family, dec
     )
     return order, bound, stats
 
