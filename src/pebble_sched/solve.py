@@ -297,13 +297,21 @@ def _run_sp(
     bound = _bound(graph, deadline)
     peak = evaluate_indices(graph, order, check=False).peak
     bound = _with_relaxation(
-        graph, stats, peak, bound, deadline, num_workers, sp_family, dec
+        graph,
+        stats,
+        peak,
+        bound,
+        deadline,
+        num_workers,
+        sp_family,
+        dec,
+        callbacks,
     )
     return order, bound, stats
 
 
 def _with_relaxation(
-    graph, stats, peak, bound, deadline, num_workers, family, dec=None
+    graph, stats, peak, bound, deadline, num_workers, family, dec, callbacks
 ):
     """``bound``, or the fork relaxation's bound if higher (recorded in
     ``stats``), after an inexact SP order of ``peak`` (the relaxation
@@ -312,6 +320,8 @@ def _with_relaxation(
     if stats.get("algorithm") != "sp" or peak <= bound:
         return bound
     timed = math.isfinite(deadline.remaining())
+    if callbacks is not None:
+        callbacks.on_phase("fork relaxation bound")
     got = sp_relaxation_bound(
         graph,
         deadline.sub(0.5) if timed else None,
@@ -699,7 +709,15 @@ def _portfolio(
                 return o, peak, stats, "sp"
             if is_sp:
                 lb = _with_relaxation(
-                    graph, st, peak, lb, deadline, num_workers, sp_family, dec
+                    graph,
+                    st,
+                    peak,
+                    lb,
+                    deadline,
+                    num_workers,
+                    sp_family,
+                    dec,
+                    callbacks,
                 )
                 if peak <= max(lb, goal):
                     return o, peak, stats, "sp"
