@@ -119,3 +119,25 @@ def test_relaxation_of_a_graph_input_read_in_a_nested_branch():
     assert relaxed.buffers == (Buffer("in", None, 5, ("s3",)),)
     bound = sp_relaxation_bound(g)
     assert bound == brute_force(relaxed)[1] <= brute_force(g)[1]
+
+
+def test_ctrl_c_during_the_relaxation_keeps_the_sp_order(monkeypatch):
+    """Tests that Ctrl-C while the relaxation bound is computed returns the
+    SP order already found (with the bound so far), under sp and auto; it
+    used to fall back to the input order."""
+    import sys
+
+    solve_module = sys.modules["pebble_sched.solve"]
+    g = series_parallel(20, seed=52, max_out_degree=3)
+    monkeypatch.setattr(_Solver, "_mixed_combos", lambda self, trees: None)
+    plain = solve(g, method="sp", sp_family="threshold")
+    assert "relaxation_bound" in plain.stats  # it runs on this graph
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(solve_module, "sp_relaxation_bound", interrupted)
+    for method in ("sp", "auto"):
+        s = solve(g, method=method, sp_family="threshold", time_limit=5)
+        assert s.peak == plain.peak, method
+        assert s.stats.get("interrupted") == "ctrl-c", (method, s.stats)

@@ -296,17 +296,20 @@ def _run_sp(
     # exact methods tree and pumpkin get no bound from the dispatcher
     bound = _bound(graph, deadline)
     peak = evaluate_indices(graph, order, check=False).peak
-    bound = _with_relaxation(
-        graph,
-        stats,
-        peak,
-        bound,
-        deadline,
-        num_workers,
-        sp_family,
-        dec,
-        callbacks,
-    )
+    try:
+        bound = _with_relaxation(
+            graph,
+            stats,
+            peak,
+            bound,
+            deadline,
+            num_workers,
+            sp_family,
+            dec,
+            callbacks,
+        )
+    except KeyboardInterrupt:  # the order stands, with the bound so far
+        stats["interrupted"] = "ctrl-c"
     return order, bound, stats
 
 
@@ -708,17 +711,21 @@ def _portfolio(
             if exact or peak <= max(lb, goal):  # optimal, or meets the bound
                 return o, peak, stats, "sp"
             if is_sp:
-                lb = _with_relaxation(
-                    graph,
-                    st,
-                    peak,
-                    lb,
-                    deadline,
-                    num_workers,
-                    sp_family,
-                    dec,
-                    callbacks,
-                )
+                try:
+                    lb = _with_relaxation(
+                        graph,
+                        st,
+                        peak,
+                        lb,
+                        deadline,
+                        num_workers,
+                        sp_family,
+                        dec,
+                        callbacks,
+                    )
+                except KeyboardInterrupt:  # the SP order, the bound so far
+                    stats["interrupted"] = "ctrl-c"
+                    return o, lb, stats, "sp"
                 if peak <= max(lb, goal):
                     return o, peak, stats, "sp"
             sp_order_found = o
