@@ -261,7 +261,14 @@ def _run_sp(
 
     sp_deadline = deadline
     if timed and reserve >= 0.5 * deadline.remaining():
-        fallback = relaxation()
+        try:
+            fallback = relaxation()
+        except KeyboardInterrupt:
+            return (
+                input_order(graph),
+                0,
+                {"interrupted": "ctrl-c", "fallback": "input"},
+            )
     elif timed:
         sp_deadline = deadline.sub(1 - reserve / deadline.remaining())
     dec = None
