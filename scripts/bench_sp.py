@@ -199,10 +199,29 @@ def table_workers(
     return rows
 
 
-_ONE_RUN = """
+_FRESH = """
 import json, resource, sys, threading, time
 sys.setrecursionlimit(10**6)
 threading.stack_size(512 * 1024 * 1024)
+"""
+"""What every script run in a fresh process starts with (large SP graphs
+are solved in a thread with a deep stack)."""
+
+
+def _fresh_run(script: str, src: Path, *args) -> dict:
+    """``script`` (after ``_FRESH``) in a fresh Python importing the
+    package from ``src``, with ``args``: the JSON it prints."""
+    run = subprocess.run(
+        [sys.executable, "-c", _FRESH + script, *map(str, args)],
+        env=dict(os.environ, PYTHONPATH=str(src)),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(run.stdout)
+
+
+_ONE_RUN = """
 import pebble_sched
 from pebble_sched.generators import pumpkin, series_parallel
 from pebble_sched.solvers.dominant import sp_order
@@ -258,22 +277,7 @@ def table_versions(
         got: dict[str, list[dict]] = {"base": [], "this": []}
         for _ in range(reps if n < 1_000_000 else 1):
             for which, src in (("base", baseline), ("this", here)):
-                env = dict(os.environ, PYTHONPATH=str(src))
-                run = subprocess.run(
-                    [
-                        sys.executable,
-                        "-c",
-                        _ONE_RUN,
-                        kind,
-                        str(n),
-                        str(length),
-                    ],
-                    env=env,
-                    capture_output=True,
-                    text=True,
-                    check=True,
-                )
-                r = json.loads(run.stdout)
+                r = _fresh_run(_ONE_RUN, src, kind, n, length)
                 assert r["src"].startswith(str(src)), r["src"]
                 got[which].append(r)
         best = {k: min(v, key=lambda r: r["s"]) for k, v in got.items()}
@@ -292,9 +296,6 @@ def table_versions(
 
 
 _BOUND_RUN = """
-import json, sys, threading, time
-sys.setrecursionlimit(10**6)
-threading.stack_size(512 * 1024 * 1024)
 from pebble_sched import solve
 from pebble_sched.generators import series_parallel
 n, seed = int(sys.argv[1]), int(sys.argv[2])
@@ -329,15 +330,7 @@ def table_bounds(sizes: list[int], seeds: int) -> list[str]:
     proven = total = 0
     for n in sizes:
         for seed in [n, *range(1, seeds + 1)] if n < 1_000_000 else [n]:
-            env = dict(os.environ, PYTHONPATH=str(here))
-            run = subprocess.run(
-                [sys.executable, "-c", _BOUND_RUN, str(n), str(seed)],
-                env=env,
-                capture_output=True,
-                text=True,
-                check=True,
-            )
-            r = json.loads(run.stdout)
+            r = _fresh_run(_BOUND_RUN, here, n, seed)
             total += 1
             proven += r["status"] == "optimal"
             relaxed = "-" if r["relaxed"] is None else r["relaxed"]

@@ -71,6 +71,10 @@ class Method:
     description: str = ""
     #: the graphs ``supports`` accepts, in words (for the error otherwise)
     takes: str = "any graph"
+    #: whether ``run`` computes the costly bounds itself, only when its
+    #: order is not proven (the dispatcher then starts with the per-node
+    #: bound: the cut bound can take a hundred times as long as the method)
+    own_bounds: bool = False
 
 
 def _always(graph: Graph) -> bool:
@@ -259,19 +263,24 @@ def _run_sp(
         except TimeUp:
             return None
 
+    def given_up(why: str):
+        """The order to return when the solver did not finish."""
+        if fallback is None:
+            return (
+                input_order(graph),
+                0,
+                {"interrupted": why, "fallback": "input"},
+            )
+        return fallback, 0, {"interrupted": why, "fallback": "liu relaxation"}
+
     sp_deadline = deadline
     if timed and reserve >= 0.5 * deadline.remaining():
         try:
             fallback = relaxation()
         except KeyboardInterrupt:
-            return (
-                input_order(graph),
-                0,
-                {"interrupted": "ctrl-c", "fallback": "input"},
-            )
+            return given_up("ctrl-c")
     elif timed:
         sp_deadline = deadline.sub(1 - reserve / deadline.remaining())
-    dec = None
     try:
         dec = decompose(graph, sp_deadline)  # (the relaxation reuses it)
         order, exact, stats = sp_candidate(
@@ -290,13 +299,7 @@ def _run_sp(
         why = "time" if isinstance(exc, TimeUp) else "ctrl-c"
         if fallback is None and timed and why == "time":
             fallback = relaxation()
-        if fallback is None:
-            return (
-                input_order(graph),
-                0,
-                {"interrupted": why, "fallback": "input"},
-            )
-        return fallback, 0, {"interrupted": why, "fallback": "liu relaxation"}
+        return given_up(why)
     if exact:
         return order, evaluate_indices(graph, order, check=False).peak, stats
     # not proven (SP-ization, Lemma 5, budgets): say what is known; the
@@ -474,6 +477,7 @@ METHODS: dict[str, Method] = {
             "Liu's algorithm (in-trees), dominant schedules (out-trees)",
             "in-trees without graph inputs, out-trees in the SP solver's "
             "model, and trees whose releases are all fixed",
+            own_bounds=True,
         ),
         Method(
             "pumpkin",
@@ -483,6 +487,7 @@ METHODS: dict[str, Method] = {
             "dominant schedules of a pumpkin (source, d chains, sink)",
             "a source, d >= 2 chains and a sink, in the SP solver's model "
             "(node buffers, fixed releases)",
+            own_bounds=True,
         ),
         Method(
             "sp",
@@ -493,6 +498,7 @@ METHODS: dict[str, Method] = {
             "buffers are read by their producer's successors or have fixed "
             "releases (edge weights), SP-ization of Inductor's order "
             "otherwise",
+            own_bounds=True,
         ),
         Method(
             "ideals",
@@ -517,6 +523,7 @@ METHODS: dict[str, Method] = {
             _run_brute,
             f"exhaustive DP over subsets (n <= {MAX_NODES})",
             f"graphs of at most {MAX_NODES} nodes",
+            own_bounds=True,
         ),
     ]
 }
@@ -895,10 +902,7 @@ def _dispatch(graph, method, deadline, rng, callbacks, options):
     # the cheap bounds first, for every method: an exit by time or Ctrl-C,
     # or a method that proves nothing, still reports them
     callbacks.on_phase("bounds")
-    if method in ("sp", "pumpkin", "tree", "brute"):
-        # these are exact, or mostly (sp), and compute the costly bounds
-        # themselves when they are not: the cut bound can take a hundred
-        # times as long (5 s on a 3,000-node in-tree, Liu's algorithm 0.01)
+    if spec.own_bounds:  # (the cut bound: 5 s on a 3,000-node in-tree)
         from .bounds import local_bound
 
         bound = local_bound(graph)
