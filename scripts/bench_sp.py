@@ -22,7 +22,9 @@ Three tables, every ratio against a baseline measured in the same run:
    cross edges, ``solve`` (auto, ``--time-limit``) with the closed SP
    regions fixed to their dominant orders and the ideal search's chain
    atoms, against the same portfolio without either, alternated in one
-   run: time, status, peak, bound;
+   run: time, status, peak, bound (``--near-toggle near-sp``: with and
+   without the near-SP orders of :mod:`pebble_sched.solvers.near_sp`
+   instead);
 7. *two versions* (``versions``, with ``--baseline SRC``, the ``src``
    folder of another checkout, e.g. ``git worktree add /tmp/base REV``):
    ``sp_order(g, workers=2)`` on the graphs of table 5, each run in a
@@ -359,7 +361,9 @@ def table_scaling_d(n: int, degrees: list[int]) -> list[str]:
     return rows
 
 
-def table_near(n: int, ks: list[int], seeds: int, limit: float) -> list[str]:
+def table_near(
+    n: int, ks: list[int], seeds: int, limit: float, toggle: str = "regions"
+) -> list[str]:
     import importlib
 
     # the module (the package exports its function under the same name)
@@ -375,21 +379,30 @@ def table_near(n: int, ks: list[int], seeds: int, limit: float) -> list[str]:
     ]
     default = solve_module.AUTO_REGIONS_MAX_NODES
     solved = {"without": 0, "with": 0}
+
+    def switch(on: bool) -> None:
+        """``regions``: the SP regions and chain atoms on or off (the
+        near-SP orders on); ``near-sp``: the near-SP orders on or off
+        (the regions on)."""
+        if toggle == "regions":
+            solve_module.AUTO_REGIONS_MAX_NODES = default if on else 0
+            ideals_module.CHAIN_ATOMS = on
+        else:
+            solve_module.NEAR_SP = on
+
     for k in ks:
         for seed in range(seeds):
             g = near_series_parallel(n, k, seed=seed, max_out_degree=None)
             r = fix_sp_regions(g)
             cells = {}
             for mode in ("without", "with"):
-                solve_module.AUTO_REGIONS_MAX_NODES = (
-                    default if mode == "with" else 0
-                )
-                ideals_module.CHAIN_ATOMS = mode == "with"
+                switch(mode == "with")
                 s = solve(g, time_limit=limit)
                 solved[mode] += s.status.value == "optimal"
                 cells[mode] = (s.time_s, s.status.value, s.peak, s.lower_bound)
             solve_module.AUTO_REGIONS_MAX_NODES = default
             ideals_module.CHAIN_ATOMS = True
+            solve_module.NEAR_SP = True
             a, b = cells["without"], cells["with"]
             rows.append(
                 f"| {k} | {seed} | {len(r.regions)} ({r.fixed}) | "
@@ -402,7 +415,7 @@ def table_near(n: int, ks: list[int], seeds: int, limit: float) -> list[str]:
     rows += [
         "",
         f"Proven optimal: {solved['without']} of {total} without the "
-        f"regions, {solved['with']} of {total} with them.",
+        f"{toggle}, {solved['with']} of {total} with them.",
     ]
     return rows
 
@@ -461,6 +474,13 @@ def main() -> None:
     ap.add_argument("--near-n", type=int, default=150)
     ap.add_argument("--near-k", default="0,1,2,3,4,6,8")
     ap.add_argument("--near-seeds", type=int, default=3)
+    ap.add_argument(
+        "--near-toggle",
+        choices=["regions", "near-sp"],
+        default="regions",
+        help="what the near table switches off in its 'without' runs: the "
+        "SP regions and chain atoms, or the near-SP orders",
+    )
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument(
@@ -577,12 +597,19 @@ def main() -> None:
             "",
             f"## Near-SP graphs: {args.near_n} nodes, k cross edges",
             "",
-            f"auto with {args.time_limit:g} s, with and without the SP "
-            "regions fixed and the ideal search's chain atoms (alternated); "
-            "time to the answer, status, peak and proven bound.",
+            f"auto with {args.time_limit:g} s, with and without "
+            + (
+                "the SP regions fixed and the ideal search's chain atoms"
+                if args.near_toggle == "regions"
+                else "the near-SP orders (SP core, cross edges synchronised)"
+            )
+            + " (alternated); time to the answer, status, peak and proven "
+            "bound.",
             "",
         ]
-        out += table_near(args.near_n, ks, args.near_seeds, args.time_limit)
+        out += table_near(
+            args.near_n, ks, args.near_seeds, args.time_limit, args.near_toggle
+        )
     text = "\n".join(out) + "\n"
     if args.out:
         args.out.write_text(text)

@@ -38,6 +38,7 @@ from .solvers.heuristics import (
 from .solvers.ideals import ideal_search
 from .solvers.ideals import supports as ideals_supported
 from .solvers.inductor import INDUCTOR_METHODS, inductor_order, input_order
+from .solvers.near_sp import near_sp_order
 from .solvers.pivots import join_orders, split_blocks
 from .solvers.series_parallel import decompose, is_pumpkin
 from .solvers.sp_bound import sp_relaxation_bound
@@ -233,7 +234,27 @@ def sp_candidate(
     base_peak = evaluate_indices(graph, base, check=False).peak
     stats["spized_peak"], stats["base_peak"] = peak, base_peak
     if base_peak < peak:
-        order = np.asarray(base, dtype=np.int64)
+        order, peak = np.asarray(base, dtype=np.int64), base_peak
+    if NEAR_SP:
+        # a graph SP up to a few cross edges: its SP core with the cross
+        # edges synchronised; the orders above are kept if time runs out
+        try:
+            near = near_sp_order(proxy, deadline, family=family)
+        except TimeUp:
+            stats["near_sp"] = {"interrupted": "time"}
+        else:
+            if near is not None:
+                near_peak = evaluate_indices(graph, near.order).peak
+                stats["near_sp"] = {
+                    "cross_edges": len(near.cross),
+                    "synced": near.synced,
+                    "unsynced": near.unsynced,
+                    "candidates": near.candidates,
+                    "peak": near_peak,
+                }
+                if near_peak < peak:
+                    order, peak = near.order, near_peak
+                    stats["algorithm"] = "near-sp"
     return order, False, stats
 
 
@@ -557,6 +578,9 @@ SP_FALLBACK_S = 0.3
 SP_FALLBACK_S_PER_NODE = 1.0e-5
 #: ``auto`` fixes the closed SP regions of non-SP graphs up to this many nodes.
 AUTO_REGIONS_MAX_NODES = 5000
+#: non-SP graphs: also try the SP core with its cross edges synchronised
+#: (:mod:`pebble_sched.solvers.near_sp`); off only to measure without it
+NEAR_SP = True
 #: ``auto`` runs the ideal search first when the width estimate is at most this.
 AUTO_NARROW_WIDTH = 24
 

@@ -1,0 +1,391 @@
+"""Orders for nearly series-parallel DAGs: an SP core with its cross edges
+put back in series-parallel form.
+
+A DAG that is series-parallel but for a few *cross* edges u -> v (u and v
+in parallel branches of the rest) has an SP core: the graph without them.
+Its optimal order is usually far from valid for the DAG, and repairing it
+(moving u's ancestors before v, or v's descendants after u) gives poor
+orders, because the best schedule of the DAG interleaves the two branches
+differently. This module keeps the core's structure and adds each cross
+edge as a *synchronisation* that keeps the graph SP: in the smallest
+parallel composition holding u and v, u's branch A (a series of parts
+``A1, a1, A2, ...``) is cut at a series node at or after u, v's branch B at
+one before v, and both prefixes are made to run before both suffixes
+through a virtual join node J (``(A' || B') ; J ; (A'' || B'')``). Every
+order of the result runs u before v and respects every edge of the DAG
+(the core's edges keep their reachability through J). Among the cuts, the
+one whose SP graph has the lowest optimal peak is kept, cross edge after
+cross edge, and the final SP graph's dominant order, without the joins, is
+the answer, evaluated on the DAG by the caller.
+
+The core is found greedily: while the graph is not SP, the edge of the
+irreducible core (:func:`~pebble_sched.solvers.series_parallel.decompose`)
+whose removal leaves the smallest core is removed, up to ``max_cross``
+edges. Like :mod:`~pebble_sched.solvers.spization`, the SP graphs are
+node-model proxies (a join's size is the total of the buffers read across
+it, which are freed at the join instead of by their readers; the cross
+edges' reads are not in them), so the method is a heuristic: the order's
+peak is the DAG's, its optimality is proven, if at all, by a lower bound.
+The cross edges are synchronised in the order found and in reverse, and
+the core's own optimal order is also made valid by list scheduling (from
+the sources and from the sinks); the order with the lowest peak on the
+DAG is returned. A cross edge that no cut can synchronise without forcing
+a later one backwards (two cross edges in opposite directions inside the
+same parts) is left out and the order repaired at the end.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..graph import Graph
+from ..memory import evaluate_indices
+from .dominant import sp_order
+from .series_parallel import SPNode, decompose, series_items
+
+if TYPE_CHECKING:
+    from ..runtime import Deadline
+
+__all__ = ["NearSPResult", "near_sp_order", "sp_core"]
+
+#: candidate edges tried per removal when looking for the SP core
+CORE_TRIES = 200
+#: nodes of the irreducible core allowed per cross edge still to remove
+CORE_PER_CROSS = 10
+#: decompositions allowed per cross edge allowed, to find the core
+CORE_TRIES_PER_CROSS = 25
+
+
+@dataclass
+class NearSPResult:
+    """``order``: node indices of the DAG (valid for it). ``cross``: the
+    edges removed to reach the SP core; ``synced``: those that needed a
+    synchronisation (the others were implied by earlier ones);
+    ``unsynced``: those that no cut could synchronise without forcing a
+    later one backwards (the order is then repaired to respect them);
+    ``candidates``: SP graphs solved; ``proxy_peak``: the final SP
+    graph's peak (its model, not the DAG's; 0 for a repaired core order);
+    ``source``: which order won (``synchronised``, ``synchronised,
+    reversed``: the cross edges taken in reverse; ``core, repaired``,
+    ``core, repaired backwards``: the core's own order made valid)."""
+
+    order: np.ndarray
+    cross: list[tuple[int, int]] = field(default_factory=list)
+    synced: int = 0
+    unsynced: int = 0
+    candidates: int = 0
+    proxy_peak: int = 0
+    source: str = ""
+
+
+def _node_graph(n: int, edges, size, work) -> Graph:
+    return Graph(range(n), sorted(edges), size=size, workspace=work)
+
+
+def sp_core(
+    graph: Graph, max_cross: int = 16, deadline: Deadline | None = None
+) -> tuple[set[tuple[int, int]], list[tuple[int, int]]] | None:
+    """The edges of an SP subgraph of ``graph`` (same nodes) and the edges
+    removed to reach it, at most ``max_cross`` (``None`` if more are
+    needed, if the irreducible core has more than ``CORE_PER_CROSS`` nodes
+    per edge still allowed, or after ``CORE_TRIES_PER_CROSS`` decompositions
+    per edge allowed: the search gives up early on graphs far from SP).
+    Greedy: each removal is the core edge that leaves the smallest
+    irreducible core, or the first that shrinks it by half
+    ``CORE_PER_CROSS`` nodes."""
+    n = graph.n
+    edges = set(
+        zip(graph.edge_src.tolist(), graph.edge_dst.tolist(), strict=True)
+    )
+    removed: list[tuple[int, int]] = []
+    budget = CORE_TRIES_PER_CROSS * max_cross
+    dec = decompose(graph, deadline)
+    while not dec.is_sp:
+        # a cross edge leaves about 6-10 nodes in the irreducible core (on
+        # random near-SP graphs); a larger core is too far from SP
+        if len(dec.core) > CORE_PER_CROSS * (max_cross - len(removed)):
+            return None
+        core = set(dec.core)
+        tries = sorted(e for e in edges if e[0] in core and e[1] in core)
+        if not tries:
+            tries = sorted(e for e in edges if e[0] in core or e[1] in core)
+        best = None
+        for e in tries[:CORE_TRIES]:
+            if deadline is not None:
+                deadline.check()
+            budget -= 1
+            if budget < 0:
+                return None
+            edges.discard(e)
+            d = decompose(Graph(range(n), sorted(edges)))
+            edges.add(e)
+            score = 0 if d.is_sp else len(d.core)
+            if best is None or score < best[0]:
+                best = (score, e, d)
+            if score <= len(core) - CORE_PER_CROSS // 2:
+                break  # a large drop: taken without trying the others
+        if best is None:
+            return None
+        edges.discard(best[1])
+        removed.append(best[1])
+        dec = best[2]
+    return edges, removed
+
+
+def _branches(tree: SPNode, u: int, v: int) -> tuple[SPNode, SPNode] | None:
+    """The branches holding u and v of the smallest parallel composition
+    holding both (``None`` if one precedes the other)."""
+    node = tree
+    while True:
+        if node.kind == "series":
+            items = series_items(node)
+            where = []
+            for x in (u, v):
+                for i, it in enumerate(items):
+                    if (it == x) if isinstance(it, int) else x in it.nodes():
+                        where.append(i)
+                        break
+            if where[0] != where[1] or isinstance(items[where[0]], int):
+                return None
+            node = items[where[0]]
+        elif node.kind == "parallel":
+            a = b = None
+            for c in node.children:
+                inside = set(c.nodes())
+                if u in inside:
+                    a = c
+                if v in inside:
+                    b = c
+            if a is None or b is None:
+                return None
+            if a is not b:
+                return a, b
+            node = a
+        else:
+            return None
+
+
+def _prefixes(branch: SPNode) -> list[set[int]]:
+    """The node sets of the branch's prefixes that end at a series node or
+    at its end (the branch's own series decomposition)."""
+    items = series_items(branch)
+    out: list[set[int]] = []
+    seen: set[int] = set()
+    for it in items:
+        if isinstance(it, int):
+            seen.add(it)
+            out.append(set(seen))
+        else:
+            seen.update(it.nodes())
+    out.append(seen)
+    return out
+
+
+def _sync(edges, size, x_set, y_set, j: int):
+    """The edges with every edge leaving X or entering Y routed through
+    the join j, and j's size (the sizes of the nodes routed into it)."""
+    new = set()
+    into: set[int] = set()
+    has_out: set[int] = set()
+    has_in: set[int] = set()
+    for a, b in edges:
+        has_out.add(a)
+        has_in.add(b)
+        if (a in x_set and b not in x_set) or (b in y_set and a not in y_set):
+            new.add((a, j))
+            new.add((j, b))
+            into.add(a)
+        else:
+            new.add((a, b))
+    # sinks of X and sources of Y (joined to the virtual terminals of the
+    # decomposition, not by edges) are ordered through j too
+    new.update((a, j) for a in x_set - has_out)
+    new.update((j, b) for b in y_set - has_in)
+    return new, int(sum(size[a] for a in into))
+
+
+def _spread(k: int, cap: int) -> list[int]:
+    if k <= cap:
+        return list(range(k))
+    return sorted({round(i * (k - 1) / (cap - 1)) for i in range(cap)})
+
+
+def _reaches(succ: dict[int, list[int]], a: int, b: int) -> bool:
+    seen, todo = {a}, [a]
+    while todo:
+        x = todo.pop()
+        if x == b:
+            return True
+        for y in succ.get(x, ()):
+            if y not in seen:
+                seen.add(y)
+                todo.append(y)
+    return False
+
+
+def _succ(edges) -> dict[int, list[int]]:
+    out: dict[int, list[int]] = {}
+    for a, b in edges:
+        out.setdefault(a, []).append(b)
+    return out
+
+
+def _repair(graph: Graph, order: np.ndarray, backwards: bool = False):
+    """The topological order of ``graph`` that follows ``order`` as closely
+    as its edges allow: list scheduling by position in ``order``, from the
+    sources (late nodes wait for their predecessors) or, ``backwards``,
+    from the sinks (early nodes are pulled before their successors)."""
+    n = graph.n
+    pos = np.empty(n, dtype=np.int64)
+    pos[order] = np.arange(n)
+    if backwards:
+        pos = n - 1 - pos
+        ptr, idx = graph.pred_ptr.tolist(), graph.pred_idx.tolist()
+        indeg = graph.outdegree.tolist()
+    else:
+        ptr, idx = graph.succ_ptr.tolist(), graph.succ_idx.tolist()
+        indeg = graph.indegree.tolist()
+    pos_l = pos.tolist()
+    heap = [(pos_l[v], v) for v in range(n) if indeg[v] == 0]
+    heapq.heapify(heap)
+    out = []
+    while heap:
+        _, v = heapq.heappop(heap)
+        out.append(v)
+        for w in idx[ptr[v] : ptr[v + 1]]:
+            indeg[w] -= 1
+            if indeg[w] == 0:
+                heapq.heappush(heap, (pos_l[w], w))
+    return np.asarray(out[::-1] if backwards else out, dtype=np.int64)
+
+
+def near_sp_order(
+    graph: Graph,
+    deadline: Deadline | None = None,
+    *,
+    max_cross: int = 16,
+    max_cuts: int = 6,
+    family: str = "auto",
+) -> NearSPResult | None:
+    """An order of ``graph`` (node model; pass others through
+    :func:`~pebble_sched.solvers.spization.node_model_proxy`) from its SP
+    core with the cross edges synchronised (module docstring), the cross
+    edges taken in the order found and in reverse, the order with the lower
+    peak on ``graph`` kept. ``None`` when the graph needs more than
+    ``max_cross`` edges removed to be SP. A cross edge that no cut can
+    synchronise without forcing a later one backwards is left out and the
+    order repaired at the end (the topological order of the graph nearest
+    to it). ``max_cuts``: cut positions tried per branch
+    (spread along it). Raises ``TimeUp`` on the deadline."""
+    found = sp_core(graph, max_cross, deadline)
+    if found is None:
+        return None
+    edges, cross = found
+    best = None
+    tried = 0
+    for k, seq in enumerate((cross, cross[::-1])):
+        if k and len(cross) == 1:
+            break
+        r = _synchronised(graph, edges, seq, deadline, max_cuts, family)
+        tried += r.candidates
+        r.source = "synchronised" if k == 0 else "synchronised, reversed"
+        # checked: the syncs keep every edge (a ScheduleError is a bug)
+        peak = evaluate_indices(graph, r.order).peak
+        if best is None or peak < best[0]:
+            best = (peak, r)
+    # the core's own optimum, repaired both ways (cheap; it wins when the
+    # cross edges barely matter)
+    size, work = graph.node_size.tolist(), graph.workspace.tolist()
+    core = sp_order(_node_graph(graph.n, edges, size, work), deadline)
+    for backwards in (False, True):
+        order = _repair(graph, core.order, backwards)
+        peak = evaluate_indices(graph, order).peak
+        if peak < best[0]:
+            source = "core, repaired" + (" backwards" if backwards else "")
+            best = (peak, NearSPResult(order, source=source))
+    result = best[1]
+    result.candidates = tried + 1
+    result.cross = list(cross)
+    return result
+
+
+def _valid(graph: Graph, order: np.ndarray, n: int) -> tuple[np.ndarray, int]:
+    """``order`` (an order of an SP graph built here, joins included) as an
+    order of ``graph`` (made valid by both repairs where it is not; the
+    better kept) and its peak on ``graph``."""
+    order = order[order < n]
+    pos = np.empty(n, dtype=np.int64)
+    pos[order] = np.arange(n)
+    if np.all(pos[graph.edge_src] < pos[graph.edge_dst]):
+        options = [order]
+    else:
+        options = [_repair(graph, order), _repair(graph, order, True)]
+    peaks = [evaluate_indices(graph, o, check=False).peak for o in options]
+    k = int(np.argmin(peaks))
+    return options[k], int(peaks[k])
+
+
+def _synchronised(graph, edges, cross, deadline, max_cuts, family):
+    """:func:`near_sp_order` for one sequence of cross edges: each cut is
+    chosen by the peak on ``graph`` of its SP graph's order made valid,
+    then by the SP graph's own peak; the best valid order seen among all
+    the SP graphs solved is returned."""
+    n = graph.n
+    size = graph.node_size.tolist()
+    work = graph.workspace.tolist()
+    result = NearSPResult(np.zeros(0, dtype=np.int64))
+    seen: tuple[int, np.ndarray, int] | None = None  # peak, order, proxy
+    for t, (u, v) in enumerate(cross):
+        succ = _succ(edges)
+        if _reaches(succ, u, v):
+            continue
+        dec = decompose(_node_graph(len(size), edges, size, work), deadline)
+        pair = _branches(dec.tree, u, v) if dec.is_sp else None
+        if pair is None:  # not expected: u and v are in parallel
+            result.unsynced += 1
+            continue
+        pre_a = [p for p in _prefixes(pair[0]) if u in p]
+        pre_b = [set()] + [p for p in _prefixes(pair[1]) if v not in p]
+        all_a = pre_a[-1]
+        all_b = set(pair[1].nodes())
+        rest = cross[t + 1 :]
+        best = None
+        j = len(size)
+        for ia in _spread(len(pre_a), max_cuts):
+            for ib in _spread(len(pre_b), max_cuts):
+                x_set = pre_a[ia] | pre_b[ib]
+                y_set = (all_a - pre_a[ia]) | (all_b - pre_b[ib])
+                new, jsize = _sync(edges, size, x_set, y_set, j)
+                # a later cross edge must stay possible: no v' forced
+                # before its u'
+                s2 = _succ(new)
+                if any(_reaches(s2, b, a) for a, b in rest):
+                    continue
+                h = _node_graph(j + 1, new, [*size, jsize], [*work, 0])
+                r = sp_order(h, deadline, family=family)
+                result.candidates += 1
+                order, peak = _valid(graph, r.order, n)
+                key = (peak, int(r.peak))
+                if best is None or key < best[0]:
+                    best = (key, new, jsize)
+                if seen is None or peak < seen[0]:
+                    seen = (peak, order, int(r.peak))
+        if best is None:  # every cut forces another cross edge backwards
+            result.unsynced += 1
+            continue
+        edges = best[1]
+        size.append(best[2])
+        work.append(0)
+        result.synced += 1
+    if seen is None:  # nothing synchronised: the core itself
+        r = sp_order(_node_graph(len(size), edges, size, work), deadline)
+        result.candidates += 1
+        order, peak = _valid(graph, r.order, n)
+        seen = (peak, order, int(r.peak))
+    result.order = seen[1]
+    result.proxy_peak = seen[2]
+    return result
