@@ -6,6 +6,7 @@ import sys
 from unittest import mock
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -163,3 +164,32 @@ def test_near_sp_running_out_of_time_keeps_the_spization_order():
     assert evaluate_indices(g, order).peak == min(
         stats["spized_peak"], stats["base_peak"]
     )
+
+
+def test_the_deadline_returns_the_best_order_found_so_far():
+    """Out of time after the core's own order: that order, marked; out of
+    time before it: TimeUp (nothing to return)."""
+    near_module = sys.modules["pebble_sched.solvers.near_sp"]
+    g = near_series_parallel(120, 3, seed=2, max_out_degree=None)
+    real = near_module.sp_order
+    calls = []
+
+    def second_fails(*a, **k):
+        calls.append(1)
+        if len(calls) > 1:
+            raise TimeUp
+        return real(*a, **k)
+
+    with mock.patch.object(near_module, "sp_order", second_fails):
+        r = near_sp_order(g)
+    assert r.interrupted and r.source == "core, repaired"
+    evaluate_indices(g, r.order)
+
+    def always_fails(*a, **k):
+        raise TimeUp
+
+    with (
+        mock.patch.object(near_module, "sp_order", always_fails),
+        pytest.raises(TimeUp),
+    ):
+        near_sp_order(g)

@@ -44,6 +44,7 @@ import numpy as np
 
 from ..graph import Graph
 from ..memory import evaluate_indices
+from ..runtime import TimeUp
 from .dominant import sp_order
 from .series_parallel import SPNode, decompose, series_items
 
@@ -70,8 +71,9 @@ class NearSPResult:
     ``candidates``: SP graphs solved; ``proxy_peak``: the final SP
     graph's peak (its model, not the DAG's; 0 for a repaired core order);
     ``source``: which order won (``synchronised``, ``synchronised,
-    reversed``: the cross edges taken in reverse; ``core, repaired``,
-    ``core, repaired backwards``: the core's own order made valid)."""
+    reversed``: the cross edges taken in reverse; ``core, repaired``: the
+    core's own order made valid); ``interrupted``: the deadline came
+    first."""
 
     order: np.ndarray
     cross: list[tuple[int, int]] = field(default_factory=list)
@@ -80,6 +82,7 @@ class NearSPResult:
     candidates: int = 0
     proxy_peak: int = 0
     source: str = ""
+    interrupted: bool = False
 
 
 def _node_graph(n: int, edges, size, work) -> Graph:
@@ -273,44 +276,54 @@ def near_sp_order(
 ) -> NearSPResult | None:
     """An order of ``graph`` (node model; pass others through
     :func:`~pebble_sched.solvers.spization.node_model_proxy`) from its SP
-    core with the cross edges synchronised (module docstring), the cross
-    edges taken in the order found and in reverse, the order with the lower
-    peak on ``graph`` kept. ``None`` when the graph needs more than
-    ``max_cross`` edges removed to be SP. A cross edge that no cut can
-    synchronise without forcing a later one backwards is left out and the
-    order repaired at the end (the topological order of the graph nearest
-    to it). ``max_cuts``: cut positions tried per branch
-    (spread along it). Raises ``TimeUp`` on the deadline."""
+    core (module docstring): the core's own order made valid, then the
+    cross edges synchronised in the order found and in reverse; the order
+    with the lowest peak on ``graph`` is returned. ``None`` when the graph
+    needs more than ``max_cross`` edges removed to be SP. ``max_cuts``: cut
+    positions tried per branch (spread along it). On the deadline, the best
+    order found so far is returned (``interrupted``); ``TimeUp`` is raised
+    only if there is none yet."""
     found = sp_core(graph, max_cross, deadline)
     if found is None:
         return None
     edges, cross = found
-    best = None
-    tried = 0
-    for k, seq in enumerate((cross, cross[::-1])):
-        if k and len(cross) == 1:
-            break
-        r = _synchronised(graph, edges, seq, deadline, max_cuts, family)
-        tried += r.candidates
-        r.source = "synchronised" if k == 0 else "synchronised, reversed"
-        # checked: the syncs keep every edge (a ScheduleError is a bug)
-        peak = evaluate_indices(graph, r.order).peak
-        if best is None or peak < best[0]:
-            best = (peak, r)
-    # the core's own optimum, repaired both ways (cheap; it wins when the
-    # cross edges barely matter)
-    size, work = graph.node_size.tolist(), graph.workspace.tolist()
-    core = sp_order(_node_graph(graph.n, edges, size, work), deadline)
-    for backwards in (False, True):
-        order = _repair(graph, core.order, backwards)
-        peak = evaluate_indices(graph, order).peak
-        if peak < best[0]:
-            source = "core, repaired" + (" backwards" if backwards else "")
-            best = (peak, NearSPResult(order, source=source))
-    result = best[1]
-    result.candidates = tried + 1
-    result.cross = list(cross)
-    return result
+    n = graph.n
+    best = NearSPResult(np.zeros(0, dtype=np.int64), cross=list(cross))
+    best_peak = [-1]
+
+    def keep(order: np.ndarray, peak: int, proxy: int, source: str) -> None:
+        best.candidates += 1
+        if best_peak[0] < 0 or peak < best_peak[0]:
+            best_peak[0] = peak
+            best.order, best.proxy_peak, best.source = order, proxy, source
+
+    try:
+        # the core's own optimum, made valid (cheap; it wins when the
+        # cross edges barely matter)
+        size, work = graph.node_size.tolist(), graph.workspace.tolist()
+        core = sp_order(_node_graph(n, edges, size, work), deadline)
+        order, peak = _valid(graph, core.order, n)
+        keep(order, peak, int(core.peak), "core, repaired")
+        for k, seq in enumerate((cross, cross[::-1])):
+            if k and len(cross) == 1:
+                break
+            name = "synchronised" if k == 0 else "synchronised, reversed"
+            synced, unsynced = _synchronised(
+                graph,
+                edges,
+                seq,
+                deadline,
+                max_cuts,
+                family,
+                lambda o, p, q, name=name: keep(o, p, q, name),
+            )
+            if k == 0 or best.source == name:
+                best.synced, best.unsynced = synced, unsynced
+    except TimeUp:
+        if best_peak[0] < 0:
+            raise
+        best.interrupted = True
+    return best
 
 
 def _valid(graph: Graph, order: np.ndarray, n: int) -> tuple[np.ndarray, int]:
@@ -329,16 +342,16 @@ def _valid(graph: Graph, order: np.ndarray, n: int) -> tuple[np.ndarray, int]:
     return options[k], int(peaks[k])
 
 
-def _synchronised(graph, edges, cross, deadline, max_cuts, family):
+def _synchronised(graph, edges, cross, deadline, max_cuts, family, keep):
     """:func:`near_sp_order` for one sequence of cross edges: each cut is
     chosen by the peak on ``graph`` of its SP graph's order made valid,
-    then by the SP graph's own peak; the best valid order seen among all
-    the SP graphs solved is returned."""
+    then by the SP graph's own peak. Every SP graph's order, made valid, is
+    passed to ``keep(order, peak, proxy peak)``. Returns the numbers of
+    cross edges synchronised and left out."""
     n = graph.n
     size = graph.node_size.tolist()
     work = graph.workspace.tolist()
-    result = NearSPResult(np.zeros(0, dtype=np.int64))
-    seen: tuple[int, np.ndarray, int] | None = None  # peak, order, proxy
+    synced = unsynced = 0
     for t, (u, v) in enumerate(cross):
         succ = _succ(edges)
         if _reaches(succ, u, v):
@@ -346,7 +359,7 @@ def _synchronised(graph, edges, cross, deadline, max_cuts, family):
         dec = decompose(_node_graph(len(size), edges, size, work), deadline)
         pair = _branches(dec.tree, u, v) if dec.is_sp else None
         if pair is None:  # not expected: u and v are in parallel
-            result.unsynced += 1
+            unsynced += 1
             continue
         pre_a = [p for p in _prefixes(pair[0]) if u in p]
         pre_b = [set()] + [p for p in _prefixes(pair[1]) if v not in p]
@@ -367,25 +380,16 @@ def _synchronised(graph, edges, cross, deadline, max_cuts, family):
                     continue
                 h = _node_graph(j + 1, new, [*size, jsize], [*work, 0])
                 r = sp_order(h, deadline, family=family)
-                result.candidates += 1
                 order, peak = _valid(graph, r.order, n)
+                keep(order, peak, int(r.peak))
                 key = (peak, int(r.peak))
                 if best is None or key < best[0]:
                     best = (key, new, jsize)
-                if seen is None or peak < seen[0]:
-                    seen = (peak, order, int(r.peak))
         if best is None:  # every cut forces another cross edge backwards
-            result.unsynced += 1
+            unsynced += 1
             continue
         edges = best[1]
         size.append(best[2])
         work.append(0)
-        result.synced += 1
-    if seen is None:  # nothing synchronised: the core itself
-        r = sp_order(_node_graph(len(size), edges, size, work), deadline)
-        result.candidates += 1
-        order, peak = _valid(graph, r.order, n)
-        seen = (peak, order, int(r.peak))
-    result.order = seen[1]
-    result.proxy_peak = seen[2]
-    return result
+        synced += 1
+    return synced, unsynced
