@@ -242,7 +242,7 @@ def sp_candidate(
         # Without a time limit it solves SP graphs like the one above, a
         # few dozen times at most: bounded by a multiple of that time.
         budget = deadline
-        if not math.isfinite(deadline.limit):
+        if deadline is None or not math.isfinite(deadline.limit):
             spent = time.perf_counter() - t_spize
             budget = Deadline(max(NEAR_SP_MIN_S, NEAR_SP_FACTOR * spent))
         try:
