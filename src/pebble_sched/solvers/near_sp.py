@@ -54,7 +54,7 @@ if TYPE_CHECKING:
 __all__ = ["NearSPResult", "near_sp_order", "sp_core"]
 
 #: candidate edges tried per removal when looking for the SP core
-CORE_TRIES = 200
+CORE_TRIES = 60
 #: nodes of the irreducible core allowed per cross edge still to remove
 CORE_PER_CROSS = 10
 #: decompositions allowed per cross edge allowed, to find the core
@@ -95,8 +95,11 @@ def sp_core(
     """The edges of an SP subgraph of ``graph`` (same nodes) and the edges
     removed to reach it, at most ``max_cross`` (``None`` if more are
     needed, if the irreducible core has more than ``CORE_PER_CROSS`` nodes
-    per edge still allowed, or after ``CORE_TRIES_PER_CROSS`` decompositions
-    per edge allowed: the search gives up early on graphs far from SP).
+    per edge still allowed, if it shrinks too slowly to vanish within the
+    edges left (1.5 times the mean drop so far, plus ``CORE_PER_CROSS``),
+    or after
+    ``CORE_TRIES_PER_CROSS`` decompositions per edge allowed: the search
+    gives up early on graphs far from SP).
     Greedy: each removal is the core edge that leaves the smallest
     irreducible core, or the first that shrinks it by half
     ``CORE_PER_CROSS`` nodes."""
@@ -107,10 +110,17 @@ def sp_core(
     removed: list[tuple[int, int]] = []
     budget = CORE_TRIES_PER_CROSS * max_cross
     dec = decompose(graph, deadline)
+    first = len(dec.core)
     while not dec.is_sp:
         # a cross edge leaves about 6-10 nodes in the irreducible core (on
-        # random near-SP graphs); a larger core is too far from SP
-        if len(dec.core) > CORE_PER_CROSS * (max_cross - len(removed)):
+        # random near-SP graphs); a larger core is too far from SP, and so
+        # is one that shrinks too slowly to vanish within the edges left
+        # (graphs far from SP lose 1-3 nodes per edge removed)
+        left = max_cross - len(removed)
+        if len(dec.core) > CORE_PER_CROSS * left:
+            return None
+        drop = (first - len(dec.core)) / max(1, len(removed))
+        if removed and len(dec.core) > 1.5 * left * drop + CORE_PER_CROSS:
             return None
         core = set(dec.core)
         tries = sorted(e for e in edges if e[0] in core and e[1] in core)
