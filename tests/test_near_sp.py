@@ -193,3 +193,22 @@ def test_the_deadline_returns_the_best_order_found_so_far():
         pytest.raises(TimeUp),
     ):
         near_sp_order(g)
+
+
+def test_auto_above_the_spization_size_runs_the_near_sp_orders_alone():
+    """Above AUTO_SPIZE_MAX_NODES (lowered here to 100 nodes) SP-ization is
+    skipped and the near-SP orders run on their own: the same graph is
+    proven by them."""
+    solve_module = sys.modules["pebble_sched.solve"]
+    g = near_series_parallel(300, 1, seed=0, max_out_degree=None)
+    with mock.patch.object(solve_module, "AUTO_SPIZE_MAX_NODES", 100):
+        s = solve(g, time_limit=60)
+    assert "sp" not in s.stats  # no SP-ization
+    assert s.stats["near_sp"]["peak"] == s.peak == s.lower_bound == 649
+    assert s.status.value == "optimal"
+    with (
+        mock.patch.object(solve_module, "AUTO_SPIZE_MAX_NODES", 100),
+        mock.patch.object(solve_module, "NEAR_SP", False),
+    ):
+        s = solve(g, time_limit=2)
+    assert "near_sp" not in s.stats

@@ -595,6 +595,10 @@ NEAR_SP = True
 #: SP-ization's time, and at least NEAR_SP_MIN_S seconds
 NEAR_SP_FACTOR = 5.0
 NEAR_SP_MIN_S = 2.0
+#: auto on DAGs above AUTO_SPIZE_MAX_NODES: the near-SP orders alone, with
+#: this share of the time, up to this size
+AUTO_NEAR_SP_SHARE = 0.3
+AUTO_NEAR_SP_MAX_NODES = 20_000
 #: ``auto`` runs the ideal search first when the width estimate is at most this.
 AUTO_NARROW_WIDTH = 24
 
@@ -782,6 +786,46 @@ def _portfolio(
                     return o, peak, stats, "sp"
             sp_order_found = o
             found.append((o, peak, "sp"))
+    elif (
+        NEAR_SP
+        and split
+        and dec is not None
+        and not is_sp
+        and AUTO_SPIZE_MAX_NODES < graph.n <= AUTO_NEAR_SP_MAX_NODES
+    ):
+        # too large for SP-ization (quadratic), but maybe SP up to a few
+        # edges: the near-SP orders alone (each costs SP solves)
+        if callbacks is not None:
+            callbacks.on_phase("near-sp")
+        node_model = not graph.buffers and not graph.edge_size.any()
+        proxy = graph if node_model else node_model_proxy(graph)
+        sub = (
+            deadline.sub(AUTO_NEAR_SP_SHARE)
+            if timed
+            else Deadline(NEAR_SP_MIN_S + NEAR_SP_FACTOR * graph.n / rate)
+        )
+        try:
+            near = near_sp_order(proxy, sub, family=sp_family)
+        except TimeUp:
+            stats["near_sp"] = {"interrupted": "time"}
+        except KeyboardInterrupt:
+            stats["interrupted"] = "ctrl-c"
+            return input_order(graph), lb, stats, "input"
+        else:
+            if near is not None:
+                peak = evaluate_indices(graph, near.order).peak
+                stats["near_sp"] = {
+                    "cross_edges": len(near.cross),
+                    "candidates": near.candidates,
+                    "source": near.source,
+                    "peak": peak,
+                }
+                if near.interrupted:
+                    stats["near_sp"]["interrupted"] = "time"
+                if peak <= max(lb, goal):  # meets the bound: optimal
+                    return near.order, peak, stats, "sp"
+                sp_order_found = near.order
+                found.append((near.order, peak, "sp"))
     if early is not None:
         found.append((early[0], early[1], "heuristic"))
 
@@ -807,8 +851,9 @@ def _portfolio(
                 blocks, deadline, rng, callbacks, num_workers
             )
             lb = max(lb, block_lb)
-            if "sp" in stats:
-                bstats["sp"] = stats["sp"]
+            for key in ("sp", "near_sp"):
+                if key in stats:
+                    bstats[key] = stats[key]
             best_peak = evaluate_indices(graph, order, check=False).peak
             for other, mine, which in found:
                 if mine < best_peak:
