@@ -25,6 +25,14 @@ from pebble_sched.solvers.near_sp import (
 )
 from pebble_sched.solvers.series_parallel import decompose
 
+# (nodes, cross edges, seed, out-degree bound) of a near-SP graph
+near_cases = (
+    st.integers(8, 40),
+    st.integers(1, 4),
+    st.integers(0, 10**6),
+    st.sampled_from([None, 2, 3]),
+)
+
 
 def _near(n: int, k: int, seed: int, out: int | None) -> Graph | None:
     try:
@@ -34,12 +42,7 @@ def _near(n: int, k: int, seed: int, out: int | None) -> Graph | None:
 
 
 @settings(max_examples=150, deadline=None)
-@given(
-    st.integers(8, 40),
-    st.integers(1, 4),
-    st.integers(0, 10**6),
-    st.sampled_from([None, 2, 3]),
-)
+@given(*near_cases)
 def test_orders_are_valid_and_evaluated_on_the_graph(n, k, seed, out):
     g = _near(n, k, seed, out)
     if g is None:
@@ -55,12 +58,7 @@ def test_orders_are_valid_and_evaluated_on_the_graph(n, k, seed, out):
 
 
 @settings(max_examples=150, deadline=None)
-@given(
-    st.integers(8, 40),
-    st.integers(1, 4),
-    st.integers(0, 10**6),
-    st.sampled_from([None, 2, 3]),
-)
+@given(*near_cases)
 def test_every_synchronisation_keeps_the_graph_sp_and_its_edges(
     n, k, seed, out
 ):

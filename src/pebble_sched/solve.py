@@ -251,21 +251,27 @@ def sp_candidate(
             stats["near_sp"] = {"interrupted": "time"}
         else:
             if near is not None:
-                near_peak = evaluate_indices(graph, near.order).peak
-                stats["near_sp"] = {
-                    "cross_edges": len(near.cross),
-                    "synced": near.synced,
-                    "unsynced": near.unsynced,
-                    "candidates": near.candidates,
-                    "source": near.source,
-                    "peak": near_peak,
-                }
-                if near.interrupted:
-                    stats["near_sp"]["interrupted"] = "time"
+                near_peak, stats["near_sp"] = _near_stats(graph, near)
                 if near_peak < peak:
                     order, peak = near.order, near_peak
                     stats["algorithm"] = "near-sp"
     return order, False, stats
+
+
+def _near_stats(graph, near) -> tuple[int, dict[str, Any]]:
+    """The peak on ``graph`` of a near-SP result and its stats entry."""
+    peak = evaluate_indices(graph, near.order).peak
+    stats = {
+        "cross_edges": len(near.cross),
+        "synced": near.synced,
+        "unsynced": near.unsynced,
+        "candidates": near.candidates,
+        "source": near.source,
+        "peak": peak,
+    }
+    if near.interrupted:
+        stats["interrupted"] = "time"
+    return peak, stats
 
 
 def _run_sp(
@@ -813,15 +819,7 @@ def _portfolio(
             return input_order(graph), lb, stats, "input"
         else:
             if near is not None:
-                peak = evaluate_indices(graph, near.order).peak
-                stats["near_sp"] = {
-                    "cross_edges": len(near.cross),
-                    "candidates": near.candidates,
-                    "source": near.source,
-                    "peak": peak,
-                }
-                if near.interrupted:
-                    stats["near_sp"]["interrupted"] = "time"
+                peak, stats["near_sp"] = _near_stats(graph, near)
                 if peak <= max(lb, goal):  # meets the bound: optimal
                     return near.order, peak, stats, "sp"
                 sp_order_found = near.order

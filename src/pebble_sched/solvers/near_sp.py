@@ -36,7 +36,6 @@ same parts) is left out and the order repaired at the end.
 
 from __future__ import annotations
 
-import heapq
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -46,6 +45,7 @@ from ..graph import Graph
 from ..memory import evaluate_indices
 from ..runtime import TimeUp
 from .dominant import sp_order
+from .heuristics import priority_order
 from .series_parallel import SPNode, decompose, series_items
 
 if TYPE_CHECKING:
@@ -255,25 +255,17 @@ def _repair(graph: Graph, order: np.ndarray, backwards: bool = False):
     n = graph.n
     pos = np.empty(n, dtype=np.int64)
     pos[order] = np.arange(n)
-    if backwards:
-        pos = n - 1 - pos
-        ptr, idx = graph.pred_ptr.tolist(), graph.pred_idx.tolist()
-        indeg = graph.outdegree.tolist()
-    else:
-        ptr, idx = graph.succ_ptr.tolist(), graph.succ_idx.tolist()
-        indeg = graph.indegree.tolist()
-    pos_l = pos.tolist()
-    heap = [(pos_l[v], v) for v in range(n) if indeg[v] == 0]
-    heapq.heapify(heap)
-    out = []
-    while heap:
-        _, v = heapq.heappop(heap)
-        out.append(v)
-        for w in idx[ptr[v] : ptr[v + 1]]:
-            indeg[w] -= 1
-            if indeg[w] == 0:
-                heapq.heappush(heap, (pos_l[w], w))
-    return np.asarray(out[::-1] if backwards else out, dtype=np.int64)
+    if not backwards:
+        return np.asarray(priority_order(graph, pos), dtype=np.int64)
+    reverse = Graph(
+        range(n),
+        list(
+            zip(graph.edge_dst.tolist(), graph.edge_src.tolist(), strict=True)
+        ),
+    )
+    return np.asarray(
+        priority_order(reverse, n - 1 - pos)[::-1], dtype=np.int64
+    )
 
 
 def near_sp_order(
