@@ -210,3 +210,40 @@ def test_auto_above_the_spization_size_runs_the_near_sp_orders_alone():
     ):
         s = solve(g, time_limit=2)
     assert "near_sp" not in s.stats
+
+
+def test_ctrl_c_keeps_the_best_near_sp_order():
+    """Ctrl-C after the core's own order: near_sp_order returns it marked;
+    auto (above the SP-ization size) returns it at once, marked; sp keeps
+    it too."""
+    near_module = sys.modules["pebble_sched.solvers.near_sp"]
+    solve_module = sys.modules["pebble_sched.solve"]
+    g = near_series_parallel(300, 1, seed=0, max_out_degree=None)
+    real = near_module.sp_order
+
+    def interrupted_later():
+        calls = []
+
+        def fake(*a, **k):
+            calls.append(1)
+            if len(calls) > 1:
+                raise KeyboardInterrupt
+            return real(*a, **k)
+
+        return fake
+
+    with mock.patch.object(near_module, "sp_order", interrupted_later()):
+        r = near_sp_order(g)
+    assert r.interrupted == "ctrl-c" and r.source == "core, repaired"
+    core_peak = evaluate_indices(g, r.order).peak
+    with (
+        mock.patch.object(near_module, "sp_order", interrupted_later()),
+        mock.patch.object(solve_module, "AUTO_SPIZE_MAX_NODES", 100),
+    ):
+        s = solve(g, time_limit=60)
+    assert s.stats["interrupted"] == "ctrl-c"
+    assert s.peak == core_peak and s.status.value == "feasible"
+    with mock.patch.object(near_module, "sp_order", interrupted_later()):
+        s = solve(g, method="sp")
+    assert s.stats["interrupted"] == "ctrl-c"
+    assert s.peak <= core_peak

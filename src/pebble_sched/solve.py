@@ -245,16 +245,23 @@ def sp_candidate(
         if deadline is None or not math.isfinite(deadline.limit):
             spent = time.perf_counter() - t_spize
             budget = Deadline(max(NEAR_SP_MIN_S, NEAR_SP_FACTOR * spent))
+        if callbacks is not None:
+            callbacks.on_phase("near-sp")
         try:
             near = near_sp_order(proxy, budget, family=family)
         except TimeUp:
             stats["near_sp"] = {"interrupted": "time"}
+        except KeyboardInterrupt:  # the order above, marked
+            stats["near_sp"] = {"interrupted": "ctrl-c"}
+            stats["interrupted"] = "ctrl-c"
         else:
             if near is not None:
                 near_peak, stats["near_sp"] = _near_stats(graph, near)
                 if near_peak < peak:
                     order, peak = near.order, near_peak
                     stats["algorithm"] = "near-sp"
+                if near.interrupted == "ctrl-c":
+                    stats["interrupted"] = "ctrl-c"
     return order, False, stats
 
 
@@ -270,7 +277,7 @@ def _near_stats(graph, near) -> tuple[int, dict[str, Any]]:
         "peak": peak,
     }
     if near.interrupted:
-        stats["interrupted"] = "time"
+        stats["interrupted"] = near.interrupted
     return peak, stats
 
 
@@ -337,6 +344,8 @@ def _run_sp(
         if fallback is None and timed and why == "time":
             fallback = relaxation()
         return given_up(why)
+    if stats.get("interrupted") == "ctrl-c":  # inside, with an order
+        return order, 0, stats
     if exact:
         return order, evaluate_indices(graph, order, check=False).peak, stats
     # not proven (SP-ization, Lemma 5, budgets): say what is known; the
@@ -769,6 +778,9 @@ def _portfolio(
             return inductor_order(graph)[0], lb, stats, "inductor"
         else:
             stats["sp"] = st
+            if st.get("interrupted") == "ctrl-c":  # inside, with an order
+                stats["interrupted"] = "ctrl-c"
+                return o, lb, stats, "sp"
             peak = evaluate_indices(graph, o, check=False).peak
             if exact or peak <= max(lb, goal):  # optimal, or meets the bound
                 return o, peak, stats, "sp"
@@ -820,6 +832,9 @@ def _portfolio(
         else:
             if near is not None:
                 peak, stats["near_sp"] = _near_stats(graph, near)
+                if near.interrupted == "ctrl-c":
+                    stats["interrupted"] = "ctrl-c"
+                    return near.order, lb, stats, "sp"
                 if peak <= max(lb, goal):  # meets the bound: optimal
                     return near.order, peak, stats, "sp"
                 sp_order_found = near.order

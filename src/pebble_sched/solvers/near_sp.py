@@ -72,8 +72,8 @@ class NearSPResult:
     graph's peak (its model, not the DAG's; 0 for a repaired core order);
     ``source``: which order won (``synchronised``, ``synchronised,
     reversed``: the cross edges taken in reverse; ``core, repaired``: the
-    core's own order made valid); ``interrupted``: the deadline came
-    first."""
+    core's own order made valid); ``interrupted``: ``"time"`` or
+    ``"ctrl-c"`` when the deadline or Ctrl-C came first."""
 
     order: np.ndarray
     cross: list[tuple[int, int]] = field(default_factory=list)
@@ -82,7 +82,7 @@ class NearSPResult:
     candidates: int = 0
     proxy_peak: int = 0
     source: str = ""
-    interrupted: bool = False
+    interrupted: str = ""
 
 
 def _node_graph(n: int, edges, size, work) -> Graph:
@@ -282,9 +282,10 @@ def near_sp_order(
     cross edges synchronised in the order found and in reverse; the order
     with the lowest peak on ``graph`` is returned. ``None`` when the graph
     needs more than ``max_cross`` edges removed to be SP. ``max_cuts``: cut
-    positions tried per branch (spread along it). On the deadline, the best
-    order found so far is returned (``interrupted``); ``TimeUp`` is raised
-    only if there is none yet."""
+    positions tried per branch (spread along it). On the deadline or
+    Ctrl-C, the best order found so far is returned (``interrupted``);
+    ``TimeUp`` or ``KeyboardInterrupt`` is raised only if there is none
+    yet."""
     found = sp_core(graph, max_cross, deadline)
     if found is None:
         return None
@@ -321,10 +322,10 @@ def near_sp_order(
             )
             if k == 0 or best.source == name:
                 best.synced, best.unsynced = synced, unsynced
-    except TimeUp:
+    except (TimeUp, KeyboardInterrupt) as exc:
         if best_peak[0] < 0:
             raise
-        best.interrupted = True
+        best.interrupted = "time" if isinstance(exc, TimeUp) else "ctrl-c"
     return best
 
 
