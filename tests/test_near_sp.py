@@ -247,3 +247,28 @@ def test_ctrl_c_keeps_the_best_near_sp_order():
         s = solve(g, method="sp")
     assert s.stats["interrupted"] == "ctrl-c"
     assert s.peak <= core_peak
+
+
+def test_target_stops_the_search_and_measure_chooses_the_orders():
+    """``target`` at or above the first order's peak: one candidate.
+    ``measure`` (same nodes and edges, other sizes): the order returned has
+    the least peak there among all the candidates."""
+    near_module = sys.modules["pebble_sched.solvers.near_sp"]
+    g = near_series_parallel(120, 3, seed=5, max_out_degree=None)
+    r = near_sp_order(g, target=10**9)
+    assert r.candidates == 1 and r.source == "core, repaired"
+    rng = np.random.default_rng(1)
+    real = near_module._valid
+    for _ in range(3):
+        other = g.replace(size=rng.integers(1, 100, g.n))
+        peaks = []
+
+        def recorder(*a, peaks=peaks):
+            out = real(*a)
+            peaks.append(out[1])
+            return out
+
+        with mock.patch.object(near_module, "_valid", recorder):
+            r = near_sp_order(g, measure=other)
+        assert len(peaks) == r.candidates > 1
+        assert evaluate_indices(other, r.order).peak == min(peaks)

@@ -248,7 +248,7 @@ def sp_candidate(
         if callbacks is not None:
             callbacks.on_phase("near-sp")
         try:
-            near = near_sp_order(proxy, budget, family=family)
+            near = near_sp_order(proxy, budget, family=family, measure=graph)
         except TimeUp:
             stats["near_sp"] = {"interrupted": "time"}
         except KeyboardInterrupt:  # the order above, marked
@@ -823,7 +823,13 @@ def _portfolio(
             else Deadline(NEAR_SP_MIN_S + NEAR_SP_FACTOR * graph.n / rate)
         )
         try:
-            near = near_sp_order(proxy, sub, family=sp_family)
+            near = near_sp_order(
+                proxy,
+                sub,
+                family=sp_family,
+                target=max(lb, goal),
+                measure=graph,
+            )
         except TimeUp:
             stats["near_sp"] = {"interrupted": "time"}
         except KeyboardInterrupt:

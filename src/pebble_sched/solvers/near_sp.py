@@ -36,6 +36,7 @@ same parts) is left out and the order repaired at the end.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -59,6 +60,8 @@ CORE_TRIES = 60
 CORE_PER_CROSS = 10
 #: decompositions allowed per cross edge allowed, to find the core
 CORE_TRIES_PER_CROSS = 25
+#: share of the time left that one SP solve may take
+SOLVE_SHARE = 0.25
 
 
 @dataclass
@@ -83,6 +86,19 @@ class NearSPResult:
     proxy_peak: int = 0
     source: str = ""
     interrupted: str = ""
+
+
+class _Reached(Exception):
+    """An order met the target: the search stops."""
+
+
+def _share(deadline: Deadline | None) -> Deadline | None:
+    """The deadline of one SP solve: a quarter of the time left (the SP
+    solver hurries its large forks after three quarters of its own
+    deadline, so one solve would otherwise take most of the time)."""
+    if deadline is None or not math.isfinite(deadline.limit):
+        return deadline
+    return deadline.sub(SOLVE_SHARE)
 
 
 def _node_graph(n: int, edges, size, work) -> Graph:
@@ -275,6 +291,8 @@ def near_sp_order(
     max_cross: int = 16,
     max_cuts: int = 6,
     family: str = "auto",
+    target: int = 0,
+    measure: Graph | None = None,
 ) -> NearSPResult | None:
     """An order of ``graph`` (node model; pass others through
     :func:`~pebble_sched.solvers.spization.node_model_proxy`) from its SP
@@ -285,7 +303,11 @@ def near_sp_order(
     positions tried per branch (spread along it). On the deadline or
     Ctrl-C, the best order found so far is returned (``interrupted``);
     ``TimeUp`` or ``KeyboardInterrupt`` is raised only if there is none
-    yet."""
+    yet. ``target``: stop as soon as an order's peak is at most this (a
+    lower bound: nothing better exists). ``measure``: the graph whose
+    peaks choose the orders (default ``graph``; a graph that ``graph`` is
+    a node-model proxy of: same nodes, same edges)."""
+    measure = graph if measure is None else measure
     found = sp_core(graph, max_cross, deadline)
     if found is None:
         return None
@@ -299,13 +321,17 @@ def near_sp_order(
         if best_peak[0] < 0 or peak < best_peak[0]:
             best_peak[0] = peak
             best.order, best.proxy_peak, best.source = order, proxy, source
+        if peak <= target:
+            raise _Reached
 
     try:
         # the core's own optimum, made valid (cheap; it wins when the
         # cross edges barely matter)
         size, work = graph.node_size.tolist(), graph.workspace.tolist()
-        core = sp_order(_node_graph(n, edges, size, work), deadline)
-        order, peak = _valid(graph, core.order, n)
+        core = sp_order(
+            _node_graph(n, edges, size, work), _share(deadline), family=family
+        )
+        order, peak = _valid(graph, core.order, measure)
         keep(order, peak, int(core.peak), "core, repaired")
         for k, seq in enumerate((cross, cross[::-1])):
             if k and len(cross) == 1:
@@ -313,6 +339,7 @@ def near_sp_order(
             name = "synchronised" if k == 0 else "synchronised, reversed"
             synced, unsynced = _synchronised(
                 graph,
+                measure,
                 edges,
                 seq,
                 deadline,
@@ -322,6 +349,8 @@ def near_sp_order(
             )
             if k == 0 or best.source == name:
                 best.synced, best.unsynced = synced, unsynced
+    except _Reached:
+        pass
     except (TimeUp, KeyboardInterrupt) as exc:
         if best_peak[0] < 0:
             raise
@@ -329,10 +358,14 @@ def near_sp_order(
     return best
 
 
-def _valid(graph: Graph, order: np.ndarray, n: int) -> tuple[np.ndarray, int]:
+def _valid(
+    graph: Graph, order: np.ndarray, measure: Graph
+) -> tuple[np.ndarray, int]:
     """``order`` (an order of an SP graph built here, joins included) as an
     order of ``graph`` (made valid by both repairs where it is not; the
-    better kept) and its peak on ``graph``."""
+    better kept) and its peak on ``measure`` (``graph``, or the graph it
+    stands for, with the same nodes and edges)."""
+    n = graph.n
     order = order[order < n]
     pos = np.empty(n, dtype=np.int64)
     pos[order] = np.arange(n)
@@ -340,18 +373,19 @@ def _valid(graph: Graph, order: np.ndarray, n: int) -> tuple[np.ndarray, int]:
         options = [order]
     else:
         options = [_repair(graph, order), _repair(graph, order, True)]
-    peaks = [evaluate_indices(graph, o, check=False).peak for o in options]
+    peaks = [evaluate_indices(measure, o, check=False).peak for o in options]
     k = int(np.argmin(peaks))
     return options[k], int(peaks[k])
 
 
-def _synchronised(graph, edges, cross, deadline, max_cuts, family, keep):
+def _synchronised(
+    graph, measure, edges, cross, deadline, max_cuts, family, keep
+):
     """:func:`near_sp_order` for one sequence of cross edges: each cut is
     chosen by the peak on ``graph`` of its SP graph's order made valid,
     then by the SP graph's own peak. Every SP graph's order, made valid, is
     passed to ``keep(order, peak, proxy peak)``. Returns the numbers of
     cross edges synchronised and left out."""
-    n = graph.n
     size = graph.node_size.tolist()
     work = graph.workspace.tolist()
     synced = unsynced = 0
@@ -382,8 +416,8 @@ def _synchronised(graph, edges, cross, deadline, max_cuts, family, keep):
                 if any(_reaches(s2, b, a) for a, b in rest):
                     continue
                 h = _node_graph(j + 1, new, [*size, jsize], [*work, 0])
-                r = sp_order(h, deadline, family=family)
-                order, peak = _valid(graph, r.order, n)
+                r = sp_order(h, _share(deadline), family=family)
+                order, peak = _valid(graph, r.order, measure)
                 keep(order, peak, int(r.peak))
                 key = (peak, int(r.peak))
                 if best is None or key < best[0]:
