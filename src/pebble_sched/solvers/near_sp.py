@@ -60,8 +60,10 @@ CORE_TRIES = 60
 CORE_PER_CROSS = 10
 #: decompositions allowed per cross edge allowed, to find the core
 CORE_TRIES_PER_CROSS = 25
-#: share of the time left that one SP solve may take
+#: share of the time left that one SP solve may take; the core's own
+#: solve, first and often the best candidate on large graphs, more
 SOLVE_SHARE = 0.25
+CORE_SOLVE_SHARE = 0.7
 
 
 @dataclass
@@ -92,13 +94,14 @@ class _Reached(Exception):
     """An order met the target: the search stops."""
 
 
-def _share(deadline: Deadline | None) -> Deadline | None:
-    """The deadline of one SP solve: a quarter of the time left (the SP
-    solver hurries its large forks after three quarters of its own
-    deadline, so one solve would otherwise take most of the time)."""
+def _share(deadline: Deadline | None, share: float = 0.0) -> Deadline | None:
+    """The deadline of one SP solve: ``share`` (by default SOLVE_SHARE) of
+    the time left (the SP solver hurries its large forks after three
+    quarters of its own deadline, so one solve would otherwise take most
+    of the time)."""
     if deadline is None or not math.isfinite(deadline.limit):
         return deadline
-    return deadline.sub(SOLVE_SHARE)
+    return deadline.sub(share or SOLVE_SHARE)
 
 
 def _node_graph(n: int, edges, size, work) -> Graph:
@@ -329,7 +332,9 @@ def near_sp_order(
         # cross edges barely matter)
         size, work = graph.node_size.tolist(), graph.workspace.tolist()
         core = sp_order(
-            _node_graph(n, edges, size, work), _share(deadline), family=family
+            _node_graph(n, edges, size, work),
+            _share(deadline, CORE_SOLVE_SHARE),
+            family=family,
         )
         order, peak = _valid(graph, core.order, measure)
         keep(order, peak, int(core.peak), "core, repaired")
