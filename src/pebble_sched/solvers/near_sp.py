@@ -14,9 +14,10 @@ one before v, and both prefixes are made to run before both suffixes
 through a virtual join node J (``(A' || B') ; J ; (A'' || B'')``). Every
 order of the result runs u before v and respects every edge of the DAG
 (the core's edges keep their reachability through J). Among the cuts, the
-one whose SP graph has the lowest optimal peak is kept, cross edge after
-cross edge, and the final SP graph's dominant order, without the joins, is
-the answer, evaluated on the DAG by the caller.
+one whose SP graph's order (without the joins, made valid for the DAG
+where a cross edge had to be left out) has the lowest peak on the DAG is
+kept, cross edge after cross edge; every SP graph solved on the way gives
+a candidate order.
 
 The core is found greedily: while the graph is not SP, the edge of the
 irreducible core (:func:`~pebble_sched.solvers.series_parallel.decompose`)
@@ -27,9 +28,9 @@ it, which are freed at the join instead of by their readers; the cross
 edges' reads are not in them), so the method is a heuristic: the order's
 peak is the DAG's, its optimality is proven, if at all, by a lower bound.
 The cross edges are synchronised in the order found and in reverse, and
-the core's own optimal order is also made valid by list scheduling (from
-the sources and from the sinks); the order with the lowest peak on the
-DAG is returned. A cross edge that no cut can synchronise without forcing
+the core's own order (solved first) is also made valid by list scheduling
+(from the sources and from the sinks); the candidate with the lowest peak
+on the DAG is returned. A cross edge that no cut can synchronise without forcing
 a later one backwards (two cross edges in opposite directions inside the
 same parts) is left out and the order repaired at the end.
 """
