@@ -144,6 +144,8 @@ def test_auto_proves_a_near_sp_graph_with_the_synchronised_order():
     assert s.peak == s.lower_bound == 649
     assert s.stats["sp"]["algorithm"] == "near-sp"
     assert s.stats["sp"]["near_sp"]["peak"] == 649
+    # it stopped at the bound: fewer SP graphs than the whole search's
+    assert s.stats["sp"]["near_sp"]["candidates"] < near_sp_order(g).candidates
 
 
 def test_near_sp_running_out_of_time_keeps_the_spization_order():

@@ -180,6 +180,7 @@ def sp_candidate(
     family="auto",
     workers=1,
     dec=None,
+    target=0,
 ):
     """An order from the dominant-schedule solver: ``(order, exact, stats)``.
 
@@ -189,6 +190,8 @@ def sp_candidate(
     (of its node-model proxy, for graphs with explicit buffers, edge sizes
     or graph inputs), and the better of the two orders is returned.
     ``dec``: the graph's decomposition, when the caller has it.
+    ``target``: a lower bound of the caller's; the near-SP orders stop
+    once one meets it.
     """
     native = sp_supported(graph)
     if dec is None:
@@ -248,7 +251,9 @@ def sp_candidate(
         if callbacks is not None:
             callbacks.on_phase("near-sp")
         try:
-            near = near_sp_order(proxy, budget, family=family, measure=graph)
+            near = near_sp_order(
+                proxy, budget, family=family, measure=graph, target=target
+            )
         except TimeUp:
             stats["near_sp"] = {"interrupted": "time"}
         except KeyboardInterrupt:  # the order above, marked
@@ -770,6 +775,7 @@ def _portfolio(
                 family=sp_family,
                 workers=workers,
                 dec=dec if is_sp else None,
+                target=max(lb, goal),
             )
         except TimeUp:
             stats["sp"] = {"interrupted": "time"}
