@@ -39,19 +39,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..graph import Graph
 from ..memory import evaluate_indices
-from ..runtime import TimeUp
+from ..runtime import Deadline, TimeUp
 from .dominant import sp_order
 from .heuristics import priority_order
 from .series_parallel import SPNode, decompose, series_items
-
-if TYPE_CHECKING:
-    from ..runtime import Deadline
 
 __all__ = ["NearSPResult", "near_sp_order", "sp_core"]
 
@@ -65,6 +61,8 @@ CORE_TRIES_PER_CROSS = 25
 #: solve, first and often the best candidate on large graphs, more
 SOLVE_SHARE = 0.25
 CORE_SOLVE_SHARE = 0.7
+#: ... and at most 1 s plus this per node (about 4x an SP solve's pace)
+CORE_SOLVE_S_PER_NODE = 8e-4
 
 
 @dataclass
@@ -95,14 +93,16 @@ class _Reached(Exception):
     """An order met the target: the search stops."""
 
 
-def _share(deadline: Deadline | None, share: float = 0.0) -> Deadline | None:
+def _share(
+    deadline: Deadline | None, share: float = 0.0, cap: float = math.inf
+) -> Deadline | None:
     """The deadline of one SP solve: ``share`` (by default SOLVE_SHARE) of
-    the time left (the SP solver hurries its large forks after three
-    quarters of its own deadline, so one solve would otherwise take most
-    of the time)."""
+    the time left, at most ``cap`` seconds (the SP solver hurries its large
+    forks after three quarters of its own deadline, so one solve would
+    otherwise take most of the time, and more the longer the limit)."""
     if deadline is None or not math.isfinite(deadline.limit):
         return deadline
-    return deadline.sub(share or SOLVE_SHARE)
+    return Deadline(min(cap, (share or SOLVE_SHARE) * deadline.remaining()))
 
 
 def _node_graph(n: int, edges, size, work) -> Graph:
@@ -334,7 +334,9 @@ def near_sp_order(
         size, work = graph.node_size.tolist(), graph.workspace.tolist()
         core = sp_order(
             _node_graph(n, edges, size, work),
-            _share(deadline, CORE_SOLVE_SHARE),
+            _share(
+                deadline, CORE_SOLVE_SHARE, CORE_SOLVE_S_PER_NODE * n + 1.0
+            ),
             family=family,
         )
         order, peak = _valid(graph, core.order, measure)
