@@ -248,20 +248,15 @@ def sp_candidate(
         if deadline is None or not math.isfinite(deadline.limit):
             spent = time.perf_counter() - t_spize
             budget = Deadline(max(NEAR_SP_MIN_S, NEAR_SP_FACTOR * spent))
-        if callbacks is not None:
-            callbacks.on_phase("near-sp")
         try:
-            near = near_sp_order(
-                proxy, budget, family=family, measure=graph, target=target
+            near, near_peak = _near_sp(
+                graph, budget, family, target, callbacks, stats, proxy
             )
-        except TimeUp:
-            stats["near_sp"] = {"interrupted": "time"}
         except KeyboardInterrupt:  # the order above, marked
             stats["near_sp"] = {"interrupted": "ctrl-c"}
             stats["interrupted"] = "ctrl-c"
         else:
             if near is not None:
-                near_peak, stats["near_sp"] = _near_stats(graph, near)
                 if near_peak < peak:
                     order, peak = near.order, near_peak
                     stats["algorithm"] = "near-sp"
@@ -270,10 +265,28 @@ def sp_candidate(
     return order, False, stats
 
 
-def _near_stats(graph, near) -> tuple[int, dict[str, Any]]:
-    """The peak on ``graph`` of a near-SP result and its stats entry."""
+def _near_sp(graph, deadline, family, target, callbacks, stats, proxy=None):
+    """The near-SP orders of ``graph`` (through ``proxy``, its node-model
+    proxy, computed when not given) and the peak of the best on ``graph``,
+    recorded in ``stats["near_sp"]``; ``(None, 0)`` when the graph is not
+    SP up to a few edges, or when time ran out before any order.
+    ``KeyboardInterrupt`` before any order is left to the caller."""
+    if proxy is None:
+        node_model = not graph.buffers and not graph.edge_size.any()
+        proxy = graph if node_model else node_model_proxy(graph)
+    if callbacks is not None:
+        callbacks.on_phase("near-sp")
+    try:
+        near = near_sp_order(
+            proxy, deadline, family=family, measure=graph, target=target
+        )
+    except TimeUp:
+        stats["near_sp"] = {"interrupted": "time"}
+        return None, 0
+    if near is None:
+        return None, 0
     peak = evaluate_indices(graph, near.order).peak
-    stats = {
+    stats["near_sp"] = {
         "cross_edges": len(near.cross),
         "synced": near.synced,
         "unsynced": near.unsynced,
@@ -282,8 +295,8 @@ def _near_stats(graph, near) -> tuple[int, dict[str, Any]]:
         "peak": peak,
     }
     if near.interrupted:
-        stats["interrupted"] = near.interrupted
-    return peak, stats
+        stats["near_sp"]["interrupted"] = near.interrupted
+    return near, peak
 
 
 def _run_sp(
@@ -819,31 +832,20 @@ def _portfolio(
     ):
         # too large for SP-ization (quadratic), but maybe SP up to a few
         # edges: the near-SP orders alone (each costs SP solves)
-        if callbacks is not None:
-            callbacks.on_phase("near-sp")
-        node_model = not graph.buffers and not graph.edge_size.any()
-        proxy = graph if node_model else node_model_proxy(graph)
         sub = (
             deadline.sub(AUTO_NEAR_SP_SHARE)
             if timed
             else Deadline(NEAR_SP_MIN_S + NEAR_SP_FACTOR * graph.n / rate)
         )
         try:
-            near = near_sp_order(
-                proxy,
-                sub,
-                family=sp_family,
-                target=max(lb, goal),
-                measure=graph,
+            near, peak = _near_sp(
+                graph, sub, sp_family, max(lb, goal), callbacks, stats
             )
-        except TimeUp:
-            stats["near_sp"] = {"interrupted": "time"}
         except KeyboardInterrupt:
             stats["interrupted"] = "ctrl-c"
             return input_order(graph), lb, stats, "input"
         else:
             if near is not None:
-                peak, stats["near_sp"] = _near_stats(graph, near)
                 if near.interrupted == "ctrl-c":
                     stats["interrupted"] = "ctrl-c"
                     return near.order, lb, stats, "sp"

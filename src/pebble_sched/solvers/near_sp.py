@@ -117,12 +117,10 @@ def sp_core(
     needed, if the irreducible core has more than ``CORE_PER_CROSS`` nodes
     per edge still allowed, if it shrinks too slowly to vanish within the
     edges left (1.5 times the mean drop so far, plus ``CORE_PER_CROSS``),
-    or after
-    ``CORE_TRIES_PER_CROSS`` decompositions per edge allowed: the search
-    gives up early on graphs far from SP).
-    Greedy: each removal is the core edge that leaves the smallest
-    irreducible core, or the first that shrinks it by half
-    ``CORE_PER_CROSS`` nodes."""
+    or after ``CORE_TRIES_PER_CROSS`` decompositions per edge allowed: the
+    search gives up early on graphs far from SP). Greedy: each removal is
+    the core edge that leaves the smallest irreducible core, or the first
+    that shrinks it by half ``CORE_PER_CROSS`` nodes."""
     n = graph.n
     edges = set(
         zip(graph.edge_src.tolist(), graph.edge_dst.tolist(), strict=True)
@@ -318,12 +316,13 @@ def near_sp_order(
     edges, cross = found
     n = graph.n
     best = NearSPResult(np.zeros(0, dtype=np.int64), cross=list(cross))
-    best_peak = [-1]
+    best_peak = -1
 
     def keep(order: np.ndarray, peak: int, proxy: int, source: str) -> None:
+        nonlocal best_peak
         best.candidates += 1
-        if best_peak[0] < 0 or peak < best_peak[0]:
-            best_peak[0] = peak
+        if best_peak < 0 or peak < best_peak:
+            best_peak = peak
             best.order, best.proxy_peak, best.source = order, proxy, source
         if peak <= target:
             raise _Reached
@@ -360,7 +359,7 @@ def near_sp_order(
     except _Reached:
         pass
     except (TimeUp, KeyboardInterrupt) as exc:
-        if best_peak[0] < 0:
+        if best_peak < 0:
             raise
         best.interrupted = "time" if isinstance(exc, TimeUp) else "ctrl-c"
     return best
