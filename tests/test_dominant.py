@@ -466,6 +466,81 @@ def test_lemma5_on_forks_of_atoms(fork):
 
 
 @st.composite
+def nested_forks(draw):
+    """A fork as atoms whose branches may be nested: a parallel part X0 of
+    sub-branches (a consumer and a chain, a chain reading nothing of the
+    fork, or nested again) closed by w1, which does not read the fork's
+    buffer, then a canonical rest."""
+    from pebble_sched.solvers.dominant import _Branch
+    from pebble_sched.solvers.profiles import Atom, canonical, join, merge
+
+    spread = draw(st.sampled_from([1, 2, 6, 20]))  # 1, 2: many ties
+    names = iter(range(10**6))
+
+    def atom():
+        net = draw(st.integers(-spread, spread))
+        return Atom(
+            max(0, net) + draw(st.integers(0, spread)), net, next(names)
+        )
+
+    def chain(most):
+        return canonical([atom() for _ in range(draw(st.integers(0, most)))])
+
+    def branch(depth, reads=True):
+        kind = draw(st.sampled_from(["flat", "flat", "nested"][: 2 + depth]))
+        if kind == "flat":
+            if not reads:
+                return _Branch([], chain(4))
+            s = draw(st.integers(1, spread))
+            return _Branch(
+                [Atom(s + draw(st.integers(0, 3)), s, next(names))], chain(4)
+            )
+        subs = [
+            branch(depth - 1, reads=i == 0 or draw(st.booleans()))
+            for i in range(draw(st.integers(2, 4 - depth)))
+        ]
+        full_pre = merge([join(s.head, (), s.rest) for s in subs])
+        w1 = atom()
+        return _Branch(
+            join(full_pre, (w1,), ()), chain(3), subs, w1, False, full_pre
+        )
+
+    trees = [branch(2) for _ in range(draw(st.integers(1, 3)))]
+    assume(any(t.subs for t in trees))
+    return trees, Atom(0, -draw(st.integers(1, 2 * spread)), "R")
+
+
+@settings(deadline=None, max_examples=max(1000, _PROFILE_EXAMPLES))
+@given(nested_forks())
+def test_lemma5_on_nested_forks_of_atoms(fork):
+    """Tests Lemma 5 with nested branches (docs/theory.md): the threshold
+    family of the flat branches times, for each nested branch, its own
+    threshold family over its sub-branches (X0 incomplete), X0 complete,
+    and w1 with every prefix of its rest, holds a candidate that dominates
+    every pre-release ideal of a random fork of atoms."""
+    import itertools
+    import math
+
+    from pebble_sched.solvers.dominant import _coarse_word, _Solver
+    from pebble_sched.solvers.profiles import canonical, merge
+
+    trees, release = fork
+    solver = _Solver(Graph([], []))
+
+    def word(pre, post):
+        return _coarse_word(canonical([*pre, release, *post]))
+
+    options = [solver.options(t) for t in trees]
+    assume(math.prod(map(len, options)) <= 2_000)  # (seconds each beyond)
+    everything = [
+        word(merge([p for p, _ in combo]), merge([q for _, q in combo]))
+        for combo in itertools.product(*options)
+    ]
+    family = [word(pre, post) for pre, post in solver._mixed_combos(trees)]
+    assert any(all(dominates(f, w) for w in everything) for f in family)
+
+
+@st.composite
 def _steps(draw, spread: int = 6):
     net = draw(st.integers(-spread, spread))
     return max(0, net) + draw(st.integers(0, spread)), net

@@ -555,17 +555,49 @@ class _Solver:
         flat = [t for t in trees if t.proven]
         if _threshold_size(flat) > PARETO_MAX:
             return None
-        before = self.capped
-        opts = [self._prune(self.options(t)) for t in trees if not t.proven]
-        if self.capped != before:  # a nested branch lost options
-            self.capped = before
-            return None
+        opts = []
+        for t in trees:
+            if not t.proven:
+                got = self.nested_options(t)
+                if got is None:  # beyond the budgets
+                    return None
+                opts.append(self._prune(got))
         if flat:
             family = self._threshold_combos(flat)
             if family is None:
                 return None
             opts.append(self._prune(list(family)))
         return self._combinations(opts)
+
+    def nested_options(self, t: _Branch) -> list[tuple[list, list]] | None:
+        """The options of a nested branch (w1 not reading a) that Lemma 5
+        needs: while X0 is incomplete, its own threshold family, over the
+        keys of its sub-branches alone (:meth:`_mixed_combos` on them:
+        their nested ones recursively); X0 complete with w1 after the
+        release; w1 and every prefix of its rest. None beyond the budgets.
+
+        With every other branch's choice fixed, the exchange argument of
+        Lemma 5 run over the atoms of X0 alone moves only those, whose
+        chains keep their order inside the branch's post-release chain
+        (w1 after all of them), so some member of this family dominates
+        every option with X0 incomplete (docs/theory.md). It is far
+        smaller than every option (the product of the sub-branches'
+        lengths).
+        """
+        got = t.cache.get("nested")
+        if got is not None:
+            return got or None
+        combos = self._mixed_combos(t.subs)
+        out: list[tuple[list, list]] = []
+        if combos is not None:
+            for pre, post in combos:
+                if post:  # X0 not complete: w1 and the rest after it
+                    out.append((pre, join(post, (t.w_atom,), t.rest)))
+            # X0 complete, w1 after the release
+            out.append((t.full_pre, join((), (t.w_atom,), t.rest)))
+            out += [self.prefix(t, k) for k in range(len(t.rest) + 1)]
+        t.cache["nested"] = out
+        return out or None
 
     def _shared(self, size: int, least: int) -> bool:
         """Whether work of this size goes half to a forked process."""
