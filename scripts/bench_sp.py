@@ -41,7 +41,7 @@ enumerated or Pareto-pruned, the threshold family beyond the budgets) and
 pumpkins, conjectured on forks with nested branches), with the time ratio
 threshold/auto.
 
-    python scripts/bench_sp.py [--time-limit 30] [--quick] [--tables exact,n,workers,d,edges,near,versions,bounds]
+    python scripts/bench_sp.py [--time-limit 30] [--quick] [--tables exact,n,workers,d,edges,near,versions,nested,bounds]
         [--reps 3] [--million] [--baseline SRC] [--out FILE]
 """
 
@@ -233,7 +233,7 @@ g = (series_parallel(n, seed=length or n, max_out_degree=6) if kind == "sp"
 out = {}
 def run():
     t = time.perf_counter()
-    r = sp_order(g, workers=2)
+    r = sp_order(g, workers=2, family=sys.argv[4])
     out.update(s=time.perf_counter() - t, peak=int(r.peak), exact=r.exact,
                conjectured=r.conjectured, capped=r.capped)
 th = threading.Thread(target=run)
@@ -254,8 +254,9 @@ def table_versions(
     pumpkin_n: int,
     reps: int,
     seeds: int = 0,
+    family: str = "auto",
 ) -> list[str]:
-    """``sp_order(g, workers=2)`` of the version in ``baseline`` (a ``src``
+    """``sp_order(g, workers=2, family=family)`` of the version in ``baseline`` (a ``src``
     folder) against this one, each run in a fresh process, alternated:
     the least time of each, their ratio, the answers and peak memory. SP
     graphs of each size: seed n, then seeds 1 to ``seeds`` below 10^6."""
@@ -279,7 +280,7 @@ def table_versions(
         got: dict[str, list[dict]] = {"base": [], "this": []}
         for _ in range(reps if n < 1_000_000 else 1):
             for which, src in (("base", baseline), ("this", here)):
-                r = _fresh_run(_ONE_RUN, src, kind, n, length)
+                r = _fresh_run(_ONE_RUN, src, kind, n, length, family)
                 assert r["src"].startswith(str(src)), r["src"]
                 got[which].append(r)
         best = {k: min(v, key=lambda r: r["s"]) for k, v in got.items()}
@@ -292,6 +293,65 @@ def table_versions(
             f"{'yes' if b['exact'] else 'no'} | {b['conjectured']} | "
             f"{b['capped']} | {a['mb']} + {a['child_mb']} -> "
             f"{b['mb']} + {b['child_mb']} |"
+        )
+        print(rows[-1], flush=True)
+    return rows
+
+
+_MANY_RUN = """
+import numpy as np
+import pebble_sched
+from pebble_sched.generators import series_parallel
+from pebble_sched.solvers.dominant import sp_order
+count, family = int(sys.argv[1]), sys.argv[2]
+out = dict(s=0.0, forks=0, conjectured=0, proven=0, graphs=0, peaks=[])
+for seed in range(count):
+    rng = np.random.default_rng(seed)
+    n, d = int(rng.integers(30, 1001)), int(rng.integers(2, 7))
+    g = series_parallel(n, seed=seed, max_out_degree=d)
+    g = g.replace(size=rng.integers(0, 30, g.n),
+                  workspace=rng.integers(0, 10, g.n))
+    t = time.perf_counter()
+    r = sp_order(g, family=family)
+    out["s"] += time.perf_counter() - t
+    out["forks"] += r.forks
+    out["conjectured"] += r.conjectured
+    out["graphs"] += r.conjectured > 0
+    out["proven"] += r.exact
+    out["peaks"].append(int(r.peak))
+out["src"] = pebble_sched.__file__
+print(json.dumps(out))
+"""
+
+
+def table_nested(baseline: Path, count: int, reps: int) -> list[str]:
+    """Random SP graphs of 30 to 1,000 nodes (out-degree 2 to 6, random
+    sizes and workspaces), every one solved by the version in
+    ``baseline`` and by this one with each family, in fresh processes,
+    alternated: total time (least of ``reps``), forks left to the
+    conjectured part of Lemma 5, graphs proven optimal."""
+    here = Path(__file__).resolve().parent.parent / "src"
+    rows = [
+        "| family | graphs | forks | baseline | this | ratio | same peaks "
+        "| conjectured forks (graphs), baseline -> this | proven, "
+        "baseline -> this |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for family in ("threshold", "auto"):
+        got: dict[str, list[dict]] = {"base": [], "this": []}
+        for _ in range(reps):
+            for which, src in (("base", baseline), ("this", here)):
+                r = _fresh_run(_MANY_RUN, src, count, family)
+                assert r["src"].startswith(str(src)), r["src"]
+                got[which].append(r)
+        a, b = (min(got[k], key=lambda r: r["s"]) for k in ("base", "this"))
+        rows.append(
+            f"| {family} | {count} | {b['forks']:,} | {a['s']:.2f} s | "
+            f"{b['s']:.2f} s | {b['s'] / a['s']:.2f} | "
+            f"{'yes' if a['peaks'] == b['peaks'] else 'NO'} | "
+            f"{a['conjectured']:,} ({a['graphs']}) -> "
+            f"{b['conjectured']:,} ({b['graphs']}) | "
+            f"{a['proven']} -> {b['proven']} |"
         )
         print(rows[-1], flush=True)
     return rows
@@ -504,7 +564,19 @@ def main() -> None:
         "--tables",
         default="exact,n,workers,d,edges",
         help="which tables: exact, n, workers, d, edges, near, versions, "
-        "bounds (comma-separated)",
+        "nested, bounds (comma-separated)",
+    )
+    ap.add_argument(
+        "--family",
+        default="auto",
+        choices=["auto", "threshold", "full"],
+        help="the versions table: the SP solver's fork family",
+    )
+    ap.add_argument(
+        "--count",
+        type=int,
+        default=300,
+        help="the nested table: how many random SP graphs",
     )
     ap.add_argument(
         "--baseline",
@@ -537,6 +609,20 @@ def main() -> None:
             "",
         ]
         out += table_workers(6, big, [8, 12, 16], args.pumpkin_n, args.reps)
+    if "nested" in tables:
+        if args.baseline is None:
+            ap.error("the nested table needs --baseline SRC")
+        out += [
+            "",
+            f"## Lemma 5 with nested branches: this version against "
+            f"{args.baseline}",
+            "",
+            f"`sp_order(g, family=...)` on {args.count} random SP graphs, "
+            f"every one in one fresh process per version, alternated, least "
+            f"of {args.reps}.",
+            "",
+        ]
+        out += table_nested(args.baseline.resolve(), args.count, args.reps)
     if "versions" in tables:
         if args.baseline is None:
             ap.error("the versions table needs --baseline SRC")
@@ -545,7 +631,8 @@ def main() -> None:
             "",
             f"## This version against {args.baseline}",
             "",
-            f"`sp_order(g, workers=2)`, least of {args.reps} runs each (one "
+            f'`sp_order(g, workers=2, family="{args.family}")`, least '
+            f"of {args.reps} runs each (one "
             "at 10^6 nodes), each in a fresh process, alternated; the graphs "
             "of the workers table.",
             "",
@@ -557,6 +644,7 @@ def main() -> None:
             args.pumpkin_n,
             args.reps,
             args.seeds,
+            args.family,
         )
     if "d" in tables:
         out += [

@@ -59,13 +59,16 @@ lowers the number of key inversions between them. Without glued atoms or
 ties that is one candidate per threshold: O(n) for the fork; a branch
 with g glued atoms adds up to g options. Two weaker versions (without the
 ties, without the glued atoms) were refuted by 3-branch forks (tests).
-With nested branches whose w1 does not read a, the argument proves every
-option of those combined with the threshold family of the other branches
-(:meth:`_Solver._mixed_combos`); thresholds inside them are not covered
+With nested branches whose w1 does not read a, the argument proves the
+threshold family of the other branches combined with, for each nested
+branch, its own threshold family over its sub-branches (a threshold of
+its own), X0 complete, and w1 with every prefix of its rest
+(:meth:`_Solver._mixed_combos`, :meth:`_Solver.nested_options`). One
+threshold shared by the nested branches and the others is not covered
 (their remaining X0 atoms can merge into w1's atom after the release,
-which breaks the exchange): where the combination is beyond the budgets,
-and on graphs of more than ``LARGE`` nodes, forks with one keep the
-family used before the proof
+which breaks the exchange with an atom of another branch): where the
+proven combination is beyond the budgets, and on graphs of more than
+``LARGE`` nodes, forks with one keep the family used before the proof
 (:meth:`_Solver.threshold_options`: a flat branch runs its consumer alone,
 or with the atoms below tau and any ties, or that and at least the glued
 atoms; nested branches combine their inner branches' options at the same
