@@ -610,8 +610,9 @@ AUTO_SPIZE_MAX_NODES = 1_000
 AUTO_CPSAT_SECONDS = 60.0
 #: ``auto`` tries CP-SAT on graphs up to this many nodes.
 AUTO_CPSAT_MAX_NODES = 1500
-#: On SP graphs of more nodes, ``auto`` first tries the Liu relaxation of the
-#: input order (O(n log n)): an order meeting the lower bound is optimal.
+#: On SP graphs of more nodes (and on those the SP solver has no time for),
+#: ``auto`` first tries the Liu relaxation of the input order (O(n log n)):
+#: an order meeting the lower bound is optimal, else it is a candidate.
 AUTO_HEURISTIC_FIRST = 20_000
 #: Time kept back for the Liu relaxation of the input order when ``sp``
 #: runs under a time limit: this much (the solver stops up to about 0.2 s
@@ -741,11 +742,13 @@ def _portfolio(
         SP_NODES_PER_S_LARGE if graph.n > LARGE else SP_NODES_PER_S
     )
     early = None
-    if is_sp and graph.n > AUTO_HEURISTIC_FIRST:
-        # a large SP graph: the SP solver takes about n / 15,000 s, while
-        # the Liu relaxation of the input order costs O(n log n); an order
-        # that meets the lower bound proves the optimum at once (on random
-        # SP graphs the bound is often tight)
+    enough = not timed or deadline.remaining() * share >= graph.n / rate
+    if is_sp and (graph.n > AUTO_HEURISTIC_FIRST or not enough):
+        # a large SP graph, or one the SP solver has no time for: the SP
+        # solver takes about n / 15,000 s, while the Liu relaxation of the
+        # input order costs O(n log n); an order that meets the lower bound
+        # proves the optimum at once (on random SP graphs the bound is
+        # often tight), and otherwise it is a candidate
         if callbacks is not None:
             callbacks.on_phase("liu relaxation")
         best_early = None
@@ -771,7 +774,9 @@ def _portfolio(
             return input_order(graph), lb, stats, "input"
     # (pivot blocks, split=False, carry graph inputs: the proxy of
     # SP-ization would drop them, and each block is small; not there)
-    enough = not timed or deadline.remaining() * share >= graph.n / rate
+    enough = enough and (
+        not timed or deadline.remaining() * share >= graph.n / rate
+    )
     # the orders found before the split, (order, peak, winner): the SP
     # solver's (inexact) first, the Liu relaxation's
     found: list[tuple[Any, int, str]] = []
