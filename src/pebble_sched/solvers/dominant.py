@@ -321,6 +321,7 @@ class _Solver:
         # with a deadline, Pareto pruning stops after three quarters of the
         # time (the fork at hand and the later ones use coordinate descent)
         self.soft = deadline.sub(0.75) if deadline is not None else None
+        self.guard = _Guard(self)
         model = node_buffers(graph)
         if model is None:
             raise ValueError(OUTSIDE)
@@ -843,25 +844,25 @@ class _Solver:
         (indices), and the union is pruned once more (dominance is
         transitive: whatever a half dropped is dominated in the end)."""
         if not self._shared(len(items), COMBOS_SHARED):
-            return _pareto(items, self.soft)
+            return _pareto(items, self.guard)
         half = len(items) // 2
 
         # the child names what it kept by the identity of its pre chain
         where = {id(x[0]): k for k, x in enumerate(items[:half])}
         if len(where) < half:  # shared chains: no way to tell them apart
-            return _pareto(items, self.soft)
+            return _pareto(items, self.guard)
 
         def prune_theirs() -> list[int]:
-            kept = _pareto(items[:half], self.soft)
+            kept = _pareto(items[:half], self.guard)
             return [where[id(x[0])] for x in kept]
 
         picked, kept = self._both(
             prune_theirs,
-            lambda: _pareto(items[half:], self.soft),
+            lambda: _pareto(items[half:], self.guard),
             lambda: list(range(half)),  # all of them, pruned below
         )
         self.check()
-        return _pareto([items[k] for k in picked] + kept, self.soft)
+        return _pareto([items[k] for k in picked] + kept, self.guard)
 
     def _pareto_combos(
         self, opts, budget: int | None = None
@@ -887,9 +888,9 @@ class _Solver:
                 if self._shared(len(partial) * len(o), COMBOS_SHARED):
                     partial = self._grow_shared(partial, o)
                 else:
-                    grown = _grow(partial, o)
+                    grown = _grow(partial, o, self.guard)
                     self.check()
-                    partial = _pareto(grown, self.soft)
+                    partial = _pareto(grown, self.guard)
             except TimeUp:
                 return None
         return [(pre, post) for pre, post, _w, _v in partial]
@@ -904,23 +905,23 @@ class _Solver:
         mine, theirs = partial[half:], partial[:half]
 
         def prune_theirs() -> list[tuple[int, int]]:
-            grown = _grow(theirs, o)  # each pre chain a new list (merge)
+            grown = _grow(theirs, o, self.guard)  # new pre chains (merge)
             where = {
                 id(x[0]): (k // len(o), k % len(o))
                 for k, x in enumerate(grown)
             }
             assert len(where) == len(grown)
-            return [where[id(x[0])] for x in _pareto(grown, self.soft)]
+            return [where[id(x[0])] for x in _pareto(grown, self.guard)]
 
         picked, kept = self._both(
             prune_theirs,
-            lambda: _pareto(_grow(mine, o), self.soft),
+            lambda: _pareto(_grow(mine, o, self.guard), self.guard),
             # all of them, pruned below
             lambda: [(i, j) for i in range(half) for j in range(len(o))],
         )
         back = [_combine(theirs[i], o[j]) for i, j in picked]
         self.check()
-        return _pareto(back + kept, self.soft)
+        return _pareto(back + kept, self.guard)
 
     def _greedy_combos(self, opts, r_atom):
         """Too many ideals: coordinate descent on the peak from full pre-release."""
@@ -1119,12 +1120,34 @@ def _combine(partial: tuple, option: tuple) -> tuple:
     return (pre, post, _coarse_word(pre), _coarse_word(post))
 
 
-def _grow(partial: list, o: list) -> list:
-    """Every partial combination grown by every option of ``o``."""
-    return [_combine(x, y) for x in partial for y in o]
+def _grow(partial: list, o: list, guard: _Guard | None = None) -> list:
+    """Every partial combination grown by every option of ``o`` (checking
+    ``guard`` as it goes: tens of thousands take a second)."""
+    out = []
+    for i, x in enumerate(partial):
+        if guard is not None and i % 16 == 0:
+            guard.check()
+        out += [_combine(x, y) for y in o]
+    return out
 
 
-def _pareto(items: list, deadline: Deadline | None = None) -> list:
+class _Guard:
+    """What Pareto pruning checks as it goes: Ctrl-C and the deadline
+    (:meth:`_Solver.check`), then the soft deadline after three quarters of
+    the time, past which pruning gives up (TimeUp)."""
+
+    __slots__ = ("solver",)
+
+    def __init__(self, solver: _Solver) -> None:
+        self.solver = solver
+
+    def check(self) -> None:
+        self.solver.check()
+        if self.solver.soft is not None:
+            self.solver.soft.check()
+
+
+def _pareto(items: list, deadline: Deadline | _Guard | None = None) -> list:
     """Items ``(pre, post, pre_word, post_word)`` not dominated in both words.
 
     Items are taken by increasing (pre peak, post peak); a kept item can beat
