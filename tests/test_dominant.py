@@ -990,3 +990,20 @@ def test_ctrl_c_reaches_inside_a_pareto_pruning():
     solver.cancel.set()
     with pytest.raises(KeyboardInterrupt):
         solver._pareto_combos(opts)
+
+
+def test_proven_nested_families_get_their_own_pareto_budget(monkeypatch):
+    """Tests that the proven candidates of forks with nested branches are
+    pruned within ``MIXED_MAX`` combinations, not the smaller budget of
+    the other prunings: with both tiny, the forks fall back to the
+    conjectured family."""
+    from pebble_sched.solvers import dominant
+
+    g = series_parallel(60, seed=1, max_out_degree=4)
+    small = dict(family="threshold", max_candidates=4, pareto_max=8)
+    r = sp_order(g, **small)
+    assert r.exact and r.conjectured == 0
+    assert r.peak == sp_order(g, family="full").peak
+    monkeypatch.setattr(dominant, "MIXED_MAX", 8)
+    r = sp_order(g, **small)
+    assert r.conjectured > 0 and not r.exact

@@ -85,7 +85,7 @@ the time, pumpkins of 200 nodes with d = 12 to 16 in 0.7). With
 to ``MAX_CANDIDATES`` pre-release ideals is enumerated; beyond, partial
 combinations are built branch by branch (each branch's own dominated
 options dropped first) keeping those not dominated in both their
-pre-release and post-release words (exact); beyond ``COMBOS_MAX`` of
+pre-release and post-release words (exact); beyond ``PARETO_MAX`` of
 those the threshold family of Lemma 5 decides (``conjectured``) if it has
 at most ``PARETO_MAX`` candidates, else a coordinate descent on the peak
 (inexact, ``capped``). Graphs of more than ``LARGE`` nodes, and every fork
@@ -159,13 +159,14 @@ PRUNE_FROM = 32
 GREEDY_EVALUATIONS = 500
 """Peak evaluations of the coordinate descent used beyond that."""
 PARETO_MAX = 50_000
-"""The largest threshold family of Lemma 5 that is tried, and its Pareto
-budget per threshold."""
-COMBOS_MAX = 200_000
-"""Larger forks build at most this many partial combinations per branch
-(the proven families of nested forks need that many at 10^4 nodes: one
-fork of two nested branches with 49 and 2,099 options, about 7 s); the
-time limit bounds the work too (pruning stops at three quarters of it)."""
+"""Larger forks build at most this many partial combinations per branch;
+the time limit bounds the work too."""
+MIXED_MAX = 200_000
+"""The same budget for the proven candidates of forks with nested
+branches (:meth:`_Solver._mixed_combos`: a few branches, each a small
+family, so a few prunings per fork; at 10^4 nodes one fork of two nested
+branches with 49 and 2,099 options needs 102,851, about 7 s). Not for
+the full family: a pumpkin of 60 branches took 184 s instead of 13 s."""
 LARGE = 20_000
 """On graphs of more nodes, ``family="auto"`` enumerates forks of at most
 ``LARGE_CANDIDATES`` candidates and decides the others by Lemma 5 (their
@@ -314,7 +315,7 @@ class _Solver:
         graph: Graph,
         max_candidates: int = MAX_CANDIDATES,
         deadline: Deadline | None = None,
-        pareto_max: int = COMBOS_MAX,
+        pareto_max: int = PARETO_MAX,
         family: str = "auto",
         workers: int = 1,
     ) -> None:
@@ -576,7 +577,7 @@ class _Solver:
             if family is None:
                 return None
             opts.append(self._prune(list(family)))
-        return self._combinations(opts)
+        return self._combinations(opts, max(self.pareto_max, MIXED_MAX))
 
     def nested_options(self, t: _Branch) -> list[tuple[list, list]] | None:
         """The options of a nested branch (w1 not reading a) that Lemma 5
@@ -816,7 +817,9 @@ class _Solver:
         rows = np.array(sorted(seen), dtype=np.int64).reshape(-1, len(trees))
         return _Candidates(table, rows, list(pruned.values()))
 
-    def _combinations(self, opts) -> list[tuple[list, list]] | None:
+    def _combinations(
+        self, opts, budget: int | None = None
+    ) -> list[tuple[list, list]] | None:
         """Merged (pre, post) chains of every combination of the options, or
         of those that survive :meth:`_pareto_combos` when there are more than
         ``max_candidates`` (a few hundred once three quarters of a time limit
@@ -826,7 +829,7 @@ class _Solver:
             HURRY_CANDIDATES if hurry else self.max_candidates
         ):
             return _Candidates.product(opts)
-        return None if hurry else self._pareto_combos(opts)
+        return None if hurry else self._pareto_combos(opts, budget)
 
     def _prune(self, options: list[tuple[list, list]]) -> list:
         """A branch's options minus those dominated in both words (as in
@@ -1408,7 +1411,7 @@ def sp_order(
     ``family`` chooses the candidates of each fork. ``"full"``: every
     pre-release ideal; a fork with more than ``max_candidates`` (default
     ``MAX_CANDIDATES``) is reduced by Pareto pruning (exact) as long as
-    ``pareto_max`` (default ``COMBOS_MAX``) partial combinations suffice,
+    ``pareto_max`` (default ``PARETO_MAX``) partial combinations suffice,
     else decided by coordinate descent (inexact). ``"threshold"``: the
     threshold family of Lemma 5 on every fork (exact on flat forks,
     conjectured on forks with nested branches). ``"auto"``: as ``"full"``,
@@ -1453,7 +1456,7 @@ def sp_order(
     if max_candidates is None:
         max_candidates = LARGE_CANDIDATES if large else MAX_CANDIDATES
     if pareto_max is None:
-        pareto_max = PARETO_MAX_LARGE if large else COMBOS_MAX
+        pareto_max = PARETO_MAX_LARGE if large else PARETO_MAX
     solver = _Solver(
         graph, max_candidates, deadline, pareto_max, family, workers
     )
