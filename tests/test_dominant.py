@@ -995,8 +995,10 @@ def test_ctrl_c_reaches_inside_a_pareto_pruning():
 def test_proven_nested_families_get_their_own_pareto_budget(monkeypatch):
     """Tests that the proven candidates of forks with nested branches are
     pruned within ``MIXED_MAX`` combinations, not the smaller budget of
-    the other prunings: with both tiny, the forks fall back to the
-    conjectured family."""
+    the other prunings, unless less than ``MIXED_MIN_S`` is left of a time
+    limit: with both budgets tiny, the forks fall back to the conjectured
+    family."""
+    from pebble_sched.runtime import Deadline
     from pebble_sched.solvers import dominant
 
     g = series_parallel(60, seed=1, max_out_degree=4)
@@ -1004,6 +1006,10 @@ def test_proven_nested_families_get_their_own_pareto_budget(monkeypatch):
     r = sp_order(g, **small)
     assert r.exact and r.conjectured == 0
     assert r.peak == sp_order(g, family="full").peak
+    short = Deadline(dominant.MIXED_MIN_S / 2)
+    assert sp_order(g, deadline=short, **small).conjectured > 0
+    long = Deadline(dominant.MIXED_MIN_S * 100)
+    assert sp_order(g, deadline=long, **small).conjectured == 0
     monkeypatch.setattr(dominant, "MIXED_MAX", 8)
     r = sp_order(g, **small)
     assert r.conjectured > 0 and not r.exact

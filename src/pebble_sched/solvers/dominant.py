@@ -165,8 +165,14 @@ MIXED_MAX = 200_000
 """The same budget for the proven candidates of forks with nested
 branches (:meth:`_Solver._mixed_combos`: a few branches, each a small
 family, so a few prunings per fork; at 10^4 nodes one fork of two nested
-branches with 49 and 2,099 options needs 102,851, about 7 s). Not for
-the full family: a pumpkin of 60 branches took 184 s instead of 13 s."""
+branches with 49 and 2,099 options needs 102,851, about 7 s. Not for
+the full family: a pumpkin of 60 branches took 184 s instead of 13 s.)
+Only while more than ``MIXED_MIN_S`` seconds are left, if there is a
+time limit."""
+MIXED_MIN_S = 10.0
+"""Under a shorter time limit the larger budget could take the whole of
+it (``solve -t 3`` on a 10^4-node SP graph: its SP order lost, 2,676
+instead of 2,654)."""
 LARGE = 20_000
 """On graphs of more nodes, ``family="auto"`` enumerates forks of at most
 ``LARGE_CANDIDATES`` candidates and decides the others by Lemma 5 (their
@@ -577,7 +583,10 @@ class _Solver:
             if family is None:
                 return None
             opts.append(self._prune(list(family)))
-        return self._combinations(opts, max(self.pareto_max, MIXED_MAX))
+        budget = self.pareto_max
+        if self.deadline is None or self.deadline.remaining() > MIXED_MIN_S:
+            budget = max(budget, MIXED_MAX)
+        return self._combinations(opts, budget)
 
     def nested_options(self, t: _Branch) -> list[tuple[list, list]] | None:
         """The options of a nested branch (w1 not reading a) that Lemma 5
