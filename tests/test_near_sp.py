@@ -166,20 +166,27 @@ def test_near_sp_running_out_of_time_keeps_the_spization_order():
     )
 
 
+def _first_call_only(real, error: type[BaseException]):
+    """A stand-in for ``real`` that answers its first call and raises
+    ``error`` on every later one."""
+    calls = 0
+
+    def fake(*a, **k):
+        nonlocal calls
+        calls += 1
+        if calls > 1:
+            raise error
+        return real(*a, **k)
+
+    return fake
+
+
 def test_the_deadline_returns_the_best_order_found_so_far():
     """Out of time after the core's own order: that order, marked; out of
     time before it: TimeUp (nothing to return)."""
     near_module = sys.modules["pebble_sched.solvers.near_sp"]
     g = near_series_parallel(120, 3, seed=2, max_out_degree=None)
-    real = near_module.sp_order
-    calls = []
-
-    def second_fails(*a, **k):
-        calls.append(1)
-        if len(calls) > 1:
-            raise TimeUp
-        return real(*a, **k)
-
+    second_fails = _first_call_only(near_module.sp_order, TimeUp)
     with mock.patch.object(near_module, "sp_order", second_fails):
         r = near_sp_order(g)
     assert r.interrupted and r.source == "core, repaired"
@@ -223,29 +230,24 @@ def test_ctrl_c_keeps_the_best_near_sp_order():
     g = near_series_parallel(300, 1, seed=0, max_out_degree=None)
     real = near_module.sp_order
 
-    def interrupted_later():
-        calls = []
-
-        def fake(*a, **k):
-            calls.append(1)
-            if len(calls) > 1:
-                raise KeyboardInterrupt
-            return real(*a, **k)
-
-        return fake
-
-    with mock.patch.object(near_module, "sp_order", interrupted_later()):
+    with mock.patch.object(
+        near_module, "sp_order", _first_call_only(real, KeyboardInterrupt)
+    ):
         r = near_sp_order(g)
     assert r.interrupted == "ctrl-c" and r.source == "core, repaired"
     core_peak = evaluate_indices(g, r.order).peak
     with (
-        mock.patch.object(near_module, "sp_order", interrupted_later()),
+        mock.patch.object(
+            near_module, "sp_order", _first_call_only(real, KeyboardInterrupt)
+        ),
         mock.patch.object(solve_module, "AUTO_SPIZE_MAX_NODES", 100),
     ):
         s = solve(g, time_limit=60)
     assert s.stats["interrupted"] == "ctrl-c"
     assert s.peak == core_peak and s.status.value == "feasible"
-    with mock.patch.object(near_module, "sp_order", interrupted_later()):
+    with mock.patch.object(
+        near_module, "sp_order", _first_call_only(real, KeyboardInterrupt)
+    ):
         s = solve(g, method="sp")
     assert s.stats["interrupted"] == "ctrl-c"
     assert s.peak <= core_peak

@@ -774,9 +774,8 @@ def _portfolio(
             return input_order(graph), lb, stats, "input"
     # (pivot blocks, split=False, carry graph inputs: the proxy of
     # SP-ization would drop them, and each block is small; not there)
-    enough = enough and (
-        not timed or deadline.remaining() * share >= graph.n / rate
-    )
+    # (again: the relaxation took some of the time; never more than before)
+    enough = not timed or deadline.remaining() * share >= graph.n / rate
     # the orders found before the split, (order, peak, winner): the SP
     # solver's (inexact) first, the Liu relaxation's
     found: list[tuple[Any, int, str]] = []
