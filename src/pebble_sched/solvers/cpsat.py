@@ -208,30 +208,53 @@ class CpSatModel:
         model = self.model
         pos = self.variables["pos"]
         model.clear_hints()
-        if hint is not None and not self.plain:
+        hinted = hint is not None and not self.plain
+        if hinted:
             for k, v in enumerate(np.asarray(hint).tolist()):
                 model.add_hint(pos[v], k)
-        solver = cp_model.CpSolver()
         remaining = deadline.remaining()
-        if math.isfinite(remaining):
-            solver.parameters.max_time_in_seconds = max(0.01, remaining)
-        solver.parameters.num_workers = num_workers or (os.cpu_count() or 1)
-        for name, value in (parameters or {}).items():
-            if not hasattr(solver.parameters, name):
+        for name in parameters or {}:
+            if not hasattr(cp_model.CpSolver().parameters, name):
                 raise ValueError(f"Unknown CP-SAT parameter {name!r}.")
-            setattr(solver.parameters, name, value)
-        if logger.isEnabledFor(logging.DEBUG):
-            solver.parameters.log_search_progress = True
-            solver.log_callback = logger.debug
-        # CP-SAT can overrun its limit by seconds while its workers load a
-        # large cumulative (its LP relaxation), deaf to stop_search
-        # meanwhile; it runs in a forked child that is killed past the
-        # deadline (plus a grace), so the time limit holds (#12). Ctrl-C
-        # reaches it as SIGINT: it returns its best so far.
-        solver.parameters.catch_sigint_signal = True
+
+        def new_solver() -> Any:
+            solver = cp_model.CpSolver()
+            left = deadline.remaining()
+            if math.isfinite(left):
+                solver.parameters.max_time_in_seconds = max(0.01, left)
+            solver.parameters.num_workers = num_workers or (
+                os.cpu_count() or 1
+            )
+            for name, value in (parameters or {}).items():
+                setattr(solver.parameters, name, value)
+            if logger.isEnabledFor(logging.DEBUG):
+                solver.parameters.log_search_progress = True
+                solver.log_callback = logger.debug
+            # CP-SAT can overrun its limit by seconds while its workers
+            # load a large cumulative (its LP relaxation), deaf to
+            # stop_search meanwhile; it runs in a forked child that is
+            # killed past the deadline (plus a grace), so the time limit
+            # holds (#12). Ctrl-C reaches it as SIGINT: it returns its
+            # best so far.
+            solver.parameters.catch_sigint_signal = True
+            return solver
 
         def run() -> tuple:
-            status = solver.solve(model)
+            solver = new_solver()
+            dropped = None
+            try:
+                status = solver.solve(model)
+            except (IndexError, RuntimeError) as e:
+                # OR-Tools 9.15 can fail inside its presolve while it maps
+                # a solution hint (std::out_of_range "absl::btree_map::at",
+                # google/or-tools#5288), seen here on 7-node graphs: solved
+                # again without the hint
+                if not hinted:
+                    raise
+                dropped = f"{type(e).__name__}: {e}"
+                model.clear_hints()
+                solver = new_solver()
+                status = solver.solve(model)
             found = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
             return (
                 status,
@@ -241,6 +264,7 @@ class CpSatModel:
                 [solver.value(p) for p in pos] if found else None,
                 solver.objective_value if found else None,
                 solver.best_objective_bound,
+                dropped,
             )
 
         hard = remaining + 0.1 if math.isfinite(remaining) else math.inf
@@ -250,12 +274,16 @@ class CpSatModel:
             if interrupted:
                 stats["interrupted"] = "ctrl-c"
             return None, None, 0, stats
-        status, name, wall, branches, values, objective, best_bound = answer
+        status, name, wall, branches, values, objective, best_bound = answer[
+            :7
+        ]
         stats: dict[str, Any] = {
             "cpsat_status": name,
             "wall_time": wall,
             "branches": branches,
         }
+        if answer[7] is not None:
+            stats["hint_dropped"] = answer[7]
         if interrupted:
             stats["interrupted"] = "ctrl-c"
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
