@@ -29,6 +29,7 @@ import numpy as np
 
 from ..bounds import _reach_matrix, _unpack
 from ..runtime import Deadline, run_in_child
+from ..solvers.cpsat import solve_without_a_broken_hint
 from .fictitious_edges import (
     RestrictedGraph,
     critical_path,
@@ -204,13 +205,17 @@ def exact_restrict(
                 if i != j:
                     model.add_hint(e[i][j], bool(r2[i, j]))
     deadline = Deadline(time_limit)
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = max(0.01, deadline.remaining())
-    if num_workers:
-        solver.parameters.num_workers = num_workers
+
+    def new_solver() -> Any:
+        solver = cp_model.CpSolver()
+        left = deadline.remaining()
+        solver.parameters.max_time_in_seconds = max(0.01, left)
+        if num_workers:
+            solver.parameters.num_workers = num_workers
+        return solver
 
     def run() -> tuple:
-        status = solver.solve(model)
+        solver, status, _ = solve_without_a_broken_hint(model, new_solver)
         found = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
         order = (
             [

@@ -58,6 +58,7 @@ import numpy as np
 from ..bounds import _reach_matrix, _unpack
 from ..constants import INT64_SAFE
 from ..runtime import Deadline, run_in_child
+from ..solvers.cpsat import solve_without_a_broken_hint
 
 if TYPE_CHECKING:
     from ..graph import Graph, NodeId
@@ -480,13 +481,17 @@ def _cpsat_exact(
     for v in range(n):
         model.add_hint(st[v], bool(S0[v]))
         model.add_hint(fn[v], bool(F0[v]))
-    solver = cp_model.CpSolver()
     remaining = deadline.remaining()
-    if math.isfinite(remaining):
-        solver.parameters.max_time_in_seconds = max(0.01, remaining)
+
+    def new_solver() -> Any:
+        solver = cp_model.CpSolver()
+        left = deadline.remaining()
+        if math.isfinite(left):
+            solver.parameters.max_time_in_seconds = max(0.01, left)
+        return solver
 
     def run() -> tuple:
-        status = solver.solve(model)
+        solver, status, _ = solve_without_a_broken_hint(model, new_solver)
         found = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
         return (
             solver.status_name(status),

@@ -43,17 +43,36 @@ from ..runtime import Deadline, run_in_child
 from .ideals import _twin_pairs
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
     from ..graph import Graph
 
-__all__ = ["CpSatModel"]
+__all__ = ["CpSatModel", "solve_without_a_broken_hint"]
 
 logger = logging.getLogger(__name__)
 
 
 #: Position domains from ancestor / descendant counts up to this many nodes.
 POSITION_BOUNDS_MAX_NODES = 5000
+
+
+def solve_without_a_broken_hint(
+    model: Any, new_solver: Callable[[], Any]
+) -> tuple[Any, int, str | None]:
+    """``(solver, status, dropped)``: ``new_solver().solve(model)``, or,
+    where OR-Tools fails inside its presolve while it maps the model's
+    solution hint (version 9.15 raises IndexError "absl::btree_map::at"
+    there, google/or-tools#5288; seen here on a 7-node graph), the same
+    without the hint, on a new solver; ``dropped`` is then the error."""
+    solver = new_solver()
+    try:
+        return solver, solver.solve(model), None
+    except (IndexError, RuntimeError) as e:
+        if not model.proto.solution_hint.vars:
+            raise
+        model.clear_hints()
+        solver = new_solver()
+        return solver, solver.solve(model), f"{type(e).__name__}: {e}"
 
 
 def _reach_counts(graph: Graph) -> tuple[list[int], list[int]]:
@@ -208,8 +227,7 @@ class CpSatModel:
         model = self.model
         pos = self.variables["pos"]
         model.clear_hints()
-        hinted = hint is not None and not self.plain
-        if hinted:
+        if hint is not None and not self.plain:
             for k, v in enumerate(np.asarray(hint).tolist()):
                 model.add_hint(pos[v], k)
         remaining = deadline.remaining()
@@ -240,21 +258,9 @@ class CpSatModel:
             return solver
 
         def run() -> tuple:
-            solver = new_solver()
-            dropped = None
-            try:
-                status = solver.solve(model)
-            except (IndexError, RuntimeError) as e:
-                # OR-Tools 9.15 can fail inside its presolve while it maps
-                # a solution hint (std::out_of_range "absl::btree_map::at",
-                # google/or-tools#5288), seen here on 7-node graphs: solved
-                # again without the hint
-                if not hinted:
-                    raise
-                dropped = f"{type(e).__name__}: {e}"
-                model.clear_hints()
-                solver = new_solver()
-                status = solver.solve(model)
+            solver, status, dropped = solve_without_a_broken_hint(
+                model, new_solver
+            )
             found = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
             return (
                 status,
