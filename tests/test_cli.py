@@ -212,7 +212,9 @@ def test_solve_says_when_only_lemma5_is_missing(runner, tmp_path, monkeypatch):
     from pebble_sched.solvers.dominant import _Solver
 
     # the proven family of nested forks out of reach (as beyond its budgets)
-    monkeypatch.setattr(_Solver, "_mixed_combos", lambda self, trees: None)
+    monkeypatch.setattr(
+        _Solver, "_mixed_combos", lambda self, trees, cut=None: None
+    )
 
     path = tmp_path / "sp.json"
     # one fork with a nested branch, and the bound stays below the peak

@@ -177,6 +177,12 @@ LARGE = 20_000
 """On graphs of more nodes, ``family="auto"`` enumerates forks of at most
 ``LARGE_CANDIDATES`` candidates and decides the others by Lemma 5 (their
 forks are many: certifying them all costs more than a minute at 10^5)."""
+LEMMA5_BEFORE_DESCENT = 1_000_000
+"""``family="auto"`` tries Lemma 5 before coordinate descent on forks with
+nested branches whose threshold family is estimated at most this large
+(coordinate descent took a 10^5-node SP graph to 3,481 where Lemma 5
+finds 3,397, proven by ``threshold``); flat forks only where the family
+is affordable (``PARETO_MAX``: high-degree forks would take minutes)."""
 LARGE_CANDIDATES = 200
 PARETO_MAX_LARGE = 2_000
 """Pareto budget there, for forks whose Lemma 5 family is too large."""
@@ -217,6 +223,7 @@ class SPSchedule:
     undominated: int = 0
     capped: int = 0
     conjectured: int = 0
+    conjectured_reads: frozenset[tuple[int, int]] = frozenset()
 
     @property
     def exact_if_lemma5(self) -> bool:
@@ -351,6 +358,9 @@ class _Solver:
         self.readers = model.readers
         self.forks = self.nested = self.candidates = self.undominated = 0
         self.capped = self.conjectured = 0
+        # (a, v): v reads a in a nested branch of a fork decided by the
+        # conjectured family (what sp_bound's targeted relaxation drops)
+        self.conjectured_reads: set[tuple[int, int]] = set()
         self.max_candidates = max_candidates
         self.workers = workers
         # chains of parts computed ahead (by id of the part): see _share
@@ -480,7 +490,7 @@ class _Solver:
             proven = not self.large and _threshold_size(flat) <= PARETO_MAX
             affordable = proven or _threshold_size(trees) <= PARETO_MAX
         if self.family == "threshold":
-            combos, conjectured = self._lemma5(trees, cap)
+            combos, conjectured = self._lemma5(trees, cap, r_atom.net)
         else:
             hurry = self.soft is not None and self.soft.expired()
             small = full <= (
@@ -489,17 +499,29 @@ class _Solver:
             # Lemma 5 where its family is affordable (not at a high degree):
             # first where it is proven, else in a hurry or on large graphs
             cheap = self.family == "auto" and affordable
-            if small or not (cheap and (hurry or self.large or proven)):
-                before = self.capped
-                opts = [self._prune(self.options(t)) for t in trees]
-                if self.capped == before or not cheap:
-                    # (a nested branch beyond the budgets lost options:
-                    # counted in capped, inexact)
-                    combos = self._combinations(opts)
-                else:  # Lemma 5 instead
-                    self.capped = before
-            if combos is None and cheap:
-                combos, conjectured = self._lemma5(trees, cap)
+            lemma5_first = not small and (
+                cheap and (hurry or self.large or proven)
+            )
+            lost = None
+            if not lemma5_first:
+                combos, lost = self._all_ideals(trees)
+            # (before coordinate descent, Lemma 5 on forks with nested
+            # branches whose family, if large, is still within reach)
+            tried = (
+                cheap
+                or lost is not None
+                or (
+                    not all(t.proven for t in trees)
+                    and _threshold_size(trees) <= LEMMA5_BEFORE_DESCENT
+                )
+            )
+            if combos is None and tried:
+                combos, conjectured = self._lemma5(trees, cap, r_atom.net)
+            if combos is None and lemma5_first:  # all ideals after all
+                combos, lost = self._all_ideals(trees)
+            if combos is None and lost is not None:
+                combos = self._combinations(lost)
+                self.capped += combos is not None  # (else below)
         if combos is _ALL:  # no larger than the threshold family, and exact
             combos = _Candidates.product([self.options(t) for t in trees])
             conjectured = False
@@ -508,6 +530,13 @@ class _Solver:
             opts = [self._prune(self.options(t)) for t in trees]
             combos = self._greedy_combos(opts, r_atom)
         self.conjectured += conjectured
+        if conjectured:  # the reads that make this fork rest on it
+            self.conjectured_reads.update(
+                (a, v)
+                for b, t in zip(branches, trees, strict=True)
+                if not t.proven
+                for v in _heads(b)
+            )
         # A dominant candidate has the least peak (merging atoms keeps the
         # peak, so it is read off the unjoined chains). Among those of least
         # peak, one that dominates the others dominates the dominant one, so
@@ -535,38 +564,73 @@ class _Solver:
         pre, post = combos.chains(best)
         return join(pre, (r_atom,), post)
 
+    def _all_ideals(
+        self, trees: list[_Branch]
+    ) -> tuple[_Candidates | list | None, list | None]:
+        """``(combos, lost)``: every pre-release ideal of the fork
+        (:meth:`_combinations` of every branch's :meth:`options`), None
+        beyond the budgets; or ``(None, options)`` when a nested branch
+        beyond the budgets lost options (combining those is inexact, and
+        can be far off: 3,481 against 3,397 at 10^5 nodes, where Lemma 5
+        finds the optimum)."""
+        before = self.capped
+        opts = [self._prune(self.options(t)) for t in trees]
+        if self.capped == before:
+            return self._combinations(opts), None
+        self.capped = before
+        return None, opts
+
     def _lemma5(
-        self, trees: list[_Branch], cap: float
+        self, trees: list[_Branch], cap: float, release: int
     ) -> tuple[_Candidates | list | str | None, bool]:
         """Lemma 5's candidates for a fork, and whether they rest on the
         conjecture: the threshold family on a flat fork; with nested
-        branches, their every option combined with the threshold family of
-        the other branches (:meth:`_mixed_combos`, proven), or where that
-        is beyond the budgets the family that takes thresholds inside the
-        nested branches too (conjectured)."""
+        branches, the family that takes thresholds inside the nested
+        branches too (conjectured), whose least peak bounds the proven
+        candidates worth keeping (:meth:`_mixed_combos`: each nested
+        branch's own family combined with the threshold family of the
+        others), the proven ones where they fit the budgets.
+        ``release``: the net of the fork's release."""
         if all(t.proven for t in trees):
             return self._threshold_combos(trees, cap), False
-        # (not on large graphs: there it takes twice the time of the whole
-        # solve at 10^5 nodes and leaves a hundred forks to the conjecture)
-        combos = None if self.large else self._mixed_combos(trees)
-        if combos is not None:
-            return combos, False
         combos = self._threshold_combos(trees, cap)
-        return combos, combos is not None and combos is not _ALL
+        if self.large:
+            # (the proven family is not tried on large graphs: there it
+            # takes twice the time of the whole solve at 10^5 nodes and
+            # leaves a hundred forks to the conjecture)
+            return combos, combos is not None and combos is not _ALL
+        if combos is _ALL:
+            return combos, False
+        if combos is None:  # (no peak to cut with)
+            return self._mixed_combos(trees), False
+        if not isinstance(combos, _Candidates):
+            combos = _Candidates([], np.zeros((0, 0), dtype=np.int64), combos)
+        least = min(combos.peaks(release, self.check))
+        proven = self._mixed_combos(trees, (least, release))
+        if proven is not None:
+            return proven, False
+        return combos, True
 
-    def _mixed_combos(self, trees: list[_Branch]) -> list | None:
-        """The proven candidates of a fork with nested branches: every
-        option of those (:meth:`options`, dominated ones dropped) with every
-        member of the threshold family of the others, combined as in
-        :meth:`_combinations` (Pareto pruning beyond ``max_candidates``);
-        None beyond the budgets.
+    def _mixed_combos(
+        self, trees: list[_Branch], cut: tuple[int, int] | None = None
+    ) -> list | None:
+        """The proven candidates of a fork with nested branches: each
+        nested branch's options of :meth:`nested_options` (dominated ones
+        dropped) with every member of the threshold family of the others,
+        combined as in :meth:`_combinations` (Pareto pruning beyond
+        ``max_candidates``, without the combinations whose peak must exceed
+        ``cut[0]`` when ``cut`` = (a peak some candidate reaches, the
+        release's net) is given); None beyond the budgets.
 
         Lemma 5 holds there: its exchange argument moves an atom y of a flat
         branch after the release or an atom x of one before it, and
         whatever is chosen of a nested branch stays where it is, its atoms
         independent of x and y and merged by key on each side like the
-        others (docs/theory.md). So for each choice in the nested branches
-        some member of the flat branches' threshold family dominates.
+        others; run inside a nested branch, it moves atoms of its inner
+        part only (docs/theory.md). So for each choice in the nested
+        branches some member of the flat branches' threshold family
+        dominates, and for each choice elsewhere some member of a nested
+        branch's own family does.
         """
         flat = [t for t in trees if t.proven]
         if _threshold_size(flat) > PARETO_MAX:
@@ -586,7 +650,7 @@ class _Solver:
         budget = self.pareto_max
         if self.deadline is None or self.deadline.remaining() > MIXED_MIN_S:
             budget = max(budget, MIXED_MAX)
-        return self._combinations(opts, budget)
+        return self._combinations(opts, budget, cut)
 
     def nested_options(self, t: _Branch) -> list[tuple[list, list]] | None:
         """The options of a nested branch (w1 not reading a) that Lemma 5
@@ -827,18 +891,19 @@ class _Solver:
         return _Candidates(table, rows, list(pruned.values()))
 
     def _combinations(
-        self, opts, budget: int | None = None
+        self, opts, budget: int | None = None, cut: tuple | None = None
     ) -> list[tuple[list, list]] | None:
         """Merged (pre, post) chains of every combination of the options, or
-        of those that survive :meth:`_pareto_combos` when there are more than
-        ``max_candidates`` (a few hundred once three quarters of a time limit
-        are spent); None when even that is beyond the budgets."""
+        of those that survive :meth:`_pareto_combos` (with ``cut``) when
+        there are more than ``max_candidates`` (a few hundred once three
+        quarters of a time limit are spent); None when even that is beyond
+        the budgets."""
         hurry = self.soft is not None and self.soft.expired()
         if math.prod(len(o) for o in opts) <= (
             HURRY_CANDIDATES if hurry else self.max_candidates
         ):
             return _Candidates.product(opts)
-        return None if hurry else self._pareto_combos(opts, budget)
+        return None if hurry else self._pareto_combos(opts, budget, cut)
 
     def _prune(self, options: list[tuple[list, list]]) -> list:
         """A branch's options minus those dominated in both words (as in
@@ -882,7 +947,7 @@ class _Solver:
         return _pareto([items[k] for k in picked] + kept, self.guard)
 
     def _pareto_combos(
-        self, opts, budget: int | None = None
+        self, opts, budget: int | None = None, cut: tuple | None = None
     ) -> list[tuple[list, list]] | None:
         """Merged (pre, post) chains of every combination, minus dominated ones.
 
@@ -893,12 +958,26 @@ class _Solver:
         canonical merge dominates every interleaving, Lemma 2), so the
         other is dropped. Returns None beyond ``budget`` (by default
         ``pareto_max``) partial combinations.
+
+        ``cut`` = (peak, release): the options are a fork's branches, some
+        candidate of the fork reaches ``peak``, and its release has net
+        ``release``. A dominant candidate has the least peak, so a partial
+        combination all of whose completions exceed ``peak`` is dropped
+        too (:class:`_PeakCut`).
         """
         budget = self.pareto_max if budget is None else budget
         partial: list[tuple[list, list, list[int], list[int]]] = [
             ([], [], [0], [0])
         ]
-        for o in sorted(opts, key=len):
+        peak_cut = None
+        if cut is not None:
+            peak_cut = _PeakCut(opts, *cut)
+            opts = peak_cut.options(opts)
+            if not all(opts):  # (no candidate reaches it: not a fork's)
+                return None
+            peak_cut = _PeakCut(opts, *cut)  # (the least levels rose)
+        order = sorted(range(len(opts)), key=lambda k: len(opts[k]))
+        for k, o in enumerate(opts[j] for j in order):
             if len(partial) * len(o) > budget:
                 return None
             try:
@@ -906,10 +985,14 @@ class _Solver:
                     partial = self._grow_shared(partial, o)
                 else:
                     grown = _grow(partial, o, self.guard)
+                    if peak_cut is not None:
+                        grown = peak_cut.keep(grown, order[: k + 1])
                     self.check()
                     partial = _pareto(grown, self.guard)
             except TimeUp:
                 return None
+            if peak_cut is not None:
+                partial = peak_cut.keep(partial, order[: k + 1])
         return [(pre, post) for pre, post, _w, _v in partial]
 
     def _grow_shared(self, partial: list, o: list) -> list:
@@ -1028,7 +1111,7 @@ class _Solver:
 
         before = [getattr(self, c) for c in self._COUNTERS]
 
-        def theirs() -> tuple[list, list[int]]:
+        def theirs() -> tuple[list, list[int], set]:
             self.workers = 1  # both cores are busy
             chains = []
             while (k := claim()) is not None:
@@ -1039,7 +1122,8 @@ class _Solver:
                 ]
                 chains.append((k, flat))
             counts = [getattr(self, c) for c in self._COUNTERS]
-            return chains, [c - b for c, b in zip(counts, before, strict=True)]
+            diff = [c - b for c, b in zip(counts, before, strict=True)]
+            return chains, diff, self.conjectured_reads
 
         def mine() -> None:
             while (k := claim()) is not None:
@@ -1050,8 +1134,8 @@ class _Solver:
         try:
             # a child that died: the parts it took are computed when the
             # recursion meets them
-            (chains, counts), _ = self._both(
-                theirs, mine, lambda: ([], [0] * len(self._COUNTERS))
+            (chains, counts, reads), _ = self._both(
+                theirs, mine, lambda: ([], [0] * len(self._COUNTERS), set())
             )
         finally:
             self.workers = workers
@@ -1060,6 +1144,7 @@ class _Solver:
             self.done[id(order[k][1])] = [Atom(*x) for x in chain]
         for c, d in zip(self._COUNTERS, counts, strict=True):
             setattr(self, c, getattr(self, c) + d)
+        self.conjectured_reads |= reads
 
 
 def _heads(branch: SPNode) -> list[int]:
@@ -1128,6 +1213,70 @@ def _pieces(tree: SPNode, n: int) -> list[tuple[int, SPNode, int]]:
             else:
                 todo.extend(piece.children)
     return out
+
+
+class _PeakCut:
+    """Which partial combinations of a fork's branches can still reach a
+    candidate of peak at most ``peak`` (``release``: the release's net).
+
+    A candidate runs the merged pre-release chains, the release, then the
+    merged post-release chains. Restricted to some of the branches, that
+    is an interleaving of their chains, whose levels reach at least those
+    of their canonical merge (Lemma 2), while each other branch holds at
+    least the least level any of its options reaches before the release
+    (``low_pre``) or after it (``low_post``: its pre-release net plus the
+    lowest level of its post-release chain). So a partial combination
+    whose pre-release peak plus the others' ``low_pre``, or whose
+    post-release peak (above its pre-release net and the release) plus
+    the others' ``low_post``, exceeds ``peak`` is completed only by
+    candidates of higher peak.
+    """
+
+    __slots__ = ("low_post", "low_pre", "peak", "release")
+
+    def __init__(self, opts: list, peak: int, release: int) -> None:
+        self.peak = peak
+        self.release = release
+        self.low_pre: list[int] = []
+        self.low_post: list[int] = []
+        for o in opts:
+            words = [
+                (_coarse_word(pre), _coarse_word(post)) for pre, post in o
+            ]
+            self.low_pre.append(min(min(w) for w, _v in words))
+            self.low_post.append(min(w[-1] + min(v) for w, v in words))
+
+    def _tops(self, mine: list[int]) -> tuple[int, int]:
+        """The highest pre-release peak, and post-release peak above the
+        pre-release net, of a combination of the branches ``mine``."""
+        others = [k for k in range(len(self.low_pre)) if k not in mine]
+        pre = self.peak - sum(self.low_pre[k] for k in others)
+        post = self.peak - sum(self.low_post[k] for k in others)
+        return pre, post - self.release
+
+    def options(self, opts: list) -> list:
+        """Each branch's options (``opts``, as given to the constructor)
+        without those that exceed ``peak`` whatever the others choose."""
+        out = []
+        for k, o in enumerate(opts):
+            pre_top, post_top = self._tops([k])
+            kept = []
+            for pre, post in o:
+                w, v = _coarse_word(pre), _coarse_word(post)
+                if max(w) <= pre_top and w[-1] + max(v) <= post_top:
+                    kept.append((pre, post))
+            out.append(kept)
+        return out
+
+    def keep(self, items: list, mine: list[int]) -> list:
+        """The items (pre, post, pre word, post word) combining the
+        branches ``mine`` that can still reach ``peak``."""
+        pre_top, post_top = self._tops(mine)
+        return [
+            x
+            for x in items
+            if max(x[2]) <= pre_top and x[2][-1] + max(x[3]) <= post_top
+        ]
 
 
 def _combine(partial: tuple, option: tuple) -> tuple:
@@ -1492,4 +1641,5 @@ def sp_order(
         solver.undominated,
         solver.capped,
         solver.conjectured,
+        frozenset(solver.conjectured_reads),
     )
