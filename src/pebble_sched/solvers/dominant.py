@@ -223,7 +223,6 @@ class SPSchedule:
     undominated: int = 0
     capped: int = 0
     conjectured: int = 0
-    conjectured_reads: frozenset[tuple[int, int]] = frozenset()
 
     @property
     def exact_if_lemma5(self) -> bool:
@@ -358,9 +357,6 @@ class _Solver:
         self.readers = model.readers
         self.forks = self.nested = self.candidates = self.undominated = 0
         self.capped = self.conjectured = 0
-        # (a, v): v reads a in a nested branch of a fork decided by the
-        # conjectured family (what sp_bound's targeted relaxation drops)
-        self.conjectured_reads: set[tuple[int, int]] = set()
         self.max_candidates = max_candidates
         self.workers = workers
         # chains of parts computed ahead (by id of the part): see _share
@@ -530,13 +526,6 @@ class _Solver:
             opts = [self._prune(self.options(t)) for t in trees]
             combos = self._greedy_combos(opts, r_atom)
         self.conjectured += conjectured
-        if conjectured:  # the reads that make this fork rest on it
-            self.conjectured_reads.update(
-                (a, v)
-                for b, t in zip(branches, trees, strict=True)
-                if not t.proven
-                for v in _heads(b)
-            )
         # A dominant candidate has the least peak (merging atoms keeps the
         # peak, so it is read off the unjoined chains). Among those of least
         # peak, one that dominates the others dominates the dominant one, so
@@ -1111,7 +1100,7 @@ class _Solver:
 
         before = [getattr(self, c) for c in self._COUNTERS]
 
-        def theirs() -> tuple[list, list[int], set]:
+        def theirs() -> tuple[list, list[int]]:
             self.workers = 1  # both cores are busy
             chains = []
             while (k := claim()) is not None:
@@ -1122,8 +1111,7 @@ class _Solver:
                 ]
                 chains.append((k, flat))
             counts = [getattr(self, c) for c in self._COUNTERS]
-            diff = [c - b for c, b in zip(counts, before, strict=True)]
-            return chains, diff, self.conjectured_reads
+            return chains, [c - b for c, b in zip(counts, before, strict=True)]
 
         def mine() -> None:
             while (k := claim()) is not None:
@@ -1134,8 +1122,8 @@ class _Solver:
         try:
             # a child that died: the parts it took are computed when the
             # recursion meets them
-            (chains, counts, reads), _ = self._both(
-                theirs, mine, lambda: ([], [0] * len(self._COUNTERS), set())
+            (chains, counts), _ = self._both(
+                theirs, mine, lambda: ([], [0] * len(self._COUNTERS))
             )
         finally:
             self.workers = workers
@@ -1144,7 +1132,6 @@ class _Solver:
             self.done[id(order[k][1])] = [Atom(*x) for x in chain]
         for c, d in zip(self._COUNTERS, counts, strict=True):
             setattr(self, c, getattr(self, c) + d)
-        self.conjectured_reads |= reads
 
 
 def _heads(branch: SPNode) -> list[int]:
@@ -1641,5 +1628,4 @@ def sp_order(
         solver.undominated,
         solver.capped,
         solver.conjectured,
-        frozenset(solver.conjectured_reads),
     )
