@@ -63,12 +63,18 @@ With nested branches whose w1 does not read a, the argument proves the
 threshold family of the other branches combined with, for each nested
 branch, its own threshold family over its sub-branches (a threshold of
 its own), X0 complete, and w1 with every prefix of its rest
-(:meth:`_Solver._mixed_combos`, :meth:`_Solver.nested_options`). One
+(:meth:`_Solver._mixed_combos`, :meth:`_Solver.nested_options`). Their
+combinations are many, so they are cut by a peak: the conjectured family
+below is computed first, and since a dominant candidate has the least
+peak, combinations whose every completion must exceed its best peak are
+dropped as they are built (:class:`_PeakCut`: the levels the chosen
+branches reach in their canonical merges, plus the least levels the
+other branches' options can hold meanwhile). One
 threshold shared by the nested branches and the others is not covered
 (their remaining X0 atoms can merge into w1's atom after the release,
 which breaks the exchange with an atom of another branch): where the
-proven combination is beyond the budgets, and on graphs of more than
-``LARGE`` nodes, forks with one keep the family used before the proof
+proven combination is beyond the budgets even so, and on graphs of more
+than ``LARGE`` nodes, forks with one keep the family used before the proof
 (:meth:`_Solver.threshold_options`: a flat branch runs its consumer alone,
 or with the atoms below tau and any ties, or that and at least the glued
 atoms; nested branches combine their inner branches' options at the same
@@ -86,9 +92,11 @@ to ``MAX_CANDIDATES`` pre-release ideals is enumerated; beyond, partial
 combinations are built branch by branch (each branch's own dominated
 options dropped first) keeping those not dominated in both their
 pre-release and post-release words (exact); beyond ``PARETO_MAX`` of
-those the threshold family of Lemma 5 decides (``conjectured``) if it has
-at most ``PARETO_MAX`` candidates, else a coordinate descent on the peak
-(inexact, ``capped``). Graphs of more than ``LARGE`` nodes, and every fork
+those the threshold family of Lemma 5 decides (``conjectured`` where it
+is not proven) if it has at most ``PARETO_MAX`` candidates (on forks with
+nested branches, up to ``LEMMA5_BEFORE_DESCENT``), and where Lemma 5 came
+first and gave up, every pre-release ideal; only beyond all of these a
+coordinate descent on the peak (inexact, ``capped``). Graphs of more than ``LARGE`` nodes, and every fork
 in the last quarter of a time limit, take Lemma 5 as soon as a fork has
 more than ``LARGE_CANDIDATES`` (``HURRY_CANDIDATES``) candidates.
 ``family="threshold"`` uses Lemma 5 on every fork (exact on flat forks;
@@ -1558,11 +1566,14 @@ def sp_order(
     ``MAX_CANDIDATES``) is reduced by Pareto pruning (exact) as long as
     ``pareto_max`` (default ``PARETO_MAX``) partial combinations suffice,
     else decided by coordinate descent (inexact). ``"threshold"``: the
-    threshold family of Lemma 5 on every fork (exact on flat forks,
-    conjectured on forks with nested branches). ``"auto"``: as ``"full"``,
+    threshold family of Lemma 5 on every fork (exact on flat forks; on
+    forks with nested branches, exact where the nested branches' own
+    families fit the budgets, else conjectured). ``"auto"``: as ``"full"``,
     with the threshold family first on flat forks where it is affordable
     (at most ``PARETO_MAX`` candidates) and instead of the coordinate
-    descent elsewhere where it is affordable; on graphs of more than ``LARGE`` nodes, or in the last quarter
+    descent elsewhere where it is affordable (on forks with nested
+    branches, up to ``LEMMA5_BEFORE_DESCENT``); on graphs of more than
+    ``LARGE`` nodes, or in the last quarter
     of a time limit, forks of more than ``LARGE_CANDIDATES`` (or
     ``HURRY_CANDIDATES``) candidates go straight to it, and the Pareto
     budget is ``PARETO_MAX_LARGE``.
