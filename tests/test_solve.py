@@ -214,6 +214,34 @@ def test_large_sp_graphs_try_the_liu_relaxation_first(monkeypatch):
     assert s.method == "sp" and s.status is Status.OPTIMAL
 
 
+@pytest.mark.parametrize("method", ["sp", "auto"])
+def test_large_sp_graphs_get_a_proof_pass(monkeypatch, method):
+    """Tests the threshold-family pass after an unproven SP order on graphs
+    above LARGE nodes (lowered here, where auto leaves nested forks to the
+    conjectured family at once): it proves the order optimal where the
+    bounds do not, and it is skipped when the time left is too short for
+    it."""
+    import importlib
+
+    from pebble_sched.generators import series_parallel
+    from pebble_sched.solvers import dominant
+
+    module = importlib.import_module("pebble_sched.solve")
+    monkeypatch.setattr(dominant, "LARGE", 50)
+    monkeypatch.setattr(module, "LARGE", 50)
+    g = series_parallel(150, seed=41, max_out_degree=6)
+    s = solve(g, method)
+    assert s.status is Status.OPTIMAL and s.peak == s.lower_bound == 472
+    assert s.stats["sp_proof"]["exact"]
+    assert s.stats["sp_proof"]["conjectured_forks"] == 0
+    assert_valid_schedule(g, s)
+    monkeypatch.setattr(module, "SP_PROOF_NODES_PER_S", 1)  # 75 s needed
+    s = solve(g, method, time_limit=20)
+    assert "sp_proof" not in s.stats
+    if method == "sp":  # (auto's other searches may prove it)
+        assert s.status is Status.FEASIBLE and s.lower_bound == 460
+
+
 def test_auto_keeps_a_limit_the_sp_solver_runs_into(monkeypatch):
     """Tests that auto returns at once when the SP solver ran out the time
     on a large SP graph (the pivot split and the blocks used to run on past

@@ -384,6 +384,28 @@ def _run_sp(
         )
     except KeyboardInterrupt:  # the order stands, with the bound so far
         stats["interrupted"] = "ctrl-c"
+        return order, bound, stats
+    if peak <= bound or stats.get("algorithm") != "sp":
+        return order, bound, stats
+    try:
+        proof = _sp_proof(
+            graph,
+            deadline,
+            _sp_workers(num_workers),
+            sp_family,
+            dec,
+            callbacks,
+        )
+    except KeyboardInterrupt:
+        stats["interrupted"] = "ctrl-c"
+        return order, bound, stats
+    if proof is not None:
+        o2, exact, stats["sp_proof"] = proof
+        peak2 = stats["sp_proof"]["peak"]
+        if exact:
+            return o2, peak2, stats
+        if peak2 < peak:
+            order = o2
     return order, bound, stats
 
 
@@ -410,6 +432,43 @@ def _with_relaxation(
         return bound
     stats["relaxation_bound"] = got
     return max(bound, got)
+
+
+def _sp_proof(graph, deadline, workers, family, dec, callbacks):
+    """``(order, exact, stats)`` of the SP solver with the threshold
+    family, on an SP graph of more than ``LARGE`` nodes whose ``auto``
+    order is not proven, where the time left allows it (see
+    ``SP_PROOF_NODES_PER_S``); None where it does not, or where the time
+    runs out meanwhile."""
+    if family != "auto" or graph.n <= LARGE:
+        return None
+    need = graph.n / (workers * SP_PROOF_NODES_PER_S)
+    timed = math.isfinite(deadline.remaining())
+    if timed and deadline.remaining() < need:
+        return None
+    if not timed and graph.n > AUTO_SP_PROOF_MAX_NODES:
+        return None
+    if callbacks is not None:
+        callbacks.on_phase("sp proof (threshold family)")
+    start = time.perf_counter()
+    try:
+        r = sp_order(
+            graph,
+            deadline if timed else None,
+            family="threshold",
+            workers=workers,
+            decomposition=dec,
+        )
+    except TimeUp:
+        return None
+    stats = {
+        "family": "threshold",
+        "peak": int(r.peak),
+        "exact": bool(r.exact),
+        "time_s": round(time.perf_counter() - start, 3),
+        **_sp_stats(r),
+    }
+    return r.order, r.exact, stats
 
 
 def _pumpkin_ok(graph: Graph) -> bool:
@@ -604,6 +663,15 @@ SP_NODES_PER_S = 5_000
 #: large forks go to Lemma 5 at once: 18,000 to 26,000 nodes/s in two
 #: processes at 3 * 10^4 and 10^5 nodes, the decomposition included).
 SP_NODES_PER_S_LARGE = 9_000
+#: On SP graphs of more than ``dominant.LARGE`` nodes whose SP order is not
+#: proven, ``auto`` solves again with the threshold family (the proven
+#: Lemma 5 candidates of nested forks, which the large-graph mode skips)
+#: when the time left allows this many nodes per second and process
+#: (10^5 nodes: 31 to 59 s in two processes, 50 s expected), without a
+#: time limit up to
+#: ``AUTO_SP_PROOF_MAX_NODES`` nodes.
+SP_PROOF_NODES_PER_S = 1_000
+AUTO_SP_PROOF_MAX_NODES = 200_000
 #: and SP-ization on other DAGs up to this size (it is quadratic).
 AUTO_SPIZE_MAX_NODES = 1_000
 #: Without a time limit, ``auto`` gives CP-SAT at most this many seconds.
@@ -825,6 +893,20 @@ def _portfolio(
                     return o, lb, stats, "sp"
                 if peak <= max(lb, goal):
                     return o, peak, stats, "sp"
+                try:
+                    proof = _sp_proof(
+                        graph, deadline, workers, sp_family, dec, callbacks
+                    )
+                except KeyboardInterrupt:  # the SP order, the bound so far
+                    stats["interrupted"] = "ctrl-c"
+                    return o, lb, stats, "sp"
+                if proof is not None:
+                    o2, exact, stats["sp_proof"] = proof
+                    peak2 = stats["sp_proof"]["peak"]
+                    if exact or peak2 <= max(lb, goal):
+                        return o2, peak2, stats, "sp"
+                    if peak2 < peak:
+                        o, peak = o2, peak2
             sp_order_found = o
             found.append((o, peak, "sp"))
     elif (
@@ -882,7 +964,7 @@ def _portfolio(
                 blocks, deadline, rng, callbacks, num_workers
             )
             lb = max(lb, block_lb)
-            for key in ("sp", "near_sp"):
+            for key in ("sp", "sp_proof", "near_sp"):
                 if key in stats:
                     bstats[key] = stats[key]
             best_peak = evaluate_indices(graph, order, check=False).peak
