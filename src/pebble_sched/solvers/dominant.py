@@ -975,6 +975,22 @@ class _Solver:
             peak_cut = _PeakCut(opts, *cut)  # (the least levels rose)
         order = sorted(range(len(opts)), key=lambda k: len(opts[k]))
         for k, o in enumerate(opts[j] for j in order):
+            if peak_cut is not None and k:
+                # only the pairs whose merge can stay within the peak
+                try:
+                    pairs = peak_cut.pairs(partial, o, order[: k + 1])
+                    if len(pairs) > budget:
+                        return None
+                    grown = []
+                    for t, (i, j) in enumerate(pairs):
+                        if t % 256 == 0:
+                            self.guard.check()
+                        grown.append(_combine(partial[i], o[j]))
+                    grown = peak_cut.keep(grown, order[: k + 1])
+                    partial = self._pareto_items(grown)
+                except TimeUp:
+                    return None
+                continue
             if len(partial) * len(o) > budget:
                 return None
             try:
@@ -1262,6 +1278,43 @@ class _PeakCut:
                     kept.append((pre, post))
             out.append(kept)
         return out
+
+    def pairs(
+        self, partial: list, options: list, mine: list[int]
+    ) -> list[tuple[int, int]]:
+        """(i, j): the partial combinations (pre, post, pre word, post
+        word) and options of one more branch whose merge, with the branches
+        ``mine`` then chosen, can still reach ``peak``; read off their
+        words alone (numpy), before any merge. A merge's peak is at least
+        either chain's peak plus the other's lowest level, and its
+        pre-release chain ends at the sum of their nets."""
+        if not partial or not options:
+            return []
+        pre_top, post_top = self._tops(mine)
+
+        def columns(words: list) -> tuple[np.ndarray, ...]:
+            big = any(abs(v) >= INT64_SAFE for w in words for v in w)
+            kind = object if big else np.int64
+            return tuple(
+                np.array([f(w) for w in words], dtype=kind)
+                for f in (max, min, lambda w: w[-1])
+            )
+
+        a, la, na = columns([x[2] for x in partial])
+        b, lb, _ = columns([x[3] for x in partial])
+        words = [
+            (_coarse_word(pre), _coarse_word(post)) for pre, post in options
+        ]
+        c, lc, nc = columns([w for w, _v in words])
+        d, ld, _ = columns([v for _w, v in words])
+        col = (slice(None), None)
+        net = na[col] + nc[None, :]
+        pre = np.maximum(
+            np.maximum(a[col] + lc[None, :], c[None, :] + la[col]), net
+        )
+        post = np.maximum(b[col] + ld[None, :], d[None, :] + lb[col])
+        ok = (pre <= pre_top) & (net + post <= post_top)
+        return list(zip(*(x.tolist() for x in np.nonzero(ok)), strict=True))
 
     def keep(self, items: list, mine: list[int]) -> list:
         """The items (pre, post, pre word, post word) combining the
