@@ -352,6 +352,22 @@ def test_auto_takes_every_ideal_when_lemma5_gives_up(g):
     assert r.exact and r.capped == 0
 
 
+def test_no_hurry_keeps_the_proof_in_the_last_quarter():
+    """Tests hurry=False: past three quarters of the time limit (reached
+    at once here) the solver still Pareto-prunes the proven candidates,
+    where by default it hurries to the conjectured family."""
+    from unittest import mock
+
+    from pebble_sched.runtime import Deadline
+
+    g = series_parallel(150, seed=41, max_out_degree=6)
+    with mock.patch.object(Deadline, "sub", lambda self, f: Deadline(0)):
+        hurried = sp_order(g, Deadline(60), family="threshold")
+        proven = sp_order(g, Deadline(60), family="threshold", hurry=False)
+    assert not hurried.exact and hurried.conjectured == 1
+    assert proven.exact and proven.peak == hurried.peak == 472
+
+
 @settings(deadline=None, max_examples=40)
 @given(
     st.integers(0, 2**31), st.integers(15, 70), st.sampled_from([2, 3, 4, 6])

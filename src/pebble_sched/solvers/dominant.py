@@ -338,6 +338,7 @@ class _Solver:
         pareto_max: int = PARETO_MAX,
         family: str = "auto",
         workers: int = 1,
+        hurry: bool = True,
     ) -> None:
         self.deadline = deadline
         self.family = family
@@ -346,7 +347,9 @@ class _Solver:
         self.pareto_max = pareto_max
         # with a deadline, Pareto pruning stops after three quarters of the
         # time (the fork at hand and the later ones use coordinate descent)
-        self.soft = deadline.sub(0.75) if deadline is not None else None
+        self.soft = None
+        if deadline is not None and hurry:
+            self.soft = deadline.sub(0.75)
         self.guard = _Guard(self)
         model = node_buffers(graph)
         if model is None:
@@ -1607,6 +1610,7 @@ def sp_order(
     pareto_max: int | None = None,
     workers: int = 1,
     decomposition: SPResult | None = None,
+    hurry: bool = True,
 ) -> SPSchedule:
     """A minimum-peak order of a series-parallel graph by dominant schedules.
 
@@ -1644,6 +1648,10 @@ def sp_order(
     :func:`~pebble_sched.solvers.series_parallel.decompose`, when the
     caller has it already.
 
+    ``hurry=False``: no hurrying in the last quarter of the time limit (a
+    caller that wants a proof or nothing: it gets TimeUp at the limit
+    rather than an inexact order sooner).
+
     Python's cyclic garbage collector is paused meanwhile (the solver
     builds millions of small objects and no cycles; see
     :func:`~pebble_sched.runtime.gc_paused`): other threads of the process
@@ -1667,7 +1675,7 @@ def sp_order(
     if pareto_max is None:
         pareto_max = PARETO_MAX_LARGE if large else PARETO_MAX
     solver = _Solver(
-        graph, max_candidates, deadline, pareto_max, family, workers
+        graph, max_candidates, deadline, pareto_max, family, workers, hurry
     )
     with gc_paused():  # millions of atoms, no cycles
         if graph.n > 2000:
