@@ -478,7 +478,10 @@ class _Solver:
         post-release chains are merged (Lemmas 1-2 on each side). The
         candidates are all such ideals (enumerated, or Pareto-pruned, both
         exact) or, with ``family="threshold"`` or beyond the budgets, the
-        threshold family of Lemma 5 (:meth:`_threshold_combos`).
+        families of Lemma 5 (:meth:`_lemma5`). Under ``auto`` whichever
+        comes first (Lemma 5 where it is affordable and proven, in a hurry
+        or on large graphs) is followed by the other where it gives up,
+        and only then by coordinate descent (inexact).
         """
         self.forks += 1
         r_atom = self.release(a)
