@@ -224,7 +224,7 @@ def test_solve_says_when_only_lemma5_is_missing(runner, tmp_path, monkeypatch):
     )
     assert r.exit_code == 0, r.output
     assert "status      : feasible" in r.output
-    assert "optimal if Lemma 5 holds" in r.output and "(1 of " in r.output
+    assert "1 of " in r.output and "conjectured form of Lemma 5" in r.output
     r = runner.invoke(
         main, ["solve", str(path), "-m", "sp", "--sp-family", "full"]
     )

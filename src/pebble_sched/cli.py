@@ -276,7 +276,9 @@ def solve_cmd(
 
 def _lemma5_note(schedule: Any) -> str | None:
     """Why an order of the SP solver is not reported optimal, when the only
-    reason is the conjectured part of Lemma 5 (forks with nested branches)."""
+    reason is the conjectured form of Lemma 5 (forks with nested branches
+    decided with one threshold shared by all branches, which can miss the
+    optimum: docs/theory.md)."""
     if schedule.status.value == "optimal" or schedule.method != "sp":
         return None
     st = schedule.stats
@@ -286,9 +288,10 @@ def _lemma5_note(schedule: Any) -> str | None:
     if not k or not st.get("optimal_if_lemma5"):
         return None
     return (
-        f"  note        : optimal if Lemma 5 holds on forks with nested "
-        f"branches ({k} of {st.get('forks', '?')} forks rely on it, see "
-        "docs/theory.md)"
+        f"  note        : {k} of {st.get('forks', '?')} forks were decided by "
+        "the conjectured form of Lemma 5, which can miss the optimum (see "
+        "docs/theory.md); --sp-family threshold decides them exactly where "
+        "its budgets allow"
     )
 
 

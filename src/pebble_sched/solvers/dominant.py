@@ -70,17 +70,18 @@ peak, combinations whose every completion must exceed its best peak are
 dropped as they are built (:class:`_PeakCut`: the levels the chosen
 branches reach in their canonical merges, plus the least levels the
 other branches' options can hold meanwhile). One
-threshold shared by the nested branches and the others is not covered
-(their remaining X0 atoms can merge into w1's atom after the release,
-which breaks the exchange with an atom of another branch): where the
-proven combination is beyond the budgets even so, and on graphs of more
-than ``LARGE`` nodes, forks with one keep the family used before the proof
+threshold shared by the nested branches and the others, the form
+conjectured before, is refuted (a 20-node SP graph where it gives 88
+against the optimum 85: docs/theory.md; their remaining X0 atoms can
+merge into w1's atom after the release, which breaks the exchange with
+an atom of another branch). It is still the fallback, for speed: where
+the proven combination is beyond the budgets even so, and on graphs of
+more than ``LARGE`` nodes, forks with one take that family
 (:meth:`_Solver.threshold_options`: a flat branch runs its consumer alone,
 or with the atoms below tau and any ties, or that and at least the glued
 atoms; nested branches combine their inner branches' options at the same
-tau), conjectured, checked against brute force and the full family on
-random graphs; such forks are counted in ``conjectured`` and never
-reported exact.
+tau); such forks are counted in ``conjectured`` and never reported
+exact, and their choice can be above the optimum.
 
 **Cost and limits.** With two processes (``workers=2``) the independent
 parts below the top of the tree are solved half in a forked child, and so
@@ -214,9 +215,9 @@ class SPSchedule:
     Pareto-pruned) and found a candidate dominating the others. ``forks``,
     ``nested`` and ``candidates`` count the forks solved, the nested
     branches and the candidates compared; ``conjectured`` the forks with a
-    nested branch decided over the threshold family of Lemma 5 only, where
-    it is not proven (optimal if it holds there, see
-    :attr:`exact_if_lemma5`; flat forks decided by it are exact),
+    nested branch decided by the conjectured form of Lemma 5 (one
+    threshold shared by all branches: refuted, it can miss the optimum;
+    see :attr:`exact_if_lemma5`; flat forks decided by Lemma 5 are exact),
     ``capped`` those decided by coordinate
     descent, ``undominated`` those where no candidate dominated the others.
     ``peak`` is the peak predicted by the atoms (equal to the evaluator's).
@@ -234,9 +235,10 @@ class SPSchedule:
 
     @property
     def exact_if_lemma5(self) -> bool:
-        """Optimal if the threshold family of Lemma 5 holds a dominant
-        candidate on forks with nested branches too (proven on flat forks;
-        checked on random graphs, not proven, with nested branches)."""
+        """Optimal if the conjectured form of Lemma 5 found a dominant
+        candidate on each fork it decided (``conjectured``): nothing else
+        kept the order from being proven. That form is refuted in general
+        (docs/theory.md), so this is a hint, not a proof."""
         return self.capped == 0 and self.undominated == 0
 
 
@@ -589,8 +591,8 @@ class _Solver:
         """Lemma 5's candidates for a fork, and whether they rest on the
         conjecture: the threshold family on a flat fork; with nested
         branches, the family that takes thresholds inside the nested
-        branches too (conjectured), whose least peak bounds the proven
-        candidates worth keeping (:meth:`_mixed_combos`: each nested
+        branches too (conjectured, refuted in general), whose least peak
+        bounds the proven candidates worth keeping (:meth:`_mixed_combos`: each nested
         branch's own family combined with the threshold family of the
         others), the proven ones where they fit the budgets.
         ``release``: the net of the fork's release."""
@@ -796,7 +798,8 @@ class _Solver:
         rest that Lemma 2 merges into the head's atom (``glued``), all with
         keys at most ``tau``, or all of them and then every atom of its
         rest preferred to ``tau`` and any number of those tied with it
-        (Lemma 5, proven). In other forks (conjectured) a flat branch runs
+        (Lemma 5, proven). In other forks (the conjectured form, refuted
+        in general) a flat branch runs
         c alone, or c and every atom of its rest whose preference is below
         ``tau`` (and any number of those tied with ``tau``), or that and at
         least the glued atoms. A nested branch combines its sub-branches'
@@ -1628,7 +1631,8 @@ def sp_order(
     else decided by coordinate descent (inexact). ``"threshold"``: the
     threshold family of Lemma 5 on every fork (exact on flat forks; on
     forks with nested branches, exact where the nested branches' own
-    families fit the budgets, else conjectured). ``"auto"``: as ``"full"``,
+    families fit the budgets, else the conjectured form, refuted in
+    general). ``"auto"``: as ``"full"``,
     with the threshold family first on flat forks where it is affordable
     (at most ``PARETO_MAX`` candidates) and instead of the coordinate
     descent elsewhere where it is affordable (on forks with nested
