@@ -25,8 +25,10 @@ keys non-decreasing, so ties of equal keys in every order) of at most
 node sizes of a small alphabet produce (any hill above any net, composite
 atoms as the solver builds them).
 
-``--nested W1:REST`` checks forks with one *nested* branch instead (the
-conjectured part of Lemma 5): two inner branches drawn from the ``--atoms``
+``--nested W1:REST`` checks forks with one *nested* branch instead (one
+threshold shared with the nested branch's inner branches: conjectured
+when this was written, refuted since by a fork these shapes do not reach,
+found by ``scripts/shared_threshold_check.py``): two inner branches drawn from the ``--atoms``
 chains, closed by a w1 atom from W1 (which does not read a), then a
 canonical rest of up to ``--nested-length`` atoms from REST, beside
 ``--branches - 1`` flat branches; the full family is every combination of
