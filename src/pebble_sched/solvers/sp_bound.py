@@ -1,7 +1,7 @@
 """A lower bound for series-parallel graphs: the fork relaxation.
 
 Forks with nested branches are where the dominant-schedule solver may rest
-on the conjectured part of Lemma 5 (docs/theory.md). Dropping reads never
+on the shared-threshold form of Lemma 5, refuted (docs/theory.md). Dropping reads never
 raises memory: a buffer freed by the last of fewer readers is freed no
 later, and the precedences stay, so every order of the graph is an order
 of the relaxed graph with a peak no higher there. The relaxation drops, at
