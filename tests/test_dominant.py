@@ -335,30 +335,41 @@ def test_threshold_family_against_brute_force(g):
 
 def test_the_shared_threshold_misses_the_optimum():
     """Tests the counterexample to the conjectured form of Lemma 5: the
-    fork at node 0 has a nested branch (two inner branches closed by node
-    17, which does not read node 0) beside another; the ideal search and
-    the proven families find 85, the shared threshold alone 88."""
+    fork at node 0 has a nested branch (inner branches through nodes 1 and
+    6 closed by node 11, which does not read node 0) beside a branch whose
+    closing node 4 reads node 0; the ideal search and the proven families
+    find 27, one threshold shared by all branches 28, with the flat rule
+    used before the proof (as implemented) or with the proven one."""
     from pathlib import Path
     from unittest import mock
 
     from pebble_sched.formats import read_graph
 
     # found by comparing that family's choice with the proven one's on the
-    # nested forks of 3,000 random SP graphs (docs/theory.md)
+    # nested forks of 3,000 random SP graphs, then made smaller
+    # (docs/theory.md)
     g = read_graph(
         Path(__file__).parent / "data" / "shared_threshold_miss.json"
     )
     assert decompose(g).is_sp
-    assert ideal_search(g)[1] == 85  # proven by the ideal search
+    assert ideal_search(g)[1] == 27
     for family in ("full", "threshold", "auto"):
         r = sp_order(g, family=family)
-        assert r.exact and r.peak == evaluate_indices(g, r.order).peak == 85
+        assert r.exact and r.peak == evaluate_indices(g, r.order).peak == 27
+    plain = _Solver.threshold_options
+
+    def proven_rule(self, t, tau, proven=False):
+        return plain(self, t, tau, True)
+
     with mock.patch.object(
         _Solver, "_mixed_combos", lambda self, trees, cut=None: None
     ):
         r = sp_order(g, family="threshold")
-    assert r.peak == evaluate_indices(g, r.order).peak == 88
-    assert r.conjectured == 1 and not r.exact
+        with mock.patch.object(_Solver, "threshold_options", proven_rule):
+            h = sp_order(g, family="threshold")
+    for got in (r, h):
+        assert got.peak == evaluate_indices(g, got.order).peak == 28
+        assert got.conjectured == 1 and not got.exact
 
 
 @settings(deadline=None)

@@ -71,8 +71,8 @@ dropped as they are built (:class:`_PeakCut`: the levels the chosen
 branches reach in their canonical merges, plus the least levels the
 other branches' options can hold meanwhile). One
 threshold shared by the nested branches and the others, the form
-conjectured before, is refuted (a 20-node SP graph where it gives 88
-against the optimum 85: docs/theory.md; their remaining X0 atoms can
+conjectured before, is refuted (a 13-node SP graph where it gives 28
+against the optimum 27: docs/theory.md; their remaining X0 atoms can
 merge into w1's atom after the release, which breaks the exchange with
 an atom of another branch). It is still the fallback, for speed: where
 the proven combination is beyond the budgets even so, and on graphs of
