@@ -220,7 +220,10 @@ class SPSchedule:
     see :attr:`exact_if_lemma5`; flat forks decided by Lemma 5 are exact),
     ``capped`` those decided by coordinate
     descent, ``undominated`` those where no candidate dominated the others.
-    ``peak`` is the peak predicted by the atoms (equal to the evaluator's).
+    ``peak`` is the peak predicted by the atoms: the evaluator's when
+    ``exact``; otherwise it can be higher, never lower (a candidate's
+    release is modelled at its place in the chain, which can come after
+    the last reader; the evaluator frees the buffer there).
     """
 
     order: np.ndarray
