@@ -595,9 +595,9 @@ class _Solver:
         conjecture: the threshold family on a flat fork; with nested
         branches, the family that takes thresholds inside the nested
         branches too (conjectured, refuted in general), whose least peak
-        bounds the proven candidates worth keeping (:meth:`_mixed_combos`: each nested
-        branch's own family combined with the threshold family of the
-        others), the proven ones where they fit the budgets.
+        bounds the proven candidates worth keeping (:meth:`_mixed_combos`:
+        each nested branch's own family combined with the threshold family
+        of the others), the proven ones where they fit the budgets.
         ``release``: the net of the fork's release."""
         if all(t.proven for t in trees):
             return self._threshold_combos(trees, cap), False
@@ -981,23 +981,18 @@ class _Solver:
         peak_cut = None
         if cut is not None:
             peak_cut = _PeakCut(opts, *cut)
-            opts = peak_cut.options(opts)
+            opts = peak_cut.opts
             if not all(opts):  # (no candidate reaches it: not a fork's)
                 return None
-            peak_cut = _PeakCut(opts, *cut)  # (the least levels rose)
         order = sorted(range(len(opts)), key=lambda k: len(opts[k]))
         for k, o in enumerate(opts[j] for j in order):
             if peak_cut is not None and k:
                 # only the pairs whose merge can stay within the peak
                 try:
-                    pairs = peak_cut.pairs(partial, o, order[: k + 1])
+                    pairs = peak_cut.pairs(partial, order[k], order[: k + 1])
                     if len(pairs) > budget:
                         return None
-                    grown = []
-                    for t, (i, j) in enumerate(pairs):
-                        if t % 256 == 0:
-                            self.guard.check()
-                        grown.append(_combine(partial[i], o[j]))
+                    grown = _grow(partial, o, self.guard, pairs)
                     grown = peak_cut.keep(grown, order[: k + 1])
                     partial = self._pareto_items(grown)
                 except TimeUp:
@@ -1255,19 +1250,36 @@ class _PeakCut:
     candidates of higher peak.
     """
 
-    __slots__ = ("low_post", "low_pre", "peak", "release")
+    __slots__ = ("low_post", "low_pre", "opts", "peak", "release", "words")
 
     def __init__(self, opts: list, peak: int, release: int) -> None:
         self.peak = peak
         self.release = release
-        self.low_pre: list[int] = []
-        self.low_post: list[int] = []
-        for o in opts:
-            words = [
-                (_coarse_word(pre), _coarse_word(post)) for pre, post in o
+        words = [
+            [(_coarse_word(pre), _coarse_word(post)) for pre, post in o]
+            for o in opts
+        ]
+        self._lows(words)
+        # each branch's options (``opts``) without those that exceed
+        # ``peak`` whatever the others choose, and their words
+        self.opts: list[list] = []
+        self.words: list[list] = []
+        for k, (o, ws) in enumerate(zip(opts, words, strict=True)):
+            pre_top, post_top = self._tops([k])
+            kept = [
+                i
+                for i, (w, v) in enumerate(ws)
+                if max(w) <= pre_top and w[-1] + max(v) <= post_top
             ]
-            self.low_pre.append(min(min(w) for w, _v in words))
-            self.low_post.append(min(w[-1] + min(v) for w, v in words))
+            self.opts.append([o[i] for i in kept])
+            self.words.append([ws[i] for i in kept])
+        if all(self.words):
+            self._lows(self.words)  # (the least levels rose)
+
+    def _lows(self, words: list[list]) -> None:
+        """Each branch's least levels before and after the release."""
+        self.low_pre = [min(min(w) for w, _v in ws) for ws in words]
+        self.low_post = [min(w[-1] + min(v) for w, v in ws) for ws in words]
 
     def _tops(self, mine: list[int]) -> tuple[int, int]:
         """The highest pre-release peak, and post-release peak above the
@@ -1277,30 +1289,17 @@ class _PeakCut:
         post = self.peak - sum(self.low_post[k] for k in others)
         return pre, post - self.release
 
-    def options(self, opts: list) -> list:
-        """Each branch's options (``opts``, as given to the constructor)
-        without those that exceed ``peak`` whatever the others choose."""
-        out = []
-        for k, o in enumerate(opts):
-            pre_top, post_top = self._tops([k])
-            kept = []
-            for pre, post in o:
-                w, v = _coarse_word(pre), _coarse_word(post)
-                if max(w) <= pre_top and w[-1] + max(v) <= post_top:
-                    kept.append((pre, post))
-            out.append(kept)
-        return out
-
     def pairs(
-        self, partial: list, options: list, mine: list[int]
+        self, partial: list, branch: int, mine: list[int]
     ) -> list[tuple[int, int]]:
         """(i, j): the partial combinations (pre, post, pre word, post
-        word) and options of one more branch whose merge, with the branches
-        ``mine`` then chosen, can still reach ``peak``; read off their
-        words alone (numpy), before any merge. A merge's peak is at least
-        either chain's peak plus the other's lowest level, and its
+        word) and options ``self.opts[branch]`` whose merge, with the
+        branches ``mine`` then chosen, can still reach ``peak``; read off
+        their words alone (numpy), before any merge. A merge's peak is at
+        least either chain's peak plus the other's lowest level, and its
         pre-release chain ends at the sum of their nets."""
-        if not partial or not options:
+        words = self.words[branch]
+        if not partial or not words:
             return []
         pre_top, post_top = self._tops(mine)
 
@@ -1314,9 +1313,6 @@ class _PeakCut:
 
         a, la, na = columns([x[2] for x in partial])
         b, lb, _ = columns([x[3] for x in partial])
-        words = [
-            (_coarse_word(pre), _coarse_word(post)) for pre, post in options
-        ]
         c, lc, nc = columns([w for w, _v in words])
         d, ld, _ = columns([v for _w, v in words])
         col = (slice(None), None)
@@ -1346,14 +1342,22 @@ def _combine(partial: tuple, option: tuple) -> tuple:
     return (pre, post, _coarse_word(pre), _coarse_word(post))
 
 
-def _grow(partial: list, o: list, guard: _Guard | None = None) -> list:
-    """Every partial combination grown by every option of ``o`` (checking
-    ``guard`` as it goes: tens of thousands take a second)."""
+def _grow(
+    partial: list,
+    o: list,
+    guard: _Guard | None = None,
+    pairs: list[tuple[int, int]] | None = None,
+) -> list:
+    """Every partial combination grown by every option of ``o``, or only
+    the ``pairs`` (i, j) of them (checking ``guard`` as it goes: tens of
+    thousands take a second)."""
+    if pairs is None:
+        pairs = [(i, j) for i in range(len(partial)) for j in range(len(o))]
     out = []
-    for i, x in enumerate(partial):
-        if guard is not None and i % 16 == 0:
+    for t, (i, j) in enumerate(pairs):
+        if guard is not None and t % 256 == 0:
             guard.check()
-        out += [_combine(x, y) for y in o]
+        out.append(_combine(partial[i], o[j]))
     return out
 
 
