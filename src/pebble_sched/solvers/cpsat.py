@@ -280,16 +280,15 @@ class CpSatModel:
             if interrupted:
                 stats["interrupted"] = "ctrl-c"
             return None, None, 0, stats
-        status, name, wall, branches, values, objective, best_bound = answer[
-            :7
-        ]
+        *head, dropped = answer
+        status, name, wall, branches, values, objective, best_bound = head
         stats: dict[str, Any] = {
             "cpsat_status": name,
             "wall_time": wall,
             "branches": branches,
         }
-        if answer[7] is not None:
-            stats["hint_dropped"] = answer[7]
+        if dropped is not None:
+            stats["hint_dropped"] = dropped
         if interrupted:
             stats["interrupted"] = "ctrl-c"
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
