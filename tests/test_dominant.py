@@ -616,16 +616,22 @@ def test_lemma5_on_nested_forks_of_atoms(fork):
     ]
     family = [word(pre, post) for pre, post in solver._mixed_combos(trees)]
     assert any(all(dominates(f, w) for w in everything) for f in family)
-    # with a peak some ideal reaches, the combinations that must exceed it
-    # are cut (Pareto pruning forced: max_candidates=1), and a dominant
-    # candidate is still among those kept
+    # with a peak some ideal reaches (or none), the combinations that must
+    # exceed it are cut (Pareto pruning forced: max_candidates=1), only
+    # those of the least peak are returned, and a dominant candidate is
+    # among them; so with every ideal pruned
     least = min(max(w) for w in everything)
     solver.max_candidates = 1
-    for peak in {least, max(max(w) for w in everything)}:
+    for peak in {least, max(max(w) for w in everything), math.inf}:
         cut = solver._mixed_combos(trees, (peak, release.net))
         kept = [word(pre, post) for pre, post in cut]
-        assert all(max(f) <= peak for f in kept)
+        assert {max(f) for f in kept} == {least}
         assert any(all(dominates(f, w) for w in everything) for f in kept)
+    ideals, lost = solver._all_ideals(trees, release.net)
+    assert lost is None
+    kept = [word(pre, post) for pre, post in ideals]
+    assert {max(f) for f in kept} == {least}
+    assert any(all(dominates(f, w) for w in everything) for f in kept)
 
 
 @st.composite

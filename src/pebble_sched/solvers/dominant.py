@@ -148,7 +148,7 @@ T = TypeVar("T")
 U = TypeVar("U")
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
 
     from ..graph import Graph
     from ..runtime import Deadline
@@ -519,7 +519,7 @@ class _Solver:
             )
             lost = None
             if not lemma5_first:
-                combos, lost = self._all_ideals(trees)
+                combos, lost = self._all_ideals(trees, r_atom.net)
             # (before coordinate descent, Lemma 5 on forks with nested
             # branches whose family, if large, is still within reach)
             tried = (
@@ -533,7 +533,7 @@ class _Solver:
             if combos is None and tried:
                 combos, conjectured = self._lemma5(trees, cap, r_atom.net)
             if combos is None and lemma5_first:  # all ideals after all
-                combos, lost = self._all_ideals(trees)
+                combos, lost = self._all_ideals(trees, r_atom.net)
             if combos is None and lost is not None:
                 combos = self._combinations(lost)
                 self.capped += combos is not None  # (else below)
@@ -573,18 +573,19 @@ class _Solver:
         return join(pre, (r_atom,), post)
 
     def _all_ideals(
-        self, trees: list[_Branch]
+        self, trees: list[_Branch], release: int
     ) -> tuple[_Candidates | list | None, list | None]:
         """``(combos, lost)``: every pre-release ideal of the fork
-        (:meth:`_combinations` of every branch's :meth:`options`), None
-        beyond the budgets; or ``(None, options)`` when a nested branch
-        beyond the budgets lost options (combining those is inexact, and
-        can be far off: 3,481 against 3,397 at 10^5 nodes, where Lemma 5
-        finds the optimum)."""
+        (:meth:`_combinations` of every branch's :meth:`options`; when
+        pruned, those of least peak, ``release`` the net of the fork's
+        release), None beyond the budgets; or ``(None, options)`` when a
+        nested branch beyond the budgets lost options (combining those is
+        inexact, and can be far off: 3,481 against 3,397 at 10^5 nodes,
+        where Lemma 5 finds the optimum)."""
         before = self.capped
         opts = [self._prune(self.options(t)) for t in trees]
         if self.capped == before:
-            return self._combinations(opts), None
+            return self._combinations(opts, release=release), None
         self.capped = before
         return None, opts
 
@@ -610,7 +611,7 @@ class _Solver:
         if combos is _ALL:
             return combos, False
         if combos is None:  # (no peak to cut with)
-            return self._mixed_combos(trees), False
+            return self._mixed_combos(trees, (math.inf, release)), False
         if not isinstance(combos, _Candidates):
             combos = _Candidates([], np.zeros((0, 0), dtype=np.int64), combos)
         least = min(combos.peaks(release, self.check))
@@ -900,19 +901,25 @@ class _Solver:
         return _Candidates(table, rows, list(pruned.values()))
 
     def _combinations(
-        self, opts, budget: int | None = None, cut: tuple | None = None
+        self,
+        opts,
+        budget: int | None = None,
+        cut: tuple | None = None,
+        release: int | None = None,
     ) -> list[tuple[list, list]] | None:
         """Merged (pre, post) chains of every combination of the options, or
-        of those that survive :meth:`_pareto_combos` (with ``cut``) when
-        there are more than ``max_candidates`` (a few hundred once three
-        quarters of a time limit are spent); None when even that is beyond
-        the budgets."""
+        of those that survive :meth:`_pareto_combos` (with ``cut`` and
+        ``release``) when there are more than ``max_candidates`` (a few
+        hundred once three quarters of a time limit are spent); None when
+        even that is beyond the budgets."""
         hurry = self.soft is not None and self.soft.expired()
         if math.prod(len(o) for o in opts) <= (
             HURRY_CANDIDATES if hurry else self.max_candidates
         ):
             return _Candidates.product(opts)
-        return None if hurry else self._pareto_combos(opts, budget, cut)
+        if hurry:
+            return None
+        return self._pareto_combos(opts, budget, cut, release)
 
     def _prune(self, options: list[tuple[list, list]]) -> list:
         """A branch's options minus those dominated in both words (as in
@@ -956,7 +963,11 @@ class _Solver:
         return _pareto([items[k] for k in picked] + kept, self.guard)
 
     def _pareto_combos(
-        self, opts, budget: int | None = None, cut: tuple | None = None
+        self,
+        opts,
+        budget: int | None = None,
+        cut: tuple | None = None,
+        release: int | None = None,
     ) -> list[tuple[list, list]] | None:
         """Merged (pre, post) chains of every combination, minus dominated ones.
 
@@ -973,6 +984,13 @@ class _Solver:
         ``release``. A dominant candidate has the least peak, so a partial
         combination all of whose completions exceed ``peak`` is dropped
         too (:class:`_PeakCut`).
+
+        With ``cut``, or with ``release`` (the net of the fork's release)
+        when the options are all of a fork's branches, only the complete
+        combinations of the least peak are returned, merged but neither
+        worded nor pruned: the fork picks among them by their words, and
+        whatever pruning dropped before is dominated by a kept combination
+        of no higher peak, so one of them is dominant.
         """
         budget = self.pareto_max if budget is None else budget
         partial: list[tuple[list, list, list[int], list[int]]] = [
@@ -985,13 +1003,18 @@ class _Solver:
             if not all(opts):  # (no candidate reaches it: not a fork's)
                 return None
         order = sorted(range(len(opts)), key=lambda k: len(opts[k]))
+        if cut is not None:
+            release = cut[1]
         for k, o in enumerate(opts[j] for j in order):
+            last = release is not None and k == len(opts) - 1
             if peak_cut is not None and k:
                 # only the pairs whose merge can stay within the peak
                 try:
                     pairs = peak_cut.pairs(partial, order[k], order[: k + 1])
                     if len(pairs) > budget:
                         return None
+                    if last:  # complete: the least peak
+                        return self._least(partial, o, pairs, release)
                     grown = _grow(partial, o, self.guard, pairs)
                     grown = peak_cut.keep(grown, order[: k + 1])
                     partial = self._pareto_items(grown)
@@ -1001,6 +1024,11 @@ class _Solver:
             if len(partial) * len(o) > budget:
                 return None
             try:
+                if last:  # complete: the least peak
+                    every = itertools.product(
+                        range(len(partial)), range(len(o))
+                    )
+                    return self._least(partial, o, list(every), release)
                 if self._shared(len(partial) * len(o), COMBOS_SHARED):
                     partial = self._grow_shared(partial, o)
                 else:
@@ -1014,6 +1042,37 @@ class _Solver:
             if peak_cut is not None:
                 partial = peak_cut.keep(partial, order[: k + 1])
         return [(pre, post) for pre, post, _w, _v in partial]
+
+    def _least(
+        self,
+        partial: list,
+        o: list,
+        pairs: list[tuple[int, int]],
+        release: int,
+    ) -> list[tuple[list, list]]:
+        """The merged chains of :func:`_least` on ``pairs``, half of them
+        in a forked process when allowed and they are many (the child
+        sends back its least peak and the pairs that reach it)."""
+        if not self._shared(len(pairs), COMBOS_SHARED):
+            return _least(partial, o, pairs, release, self.guard)[2]
+        half = len(pairs) // 2
+
+        def theirs() -> tuple[float, list[tuple[int, int]]]:
+            low, best, _chains = _least(
+                partial, o, pairs[:half], release, self.guard
+            )
+            return low, best
+
+        (low, best), (mine, _pairs, chains) = self._both(
+            theirs,
+            lambda: _least(partial, o, pairs[half:], release, self.guard),
+            lambda: (-math.inf, pairs[:half]),  # all of them, merged below
+        )
+        self.check()
+        if low > mine:
+            return chains
+        got = _least(partial, o, best, release, self.guard)
+        return got[2] + chains if got[0] == mine else got[2]
 
     def _grow_shared(self, partial: list, o: list) -> list:
         """``_pareto(_grow(partial, o))`` in two processes: each prunes the
@@ -1359,6 +1418,34 @@ def _grow(
             guard.check()
         out.append(_combine(partial[i], o[j]))
     return out
+
+
+def _least(
+    partial: list,
+    o: list,
+    pairs: Iterable[tuple[int, int]],
+    release: int,
+    guard: _Guard | None = None,
+) -> tuple[float, list[tuple[int, int]], list[tuple[list, list]]]:
+    """``(peak, pairs, chains)``: the least peak (with a release of net
+    ``release`` between the chains) among the ``pairs`` (i, j) of partial
+    combinations and options ``o``, the pairs that reach it and their
+    merged (pre, post) chains; merged without their words."""
+    best: list[tuple[int, int]] = []
+    chains: list[tuple[list, list]] = []
+    low: float = math.inf
+    for t, (i, j) in enumerate(pairs):
+        if guard is not None and t % 256 == 0:
+            guard.check()
+        pre = merge([partial[i][0], o[j][0]])
+        post = merge([partial[i][1], o[j][1]])
+        peak = _chain_peak(pre, release, post)
+        if peak < low:
+            low, best, chains = peak, [], []
+        if peak == low:
+            best.append((i, j))
+            chains.append((pre, post))
+    return low, best, chains
 
 
 class _Guard:
