@@ -407,6 +407,25 @@ def test_no_hurry_keeps_the_proof_in_the_last_quarter():
     assert proven.exact and proven.peak == hurried.peak == 472
 
 
+def test_no_hurry_keeps_the_large_budget_in_the_last_seconds():
+    """Tests hurry=False: in the last MIXED_MIN_S seconds of a time limit
+    (all of it here) the proven candidates of nested forks keep their large
+    budget, where by default they get the small one and forks beyond it go
+    to the conjectured family."""
+    from unittest import mock
+
+    from pebble_sched.runtime import Deadline
+    from pebble_sched.solvers import dominant
+
+    g = series_parallel(150, seed=41, max_out_degree=6)
+    small = dict(family="threshold", pareto_max=5, max_candidates=1)
+    with mock.patch.object(dominant, "MIXED_MIN_S", 1e9):
+        hurried = sp_order(g, Deadline(60), **small)
+        proven = sp_order(g, Deadline(60), hurry=False, **small)
+    assert not hurried.exact and hurried.conjectured > 0
+    assert proven.exact and proven.peak == hurried.peak == 472
+
+
 @settings(deadline=None, max_examples=40)
 @given(
     st.integers(0, 2**31), st.integers(15, 70), st.sampled_from([2, 3, 4, 6])

@@ -668,9 +668,9 @@ SP_NODES_PER_S_LARGE = 9_000
 #: proven, ``auto`` solves again with the threshold family (the proven
 #: Lemma 5 candidates of nested forks, which the large-graph mode skips)
 #: when the time left allows this many nodes per second and process
-#: (10^5 nodes: 27 to 47 s in two processes, 42 s expected), without a
+#: (10^5 nodes: 13 to 25 s in two processes, 20 s expected), without a
 #: time limit up to ``AUTO_SP_PROOF_MAX_NODES`` nodes.
-SP_PROOF_NODES_PER_S = 1_200
+SP_PROOF_NODES_PER_S = 2_500
 AUTO_SP_PROOF_MAX_NODES = 200_000
 #: and SP-ization on other DAGs up to this size (it is quadratic).
 AUTO_SPIZE_MAX_NODES = 1_000

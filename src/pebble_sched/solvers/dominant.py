@@ -177,7 +177,7 @@ family, so a few prunings per fork; at 10^4 nodes one fork of two nested
 branches with 49 and 2,099 options needs 102,851, about 7 s. Not for
 the full family: a pumpkin of 60 branches took 184 s instead of 13 s.)
 Only while more than ``MIXED_MIN_S`` seconds are left, if there is a
-time limit."""
+time limit, unless the caller does not hurry (a proof or nothing)."""
 MIXED_MIN_S = 10.0
 """Under a shorter time limit the larger budget could take the whole of
 it (``solve -t 3`` on a 10^4-node SP graph: its SP order lost, 2,676
@@ -355,6 +355,7 @@ class _Solver:
         self.soft = None
         if deadline is not None and hurry:
             self.soft = deadline.sub(0.75)
+        self.hurry = hurry
         self.guard = _Guard(self)
         model = node_buffers(graph)
         if model is None:
@@ -657,7 +658,11 @@ class _Solver:
                 return None
             opts.append(self._prune(list(family)))
         budget = self.pareto_max
-        if self.deadline is None or self.deadline.remaining() > MIXED_MIN_S:
+        if (
+            self.deadline is None
+            or not self.hurry
+            or self.deadline.remaining() > MIXED_MIN_S
+        ):
             budget = max(budget, MIXED_MAX)
         return self._combinations(opts, budget, cut)
 
@@ -1749,7 +1754,8 @@ def sp_order(
     :func:`~pebble_sched.solvers.series_parallel.decompose`, when the
     caller has it already.
 
-    ``hurry=False``: no hurrying in the last quarter of the time limit (a
+    ``hurry=False``: no hurrying in the last quarter of the time limit, nor
+    smaller budgets in its last ``MIXED_MIN_S`` seconds (a
     caller that wants a proof or nothing: it gets TimeUp at the limit
     rather than an inexact order sooner).
 
