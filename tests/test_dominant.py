@@ -560,6 +560,23 @@ def test_lemma5_on_forks_of_atoms(fork):
     ]
     assert len(family) <= len(everything)
     assert any(all(dominates(f, w) for w in everything) for f in family)
+    # every threshold pruned (MAX_CANDIDATES=1) as the fork's candidates:
+    # some threshold's least-peak combinations hold the dominant one
+    from unittest import mock
+
+    from pebble_sched.solvers import dominant
+
+    least = min(max(w) for w in everything)
+    with mock.patch.object(dominant, "MAX_CANDIDATES", 1):
+        solver.max_candidates = 1
+        kept = [
+            _coarse_word(canonical([*pre, release, *post]))
+            for pre, post in solver._threshold_combos(
+                trees, release=release.net
+            )
+        ]
+    assert min(max(f) for f in kept) == least
+    assert any(all(dominates(f, w) for w in everything) for f in kept)
 
 
 @st.composite

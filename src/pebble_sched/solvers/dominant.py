@@ -602,8 +602,8 @@ class _Solver:
         of the others), the proven ones where they fit the budgets.
         ``release``: the net of the fork's release."""
         if all(t.proven for t in trees):
-            return self._threshold_combos(trees, cap), False
-        combos = self._threshold_combos(trees, cap)
+            return self._threshold_combos(trees, cap, release), False
+        combos = self._threshold_combos(trees, cap, release)
         if self.large:
             # (the proven family is not tried on large graphs: there it
             # takes twice the time of the whole solve at 10^5 nodes and
@@ -853,7 +853,12 @@ class _Solver:
         out += [(k, *self.prefix(t, k)) for k in sorted(ks)]
         return out
 
-    def _threshold_combos(self, trees: list[_Branch], cap: float = math.inf):
+    def _threshold_combos(
+        self,
+        trees: list[_Branch],
+        cap: float = math.inf,
+        release: int | None = None,
+    ):
         """Lemma 5: the fork's threshold family of candidates.
 
         For every threshold ``tau`` (each key, and one above all), the
@@ -866,6 +871,11 @@ class _Solver:
         :meth:`_pareto_combos`; None when even that is beyond the budgets,
         ``_ALL`` as soon as the family reaches ``cap`` candidates (the size
         of the full family: then enumerating that is cheaper, and exact).
+        ``release``: the net of the fork's release, when the family is the
+        fork's candidates (not options of an enclosing fork): then a pruned
+        threshold keeps only its combinations of least peak (a dominant
+        candidate of the fork, of the least peak of all, is dominated by one
+        of them, as in :meth:`_pareto_combos`).
         """
         taus = sorted({k for t in trees for k in _all_keys(t)})
         taus.append(_TOP)
@@ -894,7 +904,7 @@ class _Solver:
                     return _ALL
                 continue
             more = self._pareto_combos(
-                [[o[1:] for o in x] for x in opts], PARETO_MAX
+                [[o[1:] for o in x] for x in opts], PARETO_MAX, release=release
             )
             if more is None:
                 return None
