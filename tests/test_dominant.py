@@ -1050,6 +1050,35 @@ def test_a_dead_worker_changes_nothing(monkeypatch):
     assert len(died) > 10
 
 
+@pytest.mark.parametrize("dies", [False, True])
+def test_least_peak_combinations_in_two_processes(monkeypatch, dies):
+    """Tests the last step of a pruned fork split over two processes: the
+    combinations of least peak whichever half holds them, also when the
+    forked worker dies and its half is done here."""
+    import os
+
+    from pebble_sched.runtime import start_in_child
+    from pebble_sched.solvers import dominant
+    from pebble_sched.solvers.profiles import Atom
+
+    monkeypatch.setattr(dominant, "COMBOS_SHARED", 2)
+    if dies:
+        monkeypatch.setattr(
+            dominant,
+            "start_in_child",
+            lambda fn: start_in_child(lambda: os._exit(9)),
+        )
+    solver = dominant._Solver(Graph([], []), workers=2)
+    partial = [([], [], [0], [0])]
+    for hills in ([9, 9, 3, 3], [3, 9, 9, 3], [3, 3, 9, 9], [5, 5, 5, 5]):
+        o = [([Atom(h, 0, k)], []) for k, h in enumerate(hills)]
+        pairs = [(0, j) for j in range(len(o))]
+        got = solver._least(partial, o, pairs, -1)
+        low = min(hills)
+        want = sorted(k for k, h in enumerate(hills) if h == low)
+        assert sorted(pre[0].items for pre, _post in got) == want
+
+
 @settings(deadline=None, max_examples=200)
 @given(
     st.lists(

@@ -1086,8 +1086,13 @@ class _Solver:
         self.check()
         if low > mine:
             return chains
-        got = _least(partial, o, best, release, self.guard)
-        return got[2] + chains if got[0] == mine else got[2]
+        # (merged here; all of the first half if the child died)
+        got, _pairs, theirs_chains = _least(
+            partial, o, best, release, self.guard
+        )
+        if got > mine:
+            return chains
+        return theirs_chains + chains if got == mine else theirs_chains
 
     def _grow_shared(self, partial: list, o: list) -> list:
         """``_pareto(_grow(partial, o))`` in two processes: each prunes the
