@@ -213,7 +213,9 @@ def test_solve_says_when_only_lemma5_is_missing(runner, tmp_path, monkeypatch):
 
     # the proven family of nested forks out of reach (as beyond its budgets)
     monkeypatch.setattr(
-        _Solver, "_mixed_combos", lambda self, trees, cut=None: None
+        _Solver,
+        "_mixed_combos",
+        lambda self, trees, cut=None, release=None: None,
     )
 
     path = tmp_path / "sp.json"

@@ -326,7 +326,9 @@ def test_threshold_family_against_brute_force(g):
     assert r.peak == evaluate_indices(g, r.order).peak == best
     assert r.exact and r.conjectured == 0
     with mock.patch.object(
-        _Solver, "_mixed_combos", lambda self, trees, cut=None: None
+        _Solver,
+        "_mixed_combos",
+        lambda self, trees, cut=None, release=None: None,
     ):
         r = sp_order(g, family="threshold")
     assert r.peak == evaluate_indices(g, r.order).peak >= best
@@ -362,7 +364,9 @@ def test_the_shared_threshold_misses_the_optimum():
         return plain(self, t, tau, True)
 
     with mock.patch.object(
-        _Solver, "_mixed_combos", lambda self, trees, cut=None: None
+        _Solver,
+        "_mixed_combos",
+        lambda self, trees, cut=None, release=None: None,
     ):
         r = sp_order(g, family="threshold")
         with mock.patch.object(_Solver, "threshold_options", proven_rule):
@@ -462,7 +466,9 @@ def test_threshold_family_through_solve(monkeypatch):
     assert fpt.status == "optimal" and fpt.stats["conjectured_forks"] == 0
     # ... and where that is beyond the budgets, the conjectured family
     monkeypatch.setattr(
-        _Solver, "_mixed_combos", lambda self, trees, cut=None: None
+        _Solver,
+        "_mixed_combos",
+        lambda self, trees, cut=None, release=None: None,
     )
     fpt = solve(g, method="sp", sp_family="threshold")
     assert fpt.peak == full.peak
@@ -658,8 +664,8 @@ def test_lemma5_on_nested_forks_of_atoms(fork):
     # among them; so with every ideal pruned
     least = min(max(w) for w in everything)
     solver.max_candidates = 1
-    for peak in {least, max(max(w) for w in everything), math.inf}:
-        cut = solver._mixed_combos(trees, (peak, release.net))
+    for peak in {least, max(max(w) for w in everything), None}:
+        cut = solver._mixed_combos(trees, peak, release.net)
         kept = [word(pre, post) for pre, post in cut]
         assert {max(f) for f in kept} == {least}
         assert any(all(dominates(f, w) for w in everything) for f in kept)

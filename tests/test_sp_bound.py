@@ -92,7 +92,9 @@ def test_relaxation_proves_an_order_the_other_bounds_leave_short():
     is below the peak, the relaxation meets it, so the order is optimal."""
     g = series_parallel(20, seed=28, max_out_degree=3)
     with mock.patch.object(
-        _Solver, "_mixed_combos", lambda self, trees, cut=None: None
+        _Solver,
+        "_mixed_combos",
+        lambda self, trees, cut=None, release=None: None,
     ):
         s = solve(g, method="sp", sp_family="threshold")
     assert s.stats["conjectured_forks"] == 1
@@ -132,7 +134,9 @@ def test_ctrl_c_during_the_relaxation_keeps_the_sp_order(monkeypatch):
     solve_module = sys.modules["pebble_sched.solve"]
     g = series_parallel(20, seed=52, max_out_degree=3)
     monkeypatch.setattr(
-        _Solver, "_mixed_combos", lambda self, trees, cut=None: None
+        _Solver,
+        "_mixed_combos",
+        lambda self, trees, cut=None, release=None: None,
     )
     plain = solve(g, method="sp", sp_family="threshold")
     assert "relaxation_bound" in plain.stats  # it runs on this graph

@@ -612,25 +612,28 @@ class _Solver:
         if combos is _ALL:
             return combos, False
         if combos is None:  # (no peak to cut with)
-            return self._mixed_combos(trees, (math.inf, release)), False
+            return self._mixed_combos(trees, release=release), False
         if not isinstance(combos, _Candidates):
             combos = _Candidates([], np.zeros((0, 0), dtype=np.int64), combos)
         least = min(combos.peaks(release, self.check))
-        proven = self._mixed_combos(trees, (least, release))
+        proven = self._mixed_combos(trees, least, release)
         if proven is not None:
             return proven, False
         return combos, True
 
     def _mixed_combos(
-        self, trees: list[_Branch], cut: tuple[int, int] | None = None
+        self,
+        trees: list[_Branch],
+        cut: int | None = None,
+        release: int | None = None,
     ) -> list | None:
         """The proven candidates of a fork with nested branches: each
         nested branch's options of :meth:`nested_options` (dominated ones
         dropped) with every member of the threshold family of the others,
         combined as in :meth:`_combinations` (Pareto pruning beyond
-        ``max_candidates``, without the combinations whose peak must exceed
-        ``cut[0]`` when ``cut`` = (a peak some candidate reaches, the
-        release's net) is given); None beyond the budgets.
+        ``max_candidates``, with the ``cut`` and ``release`` of
+        :meth:`_pareto_combos` when the trees are a fork's branches); None
+        beyond the budgets.
 
         Lemma 5 holds there: its exchange argument moves an atom y of a flat
         branch after the release or an atom x of one before it, and
@@ -664,7 +667,7 @@ class _Solver:
             or self.deadline.remaining() > MIXED_MIN_S
         ):
             budget = max(budget, MIXED_MAX)
-        return self._combinations(opts, budget, cut)
+        return self._combinations(opts, budget, cut, release)
 
     def nested_options(self, t: _Branch) -> list[tuple[list, list]] | None:
         """The options of a nested branch (w1 not reading a) that Lemma 5
@@ -919,7 +922,7 @@ class _Solver:
         self,
         opts,
         budget: int | None = None,
-        cut: tuple | None = None,
+        cut: int | None = None,
         release: int | None = None,
     ) -> list[tuple[list, list]] | None:
         """Merged (pre, post) chains of every combination of the options, or
@@ -981,7 +984,7 @@ class _Solver:
         self,
         opts,
         budget: int | None = None,
-        cut: tuple | None = None,
+        cut: int | None = None,
         release: int | None = None,
     ) -> list[tuple[list, list]] | None:
         """Merged (pre, post) chains of every combination, minus dominated ones.
@@ -994,18 +997,15 @@ class _Solver:
         other is dropped. Returns None beyond ``budget`` (by default
         ``pareto_max``) partial combinations.
 
-        ``cut`` = (peak, release): the options are a fork's branches, some
-        candidate of the fork reaches ``peak``, and its release has net
-        ``release``. A dominant candidate has the least peak, so a partial
-        combination all of whose completions exceed ``peak`` is dropped
-        too (:class:`_PeakCut`).
-
-        With ``cut``, or with ``release`` (the net of the fork's release)
-        when the options are all of a fork's branches, only the complete
-        combinations of the least peak are returned, merged but neither
-        worded nor pruned: the fork picks among them by their words, and
-        whatever pruning dropped before is dominated by a kept combination
-        of no higher peak, so one of them is dominant.
+        ``release``: the options are all of a fork's branches, and its
+        release has this net. Then only the complete combinations of the
+        least peak are returned, merged but neither worded nor pruned: the
+        fork picks among them by their words, and whatever pruning dropped
+        before is dominated by a kept combination of no higher peak, so one
+        of them is dominant. ``cut`` (with ``release``): a peak some
+        candidate of the fork reaches. A dominant candidate has the least
+        peak, so a partial combination all of whose completions exceed it
+        is dropped too (:class:`_PeakCut`).
         """
         budget = self.pareto_max if budget is None else budget
         partial: list[tuple[list, list, list[int], list[int]]] = [
@@ -1013,13 +1013,12 @@ class _Solver:
         ]
         peak_cut = None
         if cut is not None:
-            peak_cut = _PeakCut(opts, *cut)
+            assert release is not None
+            peak_cut = _PeakCut(opts, cut, release)
             opts = peak_cut.opts
             if not all(opts):  # (no candidate reaches it: not a fork's)
                 return None
         order = sorted(range(len(opts)), key=lambda k: len(opts[k]))
-        if cut is not None:
-            release = cut[1]
         for k, o in enumerate(opts[j] for j in order):
             last = release is not None and k == len(opts) - 1
             if peak_cut is not None and k:
