@@ -388,25 +388,22 @@ def _run_sp(
     if peak <= bound or stats.get("algorithm") != "sp":
         return order, bound, stats
     try:
-        proof = _sp_proof(
+        order, peak, proven = _with_sp_proof(
             graph,
             deadline,
             _sp_workers(num_workers),
             sp_family,
             dec,
             callbacks,
+            stats,
+            order,
+            peak,
+            bound,
         )
     except KeyboardInterrupt:
         stats["interrupted"] = "ctrl-c"
         return order, bound, stats
-    if proof is not None:
-        o2, exact, stats["sp_proof"] = proof
-        peak2 = stats["sp_proof"]["peak"]
-        if exact:
-            return o2, peak2, stats
-        if peak2 < peak:
-            order = o2
-    return order, bound, stats
+    return order, peak if proven else bound, stats
 
 
 def _with_relaxation(
@@ -432,6 +429,25 @@ def _with_relaxation(
         return bound
     stats["relaxation_bound"] = got
     return max(bound, got)
+
+
+def _with_sp_proof(
+    graph, deadline, workers, family, dec, callbacks, stats, order, peak, bound
+):
+    """``(order, peak, proven)`` after :func:`_sp_proof` of an SP order of
+    ``peak`` that ``bound`` does not prove (recorded in ``stats``): the
+    pass's order where it is proven optimal (exact, or down to ``bound``),
+    else the lower of the two orders, unproven."""
+    proof = _sp_proof(graph, deadline, workers, family, dec, callbacks)
+    if proof is None:
+        return order, peak, False
+    o2, exact, stats["sp_proof"] = proof
+    peak2 = stats["sp_proof"]["peak"]
+    if exact or peak2 <= bound:
+        return o2, peak2, True
+    if peak2 < peak:
+        return o2, peak2, False
+    return order, peak, False
 
 
 def _sp_proof(graph, deadline, workers, family, dec, callbacks):
@@ -894,19 +910,23 @@ def _portfolio(
                 if peak <= max(lb, goal):
                     return o, peak, stats, "sp"
                 try:
-                    proof = _sp_proof(
-                        graph, deadline, workers, sp_family, dec, callbacks
+                    o, peak, proven = _with_sp_proof(
+                        graph,
+                        deadline,
+                        workers,
+                        sp_family,
+                        dec,
+                        callbacks,
+                        stats,
+                        o,
+                        peak,
+                        max(lb, goal),
                     )
                 except KeyboardInterrupt:  # the SP order, the bound so far
                     stats["interrupted"] = "ctrl-c"
                     return o, lb, stats, "sp"
-                if proof is not None:
-                    o2, exact, stats["sp_proof"] = proof
-                    peak2 = stats["sp_proof"]["peak"]
-                    if exact or peak2 <= max(lb, goal):
-                        return o2, peak2, stats, "sp"
-                    if peak2 < peak:
-                        o, peak = o2, peak2
+                if proven:
+                    return o, peak, stats, "sp"
             sp_order_found = o
             found.append((o, peak, "sp"))
     elif (
