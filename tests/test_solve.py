@@ -242,6 +242,51 @@ def test_large_sp_graphs_get_a_proof_pass(monkeypatch, method):
         assert s.status is Status.FEASIBLE and s.lower_bound == 460
 
 
+@pytest.mark.parametrize("method", ["sp", "auto"])
+def test_under_a_limit_the_proof_pass_comes_before_the_relaxation(
+    monkeypatch, method
+):
+    """Tests the order of the two ways to prove an SP order above LARGE
+    nodes (lowered here): without a time limit the fork relaxation's bound
+    first (cheap), then the proof pass; under a limit the proof pass
+    first, as the only one that proves on such graphs, and the relaxation
+    only if the pass did not prove the order."""
+    import importlib
+
+    from pebble_sched.generators import series_parallel
+    from pebble_sched.solvers import dominant
+
+    module = importlib.import_module("pebble_sched.solve")
+    monkeypatch.setattr(dominant, "LARGE", 50)
+    monkeypatch.setattr(module, "LARGE", 50)
+    calls = []
+    relax, proof = module._with_relaxation, module._with_sp_proof
+
+    def relax_logged(*args, **kwargs):
+        calls.append("relaxation")
+        return relax(*args, **kwargs)
+
+    def proof_logged(*args, **kwargs):
+        calls.append("proof")
+        return proof(*args, **kwargs)
+
+    monkeypatch.setattr(module, "_with_relaxation", relax_logged)
+    monkeypatch.setattr(module, "_with_sp_proof", proof_logged)
+    g = series_parallel(150, seed=41, max_out_degree=6)
+    for limit, expected in [(None, ["relaxation", "proof"]), (20, ["proof"])]:
+        calls.clear()
+        s = solve(g, method, time_limit=limit)
+        assert calls == expected
+        assert s.status is Status.OPTIMAL and s.peak == s.lower_bound == 472
+    # a pass that cannot prove (no time for it): the relaxation after it
+    monkeypatch.setattr(module, "SP_PROOF_NODES_PER_S", 1)
+    calls.clear()
+    s = solve(g, method, time_limit=20)
+    assert calls[:2] == ["proof", "relaxation"]
+    if method == "sp":  # (auto's other searches may prove it)
+        assert s.status is Status.FEASIBLE and s.lower_bound == 460
+
+
 def test_auto_keeps_a_limit_the_sp_solver_runs_into(monkeypatch):
     """Tests that auto returns at once when the SP solver ran out the time
     on a large SP graph (the pivot split and the blocks used to run on past
