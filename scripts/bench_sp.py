@@ -34,6 +34,10 @@ Three tables, every ratio against a baseline measured in the same run:
    size (seed n, then 1 to ``--seeds``, 3 by default), each in a fresh
    process: whether the solver proved its order, the bound reported and
    the fork relaxation's, the status.
+9. *time limits* (``limits``, with ``--baseline SRC``): ``solve(g,
+   time_limit=T)`` for each T of ``--limits`` on SP graphs of each size,
+   seeds 1 to ``--seeds`` (3 by default), both versions in fresh
+   processes, alternated: time, status, peak, bound, proof pass.
 
 Tables 2 and 3 run both fork families: ``auto`` (all pre-release ideals,
 enumerated or Pareto-pruned, the threshold family beyond the budgets) and
@@ -41,7 +45,7 @@ enumerated or Pareto-pruned, the threshold family beyond the budgets) and
 pumpkins, conjectured on forks with nested branches), with the time ratio
 threshold/auto.
 
-    python scripts/bench_sp.py [--time-limit 30] [--quick] [--tables exact,n,workers,d,edges,near,versions,nested,bounds]
+    python scripts/bench_sp.py [--time-limit 30] [--quick] [--tables exact,n,workers,d,edges,near,versions,nested,bounds,limits]
         [--reps 3] [--million] [--baseline SRC] [--out FILE]
 """
 
@@ -417,6 +421,65 @@ def table_bounds(sizes: list[int], seeds: int) -> list[str]:
     return rows
 
 
+_LIMIT_RUN = """
+import pebble_sched
+from pebble_sched import solve
+from pebble_sched.generators import series_parallel
+n, seed, limit = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+g = series_parallel(n, seed=seed, max_out_degree=6)
+t = time.perf_counter()
+s = solve(g, time_limit=limit)
+proof = s.stats.get("sp_proof")
+print(json.dumps(dict(
+    s=time.perf_counter() - t, status=s.status.value, peak=int(s.peak),
+    bound=int(s.lower_bound), proof=None if proof is None else proof["time_s"],
+    src=pebble_sched.__file__)))
+"""
+
+
+def table_limits(
+    baseline: Path, sizes: list[int], seeds: int, limits: list[float]
+) -> list[str]:
+    """``solve(g, time_limit=T)`` (``auto``) on SP graphs of each size,
+    seeds 1 to ``seeds``, for each limit T: the version in ``baseline``
+    (a ``src`` folder) and this one, each in a fresh process, alternated:
+    time to the answer, status, peak / bound, and the proof pass's time
+    where it ran to the end."""
+    here = Path(__file__).resolve().parent.parent / "src"
+    rows = [
+        "| n | seed | limit | baseline: time | status | peak / bound | proof "
+        "pass | this: time | status | peak / bound | proof pass |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    proven = {"base": 0, "this": 0}
+    for n in sizes:
+        for seed in range(1, seeds + 1):
+            for limit in limits:
+                cells = []
+                for which, src in (("base", baseline), ("this", here)):
+                    r = _fresh_run(_LIMIT_RUN, src, n, seed, limit)
+                    assert r["src"].startswith(str(src)), r["src"]
+                    proven[which] += r["status"] == "optimal"
+                    proof = (
+                        "-" if r["proof"] is None else f"{r['proof']:.1f} s"
+                    )
+                    cells.append(
+                        f"{r['s']:.2f} s | {r['status']} | "
+                        f"{r['peak']} / {r['bound']} | {proof}"
+                    )
+                rows.append(
+                    f"| {n:,} | {seed} | {limit:g} s | {cells[0]} | {cells[1]} |"
+                )
+                print(rows[-1], flush=True)
+    total = len(sizes) * seeds * len(limits)
+    rows += [
+        "",
+        f"Proven optimal: {proven['base']} of {total} by the baseline, "
+        f"{proven['this']} of {total} by this version.",
+    ]
+    return rows
+
+
 def table_scaling_d(n: int, degrees: list[int]) -> list[str]:
     rows = [
         f"| d | n | {FAMILY_COLUMNS} | Inductor peak | best/Inductor |",
@@ -586,7 +649,12 @@ def main() -> None:
         "--tables",
         default="exact,n,workers,d,edges",
         help="which tables: exact, n, workers, d, edges, near, versions, "
-        "nested, bounds (comma-separated)",
+        "nested, bounds, limits (comma-separated)",
+    )
+    ap.add_argument(
+        "--limits",
+        default="30,60",
+        help="the limits table: time limits in seconds (comma-separated)",
     )
     ap.add_argument(
         "--family",
@@ -667,6 +735,23 @@ def main() -> None:
             args.reps,
             args.seeds,
             args.family,
+        )
+    if "limits" in tables:
+        if args.baseline is None:
+            ap.error("the limits table needs --baseline SRC")
+        limits = [float(x) for x in args.limits.split(",")]
+        out += [
+            "",
+            f"## Time limits: this version against {args.baseline}",
+            "",
+            "`solve(g, time_limit=T)` (auto) on "
+            "`series_parallel(n, seed, max_out_degree=6)`, seeds 1 to "
+            f"{args.seeds or 3}, each run in a fresh process, the two "
+            "versions alternated; the proof pass's time where it finished.",
+            "",
+        ]
+        out += table_limits(
+            args.baseline.resolve(), sizes, args.seeds or 3, limits
         )
     if "d" in tables:
         out += [
