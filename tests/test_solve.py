@@ -285,6 +285,20 @@ def test_under_a_limit_the_proof_pass_comes_before_the_relaxation(
     assert calls[:2] == ["proof", "relaxation"]
     if method == "sp":  # (auto's other searches may prove it)
         assert s.status is Status.FEASIBLE and s.lower_bound == 460
+    # too little time left even to build the relaxed graph: not started
+    # (it would overrun the limit: 2.2 s past 30 s at 10^5 nodes)
+    monkeypatch.setattr(module, "RELAXATION_SETUP_S_PER_NODE", 1.0)
+    built = []
+    bound = module.sp_relaxation_bound
+    monkeypatch.setattr(
+        module,
+        "sp_relaxation_bound",
+        lambda *a, **k: built.append(1) or bound(*a, **k),
+    )
+    s = solve(g, method, time_limit=20)
+    assert not built and "relaxation_bound" not in s.stats.get("sp", s.stats)
+    s = solve(g, method)  # without a limit it runs
+    assert built
 
 
 def test_auto_keeps_a_limit_the_sp_solver_runs_into(monkeypatch):

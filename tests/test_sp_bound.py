@@ -149,3 +149,17 @@ def test_ctrl_c_during_the_relaxation_keeps_the_sp_order(monkeypatch):
         s = solve(g, method=method, sp_family="threshold", time_limit=5)
         assert s.peak == plain.peak, method
         assert s.stats.get("interrupted") == "ctrl-c", (method, s.stats)
+
+
+def test_an_expired_deadline_stops_before_the_relaxed_graph_is_built():
+    """Tests that the relaxation gives up (None) on an expired deadline
+    before it builds the relaxed graph, which it cannot interrupt."""
+    from pebble_sched.runtime import Deadline
+    from pebble_sched.solvers import sp_bound
+
+    g = series_parallel(20, seed=28, max_out_degree=3)
+    r = decompose(g)
+    assert sp_relaxation_bound(g, Deadline(60), r) is not None
+    with mock.patch.object(sp_bound, "relaxed_graph") as built:
+        assert sp_relaxation_bound(g, Deadline(0), r) is None
+    built.assert_not_called()

@@ -386,7 +386,8 @@ def gc_paused() -> Iterator[None]:
     objects are then pure cost, half of the decomposition's time at 10^6
     nodes and a fifth of the solver's at 10^5. The collector is
     process-wide, so other threads run without it meanwhile; a nested
-    pause leaves it to the outer one to resume.
+    pause leaves it to the outer one to resume. On resuming, every object
+    the collector tracks moves to its oldest generation.
     """
     was = gc.isenabled()
     gc.disable()
@@ -394,6 +395,14 @@ def gc_paused() -> Iterator[None]:
         yield
     finally:
         if was:
+            # what the block allocated and kept sits in the youngest
+            # generation, whose first pass after resuming would walk it
+            # all (up to a second at 10^5 nodes, past a time limit):
+            # everything goes to the oldest one instead, unwalked (freeze
+            # and unfreeze move the lists whole), and is collected there
+            # with the rest of the long-lived objects
+            gc.freeze()
+            gc.unfreeze()
             gc.enable()
 
 

@@ -396,6 +396,10 @@ def _with_relaxation(
     if stats.get("algorithm") != "sp" or peak <= bound:
         return bound
     timed = math.isfinite(deadline.remaining())
+    if timed and 0.5 * deadline.remaining() < RELAXATION_SETUP_S_PER_NODE * (
+        graph.n
+    ):  # it could not even build the relaxed graph in time
+        return bound
     if callbacks is not None:
         callbacks.on_phase("fork relaxation bound")
     got = sp_relaxation_bound(
@@ -733,6 +737,11 @@ SP_NODES_PER_S_LARGE = 9_000
 #: time limit up to ``AUTO_SP_PROOF_MAX_NODES`` nodes.
 SP_PROOF_NODES_PER_S = 2_500
 AUTO_SP_PROOF_MAX_NODES = 200_000
+#: The fork relaxation's bound needs this much per node before its own
+#: deadline checks begin (finding the nested reads, building the relaxed
+#: graph and the solver's model: 1.0-1.5 s at 10^5 nodes); with less time
+#: left it is skipped rather than overrun the limit.
+RELAXATION_SETUP_S_PER_NODE = 2e-5
 #: and SP-ization on other DAGs up to this size (it is quadratic).
 AUTO_SPIZE_MAX_NODES = 1_000
 #: Without a time limit, ``auto`` gives CP-SAT at most this many seconds.

@@ -726,12 +726,13 @@ class _Solver:
         """``combos.words(ks, r_atom)``, half in a forked process when two
         are allowed and the words are many (the top forks of large graphs
         can tie thousands of candidates on the least peak)."""
+        check = self.check
         if not self._shared(len(ks), WORDS_SHARED):
-            return combos.words(ks, r_atom)
+            return combos.words(ks, r_atom, check)
         half = len(ks) // 2
-        first = lambda: combos.words(ks[:half], r_atom)  # noqa: E731
+        first = lambda: combos.words(ks[:half], r_atom, check)  # noqa: E731
         theirs, mine = self._both(
-            first, lambda: combos.words(ks[half:], r_atom), first
+            first, lambda: combos.words(ks[half:], r_atom, check), first
         )
         return theirs + mine
 
@@ -944,10 +945,11 @@ class _Solver:
         :meth:`_pareto_combos`); small lists are kept as they are."""
         if len(options) <= PRUNE_FROM:
             return options
-        items = [
-            (pre, post, _coarse_word(pre), _coarse_word(post))
-            for pre, post in options
-        ]
+        items = []
+        for k, (pre, post) in enumerate(options):
+            if k % 256 == 0:  # (half a second at 10^5 nodes without)
+                self.check()
+            items.append((pre, post, _coarse_word(pre), _coarse_word(post)))
         try:
             kept = self._pareto_items(items)
         except TimeUp:
@@ -1670,15 +1672,21 @@ class _Candidates:
         assert len(peaks) == len(self)
         return peaks
 
-    def words(self, ks: list[int], r_atom: Atom) -> list[list[int]]:
-        """Reduced words of the joined chains of the candidates ``ks``.
+    def words(
+        self, ks: list[int], r_atom: Atom, check=None
+    ) -> list[list[int]]:
+        """Reduced words of the joined chains of the candidates ``ks``
+        (``check()`` called every 256: a top fork of 10^5 nodes words
+        86,000 candidates, about a second).
 
         (Words read off the columns, with Lemma 2's merges left out, would
         dominate these both ways, but they are longer: slower to reduce
         and to compare; measured, 13.7 s against 10.0 s at 10^5 nodes.)
         """
         out = []
-        for k in ks:
+        for t, k in enumerate(ks):
+            if check is not None and t % 256 == 0:
+                check()
             pre, post = self.chains(k)
             out.append(joined_word(pre, (r_atom,), post))
         return out
@@ -1798,17 +1806,27 @@ def sp_order(
     solver = _Solver(
         graph, max_candidates, deadline, pareto_max, family, workers, hurry
     )
+    timed_out = False
     with gc_paused():  # millions of atoms, no cycles
-        if graph.n > 2000:
-            chain, interrupted = run_cancellable(
-                lambda: solver.solve(graph, decomposition),
-                solver.cancel.set,
-                deep=True,
-            )
-            if interrupted:  # finished as Ctrl-C came: still an interrupt
-                raise KeyboardInterrupt
-        else:
-            chain = solver.solve(graph, decomposition)
+        try:
+            if graph.n > 2000:
+                chain, interrupted = run_cancellable(
+                    lambda: solver.solve(graph, decomposition),
+                    solver.cancel.set,
+                    deep=True,
+                )
+                if interrupted:  # finished as Ctrl-C came: an interrupt
+                    raise KeyboardInterrupt
+            else:
+                chain = solver.solve(graph, decomposition)
+        except TimeUp:
+            # (the traceback holds the solver's frames, millions of atoms:
+            # dropped here, while the collector is paused, they are freed
+            # at once; alive when it resumes, its first pass would walk
+            # them all, up to a second past the limit at 10^5 nodes)
+            timed_out = True
+    if timed_out:
+        raise TimeUp
     order = [x for x in flatten(tuple(a.items for a in chain)) if x >= 0]
     model = solver.model
     return SPSchedule(

@@ -111,7 +111,11 @@ def sp_relaxation_bound(
         drop = nested_reads(r, graph.n)
         if not drop:
             return None
+        if deadline is not None:
+            deadline.check()
         relaxed = relaxed_graph(graph, drop)
+        if deadline is not None:
+            deadline.check()
         if not sp_supported(relaxed):
             return None
         got = sp_order(
