@@ -1673,7 +1673,10 @@ class _Candidates:
         return peaks
 
     def words(
-        self, ks: list[int], r_atom: Atom, check=None
+        self,
+        ks: list[int],
+        r_atom: Atom,
+        check: Callable[[], None] | None = None,
     ) -> list[list[int]]:
         """Reduced words of the joined chains of the candidates ``ks``
         (``check()`` called every 256: a top fork of 10^5 nodes words
