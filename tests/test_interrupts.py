@@ -289,17 +289,28 @@ def test_gc_paused_hands_what_it_kept_to_the_oldest_generation():
     class Node:
         pass
 
+    def generations():
+        """Ids of the objects in the youngest and oldest generations."""
+        gc.disable()  # (no pass meanwhile: as the pause left them)
+        try:
+            return (
+                {id(x) for x in gc.get_objects(generation=0)},
+                {id(x) for x in gc.get_objects(generation=2)},
+            )
+        finally:
+            gc.enable()
+
+    gc.collect()  # (an empty youngest generation: no pass below)
+    with gc_paused():  # a few: left to the usual passes
+        few = [[k] for k in range(100)]
+    young, _ = generations()
+    assert all(id(x) in young for x in few)
     with gc_paused():
-        kept = [[k] for k in range(20_000)]
+        kept = [[k] for k in range(150_000)]
         loop = Node()
         loop.me = loop
         gone = weakref.ref(loop)
-    gc.disable()  # (no pass meanwhile: the generations as the pause left them)
-    try:
-        young = {id(x) for x in gc.get_objects(generation=0)}
-        old = {id(x) for x in gc.get_objects(generation=2)}
-    finally:
-        gc.enable()
+    young, old = generations()
     assert gc.get_freeze_count() == 0
     assert not any(id(x) in young for x in kept)
     assert all(id(x) in old for x in kept)

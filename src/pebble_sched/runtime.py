@@ -386,8 +386,9 @@ def gc_paused() -> Iterator[None]:
     objects are then pure cost, half of the decomposition's time at 10^6
     nodes and a fifth of the solver's at 10^5. The collector is
     process-wide, so other threads run without it meanwhile; a nested
-    pause leaves it to the outer one to resume. On resuming, every object
-    the collector tracks moves to its oldest generation.
+    pause leaves it to the outer one to resume. On resuming after a block
+    that kept more than ``GC_YOUNG_MAX`` new objects, every object the
+    collector tracks moves to its oldest generation.
     """
     was = gc.isenabled()
     gc.disable()
@@ -395,15 +396,22 @@ def gc_paused() -> Iterator[None]:
         yield
     finally:
         if was:
-            # what the block allocated and kept sits in the youngest
-            # generation, whose first pass after resuming would walk it
-            # all (up to a second at 10^5 nodes, past a time limit):
-            # everything goes to the oldest one instead, unwalked (freeze
-            # and unfreeze move the lists whole), and is collected there
-            # with the rest of the long-lived objects
-            gc.freeze()
-            gc.unfreeze()
+            if gc.get_count()[0] > GC_YOUNG_MAX:
+                # what the block allocated and kept sits in the youngest
+                # generation, whose first pass after resuming would walk
+                # it all (up to a second at 10^5 nodes, past a time
+                # limit): everything goes to the oldest one instead,
+                # unwalked (freeze and unfreeze move the lists whole),
+                # and is collected there with the other long-lived objects
+                gc.freeze()
+                gc.unfreeze()
             gc.enable()
+
+
+GC_YOUNG_MAX = 100_000
+"""Objects kept from a pause of the garbage collector above which
+:func:`gc_paused` hands them to the oldest generation (a pass over this
+many takes about 10 ms)."""
 
 
 @contextlib.contextmanager
