@@ -1,6 +1,7 @@
 """Tests of the graph model, its validation and its conversions."""
 
 import json
+import re
 
 import networkx as nx
 import numpy as np
@@ -148,6 +149,27 @@ def test_numpy_sizes_validated():
     """Tests that numpy size arrays are validated too."""
     with pytest.raises(InstanceError, match="negative"):
         Graph([0, 1], size=np.array([1, -1]))
+
+
+def test_list_arguments_validated():
+    """Tests the constructor's lists (checked at once when they hold plain
+    ints, one by one otherwise): each bad value is named as before."""
+    g = Graph(["a", "b"], [("a", "b")], size=[1, 2], edge_size=[3])
+    assert g.node_size.tolist() == [1, 2] and g.edge_size.tolist() == [3]
+    assert Graph(["a"], size=[2.0]).node_size.tolist() == [2]
+    for size, message in [
+        ([1, -2], "size of 'b': size -2 is negative"),
+        ([1, 2**64], "size of 'b': size 18446744073709551616 exceeds"),
+        ([1, 2**62 + 1], "size of 'b': size 4611686018427387905 exceeds"),
+        ([1, True], "size of 'b': size True is not a number"),
+    ]:
+        with pytest.raises(InstanceError, match=re.escape(message)):
+            Graph(["a", "b"], size=size)
+    with pytest.raises(InstanceError, match=re.escape("('a', 'b')\": size")):
+        Graph(["a", "b"], [("a", "b")], edge_size=[-3])
+    with pytest.raises(InstanceError, match="Node 'b': time True is not"):
+        Graph(["a", "b"], time=[1, True])
+    assert Graph(["a", "b"], time=[1, 2.5]).time.tolist() == [1.0, 2.5]
 
 
 def test_integer_ids_and_integral_floats():

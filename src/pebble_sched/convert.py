@@ -75,10 +75,15 @@ def dict_arguments(data: Any) -> GraphArguments:
     ids, size, work, time = [], [], [], []
     costs: dict[str, list[Any]] = {key: [] for key in COST_KEYS}
     for k, node in enumerate(nodes):
-        if not isinstance(node, Mapping) or "id" not in node:
+        # (type(x) is dict first: an isinstance test against the abstract
+        # Mapping costs more than the rest of a node's checks)
+        if (
+            not (type(node) is dict or isinstance(node, Mapping))
+            or "id" not in node
+        ):
             raise InstanceError(f"Node #{k} is not an object with an 'id'.")
-        bad = sorted(set(node) - NODE_KEYS)
-        if bad:
+        if not NODE_KEYS.issuperset(node):
+            bad = sorted(set(node) - NODE_KEYS)
             raise InstanceError(
                 f"Node {node['id']!r}: unknown key {bad[0]!r}."
             )
@@ -89,7 +94,9 @@ def dict_arguments(data: Any) -> GraphArguments:
             check_size(node.get("workspace", 0), f"Node {nid!r} workspace")
         )
         t = node.get("time", 1.0)
-        if isinstance(t, bool) or not isinstance(t, Real):
+        if type(t) is not float and (
+            isinstance(t, bool) or not isinstance(t, Real)
+        ):
             raise InstanceError(f"Node {nid!r}: time {t!r} is not a number.")
         time.append(t)
         for key in COST_KEYS:
@@ -99,6 +106,11 @@ def dict_arguments(data: Any) -> GraphArguments:
     if not isinstance(raw_edges, list):
         raise InstanceError("'edges' must be a list.")
     for e in raw_edges:
+        if type(e) is list and len(e) == 2:  # the common case
+            edges.append((e[0], e[1]))
+            esize.append(0)
+            fict.append(False)
+            continue
         if isinstance(e, Mapping):
             if "src" not in e or "dst" not in e:
                 raise InstanceError(f"Edge {dict(e)!r} needs 'src' and 'dst'.")

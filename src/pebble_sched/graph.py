@@ -22,7 +22,7 @@ appear only at the boundary.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from numbers import Real
 from typing import TYPE_CHECKING, Any
 
@@ -45,7 +45,20 @@ if TYPE_CHECKING:
 __all__ = ["Buffer", "Graph", "MemoryBuffers", "NodeId"]
 
 
-def _sizes(values: Any, n: int, what: str, names: Sequence[Any]) -> np.ndarray:
+class _Names:
+    """Names for error messages, each built when one is needed (``fn(k)``):
+    a list of them all costs seconds at 10^6 edges."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn: Callable[[int], str]) -> None:
+        self.fn = fn
+
+    def __getitem__(self, k: int) -> str:
+        return self.fn(int(k))
+
+
+def _sizes(values: Any, n: int, what: str, names: Any) -> np.ndarray:
     """Validated int64 array of ``n`` sizes (``None`` means all zero)."""
     if values is None:
         return np.zeros(n, dtype=np.int64)
@@ -62,6 +75,14 @@ def _sizes(values: Any, n: int, what: str, names: Sequence[Any]) -> np.ndarray:
     values = list(values)
     if len(values) != n:
         raise InstanceError(f"Expected {n} {what} values, got {len(values)}.")
+    if set(map(type, values)) <= {int}:  # plain ints: checked at once
+        try:
+            arr = np.array(values, dtype=np.int64)
+        except OverflowError:  # beyond int64: named below
+            pass
+        else:
+            if not ((arr < 0) | (arr > MAX_SIZE)).any():
+                return arr
     return np.array(
         [
             check_size(v, f"{what} of {names[i]!r}")
@@ -261,26 +282,29 @@ class Graph:
 
         # Explicit edges.
         edges = list(edges)
-        src = np.empty(len(edges), dtype=np.int64)
-        dst = np.empty(len(edges), dtype=np.int64)
-        for k, e in enumerate(edges):
+        index = self._index
+        s_list: list[int] = []
+        d_list: list[int] = []
+        for e in edges:
             if isinstance(e, (str, bytes)) or len(e) != 2:
                 raise InstanceError(f"Edge {e!r} is not a pair of node ids.")
             a, b = e
-            src[k] = self._lookup(a, f"Edge ({a!r}, {b!r})")
-            dst[k] = self._lookup(b, f"Edge ({a!r}, {b!r})")
-            if src[k] == dst[k]:
+            try:
+                i, j = index[a], index[b]
+            except (KeyError, TypeError):  # (the message names which)
+                i = self._lookup(a, f"Edge ({a!r}, {b!r})")
+                j = self._lookup(b, f"Edge ({a!r}, {b!r})")
+            if i == j:
                 raise InstanceError(f"Edge ({a!r}, {b!r}) is a self loop.")
+            s_list.append(i)
+            d_list.append(j)
+        src = np.array(s_list, dtype=np.int64)
+        dst = np.array(d_list, dtype=np.int64)
         esize = _sizes(
             edge_size,
             len(edges),
             "edge size",
-            [
-                f"({ids[s]!r}, {ids[d]!r})"
-                for s, d in zip(src, dst, strict=True)
-            ]
-            if edge_size is not None
-            else (),
+            _Names(lambda k: f"({ids[src[k]]!r}, {ids[dst[k]]!r})"),
         )
         fict = (
             np.zeros(len(edges), dtype=bool)
@@ -495,7 +519,8 @@ class Graph:
             arr = time.astype(np.float64)
         else:
             time = list(time)
-            for i, t in enumerate(time):
+            plain = set(map(type, time)) <= {float, int}  # (no bool)
+            for i, t in enumerate(() if plain else time):
                 if isinstance(t, bool) or not isinstance(t, Real):
                     raise InstanceError(
                         f"Node {ids[i]!r}: time {t!r} is not a number."

@@ -17,6 +17,8 @@ __all__ = ["check_id", "check_size"]
 
 def check_size(value: Any, what: str) -> int:
     """A size as a Python int, or InstanceError naming ``what``."""
+    if type(value) is int and 0 <= value <= MAX_SIZE:  # the common case
+        return value
     if isinstance(value, bool) or not isinstance(value, Real):
         raise InstanceError(f"{what}: size {value!r} is not a number.")
     if isinstance(value, Integral):
@@ -37,6 +39,8 @@ def check_size(value: Any, what: str) -> int:
 
 def check_id(value: Any, what: str) -> NodeId:
     """An id as given, or InstanceError naming ``what``."""
+    if type(value) is str or type(value) is int:  # the common cases
+        return value
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise InstanceError(f"{what} {value!r} is not a string or an integer.")
     return value
