@@ -214,6 +214,43 @@ def test_large_sp_graphs_try_the_liu_relaxation_first(monkeypatch):
     assert s.method == "sp" and s.status is Status.OPTIMAL
 
 
+def test_on_large_graphs_the_liu_relaxation_comes_before_decomposing(
+    monkeypatch,
+):
+    """Tests that above AUTO_HEURISTIC_FIRST nodes (lowered here) auto runs
+    the Liu relaxation before the SP decomposition (3.4 s at 10^6 nodes,
+    which a short limit may not leave time for), and skips the
+    decomposition when the relaxation meets the bound."""
+    import importlib
+
+    from pebble_sched.generators import series_parallel
+
+    module = importlib.import_module("pebble_sched.solve")
+    monkeypatch.setattr(module, "AUTO_HEURISTIC_FIRST", 100)
+    calls = []
+    relax, decompose = module.liu_relaxation_order, module.decompose
+
+    def relax_logged(*args, **kwargs):
+        calls.append("relaxation")
+        return relax(*args, **kwargs)
+
+    def decompose_logged(*args, **kwargs):
+        calls.append("decomposition")
+        return decompose(*args, **kwargs)
+
+    monkeypatch.setattr(module, "liu_relaxation_order", relax_logged)
+    monkeypatch.setattr(module, "decompose", decompose_logged)
+    tight = series_parallel(300, seed=5, max_out_degree=6)
+    s = solve(tight, time_limit=30)
+    assert s.status is Status.OPTIMAL and s.method == "heuristic"
+    assert calls == ["relaxation"]
+    calls.clear()
+    loose = series_parallel(300, seed=3, max_out_degree=6)
+    s = solve(loose, time_limit=30)
+    assert calls[:3] == ["relaxation", "relaxation", "decomposition"]
+    assert s.status is Status.OPTIMAL and s.method == "sp"
+
+
 @pytest.mark.parametrize("method", ["sp", "auto"])
 def test_large_sp_graphs_get_a_proof_pass(monkeypatch, method):
     """Tests the threshold-family pass after an unproven SP order on graphs

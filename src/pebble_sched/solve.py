@@ -859,6 +859,47 @@ def _portfolio(
     lb = _bound(graph, deadline)
     if callbacks is not None:
         callbacks.on_bound(lb)
+    early = None
+
+    def relax_input():
+        """The Liu relaxation of the input order, twice (O(n log n) each):
+        the answer when it meets the lower bound (on random SP graphs the
+        bound is often tight), else None, the best order kept in
+        ``early`` as a candidate (also when the time runs out after the
+        first round)."""
+        nonlocal early
+        if callbacks is not None:
+            callbacks.on_phase("liu relaxation")
+        best_early = None
+        try:
+            o = input_order(graph)
+            for _ in range(2):
+                deadline.check()
+                o = liu_relaxation_order(graph, o, deadline)
+                peak = evaluate_indices(graph, o, check=False).peak
+                if best_early is None or peak < best_early[1]:
+                    best_early = (o, peak)
+                if peak <= max(lb, goal):
+                    stats["liu_first"] = {"peak": peak}
+                    return o, peak, stats, "heuristic"
+            stats["liu_first"] = {"peak": best_early[1]}
+        except TimeUp:
+            stats["liu_first"] = {"interrupted": "time"}
+        except KeyboardInterrupt:  # the best order so far is kept
+            stats["interrupted"] = "ctrl-c"
+            if best_early is not None:
+                return best_early[0], lb, stats, "heuristic"
+            return input_order(graph), lb, stats, "input"
+        early = best_early
+        return None
+
+    if graph.n > AUTO_HEURISTIC_FIRST:
+        # a large graph: the relaxation before the SP decomposition (3.4 s
+        # at 10^6 nodes), which a short limit may not leave time for after
+        # reading the file; the SP solver takes about n / 15,000 s
+        got = relax_input()
+        if got is not None:
+            return got
     try:
         dec = decompose(graph, deadline)
     except TimeUp:  # the time is up: the searches below give what they can
@@ -879,37 +920,12 @@ def _portfolio(
     rate = workers * (
         SP_NODES_PER_S_LARGE if graph.n > LARGE else SP_NODES_PER_S
     )
-    early = None
     enough = not timed or deadline.remaining() * share >= graph.n / rate
-    if is_sp and (graph.n > AUTO_HEURISTIC_FIRST or not enough):
-        # a large SP graph, or one the SP solver has no time for: the SP
-        # solver takes about n / 15,000 s, while the Liu relaxation of the
-        # input order costs O(n log n); an order that meets the lower bound
-        # proves the optimum at once (on random SP graphs the bound is
-        # often tight), and otherwise it is a candidate
-        if callbacks is not None:
-            callbacks.on_phase("liu relaxation")
-        best_early = None
-        try:
-            o = input_order(graph)
-            for _ in range(2):
-                deadline.check()
-                o = liu_relaxation_order(graph, o, deadline)
-                peak = evaluate_indices(graph, o, check=False).peak
-                if best_early is None or peak < best_early[1]:
-                    best_early = (o, peak)
-                if peak <= max(lb, goal):
-                    stats["liu_first"] = {"peak": peak}
-                    return o, peak, stats, "heuristic"
-            early = best_early
-            stats["liu_first"] = {"peak": early[1]}
-        except TimeUp:
-            stats["liu_first"] = {"interrupted": "time"}
-        except KeyboardInterrupt:  # the best order so far is kept
-            stats["interrupted"] = "ctrl-c"
-            if best_early is not None:
-                return best_early[0], lb, stats, "heuristic"
-            return input_order(graph), lb, stats, "input"
+    if graph.n <= AUTO_HEURISTIC_FIRST and is_sp and not enough:
+        # an SP graph the SP solver has no time for
+        got = relax_input()
+        if got is not None:
+            return got
     # (pivot blocks, split=False, carry graph inputs: the proxy of
     # SP-ization would drop them, and each block is small; not there)
     # (again: the relaxation took some of the time; never more than before)
