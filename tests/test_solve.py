@@ -214,6 +214,21 @@ def test_large_sp_graphs_try_the_liu_relaxation_first(monkeypatch):
     assert s.method == "sp" and s.status is Status.OPTIMAL
 
 
+def _log_calls(monkeypatch, module, labels: dict[str, str]) -> list[str]:
+    """Wrap the functions ``labels`` names in ``module`` so that each call
+    appends its label to the list returned (then calls the function)."""
+    calls: list[str] = []
+    for name, label in labels.items():
+        fn = getattr(module, name)
+
+        def logged(*args, _fn=fn, _label=label, **kwargs):
+            calls.append(_label)
+            return _fn(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, logged)
+    return calls
+
+
 def test_on_large_graphs_the_liu_relaxation_comes_before_decomposing(
     monkeypatch,
 ):
@@ -227,19 +242,11 @@ def test_on_large_graphs_the_liu_relaxation_comes_before_decomposing(
 
     module = importlib.import_module("pebble_sched.solve")
     monkeypatch.setattr(module, "AUTO_HEURISTIC_FIRST", 100)
-    calls = []
-    relax, decompose = module.liu_relaxation_order, module.decompose
-
-    def relax_logged(*args, **kwargs):
-        calls.append("relaxation")
-        return relax(*args, **kwargs)
-
-    def decompose_logged(*args, **kwargs):
-        calls.append("decomposition")
-        return decompose(*args, **kwargs)
-
-    monkeypatch.setattr(module, "liu_relaxation_order", relax_logged)
-    monkeypatch.setattr(module, "decompose", decompose_logged)
+    calls = _log_calls(
+        monkeypatch,
+        module,
+        {"liu_relaxation_order": "relaxation", "decompose": "decomposition"},
+    )
     tight = series_parallel(300, seed=5, max_out_degree=6)
     s = solve(tight, time_limit=30)
     assert s.status is Status.OPTIMAL and s.method == "heuristic"
@@ -296,19 +303,11 @@ def test_under_a_limit_the_proof_pass_comes_before_the_relaxation(
     module = importlib.import_module("pebble_sched.solve")
     monkeypatch.setattr(dominant, "LARGE", 50)
     monkeypatch.setattr(module, "LARGE", 50)
-    calls = []
-    relax, proof = module._with_relaxation, module._with_sp_proof
-
-    def relax_logged(*args, **kwargs):
-        calls.append("relaxation")
-        return relax(*args, **kwargs)
-
-    def proof_logged(*args, **kwargs):
-        calls.append("proof")
-        return proof(*args, **kwargs)
-
-    monkeypatch.setattr(module, "_with_relaxation", relax_logged)
-    monkeypatch.setattr(module, "_with_sp_proof", proof_logged)
+    calls = _log_calls(
+        monkeypatch,
+        module,
+        {"_with_relaxation": "relaxation", "_with_sp_proof": "proof"},
+    )
     g = series_parallel(150, seed=41, max_out_degree=6)
     for limit, expected in [(None, ["relaxation", "proof"]), (20, ["proof"])]:
         calls.clear()
