@@ -393,7 +393,7 @@ def _with_relaxation(
     ``stats``), after an inexact SP order of ``peak`` (the relaxation
     drops the reads that make forks nested: see
     :mod:`pebble_sched.solvers.sp_bound`); at most half the time left."""
-    if stats.get("algorithm") != "sp" or peak <= bound:
+    if peak <= bound:
         return bound
     timed = math.isfinite(deadline.remaining())
     if timed and 0.5 * deadline.remaining() < RELAXATION_SETUP_S_PER_NODE * (
@@ -459,41 +459,44 @@ def _prove_sp(
     ``stats["interrupted"]`` is set and what is known so far returned."""
     if sp_stats.get("algorithm") != "sp":  # SP-ization: nothing to prove
         return order, peak, bound, False
+
+    def relax() -> bool:
+        nonlocal bound
+        bound = _with_relaxation(
+            graph,
+            sp_stats,
+            peak,
+            bound,
+            deadline,
+            num_workers,
+            family,
+            dec,
+            callbacks,
+        )
+        return peak <= max(bound, goal)
+
+    def prove() -> bool:
+        nonlocal order, peak
+        order, peak, proven = _with_sp_proof(
+            graph,
+            deadline,
+            _sp_workers(num_workers),
+            family,
+            dec,
+            callbacks,
+            stats,
+            order,
+            peak,
+            max(bound, goal),
+        )
+        return proven
+
     timed = math.isfinite(deadline.remaining())
-    steps = ["relax", "proof"]
-    if timed and graph.n > LARGE:
-        steps.reverse()
+    steps = (prove, relax) if timed and graph.n > LARGE else (relax, prove)
     try:
         for step in steps:
-            if step == "relax":
-                bound = _with_relaxation(
-                    graph,
-                    sp_stats,
-                    peak,
-                    bound,
-                    deadline,
-                    num_workers,
-                    family,
-                    dec,
-                    callbacks,
-                )
-                if peak <= max(bound, goal):
-                    return order, peak, bound, True
-            else:
-                order, peak, proven = _with_sp_proof(
-                    graph,
-                    deadline,
-                    _sp_workers(num_workers),
-                    family,
-                    dec,
-                    callbacks,
-                    stats,
-                    order,
-                    peak,
-                    max(bound, goal),
-                )
-                if proven:
-                    return order, peak, bound, True
+            if step():
+                return order, peak, bound, True
     except KeyboardInterrupt:
         stats["interrupted"] = "ctrl-c"
     return order, peak, bound, False
