@@ -111,13 +111,14 @@ random graphs.
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 import math
 import os
 import threading
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -149,6 +150,7 @@ U = TypeVar("U")
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
+    from types import ModuleType
 
     from ..graph import Graph
     from ..runtime import Deadline
@@ -378,6 +380,34 @@ class _Solver:
         self.workers = workers
         # chains of parts computed ahead (by id of the part): see _share
         self.done: dict[int, list[Atom]] = {}
+        self._kernels: Any = False  # see kernels()
+
+    def kernels(self, rows: int) -> ModuleType | None:
+        """:mod:`.candidate_words` for ``rows`` candidates (at least
+        ``_COMPILED_MIN``) when numba is installed, else None. Imported on
+        first use (numba takes a quarter of a second to import). Its
+        functions are compiled on their first call after an install, about
+        4 s with no deadline check, then read from numba's cache (0.3 s):
+        under a time limit they are not used before that unless
+        ``COMPILE_S`` seconds are left."""
+        if rows < _COMPILED_MIN:
+            return None
+        if self._kernels is False:
+            self._kernels = None
+            if importlib.util.find_spec("numba") is not None:
+                from . import candidate_words
+
+                if candidate_words.COMPILED:
+                    self._kernels = candidate_words
+        got = self._kernels
+        if (
+            got is not None
+            and self.deadline is not None
+            and self.deadline.remaining() < COMPILE_S
+            and not got.ready()
+        ):
+            return None
+        return got
 
     def check(self) -> None:
         """Raise TimeUp past the deadline, KeyboardInterrupt once cancelled."""
@@ -553,9 +583,27 @@ class _Solver:
         # built, without building atoms; the chosen one is joined.
         if not isinstance(combos, _Candidates):
             combos = _Candidates([], np.zeros((0, 0), dtype=np.int64), combos)
+        if combos.kernels is None:  # (else given by _least)
+            combos.kernels = self.kernels(len(combos.rows))
         peaks = combos.peaks(r_atom.net, self.check)
         low = min(peaks)
         tied = [k for k, p in enumerate(peaks) if p == low]
+        self.candidates += len(combos)
+        got = combos.choose(tied, r_atom, self.check)
+        if got is None:
+            got = self._choose(combos, tied, r_atom)
+        best, every = got
+        if not every:
+            self.undominated += 1  # the least peak still
+        pre, post = combos.chains(best)
+        return join(pre, (r_atom,), post)
+
+    def _choose(
+        self, combos: _Candidates, tied: list[int], r_atom: Atom
+    ) -> tuple[int, bool]:
+        """``(k, all)``: among the candidates ``tied``, one whose word
+        dominates the others if one does, and whether it does (in Python;
+        :meth:`_Candidates.choose` does it on arrays)."""
         # equal words are compared once (the last candidate of each kept,
         # as a pass over all of them would end with)
         words: dict[tuple[int, ...], int] = {}
@@ -566,12 +614,8 @@ class _Solver:
         for w in distinct[1:]:
             if dominates(w, best_word):
                 best_word = w
-        best = words[best_word]
-        self.candidates += len(combos)
-        if not all(dominates(best_word, w) for w in distinct):
-            self.undominated += 1  # the least peak still
-        pre, post = combos.chains(best)
-        return join(pre, (r_atom,), post)
+        every = all(dominates(best_word, w) for w in distinct)
+        return words[best_word], every
 
     def _all_ideals(
         self, trees: list[_Branch], release: int
@@ -626,7 +670,7 @@ class _Solver:
         trees: list[_Branch],
         cut: int | None = None,
         release: int | None = None,
-    ) -> list | None:
+    ) -> list | _Candidates | None:
         """The proven candidates of a fork with nested branches: each
         nested branch's options of :meth:`nested_options` (dominated ones
         dropped) with every member of the threshold family of the others,
@@ -925,7 +969,7 @@ class _Solver:
         budget: int | None = None,
         cut: int | None = None,
         release: int | None = None,
-    ) -> list[tuple[list, list]] | None:
+    ) -> list[tuple[list, list]] | _Candidates | None:
         """Merged (pre, post) chains of every combination of the options, or
         of those that survive :meth:`_pareto_combos` (with ``cut`` and
         ``release``) when there are more than ``max_candidates`` (a few
@@ -988,7 +1032,7 @@ class _Solver:
         budget: int | None = None,
         cut: int | None = None,
         release: int | None = None,
-    ) -> list[tuple[list, list]] | None:
+    ) -> list[tuple[list, list]] | _Candidates | None:
         """Merged (pre, post) chains of every combination, minus dominated ones.
 
         Branches are added one at a time. A partial combination whose
@@ -1065,10 +1109,21 @@ class _Solver:
         o: list,
         pairs: list[tuple[int, int]],
         release: int,
-    ) -> list[tuple[list, list]]:
+    ) -> list[tuple[list, list]] | _Candidates:
         """The merged chains of :func:`_least` on ``pairs``, half of them
         in a forked process when allowed and they are many (the child
-        sends back its least peak and the pairs that reach it)."""
+        sends back its least peak and the pairs that reach it); compiled
+        (:mod:`.candidate_words`), the pairs of least peak as candidates,
+        unmerged."""
+        kernels = self.kernels(len(pairs))
+        if kernels is not None:
+            table = [[(x[0], x[1]) for x in partial], o]
+            least = _Candidates(table, np.array(pairs, dtype=np.int64), [])
+            least.kernels = kernels
+            peaks = least.compiled_peaks(release, self.guard.check)
+            if peaks is not None:
+                least.rows = least.rows[peaks == peaks.min()]
+                return least
         if not self._shared(len(pairs), COMBOS_SHARED):
             return _least(partial, o, pairs, release, self.guard)[2]
         half = len(pairs) // 2
@@ -1556,11 +1611,23 @@ class _Candidates:
     Iterating yields the merged (pre, post) chains of every candidate.
     """
 
-    __slots__ = ("_cache", "_columns", "extra", "rows", "table")
+    __slots__ = (
+        "_arrays",
+        "_cache",
+        "_columns",
+        "extra",
+        "kernels",
+        "rows",
+        "table",
+    )
 
     def __init__(self, table: list, rows: np.ndarray, extra: list) -> None:
         self.table, self.rows, self.extra = table, rows, extra
         self._columns: list | None = None
+        # the compiled functions (.candidate_words) when the solver gives
+        # them, and the options as their arrays
+        self.kernels: Any = None
+        self._arrays: Any = False
         self._cache: dict[int, tuple[list[Atom], list[Atom]]] = {}
 
     @classmethod
@@ -1631,10 +1698,72 @@ class _Candidates:
             self._columns = sides
         return self._columns or None
 
+    def arrays(self, release: int) -> Any:
+        """The options as :class:`~.candidate_words.Columns` for the
+        compiled functions, when the solver gave them (``kernels``); None
+        otherwise, or past int64."""
+        if self.kernels is None:
+            return None
+        if self._arrays is False:
+            self._arrays = self.kernels.prepare(self.table, release)
+        return self._arrays
+
+    def compiled_peaks(self, release: int, check) -> np.ndarray | None:
+        """The peaks of the ``rows`` by :func:`.candidate_words.peaks`
+        (``check()`` between blocks), or None (see :meth:`arrays`)."""
+        cols = self.arrays(release)
+        if cols is None:
+            return None
+        out = []
+        for start in range(0, len(self.rows), _COMPILED_BLOCK):
+            check()
+            block = self.rows[start : start + _COMPILED_BLOCK]
+            out.append(self.kernels.peaks(cols, block, release))
+        return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+
+    def choose(
+        self, ks: list[int], r_atom: Atom, check
+    ) -> tuple[int, bool] | None:
+        """``(k, all)`` as :meth:`_Solver._choose`, on arrays
+        (:mod:`.candidate_words`): the words of the rows among ``ks``
+        compiled, those of the other candidates in Python; None where the
+        rows are not on arrays."""
+        release = r_atom.net
+        mine = [k for k in ks if k < len(self.rows)]
+        if not mine or self.arrays(release) is None:
+            return None
+        others = [k for k in ks if k >= len(self.rows)]
+        parts = []
+        for start in range(0, len(mine), _COMPILED_BLOCK):
+            check()
+            block = self.rows[mine[start : start + _COMPILED_BLOCK]]
+            parts.append(self.kernels.words(self._arrays, block, release))
+        if others:
+            packed = self.kernels.pack(self.words(others, r_atom, check))
+            if packed is None:
+                return None
+            parts.append(packed)
+        flat = np.concatenate([p[0] for p in parts])
+        sizes = np.cumsum([0] + [len(p[0]) for p in parts[:-1]])
+        starts = np.concatenate(
+            [p[1] + s for p, s in zip(parts, sizes, strict=True)]
+        )
+        lens = np.concatenate([p[2] for p in parts])
+        check()
+        k, every = self.kernels.choose(flat, starts, lens)
+        return [*mine, *others][k], every
+
     def peaks(self, release: int, check) -> list[int]:
         """The peak of every candidate (pre, a step of net ``release``,
         post), the ``rows`` on numpy arrays without merging any chain."""
-        peaks: list[int] = []
+        compiled = self.compiled_peaks(release, check)
+        peaks: list[int] = [] if compiled is None else compiled.tolist()
+        if compiled is not None:
+            for k, (pre, post) in enumerate(self.extra):
+                if k % 64 == 0:
+                    check()
+                peaks.append(_chain_peak(pre, release, post))
+            return peaks
         # (numpy's set-up costs more than merging a few candidates)
         fast = (
             len(self.rows) >= _ROWS_MIN and self.columns(release) is not None
@@ -1697,6 +1826,14 @@ class _Candidates:
 
 _ROWS_BLOCK = 2048
 """Candidates evaluated together by :meth:`_Candidates.peaks`."""
+_COMPILED_MIN = 64
+"""Fewer candidates (rows) are evaluated in Python even when numba is
+installed (preparing the arrays costs more)."""
+COMPILE_S = 10.0
+"""See :meth:`_Solver.kernels`."""
+_COMPILED_BLOCK = 65_536
+"""Rows given to a compiled function at once (the deadline is checked
+between blocks)."""
 _ROWS_MIN = 256
 """Fewer candidates are merged and evaluated one by one."""
 

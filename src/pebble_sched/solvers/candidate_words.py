@@ -1,0 +1,377 @@
+"""Peaks and words of a fork's candidates on arrays, compiled by numba.
+
+The SP solver (:mod:`pebble_sched.solvers.dominant`) decides a fork by
+comparing candidates: one option per branch, each option a pre-release and
+a post-release chain of atoms. A candidate's schedule is the merge of its
+options' chains by preference key on each side, with the release between
+them; its peak decides which candidates are compared, and their words
+(Lemma 3) which one is kept. At 10^5 nodes that is 660,000 words and
+900,000 peaks, two thirds of the solver's time when every atom is a Python
+object.
+
+Here every atom of every option is a *column*, numbered in key order on
+its side (:func:`prepare`), and an option is the sorted list of its
+columns. A candidate's merged chain is then the merge of a few sorted
+integer lists, walked once for its peak (:func:`peaks`) or its reduced
+word (:func:`words`), and :func:`choose` finds the word that dominates the
+others.
+
+Atoms of equal keys are ordered by column number, which may differ from
+the Python merge (stable, by branch). Swapping two adjacent atoms of equal
+preference keeps the peak and gives a word that dominates the other both
+ways (the exchange lemma of docs/theory.md in both directions), and the
+words here leave out the merges Lemma 2 makes around the release, which
+also dominate the merged ones both ways. So the chosen candidate dominates
+the same candidates as the one the Python path chooses; the two can differ
+only among equivalent ones.
+
+Compiled with numba when it is installed (the ``fast`` extra); the same
+functions run as plain Python without it, far too slowly for the solver,
+which then keeps its own Python path (:data:`COMPILED`). Tests run both.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..constants import INT64_SAFE
+
+try:  # an optional accelerator
+    import numba
+except ImportError:  # pragma: no cover - depends on the environment
+    numba = None  # type: ignore[assignment]
+
+__all__ = [
+    "COMPILED",
+    "Columns",
+    "choose",
+    "pack",
+    "peaks",
+    "prepare",
+    "ready",
+    "words",
+]
+
+COMPILED = numba is not None
+"""Whether the functions below are compiled (numba is installed)."""
+
+
+def _jit(fn):
+    if numba is None:  # pragma: no cover - depends on the environment
+        return fn
+    return numba.njit(cache=True, nogil=True)(fn)
+
+
+class Columns:
+    """A fork's options as sorted column lists, per side (0: before the
+    release, 1: after it): ``hill[s]``, ``net[s]`` per column in key order,
+    ``idx[s][ptr[s][o]:ptr[s][o + 1]]`` the columns of option ``o`` (all
+    branches' options numbered together, branch b's from ``base[b]``)."""
+
+    __slots__ = ("base", "hill", "idx", "net", "ptr", "sizes")
+
+    def __init__(self, base, hill, net, idx, ptr) -> None:
+        self.base, self.hill, self.net, self.idx, self.ptr = (
+            base,
+            hill,
+            net,
+            idx,
+            ptr,
+        )
+        # atoms per option, both sides
+        self.sizes = np.diff(ptr[0]) + np.diff(ptr[1])
+
+
+def prepare(table: list[list], release: int) -> Columns | None:
+    """The :class:`Columns` of ``table`` (per branch, its options as
+    ``(pre, post)`` chains of atoms); None where a level could leave int64
+    (the caller keeps Python integers)."""
+    sizes = [len(options) for options in table]
+    base = np.zeros(len(table), dtype=np.int64)
+    if len(table) > 1:
+        base[1:] = np.cumsum(sizes)[:-1]
+    hills, nets, idxs, ptrs = [], [], [], []
+    bound = abs(release)
+    for side in (0, 1):
+        col: dict[int, int] = {}
+        atoms: list = []
+        for options in table:
+            for option in options:
+                for x in option[side]:
+                    if id(x) not in col:
+                        col[id(x)] = len(atoms)
+                        atoms.append(x)
+        by_key = sorted(range(len(atoms)), key=lambda i: atoms[i].key)
+        rank = [0] * len(atoms)
+        for r, i in enumerate(by_key):
+            rank[i] = r
+        hill = [atoms[i].hill for i in by_key]
+        net = [atoms[i].net for i in by_key]
+        bound += sum(map(abs, net)) + max(hill, default=0)
+        if bound >= INT64_SAFE:
+            return None
+        flat: list[int] = []
+        ptr = [0]
+        for options in table:
+            for option in options:
+                flat += sorted(rank[col[id(x)]] for x in option[side])
+                ptr.append(len(flat))
+        hills.append(np.asarray(hill, dtype=np.int64))
+        nets.append(np.asarray(net, dtype=np.int64))
+        idxs.append(np.asarray(flat, dtype=np.int64))
+        ptrs.append(np.asarray(ptr, dtype=np.int64))
+    return Columns(base, hills, nets, idxs, ptrs)
+
+
+@_jit
+def _push(word, n, x):
+    """Append ``x`` to ``word[:n]`` as :func:`~.profiles.reduce_word`
+    would; the new length."""
+    if n:
+        last = word[n - 1]
+        if x == last:
+            return n
+        if n >= 2:
+            before = word[n - 2]
+            if (before < last and last < x) or (before > last and last > x):
+                word[n - 1] = x
+                return n
+    word[n] = x
+    return n + 1
+
+
+@_jit
+def _walk(g, ptr, idx, hill, net, level, peak, word, n, heads, ends):
+    """Walk the merge of the options ``g`` (one per branch) on one side
+    from ``level``: ``(level, peak, n)`` after it, appending to ``word``
+    (reduced) when it is not empty."""
+    d = len(g)
+    for b in range(d):
+        heads[b] = ptr[g[b]]
+        ends[b] = ptr[g[b] + 1]
+    record = len(word) > 0
+    while True:
+        best = -1
+        col = 0
+        for b in range(d):
+            if heads[b] < ends[b]:
+                c = idx[heads[b]]
+                if best < 0 or c < col:
+                    best = b
+                    col = c
+        if best < 0:
+            break
+        heads[best] += 1
+        top = level + hill[col]
+        if top > peak:
+            peak = top
+        level += net[col]
+        if record:
+            n = _push(word, n, top)
+            n = _push(word, n, level)
+    return level, peak, n
+
+
+@_jit
+def _peaks(rows, base, p0, i0, h0, n0, p1, i1, h1, n1, release):
+    m, d = rows.shape
+    out = np.empty(m, dtype=np.int64)
+    g = np.empty(d, dtype=np.int64)
+    heads = np.empty(d, dtype=np.int64)
+    ends = np.empty(d, dtype=np.int64)
+    none = np.empty(0, dtype=np.int64)
+    for r in range(m):
+        for b in range(d):
+            g[b] = base[b] + rows[r, b]
+        level, peak, _n = _walk(g, p0, i0, h0, n0, 0, 0, none, 0, heads, ends)
+        level += release
+        level, peak, _n = _walk(
+            g, p1, i1, h1, n1, level, peak, none, 0, heads, ends
+        )
+        out[r] = peak
+    return out
+
+
+def peaks(c: Columns, rows: np.ndarray, release: int) -> np.ndarray:
+    """The peak of each candidate ``rows[k]`` (an option index per
+    branch): its pre-release merge, a step of net ``release``, its
+    post-release merge."""
+    return _peaks(
+        np.ascontiguousarray(rows, dtype=np.int64),
+        c.base,
+        c.ptr[0],
+        c.idx[0],
+        c.hill[0],
+        c.net[0],
+        c.ptr[1],
+        c.idx[1],
+        c.hill[1],
+        c.net[1],
+        release,
+    )
+
+
+@_jit
+def _words(rows, starts, base, p0, i0, h0, n0, p1, i1, h1, n1, release):
+    m, d = rows.shape
+    flat = np.empty(starts[m], dtype=np.int64)
+    lens = np.empty(m, dtype=np.int64)
+    g = np.empty(d, dtype=np.int64)
+    heads = np.empty(d, dtype=np.int64)
+    ends = np.empty(d, dtype=np.int64)
+    for r in range(m):
+        for b in range(d):
+            g[b] = base[b] + rows[r, b]
+        word = flat[starts[r] : starts[r + 1]]
+        word[0] = 0
+        level, peak, n = _walk(g, p0, i0, h0, n0, 0, 0, word, 1, heads, ends)
+        n = _push(word, n, level)  # the release: hill 0
+        level += release
+        n = _push(word, n, level)
+        level, peak, n = _walk(
+            g, p1, i1, h1, n1, level, peak, word, n, heads, ends
+        )
+        lens[r] = n
+    return flat, lens
+
+
+def words(
+    c: Columns, rows: np.ndarray, release: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(flat, starts, lens)``: the reduced word of each candidate
+    ``rows[k]`` is ``flat[starts[k]:starts[k] + lens[k]]``."""
+    rows = np.ascontiguousarray(rows, dtype=np.int64)
+    atoms = c.sizes[c.base[None, :] + rows].sum(axis=1)
+    starts = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum(2 * atoms + 3, out=starts[1:])
+    flat, lens = _words(
+        rows,
+        starts,
+        c.base,
+        c.ptr[0],
+        c.idx[0],
+        c.hill[0],
+        c.net[0],
+        c.ptr[1],
+        c.idx[1],
+        c.hill[1],
+        c.net[1],
+        release,
+    )
+    return flat, starts[:-1], lens
+
+
+@_jit
+def _dominates(flat, sa, la, sb, lb, prev, cur):
+    """Lemma 3 on ``a = flat[sa:sa + la]`` and ``b = flat[sb:sb + lb]``,
+    as :func:`~.profiles.dominates` (``prev`` and ``cur``: rows of the
+    grid, at least ``lb`` long)."""
+    if la == 0 or lb == 0:
+        return la == 0 and lb == 0
+    if flat[sa] > flat[sb] or flat[sa + la - 1] > flat[sb + lb - 1]:
+        return False
+    top = flat[sb]
+    j = 0
+    for k in range(1, lb):
+        if flat[sb + k] > top:
+            top = flat[sb + k]
+            j = k
+    for k in range(la):
+        if flat[sa + k] > top:
+            return False
+    if la == lb:
+        same = True
+        for k in range(la):
+            if flat[sa + k] != flat[sb + k]:
+                same = False
+                break
+        if same:
+            return True
+    # sufficient: a waits at its start while b climbs to its peak, runs
+    # there, then waits at its end
+    low = flat[sb]
+    for k in range(j + 1):
+        low = min(low, flat[sb + k])
+    if low >= flat[sa]:
+        low = flat[sb + j]
+        for k in range(j, lb):
+            low = min(low, flat[sb + k])
+        if low >= flat[sa + la - 1]:
+            return True
+    # the grid, row by row: (i, k) reachable from (i-1, k), (i-1, k-1) or
+    # (i, k-1), through cells with a[i] <= b[k]
+    x = flat[sa]
+    ok = x <= flat[sb]
+    prev[0] = ok
+    for k in range(1, lb):
+        ok = ok and x <= flat[sb + k]
+        prev[k] = ok
+    for i in range(1, la):
+        x = flat[sa + i]
+        any_ = False
+        for k in range(lb):
+            if x > flat[sb + k]:
+                cur[k] = False
+                continue
+            r = prev[k] or (k > 0 and (prev[k - 1] or cur[k - 1]))
+            cur[k] = r
+            any_ = any_ or r
+        if not any_:
+            return False
+        for k in range(lb):
+            prev[k] = cur[k]
+    return prev[lb - 1]
+
+
+@_jit
+def _choose(flat, starts, lens):
+    m = len(starts)
+    width = 1
+    for k in range(m):
+        width = max(width, lens[k])
+    prev = np.zeros(width, dtype=np.bool_)
+    cur = np.zeros(width, dtype=np.bool_)
+    best = 0
+    for k in range(1, m):
+        if _dominates(
+            flat, starts[k], lens[k], starts[best], lens[best], prev, cur
+        ):
+            best = k
+    for k in range(m):
+        if k != best and not _dominates(
+            flat, starts[best], lens[best], starts[k], lens[k], prev, cur
+        ):
+            return best, False
+    return best, True
+
+
+def choose(
+    flat: np.ndarray, starts: np.ndarray, lens: np.ndarray
+) -> tuple[int, bool]:
+    """``(k, all)``: the index of a word that dominates all the others
+    when one does (one pass: each word that dominates the best so far
+    replaces it, as in the solver's Python path), and whether it does."""
+    if not len(starts):
+        raise ValueError("no words")
+    k, every = _choose(flat, starts, lens)
+    return int(k), bool(every)
+
+
+def ready() -> bool:
+    """Whether the functions were compiled, or read from numba's cache, in
+    this process (so a call costs no compilation)."""
+    return all(
+        getattr(f, "signatures", True) for f in (_peaks, _words, _choose)
+    )
+
+
+def pack(words_: list[list[int]]) -> tuple[np.ndarray, ...] | None:
+    """Python words as ``(flat, starts, lens)``; None past int64."""
+    lens = np.array([len(w) for w in words_], dtype=np.int64)
+    starts = np.zeros(len(words_), dtype=np.int64)
+    if len(words_) > 1:
+        np.cumsum(lens[:-1], out=starts[1:])
+    values = [v for w in words_ for v in w]
+    if any(abs(v) >= INT64_SAFE for v in values):
+        return None
+    return np.array(values, dtype=np.int64), starts, lens

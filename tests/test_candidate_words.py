@@ -1,0 +1,206 @@
+"""Tests of the fork candidates' peaks and words on arrays
+(:mod:`pebble_sched.solvers.candidate_words`), compiled and as plain
+Python, against the solver's Python path."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pebble_sched.generators import pumpkin, series_parallel
+from pebble_sched.memory import evaluate_indices
+from pebble_sched.solvers import candidate_words, dominant
+from pebble_sched.solvers.dominant import _chain_peak, sp_order
+from pebble_sched.solvers.profiles import (
+    Atom,
+    canonical,
+    dominates,
+    joined_word,
+    merge,
+)
+
+_FIXED = [HealthCheck.function_scoped_fixture]
+"""(the ``kernels`` fixture only chooses the functions: nothing to reset
+between examples)"""
+_KERNELS = ("_push", "_walk", "_peaks", "_words", "_dominates", "_choose")
+
+
+@pytest.fixture(params=["compiled", "python"])
+def kernels(request, monkeypatch):
+    """The module as compiled by numba, and as plain Python (each
+    function's ``py_func``: what runs without numba)."""
+    if request.param == "compiled":
+        if not candidate_words.COMPILED:
+            pytest.skip("numba is not installed")
+    elif candidate_words.COMPILED:
+        for name in _KERNELS:
+            fn = getattr(candidate_words, name)
+            monkeypatch.setattr(candidate_words, name, fn.py_func)
+    return candidate_words
+
+
+@st.composite
+def chains(draw, max_atoms: int = 6):
+    atoms = []
+    for _ in range(draw(st.integers(0, max_atoms))):
+        net = draw(st.integers(-6, 6))
+        hill = max(0, net) + draw(st.integers(0, 6))
+        atoms.append(Atom(hill, net, len(atoms)))
+    return canonical(atoms)
+
+
+@st.composite
+def tables(draw):
+    """A fork's options: per branch, (pre, post) splits of one canonical
+    chain (all of them, or a few); atoms of equal keys are frequent."""
+    table = []
+    for _ in range(draw(st.integers(1, 4))):
+        full = draw(chains())
+        cuts = draw(
+            st.lists(
+                st.integers(0, len(full)), min_size=1, max_size=4, unique=True
+            )
+        )
+        table.append([(full[:c], full[c:]) for c in cuts])
+    return table, -draw(st.integers(0, 9))
+
+
+def _python(table, row, release):
+    pre = merge([table[b][i][0] for b, i in enumerate(row)])
+    post = merge([table[b][i][1] for b, i in enumerate(row)])
+    r_atom = Atom(0, release, -1)
+    return _chain_peak(pre, release, post), joined_word(pre, (r_atom,), post)
+
+
+@settings(deadline=None, max_examples=300, suppress_health_check=_FIXED)
+@given(tables())
+def test_peaks_and_words_match_the_python_merge(kernels, drawn):
+    """Tests every candidate: the same peak as its merged chains, a word
+    that dominates the Python word and is dominated by it (equal keys may
+    come in another order, and the merges around the release are left
+    out), and the chosen word dominating all when one does."""
+    table, release = drawn
+    cols = kernels.prepare(table, release)
+    rows = np.indices([len(o) for o in table]).reshape(len(table), -1).T
+    peaks = kernels.peaks(cols, rows, release)
+    flat, starts, lens = kernels.words(cols, rows, release)
+    mine = [
+        flat[s : s + n].tolist() for s, n in zip(starts, lens, strict=True)
+    ]
+    for k, row in enumerate(rows.tolist()):
+        peak, word = _python(table, row, release)
+        assert peaks[k] == peak
+        assert dominates(mine[k], word) and dominates(word, mine[k])
+    best, every = kernels.choose(flat, starts, lens)
+    assert every == any(all(dominates(w, x) for x in mine) for w in mine)
+    if every:
+        assert all(dominates(mine[best], x) for x in mine)
+
+
+@st.composite
+def words(draw):
+    values = draw(st.lists(st.integers(-5, 9), min_size=1, max_size=9))
+    return [0, *values]
+
+
+@settings(deadline=None, max_examples=500, suppress_health_check=_FIXED)
+@given(words(), words())
+def test_dominance_on_arrays_is_lemma_3(kernels, a, b):
+    """Tests the grid walk on arrays against :func:`.profiles.dominates`,
+    with the two words ending at the same level or not."""
+    for first, second in ((a, b), (a, [*b[:-1], a[-1]])):
+        flat, starts, lens = kernels.pack([first, second])
+        width = max(len(first), len(second))
+        prev = np.zeros(width, dtype=np.bool_)
+        cur = np.zeros(width, dtype=np.bool_)
+        got = kernels._dominates(
+            flat, 0, len(first), starts[1], lens[1], prev, cur
+        )
+        assert bool(got) == dominates(first, second)
+
+
+def test_levels_past_int64_are_left_to_python(kernels):
+    big = 1 << 62
+    table = [[([Atom(big, big, 0)], [Atom(big, -big, 1)])], [([], [])]]
+    assert kernels.prepare(table, -1) is None
+    assert kernels.pack([[0, 1 << 63, 0]]) is None
+    assert kernels.pack([[0, 3, 1]]) is not None
+
+
+def _counted(monkeypatch) -> dict[str, int]:
+    """Calls of the array functions through the solver."""
+    calls = {"peaks": 0, "words": 0}
+    for name in calls:
+        fn = getattr(candidate_words, name)
+
+        def counted(*args, _fn=fn, _name=name):
+            calls[_name] += 1
+            return _fn(*args)
+
+        monkeypatch.setattr(candidate_words, name, counted)
+    return calls
+
+
+@settings(deadline=None, max_examples=25)
+@given(
+    st.integers(0, 2**31),
+    st.integers(30, 160),
+    st.sampled_from([2, 3, 4, 6]),
+    st.sampled_from(["auto", "threshold", "full"]),
+)
+def test_the_solver_on_arrays_gives_the_python_answers(seed, n, d, family):
+    """Tests the SP solver with every fork of at least one candidate on
+    arrays, against the same solver in Python: the same peak and
+    exactness, an order the evaluator agrees with."""
+    if not candidate_words.COMPILED:
+        pytest.skip("numba is not installed")
+    rng = np.random.default_rng(seed)
+    g = series_parallel(n, seed=seed, max_out_degree=d)
+    g = g.replace(
+        size=rng.integers(0, 30, g.n), workspace=rng.integers(0, 9, g.n)
+    )
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(candidate_words, "COMPILED", False)
+        python = sp_order(g, family=family)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(dominant, "_COMPILED_MIN", 1)
+        calls = _counted(mp)
+        arrays = sp_order(g, family=family)
+    assert calls["peaks"] > 0 or python.forks == 0
+    assert arrays.exact == python.exact
+    assert evaluate_indices(g, arrays.order).peak == arrays.peak
+    if python.exact:
+        assert arrays.peak == python.peak
+
+
+def test_pruned_forks_keep_their_least_peak_pairs_on_arrays(monkeypatch):
+    """Tests the last step of a Pareto-pruned fork on arrays (the pairs
+    of least peak kept unmerged) on pumpkins whose forks are pruned,
+    against the Python path: the same optimum."""
+    if not candidate_words.COMPILED:
+        pytest.skip("numba is not installed")
+    monkeypatch.setattr(dominant, "_COMPILED_MIN", 1)
+    monkeypatch.setattr(dominant, "MAX_CANDIDATES", 50)
+    least = []
+    real = dominant._Solver._least
+
+    def spy(self, partial, o, pairs, release):
+        got = real(self, partial, o, pairs, release)
+        if candidate_words.COMPILED:  # (not in the Python runs)
+            least.append(isinstance(got, dominant._Candidates))
+        return got
+
+    monkeypatch.setattr(dominant._Solver, "_least", spy)
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        g = pumpkin(5, 3, 6, seed=seed)
+        g = g.replace(size=rng.integers(0, 30, g.n))
+        arrays = sp_order(g, family="full", max_candidates=50)
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(candidate_words, "COMPILED", False)
+            python = sp_order(g, family="full", max_candidates=50)
+        assert arrays.exact and python.exact
+        assert arrays.peak == python.peak
+    assert least and all(least)
