@@ -166,6 +166,7 @@ def test_the_solver_on_arrays_gives_the_python_answers(seed, n, d, family):
         python = sp_order(g, family=family)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(dominant, "_COMPILED_MIN", 1)
+        mp.setattr(dominant, "COMPILED_MIN_NODES", 0)
         calls = _counted(mp)
         arrays = sp_order(g, family=family)
     assert calls["peaks"] > 0 or python.forks == 0
@@ -182,6 +183,7 @@ def test_pruned_forks_keep_their_least_peak_pairs_on_arrays(monkeypatch):
     if not candidate_words.COMPILED:
         pytest.skip("numba is not installed")
     monkeypatch.setattr(dominant, "_COMPILED_MIN", 1)
+    monkeypatch.setattr(dominant, "COMPILED_MIN_NODES", 0)
     monkeypatch.setattr(dominant, "MAX_CANDIDATES", 50)
     least = []
     real = dominant._Solver._least
@@ -204,3 +206,33 @@ def test_pruned_forks_keep_their_least_peak_pairs_on_arrays(monkeypatch):
         assert arrays.exact and python.exact
         assert arrays.peak == python.peak
     assert least and all(least)
+
+
+def test_the_arrays_are_loaded_for_large_graphs_with_time_left(monkeypatch):
+    """Tests when the solver loads the compiled functions: not for graphs
+    below ``COMPILED_MIN_NODES`` (loading costs more than it saves), and
+    not under a time limit with less than ``COMPILE_S`` left (their first
+    compilation has no deadline check)."""
+    from pebble_sched.runtime import Deadline
+
+    g = series_parallel(200, seed=1, max_out_degree=4)
+    loaded = []
+    real = dominant._Solver.load_kernels
+
+    def spy(self):
+        loaded.append(self)
+        real(self)
+
+    monkeypatch.setattr(dominant._Solver, "load_kernels", spy)
+    sp_order(g)
+    assert not loaded
+    monkeypatch.setattr(dominant, "COMPILED_MIN_NODES", 100)
+    sp_order(g)
+    want = candidate_words if candidate_words.COMPILED else None
+    assert len(loaded) == 1 and loaded[0]._kernels is want
+    hurried = dominant._Solver(g, deadline=Deadline(dominant.COMPILE_S - 1))
+    hurried.load_kernels()
+    assert hurried._kernels is None
+    timed = dominant._Solver(g, deadline=Deadline(dominant.COMPILE_S + 30))
+    timed.load_kernels()
+    assert timed._kernels is want

@@ -380,34 +380,31 @@ class _Solver:
         self.workers = workers
         # chains of parts computed ahead (by id of the part): see _share
         self.done: dict[int, list[Atom]] = {}
-        self._kernels: Any = False  # see kernels()
+        # the compiled functions, once solve() loaded them
+        self._kernels: ModuleType | None = None
+
+    def load_kernels(self) -> None:
+        """Load :mod:`.candidate_words` when numba is installed, and call
+        its functions once (:func:`.candidate_words.warm`): numba takes a
+        quarter of a second to import and its functions 0.3 s to read from
+        its cache, or about 4 s to compile (with no deadline check) on
+        their first call after an install, so this is done only once a
+        graph is large enough to repay it (``COMPILED_MIN_NODES``) and, under
+        a time limit, while ``COMPILE_S`` seconds are left."""
+        if self.deadline is not None and self.deadline.remaining() < COMPILE_S:
+            return
+        if importlib.util.find_spec("numba") is None:
+            return
+        from . import candidate_words
+
+        if candidate_words.COMPILED:
+            candidate_words.warm()
+            self._kernels = candidate_words
 
     def kernels(self, rows: int) -> ModuleType | None:
-        """:mod:`.candidate_words` for ``rows`` candidates (at least
-        ``_COMPILED_MIN``) when numba is installed, else None. Imported on
-        first use (numba takes a quarter of a second to import). Its
-        functions are compiled on their first call after an install, about
-        4 s with no deadline check, then read from numba's cache (0.3 s):
-        under a time limit they are not used before that unless
-        ``COMPILE_S`` seconds are left."""
-        if rows < _COMPILED_MIN:
-            return None
-        if self._kernels is False:
-            self._kernels = None
-            if importlib.util.find_spec("numba") is not None:
-                from . import candidate_words
-
-                if candidate_words.COMPILED:
-                    self._kernels = candidate_words
-        got = self._kernels
-        if (
-            got is not None
-            and self.deadline is not None
-            and self.deadline.remaining() < COMPILE_S
-            and not got.ready()
-        ):
-            return None
-        return got
+        """:mod:`.candidate_words` for ``rows`` candidates when they are at
+        least ``_COMPILED_MIN`` and :meth:`load_kernels` loaded it."""
+        return self._kernels if rows >= _COMPILED_MIN else None
 
     def check(self) -> None:
         """Raise TimeUp past the deadline, KeyboardInterrupt once cancelled."""
@@ -1220,6 +1217,8 @@ class _Solver:
             chain.append(self.atom(S, 0))
         if r.sink < 0 and r.source >= 0 and n == 1:
             return chain
+        if n >= COMPILED_MIN_NODES:  # (before a child is forked: it has them)
+            self.load_kernels()
         if self._shared(n, PARALLEL_MIN):
             self._share(r.tree, n)
         sub = self.part(r.tree, S, False)
@@ -1830,7 +1829,11 @@ _COMPILED_MIN = 64
 """Fewer candidates (rows) are evaluated in Python even when numba is
 installed (preparing the arrays costs more)."""
 COMPILE_S = 10.0
-"""See :meth:`_Solver.kernels`."""
+"""See :meth:`_Solver.load_kernels`."""
+COMPILED_MIN_NODES = 10_000
+"""Smaller graphs are solved in Python even when numba is installed: its
+half a second of loading costs more than it saves there (3,000 nodes:
+0.80 s against 0.34 s; 10,000 nodes: 1.57 s against 1.89 s)."""
 _COMPILED_BLOCK = 65_536
 """Rows given to a compiled function at once (the deadline is checked
 between blocks)."""
