@@ -12,18 +12,18 @@ object.
 Here every atom of every option is a *column*, numbered in key order on
 its side (:func:`prepare`), and an option is the sorted list of its
 columns. A candidate's merged chain is then the merge of a few sorted
-integer lists, walked once for its peak (:func:`peaks`) or its reduced
-word (:func:`words`), and :func:`choose` finds the word that dominates the
-others.
+integer lists, walked once for its peak (:func:`peaks`) or, joined with
+the release by Lemma 2's merges as :func:`~.profiles.joined_word` does,
+for its reduced word (:func:`words`); :func:`choose` finds the word that
+dominates the others, comparing equal words once.
 
 Atoms of equal keys are ordered by column number, which may differ from
-the Python merge (stable, by branch). Swapping two adjacent atoms of equal
-preference keeps the peak and gives a word that dominates the other both
-ways (the exchange lemma of docs/theory.md in both directions), and the
-words here leave out the merges Lemma 2 makes around the release, which
-also dominate the merged ones both ways. So the chosen candidate dominates
-the same candidates as the one the Python path chooses; the two can differ
-only among equivalent ones.
+the Python merge (stable, by branch), and then so may the word. Swapping
+two adjacent atoms of equal preference keeps the peak and gives a word
+that dominates the other both ways (the exchange lemma of docs/theory.md
+in both directions), and Lemma 2's merges keep that. So the chosen
+candidate dominates the same candidates as the one the Python path
+chooses; the two can differ only among equivalent ones.
 
 Compiled with numba when it is installed (the ``fast`` extra); the same
 functions run as plain Python without it, far too slowly for the solver,
@@ -141,15 +141,13 @@ def _push(word, n, x):
 
 
 @_jit
-def _walk(g, ptr, idx, hill, net, level, peak, word, n, heads, ends):
+def _walk(g, ptr, idx, hill, net, level, peak, heads, ends):
     """Walk the merge of the options ``g`` (one per branch) on one side
-    from ``level``: ``(level, peak, n)`` after it, appending to ``word``
-    (reduced) when it is not empty."""
+    from ``level``: ``(level, peak)`` after it."""
     d = len(g)
     for b in range(d):
         heads[b] = ptr[g[b]]
         ends[b] = ptr[g[b] + 1]
-    record = len(word) > 0
     while True:
         best = -1
         col = 0
@@ -166,10 +164,7 @@ def _walk(g, ptr, idx, hill, net, level, peak, word, n, heads, ends):
         if top > peak:
             peak = top
         level += net[col]
-        if record:
-            n = _push(word, n, top)
-            n = _push(word, n, level)
-    return level, peak, n
+    return level, peak
 
 
 @_jit
@@ -179,15 +174,12 @@ def _peaks(rows, base, p0, i0, h0, n0, p1, i1, h1, n1, release):
     g = np.empty(d, dtype=np.int64)
     heads = np.empty(d, dtype=np.int64)
     ends = np.empty(d, dtype=np.int64)
-    none = np.empty(0, dtype=np.int64)
     for r in range(m):
         for b in range(d):
             g[b] = base[b] + rows[r, b]
-        level, peak, _n = _walk(g, p0, i0, h0, n0, 0, 0, none, 0, heads, ends)
+        level, peak = _walk(g, p0, i0, h0, n0, 0, 0, heads, ends)
         level += release
-        level, peak, _n = _walk(
-            g, p1, i1, h1, n1, level, peak, none, 0, heads, ends
-        )
+        level, peak = _walk(g, p1, i1, h1, n1, level, peak, heads, ends)
         out[r] = peak
     return out
 
@@ -212,6 +204,99 @@ def peaks(c: Columns, rows: np.ndarray, release: int) -> np.ndarray:
 
 
 @_jit
+def _collect(g, ptr, idx, hill, net, out_h, out_n, heads, ends):
+    """The merged chain of the options ``g`` on one side, into ``out_h``
+    and ``out_n``; its length."""
+    d = len(g)
+    for b in range(d):
+        heads[b] = ptr[g[b]]
+        ends[b] = ptr[g[b] + 1]
+    n = 0
+    while True:
+        best = -1
+        col = 0
+        for b in range(d):
+            if heads[b] < ends[b]:
+                c = idx[heads[b]]
+                if best < 0 or c < col:
+                    best = b
+                    col = c
+        if best < 0:
+            return n
+        heads[best] += 1
+        out_h[n] = hill[col]
+        out_n[n] = net[col]
+        n += 1
+
+
+@_jit
+def _before(h0, n0, h1, n1):
+    """Whether atom 0's preference key is below atom 1's (Lemma 1: the
+    key of :func:`~.profiles.preference`)."""
+    c0 = 0 if n0 < 0 else 1 if n0 == 0 else 2
+    c1 = 0 if n1 < 0 else 1 if n1 == 0 else 2
+    if c0 != c1:
+        return c0 < c1
+    if c0 == 0:
+        return h0 < h1
+    return c0 == 2 and n0 - h0 < n1 - h1
+
+
+@_jit
+def _joined(ph, pn, npre, release, qh, qn, npost, sh, sn, word):
+    """The reduced word of the pre-release chain, the release and the
+    post-release chain joined with Lemma 2's merges, as
+    :func:`~.profiles.joined_word` (a stack ``sh``, ``sn`` of merged
+    atoms over the untouched ``ph[:cut]``); its length."""
+    cut = npre
+    sp = 0
+    rest = npost
+    for t in range(npost + 1):
+        if t == 0:
+            h, nt = 0, release
+        else:
+            h, nt = qh[t - 1], qn[t - 1]
+        merged = False
+        while True:
+            if sp:
+                h0, n0 = sh[sp - 1], sn[sp - 1]
+            elif cut:
+                h0, n0 = ph[cut - 1], pn[cut - 1]
+            else:
+                break
+            if not _before(h, nt, h0, n0):
+                break
+            if sp:
+                sp -= 1
+            else:
+                cut -= 1
+            h, nt = max(h0, n0 + h), n0 + nt
+            merged = True
+        sh[sp] = h
+        sn[sp] = nt
+        sp += 1
+        if t and not merged:
+            rest = t
+            break
+    word[0] = 0
+    n = 1
+    level = 0
+    for i in range(cut):
+        n = _push(word, n, level + ph[i])
+        level += pn[i]
+        n = _push(word, n, level)
+    for i in range(sp):
+        n = _push(word, n, level + sh[i])
+        level += sn[i]
+        n = _push(word, n, level)
+    for i in range(rest, npost):
+        n = _push(word, n, level + qh[i])
+        level += qn[i]
+        n = _push(word, n, level)
+    return n
+
+
+@_jit
 def _words(rows, starts, base, p0, i0, h0, n0, p1, i1, h1, n1, release):
     m, d = rows.shape
     flat = np.empty(starts[m], dtype=np.int64)
@@ -219,19 +304,22 @@ def _words(rows, starts, base, p0, i0, h0, n0, p1, i1, h1, n1, release):
     g = np.empty(d, dtype=np.int64)
     heads = np.empty(d, dtype=np.int64)
     ends = np.empty(d, dtype=np.int64)
+    width = 1
+    for r in range(m):
+        width = max(width, starts[r + 1] - starts[r])
+    ph = np.empty(width, dtype=np.int64)
+    pn = np.empty(width, dtype=np.int64)
+    qh = np.empty(width, dtype=np.int64)
+    qn = np.empty(width, dtype=np.int64)
+    sh = np.empty(width, dtype=np.int64)
+    sn = np.empty(width, dtype=np.int64)
     for r in range(m):
         for b in range(d):
             g[b] = base[b] + rows[r, b]
+        npre = _collect(g, p0, i0, h0, n0, ph, pn, heads, ends)
+        npost = _collect(g, p1, i1, h1, n1, qh, qn, heads, ends)
         word = flat[starts[r] : starts[r + 1]]
-        word[0] = 0
-        level, peak, n = _walk(g, p0, i0, h0, n0, 0, 0, word, 1, heads, ends)
-        n = _push(word, n, level)  # the release: hill 0
-        level += release
-        n = _push(word, n, level)
-        level, peak, n = _walk(
-            g, p1, i1, h1, n1, level, peak, word, n, heads, ends
-        )
-        lens[r] = n
+        lens[r] = _joined(ph, pn, npre, release, qh, qn, npost, sh, sn, word)
     return flat, lens
 
 
@@ -345,16 +433,55 @@ def _choose(flat, starts, lens):
     return best, True
 
 
+@_jit
+def _hashes(flat, starts, lens):
+    # two polynomial hashes modulo primes below 2**31 (no overflow in
+    # int64, compiled or not), as one number
+    p, q = 2147483647, 2147483629
+    out = np.empty(len(starts), dtype=np.int64)
+    for k in range(len(starts)):
+        h = g = lens[k]
+        for i in range(starts[k], starts[k] + lens[k]):
+            h = (h * 1000003 + flat[i] % p) % p
+            g = (g * 999983 + flat[i] % q) % q
+        out[k] = h * 2147483648 + g
+    return out
+
+
+@_jit
+def _same(flat, starts, lens, rep):
+    """Whether each word equals the word ``rep[k]``."""
+    out = np.empty(len(starts), dtype=np.bool_)
+    for k in range(len(starts)):
+        j = rep[k]
+        same = lens[k] == lens[j]
+        i = 0
+        while same and i < lens[k]:
+            same = flat[starts[k] + i] == flat[starts[j] + i]
+            i += 1
+        out[k] = same
+    return out
+
+
 def choose(
     flat: np.ndarray, starts: np.ndarray, lens: np.ndarray
 ) -> tuple[int, bool]:
     """``(k, all)``: the index of a word that dominates all the others
     when one does (one pass: each word that dominates the best so far
-    replaces it, as in the solver's Python path), and whether it does."""
+    replaces it, as in the solver's Python path), and whether it does.
+    Equal words are compared once (found by a hash, then checked value
+    by value: a word whose hash collides with another's is kept)."""
     if not len(starts):
         raise ValueError("no words")
-    k, every = _choose(flat, starts, lens)
-    return int(k), bool(every)
+    _u, first, inverse = np.unique(
+        _hashes(flat, starts, lens), return_index=True, return_inverse=True
+    )
+    rep = first[inverse.ravel()]
+    keep = np.flatnonzero(
+        (rep == np.arange(len(rep))) | ~_same(flat, starts, lens, rep)
+    )
+    k, every = _choose(flat, starts[keep], lens[keep])
+    return int(keep[k]), bool(every)
 
 
 def warm() -> None:

@@ -1728,8 +1728,10 @@ class _Candidates:
         compiled, those of the other candidates in Python; None where the
         rows are not on arrays."""
         release = r_atom.net
+        if self.arrays(release) is None:
+            return None
         mine = [k for k in ks if k < len(self.rows)]
-        if not mine or self.arrays(release) is None:
+        if not mine:
             return None
         others = [k for k in ks if k >= len(self.rows)]
         parts = []
