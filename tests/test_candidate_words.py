@@ -36,6 +36,7 @@ _KERNELS = (
     "_collect",
     "_before",
     "_joined",
+    "pareto_steps",
 )
 
 
@@ -254,3 +255,34 @@ def test_the_arrays_are_loaded_for_large_graphs_with_time_left(monkeypatch):
     timed = dominant._Solver(g, deadline=Deadline(dominant.COMPILE_S + 30))
     timed.load_kernels()
     assert timed._kernels is want
+
+
+@settings(deadline=None, max_examples=200, suppress_health_check=_FIXED)
+@given(
+    st.lists(
+        st.tuples(
+            st.lists(st.integers(-4, 6), min_size=1, max_size=4),
+            st.lists(st.integers(-4, 6), min_size=0, max_size=4),
+        ),
+        min_size=1,
+        max_size=120,
+    ),
+    st.booleans(),
+)
+def test_pareto_pruning_on_arrays_keeps_the_python_items(
+    kernels, pairs, same_sum
+):
+    """Tests the compiled Pareto pruning against the Python one (the same
+    items kept, in the same order) on (pre, post) words with final levels
+    of one sum or not; at least ``_PARETO_COMPILED_MIN`` items take it."""
+    items = []
+    for k, (pre, post) in enumerate(pairs):
+        pre, post = [0, *pre], [0, *post]
+        if same_sum:
+            post.append(5 - pre[-1])
+        items.append((f"pre{k}", f"post{k}", pre, post))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(dominant, "_PARETO_COMPILED_MIN", 1)
+        mp.setattr(dominant, "_PARETO_BLOCK", 7)  # several blocks
+        got = dominant._pareto(items, None, kernels)
+    assert [x[0] for x in got] == [x[0] for x in dominant._pareto(items)]

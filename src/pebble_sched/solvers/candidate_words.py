@@ -46,6 +46,7 @@ __all__ = [
     "Columns",
     "choose",
     "pack",
+    "pareto_steps",
     "peaks",
     "prepare",
     "warm",
@@ -482,6 +483,94 @@ def choose(
     )
     k, every = _choose(flat, starts[keep], lens[keep])
     return int(keep[k]), bool(every)
+
+
+@_jit
+def pareto_steps(
+    lo, hi, group, keys, pre, post, flat, starts, lens, alive, last, prev
+):
+    """Items ``lo`` to ``hi`` of :func:`pareto` (sorted by their peaks),
+    against the items kept before them in their group (``last[g]``, then
+    ``prev`` back: newest first); updates ``alive``, ``last``, ``prev``."""
+    width = 1
+    for k in range(len(lens)):
+        width = max(width, lens[k])
+    row_a = np.zeros(width, dtype=np.bool_)
+    row_b = np.zeros(width, dtype=np.bool_)
+    nk = keys.shape[1]
+    for i in range(lo, hi):
+        g = group[i]
+        a, b = pre[i], post[i]
+        dropped = False
+        j = last[g]
+        while j >= 0:  # a kept item no higher on every key that beats it
+            if alive[j]:
+                low = True
+                for c in range(nk):
+                    if keys[j, c] > keys[i, c]:
+                        low = False
+                        break
+                if (
+                    low
+                    and _dominates(
+                        flat,
+                        starts[pre[j]],
+                        lens[pre[j]],
+                        starts[a],
+                        lens[a],
+                        row_a,
+                        row_b,
+                    )
+                    and _dominates(
+                        flat,
+                        starts[post[j]],
+                        lens[post[j]],
+                        starts[b],
+                        lens[b],
+                        row_a,
+                        row_b,
+                    )
+                ):
+                    dropped = True
+                    break
+            j = prev[j]
+        if dropped:
+            continue
+        # kept items of the same peaks that it beats (the last ones kept)
+        k = last[g]
+        while k >= 0 and keys[k, 0] == keys[i, 0] and keys[k, 5] == keys[i, 5]:
+            if alive[k]:
+                low = True
+                for c in range(1, nk - 1):
+                    if keys[i, c] > keys[k, c]:
+                        low = False
+                        break
+                if (
+                    low
+                    and _dominates(
+                        flat,
+                        starts[a],
+                        lens[a],
+                        starts[pre[k]],
+                        lens[pre[k]],
+                        row_a,
+                        row_b,
+                    )
+                    and _dominates(
+                        flat,
+                        starts[b],
+                        lens[b],
+                        starts[post[k]],
+                        lens[post[k]],
+                        row_a,
+                        row_b,
+                    )
+                ):
+                    alive[k] = False
+            k = prev[k]
+        alive[i] = True
+        prev[i] = last[g]
+        last[g] = i
 
 
 def warm() -> None:

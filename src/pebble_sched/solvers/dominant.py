@@ -1002,26 +1002,27 @@ class _Solver:
         are many: each prunes half, the child sends back what it kept
         (indices), and the union is pruned once more (dominance is
         transitive: whatever a half dropped is dominated in the end)."""
+        kernels = self._kernels
         if not self._shared(len(items), COMBOS_SHARED):
-            return _pareto(items, self.guard)
+            return _pareto(items, self.guard, kernels)
         half = len(items) // 2
 
         # the child names what it kept by the identity of its pre chain
         where = {id(x[0]): k for k, x in enumerate(items[:half])}
         if len(where) < half:  # shared chains: no way to tell them apart
-            return _pareto(items, self.guard)
+            return _pareto(items, self.guard, kernels)
 
         def prune_theirs() -> list[int]:
-            kept = _pareto(items[:half], self.guard)
+            kept = _pareto(items[:half], self.guard, kernels)
             return [where[id(x[0])] for x in kept]
 
         picked, kept = self._both(
             prune_theirs,
-            lambda: _pareto(items[half:], self.guard),
+            lambda: _pareto(items[half:], self.guard, kernels),
             lambda: list(range(half)),  # all of them, pruned below
         )
         self.check()
-        return _pareto([items[k] for k in picked] + kept, self.guard)
+        return _pareto([items[k] for k in picked] + kept, self.guard, kernels)
 
     def _pareto_combos(
         self,
@@ -1093,7 +1094,7 @@ class _Solver:
                     if peak_cut is not None:
                         grown = peak_cut.keep(grown, order[: k + 1])
                     self.check()
-                    partial = _pareto(grown, self.guard)
+                    partial = _pareto(grown, self.guard, self._kernels)
             except TimeUp:
                 return None
             if peak_cut is not None:
@@ -1163,17 +1164,20 @@ class _Solver:
                 for k, x in enumerate(grown)
             }
             assert len(where) == len(grown)
-            return [where[id(x[0])] for x in _pareto(grown, self.guard)]
+            kept = _pareto(grown, self.guard, self._kernels)
+            return [where[id(x[0])] for x in kept]
 
         picked, kept = self._both(
             prune_theirs,
-            lambda: _pareto(_grow(mine, o, self.guard), self.guard),
+            lambda: _pareto(
+                _grow(mine, o, self.guard), self.guard, self._kernels
+            ),
             # all of them, pruned below
             lambda: [(i, j) for i in range(half) for j in range(len(o))],
         )
         back = [_combine(theirs[i], o[j]) for i, j in picked]
         self.check()
-        return _pareto(back + kept, self.guard)
+        return _pareto(back + kept, self.guard, self._kernels)
 
     def _greedy_combos(self, opts, r_atom):
         """Too many ideals: coordinate descent on the peak from full pre-release."""
@@ -1539,7 +1543,11 @@ class _Guard:
             self.solver.soft.check()
 
 
-def _pareto(items: list, deadline: Deadline | _Guard | None = None) -> list:
+def _pareto(
+    items: list,
+    deadline: Deadline | _Guard | None = None,
+    kernels: ModuleType | None = None,
+) -> list:
     """Items ``(pre, post, pre_word, post_word)`` not dominated in both words.
 
     Items are taken by increasing (pre peak, post peak); a kept item can beat
@@ -1550,7 +1558,8 @@ def _pareto(items: list, deadline: Deadline | _Guard | None = None) -> list:
     kept item can beat only those that end at the same levels: kept items
     are grouped by their final levels (one group when the sums differ), the
     filter runs on the group's rows (numpy), and the items it leaves get
-    the exact check of Lemma 3.
+    the exact check of Lemma 3. With ``kernels``
+    (:mod:`.candidate_words`) and many items, the same steps compiled.
     """
     items = sorted(
         ((*x, max(x[2]), max(x[3])) for x in items), key=lambda x: (x[4], x[5])
@@ -1560,6 +1569,10 @@ def _pareto(items: list, deadline: Deadline | _Guard | None = None) -> list:
     big = any(abs(v) >= INT64_SAFE for k in keys for v in k)
     arr = np.array(keys, dtype=object if big else np.int64).reshape(m, 5)
     same_sum = len({k[1] + k[2] for k in keys}) <= 1
+    if kernels is not None and m >= _PARETO_COMPILED_MIN and not big:
+        got = _compiled_pareto(items, keys, same_sum, deadline, kernels)
+        if got is not None:
+            return got
     alive = np.zeros(m, dtype=bool)  # kept so far
     # kept items by final levels: their indices and their rows (a dropped
     # one stays there, masked by ``alive``)
@@ -1601,6 +1614,50 @@ def _pareto(items: list, deadline: Deadline | _Guard | None = None) -> list:
         rows[nk] = arr[i]
         kept.append(i)
     return [items[k][:4] for k in range(m) if alive[k]]
+
+
+def _compiled_pareto(items, keys, same_sum, deadline, kernels) -> list | None:
+    """:func:`_pareto`'s steps by :func:`.candidate_words.pareto_steps`
+    on the sorted ``items`` and their ``keys`` (``deadline`` checked
+    between blocks of items); None past int64."""
+    m = len(items)
+    packed = kernels.pack([x[k] for x in items for k in (2, 3)])
+    if packed is None:
+        return None
+    flat, starts, lens = packed
+    groups: dict = {}
+    group = np.array(
+        [
+            groups.setdefault(k[1:3] if same_sum else None, len(groups))
+            for k in keys
+        ],
+        dtype=np.int64,
+    )
+    table = np.empty((m, 6), dtype=np.int64)
+    table[:, :5] = keys
+    table[:, 5] = [x[4] for x in items]
+    pre = np.arange(0, 2 * m, 2, dtype=np.int64)
+    alive = np.zeros(m, dtype=np.bool_)
+    last = np.full(len(groups), -1, dtype=np.int64)
+    prev = np.full(m, -1, dtype=np.int64)
+    for lo in range(0, m, _PARETO_BLOCK):
+        if deadline is not None:
+            deadline.check()
+        kernels.pareto_steps(
+            lo,
+            min(m, lo + _PARETO_BLOCK),
+            group,
+            table,
+            pre,
+            pre + 1,
+            flat,
+            starts,
+            lens,
+            alive,
+            last,
+            prev,
+        )
+    return [items[k][:4] for k in np.flatnonzero(alive).tolist()]
 
 
 class _Candidates:
@@ -1830,6 +1887,10 @@ _ROWS_BLOCK = 2048
 _COMPILED_MIN = 64
 """Fewer candidates (rows) are evaluated in Python even when numba is
 installed (preparing the arrays costs more)."""
+_PARETO_COMPILED_MIN = 64
+"""Fewer items are pruned in Python even with the compiled functions."""
+_PARETO_BLOCK = 1024
+"""Items pruned by one compiled call (the deadline is checked between)."""
 COMPILE_S = 10.0
 """See :meth:`_Solver.load_kernels`."""
 COMPILED_MIN_NODES = 10_000
