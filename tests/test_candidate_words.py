@@ -228,10 +228,12 @@ def test_pruned_forks_keep_their_least_peak_pairs_on_arrays(monkeypatch):
 
 
 def test_the_arrays_are_loaded_for_large_graphs_with_time_left(monkeypatch):
-    """Tests when the solver loads the compiled functions: not for graphs
-    below ``COMPILED_MIN_NODES`` (loading costs more than it saves), and
-    not under a time limit with less than ``COMPILE_S`` left (their first
-    compilation has no deadline check)."""
+    """Tests when the solver loads the compiled functions: for graphs of
+    ``COMPILED_MIN_NODES``, for smaller ones only once their forks have
+    compared ``LAZY_LOAD_WORK`` candidates and items in Python (loading
+    costs more than it saves on most), and not under a time limit with
+    less than ``COMPILE_S`` left (their first compilation has no deadline
+    check)."""
     from pebble_sched.runtime import Deadline
 
     g = series_parallel(200, seed=1, max_out_degree=4)
@@ -249,6 +251,14 @@ def test_the_arrays_are_loaded_for_large_graphs_with_time_left(monkeypatch):
     sp_order(g)
     want = candidate_words if candidate_words.COMPILED else None
     assert len(loaded) == 1 and loaded[0]._kernels is want
+    # a small graph whose forks compare many candidates in Python
+    monkeypatch.setattr(dominant, "COMPILED_MIN_NODES", 10**9)
+    pk = pumpkin(6, 8, 8, seed=1)
+    sp_order(pk, family="full")
+    assert len(loaded) == 1
+    monkeypatch.setattr(dominant, "LAZY_LOAD_WORK", 100)
+    sp_order(pk, family="full")
+    assert len(loaded) == 2 and loaded[1]._kernels is want
     hurried = dominant._Solver(g, deadline=Deadline(dominant.COMPILE_S - 1))
     hurried.load_kernels()
     assert hurried._kernels is None

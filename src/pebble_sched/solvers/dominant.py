@@ -380,8 +380,10 @@ class _Solver:
         self.workers = workers
         # chains of parts computed ahead (by id of the part): see _share
         self.done: dict[int, list[Atom]] = {}
-        # the compiled functions, once solve() loaded them
-        self._kernels: ModuleType | None = None
+        # the compiled functions: False until load_kernels() decides,
+        # then the module or None
+        self._kernels: Any = False
+        self._python_work = 0  # candidates and items compared in Python
 
     def load_kernels(self) -> None:
         """Load :mod:`.candidate_words` when numba is installed, and call
@@ -389,8 +391,11 @@ class _Solver:
         quarter of a second to import and its functions 0.3 s to read from
         its cache, or about 4 s to compile (with no deadline check) on
         their first call after an install, so this is done only once a
-        graph is large enough to repay it (``COMPILED_MIN_NODES``) and, under
-        a time limit, while ``COMPILE_S`` seconds are left."""
+        graph is large enough to repay it (``COMPILED_MIN_NODES``) or its
+        forks have compared ``LAZY_LOAD_WORK`` candidates and items in
+        Python, and, under a time limit, while ``COMPILE_S`` seconds are
+        left."""
+        self._kernels = None
         if self.deadline is not None and self.deadline.remaining() < COMPILE_S:
             return
         if importlib.util.find_spec("numba") is None:
@@ -401,10 +406,19 @@ class _Solver:
             candidate_words.warm()
             self._kernels = candidate_words
 
-    def kernels(self, rows: int) -> ModuleType | None:
-        """:mod:`.candidate_words` for ``rows`` candidates when they are at
-        least ``_COMPILED_MIN`` and :meth:`load_kernels` loaded it."""
-        return self._kernels if rows >= _COMPILED_MIN else None
+    def kernels(self, size: int) -> ModuleType | None:
+        """:mod:`.candidate_words` for ``size`` candidates or items when
+        they are at least ``_COMPILED_MIN`` and :meth:`load_kernels` loaded
+        it (loaded here once the work in Python reaches
+        ``LAZY_LOAD_WORK``)."""
+        if size < _COMPILED_MIN:
+            return None
+        if self._kernels is False:
+            self._python_work += size
+            if self._python_work < LAZY_LOAD_WORK:
+                return None
+            self.load_kernels()
+        return self._kernels
 
     def check(self) -> None:
         """Raise TimeUp past the deadline, KeyboardInterrupt once cancelled."""
@@ -1002,7 +1016,7 @@ class _Solver:
         are many: each prunes half, the child sends back what it kept
         (indices), and the union is pruned once more (dominance is
         transitive: whatever a half dropped is dominated in the end)."""
-        kernels = self._kernels
+        kernels = self.kernels(len(items))
         if not self._shared(len(items), COMBOS_SHARED):
             return _pareto(items, self.guard, kernels)
         half = len(items) // 2
@@ -1094,7 +1108,9 @@ class _Solver:
                     if peak_cut is not None:
                         grown = peak_cut.keep(grown, order[: k + 1])
                     self.check()
-                    partial = _pareto(grown, self.guard, self._kernels)
+                    partial = _pareto(
+                        grown, self.guard, self.kernels(len(grown))
+                    )
             except TimeUp:
                 return None
             if peak_cut is not None:
@@ -1156,6 +1172,7 @@ class _Solver:
         something in the final set."""
         half = len(partial) // 2
         mine, theirs = partial[half:], partial[:half]
+        kernels = self.kernels(len(partial) * len(o))
 
         def prune_theirs() -> list[tuple[int, int]]:
             grown = _grow(theirs, o, self.guard)  # new pre chains (merge)
@@ -1164,20 +1181,18 @@ class _Solver:
                 for k, x in enumerate(grown)
             }
             assert len(where) == len(grown)
-            kept = _pareto(grown, self.guard, self._kernels)
+            kept = _pareto(grown, self.guard, kernels)
             return [where[id(x[0])] for x in kept]
 
         picked, kept = self._both(
             prune_theirs,
-            lambda: _pareto(
-                _grow(mine, o, self.guard), self.guard, self._kernels
-            ),
+            lambda: _pareto(_grow(mine, o, self.guard), self.guard, kernels),
             # all of them, pruned below
             lambda: [(i, j) for i in range(half) for j in range(len(o))],
         )
         back = [_combine(theirs[i], o[j]) for i, j in picked]
         self.check()
-        return _pareto(back + kept, self.guard, self._kernels)
+        return _pareto(back + kept, self.guard, kernels)
 
     def _greedy_combos(self, opts, r_atom):
         """Too many ideals: coordinate descent on the peak from full pre-release."""
@@ -1894,9 +1909,13 @@ _PARETO_BLOCK = 1024
 COMPILE_S = 10.0
 """See :meth:`_Solver.load_kernels`."""
 COMPILED_MIN_NODES = 10_000
-"""Smaller graphs are solved in Python even when numba is installed: its
-half a second of loading costs more than it saves there (3,000 nodes:
-0.80 s against 0.34 s; 10,000 nodes: 1.57 s against 1.89 s)."""
+"""Graphs of this many nodes load the compiled functions first thing
+(before a child is forked: it has them). Smaller ones only once their
+forks have compared ``LAZY_LOAD_WORK`` candidates and items in Python:
+numba's half a second of loading costs more than it saves on most of
+them (3,000 nodes: 0.80 s against 0.34 s), not on pumpkins of 200 nodes
+and degree 12 (4.1 s in Python, 1.6 s compiled)."""
+LAZY_LOAD_WORK = 50_000
 _COMPILED_BLOCK = 65_536
 """Rows given to a compiled function at once (the deadline is checked
 between blocks)."""
