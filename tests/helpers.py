@@ -181,3 +181,25 @@ def order_peak(graph: Graph, order) -> int:
     return evaluate(
         graph, [graph.ids[v] for v in np.asarray(order).tolist()]
     ).peak
+
+
+def pareto_items(pairs, same_sum: bool) -> list[tuple]:
+    """Items (pre name, post name, pre word, post word) for the Pareto
+    pruning of the SP solver, from pairs of word tails: words start at 0;
+    with ``same_sum``, every post word ends where the two final levels sum
+    to 5 (as a fork's partial combinations of the same branches do)."""
+    items = []
+    for k, (pre, post) in enumerate(pairs):
+        pre, post = [0, *pre], [0, *post]
+        if same_sum:  # the post word ends where the sum says
+            post.append(5 - pre[-1])
+        items.append((f"pre{k}", f"post{k}", pre, post))
+    return items
+
+
+def word_pairs(max_atoms: int, max_items: int):
+    """Hypothesis: lists of (pre, post) word tails for :func:`pareto_items`."""
+    from hypothesis import strategies as st
+
+    tail = st.lists(st.integers(-4, 6), min_size=1, max_size=max_atoms)
+    return st.lists(st.tuples(tail, tail), min_size=1, max_size=max_items)

@@ -21,6 +21,8 @@ from pebble_sched.solvers.profiles import (
     merge,
 )
 
+from .helpers import pareto_items, word_pairs
+
 _FIXED = [HealthCheck.function_scoped_fixture]
 """(the ``kernels`` fixture only chooses the functions: nothing to reset
 between examples)"""
@@ -268,29 +270,14 @@ def test_the_arrays_are_loaded_for_large_graphs_with_time_left(monkeypatch):
 
 
 @settings(deadline=None, max_examples=200, suppress_health_check=_FIXED)
-@given(
-    st.lists(
-        st.tuples(
-            st.lists(st.integers(-4, 6), min_size=1, max_size=4),
-            st.lists(st.integers(-4, 6), min_size=0, max_size=4),
-        ),
-        min_size=1,
-        max_size=120,
-    ),
-    st.booleans(),
-)
+@given(word_pairs(4, 120), st.booleans())
 def test_pareto_pruning_on_arrays_keeps_the_python_items(
     kernels, pairs, same_sum
 ):
     """Tests the compiled Pareto pruning against the Python one (the same
     items kept, in the same order) on (pre, post) words with final levels
     of one sum or not; at least ``_PARETO_COMPILED_MIN`` items take it."""
-    items = []
-    for k, (pre, post) in enumerate(pairs):
-        pre, post = [0, *pre], [0, *post]
-        if same_sum:
-            post.append(5 - pre[-1])
-        items.append((f"pre{k}", f"post{k}", pre, post))
+    items = pareto_items(pairs, same_sum)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(dominant, "_PARETO_COMPILED_MIN", 1)
         mp.setattr(dominant, "_PARETO_BLOCK", 7)  # several blocks

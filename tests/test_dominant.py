@@ -22,7 +22,13 @@ from pebble_sched.solvers.ideals import ideal_search
 from pebble_sched.solvers.profiles import dominates, reduce_word
 from pebble_sched.solvers.series_parallel import decompose
 
-from .helpers import order_peak, reference_memory, two_releases
+from .helpers import (
+    order_peak,
+    pareto_items,
+    reference_memory,
+    two_releases,
+    word_pairs,
+)
 
 _PROFILE_EXAMPLES = settings.default.max_examples
 """The loaded profile's examples (``thorough``: 2,000), for tests that
@@ -1086,29 +1092,14 @@ def test_least_peak_combinations_in_two_processes(monkeypatch, dies):
 
 
 @settings(deadline=None, max_examples=200)
-@given(
-    st.lists(
-        st.tuples(
-            st.lists(st.integers(-4, 6), min_size=1, max_size=6),
-            st.lists(st.integers(-4, 6), min_size=1, max_size=6),
-        ),
-        min_size=1,
-        max_size=40,
-    ),
-    st.booleans(),
-)
+@given(word_pairs(6, 40), st.booleans())
 def test_pareto_keeps_a_dominating_item_for_every_item(pairs, same_sum):
     """Tests the Pareto pruning of (pre, post) items against its definition:
     every item is dominated in both words by a kept one, and no kept item
     by another (with final levels of one sum, as in the solver, or not)."""
     from pebble_sched.solvers.dominant import _pareto
 
-    items = []
-    for k, (pre, post) in enumerate(pairs):
-        pre, post = [0, *pre], [0, *post]
-        if same_sum:  # the post word ends where the sum says
-            post.append(5 - pre[-1])
-        items.append((f"pre{k}", f"post{k}", pre, post))
+    items = pareto_items(pairs, same_sum)
     kept = _pareto(items)
 
     def beats(x, y):

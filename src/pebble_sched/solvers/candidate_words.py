@@ -35,6 +35,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..constants import INT64_SAFE
+from .profiles import key_columns
 
 try:  # an optional accelerator
     import numba
@@ -94,20 +95,9 @@ def prepare(table: list[list], release: int) -> Columns | None:
     hills, nets, idxs, ptrs = [], [], [], []
     bound = abs(release)
     for side in (0, 1):
-        col: dict[int, int] = {}
-        atoms: list = []
-        for options in table:
-            for option in options:
-                for x in option[side]:
-                    if id(x) not in col:
-                        col[id(x)] = len(atoms)
-                        atoms.append(x)
-        by_key = sorted(range(len(atoms)), key=lambda i: atoms[i].key)
-        rank = [0] * len(atoms)
-        for r, i in enumerate(by_key):
-            rank[i] = r
-        hill = [atoms[i].hill for i in by_key]
-        net = [atoms[i].net for i in by_key]
+        rank, ordered = key_columns(table, side)
+        hill = [x.hill for x in ordered]
+        net = [x.net for x in ordered]
         bound += sum(map(abs, net)) + max(hill, default=0)
         if bound >= INT64_SAFE:
             return None
@@ -115,7 +105,7 @@ def prepare(table: list[list], release: int) -> Columns | None:
         ptr = [0]
         for options in table:
             for option in options:
-                flat += sorted(rank[col[id(x)]] for x in option[side])
+                flat += sorted(rank[id(x)] for x in option[side])
                 ptr.append(len(flat))
         hills.append(np.asarray(hill, dtype=np.int64))
         nets.append(np.asarray(net, dtype=np.int64))
@@ -142,25 +132,39 @@ def _push(word, n, x):
 
 
 @_jit
+def _start(g, ptr, heads, ends):
+    """Start the merge of the options ``g`` (one per branch) on a side."""
+    for b in range(len(g)):
+        heads[b] = ptr[g[b]]
+        ends[b] = ptr[g[b] + 1]
+
+
+@_jit
+def _next(idx, heads, ends):
+    """The merge's next column (the least at the head of a list), or -1."""
+    best = -1
+    col = 0
+    for b in range(len(heads)):
+        if heads[b] < ends[b]:
+            c = idx[heads[b]]
+            if best < 0 or c < col:
+                best = b
+                col = c
+    if best < 0:
+        return -1
+    heads[best] += 1
+    return col
+
+
+@_jit
 def _walk(g, ptr, idx, hill, net, level, peak, heads, ends):
     """Walk the merge of the options ``g`` (one per branch) on one side
     from ``level``: ``(level, peak)`` after it."""
-    d = len(g)
-    for b in range(d):
-        heads[b] = ptr[g[b]]
-        ends[b] = ptr[g[b] + 1]
+    _start(g, ptr, heads, ends)
     while True:
-        best = -1
-        col = 0
-        for b in range(d):
-            if heads[b] < ends[b]:
-                c = idx[heads[b]]
-                if best < 0 or c < col:
-                    best = b
-                    col = c
-        if best < 0:
+        col = _next(idx, heads, ends)
+        if col < 0:
             break
-        heads[best] += 1
         top = level + hill[col]
         if top > peak:
             peak = top
@@ -208,23 +212,12 @@ def peaks(c: Columns, rows: np.ndarray, release: int) -> np.ndarray:
 def _collect(g, ptr, idx, hill, net, out_h, out_n, heads, ends):
     """The merged chain of the options ``g`` on one side, into ``out_h``
     and ``out_n``; its length."""
-    d = len(g)
-    for b in range(d):
-        heads[b] = ptr[g[b]]
-        ends[b] = ptr[g[b] + 1]
+    _start(g, ptr, heads, ends)
     n = 0
     while True:
-        best = -1
-        col = 0
-        for b in range(d):
-            if heads[b] < ends[b]:
-                c = idx[heads[b]]
-                if best < 0 or c < col:
-                    best = b
-                    col = c
-        if best < 0:
+        col = _next(idx, heads, ends)
+        if col < 0:
             return n
-        heads[best] += 1
         out_h[n] = hill[col]
         out_n[n] = net[col]
         n += 1

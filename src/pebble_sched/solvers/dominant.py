@@ -138,6 +138,7 @@ from .profiles import (
     flatten,
     join,
     joined_word,
+    key_columns,
     merge,
     preference,
     reduce_word,
@@ -1736,19 +1737,9 @@ class _Candidates:
             sides = []
             bound = abs(release)
             for side in (0, 1):
-                col: dict[int, int] = {}
-                atoms: list[Atom] = []
-                for options in self.table:
-                    for option in options:
-                        for x in option[side]:
-                            if id(x) not in col:
-                                col[id(x)] = len(atoms)
-                                atoms.append(x)
-                by_key = sorted(range(len(atoms)), key=lambda i: atoms[i].key)
-                rank = np.empty(len(atoms), dtype=np.int64)
-                rank[by_key] = np.arange(len(atoms))
-                hill = [atoms[i].hill for i in by_key]
-                net = [atoms[i].net for i in by_key]
+                rank, atoms = key_columns(self.table, side)
+                hill = [x.hill for x in atoms]
+                net = [x.net for x in atoms]
                 bound += sum(map(abs, net)) + max(hill, default=0)
                 if bound >= INT64_SAFE:  # levels need Python integers
                     self._columns = []
@@ -1757,7 +1748,7 @@ class _Candidates:
                 for options in self.table:
                     m = np.zeros((len(options), len(atoms)), dtype=bool)
                     for j, option in enumerate(options):
-                        m[j, rank[[col[id(x)] for x in option[side]]]] = True
+                        m[j, [rank[id(x)] for x in option[side]]] = True
                     member.append(m)
                 sides.append(
                     (

@@ -65,6 +65,7 @@ __all__ = [
     "flatten",
     "join",
     "joined_word",
+    "key_columns",
     "merge",
     "preference",
     "reduce_word",
@@ -283,6 +284,20 @@ def flatten(items: object) -> list:
         else:
             out.append(item)
     return out
+
+
+def key_columns(table: Sequence, side: int) -> tuple[dict[int, int], list]:
+    """``(rank, atoms)``: every atom of ``table`` (per branch, its options
+    as ``(pre, post)`` chains) on ``side`` (0 or 1) once, sorted by
+    :func:`preference` (ties in the order first met), and each one's
+    position there by its ``id``."""
+    seen: dict[int, Atom] = {}
+    for options in table:
+        for option in options:
+            for x in option[side]:
+                seen.setdefault(id(x), x)
+    atoms = sorted(seen.values(), key=_KEY)
+    return {id(x): k for k, x in enumerate(atoms)}, atoms
 
 
 def reduce_word(word: Sequence[int]) -> list[int]:
