@@ -39,6 +39,8 @@ _KERNELS = (
     "_before",
     "_joined",
     "pareto_steps",
+    "_beats",
+    "_no_higher",
 )
 
 

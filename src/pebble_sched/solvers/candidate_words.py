@@ -83,6 +83,18 @@ class Columns:
         # atoms per option, both sides
         self.sizes = np.diff(ptr[0]) + np.diff(ptr[1])
 
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        """What the compiled functions take: ``base``, then ``ptr``,
+        ``idx``, ``hill`` and ``net`` of each side."""
+        return (
+            self.base,
+            *(
+                a[s]
+                for s in (0, 1)
+                for a in (self.ptr, self.idx, self.hill, self.net)
+            ),
+        )
+
 
 def prepare(table: list[list], release: int) -> Columns | None:
     """The :class:`Columns` of ``table`` (per branch, its options as
@@ -193,19 +205,8 @@ def peaks(c: Columns, rows: np.ndarray, release: int) -> np.ndarray:
     """The peak of each candidate ``rows[k]`` (an option index per
     branch): its pre-release merge, a step of net ``release``, its
     post-release merge."""
-    return _peaks(
-        np.ascontiguousarray(rows, dtype=np.int64),
-        c.base,
-        c.ptr[0],
-        c.idx[0],
-        c.hill[0],
-        c.net[0],
-        c.ptr[1],
-        c.idx[1],
-        c.hill[1],
-        c.net[1],
-        release,
-    )
+    rows = np.ascontiguousarray(rows, dtype=np.int64)
+    return _peaks(rows, *c.arrays(), release)
 
 
 @_jit
@@ -326,20 +327,7 @@ def words(
     atoms = c.sizes[c.base[None, :] + rows].sum(axis=1)
     starts = np.zeros(len(rows) + 1, dtype=np.int64)
     np.cumsum(2 * atoms + 3, out=starts[1:])
-    flat, lens = _words(
-        rows,
-        starts,
-        c.base,
-        c.ptr[0],
-        c.idx[0],
-        c.hill[0],
-        c.net[0],
-        c.ptr[1],
-        c.idx[1],
-        c.hill[1],
-        c.net[1],
-        release,
-    )
+    flat, lens = _words(rows, starts, *c.arrays(), release)
     return flat, starts[:-1], lens
 
 
@@ -479,12 +467,35 @@ def choose(
 
 
 @_jit
+def _beats(flat, starts, lens, pre, post, x, y, row_a, row_b):
+    """Whether item ``x``'s pre and post words dominate item ``y``'s."""
+    return _dominates(
+        flat, starts[pre[x]], lens[pre[x]], starts[pre[y]], lens[pre[y]],
+        row_a, row_b,
+    ) and _dominates(
+        flat, starts[post[x]], lens[post[x]], starts[post[y]],
+        lens[post[y]], row_a, row_b,
+    )  # fmt: skip
+
+
+@_jit
+def _no_higher(keys, x, y, first, stop):
+    """Whether item ``x``'s ``keys[first:stop]`` are at most item ``y``'s."""
+    for c in range(first, stop):  # noqa: SIM110 (numba: no generators)
+        if keys[x, c] > keys[y, c]:
+            return False
+    return True
+
+
+@_jit
 def pareto_steps(
     lo, hi, group, keys, pre, post, flat, starts, lens, alive, last, prev
 ):
-    """Items ``lo`` to ``hi`` of :func:`pareto` (sorted by their peaks),
-    against the items kept before them in their group (``last[g]``, then
-    ``prev`` back: newest first); updates ``alive``, ``last``, ``prev``."""
+    """Items ``lo`` to ``hi`` of the SP solver's Pareto pruning (sorted by
+    their peaks; ``keys``: post peak, final levels, lowest levels, pre
+    peak; words ``pre[i]`` and ``post[i]`` in ``flat``), each against the
+    items kept before it in its group (``last[g]``, then back along
+    ``prev``: newest first); updates ``alive``, ``last`` and ``prev``."""
     width = 1
     for k in range(len(lens)):
         width = max(width, lens[k])
@@ -493,73 +504,28 @@ def pareto_steps(
     nk = keys.shape[1]
     for i in range(lo, hi):
         g = group[i]
-        a, b = pre[i], post[i]
         dropped = False
         j = last[g]
         while j >= 0:  # a kept item no higher on every key that beats it
-            if alive[j]:
-                low = True
-                for c in range(nk):
-                    if keys[j, c] > keys[i, c]:
-                        low = False
-                        break
-                if (
-                    low
-                    and _dominates(
-                        flat,
-                        starts[pre[j]],
-                        lens[pre[j]],
-                        starts[a],
-                        lens[a],
-                        row_a,
-                        row_b,
-                    )
-                    and _dominates(
-                        flat,
-                        starts[post[j]],
-                        lens[post[j]],
-                        starts[b],
-                        lens[b],
-                        row_a,
-                        row_b,
-                    )
-                ):
-                    dropped = True
-                    break
+            if (
+                alive[j]
+                and _no_higher(keys, j, i, 0, nk)
+                and _beats(flat, starts, lens, pre, post, j, i, row_a, row_b)
+            ):
+                dropped = True
+                break
             j = prev[j]
         if dropped:
             continue
         # kept items of the same peaks that it beats (the last ones kept)
         k = last[g]
         while k >= 0 and keys[k, 0] == keys[i, 0] and keys[k, 5] == keys[i, 5]:
-            if alive[k]:
-                low = True
-                for c in range(1, nk - 1):
-                    if keys[i, c] > keys[k, c]:
-                        low = False
-                        break
-                if (
-                    low
-                    and _dominates(
-                        flat,
-                        starts[a],
-                        lens[a],
-                        starts[pre[k]],
-                        lens[pre[k]],
-                        row_a,
-                        row_b,
-                    )
-                    and _dominates(
-                        flat,
-                        starts[b],
-                        lens[b],
-                        starts[post[k]],
-                        lens[post[k]],
-                        row_a,
-                        row_b,
-                    )
-                ):
-                    alive[k] = False
+            if (
+                alive[k]
+                and _no_higher(keys, i, k, 1, nk - 1)
+                and _beats(flat, starts, lens, pre, post, i, k, row_a, row_b)
+            ):
+                alive[k] = False
             k = prev[k]
         alive[i] = True
         prev[i] = last[g]
