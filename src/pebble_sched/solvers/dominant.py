@@ -111,7 +111,6 @@ random graphs.
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import math
 import os
@@ -399,9 +398,7 @@ class _Solver:
         self._kernels = None
         if self.deadline is not None and self.deadline.remaining() < COMPILE_S:
             return
-        if importlib.util.find_spec("numba") is None:
-            return
-        from . import candidate_words
+        from . import candidate_words  # (numba imported there, if it can be)
 
         if candidate_words.COMPILED:
             candidate_words.warm()
