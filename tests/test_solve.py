@@ -279,11 +279,22 @@ def test_large_sp_graphs_get_a_proof_pass(monkeypatch, method):
     assert s.stats["sp_proof"]["exact"]
     assert s.stats["sp_proof"]["conjectured_forks"] == 0
     assert_valid_schedule(g, s)
+    # the rate expected with numba installed, or without it
+    from pebble_sched.solvers import candidate_words
+
     monkeypatch.setattr(module, "SP_PROOF_NODES_PER_S", 1)  # 75 s needed
+    if candidate_words.COMPILED:
+        s = solve(g, method, time_limit=20)
+        assert s.stats["sp_proof"]["exact"]  # (at 4,000 nodes a second)
+    monkeypatch.setattr(module, "SP_PROOF_NODES_PER_S_COMPILED", 1)
     s = solve(g, method, time_limit=20)
     assert "sp_proof" not in s.stats
     if method == "sp":  # (auto's other searches may prove it)
         assert s.status is Status.FEASIBLE and s.lower_bound == 460
+    monkeypatch.setattr(module, "SP_PROOF_NODES_PER_S_COMPILED", 4000)
+    monkeypatch.setattr(candidate_words, "COMPILED", False)
+    s = solve(g, method, time_limit=20)
+    assert "sp_proof" not in s.stats
 
 
 @pytest.mark.parametrize("method", ["sp", "auto"])
@@ -316,6 +327,7 @@ def test_under_a_limit_the_proof_pass_comes_before_the_relaxation(
         assert s.status is Status.OPTIMAL and s.peak == s.lower_bound == 472
     # a pass that cannot prove (no time for it): the relaxation after it
     monkeypatch.setattr(module, "SP_PROOF_NODES_PER_S", 1)
+    monkeypatch.setattr(module, "SP_PROOF_NODES_PER_S_COMPILED", 1)
     calls.clear()
     s = solve(g, method, time_limit=20)
     assert calls[:2] == ["proof", "relaxation"]
