@@ -1818,13 +1818,21 @@ class _Candidates:
         """The peak of every candidate (pre, a step of net ``release``,
         post), the ``rows`` on numpy arrays without merging any chain."""
         compiled = self.compiled_peaks(release, check)
-        peaks: list[int] = [] if compiled is None else compiled.tolist()
-        if compiled is not None:
-            for k, (pre, post) in enumerate(self.extra):
-                if k % 64 == 0:
-                    check()
-                peaks.append(_chain_peak(pre, release, post))
-            return peaks
+        if compiled is None:
+            peaks = self._row_peaks(release, check)
+        else:
+            peaks = compiled.tolist()
+        for k, (pre, post) in enumerate(self.extra):
+            if k % 64 == 0:
+                check()
+            peaks.append(_chain_peak(pre, release, post))
+        assert len(peaks) == len(self)
+        return peaks
+
+    def _row_peaks(self, release: int, check) -> list[int]:
+        """The peaks of the ``rows`` for :meth:`peaks`, on numpy arrays or
+        merged one by one."""
+        peaks: list[int] = []
         # (numpy's set-up costs more than merging a few candidates)
         fast = (
             len(self.rows) >= _ROWS_MIN and self.columns(release) is not None
@@ -1855,11 +1863,6 @@ class _Candidates:
                 peak = np.maximum(peak, top.max(axis=1))
                 level = after[:, -1]
             peaks += peak.tolist()
-        for k, (pre, post) in enumerate(self.extra):
-            if k % 64 == 0:
-                check()
-            peaks.append(_chain_peak(pre, release, post))
-        assert len(peaks) == len(self)
         return peaks
 
     def words(
