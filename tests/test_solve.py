@@ -298,18 +298,18 @@ def test_large_sp_graphs_get_a_proof_pass(monkeypatch, method):
 
 
 @pytest.mark.parametrize("method", ["sp", "auto"])
-def test_under_a_limit_the_proof_pass_comes_before_the_relaxation(
-    monkeypatch, method
-):
-    """Tests the order of the two ways to prove an SP order above LARGE
-    nodes (lowered here): without a time limit the fork relaxation's bound
-    first (cheap), then the proof pass; under a limit the proof pass
-    first, as the only one that proves on such graphs, and the relaxation
-    only if the pass did not prove the order."""
+def test_the_threshold_pass_first_or_after_a_first_pass(monkeypatch, method):
+    """Tests the ways to prove an SP order above LARGE nodes (lowered
+    here): without a time limit, or with time for twice the pass, the
+    threshold family runs first and alone; under a shorter limit a first
+    pass, then the proof pass, then the fork relaxation's bound if the
+    pass did not prove the order."""
     import importlib
 
     from pebble_sched.generators import series_parallel
+    from pebble_sched.runtime import Deadline
     from pebble_sched.solvers import dominant
+    from pebble_sched.solvers.series_parallel import decompose
 
     module = importlib.import_module("pebble_sched.solve")
     monkeypatch.setattr(dominant, "LARGE", 50)
@@ -320,11 +320,34 @@ def test_under_a_limit_the_proof_pass_comes_before_the_relaxation(
         {"_with_relaxation": "relaxation", "_with_sp_proof": "proof"},
     )
     g = series_parallel(150, seed=41, max_out_degree=6)
-    for limit, expected in [(None, ["relaxation", "proof"]), (20, ["proof"])]:
+    dec = decompose(g)
+    for limit in (None, 20):
         calls.clear()
         s = solve(g, method, time_limit=limit)
-        assert calls == expected
+        assert calls == []
+        assert s.stats["sp_proof"]["first"] and s.stats["sp_proof"]["exact"]
         assert s.status is Status.OPTIMAL and s.peak == s.lower_bound == 472
+    # a limit that leaves too little for the pass and a first pass after
+    # it: the first pass, then the proof (needs 150 / (2 * 1) = 75 s
+    # first, when the first pass gets 150 / (2 * 9,000))
+    monkeypatch.setattr(module, "SP_PROOF_NODES_PER_S", 1)
+    monkeypatch.setattr(module, "SP_PROOF_NODES_PER_S_COMPILED", 1)
+    assert (
+        module._threshold_first(g, Deadline(20), "auto", 2, dec, None) is None
+    )
+    assert module._threshold_first(g, Deadline(80), "auto", 2, dec, None)
+    assert (
+        module._threshold_first(g, Deadline(80), "threshold", 2, dec, None)
+        is None
+    )
+    monkeypatch.setattr(module, "SP_PROOF_NODES_PER_S", 4000)
+    monkeypatch.setattr(module, "SP_PROOF_NODES_PER_S_COMPILED", 4000)
+    monkeypatch.setattr(module, "_threshold_first", lambda *a: None)
+    calls.clear()
+    s = solve(g, method, time_limit=20)
+    assert calls == ["proof"]
+    assert "first" not in s.stats["sp_proof"]
+    assert s.status is Status.OPTIMAL and s.peak == s.lower_bound == 472
     # a pass that cannot prove (no time for it): the relaxation after it
     monkeypatch.setattr(module, "SP_PROOF_NODES_PER_S", 1)
     monkeypatch.setattr(module, "SP_PROOF_NODES_PER_S_COMPILED", 1)
@@ -345,7 +368,9 @@ def test_under_a_limit_the_proof_pass_comes_before_the_relaxation(
     )
     s = solve(g, method, time_limit=20)
     assert not built and "relaxation_bound" not in s.stats.get("sp", s.stats)
-    s = solve(g, method)  # without a limit it runs
+    # without a limit it runs (here with no threshold pass at all)
+    monkeypatch.setattr(module, "_sp_proof", lambda *a: None)
+    s = solve(g, method)
     assert built
 
 

@@ -345,13 +345,17 @@ def _run_sp(
         sp_deadline = deadline.sub(1 - reserve / deadline.remaining())
     try:
         dec = decompose(graph, sp_deadline)  # (the relaxation reuses it)
-        order, exact, stats = sp_candidate(
+        workers = _sp_workers(num_workers)
+        got = _threshold_first(
+            graph, sp_deadline, sp_family, workers, dec, callbacks
+        )
+        order, exact, stats = got or sp_candidate(
             graph,
             sp_deadline,
             rng,
             callbacks,
             family=sp_family,
-            workers=_sp_workers(num_workers),
+            workers=workers,
             dec=dec,
         )
     except (TimeUp, KeyboardInterrupt) as exc:
@@ -451,11 +455,12 @@ def _prove_sp(
     """``(order, peak, bound, proven)`` after an inexact SP order of
     ``peak``: the fork relaxation's bound (:func:`_with_relaxation`) and
     the proof pass (:func:`_with_sp_proof`), until one proves the order
-    (its peak at most the bound or ``goal``). Under a time limit, above
-    ``LARGE`` nodes, the proof pass comes first: it is the only proof
-    there on the random SP graphs measured (the relaxation bound stayed
-    0.4-0.5% below the optimum at 10^5 nodes, seeds 1-3) and needs most of
-    a 30 s limit, while the relaxation takes 3-4 s. On Ctrl-C,
+    (its peak at most the bound or ``goal``). The proof pass comes first
+    (it runs only above ``LARGE`` nodes): it is the only proof there on
+    the random SP graphs measured (the relaxation bound stayed 0.4-0.5%
+    below the optimum at 10^5 nodes, seeds 1-3), while the relaxation
+    takes 2-4 s. Where the SP order came from the threshold pass already
+    (:func:`_threshold_first`), only the relaxation is left. On Ctrl-C,
     ``stats["interrupted"]`` is set and what is known so far returned."""
     if sp_stats.get("algorithm") != "sp":  # SP-ization: nothing to prove
         return order, peak, bound, False
@@ -491,8 +496,10 @@ def _prove_sp(
         )
         return proven
 
-    timed = math.isfinite(deadline.remaining())
-    steps = (prove, relax) if timed and graph.n > LARGE else (relax, prove)
+    # (the proof pass does nothing at LARGE nodes or fewer)
+    steps = (prove, relax)
+    if sp_stats.get("family") == "threshold":  # the pass ran first
+        steps = (relax,)
     try:
         for step in steps:
             if step():
@@ -500,6 +507,84 @@ def _prove_sp(
     except KeyboardInterrupt:
         stats["interrupted"] = "ctrl-c"
     return order, peak, bound, False
+
+
+def _proof_rate() -> int:
+    """Nodes per second and process expected of the threshold pass."""
+    from .solvers import candidate_words  # (imports numba, if it can)
+
+    if candidate_words.COMPILED:
+        return SP_PROOF_NODES_PER_S_COMPILED
+    return SP_PROOF_NODES_PER_S
+
+
+def _threshold_first(graph, deadline, family, workers, dec, callbacks):
+    """``(order, exact, stats)`` of the SP solver with the threshold family
+    run at once on an SP graph of more than ``LARGE`` nodes (and at most
+    ``AUTO_SP_PROOF_MAX_NODES``), in place of ``auto``'s first pass and
+    the proof pass after it (:func:`_sp_proof`); None where it does not
+    apply, or does not finish in time.
+
+    The first pass costs 2.6-3.3 s at 10^5 nodes (two processes), and the
+    fork relaxation after it 1.8-2.2 s, and neither proves these graphs.
+    Under a time limit the pass runs when the time left, less what
+    ``auto`` gives the first pass (``AUTO_SP_SHARE`` of the time left, at
+    ``SP_NODES_PER_S_LARGE``), allows the pass's expected rate; it stops
+    there, so that the first pass can still give its order if this one
+    does not finish.
+    """
+    if (
+        family != "auto"
+        or not LARGE < graph.n <= AUTO_SP_PROOF_MAX_NODES
+        or dec is None
+        or not dec.is_sp
+        or not sp_supported(graph)
+        or fixed_atoms(graph) is not None  # (the merge solves those)
+    ):
+        return None
+    limit = None
+    if math.isfinite(deadline.remaining()):
+        # what auto's gate asks of the first pass, and a second for the
+        # pass to stop (about 0.2 s at 10^5 nodes)
+        reserve = 1.0 + graph.n / (
+            workers * SP_NODES_PER_S_LARGE * AUTO_SP_SHARE
+        )
+        left = deadline.remaining() - reserve
+        if left < graph.n / (workers * _proof_rate()):
+            return None
+        limit = Deadline(left)
+    if callbacks is not None:
+        callbacks.on_phase("sp (threshold family)")
+    start = time.perf_counter()
+    try:
+        r = sp_order(
+            graph,
+            limit,
+            family="threshold",
+            workers=workers,
+            decomposition=dec,
+            hurry=False,  # a proof, or the first pass after all
+        )
+    except TimeUp:
+        return None
+    stats = {"algorithm": "sp", "family": "threshold", **_sp_stats(r)}
+    stats["sp_proof"] = _proof_stats(r, start, first=True)
+    return r.order, r.exact, stats
+
+
+def _proof_stats(r, start: float, first: bool = False) -> dict[str, Any]:
+    """``stats["sp_proof"]``: the threshold pass's result (``r``), its
+    time since ``start``, and whether it ran first (no pass before it)."""
+    stats = {
+        "family": "threshold",
+        "peak": int(r.peak),
+        "exact": bool(r.exact),
+        "time_s": round(time.perf_counter() - start, 3),
+        **_sp_stats(r),
+    }
+    if first:
+        stats["first"] = True
+    return stats
 
 
 def _sp_proof(graph, deadline, workers, family, dec, callbacks):
@@ -511,12 +596,7 @@ def _sp_proof(graph, deadline, workers, family, dec, callbacks):
     meanwhile."""
     if family != "auto" or graph.n <= LARGE:
         return None
-    from .solvers import candidate_words  # (imports numba, if it can)
-
-    rate = SP_PROOF_NODES_PER_S
-    if candidate_words.COMPILED:
-        rate = SP_PROOF_NODES_PER_S_COMPILED
-    need = graph.n / (workers * rate)
+    need = graph.n / (workers * _proof_rate())
     timed = math.isfinite(deadline.remaining())
     if timed and deadline.remaining() < need:
         return None
@@ -536,14 +616,7 @@ def _sp_proof(graph, deadline, workers, family, dec, callbacks):
         )
     except TimeUp:
         return None
-    stats = {
-        "family": "threshold",
-        "peak": int(r.peak),
-        "exact": bool(r.exact),
-        "time_s": round(time.perf_counter() - start, 3),
-        **_sp_stats(r),
-    }
-    return r.order, r.exact, stats
+    return r.order, r.exact, _proof_stats(r, start)
 
 
 def _pumpkin_ok(graph: Graph) -> bool:
@@ -758,6 +831,8 @@ RELAXATION_SETUP_S_PER_NODE = 2e-5
 AUTO_SPIZE_MAX_NODES = 1_000
 #: Without a time limit, ``auto`` gives CP-SAT at most this many seconds.
 AUTO_CPSAT_SECONDS = 60.0
+#: ``auto`` gives the SP solver's first pass this share of the time left.
+AUTO_SP_SHARE = 0.7
 #: ``auto`` tries CP-SAT on graphs up to this many nodes.
 AUTO_CPSAT_MAX_NODES = 1500
 #: On SP graphs of more nodes (and on those the SP solver has no time for),
@@ -924,7 +999,7 @@ def _portfolio(
     limit = AUTO_SP_MAX_NODES if is_sp else AUTO_SPIZE_MAX_NODES
     # before the pivot split: the SP solver handles series structure itself,
     # and the blocks carry graph inputs, outside its model
-    share = 0.7 if is_sp else 0.1
+    share = AUTO_SP_SHARE if is_sp else 0.1
     # SP graphs: the SP solver beats the heuristics even when inexact, if it
     # has the time to finish; other DAGs: SP-ization is a weak heuristic, a
     # small share
@@ -946,11 +1021,20 @@ def _portfolio(
     # solver's (inexact) first, the Liu relaxation's
     found: list[tuple[Any, int, str]] = []
     if graph.n <= limit and enough and (is_sp or split):
+        try:
+            got = _threshold_first(
+                graph, deadline, sp_family, workers, dec, callbacks
+            )
+        except KeyboardInterrupt:  # (above 20,000 nodes: early is set)
+            stats["interrupted"] = "ctrl-c"
+            if early is not None:
+                return early[0], lb, stats, "heuristic"
+            return input_order(graph), lb, stats, "input"
         sub = deadline.sub(share) if timed else Deadline()
-        if callbacks is not None:
+        if callbacks is not None and got is None:
             callbacks.on_phase("sp" if is_sp else "spization")
         try:
-            o, exact, st = sp_candidate(
+            o, exact, st = got or sp_candidate(
                 graph,
                 sub,
                 rng,
@@ -966,6 +1050,8 @@ def _portfolio(
             stats["interrupted"] = "ctrl-c"
             return inductor_order(graph)[0], lb, stats, "inductor"
         else:
+            if "sp_proof" in st:  # (the threshold pass ran first)
+                stats["sp_proof"] = st.pop("sp_proof")
             stats["sp"] = st
             if st.get("interrupted") == "ctrl-c":  # inside, with an order
                 stats["interrupted"] = "ctrl-c"
