@@ -149,6 +149,7 @@ def test_levels_past_int64_are_left_to_python(kernels):
     table = [[([Atom(big, big, 0)], [Atom(big, -big, 1)])], [([], [])]]
     assert kernels.prepare(table, -1) is None
     assert kernels.pack([[0, 1 << 63, 0]]) is None
+    assert kernels.pack([[0, -(1 << 63), 0]]) is None
     assert kernels.pack([[0, 3, 1]]) is not None
 
 

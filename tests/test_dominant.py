@@ -1169,3 +1169,26 @@ def test_proven_nested_families_get_their_own_pareto_budget(monkeypatch):
     monkeypatch.setattr(dominant, "MIXED_MAX", 8)
     r = sp_order(g, **small)
     assert r.conjectured > 0 and not r.exact
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 6), st.integers(-6, 6)).map(
+            lambda t: (max(t[0], t[1]), t[1])
+        ),
+        max_size=12,
+    )
+)
+def test_coarse_word_is_the_reduced_word_of_the_chain(steps):
+    """Tests the one-pass word of a chain of atoms against ``reduce_word``
+    of its levels (0, then each atom's top and end), ties and repeats
+    included."""
+    from pebble_sched.solvers.dominant import _coarse_word
+    from pebble_sched.solvers.profiles import Atom
+
+    chain = [Atom(h, n, k) for k, (h, n) in enumerate(steps)]
+    level, word = 0, [0]
+    for atom in chain:
+        word += [level + atom.hill, level + atom.net]
+        level += atom.net
+    assert _coarse_word(chain) == reduce_word(word)

@@ -32,6 +32,8 @@ which then keeps its own Python path (:data:`COMPILED`). Tests run both.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from ..constants import INT64_SAFE
@@ -552,7 +554,14 @@ def pack(words_: list[list[int]]) -> tuple[np.ndarray, ...] | None:
     starts = np.zeros(len(words_), dtype=np.int64)
     if len(words_) > 1:
         np.cumsum(lens[:-1], out=starts[1:])
-    values = [v for w in words_ for v in w]
-    if any(abs(v) >= INT64_SAFE for v in values):
+    try:
+        flat = np.fromiter(
+            itertools.chain.from_iterable(words_),
+            dtype=np.int64,
+            count=int(lens.sum()),
+        )
+    except OverflowError:  # (beyond int64)
         return None
-    return np.array(values, dtype=np.int64), starts, lens
+    if ((flat >= INT64_SAFE) | (flat <= -INT64_SAFE)).any():
+        return None
+    return flat, starts, lens

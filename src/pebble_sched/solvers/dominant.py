@@ -140,7 +140,6 @@ from .profiles import (
     key_columns,
     merge,
     preference,
-    reduce_word,
 )
 from .series_parallel import SPNode, SPResult, decompose, series_items
 from .sp_merge import node_buffers
@@ -1950,13 +1949,30 @@ def _chain_peak(pre: list[Atom], release: int, post: list[Atom]) -> int:
 
 
 def _coarse_word(chain: list[Atom]) -> list[int]:
-    """The word of a chain of atoms, each atom one step (reduced)."""
-    level, word = 0, [0]
+    """The word of a chain of atoms, each atom one step, reduced: as
+    ``reduce_word`` of the levels 0, then each atom's top and end, built in
+    one pass (a tenth of the solver's time at 10^5 nodes went here)."""
+    out = [0]
+    append = out.append
+    level = before = last = 0  # out[-2] (once there) and out[-1]
     for atom in chain:
-        word.append(level + atom.hill)
+        x = level + atom.hill
+        if x != last:
+            if len(out) >= 2 and (before < last < x or before > last > x):
+                out[-1] = last = x
+            else:
+                append(x)
+                before, last = last, x
         level += atom.net
-        word.append(level)
-    return reduce_word(word)
+        if level != last:
+            if len(out) >= 2 and (
+                before < last < level or before > last > level
+            ):
+                out[-1] = last = level
+            else:
+                append(level)
+                before, last = last, level
+    return out
 
 
 def sp_order(
