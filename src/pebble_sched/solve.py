@@ -346,6 +346,15 @@ def _run_sp(
     try:
         dec = decompose(graph, sp_deadline)  # (the relaxation reuses it)
         workers = _sp_workers(num_workers)
+        if (
+            fallback is None
+            and sp_family == "auto"
+            and dec.is_sp
+            and LARGE < graph.n <= AUTO_SP_PROOF_MAX_NODES
+        ):
+            # what Ctrl-C returns during the threshold pass, which may run
+            # first, with no order before it (0.5 s at 10^5 nodes)
+            fallback = relaxation()
         got = _threshold_first(
             graph, sp_deadline, sp_family, workers, dec, callbacks
         )
