@@ -562,8 +562,23 @@ def _threshold_first(graph, deadline, family, workers, dec, callbacks):
         if left < graph.n / (workers * _proof_rate()):
             return None
         limit = Deadline(left)
+    got = _threshold_pass(graph, limit, workers, dec, callbacks, first=True)
+    if got is None:  # (the first pass runs after all)
+        return None
+    r, proof = got
+    stats = {"algorithm": "sp", "family": "threshold", **_sp_stats(r)}
+    stats["sp_proof"] = proof
+    return r.order, r.exact, stats
+
+
+def _threshold_pass(graph, limit, workers, dec, callbacks, first=False):
+    """``(result, stats["sp_proof"])`` of :func:`sp_order` with the
+    threshold family and no hurry (a proof, or TimeUp at ``limit``): its
+    peak, exactness and time, and whether it ran ``first`` (no pass before
+    it); None when the time runs out."""
     if callbacks is not None:
-        callbacks.on_phase("sp (threshold family)")
+        what = "sp" if first else "sp proof"
+        callbacks.on_phase(f"{what} (threshold family)")
     start = time.perf_counter()
     try:
         r = sp_order(
@@ -572,18 +587,10 @@ def _threshold_first(graph, deadline, family, workers, dec, callbacks):
             family="threshold",
             workers=workers,
             decomposition=dec,
-            hurry=False,  # a proof, or the first pass after all
+            hurry=False,
         )
     except TimeUp:
         return None
-    stats = {"algorithm": "sp", "family": "threshold", **_sp_stats(r)}
-    stats["sp_proof"] = _proof_stats(r, start, first=True)
-    return r.order, r.exact, stats
-
-
-def _proof_stats(r, start: float, first: bool = False) -> dict[str, Any]:
-    """``stats["sp_proof"]``: the threshold pass's result (``r``), its
-    time since ``start``, and whether it ran first (no pass before it)."""
     stats = {
         "family": "threshold",
         "peak": int(r.peak),
@@ -593,7 +600,7 @@ def _proof_stats(r, start: float, first: bool = False) -> dict[str, Any]:
     }
     if first:
         stats["first"] = True
-    return stats
+    return r, stats
 
 
 def _sp_proof(graph, deadline, workers, family, dec, callbacks):
@@ -611,21 +618,13 @@ def _sp_proof(graph, deadline, workers, family, dec, callbacks):
         return None
     if not timed and graph.n > AUTO_SP_PROOF_MAX_NODES:
         return None
-    if callbacks is not None:
-        callbacks.on_phase("sp proof (threshold family)")
-    start = time.perf_counter()
-    try:
-        r = sp_order(
-            graph,
-            deadline if timed else None,
-            family="threshold",
-            workers=workers,
-            decomposition=dec,
-            hurry=False,  # a proof, or nothing
-        )
-    except TimeUp:
+    got = _threshold_pass(
+        graph, deadline if timed else None, workers, dec, callbacks
+    )
+    if got is None:
         return None
-    return r.order, r.exact, _proof_stats(r, start)
+    r, proof = got
+    return r.order, r.exact, proof
 
 
 def _pumpkin_ok(graph: Graph) -> bool:
