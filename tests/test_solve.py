@@ -235,10 +235,12 @@ def test_on_large_graphs_the_liu_relaxation_comes_before_decomposing(
     """Tests that above AUTO_HEURISTIC_FIRST nodes (lowered here) auto runs
     the Liu relaxation before the SP decomposition (3.4 s at 10^6 nodes,
     which a short limit may not leave time for), and skips the
-    decomposition when the relaxation meets the bound."""
+    decomposition when the relaxation meets the bound; without a limit
+    once only, then again on a graph that turns out not to be SP."""
     import importlib
 
     from pebble_sched.generators import series_parallel
+    from pebble_sched.solvers.series_parallel import decompose
 
     module = importlib.import_module("pebble_sched.solve")
     monkeypatch.setattr(module, "AUTO_HEURISTIC_FIRST", 100)
@@ -256,6 +258,19 @@ def test_on_large_graphs_the_liu_relaxation_comes_before_decomposing(
     s = solve(loose, time_limit=30)
     assert calls[:3] == ["relaxation", "relaxation", "decomposition"]
     assert s.status is Status.OPTIMAL and s.method == "sp"
+    # without a limit one round first, and the second one only on a graph
+    # that is not SP (an SP order makes it useless), from the first's order
+    calls.clear()
+    s = solve(loose)
+    assert calls[:2] == ["relaxation", "decomposition"]
+    assert "relaxation" not in calls[2:]
+    assert s.status is Status.OPTIMAL and s.stats["liu_first"]["peak"] > 0
+    calls.clear()
+    cross = layered(300, window=6, p=0.3, seed=1)
+    assert not decompose(cross).is_sp
+    s = solve(cross, time_limit=None)
+    assert calls[:3] == ["relaxation", "decomposition", "relaxation"]
+    assert_valid_schedule(cross, s)
 
 
 @pytest.mark.parametrize("method", ["sp", "auto"])
