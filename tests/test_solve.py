@@ -494,3 +494,28 @@ def test_auto_without_time_for_the_sp_solver_keeps_the_liu_relaxation(
     relaxed = evaluate_indices(g, liu_relaxation_order(g, base)).peak
     assert s.peak <= relaxed < evaluate_indices(g, base).peak
     assert "sp" not in s.stats  # the SP solver was not run
+
+
+def test_sp_returns_the_liu_relaxation_when_it_meets_the_bound(monkeypatch):
+    """Tests that ``sp`` above LARGE nodes (lowered here), where the
+    threshold pass may run first, answers with the Liu relaxation of the
+    input order when that meets the lower bound (no SP pass at all), and
+    runs the pass when it does not."""
+    import importlib
+
+    from pebble_sched.generators import series_parallel
+    from pebble_sched.solvers import dominant
+
+    module = importlib.import_module("pebble_sched.solve")
+    monkeypatch.setattr(dominant, "LARGE", 50)
+    monkeypatch.setattr(module, "LARGE", 50)
+    calls = _log_calls(monkeypatch, module, {"_threshold_first": "pass"})
+    tight = series_parallel(300, seed=5, max_out_degree=6)
+    s = solve(tight, "sp")
+    assert s.status is Status.OPTIMAL and calls == []
+    assert s.stats["liu_first"]["peak"] == s.peak == s.lower_bound
+    assert_valid_schedule(tight, s)
+    loose = series_parallel(300, seed=3, max_out_degree=6)
+    s = solve(loose, "sp")
+    assert s.status is Status.OPTIMAL and calls == ["pass"]
+    assert s.stats["sp_proof"]["first"]
