@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from pebble_sched.generators import pumpkin, series_parallel
 from pebble_sched.memory import evaluate_indices
 from pebble_sched.solvers import candidate_words, dominant
-from pebble_sched.solvers.dominant import _chain_peak, sp_order
+from pebble_sched.solvers.dominant import _chain_peak, _coarse_word, sp_order
 from pebble_sched.solvers.profiles import (
     Atom,
     canonical,
@@ -41,6 +41,9 @@ _KERNELS = (
     "pareto_steps",
     "_beats",
     "_no_higher",
+    "_side",
+    "_side_words",
+    "_chain_words",
 )
 
 
@@ -120,6 +123,124 @@ def test_peaks_and_words_match_the_python_merge(kernels, drawn):
     assert every == any(all(dominates(w, x) for x in mine) for w in mine)
     if every:
         assert all(dominates(mine[best], x) for x in mine)
+
+
+@settings(deadline=None, max_examples=300, suppress_health_check=_FIXED)
+@given(tables(), st.data())
+def test_side_and_chain_words_are_the_coarse_words(kernels, drawn, data):
+    """Tests the words of partial combinations' merged chains (the rows
+    giving an option of the first branches only, or of all) and of plain
+    chains against ``_coarse_word`` in Python: the same word when no two
+    atoms share a key, else words that dominate each other; their
+    highest, lowest and last values exact."""
+    table, release = drawn
+    keys = {
+        id(x): x.key for o in table for pre, post in o for x in (*pre, *post)
+    }
+    distinct = len(set(keys.values())) == len(keys)
+    cols = kernels.prepare(table, release)
+    d = data.draw(st.integers(1, len(table)))
+    rows = np.indices([len(o) for o in table[:d]]).reshape(d, -1).T
+    flat, starts, lens, top, low, end = kernels.side_words(cols, rows)
+    m = len(rows)
+    chains = []
+    for k, row in enumerate(rows.tolist()):
+        for side in (0, 1):
+            chain = merge([table[b][i][side] for b, i in enumerate(row)])
+            chains.append(chain)
+            want = _coarse_word(chain)
+            at = k + side * m
+            got = flat[starts[at] : starts[at] + lens[at]].tolist()
+            if distinct:
+                assert got == want
+            assert dominates(got, want) and dominates(want, got)
+            assert (top[at], low[at], end[at]) == (
+                max(want),
+                min(want),
+                want[-1],
+            )
+    hill = np.array([a.hill for c in chains for a in c], dtype=np.int64)
+    net = np.array([a.net for c in chains for a in c], dtype=np.int64)
+    ptr = np.cumsum([0, *map(len, chains)])
+    flat, starts, lens, top, low, end = kernels.chain_words(hill, net, ptr)
+    for k, chain in enumerate(chains):
+        want = _coarse_word(chain)
+        assert flat[starts[k] : starts[k] + lens[k]].tolist() == want
+        assert (top[k], low[k], end[k]) == (max(want), min(want), want[-1])
+
+
+def _covered(mine: list, theirs: list) -> bool:
+    """Whether every (pre, post) of ``theirs`` is dominated in both words
+    by one of ``mine``."""
+    words = [(_coarse_word(a), _coarse_word(b)) for a, b in mine]
+    return all(
+        any(dominates(w, _coarse_word(a)) and dominates(v, _coarse_word(b))
+            for w, v in words)
+        for a, b in theirs
+    )  # fmt: skip
+
+
+@settings(deadline=None, max_examples=150, suppress_health_check=_FIXED)
+@given(tables(), st.booleans())
+def test_pareto_combinations_on_arrays_are_as_good_as_in_python(
+    kernels, drawn, cut
+):
+    """Tests a fork's Pareto-pruned combinations built on arrays against
+    the Python path: the kept combinations dominate each other's both
+    ways (pruning keeps one of equivalent ones, not always the same);
+    with the fork's release, the same least peak, with and without the
+    cut at the least peak of all combinations."""
+    table, release = drawn
+    if len(table) < 2:
+        table = [*table, [([], [Atom(3, 1, 99)]), ([Atom(3, 1, 99)], [])]]
+    g = series_parallel(20, seed=1)
+
+    def run(on_arrays: bool, **kw):
+        solver = dominant._Solver(g)
+        solver._kernels = kernels if on_arrays else None
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(dominant, "_COMPILED_MIN", 1)
+            mp.setattr(dominant, "_COMPILED_BLOCK", 3)  # several blocks
+            got = solver._pareto_combos(table, 10**6, **kw)
+        return list(got)
+
+    python, arrays = run(False), run(True)
+    assert _covered(arrays, python) and _covered(python, arrays)
+    every = []
+    for row in np.ndindex(*(len(o) for o in table)):
+        pre, post = _merged_row(table, row)
+        every.append(_chain_peak(pre, release, post))
+    kw = {"release": release, "cut": min(every) if cut else None}
+    for got in (run(False, **kw), run(True, **kw)):
+        assert min(_chain_peak(pre, release, post) for pre, post in got) == (
+            min(every)
+        )
+
+
+@settings(deadline=None, max_examples=150, suppress_health_check=_FIXED)
+@given(tables())
+def test_pruned_options_on_arrays_are_as_good_as_in_python(kernels, drawn):
+    """Tests the pruning of a branch's options on arrays against the
+    Python path: options of the list, in its order, and the two sets
+    dominating each other's both ways."""
+    table, _release = drawn
+    options = [x for o in table for x in o]
+    solver = dominant._Solver(series_parallel(20, seed=1))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(dominant, "PRUNE_FROM", 0)
+        mp.setattr(dominant, "_COMPILED_MIN", 1)
+        solver._kernels = None
+        python = solver._prune(options)
+        solver._kernels = kernels
+        arrays = solver._prune(options)
+    where = [next(k for k, x in enumerate(options) if x is y) for y in arrays]
+    assert where == sorted(where)
+    assert _covered(arrays, python) and _covered(python, arrays)
+
+
+def _merged_row(table, row):
+    pre = merge([table[b][i][0] for b, i in enumerate(row)])
+    return pre, merge([table[b][i][1] for b, i in enumerate(row)])
 
 
 @st.composite
@@ -210,15 +331,15 @@ def test_pruned_forks_keep_their_least_peak_pairs_on_arrays(monkeypatch):
     monkeypatch.setattr(dominant, "COMPILED_MIN_NODES", 0)
     monkeypatch.setattr(dominant, "MAX_CANDIDATES", 50)
     least = []
-    real = dominant._Solver._least
+    real = dominant._Solver._combos_on_arrays
 
-    def spy(self, partial, o, pairs, release):
-        got = real(self, partial, o, pairs, release)
-        if candidate_words.COMPILED:  # (not in the Python runs)
+    def spy(self, table, order, budget, peak_cut, release, kernels):
+        got = real(self, table, order, budget, peak_cut, release, kernels)
+        if release is not None:
             least.append(isinstance(got, dominant._Candidates))
         return got
 
-    monkeypatch.setattr(dominant._Solver, "_least", spy)
+    monkeypatch.setattr(dominant._Solver, "_combos_on_arrays", spy)
     for seed in range(3):
         rng = np.random.default_rng(seed)
         g = pumpkin(5, 3, 6, seed=seed)

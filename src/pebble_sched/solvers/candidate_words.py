@@ -47,11 +47,13 @@ except ImportError:  # pragma: no cover - depends on the environment
 __all__ = [
     "COMPILED",
     "Columns",
+    "chain_words",
     "choose",
     "pack",
     "pareto_steps",
     "peaks",
     "prepare",
+    "side_words",
     "warm",
     "words",
 ]
@@ -334,6 +336,115 @@ def words(
 
 
 @_jit
+def _side(g, ptr, idx, hill, net, word, heads, ends):
+    """The reduced word, from level 0, of the merge of the options ``g``
+    on one side, into ``word``: ``(length, highest, lowest)``."""
+    _start(g, ptr, heads, ends)
+    word[0] = 0
+    n = 1
+    level = top = low = 0
+    while True:
+        col = _next(idx, heads, ends)
+        if col < 0:
+            return n, top, low
+        x = level + hill[col]
+        n = _push(word, n, x)
+        level += net[col]
+        n = _push(word, n, level)
+        top = max(top, x, level)
+        low = min(low, x, level)
+
+
+@_jit
+def _side_words(rows, s0, s1, base, p0, i0, h0, n0, p1, i1, h1, n1):
+    m, d = rows.shape
+    f0 = np.empty(s0[m], dtype=np.int64)
+    f1 = np.empty(s1[m], dtype=np.int64)
+    out = np.empty((m, 6), dtype=np.int64)
+    g = np.empty(d, dtype=np.int64)
+    heads = np.empty(d, dtype=np.int64)
+    ends = np.empty(d, dtype=np.int64)
+    for r in range(m):
+        for b in range(d):
+            g[b] = base[b] + rows[r, b]
+        n, top, low = _side(
+            g, p0, i0, h0, n0, f0[s0[r] : s0[r + 1]], heads, ends
+        )
+        out[r, 0], out[r, 1], out[r, 2] = n, top, low
+        n, top, low = _side(
+            g, p1, i1, h1, n1, f1[s1[r] : s1[r + 1]], heads, ends
+        )
+        out[r, 3], out[r, 4], out[r, 5] = n, top, low
+    return f0, f1, out
+
+
+def side_words(c: Columns, rows: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The words of each row's merged pre-release and post-release chains
+    apart, each from level 0 (as ``_coarse_word`` of the SP solver on the
+    merged chains: one step per atom, no merges), the rows giving an option
+    of the first ``rows.shape[1]`` branches.
+
+    Returns ``(flat, starts, lens, top, low, end)``, each for the pre words
+    then the post words (``2 * len(rows)`` entries, word ``k`` is
+    ``flat[starts[k]:starts[k] + lens[k]]``, its highest value ``top[k]``,
+    its lowest ``low[k]``, its last ``end[k]``)."""
+    rows = np.ascontiguousarray(rows, dtype=np.int64)
+    m, d = rows.shape
+    g = c.base[None, :d] + rows
+    starts = []
+    for s in (0, 1):
+        atoms = np.diff(c.ptr[s])[g].sum(axis=1)
+        first = np.zeros(m + 1, dtype=np.int64)
+        np.cumsum(2 * atoms + 1, out=first[1:])
+        starts.append(first)
+    f0, f1, out = _side_words(rows, starts[0], starts[1], *c.arrays())
+    flat = np.concatenate([f0, f1])
+    first = np.concatenate([starts[0][:-1], starts[1][:-1] + len(f0)])
+    lens = np.concatenate([out[:, 0], out[:, 3]])
+    end = flat[first + lens - 1]
+    top = np.concatenate([out[:, 1], out[:, 4]])
+    low = np.concatenate([out[:, 2], out[:, 5]])
+    return flat, first, lens, top, low, end
+
+
+@_jit
+def _chain_words(hill, net, ptr, starts):
+    m = len(ptr) - 1
+    flat = np.empty(starts[m], dtype=np.int64)
+    out = np.empty((m, 3), dtype=np.int64)
+    for c in range(m):
+        word = flat[starts[c] : starts[c + 1]]
+        word[0] = 0
+        n = 1
+        level = top = low = 0
+        for i in range(ptr[c], ptr[c + 1]):
+            x = level + hill[i]
+            n = _push(word, n, x)
+            level += net[i]
+            n = _push(word, n, level)
+            top = max(top, x, level)
+            low = min(low, x, level)
+        out[c, 0], out[c, 1], out[c, 2] = n, top, low
+    return flat, out
+
+
+def chain_words(
+    hill: np.ndarray, net: np.ndarray, ptr: np.ndarray
+) -> tuple[np.ndarray, ...]:
+    """The words, each from level 0, of chains given as their atoms'
+    ``hill`` and ``net`` (chain ``c``: atoms ``ptr[c]`` to ``ptr[c + 1]``),
+    as ``_coarse_word`` of the SP solver builds them: ``(flat, starts,
+    lens, top, low, end)`` as :func:`side_words` returns. The caller
+    keeps the levels within int64."""
+    starts = np.zeros(len(ptr), dtype=np.int64)
+    np.cumsum(2 * np.diff(ptr) + 1, out=starts[1:])
+    flat, out = _chain_words(hill, net, ptr, starts)
+    first = starts[:-1]
+    lens = out[:, 0]
+    return flat, first, lens, out[:, 1], out[:, 2], flat[first + lens - 1]
+
+
+@_jit
 def _dominates(flat, sa, la, sb, lb, prev, cur):
     """Lemma 3 on ``a = flat[sa:sa + la]`` and ``b = flat[sb:sb + lb]``,
     as :func:`~.profiles.dominates` (``prev`` and ``cur``: rows of the
@@ -546,6 +657,8 @@ def warm() -> None:
     rows = np.array([[0, 0], [1, 0]], dtype=np.int64)
     peaks(cols, rows, -1)
     choose(*words(cols, rows, -1))
+    side_words(cols, rows)
+    chain_words(*(np.zeros(k, dtype=np.int64) for k in (1, 1, 2)))
 
 
 def pack(words_: list[list[int]]) -> tuple[np.ndarray, ...] | None:

@@ -302,6 +302,8 @@ _TOP = (3, 0)
 """A threshold above every preference key."""
 _ALL = "all"
 """Returned by :meth:`_Solver._threshold_combos`: use the full family."""
+_NO_ARRAYS = "no arrays"
+"""Returned by :meth:`_Solver._combos_on_arrays`: levels past int64."""
 
 
 def _threshold_size(trees: list[_Branch]) -> int:
@@ -682,6 +684,8 @@ class _Solver:
             return self._mixed_combos(trees, release=release), False
         if not isinstance(combos, _Candidates):
             combos = _Candidates([], np.zeros((0, 0), dtype=np.int64), combos)
+        if combos.kernels is None:
+            combos.kernels = self.kernels(len(combos.rows))
         least = min(combos.peaks(release, self.check))
         proven = self._mixed_combos(trees, least, release)
         if proven is not None:
@@ -1012,6 +1016,14 @@ class _Solver:
         :meth:`_pareto_combos`); small lists are kept as they are."""
         if len(options) <= PRUNE_FROM:
             return options
+        kernels = self.kernels(len(options))
+        if kernels is not None:
+            try:
+                got = _prune_on_arrays(options, self.guard, kernels)
+            except TimeUp:
+                return options
+            if got is not None:
+                return got
         items = []
         for k, (pre, post) in enumerate(options):
             if k % 256 == 0:  # (half a second at 10^5 nodes without)
@@ -1089,6 +1101,19 @@ class _Solver:
             if not all(opts):  # (no candidate reaches it: not a fork's)
                 return None
         order = sorted(range(len(opts)), key=lambda k: len(opts[k]))
+        if len(opts) >= 2:
+            kernels = self.kernels(len(opts[order[0]]) * len(opts[order[1]]))
+            if kernels is not None:
+                got = self._combos_on_arrays(
+                    [opts[j] for j in order],
+                    order,
+                    budget,
+                    peak_cut,
+                    release,
+                    kernels,
+                )
+                if got is not _NO_ARRAYS:
+                    return got
         for k, o in enumerate(opts[j] for j in order):
             last = release is not None and k == len(opts) - 1
             if peak_cut is not None and k:
@@ -1128,6 +1153,77 @@ class _Solver:
             if peak_cut is not None:
                 partial = peak_cut.keep(partial, order[: k + 1])
         return [(pre, post) for pre, post, _w, _v in partial]
+
+    def _combos_on_arrays(
+        self,
+        table: list[list],
+        order: list[int],
+        budget: int,
+        peak_cut: _PeakCut | None,
+        release: int | None,
+        kernels: ModuleType,
+    ) -> list[tuple[list, list]] | _Candidates | None:
+        """:meth:`_pareto_combos` on arrays (:mod:`.candidate_words`), the
+        branches' options ``table`` in the order they are added
+        (``order``: their places in the ``peak_cut``'s lists).
+
+        A partial combination is a row of option indices; its words are
+        built from the rows (:func:`.candidate_words.side_words`), pruned
+        by :func:`_pareto_rows`, and the last step's peaks read off the
+        rows, so no chain is merged until the end, and then only the kept
+        combinations (none with ``release``: the rows of least peak are
+        the candidates). Atoms of equal keys may be merged in another
+        order than in Python, which changes no peak and gives words that
+        dominate each other, so the pruning keeps combinations as good.
+        ``_NO_ARRAYS`` where a level could leave int64.
+        """
+        cols = kernels.prepare(table, 0 if release is None else release)
+        if cols is None:
+            return _NO_ARRAYS
+        rows = np.zeros((1, 0), dtype=np.int64)
+        zero = np.zeros(1, dtype=np.int64)
+        # highest, lowest and final pre-release levels, highest and lowest
+        # post-release ones
+        levels = (zero, zero, zero, zero, zero)
+        try:
+            for k, o in enumerate(table):
+                mine = order[: k + 1]
+                if peak_cut is not None and k:
+                    i, j = peak_cut.pair_arrays(*levels, order[k], mine)
+                else:
+                    i = np.repeat(np.arange(len(rows)), len(o))
+                    j = np.tile(np.arange(len(o)), len(rows))
+                if len(i) > budget or not len(i):
+                    return None
+                grown = np.empty((len(i), k + 1), dtype=np.int64)
+                grown[:, :k] = rows[i]
+                grown[:, k] = j
+                if release is not None and k == len(table) - 1:
+                    least = _Candidates.on_arrays(table, grown, kernels, cols)
+                    peaks = least.compiled_peaks(release, self.guard.check)
+                    least.rows = grown[peaks == peaks.min()]
+                    return least
+                words = _side_words(kernels, cols, grown, self.guard)
+                _flat, _starts, _lens, top, low, end = words
+                m = len(grown)
+                sel = np.arange(m)
+                if peak_cut is not None:
+                    sel = sel[peak_cut.fits(top[:m], end[:m], top[m:], mine)]
+                kept = _pareto_rows(words, sel, self.guard, kernels)
+                rows = grown[kept]
+                levels = (
+                    top[kept],
+                    low[kept],
+                    end[kept],
+                    top[m + kept],
+                    low[m + kept],
+                )
+        except TimeUp:
+            return None
+        return [
+            _merged([table[b][x] for b, x in enumerate(row)])
+            for row in rows.tolist()
+        ]
 
     def _least(
         self,
@@ -1459,27 +1555,38 @@ class _PeakCut:
     ) -> list[tuple[int, int]]:
         """(i, j): the partial combinations (pre, post, pre word, post
         word) and options ``self.opts[branch]`` whose merge, with the
-        branches ``mine`` then chosen, can still reach ``peak``; read off
-        their words alone (numpy), before any merge. A merge's peak is at
-        least either chain's peak plus the other's lowest level, and its
+        branches ``mine`` then chosen, can still reach ``peak``
+        (:meth:`pair_arrays` on their words)."""
+        if not partial:
+            return []
+        a, la, na = _word_columns([x[2] for x in partial])
+        b, lb, _ = _word_columns([x[3] for x in partial])
+        i, j = self.pair_arrays(a, la, na, b, lb, branch, mine)
+        return list(zip(i.tolist(), j.tolist(), strict=True))
+
+    def pair_arrays(
+        self,
+        a: np.ndarray,
+        la: np.ndarray,
+        na: np.ndarray,
+        b: np.ndarray,
+        lb: np.ndarray,
+        branch: int,
+        mine: list[int],
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The pairs of :meth:`pairs` as two index arrays, read off the
+        partial combinations' highest, lowest and final pre-release levels
+        (``a``, ``la``, ``na``) and highest and lowest post-release ones
+        (``b``, ``lb``) alone (numpy), before any merge. A merge's peak is
+        at least either chain's peak plus the other's lowest level, and its
         pre-release chain ends at the sum of their nets."""
         words = self.words[branch]
-        if not partial or not words:
-            return []
+        if not len(a) or not words:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty
         pre_top, post_top = self._tops(mine)
-
-        def columns(words: list) -> tuple[np.ndarray, ...]:
-            big = any(abs(v) >= INT64_SAFE for w in words for v in w)
-            kind = object if big else np.int64
-            return tuple(
-                np.array([f(w) for w in words], dtype=kind)
-                for f in (max, min, lambda w: w[-1])
-            )
-
-        a, la, na = columns([x[2] for x in partial])
-        b, lb, _ = columns([x[3] for x in partial])
-        c, lc, nc = columns([w for w, _v in words])
-        d, ld, _ = columns([v for _w, v in words])
+        c, lc, nc = _word_columns([w for w, _v in words])
+        d, ld, _ = _word_columns([v for _w, v in words])
         col = (slice(None), None)
         net = na[col] + nc[None, :]
         pre = np.maximum(
@@ -1487,7 +1594,7 @@ class _PeakCut:
         )
         post = np.maximum(b[col] + ld[None, :], d[None, :] + lb[col])
         ok = (pre <= pre_top) & (net + post <= post_top)
-        return list(zip(*(x.tolist() for x in np.nonzero(ok)), strict=True))
+        return np.nonzero(ok)
 
     def keep(self, items: list, mine: list[int]) -> list:
         """The items (pre, post, pre word, post word) combining the
@@ -1498,6 +1605,30 @@ class _PeakCut:
             for x in items
             if max(x[2]) <= pre_top and x[2][-1] + max(x[3]) <= post_top
         ]
+
+    def fits(
+        self,
+        pre_top: np.ndarray,
+        pre_end: np.ndarray,
+        post_top: np.ndarray,
+        mine: list[int],
+    ) -> np.ndarray:
+        """:meth:`keep` on arrays: which partial combinations of the
+        branches ``mine``, of these highest and final pre-release levels
+        and highest post-release ones, can still reach ``peak``."""
+        pre, post = self._tops(mine)
+        return (pre_top <= pre) & (pre_end + post_top <= post)
+
+
+def _word_columns(words: list) -> tuple[np.ndarray, ...]:
+    """The highest, lowest and last value of each word (Python integers
+    past int64)."""
+    big = any(abs(v) >= INT64_SAFE for w in words for v in w)
+    kind = object if big else np.int64
+    return tuple(
+        np.array([f(w) for w in words], dtype=kind)
+        for f in (max, min, lambda w: w[-1])
+    )
 
 
 def _combine(partial: tuple, option: tuple) -> tuple:
@@ -1687,6 +1818,113 @@ def _compiled_pareto(items, keys, same_sum, deadline, kernels) -> list | None:
     return [items[k][:4] for k in np.flatnonzero(alive).tolist()]
 
 
+def _side_words(
+    kernels: ModuleType, cols: Any, rows: np.ndarray, guard: _Guard
+) -> tuple[np.ndarray, ...]:
+    """:func:`.candidate_words.side_words` of ``rows``, ``guard`` checked
+    between blocks of ``_COMPILED_BLOCK`` rows."""
+    if len(rows) <= _COMPILED_BLOCK:
+        guard.check()
+        return kernels.side_words(cols, rows)
+    parts = []
+    for start in range(0, len(rows), _COMPILED_BLOCK):
+        guard.check()
+        parts.append(
+            kernels.side_words(cols, rows[start : start + _COMPILED_BLOCK])
+        )
+    offsets = np.cumsum([0] + [len(p[0]) for p in parts[:-1]])
+    halves = [len(p[2]) // 2 for p in parts]
+    out = [np.concatenate([p[0] for p in parts])]
+    for f in range(1, 6):
+        # the pre words' entries of every block, then their post words'
+        got = [
+            p[f][side * h : (side + 1) * h] + (o if f == 1 else 0)
+            for side in (0, 1)
+            for p, h, o in zip(parts, halves, offsets, strict=True)
+        ]
+        out.append(np.concatenate(got))
+    return tuple(out)
+
+
+def _prune_on_arrays(
+    options: list[tuple[list, list]], guard: _Guard, kernels: ModuleType
+) -> list[tuple[list, list]] | None:
+    """:meth:`_Solver._prune` of many options on arrays: their atoms'
+    hills and nets read once, their words built and pruned compiled
+    (:func:`.candidate_words.chain_words`, :func:`_pareto_rows`); the
+    options kept, in their order. None where a level could leave int64."""
+    chains = [pre for pre, _post in options] + [post for _pre, post in options]
+    lens = np.fromiter(map(len, chains), dtype=np.int64, count=len(chains))
+    total = int(lens.sum())
+    try:
+        hill = np.fromiter(
+            (a.hill for c in chains for a in c), dtype=np.int64, count=total
+        )
+        net = np.fromiter(
+            (a.net for c in chains for a in c), dtype=np.int64, count=total
+        )
+    except OverflowError:
+        return None
+    if total:
+        widest = int(np.abs(hill).max()) + int(np.abs(net).max())
+        if widest * (int(lens.max()) + 1) >= INT64_SAFE:
+            return None
+    guard.check()
+    ptr = np.zeros(len(chains) + 1, dtype=np.int64)
+    np.cumsum(lens, out=ptr[1:])
+    words = kernels.chain_words(hill, net, ptr)
+    kept = _pareto_rows(words, np.arange(len(options)), guard, kernels)
+    return [options[k] for k in np.sort(kept).tolist()]
+
+
+def _pareto_rows(
+    words: tuple[np.ndarray, ...],
+    sel: np.ndarray,
+    guard: _Guard,
+    kernels: ModuleType,
+) -> np.ndarray:
+    """:func:`_pareto` on arrays: of the rows ``sel`` (their pre word ``k``
+    and post word ``m + k`` in ``words``, as :func:`_side_words` gives
+    them for ``m`` rows), those not dominated in both words, by
+    :func:`.candidate_words.pareto_steps` (``guard`` checked between
+    blocks of items)."""
+    flat, starts, lens, top, low, end = words
+    m = len(lens) // 2
+    perm = np.lexsort((top[m + sel], top[sel]))  # by pre peak, post peak
+    pre = np.ascontiguousarray(sel[perm])
+    post = pre + m
+    keys = np.stack(
+        [top[post], end[pre], end[post], low[pre], low[post], top[pre]],
+        axis=1,
+    )
+    n = len(pre)
+    if len(np.unique(end[pre] + end[post])) <= 1:  # grouped by final levels
+        _u, group = np.unique(keys[:, 1:3], axis=0, return_inverse=True)
+        group = np.ascontiguousarray(group.ravel(), dtype=np.int64)
+    else:
+        group = np.zeros(n, dtype=np.int64)
+    alive = np.zeros(n, dtype=np.bool_)
+    last = np.full(int(group.max(initial=0)) + 1, -1, dtype=np.int64)
+    prev = np.full(n, -1, dtype=np.int64)
+    for lo in range(0, n, _PARETO_BLOCK):
+        guard.check()
+        kernels.pareto_steps(
+            lo,
+            min(n, lo + _PARETO_BLOCK),
+            group,
+            keys,
+            pre,
+            post,
+            flat,
+            starts,
+            lens,
+            alive,
+            last,
+            prev,
+        )
+    return pre[alive]
+
+
 class _Candidates:
     """A fork's candidates: one option index per branch (``rows`` into
     ``table``, merged only when needed) and already merged ``extra`` ones.
@@ -1712,6 +1950,16 @@ class _Candidates:
         self.kernels: Any = None
         self._arrays: Any = False
         self._cache: dict[int, tuple[list[Atom], list[Atom]]] = {}
+
+    @classmethod
+    def on_arrays(
+        cls, table: list, rows: np.ndarray, kernels: ModuleType, cols: Any
+    ) -> _Candidates:
+        """Candidates whose options are already the compiled functions'
+        arrays ``cols`` (:func:`.candidate_words.prepare` of ``table``)."""
+        out = cls(table, rows, [])
+        out.kernels, out._arrays = kernels, cols
+        return out
 
     @classmethod
     def product(cls, opts: list[list]) -> _Candidates:
