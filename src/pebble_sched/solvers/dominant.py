@@ -1096,7 +1096,8 @@ class _Solver:
         peak_cut = None
         if cut is not None:
             assert release is not None
-            peak_cut = _PeakCut(opts, cut, release)
+            kernels = self.kernels(sum(map(len, opts)))
+            peak_cut = _PeakCut(opts, cut, release, kernels)
             opts = peak_cut.opts
             if not all(opts):  # (no candidate reaches it: not a fork's)
                 return None
@@ -1511,36 +1512,37 @@ class _PeakCut:
     candidates of higher peak.
     """
 
-    __slots__ = ("low_post", "low_pre", "opts", "peak", "release", "words")
+    __slots__ = ("levels", "low_post", "low_pre", "opts", "peak", "release")
 
-    def __init__(self, opts: list, peak: int, release: int) -> None:
+    def __init__(
+        self,
+        opts: list,
+        peak: int,
+        release: int,
+        kernels: ModuleType | None = None,
+    ) -> None:
         self.peak = peak
         self.release = release
-        words = [
-            [(_coarse_word(pre), _coarse_word(post)) for pre, post in o]
-            for o in opts
-        ]
-        self._lows(words)
+        levels = [_option_levels(o, kernels) for o in opts]
+        self._lows(levels)
         # each branch's options (``opts``) without those that exceed
-        # ``peak`` whatever the others choose, and their words
+        # ``peak`` whatever the others choose, and their ``levels``: the
+        # highest, lowest and final level before the release, the highest
+        # and lowest after it (from 0)
         self.opts: list[list] = []
-        self.words: list[list] = []
-        for k, (o, ws) in enumerate(zip(opts, words, strict=True)):
+        self.levels: list[tuple] = []
+        for k, (o, lv) in enumerate(zip(opts, levels, strict=True)):
             pre_top, post_top = self._tops([k])
-            kept = [
-                i
-                for i, (w, v) in enumerate(ws)
-                if max(w) <= pre_top and w[-1] + max(v) <= post_top
-            ]
-            self.opts.append([o[i] for i in kept])
-            self.words.append([ws[i] for i in kept])
-        if all(self.words):
-            self._lows(self.words)  # (the least levels rose)
+            ok = (lv[0] <= pre_top) & (lv[2] + lv[3] <= post_top)
+            self.opts.append([o[i] for i in np.flatnonzero(ok).tolist()])
+            self.levels.append(tuple(x[ok] for x in lv))
+        if all(self.opts):
+            self._lows(self.levels)  # (the least levels rose)
 
-    def _lows(self, words: list[list]) -> None:
+    def _lows(self, levels: list[tuple]) -> None:
         """Each branch's least levels before and after the release."""
-        self.low_pre = [min(min(w) for w, _v in ws) for ws in words]
-        self.low_post = [min(w[-1] + min(v) for w, v in ws) for ws in words]
+        self.low_pre = [lv[1].min() for lv in levels]
+        self.low_post = [(lv[2] + lv[4]).min() for lv in levels]
 
     def _tops(self, mine: list[int]) -> tuple[int, int]:
         """The highest pre-release peak, and post-release peak above the
@@ -1580,13 +1582,11 @@ class _PeakCut:
         (``b``, ``lb``) alone (numpy), before any merge. A merge's peak is
         at least either chain's peak plus the other's lowest level, and its
         pre-release chain ends at the sum of their nets."""
-        words = self.words[branch]
-        if not len(a) or not words:
+        if not len(a) or not self.opts[branch]:
             empty = np.zeros(0, dtype=np.int64)
             return empty, empty
         pre_top, post_top = self._tops(mine)
-        c, lc, nc = _word_columns([w for w, _v in words])
-        d, ld, _ = _word_columns([v for _w, v in words])
+        c, lc, nc, d, ld = self.levels[branch]
         col = (slice(None), None)
         net = na[col] + nc[None, :]
         pre = np.maximum(
@@ -1618,6 +1618,26 @@ class _PeakCut:
         and highest post-release ones, can still reach ``peak``."""
         pre, post = self._tops(mine)
         return (pre_top <= pre) & (pre_end + post_top <= post)
+
+
+def _option_levels(
+    options: list[tuple[list, list]], kernels: ModuleType | None
+) -> tuple[np.ndarray, ...]:
+    """The highest, lowest and final levels of the options' pre-release
+    chains, and the highest and lowest of their post-release ones, each
+    from 0 (their words' values: compiled with ``kernels``)."""
+    if kernels is not None:
+        words = _chain_words(
+            [pre for pre, _post in options] + [post for _pre, post in options],
+            kernels,
+        )
+        if words is not None:
+            _flat, _starts, _lens, top, low, end = words
+            m = len(options)
+            return top[:m], low[:m], end[:m], top[m:], low[m:]
+    pre = _word_columns([_coarse_word(pre) for pre, _post in options])
+    post = _word_columns([_coarse_word(post) for _pre, post in options])
+    return (*pre, *post[:2])
 
 
 def _word_columns(words: list) -> tuple[np.ndarray, ...]:
@@ -1854,6 +1874,19 @@ def _prune_on_arrays(
     (:func:`.candidate_words.chain_words`, :func:`_pareto_rows`); the
     options kept, in their order. None where a level could leave int64."""
     chains = [pre for pre, _post in options] + [post for _pre, post in options]
+    words = _chain_words(chains, kernels)
+    if words is None:
+        return None
+    guard.check()
+    kept = _pareto_rows(words, np.arange(len(options)), guard, kernels)
+    return [options[k] for k in np.sort(kept).tolist()]
+
+
+def _chain_words(
+    chains: list[list[Atom]], kernels: ModuleType
+) -> tuple[np.ndarray, ...] | None:
+    """:func:`.candidate_words.chain_words` of the chains, their atoms'
+    hills and nets read once; None where a level could leave int64."""
     lens = np.fromiter(map(len, chains), dtype=np.int64, count=len(chains))
     total = int(lens.sum())
     try:
@@ -1866,15 +1899,14 @@ def _prune_on_arrays(
     except OverflowError:
         return None
     if total:
-        widest = int(np.abs(hill).max()) + int(np.abs(net).max())
+        widest = max(int(hill.max()), -int(hill.min())) + max(
+            int(net.max()), -int(net.min())
+        )
         if widest * (int(lens.max()) + 1) >= INT64_SAFE:
             return None
-    guard.check()
     ptr = np.zeros(len(chains) + 1, dtype=np.int64)
     np.cumsum(lens, out=ptr[1:])
-    words = kernels.chain_words(hill, net, ptr)
-    kept = _pareto_rows(words, np.arange(len(options)), guard, kernels)
-    return [options[k] for k in np.sort(kept).tolist()]
+    return kernels.chain_words(hill, net, ptr)
 
 
 def _pareto_rows(
