@@ -725,7 +725,9 @@ class _Solver:
                 got = self.nested_options(t)
                 if got is None:  # beyond the budgets
                     return None
-                opts.append(self._prune(got))
+                # (options from pruned combinations are kept as they are:
+                # the few others are not worth wording them all again)
+                opts.append(got if t.cache["pruned"] else self._prune(got))
         if flat:
             family = self._threshold_combos(flat)
             if family is None:
@@ -759,6 +761,14 @@ class _Solver:
         if got is not None:
             return got or None
         combos = self._mixed_combos(t.subs)
+        # pruned (dominated ones dropped) before w1 and the rest are
+        # joined to them: a post-release chain that dominates another and
+        # ends at the same level still does with the same atoms after it
+        t.cache["pruned"] = not isinstance(combos, _Candidates)
+        if isinstance(combos, _Candidates):
+            got = self._pruned_rows(combos)
+            if got is not None:
+                combos, t.cache["pruned"] = got, True
         out: list[tuple[list, list]] = []
         if combos is not None:
             for pre, post in combos:
@@ -1010,6 +1020,29 @@ class _Solver:
         if hurry:
             return None
         return self._pareto_combos(opts, budget, cut, release)
+
+    def _pruned_rows(self, combos: _Candidates) -> list | None:
+        """The merged (pre, post) chains of the candidates (rows, none
+        merged yet) not dominated in both words, on arrays (their words
+        compiled, :func:`_pareto_rows`); None when few, not all rows, or
+        not on arrays (no compiled functions, levels past int64, or past
+        three quarters of a time limit)."""
+        if combos.extra or len(combos.rows) <= PRUNE_FROM:
+            return None
+        kernels = self.kernels(len(combos.rows))
+        if kernels is None:
+            return None
+        cols = kernels.prepare(combos.table, 0)
+        if cols is None:
+            return None
+        try:
+            words = _side_words(kernels, cols, combos.rows, self.guard)
+            kept = _pareto_rows(
+                words, np.arange(len(combos.rows)), self.guard, kernels
+            )
+        except TimeUp:
+            return None
+        return [combos.chains(k) for k in np.sort(kept).tolist()]
 
     def _prune(self, options: list[tuple[list, list]]) -> list:
         """A branch's options minus those dominated in both words (as in
@@ -1930,8 +1963,9 @@ def _pareto_rows(
         axis=1,
     )
     n = len(pre)
-    if len(np.unique(end[pre] + end[post])) <= 1:  # grouped by final levels
-        _u, group = np.unique(keys[:, 1:3], axis=0, return_inverse=True)
+    if len(np.unique(end[pre] + end[post])) <= 1:
+        # grouped by final levels (the pre-release one says both)
+        _u, group = np.unique(end[pre], return_inverse=True)
         group = np.ascontiguousarray(group.ravel(), dtype=np.int64)
     else:
         group = np.zeros(n, dtype=np.int64)

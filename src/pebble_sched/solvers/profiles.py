@@ -165,9 +165,11 @@ def join(
 ) -> list[Atom]:
     """``canonical([*head, *middle, *tail])`` for canonical head and tail.
 
-    Only the atoms around ``middle`` can merge: head's keys are computed
-    from its end as far as needed, and tail is appended as it is from its
-    first atom that does not merge (its keys only grow after it).
+    Only the atoms around ``middle`` can merge: head is read from its end
+    as far as needed, and tail is appended as it is from its first atom
+    that does not merge (its keys only grow after it). Merges are done on
+    numbers, and each merged atom is built once, at the end (with the
+    items rope :meth:`Atom.then` would give).
 
     Examples
     --------
@@ -175,34 +177,51 @@ def join(
     >>> join(h, [Atom(0, -4, 9)], t) == canonical([*h, Atom(0, -4, 9), *t])
     True
     """
-    stack = list(head)
-    keys: list = [None] * len(stack)  # computed from the end when needed
-
-    def push(atom: Atom) -> bool:
-        """Push with merges; True when nothing merged."""
-        key = preference(atom)
-        merged = False
-        while stack:
-            top = keys[-1]
-            if top is None:
-                top = keys[-1] = preference(stack[-1])
-            if key >= top:
+    cut = len(head)  # head[:cut] is untouched
+    # after it: (hill, net, items, key, atom), atom the unmerged one or
+    # None (merged atoms are built once, at the end)
+    stack: list[tuple] = []
+    rest = len(tail)  # tail[rest:] is appended as it is
+    middle_len = len(middle)
+    for t, atom in enumerate(itertools.chain(middle, tail)):
+        key = atom.key
+        hill = net = items = None  # (the atom's, once merged)
+        while True:
+            if stack:
+                h0, n0, i0, k0, _a = stack[-1]
+            elif cut:
+                top = head[cut - 1]
+                h0, n0, i0, k0 = top.hill, top.net, top.items, top.key
+            else:
                 break
-            atom = stack.pop().then(atom)
-            keys.pop()
-            key = preference(atom)
-            merged = True
-        stack.append(atom)
-        keys.append(key)
-        return not merged
-
-    for atom in middle:
-        push(atom)
-    for i, atom in enumerate(tail):
-        if push(atom):
-            stack.extend(tail[i + 1 :])
-            break
-    return stack
+            if key >= k0:
+                break
+            if stack:
+                stack.pop()
+            else:
+                cut -= 1
+            if hill is None:
+                hill, net, items = atom.hill, atom.net, atom.items
+            # Atom.then, inlined
+            hill, net, items = max(h0, n0 + hill), n0 + net, (i0, items)
+            key = (
+                (0, hill)
+                if net < 0
+                else (1, 0)
+                if net == 0
+                else (2, net - hill)
+            )
+        if hill is None:
+            stack.append((atom.hill, atom.net, atom.items, key, atom))
+            if t >= middle_len:  # a tail atom that merged with nothing
+                rest = t + 1 - middle_len
+                break
+        else:
+            stack.append((hill, net, items, key, None))
+    out = list(head[:cut])
+    out += [x[4] if x[4] is not None else Atom(*x[:3]) for x in stack]
+    out += tail[rest:]
+    return out
 
 
 def joined_word(
