@@ -358,8 +358,7 @@ def _side(g, ptr, idx, hill, net, word, heads, ends):
 @_jit
 def _side_words(rows, s0, s1, base, p0, i0, h0, n0, p1, i1, h1, n1):
     m, d = rows.shape
-    f0 = np.empty(s0[m], dtype=np.int64)
-    f1 = np.empty(s1[m], dtype=np.int64)
+    flat = np.empty(s1[m], dtype=np.int64)  # (s1 starts past s0's end)
     out = np.empty((m, 6), dtype=np.int64)
     g = np.empty(d, dtype=np.int64)
     heads = np.empty(d, dtype=np.int64)
@@ -368,14 +367,14 @@ def _side_words(rows, s0, s1, base, p0, i0, h0, n0, p1, i1, h1, n1):
         for b in range(d):
             g[b] = base[b] + rows[r, b]
         n, top, low = _side(
-            g, p0, i0, h0, n0, f0[s0[r] : s0[r + 1]], heads, ends
+            g, p0, i0, h0, n0, flat[s0[r] : s0[r + 1]], heads, ends
         )
         out[r, 0], out[r, 1], out[r, 2] = n, top, low
         n, top, low = _side(
-            g, p1, i1, h1, n1, f1[s1[r] : s1[r + 1]], heads, ends
+            g, p1, i1, h1, n1, flat[s1[r] : s1[r + 1]], heads, ends
         )
         out[r, 3], out[r, 4], out[r, 5] = n, top, low
-    return f0, f1, out
+    return flat, out
 
 
 def side_words(c: Columns, rows: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -391,15 +390,13 @@ def side_words(c: Columns, rows: np.ndarray) -> tuple[np.ndarray, ...]:
     rows = np.ascontiguousarray(rows, dtype=np.int64)
     m, d = rows.shape
     g = c.base[None, :d] + rows
-    starts = []
-    for s in (0, 1):
-        atoms = np.diff(c.ptr[s])[g].sum(axis=1)
-        first = np.zeros(m + 1, dtype=np.int64)
-        np.cumsum(2 * atoms + 1, out=first[1:])
-        starts.append(first)
-    f0, f1, out = _side_words(rows, starts[0], starts[1], *c.arrays())
-    flat = np.concatenate([f0, f1])
-    first = np.concatenate([starts[0][:-1], starts[1][:-1] + len(f0)])
+    sizes = np.concatenate(
+        [2 * np.diff(c.ptr[s])[g].sum(axis=1) + 1 for s in (0, 1)]
+    )
+    starts = np.zeros(2 * m + 1, dtype=np.int64)
+    np.cumsum(sizes, out=starts[1:])
+    flat, out = _side_words(rows, starts[: m + 1], starts[m:], *c.arrays())
+    first = starts[:-1]
     lens = np.concatenate([out[:, 0], out[:, 3]])
     end = flat[first + lens - 1]
     top = np.concatenate([out[:, 1], out[:, 4]])

@@ -2132,12 +2132,15 @@ class _Candidates:
             if packed is None:
                 return None
             parts.append(packed)
-        flat = np.concatenate([p[0] for p in parts])
-        sizes = np.cumsum([0] + [len(p[0]) for p in parts[:-1]])
-        starts = np.concatenate(
-            [p[1] + s for p, s in zip(parts, sizes, strict=True)]
-        )
-        lens = np.concatenate([p[2] for p in parts])
+        if len(parts) == 1:  # (no copy: the words take some room)
+            flat, starts, lens = parts[0]
+        else:
+            flat = np.concatenate([p[0] for p in parts])
+            sizes = np.cumsum([0] + [len(p[0]) for p in parts[:-1]])
+            starts = np.concatenate(
+                [p[1] + s for p, s in zip(parts, sizes, strict=True)]
+            )
+            lens = np.concatenate([p[2] for p in parts])
         check()
         k, every = self.kernels.choose(flat, starts, lens)
         return [*mine, *others][k], every
