@@ -405,14 +405,17 @@ class _Solver:
             candidate_words.warm()
             self._kernels = candidate_words
 
-    def kernels(self, size: int) -> ModuleType | None:
+    def kernels(self, size: int, count: bool = True) -> ModuleType | None:
         """:mod:`.candidate_words` for ``size`` candidates or items when
         they are at least ``_COMPILED_MIN`` and :meth:`load_kernels` loaded
         it (loaded here once the work in Python reaches
-        ``LAZY_LOAD_WORK``)."""
+        ``LAZY_LOAD_WORK``; without ``count``, work that is counted where
+        it is done in Python: only when already loaded)."""
         if size < _COMPILED_MIN:
             return None
         if self._kernels is False:
+            if not count:
+                return None
             self._python_work += size
             if self._python_work < LAZY_LOAD_WORK:
                 return None
@@ -685,7 +688,7 @@ class _Solver:
         if not isinstance(combos, _Candidates):
             combos = _Candidates([], np.zeros((0, 0), dtype=np.int64), combos)
         if combos.kernels is None:
-            combos.kernels = self.kernels(len(combos.rows))
+            combos.kernels = self.kernels(len(combos.rows), count=False)
         least = min(combos.peaks(release, self.check))
         proven = self._mixed_combos(trees, least, release)
         if proven is not None:
@@ -1029,7 +1032,7 @@ class _Solver:
         three quarters of a time limit)."""
         if combos.extra or len(combos.rows) <= PRUNE_FROM:
             return None
-        kernels = self.kernels(len(combos.rows))
+        kernels = self.kernels(len(combos.rows), count=False)
         if kernels is None:
             return None
         cols = kernels.prepare(combos.table, 0)
@@ -1049,7 +1052,7 @@ class _Solver:
         :meth:`_pareto_combos`); small lists are kept as they are."""
         if len(options) <= PRUNE_FROM:
             return options
-        kernels = self.kernels(len(options))
+        kernels = self.kernels(len(options), count=False)
         if kernels is not None:
             try:
                 got = _prune_on_arrays(options, self.guard, kernels)
@@ -1129,14 +1132,16 @@ class _Solver:
         peak_cut = None
         if cut is not None:
             assert release is not None
-            kernels = self.kernels(sum(map(len, opts)))
+            kernels = self.kernels(sum(map(len, opts)), count=False)
             peak_cut = _PeakCut(opts, cut, release, kernels)
             opts = peak_cut.opts
             if not all(opts):  # (no candidate reaches it: not a fork's)
                 return None
         order = sorted(range(len(opts)), key=lambda k: len(opts[k]))
         if len(opts) >= 2:
-            kernels = self.kernels(len(opts[order[0]]) * len(opts[order[1]]))
+            kernels = self.kernels(
+                len(opts[order[0]]) * len(opts[order[1]]), count=False
+            )
             if kernels is not None:
                 got = self._combos_on_arrays(
                     [opts[j] for j in order],
