@@ -300,14 +300,23 @@ def test_large_sp_graphs_get_a_proof_pass(monkeypatch, method):
     monkeypatch.setattr(module, "SP_PROOF_NODES_PER_S", 1)  # 75 s needed
     if candidate_words.COMPILED:
         s = solve(g, method, time_limit=20)
-        assert s.stats["sp_proof"]["exact"]  # (at 4,000 nodes a second)
+        assert s.stats["sp_proof"]["exact"]  # (at the compiled rate)
     monkeypatch.setattr(module, "SP_PROOF_NODES_PER_S_COMPILED", 1)
     s = solve(g, method, time_limit=20)
     assert "sp_proof" not in s.stats
     if method == "sp":  # (auto's other searches may prove it)
         assert s.status is Status.FEASIBLE and s.lower_bound == 460
     monkeypatch.setattr(module, "SP_PROOF_NODES_PER_S_COMPILED", 4000)
+    # the compiled rate with the time the solver needs to load numba, or
+    # once this process compiled it
+    if candidate_words.COMPILED:
+        monkeypatch.setattr(candidate_words, "ready", lambda: False)
+        assert module._proof_rate(module.COMPILE_S + 1) == 4000
+        assert module._proof_rate(module.COMPILE_S + 0.5) == 1
+        monkeypatch.setattr(candidate_words, "ready", lambda: True)
+        assert module._proof_rate(1.0) == 4000
     monkeypatch.setattr(candidate_words, "COMPILED", False)
+    assert module._proof_rate(100.0) == 1
     s = solve(g, method, time_limit=20)
     assert "sp_proof" not in s.stats
 

@@ -28,7 +28,13 @@ from .runtime import Callbacks, Deadline, TimeUp, Tracker
 from .schedule import Schedule, Status
 from .solvers.brute_force import MAX_NODES, brute_force
 from .solvers.cpsat import CpSatModel
-from .solvers.dominant import LARGE, SP_FAMILIES, sp_order, sp_supported
+from .solvers.dominant import (
+    COMPILE_S,
+    LARGE,
+    SP_FAMILIES,
+    sp_order,
+    sp_supported,
+)
 from .solvers.heuristics import (
     HeuristicParams,
     heuristic_schedule,
@@ -525,11 +531,16 @@ def _prove_sp(
     return order, peak, bound, False
 
 
-def _proof_rate() -> int:
-    """Nodes per second and process expected of the threshold pass."""
+def _proof_rate(left: float) -> int:
+    """Nodes per second and process expected of the threshold pass with
+    ``left`` seconds: compiled where numba is installed and either
+    compiled in this process already or given the time the SP solver asks
+    before loading it (``COMPILE_S``, and a second for its set-up)."""
     from .solvers import candidate_words  # (imports numba, if it can)
 
-    if candidate_words.COMPILED:
+    if candidate_words.COMPILED and (
+        candidate_words.ready() or left >= COMPILE_S + 1.0
+    ):
         return SP_PROOF_NODES_PER_S_COMPILED
     return SP_PROOF_NODES_PER_S
 
@@ -566,7 +577,7 @@ def _threshold_first(graph, deadline, family, workers, dec, callbacks):
             workers * SP_NODES_PER_S_LARGE * AUTO_SP_SHARE
         )
         left = deadline.remaining() - reserve
-        if left < graph.n / (workers * _proof_rate()):
+        if left < graph.n / (workers * _proof_rate(left)):
             return None
         limit = Deadline(left)
     got = _threshold_pass(graph, limit, workers, dec, callbacks, first=True)
@@ -619,7 +630,7 @@ def _sp_proof(graph, deadline, workers, family, dec, callbacks):
     meanwhile."""
     if family != "auto" or graph.n <= LARGE:
         return None
-    need = graph.n / (workers * _proof_rate())
+    need = graph.n / (workers * _proof_rate(deadline.remaining()))
     timed = math.isfinite(deadline.remaining())
     if timed and deadline.remaining() < need:
         return None
@@ -833,9 +844,10 @@ SP_NODES_PER_S_LARGE = 9_000
 #: (10^5 nodes: 13 to 25 s in two processes, 20 s expected), without a
 #: time limit up to ``AUTO_SP_PROOF_MAX_NODES`` nodes.
 SP_PROOF_NODES_PER_S = 2_500
-#: The same with numba installed (the fork candidates on compiled arrays:
-#: 10^5 nodes in 7.8 to 16.9 s with two processes, 12.5 s expected).
-SP_PROOF_NODES_PER_S_COMPILED = 4_000
+#: The same with numba installed (the fork candidates, their partial
+#: combinations and the branches' options on compiled arrays: 10^5 nodes
+#: in 4.5 to 7.5 s with two processes on 2026-12-01, 8.3 s expected).
+SP_PROOF_NODES_PER_S_COMPILED = 6_000
 AUTO_SP_PROOF_MAX_NODES = 200_000
 #: The fork relaxation's bound needs this much per node before its own
 #: deadline checks begin (finding the nested reads, building the relaxed

@@ -53,6 +53,7 @@ __all__ = [
     "pareto_steps",
     "peaks",
     "prepare",
+    "ready",
     "side_words",
     "warm",
     "words",
@@ -640,6 +641,12 @@ def pareto_steps(
         alive[i] = True
         prev[i] = last[g]
         last[g] = i
+
+
+def ready() -> bool:
+    """Whether the functions are compiled in this process already (by
+    :func:`warm` or a solver's use): using them then costs nothing more."""
+    return COMPILED and bool(_peaks.signatures)
 
 
 def warm() -> None:

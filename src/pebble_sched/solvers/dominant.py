@@ -114,6 +114,7 @@ from __future__ import annotations
 import itertools
 import math
 import os
+import sys
 import threading
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
@@ -395,9 +396,14 @@ class _Solver:
         graph is large enough to repay it (``COMPILED_MIN_NODES``) or its
         forks have compared ``LAZY_LOAD_WORK`` candidates and items in
         Python, and, under a time limit, while ``COMPILE_S`` seconds are
-        left."""
+        left (or whatever is left, once an earlier solver of this process
+        compiled them)."""
         self._kernels = None
         if self.deadline is not None and self.deadline.remaining() < COMPILE_S:
+            # (unless an earlier solver of this process compiled them)
+            done = sys.modules.get(f"{__package__}.candidate_words")
+            if done is not None and done.ready():
+                self._kernels = done
             return
         from . import candidate_words  # (numba imported there, if it can be)
 
