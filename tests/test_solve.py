@@ -321,6 +321,41 @@ def test_large_sp_graphs_get_a_proof_pass(monkeypatch, method):
     assert "sp_proof" not in s.stats
 
 
+def test_auto_compiles_the_sp_arrays_against_the_whole_limit(monkeypatch):
+    """Tests that ``auto`` compiles the SP solver's array functions before
+    its passes on a large SP graph under a limit (each pass gets a part of
+    the limit, under which a solver would not start compiling), only
+    with ``COMPILE_S`` left and not twice; the answer unchanged."""
+    import importlib
+
+    from pebble_sched.generators import series_parallel
+    from pebble_sched.runtime import Deadline
+    from pebble_sched.solvers import candidate_words
+
+    module = importlib.import_module("pebble_sched.solve")
+    warmed = []
+    monkeypatch.setattr(candidate_words, "warm", lambda: warmed.append(1))
+    monkeypatch.setattr(candidate_words, "ready", lambda: False)
+    monkeypatch.setattr(module, "COMPILED_MIN_NODES", 100)
+    g = series_parallel(150, seed=41, max_out_degree=6)
+    module._warm_kernels(g, Deadline(module.COMPILE_S - 1))
+    assert warmed == []
+    module._warm_kernels(g, Deadline(module.COMPILE_S + 1))
+    assert warmed == ([1] if candidate_words.COMPILED else [])
+    monkeypatch.setattr(candidate_words, "ready", lambda: True)
+    module._warm_kernels(g, Deadline(60))
+    assert len(warmed) <= 1
+    monkeypatch.setattr(candidate_words, "ready", lambda: False)
+    warmed.clear()
+    s = solve(g, time_limit=30)
+    assert warmed == ([1] if candidate_words.COMPILED else [])
+    assert s.status is Status.OPTIMAL and s.peak == 472
+    small = series_parallel(60, seed=41, max_out_degree=6)
+    warmed.clear()
+    module._warm_kernels(small, Deadline(60))
+    assert warmed == []
+
+
 @pytest.mark.parametrize("method", ["sp", "auto"])
 def test_the_threshold_pass_first_or_after_a_first_pass(monkeypatch, method):
     """Tests the ways to prove an SP order above LARGE nodes (lowered

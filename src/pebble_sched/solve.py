@@ -30,6 +30,7 @@ from .solvers.brute_force import MAX_NODES, brute_force
 from .solvers.cpsat import CpSatModel
 from .solvers.dominant import (
     COMPILE_S,
+    COMPILED_MIN_NODES,
     LARGE,
     SP_FAMILIES,
     sp_order,
@@ -529,6 +530,22 @@ def _prove_sp(
     except KeyboardInterrupt:
         stats["interrupted"] = "ctrl-c"
     return order, peak, bound, False
+
+
+def _warm_kernels(graph: Graph, deadline: Deadline) -> None:
+    """Compile the SP solver's array functions (numba, where installed)
+    now, for an SP graph large enough to load them at once
+    (``COMPILED_MIN_NODES``), when the time left allows it: the passes
+    after this get parts of the limit, and under ``COMPILE_S`` a solver
+    does not start the compilation itself (with a cold cache, about 4 s
+    without a deadline check). Without this, `-t 15` at 10^5 nodes ran
+    its first pass in Python, and had no time left for the proof."""
+    if graph.n < COMPILED_MIN_NODES or deadline.remaining() < COMPILE_S:
+        return
+    from .solvers import candidate_words  # (imports numba, if it can)
+
+    if candidate_words.COMPILED and not candidate_words.ready():
+        candidate_words.warm()
 
 
 def _proof_rate(left: float) -> int:
@@ -1055,6 +1072,8 @@ def _portfolio(
     # solver's (inexact) first, the Liu relaxation's
     found: list[tuple[Any, int, str]] = []
     if graph.n <= limit and enough and (is_sp or split):
+        if is_sp and timed:
+            _warm_kernels(graph, deadline)
         try:
             got = _threshold_first(
                 graph, deadline, sp_family, workers, dec, callbacks
