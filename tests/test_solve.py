@@ -3,6 +3,7 @@
 import math
 import time
 
+import numpy as np
 import pytest
 from hypothesis import given
 
@@ -69,6 +70,25 @@ def test_time_limit_honoured():
     elapsed = time.monotonic() - t0
     assert elapsed < 4.0  # 1 s of search + evaluation and bounds
     assert s.peak >= s.lower_bound
+
+
+def test_a_limit_keeps_time_back_for_wrapping_up():
+    """Tests the seconds kept back from a time limit for the steps after
+    the methods' last deadline checks: none without a limit, in
+    proportion to the nodes and edges, at most a tenth of the limit; and
+    the DAG order of the Liu relaxation stopping at the deadline."""
+    from pebble_sched.runtime import Deadline, TimeUp
+    from pebble_sched.solve import WRAP_UP_S_PER_ITEM, _wrap_up
+    from pebble_sched.solvers.heuristics import priority_order
+
+    g = layered(20000, seed=3)
+    assert _wrap_up(g, math.inf) == _wrap_up(g, None) == 0.0
+    assert _wrap_up(g, 600.0) == WRAP_UP_S_PER_ITEM * (g.n + g.m)
+    assert _wrap_up(g, 0.01) == pytest.approx(0.001)
+    assert _wrap_up(g, -1.0) == 0.0
+    with pytest.raises(TimeUp):
+        priority_order(g, np.arange(g.n), Deadline(0.0))
+    assert len(priority_order(g, np.arange(g.n), Deadline(60.0))) == g.n
 
 
 def test_schedule_rejects_false_claims():

@@ -99,10 +99,13 @@ class HeuristicParams:
             raise ValueError("candidates must be positive.")
 
 
-def priority_order(graph: Graph, priority: np.ndarray) -> np.ndarray:
+def priority_order(
+    graph: Graph, priority: np.ndarray, deadline: Deadline | None = None
+) -> np.ndarray:
     """The topological order that always runs the ready node of least priority.
 
-    Ties are broken by node index. O((n + m) log n).
+    Ties are broken by node index. O((n + m) log n). ``deadline``: checked
+    every few thousand nodes (``TimeUp``).
     """
     n = graph.n
     prio = priority.tolist()
@@ -112,6 +115,8 @@ def priority_order(graph: Graph, priority: np.ndarray) -> np.ndarray:
     heapq.heapify(heap)
     order = []
     while heap:
+        if deadline is not None and len(order) % 8192 == 0:
+            deadline.check()
         _, v = heapq.heappop(heap)
         order.append(v)
         for k in range(sp[v], sp[v + 1]):
@@ -130,7 +135,7 @@ def liu_relaxation_order(
     Each node's parent is its successor that runs last in ``reference``;
     Liu's algorithm orders the resulting in-forest optimally; the DAG order
     follows that forest order as closely as the edges allow. ``deadline``:
-    checked during Liu's algorithm (``TimeUp``).
+    checked during Liu's algorithm and the DAG order (``TimeUp``).
     """
     n = graph.n
     pos = np.empty(n, dtype=np.int64)
@@ -163,7 +168,7 @@ def liu_relaxation_order(
     )
     rank = np.empty(n, dtype=np.int64)
     rank[np.array(tree_order, dtype=np.int64)] = np.arange(n)
-    return priority_order(graph, rank)
+    return priority_order(graph, rank, deadline)
 
 
 class _Search:

@@ -164,10 +164,14 @@ def decompose(graph: Graph, deadline: Deadline | None = None) -> SPResult:
         else:
             branches.append(label)
 
+    if deadline is not None:  # (the set-up takes 0.15 s at 10^5 nodes)
+        deadline.check()
     for a, b in zip(
         graph.edge_src.tolist(), graph.edge_dst.tolist(), strict=True
     ):
         add(a, b, leaf)
+    if deadline is not None:
+        deadline.check()
     if n == S:
         for v in src:
             add(S, v, leaf)
