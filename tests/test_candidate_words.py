@@ -41,6 +41,7 @@ _KERNELS = (
     "pareto_steps",
     "_beats",
     "_no_higher",
+    "_step",
     "_side",
     "_side_words",
     "_chain_words",
@@ -319,6 +320,84 @@ def test_the_solver_on_arrays_gives_the_python_answers(seed, n, d, family):
     assert evaluate_indices(g, arrays.order).peak == arrays.peak
     if python.exact:
         assert arrays.peak == python.peak
+
+
+@settings(deadline=None, max_examples=25)
+@given(
+    st.integers(0, 2**31),
+    st.integers(30, 160),
+    st.sampled_from([2, 3, 4, 6]),
+    st.sampled_from(["auto", "threshold"]),
+)
+def test_pruned_combinations_on_arrays_give_the_python_answers(
+    seed, n, d, family
+):
+    """Tests the SP solver with small budgets, so that forks prune their
+    partial combinations, branches their options and nested branches
+    their combinations, on arrays, against the same budgets in Python:
+    the same peak where Python's is exact, the same exactness, an order
+    the evaluator agrees with."""
+    if not candidate_words.COMPILED:
+        pytest.skip("numba is not installed")
+    rng = np.random.default_rng(seed)
+    g = series_parallel(n, seed=seed, max_out_degree=d)
+    g = g.replace(
+        size=rng.integers(0, 30, g.n), workspace=rng.integers(0, 9, g.n)
+    )
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(dominant, "MAX_CANDIDATES", 50)
+        mp.setattr(dominant, "PRUNE_FROM", 4)
+        with mp.context() as python_mp:
+            python_mp.setattr(candidate_words, "COMPILED", False)
+            python = sp_order(g, family=family, max_candidates=50)
+        mp.setattr(dominant, "_COMPILED_MIN", 1)
+        mp.setattr(dominant, "COMPILED_MIN_NODES", 0)
+        arrays = sp_order(g, family=family, max_candidates=50)
+    assert arrays.exact == python.exact
+    assert evaluate_indices(g, arrays.order).peak == arrays.peak
+    if python.exact:
+        assert arrays.peak == python.peak
+
+
+def test_small_budgets_take_the_array_paths(monkeypatch):
+    """Tests that the budgets of the test above send forks through the
+    array paths (partial combinations, option lists, nested branches'
+    combinations), so that it compares them."""
+    if not candidate_words.COMPILED:
+        pytest.skip("numba is not installed")
+    monkeypatch.setattr(dominant, "MAX_CANDIDATES", 50)
+    monkeypatch.setattr(dominant, "PRUNE_FROM", 4)
+    monkeypatch.setattr(dominant, "_COMPILED_MIN", 1)
+    monkeypatch.setattr(dominant, "COMPILED_MIN_NODES", 0)
+    calls = {"combos": 0, "options": 0, "nested": 0}
+
+    def counted(name, fn):
+        def run(*args):
+            got = fn(*args)
+            calls[name] += got is not None
+            return got
+
+        return run
+
+    monkeypatch.setattr(
+        dominant._Solver,
+        "_combos_on_arrays",
+        counted("combos", dominant._Solver._combos_on_arrays),
+    )
+    monkeypatch.setattr(
+        dominant,
+        "_prune_on_arrays",
+        counted("options", dominant._prune_on_arrays),
+    )
+    monkeypatch.setattr(
+        dominant._Solver,
+        "_pruned_rows",
+        counted("nested", dominant._Solver._pruned_rows),
+    )
+    for seed in range(6):
+        g = series_parallel(150, seed=seed, max_out_degree=4)
+        sp_order(g, family="threshold", max_candidates=50)
+    assert all(calls.values()), calls
 
 
 def test_pruned_forks_keep_their_least_peak_pairs_on_arrays(monkeypatch):

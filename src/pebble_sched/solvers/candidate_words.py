@@ -337,6 +337,18 @@ def words(
 
 
 @_jit
+def _step(word, n, level, top, low, hill, net):
+    """An atom of ``hill`` and ``net`` at ``level`` pushed onto the word
+    ``word[:n]`` of highest value ``top`` and lowest ``low``: the new
+    ``(n, level, top, low)``."""
+    x = level + hill
+    n = _push(word, n, x)
+    level += net
+    n = _push(word, n, level)
+    return n, level, max(top, x, level), min(low, x, level)
+
+
+@_jit
 def _side(g, ptr, idx, hill, net, word, heads, ends):
     """The reduced word, from level 0, of the merge of the options ``g``
     on one side, into ``word``: ``(length, highest, lowest)``."""
@@ -348,12 +360,9 @@ def _side(g, ptr, idx, hill, net, word, heads, ends):
         col = _next(idx, heads, ends)
         if col < 0:
             return n, top, low
-        x = level + hill[col]
-        n = _push(word, n, x)
-        level += net[col]
-        n = _push(word, n, level)
-        top = max(top, x, level)
-        low = min(low, x, level)
+        n, level, top, low = _step(
+            word, n, level, top, low, hill[col], net[col]
+        )
 
 
 @_jit
@@ -416,12 +425,9 @@ def _chain_words(hill, net, ptr, starts):
         n = 1
         level = top = low = 0
         for i in range(ptr[c], ptr[c + 1]):
-            x = level + hill[i]
-            n = _push(word, n, x)
-            level += net[i]
-            n = _push(word, n, level)
-            top = max(top, x, level)
-            low = min(low, x, level)
+            n, level, top, low = _step(
+                word, n, level, top, low, hill[i], net[i]
+            )
         out[c, 0], out[c, 1], out[c, 2] = n, top, low
     return flat, out
 

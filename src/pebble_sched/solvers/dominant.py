@@ -1859,8 +1859,28 @@ def _compiled_pareto(items, keys, same_sum, deadline, kernels) -> list | None:
     table[:, :5] = keys
     table[:, 5] = [x[4] for x in items]
     pre = np.arange(0, 2 * m, 2, dtype=np.int64)
+    alive = _pareto_steps(
+        kernels, deadline, group, table, pre, pre + 1, (flat, starts, lens)
+    )
+    return [items[k][:4] for k in np.flatnonzero(alive).tolist()]
+
+
+def _pareto_steps(
+    kernels: ModuleType,
+    deadline: Deadline | _Guard | None,
+    group: np.ndarray,
+    keys: np.ndarray,
+    pre: np.ndarray,
+    post: np.ndarray,
+    words: tuple[np.ndarray, ...],
+) -> np.ndarray:
+    """Which items survive :func:`.candidate_words.pareto_steps` (sorted
+    by their peaks; ``keys`` as it takes them, groups numbered from 0,
+    words ``pre[i]`` and ``post[i]`` of ``words``: flat, starts, lens),
+    run on blocks of items, ``deadline`` checked between them."""
+    m = len(pre)
     alive = np.zeros(m, dtype=np.bool_)
-    last = np.full(len(groups), -1, dtype=np.int64)
+    last = np.full(int(group.max(initial=0)) + 1, -1, dtype=np.int64)
     prev = np.full(m, -1, dtype=np.int64)
     for lo in range(0, m, _PARETO_BLOCK):
         if deadline is not None:
@@ -1869,17 +1889,15 @@ def _compiled_pareto(items, keys, same_sum, deadline, kernels) -> list | None:
             lo,
             min(m, lo + _PARETO_BLOCK),
             group,
-            table,
+            keys,
             pre,
-            pre + 1,
-            flat,
-            starts,
-            lens,
+            post,
+            *words,
             alive,
             last,
             prev,
         )
-    return [items[k][:4] for k in np.flatnonzero(alive).tolist()]
+    return alive
 
 
 def _side_words(
@@ -1973,32 +1991,15 @@ def _pareto_rows(
         [top[post], end[pre], end[post], low[pre], low[post], top[pre]],
         axis=1,
     )
-    n = len(pre)
     if len(np.unique(end[pre] + end[post])) <= 1:
         # grouped by final levels (the pre-release one says both)
         _u, group = np.unique(end[pre], return_inverse=True)
         group = np.ascontiguousarray(group.ravel(), dtype=np.int64)
     else:
-        group = np.zeros(n, dtype=np.int64)
-    alive = np.zeros(n, dtype=np.bool_)
-    last = np.full(int(group.max(initial=0)) + 1, -1, dtype=np.int64)
-    prev = np.full(n, -1, dtype=np.int64)
-    for lo in range(0, n, _PARETO_BLOCK):
-        guard.check()
-        kernels.pareto_steps(
-            lo,
-            min(n, lo + _PARETO_BLOCK),
-            group,
-            keys,
-            pre,
-            post,
-            flat,
-            starts,
-            lens,
-            alive,
-            last,
-            prev,
-        )
+        group = np.zeros(len(pre), dtype=np.int64)
+    alive = _pareto_steps(
+        kernels, guard, group, keys, pre, post, (flat, starts, lens)
+    )
     return pre[alive]
 
 
