@@ -302,11 +302,7 @@ def test_the_solver_on_arrays_gives_the_python_answers(seed, n, d, family):
     exactness, an order the evaluator agrees with."""
     if not candidate_words.COMPILED:
         pytest.skip("numba is not installed")
-    rng = np.random.default_rng(seed)
-    g = series_parallel(n, seed=seed, max_out_degree=d)
-    g = g.replace(
-        size=rng.integers(0, 30, g.n), workspace=rng.integers(0, 9, g.n)
-    )
+    g = _weighted_sp(seed, n, d)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(candidate_words, "COMPILED", False)
         python = sp_order(g, family=family)
@@ -316,10 +312,7 @@ def test_the_solver_on_arrays_gives_the_python_answers(seed, n, d, family):
         calls = _counted(mp)
         arrays = sp_order(g, family=family)
     assert calls["peaks"] > 0 or python.forks == 0
-    assert arrays.exact == python.exact
-    assert evaluate_indices(g, arrays.order).peak == arrays.peak
-    if python.exact:
-        assert arrays.peak == python.peak
+    _assert_same_answers(g, python, arrays)
 
 
 @settings(deadline=None, max_examples=25)
@@ -339,11 +332,7 @@ def test_pruned_combinations_on_arrays_give_the_python_answers(
     the evaluator agrees with."""
     if not candidate_words.COMPILED:
         pytest.skip("numba is not installed")
-    rng = np.random.default_rng(seed)
-    g = series_parallel(n, seed=seed, max_out_degree=d)
-    g = g.replace(
-        size=rng.integers(0, 30, g.n), workspace=rng.integers(0, 9, g.n)
-    )
+    g = _weighted_sp(seed, n, d)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(dominant, "MAX_CANDIDATES", 50)
         mp.setattr(dominant, "PRUNE_FROM", 4)
@@ -353,6 +342,21 @@ def test_pruned_combinations_on_arrays_give_the_python_answers(
         mp.setattr(dominant, "_COMPILED_MIN", 1)
         mp.setattr(dominant, "COMPILED_MIN_NODES", 0)
         arrays = sp_order(g, family=family, max_candidates=50)
+    _assert_same_answers(g, python, arrays)
+
+
+def _weighted_sp(seed: int, n: int, d: int):
+    """A random SP graph with random sizes and workspaces."""
+    rng = np.random.default_rng(seed)
+    g = series_parallel(n, seed=seed, max_out_degree=d)
+    return g.replace(
+        size=rng.integers(0, 30, g.n), workspace=rng.integers(0, 9, g.n)
+    )
+
+
+def _assert_same_answers(g, python, arrays) -> None:
+    """The same exactness, the same peak where Python's is exact, and an
+    order of the peak the evaluator finds."""
     assert arrays.exact == python.exact
     assert evaluate_indices(g, arrays.order).peak == arrays.peak
     if python.exact:
