@@ -863,7 +863,7 @@ SP_NODES_PER_S_LARGE = 9_000
 SP_PROOF_NODES_PER_S = 2_500
 #: The same with numba installed (the fork candidates, their partial
 #: combinations and the branches' options on compiled arrays: 10^5 nodes
-#: in 4.5 to 7.5 s with two processes on 2026-12-01, 8.3 s expected).
+#: in 4.7 to 7.8 s with two processes on 2026-12-01, 8.3 s expected).
 SP_PROOF_NODES_PER_S_COMPILED = 6_000
 AUTO_SP_PROOF_MAX_NODES = 200_000
 #: The fork relaxation's bound needs this much per node before its own
