@@ -342,8 +342,8 @@ def test_large_sp_graphs_get_a_proof_pass(monkeypatch, method):
 
 
 def test_auto_compiles_the_sp_arrays_against_the_whole_limit(monkeypatch):
-    """Tests that ``auto`` compiles the SP solver's array functions before
-    its passes on a large SP graph under a limit (each pass gets a part of
+    """Tests that ``auto`` and ``sp`` compile the SP solver's array
+    functions before their passes on a large SP graph under a limit (each pass gets a part of
     the limit, under which a solver would not start compiling), only
     with ``COMPILE_S`` left and not twice; the answer unchanged."""
     import importlib
@@ -366,10 +366,11 @@ def test_auto_compiles_the_sp_arrays_against_the_whole_limit(monkeypatch):
     module._warm_kernels(g, Deadline(60))
     assert len(warmed) <= 1
     monkeypatch.setattr(candidate_words, "ready", lambda: False)
-    warmed.clear()
-    s = solve(g, time_limit=30)
-    assert warmed == ([1] if candidate_words.COMPILED else [])
-    assert s.status is Status.OPTIMAL and s.peak == 472
+    for method in ("auto", "sp"):
+        warmed.clear()
+        s = solve(g, method, time_limit=30)
+        assert warmed == ([1] if candidate_words.COMPILED else [])
+        assert s.status is Status.OPTIMAL and s.peak == 472
     small = series_parallel(60, seed=41, max_out_degree=6)
     warmed.clear()
     module._warm_kernels(small, Deadline(60))

@@ -352,6 +352,8 @@ def _run_sp(
         sp_deadline = deadline.sub(1 - reserve / deadline.remaining())
     try:
         dec = decompose(graph, sp_deadline)  # (the relaxation reuses it)
+        if dec.is_sp and timed:  # (as auto does)
+            _warm_kernels(graph, deadline)
         workers = _sp_workers(num_workers)
         if (
             fallback is None

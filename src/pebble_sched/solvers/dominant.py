@@ -734,9 +734,7 @@ class _Solver:
                 got = self.nested_options(t)
                 if got is None:  # beyond the budgets
                     return None
-                # (options from pruned combinations are kept as they are:
-                # the few others are not worth wording them all again)
-                opts.append(got if t.cache["pruned"] else self._prune(got))
+                opts.append(got)
         if flat:
             family = self._threshold_combos(flat)
             if family is None:
@@ -756,7 +754,8 @@ class _Solver:
         needs: while X0 is incomplete, its own threshold family, over the
         keys of its sub-branches alone (:meth:`_mixed_combos` on them:
         their nested ones recursively); X0 complete with w1 after the
-        release; w1 and every prefix of its rest. None beyond the budgets.
+        release; w1 and every prefix of its rest; dominated ones dropped
+        (:meth:`_prune`). None beyond the budgets.
 
         With every other branch's choice fixed, the exchange argument of
         Lemma 5 run over the atoms of X0 alone moves only those, whose
@@ -770,14 +769,15 @@ class _Solver:
         if got is not None:
             return got or None
         combos = self._mixed_combos(t.subs)
-        # pruned (dominated ones dropped) before w1 and the rest are
-        # joined to them: a post-release chain that dominates another and
-        # ends at the same level still does with the same atoms after it
-        t.cache["pruned"] = not isinstance(combos, _Candidates)
+        # pruned before w1 and the rest are joined to them where they can
+        # be (a post-release chain that dominates another and ends at the
+        # same level still does with the same atoms after it): then the
+        # few options added below are not worth wording them all again
+        pruned = not isinstance(combos, _Candidates)  # (else Pareto-pruned)
         if isinstance(combos, _Candidates):
             got = self._pruned_rows(combos)
             if got is not None:
-                combos, t.cache["pruned"] = got, True
+                combos, pruned = got, True
         out: list[tuple[list, list]] = []
         if combos is not None:
             for pre, post in combos:
@@ -786,6 +786,8 @@ class _Solver:
             # X0 complete, w1 after the release
             out.append((t.full_pre, join((), (t.w_atom,), t.rest)))
             out += [self.prefix(t, k) for k in range(len(t.rest) + 1)]
+            if not pruned:
+                out = self._prune(out)
         t.cache["nested"] = out
         return out or None
 
