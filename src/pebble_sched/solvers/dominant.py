@@ -1673,7 +1673,7 @@ def _option_levels(
     chains, and the highest and lowest of their post-release ones, each
     from 0 (their words' values: compiled with ``kernels``)."""
     if kernels is not None:
-        words = _chain_words(
+        words = _words_of_chains(
             [pre for pre, _post in options] + [post for _pre, post in options],
             kernels,
         )
@@ -1938,7 +1938,7 @@ def _prune_on_arrays(
     (:func:`.candidate_words.chain_words`, :func:`_pareto_rows`); the
     options kept, in their order. None where a level could leave int64."""
     chains = [pre for pre, _post in options] + [post for _pre, post in options]
-    words = _chain_words(chains, kernels)
+    words = _words_of_chains(chains, kernels)
     if words is None:
         return None
     guard.check()
@@ -1946,7 +1946,7 @@ def _prune_on_arrays(
     return [options[k] for k in np.sort(kept).tolist()]
 
 
-def _chain_words(
+def _words_of_chains(
     chains: list[list[Atom]], kernels: ModuleType
 ) -> tuple[np.ndarray, ...] | None:
     """:func:`.candidate_words.chain_words` of the chains, their atoms'
