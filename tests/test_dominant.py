@@ -122,6 +122,21 @@ def test_exact_against_brute_force(g):
         assert real == brute_force(g)[1]
 
 
+@settings(deadline=None)
+@given(sp_graphs(max_nodes=11))
+def test_unbounded_full_family_is_exact_or_says_why(g):
+    """Tests the algorithm of the running-time bound in docs/theory.md (the
+    full family, no budgets): no fork is decided by a budget's fallback or
+    the conjecture, and the order is optimal (brute force) unless a fork
+    had no dominant candidate, which it then reports."""
+    assume(decompose(g).is_sp)
+    r = sp_order(g, family="full", max_candidates=2**62, pareto_max=2**62)
+    assert r.capped == 0 and r.conjectured == 0
+    assert r.exact == (r.undominated == 0)
+    if r.exact:
+        assert evaluate_indices(g, r.order).peak == brute_force(g)[1]
+
+
 @settings(deadline=None, max_examples=60)
 @given(sp_graphs(max_nodes=7))
 def test_dominates_every_other_schedule(g):
