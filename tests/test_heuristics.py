@@ -1,13 +1,15 @@
 """Tests of our heuristics: validity, never worse than Inductor, determinism."""
 
-from hypothesis import given
+import pytest
+from hypothesis import assume, given, settings
 
 from pebble_sched import Graph
 from pebble_sched.generators import in_tree, layered, training_like
-from pebble_sched.runtime import Deadline
+from pebble_sched.runtime import Deadline, TimeUp
 from pebble_sched.solvers.brute_force import brute_force
 from pebble_sched.solvers.heuristics import (
     HeuristicParams,
+    _Search,
     heuristic_schedule,
     liu_relaxation_order,
     local_search,
@@ -39,6 +41,65 @@ def test_local_search_never_worse(g):
     start = g.topological_order()
     order, peak = local_search(g, start, seed=1)
     assert order_peak(g, order) == peak <= order_peak(g, start)
+
+
+@settings(deadline=None)
+@given(graphs(max_nodes=9))
+def test_window_move_is_exact_on_its_window(g):
+    """Tests the window move over the whole order against brute force: it
+    finds an optimal order, or says the start is one (None)."""
+    assume(g.n >= 2)
+    start = g.topological_order()
+    state = _Search(g, start)
+    got = state.window_move(0, g.n, 10**6)
+    assert not state.too_wide
+    best = brute_force(g)[1]
+    if got is None:
+        assert order_peak(g, start) == best
+    else:
+        assert order_peak(g, got) == best < order_peak(g, start)
+
+
+def test_window_move_gives_up_past_max_states_and_at_a_deadline():
+    """Tests that a window with more ideals than allowed is refused (and
+    flagged, so the search stops widening), and that the deadline is
+    checked while the ideals are built."""
+    g = Graph(range(40), size=[1 + k % 5 for k in range(40)])  # 2^40 ideals
+    state = _Search(g, g.topological_order())
+    assert state.window_move(0, 40, 1_000) is None
+    assert state.too_wide and state.states > 1_000
+    state.window_move(0, 10, 10**6)
+    assert not state.too_wide and state.states == 2**10
+    with pytest.raises(TimeUp):
+        state.window_move(0, 40, 10**6, Deadline(0.0))
+
+
+def test_window_widens_while_stuck():
+    """Tests that a stuck search widens its window moves by ``window``
+    steps up to ``max_window``, and not at all when they are equal."""
+    g = layered(300, window=8, p=0.3, seed=4)
+    start, _ = local_search(g, g.topological_order(), seed=1)
+    for top, seen in ((48, {12, 24, 36, 48}), (12, {12})):
+        widths = []
+        move = _Search.window_move
+
+        def spy(self, a, b, *args, widths=widths, move=move):
+            widths.append(b - a)
+            return move(self, a, b, *args)
+
+        _Search.window_move = spy
+        try:
+            local_search(
+                g,
+                start,
+                seed=1,
+                params=HeuristicParams(
+                    window=12, max_window=top, work_budget=2e7, patience=10**6
+                ),
+            )
+        finally:
+            _Search.window_move = move
+        assert set(widths) == seen
 
 
 def test_same_seed_same_result():

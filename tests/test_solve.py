@@ -584,3 +584,33 @@ def test_sp_returns_the_liu_relaxation_when_it_meets_the_bound(monkeypatch):
     s = solve(loose, "sp")
     assert s.status is Status.OPTIMAL and calls == ["pass"]
     assert s.stats["sp_proof"]["first"]
+
+
+@pytest.mark.parametrize("limit", [0.0, 0.2])
+def test_blocks_start_from_the_order_found_before_the_split(limit):
+    """Tests that each pivot block keeps the restriction of the order found
+    for the whole graph as a candidate: even out of time, the joined
+    order is valid and no worse than that order."""
+    import importlib
+
+    from pebble_sched.generators import near_series_parallel
+    from pebble_sched.memory import evaluate_indices
+    from pebble_sched.runtime import Deadline
+    from pebble_sched.solvers.pivots import split_blocks
+
+    auto = importlib.import_module("pebble_sched.solve")
+    g = near_series_parallel(300, 4, seed=1, max_out_degree=None)
+    blocks, _ = split_blocks(g)
+    assert len(blocks) > 1
+    hint = solve(g, method="sp").order
+    hint = np.array([g.index(v) for v in hint])
+    order, _lb, _stats, _name = auto._solve_blocks(
+        blocks,
+        Deadline(limit),
+        np.random.default_rng(0),
+        None,
+        1,
+        (hint, "sp"),
+    )
+    mine = evaluate_indices(g, order).peak  # (checks the order)
+    assert mine <= evaluate_indices(g, hint).peak

@@ -909,15 +909,29 @@ AUTO_NEAR_SP_SHARE = 0.3
 AUTO_NEAR_SP_MAX_NODES = 20_000
 #: ``auto`` runs the ideal search first when the width estimate is at most this.
 AUTO_NARROW_WIDTH = 24
+#: On graphs that are not SP, before CP-SAT, ``auto`` runs the local search
+#: from the best order with wide window moves (one may take half of its
+#: time): this share of a time limit, or these seconds without one. Its
+#: order is CP-SAT's hint.
+AUTO_WIDE_LS_SHARE = 0.25
+AUTO_WIDE_LS_S = 3.0
+AUTO_WIDE_LS_PARAMS = HeuristicParams(wide_share=0.5)
 
 
-def _solve_blocks(blocks, deadline, rng, callbacks, num_workers):
+def _solve_blocks(blocks, deadline, rng, callbacks, num_workers, hint=None):
     """Solve each block (pivot split) with the portfolio; join the orders.
 
     Each block gets the remaining time in proportion to its share of the
     remaining nodes; the lower bound is the largest block bound (exact, see
-    :mod:`pebble_sched.solvers.pivots`).
+    :mod:`pebble_sched.solvers.pivots`). ``hint``: ``(order, winner)``, an
+    order of the whole graph found before the split, whose restriction to
+    each block is one of that block's candidates (and so a start of its
+    local search).
     """
+    pos = None
+    if hint is not None:
+        pos = np.empty(sum(b.graph.n for b in blocks), dtype=np.int64)
+        pos[hint[0]] = np.arange(len(hint[0]))
     timed = math.isfinite(deadline.limit)
     k_all = len(blocks)
     orders: list[Any] = [None] * k_all
@@ -944,6 +958,9 @@ def _solve_blocks(blocks, deadline, rng, callbacks, num_workers):
             num_workers=num_workers,
             split=False,
             goal=goal,
+            hint=None
+            if pos is None
+            else (np.argsort(pos[blk.nodes], kind="stable"), hint[1]),
         )
         if st.get("interrupted") == "ctrl-c":
             interrupted = "ctrl-c"
@@ -973,12 +990,14 @@ def _portfolio(
     split=True,
     goal=0,
     sp_family="auto",
+    hint=None,
 ):
     """``auto``: exact where it can, shared bounds, always within the deadline.
 
     Stops early once the peak is at most ``goal`` (a bound of an enclosing
-    problem that this part cannot lower). Returns ``(order, lower_bound,
-    stats, winner)``.
+    problem that this part cannot lower). ``hint``: ``(order, winner)``, a
+    candidate found by the caller (the restriction of an enclosing
+    graph's order). Returns ``(order, lower_bound, stats, winner)``.
     """
     if graph.n <= AUTO_BRUTE_MAX:
         order, lb, stats = _run_brute(graph, deadline, rng, callbacks)
@@ -1076,6 +1095,9 @@ def _portfolio(
     # the orders found before the split, (order, peak, winner): the SP
     # solver's (inexact) first, the Liu relaxation's
     found: list[tuple[Any, int, str]] = []
+    if hint is not None:  # (so that an early exit keeps it too)
+        peak = evaluate_indices(graph, hint[0], check=False).peak
+        found.append((hint[0], peak, hint[1]))
     if graph.n <= limit and enough and (is_sp or split):
         if is_sp and timed:
             _warm_kernels(graph, deadline)
@@ -1189,8 +1211,14 @@ def _portfolio(
         if len(blocks) > 1:
             if callbacks is not None:
                 callbacks.on_phase(f"pivot blocks ({len(blocks)})")
+            hint = min(found, key=lambda x: x[1]) if found else None
             order, block_lb, bstats, name = _solve_blocks(
-                blocks, deadline, rng, callbacks, num_workers
+                blocks,
+                deadline,
+                rng,
+                callbacks,
+                num_workers,
+                None if hint is None else (hint[0], hint[2]),
             )
             lb = max(lb, block_lb)
             for key in ("sp", "sp_proof", "near_sp"):
@@ -1231,6 +1259,8 @@ def _portfolio(
 
     if sp_order_found is not None:
         record("sp", sp_order_found, 0)
+    if hint is not None:
+        record(hint[1], hint[0], 0)
     if early is not None:
         record("heuristic", early[0], 0)
 
@@ -1265,6 +1295,9 @@ def _portfolio(
         steps.append("ideals")
     if cpsat_supported(exact_graph) and graph.n <= AUTO_CPSAT_MAX_NODES:
         steps.insert(0 if width > AUTO_NARROW_WIDTH else len(steps), "cpsat")
+    if not is_sp and AUTO_WIDE_LS_PARAMS.max_window < graph.n:
+        at = steps.index("cpsat") if "cpsat" in steps else len(steps)
+        steps.insert(at, "local search")
     try:
         for k, step in enumerate(steps):
             if lb >= ub or ub <= goal or deadline.expired():
@@ -1284,6 +1317,25 @@ def _portfolio(
                 stats["ideals"] = st
                 record("ideals", o, bound)
                 if st.get("interrupted") == "ctrl-c":
+                    raise KeyboardInterrupt
+            elif step == "local search":
+                d = (
+                    deadline.sub(AUTO_WIDE_LS_SHARE)
+                    if timed
+                    else Deadline(AUTO_WIDE_LS_S)
+                )
+                o, _p = local_search(
+                    graph,
+                    best,
+                    d,
+                    seed=rng,
+                    params=AUTO_WIDE_LS_PARAMS,
+                    target=max(lb, goal),
+                    callbacks=callbacks,
+                    stats=stats,
+                )
+                record("heuristic", o, 0)
+                if stats.get("interrupted") == "ctrl-c":
                     raise KeyboardInterrupt
             else:
                 d = deadline if timed else Deadline(AUTO_CPSAT_SECONDS)

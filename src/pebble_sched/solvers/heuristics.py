@@ -20,8 +20,9 @@ handle:
    step t (delay a producer of a buffer live across t past t, or pull the
    last reader of such a buffer before t, or move the node at t within its
    window), accepted when they lower (peak, number of steps at the peak);
-   random perturbations when stuck (iterated local search). Each move is
-   evaluated exactly in O(n + m). It runs until the deadline or a work
+   random perturbations when stuck (iterated local search), and an exact
+   reordering of a window of steps around the peak whose width grows
+   while the search is stuck. Each move is evaluated exactly in O(n + m). It runs until the deadline or a work
    budget, and never returns anything worse than its start.
 
 Because every baseline is among the candidates, the result is never worse
@@ -71,8 +72,16 @@ class HeuristicParams:
         Moves tried per local-search iteration. Default 48.
     window
         Steps reordered exactly by a window move. Default 12.
+    max_window
+        While the search is stuck, each fruitless iteration widens the
+        window by ``window`` steps, up to this width (and to the widest
+        whose ideals fit ``max_states``); an improvement narrows it again.
+        Default 48; ``window`` or less: no widening.
     max_states
-        Ideals a window move may hold. Default 20,000.
+        Ideals a window move may hold. Default 200,000.
+    wide_share
+        Under a deadline, the share of the time left that one widened
+        window move may take. Default 0.1.
     patience
         Without a time limit, fruitless restarts before stopping. Default 100.
     use_all_time
@@ -86,7 +95,9 @@ class HeuristicParams:
     work_budget: float = 3e7
     candidates: int = 48
     window: int = 12
-    max_states: int = 20_000
+    max_window: int = 48
+    max_states: int = 200_000
+    wide_share: float = 0.1
     patience: int = 100
     use_all_time: bool = True
 
@@ -177,6 +188,8 @@ class _Search:
     def __init__(self, graph: Graph, order: np.ndarray) -> None:
         self.graph = graph
         self.mb = graph.memory_buffers()
+        self.states = 0  # (window_move's)
+        self.too_wide = False
         self.set(np.array(order, dtype=np.int64))
 
     def set(self, order: np.ndarray) -> None:
@@ -256,7 +269,7 @@ class _Search:
         return moves[:limit]
 
     def window_move(
-        self, a: int, b: int, max_states: int
+        self, a: int, b: int, max_states: int, deadline: Deadline | None = None
     ) -> np.ndarray | None:
         """Reorder steps [a, b) optimally (exact DP over the window's ideals).
 
@@ -264,10 +277,13 @@ class _Search:
         so the memory outside the window is unchanged; inside it, the
         bottleneck over the window's steps is minimised. Returns the new
         order when it lowers that bottleneck, else ``None`` (also when the
-        window has more than ``max_states`` ideals).
+        window has more than ``max_states`` ideals: then ``too_wide`` is
+        set). ``states``: the ideals it built. ``deadline``: checked
+        while it builds them (``TimeUp``).
         """
         g, mb = self.graph, self.mb
         order, pos = self.order, self.pos
+        self.too_wide = False
         win = order[a:b].tolist()
         k = len(win)
         local = {v: i for i, v in enumerate(win)}
@@ -309,7 +325,13 @@ class _Search:
         layer = [0]
         for _ in range(k):
             nxt: dict[int, tuple[int, int, int]] = {}
-            for mask in layer:
+            for count, mask in enumerate(layer):
+                if len(best) + len(nxt) > max_states:  # (within a layer too)
+                    self.states = len(best) + len(nxt)
+                    self.too_wide = True
+                    return None
+                if deadline is not None and not count & 4095:
+                    deadline.check()
                 val, res, _ = best[mask]
                 for i in range(k):
                     if mask >> i & 1 or pred_mask[i] & ~mask:
@@ -324,7 +346,9 @@ class _Search:
                         nxt[new] = (cost, res + lasting[i] - freed, i)
             best.update(nxt)
             layer = list(nxt)
+            self.states = len(best)
             if len(best) > max_states:
+                self.too_wide = True
                 return None
         current = int(np.max(self.profile.memory[a:b]))
         if best[full][0] >= current:
@@ -352,6 +376,17 @@ class _Search:
         self.set(order)
 
 
+WIDE_MIN_STATES = 4096
+"""A widened window move is made only when the work it may spend pays for
+this many ideals (see :func:`local_search`); else the move keeps the
+base width."""
+
+DP_TRY_S = 2.13e-7
+"""Seconds per try of a window move's dynamic program (an ideal and a
+step; measured on a 300-node graph, where an evaluation took 29 ns per
+node, edge and buffer)."""
+
+
 def local_search(
     graph: Graph,
     order: np.ndarray,
@@ -370,7 +405,8 @@ def local_search(
 
     Each iteration tries single-node moves around a peak step (first
     improvement), then an exact reordering of a window of steps around it
-    (:meth:`_Search.window_move`); when neither helps, it restarts from the
+    (:meth:`_Search.window_move`), wider on each fruitless iteration up
+    to ``params.max_window``; when neither helps, it restarts from the
     best order with a random perturbation. With a finite deadline it runs
     until the deadline; without one it stops after ``params.work_budget``
     or ``params.patience`` fruitless restarts. Stops at once when the peak
@@ -392,7 +428,12 @@ def local_search(
     max_evals = math.inf if timed else params.work_budget / cost
     evals = 0
     stuck = 0
-    width = params.window
+    base = width = params.window
+    # the window widens by `base` on each fruitless iteration, up to
+    # `widest` (lowered to the last width whose ideals fit max_states),
+    # and starts again from `base`; a new best narrows it
+    top = widest = max(base, params.max_window) if base > 1 else base
+    wide = 0  # evals spent on widened moves
     try:
         while evals < max_evals and best_obj[0] > target:
             deadline.check()
@@ -415,11 +456,34 @@ def local_search(
                     state.profile.memory == state.profile.peak
                 )
                 t = int(peaks[rng.integers(len(peaks))])
-                a = max(0, min(t - int(rng.integers(width)), graph.n - width))
+                # a widened move is charged for the ideals it built, each
+                # tried with every step of the window (a try costs about
+                # what 7 elements of an evaluation do: 213 against 29 ns).
+                # Under a deadline it may take a tenth of the time left;
+                # under a work budget, no more than the rest of the search
+                # has spent, nor more than the budget left
+                use, cap = width, params.max_states
+                if width != base:
+                    if timed:
+                        left_s = params.wide_share * deadline.remaining()
+                        cap = min(cap, int(left_s / (DP_TRY_S * width)))
+                    else:
+                        left = min(evals - wide, max_evals - evals)
+                        cap = min(cap, int(left * cost / (7 * width)))
+                    if cap < WIDE_MIN_STATES:
+                        use, cap = base, params.max_states
+                a = max(0, min(t - int(rng.integers(use)), graph.n - use))
                 cand = state.window_move(
-                    a, min(graph.n, a + width), params.max_states
+                    a, min(graph.n, a + use), cap, deadline
                 )
-                evals += 1 + (1 << min(width, 16)) // max(cost, 1)
+                if use == base:
+                    evals += 1 + (1 << min(use, 16)) // max(cost, 1)
+                else:
+                    spent = 1 + 7 * state.states * use // max(cost, 1)
+                    evals += spent
+                    wide += spent
+                    if state.too_wide:
+                        widest = max(base, width - base)
                 if cand is not None:
                     prof = evaluate_indices(graph, cand, check=False)
                     if _Search.objective(prof) < state.obj:
@@ -430,7 +494,9 @@ def local_search(
                     callbacks.on_improvement(state.order, state.obj[0])
                 best_order, best_obj = state.order, state.obj
                 stuck = 0
+                width, widest = base, top
             if not improved:
+                width = base if width >= widest else min(width + base, widest)
                 stuck += 1
                 if stuck > params.patience and not timed:
                     break
