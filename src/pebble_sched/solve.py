@@ -910,12 +910,15 @@ AUTO_NEAR_SP_MAX_NODES = 20_000
 #: ``auto`` runs the ideal search first when the width estimate is at most this.
 AUTO_NARROW_WIDTH = 24
 #: On graphs that are not SP, before CP-SAT, ``auto`` runs the local search
-#: from the best order with wide window moves (one may take half of its
-#: time): this share of a time limit, or these seconds without one. Its
-#: order is CP-SAT's hint.
+#: from the best order with wide window moves (one may take a quarter of
+#: the time left): this share of a time limit, or these seconds without
+#: one, but no more than 8 fruitless iterations in a row (two rounds of
+#: widths). Its order is CP-SAT's hint.
 AUTO_WIDE_LS_SHARE = 0.25
 AUTO_WIDE_LS_S = 3.0
-AUTO_WIDE_LS_PARAMS = HeuristicParams(wide_share=0.5)
+AUTO_WIDE_LS_PARAMS = HeuristicParams(
+    wide_share=0.25, use_all_time=False, work_budget=math.inf, patience=8
+)
 
 
 def _solve_blocks(blocks, deadline, rng, callbacks, num_workers, hint=None):

@@ -459,17 +459,20 @@ def local_search(
                 # a widened move is charged for the ideals it built, each
                 # tried with every step of the window (a try costs about
                 # what 7 elements of an evaluation do: 213 against 29 ns).
-                # Under a deadline it may take a tenth of the time left;
-                # under a work budget, no more than the rest of the search
-                # has spent, nor more than the budget left
+                # Under a deadline it may take params.wide_share of the time
+                # left, else no more than the rest of the search has spent;
+                # never more than the work budget left
                 use, cap = width, params.max_states
                 if width != base:
-                    if timed:
+                    if math.isfinite(deadline.limit):
                         left_s = params.wide_share * deadline.remaining()
                         cap = min(cap, int(left_s / (DP_TRY_S * width)))
                     else:
-                        left = min(evals - wide, max_evals - evals)
-                        cap = min(cap, int(left * cost / (7 * width)))
+                        left = (evals - wide) * cost / (7 * width)
+                        cap = min(cap, int(left))
+                    if math.isfinite(max_evals):
+                        left = (max_evals - evals) * cost / (7 * width)
+                        cap = min(cap, int(left))
                     if cap < WIDE_MIN_STATES:
                         use, cap = base, params.max_states
                 a = max(0, min(t - int(rng.integers(use)), graph.n - use))
