@@ -22,8 +22,9 @@ handle:
    window), accepted when they lower (peak, number of steps at the peak);
    random perturbations when stuck (iterated local search), and an exact
    reordering of a window of steps around the peak whose width grows
-   while the search is stuck. Each move is evaluated exactly in O(n + m). It runs until the deadline or a work
-   budget, and never returns anything worse than its start.
+   while the search is stuck. Each move is evaluated exactly in O(n + m).
+   It runs until the deadline or a work budget, and never returns
+   anything worse than its start.
 
 Because every baseline is among the candidates, the result is never worse
 than Inductor's choice on the same graph.
