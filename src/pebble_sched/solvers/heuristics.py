@@ -406,9 +406,8 @@ def local_search(
 
     Each iteration tries single-node moves around a peak step (first
     improvement), then an exact reordering of a window of steps around it
-    (:meth:`_Search.window_move`). When neither helps, it tries again from
-    the best order with a window wider by ``params.window`` steps, up to
-    ``params.max_window``, and once the widest fails it restarts from the
+    (:meth:`_Search.window_move`), wider on each fruitless iteration up
+    to ``params.max_window``; when neither helps, it restarts from the
     best order with a random perturbation. With a finite deadline it runs
     until the deadline; without one it stops after ``params.work_budget``
     or ``params.patience`` fruitless restarts. Stops at once when the peak
@@ -431,10 +430,9 @@ def local_search(
     evals = 0
     stuck = 0
     base = width = params.window
-    # the window widens by `base` on each fruitless iteration, around the
-    # best order, up to `widest` (lowered to the last width whose ideals
-    # fit max_states); when even that fails the order is perturbed and the
-    # window starts again from `base`; a new best narrows it
+    # the window widens by `base` on each fruitless iteration, up to
+    # `widest` (lowered to the last width whose ideals fit max_states),
+    # and starts again from `base`; a new best narrows it
     top = widest = max(base, params.max_window) if base > 1 else base
     wide = 0  # evals spent on widened moves
     try:
@@ -502,14 +500,11 @@ def local_search(
                 stuck = 0
                 width, widest = base, top
             if not improved:
+                width = base if width >= widest else min(width + base, widest)
                 stuck += 1
                 if stuck > params.patience and not timed:
                     break
                 state.set(best_order)
-                if width < widest:  # a wider window around the best order
-                    width = min(width + base, widest)
-                    continue
-                width = base  # even the widest failed: perturb
                 state.perturb(
                     rng, 1 + int(rng.integers(max(2, min(graph.n // 10, 20))))
                 )
