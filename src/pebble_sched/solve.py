@@ -677,7 +677,7 @@ def _brute_ok(graph: Graph) -> bool:
 def _quick_upper(graph, deadline, rng, callbacks, share: float = 0.15):
     """A heuristic order for hints and budgets, using a share of the time."""
     sub = deadline.sub(share) if math.isfinite(deadline.limit) else Deadline()
-    params = HeuristicParams(work_budget=5e6, use_all_time=False, max_window=0)
+    params = HeuristicParams(work_budget=5e6, use_all_time=False)
     order, peak, _stats = heuristic_schedule(
         graph, sub, seed=rng, params=params, callbacks=callbacks
     )
@@ -1242,12 +1242,7 @@ def _portfolio(
         seed=rng,
         callbacks=callbacks,
         target=max(lb, goal),
-        # (no wide windows in this quick pass: they took its small budget
-        # from the other moves, 1,179,648 instead of 983,040 on
-        # randwire-forward; the step before CP-SAT has them)
-        params=HeuristicParams(
-            work_budget=1e7, use_all_time=False, max_window=0
-        ),
+        params=HeuristicParams(work_budget=1e7, use_all_time=False),
     )
     best, ub, winner = order, peak, "heuristic"
     stats["heuristic"] = hstats
