@@ -56,8 +56,8 @@ def test_window_move_is_exact_on_its_window(g):
     best = brute_force(g)[1]
     if got is None:
         assert order_peak(g, start) == best
-    else:
-        assert order_peak(g, got) == best < order_peak(g, start)
+    else:  # (it lowers the steps' peak, which the inputs can exceed)
+        assert order_peak(g, got) == best <= order_peak(g, start)
 
 
 def test_window_move_gives_up_past_max_states_and_at_a_deadline():
