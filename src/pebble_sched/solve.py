@@ -933,7 +933,7 @@ def _solve_blocks(blocks, deadline, rng, callbacks, num_workers, hint=None):
     """
     pos = None
     if hint is not None:
-        pos = np.empty(sum(b.graph.n for b in blocks), dtype=np.int64)
+        pos = np.empty(len(hint[0]), dtype=np.int64)
         pos[hint[0]] = np.arange(len(hint[0]))
     timed = math.isfinite(deadline.limit)
     k_all = len(blocks)

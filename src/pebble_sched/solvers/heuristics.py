@@ -387,6 +387,10 @@ DP_TRY_S = 2.13e-7
 step; measured on a 300-node graph, where an evaluation took 29 ns per
 node, edge and buffer)."""
 
+DP_TRY_ELEMENTS = 7
+"""What a try costs in the work budget's units: the elements of an
+evaluation it takes as long as (213 against 29 ns, as above)."""
+
 
 def local_search(
     graph: Graph,
@@ -458,22 +462,20 @@ def local_search(
                 )
                 t = int(peaks[rng.integers(len(peaks))])
                 # a widened move is charged for the ideals it built, each
-                # tried with every step of the window (a try costs about
-                # what 7 elements of an evaluation do: 213 against 29 ns).
+                # tried with every step of the window (DP_TRY_ELEMENTS each).
                 # Under a deadline it may take params.wide_share of the time
                 # left, else no more than the rest of the search has spent;
                 # never more than the work budget left
                 use, cap = width, params.max_states
                 if width != base:
+                    per_ideal = DP_TRY_ELEMENTS * width / cost  # (evals)
                     if math.isfinite(deadline.limit):
                         left_s = params.wide_share * deadline.remaining()
                         cap = min(cap, int(left_s / (DP_TRY_S * width)))
                     else:
-                        left = (evals - wide) * cost / (7 * width)
-                        cap = min(cap, int(left))
+                        cap = min(cap, int((evals - wide) / per_ideal))
                     if math.isfinite(max_evals):
-                        left = (max_evals - evals) * cost / (7 * width)
-                        cap = min(cap, int(left))
+                        cap = min(cap, int((max_evals - evals) / per_ideal))
                     if cap < WIDE_MIN_STATES:
                         use, cap = base, params.max_states
                 a = max(0, min(t - int(rng.integers(use)), graph.n - use))
@@ -483,7 +485,9 @@ def local_search(
                 if use == base:
                     evals += 1 + (1 << min(use, 16)) // max(cost, 1)
                 else:
-                    spent = 1 + 7 * state.states * use // max(cost, 1)
+                    spent = 1 + DP_TRY_ELEMENTS * state.states * use // max(
+                        cost, 1
+                    )
                     evals += spent
                     wide += spent
                     if state.too_wide:
