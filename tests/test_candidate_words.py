@@ -17,6 +17,8 @@ from pebble_sched.solvers.profiles import (
     Atom,
     canonical,
     dominates,
+    flatten,
+    join,
     joined_word,
     merge,
 )
@@ -45,6 +47,9 @@ _KERNELS = (
     "_side",
     "_side_words",
     "_chain_words",
+    "_merge_rows",
+    "_merge_side",
+    "_join_tails",
 )
 
 
@@ -237,6 +242,44 @@ def test_pruned_options_on_arrays_are_as_good_as_in_python(kernels, drawn):
     where = [next(k for k, x in enumerate(options) if x is y) for y in arrays]
     assert where == sorted(where)
     assert _covered(arrays, python) and _covered(python, arrays)
+
+
+def _steps(chain):
+    return [(x.hill, x.net, tuple(flatten(x.items))) for x in chain]
+
+
+@settings(deadline=None, max_examples=300, suppress_health_check=_FIXED)
+@given(tables(), chains(), st.integers(-6, 6), st.integers(0, 6))
+def test_merged_and_joined_chains_match_the_python_merge(
+    kernels, drawn, rest, net, extra
+):
+    """Tests the candidates' chains merged on arrays (atoms of equal keys
+    in column order) and their post-release chains joined to an atom w
+    and a chain: every candidate's chains hold its options' atoms in key
+    order, the very atoms and order of the Python merge when no two share
+    a key, and each joined chain is exactly ``join(post, (w,), rest)``
+    of that merged chain (the same steps, items in the same order)."""
+    table, _release = drawn
+    keys = {id(x): x.key for o in table for p, q in o for x in (*p, *q)}
+    distinct = len(set(keys.values())) == len(keys)
+    cols = kernels.prepare(table, 0)
+    rows = np.indices([len(o) for o in table]).reshape(len(table), -1).T
+    merged = dominant._merged_rows(kernels, cols, rows)
+    w = Atom(max(0, net) + extra, net, "w")
+    rest = [Atom(x.hill, x.net, ("r", x.items)) for x in rest]
+    joined = merged.joined(w, rest)
+    for k, row in enumerate(rows.tolist()):
+        python = _merged_row(table, row)
+        for mine, theirs in zip(merged[k], python, strict=True):
+            assert sorted(map(id, mine)) == sorted(map(id, theirs))
+            assert [x.key for x in mine] == sorted(x.key for x in mine)
+            if distinct:
+                assert [id(x) for x in mine] == [id(x) for x in theirs]
+        post = merged[k][1]
+        if not post:
+            assert joined[k] is None
+            continue
+        assert _steps(joined[k]) == _steps(join(post, (w,), rest))
 
 
 def _merged_row(table, row):

@@ -49,6 +49,8 @@ __all__ = [
     "Columns",
     "chain_words",
     "choose",
+    "join_tails",
+    "merged_columns",
     "pack",
     "pareto_steps",
     "peaks",
@@ -75,9 +77,9 @@ class Columns:
     ``idx[s][ptr[s][o]:ptr[s][o + 1]]`` the columns of option ``o`` (all
     branches' options numbered together, branch b's from ``base[b]``)."""
 
-    __slots__ = ("base", "hill", "idx", "net", "ptr", "sizes")
+    __slots__ = ("atoms", "base", "hill", "idx", "net", "ptr", "sizes")
 
-    def __init__(self, base, hill, net, idx, ptr) -> None:
+    def __init__(self, base, hill, net, idx, ptr, atoms=None) -> None:
         self.base, self.hill, self.net, self.idx, self.ptr = (
             base,
             hill,
@@ -85,6 +87,8 @@ class Columns:
             idx,
             ptr,
         )
+        # the atoms of the columns, per side (to build merged chains)
+        self.atoms: list[list] = atoms or [[], []]
         # atoms per option, both sides
         self.sizes = np.diff(ptr[0]) + np.diff(ptr[1])
 
@@ -109,10 +113,11 @@ def prepare(table: list[list], release: int) -> Columns | None:
     base = np.zeros(len(table), dtype=np.int64)
     if len(table) > 1:
         base[1:] = np.cumsum(sizes)[:-1]
-    hills, nets, idxs, ptrs = [], [], [], []
+    hills, nets, idxs, ptrs, atoms = [], [], [], [], []
     bound = abs(release)
     for side in (0, 1):
         rank, ordered = key_columns(table, side)
+        atoms.append(ordered)
         hill = [x.hill for x in ordered]
         net = [x.net for x in ordered]
         bound += sum(map(abs, net)) + max(hill, default=0)
@@ -120,15 +125,16 @@ def prepare(table: list[list], release: int) -> Columns | None:
             return None
         flat: list[int] = []
         ptr = [0]
+        get = rank.__getitem__
         for options in table:
             for option in options:
-                flat += sorted(rank[id(x)] for x in option[side])
+                flat += sorted(map(get, map(id, option[side])))
                 ptr.append(len(flat))
         hills.append(np.asarray(hill, dtype=np.int64))
         nets.append(np.asarray(net, dtype=np.int64))
         idxs.append(np.asarray(flat, dtype=np.int64))
         ptrs.append(np.asarray(ptr, dtype=np.int64))
-    return Columns(base, hills, nets, idxs, ptrs)
+    return Columns(base, hills, nets, idxs, ptrs, atoms)
 
 
 @_jit
@@ -334,6 +340,142 @@ def words(
     np.cumsum(2 * atoms + 3, out=starts[1:])
     flat, lens = _words(rows, starts, *c.arrays(), release)
     return flat, starts[:-1], lens
+
+
+@_jit
+def _merge_rows(rows, base, p0, i0, p1, i1, s0, s1, out0, out1):
+    m, d = rows.shape
+    g = np.empty(d, dtype=np.int64)
+    heads = np.empty(d, dtype=np.int64)
+    ends = np.empty(d, dtype=np.int64)
+    for r in range(m):
+        for b in range(d):
+            g[b] = base[b] + rows[r, b]
+        _merge_side(g, p0, i0, out0, s0[r], heads, ends)
+        _merge_side(g, p1, i1, out1, s1[r], heads, ends)
+
+
+@_jit
+def _merge_side(g, ptr, idx, out, n, heads, ends):
+    """The columns of the merge of the options ``g`` on a side, into
+    ``out`` from ``n``."""
+    _start(g, ptr, heads, ends)
+    while True:
+        col = _next(idx, heads, ends)
+        if col < 0:
+            return
+        out[n] = col
+        n += 1
+
+
+def merged_columns(c: Columns, rows: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The merged chains of the candidates ``rows[k]`` (an option index
+    per branch) as their columns in key order: ``(flat0, starts0, flat1,
+    starts1)``, candidate ``k``'s pre-release chain the columns
+    ``flat0[starts0[k]:starts0[k + 1]]`` of side 0, its post-release one
+    likewise on side 1."""
+    rows = np.ascontiguousarray(rows, dtype=np.int64)
+    m, d = rows.shape
+    g = c.base[None, :d] + rows
+    starts = []
+    for s in (0, 1):
+        st = np.zeros(m + 1, dtype=np.int64)
+        np.cumsum(np.diff(c.ptr[s])[g].sum(axis=1), out=st[1:])
+        starts.append(st)
+    flat0 = np.empty(starts[0][m], dtype=np.int64)
+    flat1 = np.empty(starts[1][m], dtype=np.int64)
+    _merge_rows(
+        rows,
+        c.base,
+        c.ptr[0],
+        c.idx[0],
+        c.ptr[1],
+        c.idx[1],
+        *starts,
+        flat0,
+        flat1,
+    )
+    return flat0, starts[0], flat1, starts[1]
+
+
+@_jit
+def _join_tails(flat, starts, hill, net, wh, wn, rh, rn, room):
+    m = len(starts) - 1
+    nrest = len(rh)
+    cuts = np.empty(m, dtype=np.int64)
+    rests = np.empty(m, dtype=np.int64)
+    es = np.empty(m + 1, dtype=np.int64)
+    lo_ = np.empty(room, dtype=np.int64)
+    hi_ = np.empty(room, dtype=np.int64)
+    eh = np.empty(room, dtype=np.int64)
+    en = np.empty(room, dtype=np.int64)
+    es[0] = 0
+    for r in range(m):
+        first = starts[r]
+        npost = starts[r + 1] - first
+        cut = npost
+        sp = 0  # the stack: entries es[r] to es[r] + sp
+        e0 = es[r]
+        rest = nrest
+        for t in range(nrest + 1):
+            if t == 0:
+                h, nt = wh, wn
+            else:
+                h, nt = rh[t - 1], rn[t - 1]
+            lo = npost + t
+            merged = False
+            while True:
+                if sp:
+                    h0, n0, l0 = (
+                        eh[e0 + sp - 1],
+                        en[e0 + sp - 1],
+                        lo_[e0 + sp - 1],
+                    )
+                elif cut:
+                    col = flat[first + cut - 1]
+                    h0, n0, l0 = hill[col], net[col], cut - 1
+                else:
+                    break
+                if not _before(h, nt, h0, n0):
+                    break
+                if sp:
+                    sp -= 1
+                else:
+                    cut -= 1
+                h, nt, lo = max(h0, n0 + h), n0 + nt, l0
+                merged = True
+            lo_[e0 + sp] = lo
+            hi_[e0 + sp] = npost + t + 1
+            eh[e0 + sp] = h
+            en[e0 + sp] = nt
+            sp += 1
+            if t and not merged:
+                rest = t
+                break
+        cuts[r] = cut
+        rests[r] = rest
+        es[r + 1] = e0 + sp
+    k = es[m]
+    return cuts, rests, es, lo_[:k], hi_[:k], eh[:k], en[:k]
+
+
+def join_tails(
+    c: Columns,
+    flat: np.ndarray,
+    starts: np.ndarray,
+    middle: tuple[int, int],
+    rest: tuple[np.ndarray, np.ndarray],
+) -> tuple[np.ndarray, ...]:
+    """Lemma 2's merges of :func:`~.profiles.join` (post, (w,), rest) for
+    the post-release chains of :func:`merged_columns` (``flat``,
+    ``starts``), ``w`` of (hill, net) ``middle``, ``rest`` as its atoms'
+    hills and nets. Chain ``k`` joined is its first ``cuts[k]`` atoms,
+    then the atoms ``es[k]`` to ``es[k + 1]`` of ``(lo, hi, hill, net)``,
+    each the atoms ``lo`` to ``hi`` of (post, w, rest) merged, then the
+    rest from ``rests[k]``: ``(cuts, rests, es, lo, hi, hill, net)``. The
+    caller keeps the levels within int64."""
+    room = int(starts[-1] - starts[0]) + (len(starts) - 1) * (1 + len(rest[0]))
+    return _join_tails(flat, starts, c.hill[1], c.net[1], *middle, *rest, room)
 
 
 @_jit
@@ -668,6 +810,9 @@ def warm() -> None:
     peaks(cols, rows, -1)
     choose(*words(cols, rows, -1))
     side_words(cols, rows)
+    _f0, _s0, f1, s1 = merged_columns(cols, rows)
+    one = np.ones(1, dtype=np.int64)
+    join_tails(cols, f1, s1, (1, -1), (one, one))
     chain_words(*(np.zeros(k, dtype=np.int64) for k in (1, 1, 2)))
 
 

@@ -780,9 +780,18 @@ class _Solver:
                 combos, pruned = got, True
         out: list[tuple[list, list]] = []
         if combos is not None:
-            for pre, post in combos:
-                if post:  # X0 not complete: w1 and the rest after it
-                    out.append((pre, join(post, (t.w_atom,), t.rest)))
+            # X0 not complete: w1 and the rest after it
+            posts = None
+            if isinstance(combos, _MergedRows):
+                posts = combos.joined(t.w_atom, t.rest)
+            if posts is None:
+                posts = [
+                    join(post, (t.w_atom,), t.rest) if post else None
+                    for _pre, post in combos
+                ]
+            for (pre, _post), post in zip(combos, posts, strict=True):
+                if post is not None:
+                    out.append((pre, post))
             # X0 complete, w1 after the release
             out.append((t.full_pre, join((), (t.w_atom,), t.rest)))
             out += [self.prefix(t, k) for k in range(len(t.rest) + 1)]
@@ -1053,7 +1062,7 @@ class _Solver:
             )
         except TimeUp:
             return None
-        return [combos.chains(k) for k in np.sort(kept).tolist()]
+        return _merged_rows(kernels, cols, combos.rows[np.sort(kept)])
 
     def _prune(self, options: list[tuple[list, list]]) -> list:
         """A branch's options minus those dominated in both words (as in
@@ -1267,10 +1276,7 @@ class _Solver:
                 )
         except TimeUp:
             return None
-        return [
-            _merged([table[b][x] for b, x in enumerate(row)])
-            for row in rows.tolist()
-        ]
+        return _merged_rows(kernels, cols, rows)
 
     def _least(
         self,
@@ -2262,6 +2268,78 @@ _ROWS_MIN = 256
 def _merged(combo) -> tuple[list[Atom], list[Atom]]:
     """One option per branch: the merged pre-release and post-release chains."""
     return merge([c[0] for c in combo]), merge([c[1] for c in combo])
+
+
+class _MergedRows(list):
+    """Merged (pre, post) chains of candidates, built from the compiled
+    functions' columns (:func:`_merged_rows`), which it keeps so that the
+    post-release chains can be joined to more atoms on arrays too
+    (:meth:`joined`)."""
+
+    def __init__(self, chains, kernels, cols, flat1, starts1) -> None:
+        super().__init__(chains)
+        self.kernels, self.cols = kernels, cols
+        self.flat1, self.starts1 = flat1, starts1
+
+    def joined(self, w: Atom, rest: list[Atom]) -> list | None:
+        """``join(post, (w,), rest)`` for every post-release chain (None
+        for empty ones), Lemma 2's merges compiled; None where a level
+        could leave int64 (then joined in Python)."""
+        hill, net = self.cols.hill[1], self.cols.net[1]
+        bound = int(np.abs(net).sum()) + int(hill.max(initial=0))
+        bound += sum(abs(x.net) for x in rest) + abs(w.net)
+        bound += max((x.hill for x in rest), default=0) + w.hill
+        if bound >= INT64_SAFE:
+            return None
+        rh = np.array([x.hill for x in rest], dtype=np.int64)
+        rn = np.array([x.net for x in rest], dtype=np.int64)
+        got = self.kernels.join_tails(
+            self.cols, self.flat1, self.starts1, (w.hill, w.net), (rh, rn)
+        )
+        cuts, rests, es, lo, hi, eh, en = (a.tolist() for a in got)
+        out: list = []
+        for k, (_pre, post) in enumerate(self):
+            if not post:
+                out.append(None)
+                continue
+            m = len(post)
+            chain = post[: cuts[k]]
+            for e in range(es[k], es[k + 1]):
+                a, b = lo[e], hi[e]
+                if b - a == 1:  # merged with nothing
+                    chain.append(
+                        post[a] if a < m else w if a == m else rest[a - m - 1]
+                    )
+                    continue
+                seq = post[a:b] if a < m else []
+                if a <= m < b:
+                    seq.append(w)
+                seq += rest[max(a - m - 1, 0) : b - m - 1]
+                chain.append(Atom(eh[e], en[e], tuple(x.items for x in seq)))
+            chain += rest[rests[k] :]
+            out.append(chain)
+        return out
+
+
+def _merged_rows(
+    kernels: ModuleType, cols: Any, rows: np.ndarray
+) -> _MergedRows:
+    """The merged (pre, post) chains of the candidates ``rows`` (an option
+    index per branch of the table ``cols`` was prepared from), merged
+    compiled (:func:`.candidate_words.merged_columns`; atoms of equal keys
+    in column order, see :mod:`.candidate_words`)."""
+    flat0, s0, flat1, s1 = kernels.merged_columns(cols, rows)
+    a0, a1 = cols.atoms
+    f0, f1 = flat0.tolist(), flat1.tolist()
+    p0, p1 = s0.tolist(), s1.tolist()
+    chains = [
+        (
+            [a0[c] for c in f0[p0[k] : p0[k + 1]]],
+            [a1[c] for c in f1[p1[k] : p1[k + 1]]],
+        )
+        for k in range(len(rows))
+    ]
+    return _MergedRows(chains, kernels, cols, flat1, s1)
 
 
 def _chain_peak(pre: list[Atom], release: int, post: list[Atom]) -> int:

@@ -327,11 +327,14 @@ def key_columns(table: Sequence, side: int) -> tuple[dict[int, int], list]:
     as ``(pre, post)`` chains) on ``side`` (0 or 1) once, sorted by
     :func:`preference` (ties in the order first met), and each one's
     position there by its ``id``."""
-    seen: dict[int, Atom] = {}
-    for options in table:
-        for option in options:
-            for x in option[side]:
-                seen.setdefault(id(x), x)
+    # (an atom met again keeps its first place: a dict keeps the order
+    # of first insertion)
+    seen: dict[int, Atom] = {
+        id(x): x
+        for options in table
+        for option in options
+        for x in option[side]
+    }
     atoms = sorted(seen.values(), key=_KEY)
     return {id(x): k for k, x in enumerate(atoms)}, atoms
 
