@@ -77,7 +77,7 @@ class Columns:
     ``idx[s][ptr[s][o]:ptr[s][o + 1]]`` the columns of option ``o`` (all
     branches' options numbered together, branch b's from ``base[b]``)."""
 
-    __slots__ = ("atoms", "base", "hill", "idx", "net", "ptr", "sizes")
+    __slots__ = ("at", "atoms", "base", "hill", "idx", "net", "ptr", "sizes")
 
     def __init__(self, base, hill, net, idx, ptr, atoms=None) -> None:
         self.base, self.hill, self.net, self.idx, self.ptr = (
@@ -89,6 +89,8 @@ class Columns:
         )
         # the atoms of the columns, per side (to build merged chains)
         self.atoms: list[list] = atoms or [[], []]
+        # hills and nets by position in idx (pre, then post), once needed
+        self.at: tuple | None = None
         # atoms per option, both sides
         self.sizes = np.diff(ptr[0]) + np.diff(ptr[1])
 
@@ -182,17 +184,42 @@ def _next(idx, heads, ends):
 @_jit
 def _walk(g, ptr, idx, hill, net, level, peak, heads, ends):
     """Walk the merge of the options ``g`` (one per branch) on one side
-    from ``level``: ``(level, peak)`` after it."""
+    from ``level``: ``(level, peak)`` after it. ``hill`` and ``net`` are
+    by position in ``idx`` (read in order, not gathered by column)."""
+    if len(g) == 2:  # (most forks: two lists merged without the heads)
+        i, i_end = ptr[g[0]], ptr[g[0] + 1]
+        j, j_end = ptr[g[1]], ptr[g[1] + 1]
+        while i < i_end or j < j_end:
+            if j == j_end or (i < i_end and idx[i] < idx[j]):
+                at = i
+                i += 1
+            else:
+                at = j
+                j += 1
+            top = level + hill[at]
+            if top > peak:
+                peak = top
+            level += net[at]
+        return level, peak
     _start(g, ptr, heads, ends)
+    d = len(g)
     while True:
-        col = _next(idx, heads, ends)
-        if col < 0:
-            break
-        top = level + hill[col]
+        best = -1
+        col = 0
+        for b in range(d):
+            if heads[b] < ends[b]:
+                c = idx[heads[b]]
+                if best < 0 or c < col:
+                    best = b
+                    col = c
+        if best < 0:
+            return level, peak
+        at = heads[best]
+        heads[best] += 1
+        top = level + hill[at]
         if top > peak:
             peak = top
-        level += net[col]
-    return level, peak
+        level += net[at]
 
 
 @_jit
@@ -217,7 +244,11 @@ def peaks(c: Columns, rows: np.ndarray, release: int) -> np.ndarray:
     branch): its pre-release merge, a step of net ``release``, its
     post-release merge."""
     rows = np.ascontiguousarray(rows, dtype=np.int64)
-    return _peaks(rows, *c.arrays(), release)
+    if c.at is None:  # hills and nets by position, for _walk
+        c.at = tuple(a[s][c.idx[s]] for s in (0, 1) for a in (c.hill, c.net))
+    h0, n0, h1, n1 = c.at
+    p0, i0, p1, i1 = c.ptr[0], c.idx[0], c.ptr[1], c.idx[1]
+    return _peaks(rows, c.base, p0, i0, h0, n0, p1, i1, h1, n1, release)
 
 
 @_jit
