@@ -2297,6 +2297,7 @@ class _MergedRows(list):
             self.cols, self.flat1, self.starts1, (w.hill, w.net), (rh, rn)
         )
         cuts, rests, es, lo, hi, eh, en = (a.tolist() for a in got)
+        spans: dict[tuple[int, int], tuple] = {}  # items of rest[i:j]
         out: list = []
         for k, (_pre, post) in enumerate(self):
             if not post:
@@ -2311,11 +2312,17 @@ class _MergedRows(list):
                         post[a] if a < m else w if a == m else rest[a - m - 1]
                     )
                     continue
-                seq = post[a:b] if a < m else []
+                # the items as a rope: the rest's spans built once
+                items = tuple(x.items for x in post[a:m])
                 if a <= m < b:
-                    seq.append(w)
-                seq += rest[max(a - m - 1, 0) : b - m - 1]
-                chain.append(Atom(eh[e], en[e], tuple(x.items for x in seq)))
+                    items += (w.items,)
+                i, j = max(a - m - 1, 0), b - m - 1
+                if i < j:
+                    span = spans.get((i, j))
+                    if span is None:
+                        span = spans[i, j] = tuple(x.items for x in rest[i:j])
+                    items += (span,)
+                chain.append(Atom(eh[e], en[e], items))
             chain += rest[rests[k] :]
             out.append(chain)
         return out
