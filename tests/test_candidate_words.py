@@ -25,6 +25,12 @@ from pebble_sched.solvers.profiles import (
 
 from .helpers import pareto_items, word_pairs
 
+# the rows on bits add 64-bit words that wrap around (their carry is
+# passed on by hand): compiled, silently; as plain Python, numpy warns
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:overflow encountered in scalar add:RuntimeWarning"
+)
+
 _FIXED = [HealthCheck.function_scoped_fixture]
 """(the ``kernels`` fixture only chooses the functions: nothing to reset
 between examples)"""
@@ -50,6 +56,11 @@ _KERNELS = (
     "_merge_rows",
     "_merge_side",
     "_join_tails",
+    "_masks",
+    "_below",
+    "_fill",
+    "_dominates_on_bits",
+    "_table",
 )
 
 
@@ -304,9 +315,42 @@ def test_dominance_on_arrays_is_lemma_3(kernels, a, b):
         prev = np.zeros(width, dtype=np.bool_)
         cur = np.zeros(width, dtype=np.bool_)
         got = kernels._dominates(
-            flat, 0, len(first), starts[1], lens[1], prev, cur
-        )
+            flat, 0, len(first), starts[1], lens[1], prev, cur,
+            kernels._table(width),
+        )  # fmt: skip
         assert bool(got) == dominates(first, second)
+
+
+@st.composite
+def long_pairs(draw):
+    """Two words around 64 and 128 values long (the rows on bits span one
+    or two 64-bit words, or the grid is walked): b, and a as b shifted
+    by a little at each step, with some steps left out or repeated."""
+    n = draw(st.sampled_from([20, 63, 64, 65, 100, 127, 128, 129, 150]))
+    b = [0, *draw(st.lists(st.integers(-4, 8), min_size=n, max_size=n))]
+    a = [0]
+    for x in b[1:]:
+        for _ in range(draw(st.integers(0, 2))):
+            a.append(x + draw(st.integers(-2, 1)))
+    return a, b
+
+
+@settings(deadline=None, max_examples=300, suppress_health_check=_FIXED)
+@given(long_pairs())
+def test_dominance_of_long_words_is_lemma_3(kernels, pair):
+    """Tests the rows on bits (two words of 64 bits) and the grid beyond
+    128 values against :func:`.profiles.dominates`, and the masks kept
+    for the same b: a second call with another a gives its own answer."""
+    a, b = pair
+    flat, starts, lens = kernels.pack([a, b, b[:-1]])
+    width = max(map(len, (a, b)))
+    rows = [np.zeros(width, dtype=np.bool_) for _ in range(2)]
+    tab = kernels._table(width)
+    for x in (0, 2):  # a, then b without its last value, against b
+        got = kernels._dominates(
+            flat, starts[x], lens[x], starts[1], lens[1], *rows, tab
+        )
+        assert bool(got) == dominates([a, b, b[:-1]][x], b)
 
 
 def test_levels_past_int64_are_left_to_python(kernels):

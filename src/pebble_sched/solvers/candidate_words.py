@@ -622,10 +622,107 @@ def chain_words(
 
 
 @_jit
-def _dominates(flat, sa, la, sb, lb, prev, cur):
+def _masks(flat, sb, lb, vals, low, high):
+    """For ``b = flat[sb:sb + lb]`` (at most 128 long): its values sorted
+    into ``vals[:lb]``, and as two 64-bit masks (``low[t]``, ``high[t]``)
+    the positions of its values from the t-th smallest up, so the
+    positions ``k`` with ``b[k] >= x`` are those of t = the number of
+    values below x."""
+    pos = np.empty(lb, dtype=np.int64)
+    for k in range(lb):  # insertion sort: short words, mostly runs
+        x = flat[sb + k]
+        t = k
+        while t > 0 and vals[t - 1] > x:
+            vals[t] = vals[t - 1]
+            pos[t] = pos[t - 1]
+            t -= 1
+        vals[t] = x
+        pos[t] = k
+    one = np.uint64(1)
+    low[lb] = np.uint64(0)
+    high[lb] = np.uint64(0)
+    for t in range(lb - 1, -1, -1):
+        k = pos[t]
+        low[t] = low[t + 1]
+        high[t] = high[t + 1]
+        if k < 64:
+            low[t] |= one << np.uint64(k)
+        else:
+            high[t] |= one << np.uint64(k - 64)
+
+
+@_jit
+def _below(vals, n, x):
+    """How many of the sorted ``vals[:n]`` are below ``x``."""
+    lo, hi = 0, n
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if vals[mid] < x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@_jit
+def _fill(c0, c1, s0, s1):
+    """Cells reachable along a row: from each seed ``s`` to the right
+    through its run of allowed cells ``c``, as ``(c & ~(c + s)) | s`` on
+    128-bit numbers (two 64-bit words, the carry passed on)."""
+    t0 = c0 + s0
+    carry = np.uint64(1) if t0 < c0 else np.uint64(0)
+    t1 = c1 + s1 + carry
+    return (c0 & ~t0) | s0, (c1 & ~t1) | s1
+
+
+@_jit
+def _table(width):
+    """Room for one word's masks (:func:`_masks`) in :func:`_dominates`:
+    ``(vals, low, high, key)``, ``key[0]`` the start of the word they are
+    of (-1: none yet)."""
+    return (
+        np.empty(width + 1, dtype=np.int64),
+        np.empty(width + 1, dtype=np.uint64),
+        np.empty(width + 1, dtype=np.uint64),
+        np.full(1, -1, dtype=np.int64),
+    )
+
+
+@_jit
+def _dominates_on_bits(flat, sa, la, sb, lb, vals, low, high, key):
+    """The grid of :func:`_dominates` (``b`` at most 128 long) a row at a
+    time on bits, as :func:`~.profiles.dominated_by` does: bit ``k`` of a
+    row says (i, k) is reachable; a row's seeds are the allowed cells
+    below a reachable one or right of it diagonally, and the fill runs
+    from them to the right through allowed cells. b's masks are built
+    into the table (``vals``, ``low``, ``high``) unless ``key[0]`` says
+    they are there already (a word is known by its start ``sb``)."""
+    one = np.uint64(1)
+    if key[0] != sb:
+        _masks(flat, sb, lb, vals, low, high)
+        key[0] = sb
+    t = _below(vals, lb, flat[sa])
+    c0, c1 = low[t], high[t]
+    r0, r1 = _fill(c0, c1, one, np.uint64(0))
+    for i in range(1, la):
+        t = _below(vals, lb, flat[sa + i])
+        c0, c1 = low[t], high[t]
+        s0 = c0 & (r0 | (r0 << one))
+        s1 = c1 & (r1 | (r1 << one) | (r0 >> np.uint64(63)))
+        if s0 == 0 and s1 == 0:
+            return False
+        r0, r1 = _fill(c0, c1, s0, s1)
+    if lb <= 64:
+        return (r0 >> np.uint64(lb - 1)) & one == one
+    return (r1 >> np.uint64(lb - 65)) & one == one
+
+
+@_jit
+def _dominates(flat, sa, la, sb, lb, prev, cur, tab):
     """Lemma 3 on ``a = flat[sa:sa + la]`` and ``b = flat[sb:sb + lb]``,
     as :func:`~.profiles.dominates` (``prev`` and ``cur``: rows of the
-    grid, at least ``lb`` long)."""
+    grid, at least ``lb`` long; ``tab``: a :func:`_table` as long, which
+    keeps b's masks for the next call with the same b)."""
     if la == 0 or lb == 0:
         return la == 0 and lb == 0
     if flat[sa] > flat[sb] or flat[sa + la - 1] > flat[sb + lb - 1]:
@@ -658,6 +755,8 @@ def _dominates(flat, sa, la, sb, lb, prev, cur):
             low = min(low, flat[sb + k])
         if low >= flat[sa + la - 1]:
             return True
+    if lb <= 128:
+        return _dominates_on_bits(flat, sa, la, sb, lb, *tab)
     # the grid, row by row: (i, k) reachable from (i-1, k), (i-1, k-1) or
     # (i, k-1), through cells with a[i] <= b[k]
     x = flat[sa]
@@ -691,15 +790,16 @@ def _choose(flat, starts, lens):
         width = max(width, lens[k])
     prev = np.zeros(width, dtype=np.bool_)
     cur = np.zeros(width, dtype=np.bool_)
+    tab = _table(width)
     best = 0
     for k in range(1, m):
         if _dominates(
-            flat, starts[k], lens[k], starts[best], lens[best], prev, cur
+            flat, starts[k], lens[k], starts[best], lens[best], prev, cur, tab
         ):
             best = k
     for k in range(m):
         if k != best and not _dominates(
-            flat, starts[best], lens[best], starts[k], lens[k], prev, cur
+            flat, starts[best], lens[best], starts[k], lens[k], prev, cur, tab
         ):
             return best, False
     return best, True
@@ -757,14 +857,15 @@ def choose(
 
 
 @_jit
-def _beats(flat, starts, lens, pre, post, x, y, row_a, row_b):
-    """Whether item ``x``'s pre and post words dominate item ``y``'s."""
+def _beats(flat, starts, lens, pre, post, x, y, row_a, row_b, t_pre, t_post):
+    """Whether item ``x``'s pre and post words dominate item ``y``'s
+    (``t_pre`` and ``t_post``: tables of :func:`_dominates` for y's)."""
     return _dominates(
         flat, starts[pre[x]], lens[pre[x]], starts[pre[y]], lens[pre[y]],
-        row_a, row_b,
+        row_a, row_b, t_pre,
     ) and _dominates(
         flat, starts[post[x]], lens[post[x]], starts[post[y]],
-        lens[post[y]], row_a, row_b,
+        lens[post[y]], row_a, row_b, t_post,
     )  # fmt: skip
 
 
@@ -791,6 +892,9 @@ def pareto_steps(
         width = max(width, lens[k])
     row_a = np.zeros(width, dtype=np.bool_)
     row_b = np.zeros(width, dtype=np.bool_)
+    # b's masks, kept while b stays: item i's words, then the kept ones'
+    mine_pre, mine_post = _table(width), _table(width)
+    kept_pre, kept_post = _table(width), _table(width)
     nk = keys.shape[1]
     for i in range(lo, hi):
         g = group[i]
@@ -800,7 +904,19 @@ def pareto_steps(
             if (
                 alive[j]
                 and _no_higher(keys, j, i, 0, nk)
-                and _beats(flat, starts, lens, pre, post, j, i, row_a, row_b)
+                and _beats(
+                    flat,
+                    starts,
+                    lens,
+                    pre,
+                    post,
+                    j,
+                    i,
+                    row_a,
+                    row_b,
+                    mine_pre,
+                    mine_post,
+                )
             ):
                 dropped = True
                 break
@@ -813,7 +929,19 @@ def pareto_steps(
             if (
                 alive[k]
                 and _no_higher(keys, i, k, 1, nk - 1)
-                and _beats(flat, starts, lens, pre, post, i, k, row_a, row_b)
+                and _beats(
+                    flat,
+                    starts,
+                    lens,
+                    pre,
+                    post,
+                    i,
+                    k,
+                    row_a,
+                    row_b,
+                    kept_pre,
+                    kept_post,
+                )
             ):
                 alive[k] = False
             k = prev[k]
