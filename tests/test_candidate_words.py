@@ -523,6 +523,38 @@ def test_pruned_forks_keep_their_least_peak_pairs_on_arrays(monkeypatch):
     assert least and all(least)
 
 
+def test_warming_stops_before_a_compilation_it_has_no_time_for(monkeypatch):
+    """Tests the compilation under a deadline: a function not compiled
+    yet is not started with less than ``WARM_STEP_S`` left (numba cannot
+    be interrupted), and then neither ``ready()`` nor a solver takes the
+    compiled functions; once all are compiled, both do."""
+    from pebble_sched.runtime import Deadline
+
+    if not candidate_words.COMPILED:
+        pytest.skip("numba is not installed")
+    assert candidate_words.warm(Deadline(60))
+    assert candidate_words.ready()
+
+    class Cold:  # a function numba has not compiled yet
+        signatures = ()
+
+        def __call__(self, *args):
+            raise AssertionError("compiled without the time for it")
+
+    monkeypatch.setattr(candidate_words, "_chain_words", Cold())
+    assert not candidate_words.ready()
+    monkeypatch.setattr(candidate_words, "WARM_STEP_S", 100.0)
+    assert candidate_words.warm(Deadline(60)) is False
+    solver = dominant._Solver(
+        series_parallel(30, seed=1), deadline=Deadline(60)
+    )
+    solver.load_kernels()
+    assert solver._kernels is None
+    monkeypatch.undo()
+    solver.load_kernels()
+    assert solver._kernels is candidate_words
+
+
 def test_the_arrays_are_loaded_for_large_graphs_with_time_left(monkeypatch):
     """Tests when the solver loads the compiled functions: for graphs of
     ``COMPILED_MIN_NODES``, for smaller ones only once their forks have

@@ -354,7 +354,9 @@ def test_auto_compiles_the_sp_arrays_against_the_whole_limit(monkeypatch):
 
     module = importlib.import_module("pebble_sched.solve")
     warmed = []
-    monkeypatch.setattr(candidate_words, "warm", lambda: warmed.append(1))
+    monkeypatch.setattr(
+        candidate_words, "warm", lambda deadline=None: warmed.append(1)
+    )
     monkeypatch.setattr(candidate_words, "ready", lambda: False)
     monkeypatch.setattr(module, "COMPILED_MIN_NODES", 100)
     g = series_parallel(150, seed=41, max_out_degree=6)

@@ -547,7 +547,7 @@ def _warm_kernels(graph: Graph, deadline: Deadline) -> None:
     from .solvers import candidate_words  # (imports numba, if it can)
 
     if candidate_words.COMPILED and not candidate_words.ready():
-        candidate_words.warm()
+        candidate_words.warm(deadline)
 
 
 def _proof_rate(left: float) -> int:

@@ -15,7 +15,20 @@ columns. A candidate's merged chain is then the merge of a few sorted
 integer lists, walked once for its peak (:func:`peaks`) or, joined with
 the release by Lemma 2's merges as :func:`~.profiles.joined_word` does,
 for its reduced word (:func:`words`); :func:`choose` finds the word that
-dominates the others, comparing equal words once.
+dominates the others, comparing equal words once. The candidates a fork
+keeps are merged here too (:func:`merged_columns`: their chains as
+columns, turned into atoms by the solver), and a nested branch's
+post-release chains joined to w1 and its rest (:func:`join_tails`).
+
+Lemma 3's test walks a grid of a word a against a word b (cell (i, k)
+allowed when ``a[i] <= b[k]``). Up to 128 values of b a row of the grid
+is two 64-bit masks: b's values are sorted once, the allowed cells of a
+value are then a mask looked up by binary search, and a row's reachable
+cells come from the row above by a few operations on the masks (the
+fill to the right along allowed cells is one addition, its carry passed
+from the low word to the high one). The masks of b are kept while b
+stays the same (the Pareto pruning tests the kept items against one new
+item at a time).
 
 Atoms of equal keys are ordered by column number, which may differ from
 the Python merge (stable, by branch), and then so may the word. Swapping
@@ -953,26 +966,92 @@ def pareto_steps(
 def ready() -> bool:
     """Whether the functions are compiled in this process already (by
     :func:`warm` or a solver's use): using them then costs nothing more."""
-    return COMPILED and bool(_peaks.signatures)
+    return COMPILED and all(
+        f.signatures
+        for f in (
+            _peaks,
+            _words,
+            _choose,
+            _side_words,
+            pareto_steps,
+            _merge_rows,
+            _join_tails,
+            _chain_words,
+        )
+    )
 
 
-def warm() -> None:
+WARM_STEP_S = 4.0
+"""Time a step of :func:`warm` may take when it compiles (the slowest,
+the tie-break with Lemma 3's test, took 3.5 s on the slowest machine
+measured; read from numba's cache, well under a second)."""
+
+
+def warm(deadline=None) -> bool:
     """Call every function once on a tiny fork, so that later calls cost
     no compilation (numba compiles them on their first call after an
-    install, about 4 s, and reads them from its cache later, 0.3 s)."""
+    install, 6-11 s in all, and reads them from its cache later, 0.5 s).
+
+    With a ``deadline`` (a :class:`~pebble_sched.runtime.Deadline`), a
+    function not compiled yet is not started with less than
+    ``WARM_STEP_S`` left (numba's compilation cannot be interrupted):
+    returns False then, and :func:`ready` stays False; True once all
+    are compiled."""
     from .profiles import Atom
 
     table = [[([Atom(2, 1, 0)], []), ([], [Atom(2, 1, 0)])], [([], [])]]
     cols = prepare(table, -1)
     assert cols is not None
     rows = np.array([[0, 0], [1, 0]], dtype=np.int64)
-    peaks(cols, rows, -1)
-    choose(*words(cols, rows, -1))
-    side_words(cols, rows)
-    _f0, _s0, f1, s1 = merged_columns(cols, rows)
     one = np.ones(1, dtype=np.int64)
-    join_tails(cols, f1, s1, (1, -1), (one, one))
-    chain_words(*(np.zeros(k, dtype=np.int64) for k in (1, 1, 2)))
+    got: dict = {}
+
+    def pareto() -> None:
+        flat, first, lens, _top, _low, _end = got["side"]
+        pareto_steps(
+            0,
+            2,
+            np.zeros(2, dtype=np.int64),
+            np.zeros((2, 6), dtype=np.int64),
+            np.arange(2, dtype=np.int64),
+            np.arange(2, 4, dtype=np.int64),
+            flat,
+            first,
+            lens,
+            np.zeros(2, dtype=np.bool_),
+            np.full(1, -1, dtype=np.int64),
+            np.full(2, -1, dtype=np.int64),
+        )
+
+    def join() -> None:
+        _f0, _s0, f1, s1 = merged_columns(cols, rows)
+        join_tails(cols, f1, s1, (1, -1), (one, one))
+
+    steps = [
+        (_peaks, lambda: peaks(cols, rows, -1)),
+        (_words, lambda: got.setdefault("words", words(cols, rows, -1))),
+        (_choose, lambda: choose(*got["words"])),
+        (_side_words, lambda: got.setdefault("side", side_words(cols, rows))),
+        (pareto_steps, pareto),
+        (_merge_rows, lambda: merged_columns(cols, rows)),
+        (_join_tails, join),
+        (
+            _chain_words,
+            lambda: chain_words(
+                *(np.zeros(k, dtype=np.int64) for k in (1, 1, 2))
+            ),
+        ),
+    ]
+    for fn, step in steps:
+        compiled = getattr(fn, "signatures", True)
+        if (
+            deadline is not None
+            and not compiled
+            and deadline.remaining() < WARM_STEP_S
+        ):
+            return False
+        step()
+    return True
 
 
 def pack(words_: list[list[int]]) -> tuple[np.ndarray, ...] | None:

@@ -390,9 +390,11 @@ class _Solver:
     def load_kernels(self) -> None:
         """Load :mod:`.candidate_words` when numba is installed, and call
         its functions once (:func:`.candidate_words.warm`): numba takes a
-        quarter of a second to import and its functions 0.3 s to read from
-        its cache, or about 4 s to compile (with no deadline check) on
-        their first call after an install, so this is done only once a
+        quarter of a second to import and its functions 0.3-0.5 s to read
+        from its cache, or 6-11 s to compile on their first call after an
+        install (one at a time, none started with less than
+        :data:`.candidate_words.WARM_STEP_S` left: a compilation cannot be
+        interrupted; the Python path then), so this is done only once a
         graph is large enough to repay it (``COMPILED_MIN_NODES``) or its
         forks have compared ``LAZY_LOAD_WORK`` candidates and items in
         Python, and, under a time limit, while ``COMPILE_S`` seconds are
@@ -407,8 +409,7 @@ class _Solver:
             return
         from . import candidate_words  # (numba imported there, if it can be)
 
-        if candidate_words.COMPILED:
-            candidate_words.warm()
+        if candidate_words.COMPILED and candidate_words.warm(self.deadline):
             self._kernels = candidate_words
 
     def kernels(self, size: int, count: bool = True) -> ModuleType | None:
