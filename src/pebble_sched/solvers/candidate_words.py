@@ -870,9 +870,13 @@ def choose(
 
 
 @_jit
-def _beats(flat, starts, lens, pre, post, x, y, row_a, row_b, t_pre, t_post):
+def _beats(words, x, y, rows, tables):
     """Whether item ``x``'s pre and post words dominate item ``y``'s
-    (``t_pre`` and ``t_post``: tables of :func:`_dominates` for y's)."""
+    (``words``: flat, starts, lens, pre, post; ``rows``: two grid rows;
+    ``tables``: those of :func:`_dominates` for y's pre and post words)."""
+    flat, starts, lens, pre, post = words
+    row_a, row_b = rows
+    t_pre, t_post = tables
     return _dominates(
         flat, starts[pre[x]], lens[pre[x]], starts[pre[y]], lens[pre[y]],
         row_a, row_b, t_pre,
@@ -903,11 +907,11 @@ def pareto_steps(
     width = 1
     for k in range(len(lens)):
         width = max(width, lens[k])
-    row_a = np.zeros(width, dtype=np.bool_)
-    row_b = np.zeros(width, dtype=np.bool_)
+    words = (flat, starts, lens, pre, post)
+    rows = (np.zeros(width, dtype=np.bool_), np.zeros(width, dtype=np.bool_))
     # b's masks, kept while b stays: item i's words, then the kept ones'
-    mine_pre, mine_post = _table(width), _table(width)
-    kept_pre, kept_post = _table(width), _table(width)
+    mine = (_table(width), _table(width))
+    kept = (_table(width), _table(width))
     nk = keys.shape[1]
     for i in range(lo, hi):
         g = group[i]
@@ -917,19 +921,7 @@ def pareto_steps(
             if (
                 alive[j]
                 and _no_higher(keys, j, i, 0, nk)
-                and _beats(
-                    flat,
-                    starts,
-                    lens,
-                    pre,
-                    post,
-                    j,
-                    i,
-                    row_a,
-                    row_b,
-                    mine_pre,
-                    mine_post,
-                )
+                and _beats(words, j, i, rows, mine)
             ):
                 dropped = True
                 break
@@ -942,19 +934,7 @@ def pareto_steps(
             if (
                 alive[k]
                 and _no_higher(keys, i, k, 1, nk - 1)
-                and _beats(
-                    flat,
-                    starts,
-                    lens,
-                    pre,
-                    post,
-                    i,
-                    k,
-                    row_a,
-                    row_b,
-                    kept_pre,
-                    kept_post,
-                )
+                and _beats(words, i, k, rows, kept)
             ):
                 alive[k] = False
             k = prev[k]
