@@ -56,6 +56,7 @@ _KERNELS = (
     "_merge_rows",
     "_merge_side",
     "_join_tails",
+    "_join_stack",
     "_masks",
     "_below",
     "_fill",

@@ -293,25 +293,29 @@ def _before(h0, n0, h1, n1):
 
 
 @_jit
-def _joined(ph, pn, npre, release, qh, qn, npost, sh, sn, word):
-    """The reduced word of the pre-release chain, the release and the
-    post-release chain joined with Lemma 2's merges, as
-    :func:`~.profiles.joined_word` (a stack ``sh``, ``sn`` of merged
-    atoms over the untouched ``ph[:cut]``); its length."""
+def _join_stack(ph, pn, npre, mh, mn, qh, qn, nq, sh, sn, slo):
+    """Lemma 2's merges of :func:`~.profiles.join` (head, (m,), tail) on
+    hills and nets: head ``ph``, ``pn`` (``npre`` atoms), the atom m of
+    ``mh``, ``mn``, tail ``qh``, ``qn`` (``nq`` atoms). Returns ``(cut,
+    sp, rest)``: the joined chain is the head's first ``cut`` atoms, the
+    ``sp`` atoms of the stack ``sh``, ``sn`` (atom e the merge of the
+    atoms ``slo[e]`` to ``slo[e + 1]`` of head, m, tail, the last one up
+    to ``npre + 1 + rest``), then the tail from ``rest``."""
     cut = npre
     sp = 0
-    rest = npost
-    for t in range(npost + 1):
+    rest = nq
+    for t in range(nq + 1):
         if t == 0:
-            h, nt = 0, release
+            h, nt = mh, mn
         else:
             h, nt = qh[t - 1], qn[t - 1]
+        lo = npre + t
         merged = False
         while True:
             if sp:
-                h0, n0 = sh[sp - 1], sn[sp - 1]
+                h0, n0, l0 = sh[sp - 1], sn[sp - 1], slo[sp - 1]
             elif cut:
-                h0, n0 = ph[cut - 1], pn[cut - 1]
+                h0, n0, l0 = ph[cut - 1], pn[cut - 1], cut - 1
             else:
                 break
             if not _before(h, nt, h0, n0):
@@ -320,14 +324,27 @@ def _joined(ph, pn, npre, release, qh, qn, npost, sh, sn, word):
                 sp -= 1
             else:
                 cut -= 1
-            h, nt = max(h0, n0 + h), n0 + nt
+            h, nt, lo = max(h0, n0 + h), n0 + nt, l0
             merged = True
         sh[sp] = h
         sn[sp] = nt
+        slo[sp] = lo
         sp += 1
         if t and not merged:
             rest = t
             break
+    return cut, sp, rest
+
+
+@_jit
+def _joined(ph, pn, npre, release, qh, qn, npost, sh, sn, slo, word):
+    """The reduced word of the pre-release chain, the release and the
+    post-release chain joined with Lemma 2's merges, as
+    :func:`~.profiles.joined_word` (:func:`_join_stack`, the release an
+    atom of hill 0); its length."""
+    cut, sp, rest = _join_stack(
+        ph, pn, npre, 0, release, qh, qn, npost, sh, sn, slo
+    )
     word[0] = 0
     n = 1
     level = 0
@@ -363,13 +380,16 @@ def _words(rows, starts, base, p0, i0, h0, n0, p1, i1, h1, n1, release):
     qn = np.empty(width, dtype=np.int64)
     sh = np.empty(width, dtype=np.int64)
     sn = np.empty(width, dtype=np.int64)
+    slo = np.empty(width, dtype=np.int64)
     for r in range(m):
         for b in range(d):
             g[b] = base[b] + rows[r, b]
         npre = _collect(g, p0, i0, h0, n0, ph, pn, heads, ends)
         npost = _collect(g, p1, i1, h1, n1, qh, qn, heads, ends)
         word = flat[starts[r] : starts[r + 1]]
-        lens[r] = _joined(ph, pn, npre, release, qh, qn, npost, sh, sn, word)
+        lens[r] = _joined(
+            ph, pn, npre, release, qh, qn, npost, sh, sn, slo, word
+        )
     return flat, lens
 
 
@@ -446,61 +466,42 @@ def merged_columns(c: Columns, rows: np.ndarray) -> tuple[np.ndarray, ...]:
 def _join_tails(flat, starts, hill, net, wh, wn, rh, rn, room):
     m = len(starts) - 1
     nrest = len(rh)
+    width = 1
+    for r in range(m):
+        width = max(width, starts[r + 1] - starts[r])
+    ph = np.empty(width, dtype=np.int64)
+    pn = np.empty(width, dtype=np.int64)
+    sh = np.empty(width + nrest + 1, dtype=np.int64)
+    sn = np.empty(width + nrest + 1, dtype=np.int64)
+    slo = np.empty(width + nrest + 1, dtype=np.int64)
     cuts = np.empty(m, dtype=np.int64)
     rests = np.empty(m, dtype=np.int64)
     es = np.empty(m + 1, dtype=np.int64)
-    lo_ = np.empty(room, dtype=np.int64)
-    hi_ = np.empty(room, dtype=np.int64)
+    lo = np.empty(room, dtype=np.int64)
+    hi = np.empty(room, dtype=np.int64)
     eh = np.empty(room, dtype=np.int64)
     en = np.empty(room, dtype=np.int64)
     es[0] = 0
     for r in range(m):
-        first = starts[r]
-        npost = starts[r + 1] - first
-        cut = npost
-        sp = 0  # the stack: entries es[r] to es[r] + sp
+        npost = starts[r + 1] - starts[r]
+        for i in range(npost):
+            col = flat[starts[r] + i]
+            ph[i] = hill[col]
+            pn[i] = net[col]
+        cut, sp, rest = _join_stack(
+            ph, pn, npost, wh, wn, rh, rn, nrest, sh, sn, slo
+        )
         e0 = es[r]
-        rest = nrest
-        for t in range(nrest + 1):
-            if t == 0:
-                h, nt = wh, wn
-            else:
-                h, nt = rh[t - 1], rn[t - 1]
-            lo = npost + t
-            merged = False
-            while True:
-                if sp:
-                    h0, n0, l0 = (
-                        eh[e0 + sp - 1],
-                        en[e0 + sp - 1],
-                        lo_[e0 + sp - 1],
-                    )
-                elif cut:
-                    col = flat[first + cut - 1]
-                    h0, n0, l0 = hill[col], net[col], cut - 1
-                else:
-                    break
-                if not _before(h, nt, h0, n0):
-                    break
-                if sp:
-                    sp -= 1
-                else:
-                    cut -= 1
-                h, nt, lo = max(h0, n0 + h), n0 + nt, l0
-                merged = True
-            lo_[e0 + sp] = lo
-            hi_[e0 + sp] = npost + t + 1
-            eh[e0 + sp] = h
-            en[e0 + sp] = nt
-            sp += 1
-            if t and not merged:
-                rest = t
-                break
+        for e in range(sp):
+            lo[e0 + e] = slo[e]
+            hi[e0 + e] = slo[e + 1] if e + 1 < sp else npost + 1 + rest
+            eh[e0 + e] = sh[e]
+            en[e0 + e] = sn[e]
         cuts[r] = cut
         rests[r] = rest
         es[r + 1] = e0 + sp
     k = es[m]
-    return cuts, rests, es, lo_[:k], hi_[:k], eh[:k], en[:k]
+    return cuts, rests, es, lo[:k], hi[:k], eh[:k], en[:k]
 
 
 def join_tails(
