@@ -170,6 +170,23 @@ def _push(word, n, x):
 
 
 @_jit
+def _merge_room(d):
+    """``(g, heads, ends)`` for merging the options of ``d`` branches."""
+    return (
+        np.empty(d, dtype=np.int64),
+        np.empty(d, dtype=np.int64),
+        np.empty(d, dtype=np.int64),
+    )
+
+
+@_jit
+def _options_of(g, base, rows, r):
+    """Row ``r``'s options, numbered together (``base``), into ``g``."""
+    for b in range(len(g)):
+        g[b] = base[b] + rows[r, b]
+
+
+@_jit
 def _start(g, ptr, heads, ends):
     """Start the merge of the options ``g`` (one per branch) on a side."""
     for b in range(len(g)):
@@ -178,8 +195,9 @@ def _start(g, ptr, heads, ends):
 
 
 @_jit
-def _next(idx, heads, ends):
-    """The merge's next column (the least at the head of a list), or -1."""
+def _next_at(idx, heads, ends):
+    """The position in ``idx`` of the merge's next column (the least at
+    the head of a list), or -1."""
     best = -1
     col = 0
     for b in range(len(heads)):
@@ -191,7 +209,14 @@ def _next(idx, heads, ends):
     if best < 0:
         return -1
     heads[best] += 1
-    return col
+    return heads[best] - 1
+
+
+@_jit
+def _next(idx, heads, ends):
+    """The merge's next column (the least at the head of a list), or -1."""
+    at = _next_at(idx, heads, ends)
+    return idx[at] if at >= 0 else -1
 
 
 @_jit
@@ -215,20 +240,10 @@ def _walk(g, ptr, idx, hill, net, level, peak, heads, ends):
             level += net[at]
         return level, peak
     _start(g, ptr, heads, ends)
-    d = len(g)
     while True:
-        best = -1
-        col = 0
-        for b in range(d):
-            if heads[b] < ends[b]:
-                c = idx[heads[b]]
-                if best < 0 or c < col:
-                    best = b
-                    col = c
-        if best < 0:
+        at = _next_at(idx, heads, ends)
+        if at < 0:
             return level, peak
-        at = heads[best]
-        heads[best] += 1
         top = level + hill[at]
         if top > peak:
             peak = top
@@ -239,12 +254,9 @@ def _walk(g, ptr, idx, hill, net, level, peak, heads, ends):
 def _peaks(rows, base, p0, i0, h0, n0, p1, i1, h1, n1, release):
     m, d = rows.shape
     out = np.empty(m, dtype=np.int64)
-    g = np.empty(d, dtype=np.int64)
-    heads = np.empty(d, dtype=np.int64)
-    ends = np.empty(d, dtype=np.int64)
+    g, heads, ends = _merge_room(d)
     for r in range(m):
-        for b in range(d):
-            g[b] = base[b] + rows[r, b]
+        _options_of(g, base, rows, r)
         level, peak = _walk(g, p0, i0, h0, n0, 0, 0, heads, ends)
         level += release
         level, peak = _walk(g, p1, i1, h1, n1, level, peak, heads, ends)
@@ -368,9 +380,7 @@ def _words(rows, starts, base, p0, i0, h0, n0, p1, i1, h1, n1, release):
     m, d = rows.shape
     flat = np.empty(starts[m], dtype=np.int64)
     lens = np.empty(m, dtype=np.int64)
-    g = np.empty(d, dtype=np.int64)
-    heads = np.empty(d, dtype=np.int64)
-    ends = np.empty(d, dtype=np.int64)
+    g, heads, ends = _merge_room(d)
     width = 1
     for r in range(m):
         width = max(width, starts[r + 1] - starts[r])
@@ -382,8 +392,7 @@ def _words(rows, starts, base, p0, i0, h0, n0, p1, i1, h1, n1, release):
     sn = np.empty(width, dtype=np.int64)
     slo = np.empty(width, dtype=np.int64)
     for r in range(m):
-        for b in range(d):
-            g[b] = base[b] + rows[r, b]
+        _options_of(g, base, rows, r)
         npre = _collect(g, p0, i0, h0, n0, ph, pn, heads, ends)
         npost = _collect(g, p1, i1, h1, n1, qh, qn, heads, ends)
         word = flat[starts[r] : starts[r + 1]]
@@ -409,12 +418,9 @@ def words(
 @_jit
 def _merge_rows(rows, base, p0, i0, p1, i1, s0, s1, out0, out1):
     m, d = rows.shape
-    g = np.empty(d, dtype=np.int64)
-    heads = np.empty(d, dtype=np.int64)
-    ends = np.empty(d, dtype=np.int64)
+    g, heads, ends = _merge_room(d)
     for r in range(m):
-        for b in range(d):
-            g[b] = base[b] + rows[r, b]
+        _options_of(g, base, rows, r)
         _merge_side(g, p0, i0, out0, s0[r], heads, ends)
         _merge_side(g, p1, i1, out1, s1[r], heads, ends)
 
@@ -557,12 +563,9 @@ def _side_words(rows, s0, s1, base, p0, i0, h0, n0, p1, i1, h1, n1):
     m, d = rows.shape
     flat = np.empty(s1[m], dtype=np.int64)  # (s1 starts past s0's end)
     out = np.empty((m, 6), dtype=np.int64)
-    g = np.empty(d, dtype=np.int64)
-    heads = np.empty(d, dtype=np.int64)
-    ends = np.empty(d, dtype=np.int64)
+    g, heads, ends = _merge_room(d)
     for r in range(m):
-        for b in range(d):
-            g[b] = base[b] + rows[r, b]
+        _options_of(g, base, rows, r)
         n, top, low = _side(
             g, p0, i0, h0, n0, flat[s0[r] : s0[r + 1]], heads, ends
         )
