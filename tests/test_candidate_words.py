@@ -58,7 +58,6 @@ _KERNELS = (
     "_join_tails",
     "_join_stack",
     "_next_at",
-    "_next",
     "_start",
     "_merge_room",
     "_options_of",

@@ -213,13 +213,6 @@ def _next_at(idx, heads, ends):
 
 
 @_jit
-def _next(idx, heads, ends):
-    """The merge's next column (the least at the head of a list), or -1."""
-    at = _next_at(idx, heads, ends)
-    return idx[at] if at >= 0 else -1
-
-
-@_jit
 def _walk(g, ptr, idx, hill, net, level, peak, heads, ends):
     """Walk the merge of the options ``g`` (one per branch) on one side
     from ``level``: ``(level, peak)`` after it. ``hill`` and ``net`` are
@@ -283,9 +276,10 @@ def _collect(g, ptr, idx, hill, net, out_h, out_n, heads, ends):
     _start(g, ptr, heads, ends)
     n = 0
     while True:
-        col = _next(idx, heads, ends)
-        if col < 0:
+        at = _next_at(idx, heads, ends)
+        if at < 0:
             return n
+        col = idx[at]
         out_h[n] = hill[col]
         out_n[n] = net[col]
         n += 1
@@ -431,9 +425,10 @@ def _merge_side(g, ptr, idx, out, n, heads, ends):
     ``out`` from ``n``."""
     _start(g, ptr, heads, ends)
     while True:
-        col = _next(idx, heads, ends)
-        if col < 0:
+        at = _next_at(idx, heads, ends)
+        if at < 0:
             return
+        col = idx[at]
         out[n] = col
         n += 1
 
@@ -550,9 +545,10 @@ def _side(g, ptr, idx, hill, net, word, heads, ends):
     n = 1
     level = top = low = 0
     while True:
-        col = _next(idx, heads, ends)
-        if col < 0:
+        at = _next_at(idx, heads, ends)
+        if at < 0:
             return n, top, low
+        col = idx[at]
         n, level, top, low = _step(
             word, n, level, top, low, hill[col], net[col]
         )
