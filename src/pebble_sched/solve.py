@@ -539,8 +539,9 @@ def _warm_kernels(graph: Graph, deadline: Deadline) -> None:
     now, for an SP graph large enough to load them at once
     (``COMPILED_MIN_NODES``), when the time left allows it: the passes
     after this get parts of the limit, and under ``COMPILE_S`` a solver
-    does not start the compilation itself (with a cold cache, about 4 s
-    without a deadline check). Without this, `-t 15` at 10^5 nodes ran
+    does not start the compilation itself (with a cold cache, 6-11 s,
+    a function at a time, none started with less than
+    ``candidate_words.WARM_STEP_S`` left). Without this, `-t 15` at 10^5 nodes ran
     its first pass in Python, and had no time left for the proof."""
     if graph.n < COMPILED_MIN_NODES or deadline.remaining() < COMPILE_S:
         return
