@@ -1228,8 +1228,8 @@ class _Solver:
         built from the rows (:func:`.candidate_words.side_words`), pruned
         by :func:`_pareto_rows`, and the last step's peaks read off the
         rows, so no chain is merged until the end, and then only the kept
-        combinations (none with ``release``: the rows of least peak are
-        the candidates). Atoms of equal keys may be merged in another
+        combinations, compiled (:func:`_merged_rows`; none with
+        ``release``: the rows of least peak are the candidates). Atoms of equal keys may be merged in another
         order than in Python, which changes no peak and gives words that
         dominate each other, so the pruning keeps combinations as good.
         ``_NO_ARRAYS`` where a level could leave int64.
