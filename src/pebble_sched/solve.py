@@ -539,10 +539,11 @@ def _warm_kernels(graph: Graph, deadline: Deadline) -> None:
     now, for an SP graph large enough to load them at once
     (``COMPILED_MIN_NODES``), when the time left allows it: the passes
     after this get parts of the limit, and under ``COMPILE_S`` a solver
-    does not start the compilation itself (with a cold cache, 6-11 s,
-    a function at a time, none started with less than
-    ``candidate_words.WARM_STEP_S`` left). Without this, `-t 15` at 10^5 nodes ran
-    its first pass in Python, and had no time left for the proof."""
+    does not start the compilation itself (with a cold cache, 6-11 s, a
+    function at a time, none started with less than
+    ``candidate_words.WARM_STEP_S`` left). Without this, `-t 15` at 10^5
+    nodes ran its first pass in Python, and had no time left for the
+    proof."""
     if graph.n < COMPILED_MIN_NODES or deadline.remaining() < COMPILE_S:
         return
     from .solvers import candidate_words  # (imports numba, if it can)
@@ -1171,9 +1172,10 @@ def _portfolio(
                 # the heuristics beat an SP order on none measured; 10^6
                 # nodes, seed 1: 5,490 in 78 s, against 5,679 in 84 s
                 # from the blocks without the SP pass, 204 s with it)
-                if early is not None and early[1] < peak:
-                    return early[0], lb, stats, "heuristic"
-                return o, lb, stats, "sp"
+                if early is not None:
+                    found.append((early[0], early[1], "heuristic"))
+                o, _peak, which = min(found, key=lambda x: x[1])
+                return o, lb, stats, which
     elif (
         NEAR_SP
         and split

@@ -979,58 +979,55 @@ def warm(deadline=None) -> bool:
     are compiled."""
     from .profiles import Atom
 
+    def time_for(fn) -> bool:  # (compiled already, or time to compile it)
+        return (
+            deadline is None
+            or bool(getattr(fn, "signatures", True))
+            or deadline.remaining() >= WARM_STEP_S
+        )
+
     table = [[([Atom(2, 1, 0)], []), ([], [Atom(2, 1, 0)])], [([], [])]]
     cols = prepare(table, -1)
     assert cols is not None
     rows = np.array([[0, 0], [1, 0]], dtype=np.int64)
+    if not time_for(_peaks):
+        return False
+    peaks(cols, rows, -1)
+    if not time_for(_words):
+        return False
+    got = words(cols, rows, -1)
+    if not time_for(_choose):
+        return False
+    choose(*got)
+    if not time_for(_side_words):
+        return False
+    flat, first, lens, _top, _low, _end = side_words(cols, rows)
+    if not time_for(pareto_steps):
+        return False
+    pareto_steps(
+        0,
+        2,
+        np.zeros(2, dtype=np.int64),
+        np.zeros((2, 6), dtype=np.int64),
+        np.arange(2, dtype=np.int64),
+        np.arange(2, 4, dtype=np.int64),
+        flat,
+        first,
+        lens,
+        np.zeros(2, dtype=np.bool_),
+        np.full(1, -1, dtype=np.int64),
+        np.full(2, -1, dtype=np.int64),
+    )
+    if not time_for(_merge_rows):
+        return False
+    _f0, _s0, f1, s1 = merged_columns(cols, rows)
+    if not time_for(_join_tails):
+        return False
     one = np.ones(1, dtype=np.int64)
-    got: dict = {}
-
-    def pareto() -> None:
-        flat, first, lens, _top, _low, _end = got["side"]
-        pareto_steps(
-            0,
-            2,
-            np.zeros(2, dtype=np.int64),
-            np.zeros((2, 6), dtype=np.int64),
-            np.arange(2, dtype=np.int64),
-            np.arange(2, 4, dtype=np.int64),
-            flat,
-            first,
-            lens,
-            np.zeros(2, dtype=np.bool_),
-            np.full(1, -1, dtype=np.int64),
-            np.full(2, -1, dtype=np.int64),
-        )
-
-    def join() -> None:
-        _f0, _s0, f1, s1 = merged_columns(cols, rows)
-        join_tails(cols, f1, s1, (1, -1), (one, one))
-
-    steps = [
-        (_peaks, lambda: peaks(cols, rows, -1)),
-        (_words, lambda: got.setdefault("words", words(cols, rows, -1))),
-        (_choose, lambda: choose(*got["words"])),
-        (_side_words, lambda: got.setdefault("side", side_words(cols, rows))),
-        (pareto_steps, pareto),
-        (_merge_rows, lambda: merged_columns(cols, rows)),
-        (_join_tails, join),
-        (
-            _chain_words,
-            lambda: chain_words(
-                *(np.zeros(k, dtype=np.int64) for k in (1, 1, 2))
-            ),
-        ),
-    ]
-    for fn, step in steps:
-        compiled = getattr(fn, "signatures", True)
-        if (
-            deadline is not None
-            and not compiled
-            and deadline.remaining() < WARM_STEP_S
-        ):
-            return False
-        step()
+    join_tails(cols, f1, s1, (1, -1), (one, one))
+    if not time_for(_chain_words):
+        return False
+    chain_words(*(np.zeros(k, dtype=np.int64) for k in (1, 1, 2)))
     return True
 
 
