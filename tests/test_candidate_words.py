@@ -239,6 +239,42 @@ def test_pareto_combinations_on_arrays_are_as_good_as_in_python(
         )
 
 
+@settings(deadline=None, max_examples=100, suppress_health_check=_FIXED)
+@given(tables(), chains(), st.integers(0, 9), st.integers(-9, 0))
+def test_a_forks_last_step_on_arrays_goes_past_the_budget(
+    kernels, drawn, first, cut_at, release
+):
+    """Tests ``LEAST_MAX``: on arrays, the last step of a fork's
+    combinations (every branch chosen: peaks only) may hold more pairs
+    than the Pareto budget (here 1: the first branch has one option, the
+    other several), and gives the pairs of least peak of all; past
+    ``LEAST_MAX``, or in Python, the budget holds (None)."""
+    table, _release = drawn
+    options = [x for o in table for x in o]
+    cut = min(cut_at, len(first))
+    table = [[(first[:cut], first[cut:])], options]
+    if len(options) < 2:
+        table[1] = [*options, ([], [Atom(3, 1, 99)]), ([Atom(3, 1, 99)], [])]
+    rows = [_merged_row(table, (0, k)) for k in range(len(table[1]))]
+    every = [_chain_peak(pre, release, post) for pre, post in rows]
+    g = series_parallel(20, seed=1)
+
+    def run(on_arrays: bool, most: int):
+        solver = dominant._Solver(g)
+        solver._kernels = kernels if on_arrays else None
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(dominant, "_COMPILED_MIN", 1)
+            mp.setattr(dominant, "LEAST_MAX", most)
+            return solver._pareto_combos(table, 1, release=release)
+
+    got = run(True, len(table[1]))
+    assert isinstance(got, dominant._Candidates)
+    peaks = [_chain_peak(pre, release, post) for pre, post in got]
+    assert len(peaks) == every.count(min(every)) and set(peaks) == {min(every)}
+    assert run(True, len(table[1]) - 1) is None
+    assert run(False, len(table[1])) is None
+
+
 @settings(deadline=None, max_examples=150, suppress_health_check=_FIXED)
 @given(tables())
 def test_pruned_options_on_arrays_are_as_good_as_in_python(kernels, drawn):

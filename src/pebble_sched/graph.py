@@ -330,12 +330,10 @@ class Graph:
                 )
         if len(edges):
             key = src * n + dst
-            _uniq, first, counts = np.unique(
-                key, return_index=True, return_counts=True
-            )
-            if (counts > 1).any():
-                dup = key[first[counts > 1]]
-                k = int(np.flatnonzero(np.isin(key, dup))[1])
+            by_key = np.argsort(key, kind="stable")
+            twice = np.flatnonzero(key[by_key[1:]] == key[by_key[:-1]])
+            if len(twice):
+                k = int(by_key[twice[0] + 1])  # (the later of the two)
                 raise InstanceError(
                     f"Edge ({ids[src[k]]!r}, {ids[dst[k]]!r}) appears twice."
                 )

@@ -870,7 +870,12 @@ SP_PROOF_NODES_PER_S = 2_500
 #: combinations and the branches' options on compiled arrays: 10^5 nodes
 #: in 4.7 to 7.8 s with two processes on 2026-12-01, 8.3 s expected).
 SP_PROOF_NODES_PER_S_COMPILED = 6_000
-AUTO_SP_PROOF_MAX_NODES = 200_000
+#: The threshold pass runs up to this size (10^6 nodes, seeds 1 to 3:
+#: ``sp_order`` 46-54 s in two processes, every fork proven).
+AUTO_SP_PROOF_MAX_NODES = 1_000_000
+#: Above this size an unproven SP order and its bound are ``auto``'s
+#: answer: the pivot blocks after it would solve the main block again.
+AUTO_SP_BLOCKS_MAX_NODES = 200_000
 #: The fork relaxation's bound needs this much per node before its own
 #: deadline checks begin (finding the nested reads, building the relaxed
 #: graph and the solver's model: 1.0-1.5 s at 10^5 nodes); with less time
@@ -1166,7 +1171,7 @@ def _portfolio(
                     return o, peak, stats, "sp"
             sp_order_found = o
             found.append((o, peak, "sp"))
-            if is_sp and graph.n > AUTO_SP_PROOF_MAX_NODES:
+            if is_sp and graph.n > AUTO_SP_BLOCKS_MAX_NODES:
                 # past the proof pass's size: the SP order and its bound
                 # (the pivot blocks would solve the main block again, and
                 # the heuristics beat an SP order on none measured; 10^6

@@ -180,6 +180,13 @@ branches with 49 and 2,099 options needs 102,851, about 7 s. Not for
 the full family: a pumpkin of 60 branches took 184 s instead of 13 s.)
 Only while more than ``MIXED_MIN_S`` seconds are left, if there is a
 time limit, unless the caller does not hurry (a proof or nothing)."""
+LEAST_MAX = 2_000_000
+"""The last step of a fork's combinations on arrays (every branch
+chosen: peaks only, compiled, no pruning, so linear in the pairs) may
+take up to this many pairs, beyond ``pareto_max`` and ``MIXED_MAX``: at
+10^6 nodes two forks with two nested branches each reached 400,000 to
+1,000,000 there (0.4 s each) and were left to the refuted shared
+threshold before."""
 MIXED_MIN_S = 10.0
 """Under a shorter time limit the larger budget could take the whole of
 it (``solve -t 3`` on a 10^4-node SP graph: its SP order lost, 2,676
@@ -606,8 +613,11 @@ class _Solver:
         if combos.kernels is None:  # (else given by _least)
             combos.kernels = self.kernels(len(combos.rows))
         peaks = combos.peaks(r_atom.net, self.check)
-        low = min(peaks)
-        tied = [k for k, p in enumerate(peaks) if p == low]
+        if isinstance(peaks, np.ndarray):  # (every row's, compiled)
+            tied = np.flatnonzero(peaks == peaks.min()).tolist()
+        else:
+            low = min(peaks)
+            tied = [k for k, p in enumerate(peaks) if p == low]
         self.candidates += len(combos)
         got = combos.choose(tied, r_atom, self.check)
         if got is None:
@@ -696,7 +706,7 @@ class _Solver:
             combos = _Candidates([], np.zeros((0, 0), dtype=np.int64), combos)
         if combos.kernels is None:
             combos.kernels = self.kernels(len(combos.rows), count=False)
-        least = min(combos.peaks(release, self.check))
+        least = int(min(combos.peaks(release, self.check)))
         proven = self._mixed_combos(trees, least, release)
         if proven is not None:
             return proven, False
@@ -1245,17 +1255,21 @@ class _Solver:
         try:
             for k, o in enumerate(table):
                 mine = order[: k + 1]
+                last = release is not None and k == len(table) - 1
+                most = max(budget, LEAST_MAX) if last else budget
                 if peak_cut is not None and k:
                     i, j = peak_cut.pair_arrays(*levels, order[k], mine)
-                else:
+                elif 0 < len(rows) * len(o) <= most:
                     i = np.repeat(np.arange(len(rows)), len(o))
                     j = np.tile(np.arange(len(o)), len(rows))
-                if len(i) > budget or not len(i):
+                else:
+                    return None
+                if len(i) > most or not len(i):
                     return None
                 grown = np.empty((len(i), k + 1), dtype=np.int64)
                 grown[:, :k] = rows[i]
                 grown[:, k] = j
-                if release is not None and k == len(table) - 1:
+                if last:
                     least = _Candidates.on_arrays(table, grown, kernels, cols)
                     peaks = least.compiled_peaks(release, self.guard.check)
                     least.rows = grown[peaks == peaks.min()]
@@ -2000,7 +2014,8 @@ def _pareto_rows(
         [top[post], end[pre], end[post], low[pre], low[post], top[pre]],
         axis=1,
     )
-    if len(np.unique(end[pre] + end[post])) <= 1:
+    sums = end[pre] + end[post]
+    if not len(sums) or sums.min() == sums.max():
         # grouped by final levels (the pre-release one says both)
         _u, group = np.unique(end[pre], return_inverse=True)
         group = np.ascontiguousarray(group.ravel(), dtype=np.int64)
@@ -2134,15 +2149,16 @@ class _Candidates:
     ) -> tuple[int, bool] | None:
         """``(k, all)`` as :meth:`_Solver._choose`, on arrays
         (:mod:`.candidate_words`): the words of the rows among ``ks``
-        compiled, those of the other candidates in Python; None where the
+        (ascending) compiled, those of the other candidates in Python; None where the
         rows are not on arrays."""
         release = r_atom.net
         if self.arrays(release) is None:
             return None
-        mine = [k for k in ks if k < len(self.rows)]
-        if not mine:
+        m = len(self.rows)
+        if not ks or ks[0] >= m:  # (ks ascend: rows first)
             return None
-        others = [k for k in ks if k >= len(self.rows)]
+        split = bisect_left(ks, m)
+        mine, others = ks[:split], ks[split:]
         parts = []
         for start in range(0, len(mine), _COMPILED_BLOCK):
             check()
@@ -2164,14 +2180,17 @@ class _Candidates:
             lens = np.concatenate([p[2] for p in parts])
         check()
         k, every = self.kernels.choose(flat, starts, lens)
-        return [*mine, *others][k], every
+        return ks[k], every
 
-    def peaks(self, release: int, check) -> list[int]:
+    def peaks(self, release: int, check) -> list[int] | np.ndarray:
         """The peak of every candidate (pre, a step of net ``release``,
-        post), the ``rows`` on numpy arrays without merging any chain."""
+        post), the ``rows`` on numpy arrays without merging any chain (an
+        array when all are rows and compiled)."""
         compiled = self.compiled_peaks(release, check)
         if compiled is None:
             peaks = self._row_peaks(release, check)
+        elif not self.extra:
+            return compiled
         else:
             peaks = compiled.tolist()
         for k, (pre, post) in enumerate(self.extra):
