@@ -64,6 +64,7 @@ _KERNELS = (
     "_masks",
     "_below",
     "_fill",
+    "_fill2",
     "_dominates_on_bits",
     "_table",
 )
@@ -364,10 +365,12 @@ def test_dominance_on_arrays_is_lemma_3(kernels, a, b):
 
 @st.composite
 def long_pairs(draw):
-    """Two words around 64 and 128 values long (the rows on bits span one
-    or two 64-bit words, or the grid is walked): b, and a as b shifted
-    by a little at each step, with some steps left out or repeated."""
-    n = draw(st.sampled_from([20, 63, 64, 65, 100, 127, 128, 129, 150]))
+    """Two words around multiples of 64 values long (the rows on bits
+    span one to four 64-bit words): b, and a as b shifted by a little at
+    each step, with some steps left out or repeated."""
+    n = draw(
+        st.sampled_from([20, 63, 64, 65, 100, 127, 128, 129, 150, 192, 250])
+    )
     b = [0, *draw(st.lists(st.integers(-4, 8), min_size=n, max_size=n))]
     a = [0]
     for x in b[1:]:
@@ -379,19 +382,26 @@ def long_pairs(draw):
 @settings(deadline=None, max_examples=300, suppress_health_check=_FIXED)
 @given(long_pairs())
 def test_dominance_of_long_words_is_lemma_3(kernels, pair):
-    """Tests the rows on bits (two words of 64 bits) and the grid beyond
-    128 values against :func:`.profiles.dominates`, and the masks kept
-    for the same b: a second call with another a gives its own answer."""
+    """Tests the rows on bits (one to four words of 64 bits) against
+    :func:`.profiles.dominates`, and the masks kept for the same b: a
+    second call with another a gives its own answer; as plain Python,
+    the grid walked cell by cell too (past ``BITS_MAX``, here 64)."""
     a, b = pair
     flat, starts, lens = kernels.pack([a, b, b[:-1]])
     width = max(map(len, (a, b)))
     rows = [np.zeros(width, dtype=np.bool_) for _ in range(2)]
-    tab = kernels._table(width)
-    for x in (0, 2):  # a, then b without its last value, against b
-        got = kernels._dominates(
-            flat, starts[x], lens[x], starts[1], lens[1], *rows, tab
-        )
-        assert bool(got) == dominates([a, b, b[:-1]][x], b)
+    limits = [kernels.BITS_MAX]
+    if isinstance(kernels._dominates, type(_python)):
+        limits.append(64)  # (plain Python: compiled, the limit is frozen)
+    for limit in limits:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(kernels, "BITS_MAX", limit)
+            tab = kernels._table(width)
+            for x in (0, 2):  # a, then b without its last value, against b
+                got = kernels._dominates(
+                    flat, starts[x], lens[x], starts[1], lens[1], *rows, tab
+                )
+                assert bool(got) == dominates([a, b, b[:-1]][x], b)
 
 
 def test_levels_past_int64_are_left_to_python(kernels):

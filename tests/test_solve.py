@@ -234,6 +234,47 @@ def test_large_sp_graphs_try_the_liu_relaxation_first(monkeypatch):
     assert s.method == "sp" and s.status is Status.OPTIMAL
 
 
+def test_very_large_graphs_relax_in_a_forked_process(monkeypatch):
+    """Tests the Liu relaxation run in a forked process while auto
+    decomposes the graph (above RELAX_IN_CHILD_MIN_NODES, lowered here,
+    with two processes): the same answers as in turn, the relaxation's
+    order returned when it meets the bound; done here again when that
+    process dies; in turn with one process."""
+    import importlib
+    import os
+
+    from pebble_sched.generators import series_parallel
+    from pebble_sched.runtime import start_in_child
+
+    module = importlib.import_module("pebble_sched.solve")
+    monkeypatch.setattr(module, "AUTO_HEURISTIC_FIRST", 100)
+    monkeypatch.setattr(module, "RELAX_IN_CHILD_MIN_NODES", 100)
+    started: list[bool] = []
+
+    def spy(fn, die=False):
+        started.append(die)
+        return start_in_child((lambda: os._exit(1)) if die else fn)
+
+    tight = series_parallel(300, seed=5, max_out_degree=6)
+    loose = series_parallel(300, seed=3, max_out_degree=6)
+    for die in (False, True):
+        monkeypatch.setattr(
+            module, "start_in_child", lambda f, d=die: spy(f, d)
+        )
+        for limit in (None, 30):
+            s = solve(tight, time_limit=limit, num_workers=2)
+            assert s.method == "heuristic" and s.status is Status.OPTIMAL
+            assert s.stats["liu_first"]["peak"] == s.peak == s.lower_bound
+            s = solve(loose, time_limit=limit, num_workers=2)
+            assert s.method == "sp" and s.status is Status.OPTIMAL
+            assert s.stats["liu_first"]["peak"] >= s.peak
+            assert_valid_schedule(loose, s)
+    assert started.count(False) >= 4 and started.count(True) >= 4
+    started.clear()
+    s = solve(tight, time_limit=None, num_workers=1)
+    assert s.status is Status.OPTIMAL and not started
+
+
 def _log_calls(monkeypatch, module, labels: dict[str, str]) -> list[str]:
     """Wrap the functions ``labels`` names in ``module`` so that each call
     appends its label to the list returned (then calls the function)."""

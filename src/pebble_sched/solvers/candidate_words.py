@@ -21,12 +21,12 @@ columns, turned into atoms by the solver), and a nested branch's
 post-release chains joined to w1 and its rest (:func:`join_tails`).
 
 Lemma 3's test walks a grid of a word a against a word b (cell (i, k)
-allowed when ``a[i] <= b[k]``). Up to 128 values of b a row of the grid
-is two 64-bit masks: b's values are sorted once, the allowed cells of a
-value are then a mask looked up by binary search, and a row's reachable
-cells come from the row above by a few operations on the masks (the
-fill to the right along allowed cells is one addition, its carry passed
-from the low word to the high one). The masks of b are kept while b
+allowed when ``a[i] <= b[k]``). Up to ``BITS_MAX`` values of b a row of
+the grid is a mask of 64-bit words: b's values are sorted once, the
+allowed cells of a value are then a mask looked up by binary search, and
+a row's reachable cells come from the row above by a few operations on
+the masks (the fill to the right along allowed cells is one addition,
+its carry passed from each word to the next). The masks of b are kept while b
 stays the same (the Pareto pruning tests the kept items against one new
 item at a time).
 
@@ -635,12 +635,12 @@ def chain_words(
 
 
 @_jit
-def _masks(flat, sb, lb, vals, low, high):
-    """For ``b = flat[sb:sb + lb]`` (at most 128 long): its values sorted
-    into ``vals[:lb]``, and as two 64-bit masks (``low[t]``, ``high[t]``)
-    the positions of its values from the t-th smallest up, so the
-    positions ``k`` with ``b[k] >= x`` are those of t = the number of
-    values below x."""
+def _masks(flat, sb, lb, vals, masks):
+    """For ``b = flat[sb:sb + lb]``: its values sorted into ``vals[:lb]``,
+    and as masks of 64-bit words (``masks[t]``, bit ``k % 64`` of word
+    ``k // 64``) the positions of its values from the t-th smallest up,
+    so the positions ``k`` with ``b[k] >= x`` are those of t = the number
+    of values below x."""
     pos = np.empty(lb, dtype=np.int64)
     for k in range(lb):  # insertion sort: short words, mostly runs
         x = flat[sb + k]
@@ -651,17 +651,15 @@ def _masks(flat, sb, lb, vals, low, high):
             t -= 1
         vals[t] = x
         pos[t] = k
+    nw = max(2, (lb + 63) // 64)
     one = np.uint64(1)
-    low[lb] = np.uint64(0)
-    high[lb] = np.uint64(0)
+    for w in range(nw):
+        masks[lb, w] = np.uint64(0)
     for t in range(lb - 1, -1, -1):
+        for w in range(nw):
+            masks[t, w] = masks[t + 1, w]
         k = pos[t]
-        low[t] = low[t + 1]
-        high[t] = high[t + 1]
-        if k < 64:
-            low[t] |= one << np.uint64(k)
-        else:
-            high[t] |= one << np.uint64(k - 64)
+        masks[t, k // 64] |= one << np.uint64(k % 64)
 
 
 @_jit
@@ -678,10 +676,8 @@ def _below(vals, n, x):
 
 
 @_jit
-def _fill(c0, c1, s0, s1):
-    """Cells reachable along a row: from each seed ``s`` to the right
-    through its run of allowed cells ``c``, as ``(c & ~(c + s)) | s`` on
-    128-bit numbers (two 64-bit words, the carry passed on)."""
+def _fill2(c0, c1, s0, s1):
+    """:func:`_fill` on two words, as scalars."""
     t0 = c0 + s0
     carry = np.uint64(1) if t0 < c0 else np.uint64(0)
     t1 = c1 + s1 + carry
@@ -689,45 +685,90 @@ def _fill(c0, c1, s0, s1):
 
 
 @_jit
+def _fill(c, seeds, row, nw):
+    """Cells reachable along a row: from each seed to the right through
+    its run of allowed cells ``c``, as ``(c & ~(c + seeds)) | seeds`` on
+    numbers of ``nw`` 64-bit words (the carry passed from each word to
+    the next), into ``row``."""
+    carry = np.uint64(0)
+    for w in range(nw):
+        t = c[w] + seeds[w]
+        over = t < c[w]
+        t2 = t + carry
+        carry = np.uint64(1) if (over or t2 < t) else np.uint64(0)
+        row[w] = (c[w] & ~t2) | seeds[w]
+
+
+BITS_MAX = 4096
+"""Lemma 3's test runs on bits (:func:`_dominates_on_bits`) for words b
+of up to this many values (its masks then take at most 2 MB); the grid
+is walked cell by cell beyond."""
+
+
+@_jit
 def _table(width):
     """Room for one word's masks (:func:`_masks`) in :func:`_dominates`:
-    ``(vals, low, high, key)``, ``key[0]`` the start of the word they are
-    of (-1: none yet)."""
+    ``(vals, masks, key, work)``, ``key[0]`` the start of the word they
+    are of (-1: none yet), ``work`` two rows of bits."""
+    width = min(width, BITS_MAX)
+    nw = max(2, (width + 63) // 64)
     return (
         np.empty(width + 1, dtype=np.int64),
-        np.empty(width + 1, dtype=np.uint64),
-        np.empty(width + 1, dtype=np.uint64),
+        np.empty((width + 1, nw), dtype=np.uint64),
         np.full(1, -1, dtype=np.int64),
+        np.empty((2, nw), dtype=np.uint64),
     )
 
 
 @_jit
-def _dominates_on_bits(flat, sa, la, sb, lb, vals, low, high, key):
-    """The grid of :func:`_dominates` (``b`` at most 128 long) a row at a
-    time on bits, as :func:`~.profiles.dominated_by` does: bit ``k`` of a
-    row says (i, k) is reachable; a row's seeds are the allowed cells
-    below a reachable one or right of it diagonally, and the fill runs
-    from them to the right through allowed cells. b's masks are built
-    into the table (``vals``, ``low``, ``high``) unless ``key[0]`` says
+def _dominates_on_bits(flat, sa, la, sb, lb, vals, masks, key, work):
+    """The grid of :func:`_dominates` (``b`` at most ``BITS_MAX`` long) a
+    row at a time on bits, as :func:`~.profiles.dominated_by` does: bit
+    ``k`` of a row says (i, k) is reachable; a row's seeds are the
+    allowed cells below a reachable one or right of it diagonally, and
+    the fill runs from them to the right through allowed cells. b's masks
+    are built into the table (``vals``, ``masks``) unless ``key[0]`` says
     they are there already (a word is known by its start ``sb``)."""
     one = np.uint64(1)
+    top = np.uint64(63)
     if key[0] != sb:
-        _masks(flat, sb, lb, vals, low, high)
+        _masks(flat, sb, lb, vals, masks)
         key[0] = sb
-    t = _below(vals, lb, flat[sa])
-    c0, c1 = low[t], high[t]
-    r0, r1 = _fill(c0, c1, one, np.uint64(0))
+    if lb <= 128:  # (two words as scalars: a quarter faster)
+        t = _below(vals, lb, flat[sa])
+        r0, r1 = _fill2(masks[t, 0], masks[t, 1], one, np.uint64(0))
+        for i in range(1, la):
+            t = _below(vals, lb, flat[sa + i])
+            c0, c1 = masks[t, 0], masks[t, 1]
+            s0 = c0 & (r0 | (r0 << one))
+            s1 = c1 & (r1 | (r1 << one) | (r0 >> top))
+            if s0 == 0 and s1 == 0:
+                return False
+            r0, r1 = _fill2(c0, c1, s0, s1)
+        if lb <= 64:
+            return (r0 >> np.uint64(lb - 1)) & one == one
+        return (r1 >> np.uint64(lb - 65)) & one == one
+    nw = (lb + 63) // 64
+    row = work[0]
+    seeds = work[1]
+    for w in range(nw):
+        seeds[w] = np.uint64(0)
+    seeds[0] = one
+    _fill(masks[_below(vals, lb, flat[sa])], seeds, row, nw)
     for i in range(1, la):
-        t = _below(vals, lb, flat[sa + i])
-        c0, c1 = low[t], high[t]
-        s0 = c0 & (r0 | (r0 << one))
-        s1 = c1 & (r1 | (r1 << one) | (r0 >> np.uint64(63)))
-        if s0 == 0 and s1 == 0:
+        c = masks[_below(vals, lb, flat[sa + i])]
+        below = np.uint64(0)  # the bit carried out of the word below
+        any_ = False
+        for w in range(nw):
+            r = row[w]
+            seeds[w] = c[w] & (r | (r << one) | below)
+            below = r >> top
+            any_ = any_ or seeds[w] != 0
+        if not any_:
             return False
-        r0, r1 = _fill(c0, c1, s0, s1)
-    if lb <= 64:
-        return (r0 >> np.uint64(lb - 1)) & one == one
-    return (r1 >> np.uint64(lb - 65)) & one == one
+        _fill(c, seeds, row, nw)
+    last = lb - 1
+    return (row[last // 64] >> np.uint64(last % 64)) & one == one
 
 
 @_jit
@@ -768,7 +809,7 @@ def _dominates(flat, sa, la, sb, lb, prev, cur, tab):
             low = min(low, flat[sb + k])
         if low >= flat[sa + la - 1]:
             return True
-    if lb <= 128:
+    if lb <= BITS_MAX:
         return _dominates_on_bits(flat, sa, la, sb, lb, *tab)
     # the grid, row by row: (i, k) reachable from (i-1, k), (i-1, k-1) or
     # (i, k-1), through cells with a[i] <= b[k]
