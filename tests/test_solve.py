@@ -463,6 +463,16 @@ def test_the_threshold_pass_first_or_after_a_first_pass(monkeypatch, method):
         module._threshold_first(g, Deadline(80), "threshold", 2, dec, None)
         is None
     )
+    # above AUTO_SP_BLOCKS_MAX_NODES (lowered): no time kept for a first
+    # pass, and the pass tried at SP_PROOF_NODES_PER_S_HUGE (150 / (2 *
+    # 10) = 7.5 s)
+    monkeypatch.setattr(module, "AUTO_SP_BLOCKS_MAX_NODES", 100)
+    monkeypatch.setattr(module, "SP_PROOF_NODES_PER_S_HUGE", 10)
+    assert module._threshold_first(g, Deadline(20), "auto", 2, dec, None)
+    assert (
+        module._threshold_first(g, Deadline(5), "auto", 2, dec, None) is None
+    )
+    monkeypatch.setattr(module, "AUTO_SP_BLOCKS_MAX_NODES", 200_000)
     monkeypatch.setattr(module, "SP_PROOF_NODES_PER_S", 4000)
     monkeypatch.setattr(module, "SP_PROOF_NODES_PER_S_COMPILED", 4000)
     monkeypatch.setattr(module, "_threshold_first", lambda *a: None)
@@ -602,6 +612,32 @@ def test_auto_without_time_for_the_sp_solver_keeps_the_liu_relaxation(
     relaxed = evaluate_indices(g, liu_relaxation_order(g, base)).peak
     assert s.peak <= relaxed < evaluate_indices(g, base).peak
     assert "sp" not in s.stats  # the SP solver was not run
+
+
+def test_huge_sp_graphs_try_the_threshold_pass_under_a_limit(monkeypatch):
+    """Tests auto above AUTO_SP_BLOCKS_MAX_NODES (and LARGE; both lowered
+    here) under a time limit too short for its first pass: the threshold
+    pass runs when the limit allows it at SP_PROOF_NODES_PER_S_HUGE, and
+    proves the order; not when it does not."""
+    import importlib
+
+    from pebble_sched.generators import series_parallel
+    from pebble_sched.solvers import dominant
+
+    module = importlib.import_module("pebble_sched.solve")
+    monkeypatch.setattr(dominant, "LARGE", 50)
+    monkeypatch.setattr(module, "LARGE", 50)
+    monkeypatch.setattr(module, "AUTO_HEURISTIC_FIRST", 10_000)
+    monkeypatch.setattr(module, "AUTO_SP_BLOCKS_MAX_NODES", 100)
+    monkeypatch.setattr(module, "SP_NODES_PER_S_LARGE", 1)  # (no time)
+    g = series_parallel(150, seed=41, max_out_degree=6)
+    monkeypatch.setattr(module, "SP_PROOF_NODES_PER_S_HUGE", 20)
+    s = solve(g, time_limit=20, num_workers=2)
+    assert s.stats["sp_proof"]["first"] and s.stats["sp_proof"]["exact"]
+    assert s.status is Status.OPTIMAL and s.peak == 472
+    monkeypatch.setattr(module, "SP_PROOF_NODES_PER_S_HUGE", 2)
+    s = solve(g, time_limit=20, num_workers=2)
+    assert "sp_proof" not in s.stats and "sp" not in s.stats
 
 
 def test_sp_returns_the_liu_relaxation_when_it_meets_the_bound(monkeypatch):

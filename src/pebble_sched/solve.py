@@ -607,7 +607,9 @@ def _threshold_first(graph, deadline, family, workers, dec, callbacks):
     ``auto`` gives the first pass (``AUTO_SP_SHARE`` of the time left, at
     ``SP_NODES_PER_S_LARGE``), allows the pass's expected rate; it stops
     there, so that the first pass can still give its order if this one
-    does not finish.
+    does not finish. Above ``AUTO_SP_BLOCKS_MAX_NODES`` nodes no time is
+    kept for the first pass, and the pass is tried at the higher rate
+    ``SP_PROOF_NODES_PER_S_HUGE``.
     """
     if (
         family != "auto"
@@ -621,12 +623,20 @@ def _threshold_first(graph, deadline, family, workers, dec, callbacks):
     limit = None
     if math.isfinite(deadline.remaining()):
         # what auto's gate asks of the first pass, and a second for the
-        # pass to stop (about 0.2 s at 10^5 nodes)
-        reserve = 1.0 + graph.n / (
-            workers * SP_NODES_PER_S_LARGE * AUTO_SP_SHARE
-        )
+        # pass to stop (about 0.2 s at 10^5 nodes); nothing for the first
+        # pass above AUTO_SP_BLOCKS_MAX_NODES, where it takes as long as
+        # this one (10^6 nodes, seed 1: 56 s against 53 s) and its order
+        # is not proven
+        reserve = 1.0
+        if graph.n <= AUTO_SP_BLOCKS_MAX_NODES:
+            reserve += graph.n / (
+                workers * SP_NODES_PER_S_LARGE * AUTO_SP_SHARE
+            )
         left = deadline.remaining() - reserve
-        if left < graph.n / (workers * _proof_rate(left)):
+        rate = _proof_rate(left)
+        if graph.n > AUTO_SP_BLOCKS_MAX_NODES:
+            rate = max(rate, SP_PROOF_NODES_PER_S_HUGE)
+        if left < graph.n / (workers * rate):
             return None
         limit = Deadline(left)
     got = _threshold_pass(graph, limit, workers, dec, callbacks, first=True)
@@ -909,6 +919,13 @@ SP_PROOF_NODES_PER_S_COMPILED = 6_000
 #: The threshold pass runs up to this size (10^6 nodes, seeds 1 to 3:
 #: ``sp_order`` 46-54 s in two processes, every fork proven).
 AUTO_SP_PROOF_MAX_NODES = 1_000_000
+#: The rate the threshold pass is tried at, under a time limit, above
+#: ``AUTO_SP_BLOCKS_MAX_NODES`` nodes: about what it reaches there (10^6
+#: nodes: 46-64 s in two processes, 7,800 to 10,900 nodes per second and
+#: process), since a pass that runs out of time loses little there (the
+#: Liu order is the answer: 5,768 at 10^6 nodes, seed 1, where the pivot
+#: blocks give 5,756 and the pass 5,490, proven).
+SP_PROOF_NODES_PER_S_HUGE = 9_000
 #: Above this size an unproven SP order and its bound are ``auto``'s
 #: answer: the pivot blocks after it would solve the main block again.
 AUTO_SP_BLOCKS_MAX_NODES = 200_000
@@ -1198,6 +1215,11 @@ def _portfolio(
     # SP-ization would drop them, and each block is small; not there)
     # (again: the relaxation took some of the time; never more than before)
     enough = not timed or deadline.remaining() * share >= graph.n / rate
+    if timed and is_sp and graph.n > AUTO_SP_BLOCKS_MAX_NODES:
+        # or time for the threshold pass, tried first there
+        # (_threshold_first)
+        huge = workers * SP_PROOF_NODES_PER_S_HUGE
+        enough = enough or deadline.remaining() - 1.0 >= graph.n / huge
     # the orders found before the split, (order, peak, winner): the SP
     # solver's (inexact) first, the Liu relaxation's
     found: list[tuple[Any, int, str]] = []
