@@ -276,6 +276,47 @@ def test_a_forks_last_step_on_arrays_goes_past_the_budget(
     assert run(False, len(table[1])) is None
 
 
+@st.composite
+def loose_tables(draw):
+    """Options whose pre- and post-release chains are drawn apart (so that
+    often no candidate dominates the others)."""
+    table = [
+        [
+            (draw(chains(3)), draw(chains(3)))
+            for _ in range(draw(st.integers(1, 4)))
+        ]
+        for _ in range(draw(st.integers(1, 3)))
+    ]
+    return table, -draw(st.integers(0, 9))
+
+
+@settings(deadline=None, max_examples=150, suppress_health_check=_FIXED)
+@given(st.one_of(tables(), loose_tables()), st.integers(1, 4))
+def test_choosing_in_blocks_is_choosing_at_once(kernels, drawn, block):
+    """Tests the choice among many tied rows a block of words at a time
+    (``_COMPILED_BLOCK`` lowered) against the one pass over all words:
+    the same verdict (whether the chosen word dominates every other),
+    and then words that dominate each other."""
+    table, release = drawn
+    combos = dominant._Candidates.product(table)
+    combos.kernels = kernels
+    ks = list(range(len(combos.rows)))
+    r_atom = Atom(0, release, -1)
+    once = combos.choose(ks, r_atom, lambda: None)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(dominant, "_COMPILED_BLOCK", block)
+        blocks = combos.choose(ks, r_atom, lambda: None)
+    if once is None:  # (levels past int64: neither on arrays)
+        assert blocks is None
+        return
+    assert once[1] == blocks[1]
+    if once[1]:
+        pair = [
+            list(combos.words([k], r_atom)[0]) for k in (once[0], blocks[0])
+        ]
+        assert dominates(*pair) and dominates(*pair[::-1])
+
+
 @settings(deadline=None, max_examples=150, suppress_health_check=_FIXED)
 @given(tables())
 def test_pruned_options_on_arrays_are_as_good_as_in_python(kernels, drawn):

@@ -1007,10 +1007,12 @@ def ready() -> bool:
     )
 
 
-WARM_STEP_S = 4.0
+WARM_STEP_S = 5.0
 """Time a step of :func:`warm` may take when it compiles (the slowest,
 the tie-break with Lemma 3's test, took 3.5 s on the slowest machine
-measured; read from numba's cache, well under a second)."""
+measured, and 3.3-4.0 s since its masks span any number of 64-bit words,
+2.6 s before in the same run; read from numba's cache, well under a
+second)."""
 
 
 def warm(deadline=None) -> bool:
