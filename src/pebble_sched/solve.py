@@ -573,13 +573,12 @@ def _proof_rate(left: float) -> int:
     return SP_PROOF_NODES_PER_S
 
 
-def _relaxation_rounds(graph, rounds, deadline, target):
-    """``(best, interrupted)``: the best ``(order, peak)`` of ``rounds``
-    Liu relaxations, the first of the input order, each of the last one's
-    order, stopping once the peak is at most ``target`` (None if the time
-    ran out in the first), and whether the time ran out."""
-    best = None
-    order = input_order(graph)
+def _relaxation_rounds(graph, order, rounds, deadline, target, best=None):
+    """``(best, why)``: ``rounds`` Liu relaxations, the first of ``order``,
+    each later one of the one before, stopping once the peak is at most
+    ``target``; ``best``, the best ``(order, peak)`` of these and the one
+    given (None if none); ``why`` they stopped early: None, ``"time"`` or
+    ``"ctrl-c"``."""
     try:
         for _ in range(rounds):
             deadline.check()
@@ -590,8 +589,10 @@ def _relaxation_rounds(graph, rounds, deadline, target):
             if peak <= target:
                 break
     except TimeUp:
-        return best, True
-    return best, False
+        return best, "time"
+    except KeyboardInterrupt:
+        return best, "ctrl-c"
+    return best, None
 
 
 def _threshold_first(graph, deadline, family, workers, dec, callbacks):
@@ -1080,62 +1081,50 @@ def _portfolio(
         callbacks.on_bound(lb)
     early = None
 
+    def settle(best, why):
+        """``relax_input``'s answer from the best ``(order, peak)`` of its
+        rounds (:func:`_relaxation_rounds`) and why they stopped."""
+        nonlocal early
+        if why == "ctrl-c":  # the best order so far is kept
+            stats["interrupted"] = "ctrl-c"
+            if best is not None:
+                return best[0], lb, stats, "heuristic"
+            return input_order(graph), lb, stats, "input"
+        if why == "time":
+            stats["liu_first"] = {"interrupted": "time"}
+        else:
+            stats["liu_first"] = {"peak": best[1]}
+            if best[1] <= max(lb, goal):
+                return best[0], best[1], stats, "heuristic"
+        early = best
+        return None
+
     def relax_input(rounds: int = 2):
         """The Liu relaxation of the input order, ``rounds`` times (O(n log
         n) each; after ``early``'s order when there is one): the answer
         when it meets the lower bound (on random SP graphs the bound is
         often tight), else None, the best order kept in ``early`` as a
         candidate (also when the time runs out after the first round)."""
-        nonlocal early
         if callbacks is not None:
             callbacks.on_phase("liu relaxation")
-        best_early = early
-        try:
-            o = input_order(graph) if early is None else early[0]
-            for _ in range(rounds):
-                deadline.check()
-                o = liu_relaxation_order(graph, o, deadline)
-                peak = evaluate_indices(graph, o, check=False).peak
-                if best_early is None or peak < best_early[1]:
-                    best_early = (o, peak)
-                if peak <= max(lb, goal):
-                    stats["liu_first"] = {"peak": peak}
-                    return o, peak, stats, "heuristic"
-            stats["liu_first"] = {"peak": best_early[1]}
-        except TimeUp:
-            stats["liu_first"] = {"interrupted": "time"}
-        except KeyboardInterrupt:  # the best order so far is kept
-            stats["interrupted"] = "ctrl-c"
-            if best_early is not None:
-                return best_early[0], lb, stats, "heuristic"
-            return input_order(graph), lb, stats, "input"
-        early = best_early
-        return None
+        start = input_order(graph) if early is None else early[0]
+        target = max(lb, goal)
+        return settle(
+            *_relaxation_rounds(graph, start, rounds, deadline, target, early)
+        )
 
     def relaxed_by(child, rounds: int):
         """``relax_input(rounds)``'s answer from a forked process that
-        ran the relaxation (:func:`_relaxation_rounds`); here again if
-        that process died."""
-        nonlocal early
+        ran its rounds (:func:`_relaxation_rounds`); here again if that
+        process died."""
         try:
             got = child.result(lambda: None)
         except ChildDied:
             return relax_input(rounds)
         except KeyboardInterrupt:
             child.stop()
-            stats["interrupted"] = "ctrl-c"
-            return input_order(graph), lb, stats, "input"
-        best, interrupted = got
-        if best is None:
-            stats["liu_first"] = {"interrupted": "time"}
-            return None
-        stats["liu_first"] = {"peak": best[1]}
-        if best[1] <= max(lb, goal):
-            return best[0], best[1], stats, "heuristic"
-        if interrupted:
-            stats["liu_first"]["interrupted"] = "time"
-        early = best
-        return None
+            return settle(None, "ctrl-c")
+        return settle(*got)
 
     child = None
     if graph.n > AUTO_HEURISTIC_FIRST:
@@ -1159,7 +1148,9 @@ def _portfolio(
                 callbacks.on_phase("liu relaxation")
             target = max(lb, goal)
             child = start_in_child(
-                lambda: _relaxation_rounds(graph, rounds, deadline, target)
+                lambda: _relaxation_rounds(
+                    graph, input_order(graph), rounds, deadline, target
+                )
             )
         else:
             got = relax_input(rounds)

@@ -26,9 +26,9 @@ the grid is a mask of 64-bit words: b's values are sorted once, the
 allowed cells of a value are then a mask looked up by binary search, and
 a row's reachable cells come from the row above by a few operations on
 the masks (the fill to the right along allowed cells is one addition,
-its carry passed from each word to the next). The masks of b are kept while b
-stays the same (the Pareto pruning tests the kept items against one new
-item at a time).
+its carry passed from each word to the next). The masks of b are kept
+while b stays the same (the Pareto pruning tests the kept items against
+one new item at a time).
 
 Atoms of equal keys are ordered by column number, which may differ from
 the Python merge (stable, by branch), and then so may the word. Swapping

@@ -2149,8 +2149,8 @@ class _Candidates:
     ) -> tuple[int, bool] | None:
         """``(k, all)`` as :meth:`_Solver._choose`, on arrays
         (:mod:`.candidate_words`): the words of the rows among ``ks``
-        (ascending) compiled, those of the other candidates in Python; None where the
-        rows are not on arrays."""
+        (ascending) compiled, those of the other candidates in Python;
+        None where the rows are not on arrays."""
         release = r_atom.net
         if self.arrays(release) is None:
             return None
