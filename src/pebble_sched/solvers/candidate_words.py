@@ -85,10 +85,11 @@ def _jit(fn):
 
 
 class Columns:
-    """A fork's options as sorted column lists, per side (0: before the
-    release, 1: after it): ``hill[s]``, ``net[s]`` per column in key order,
-    ``idx[s][ptr[s][o]:ptr[s][o + 1]]`` the columns of option ``o`` (all
-    branches' options numbered together, branch b's from ``base[b]``)."""
+    """A fork's options as column lists, per side (0: before the release,
+    1: after it): ``hill[s]``, ``net[s]`` per column in key order,
+    ``idx[s][ptr[s][o]:ptr[s][o + 1]]`` the columns of option ``o`` in its
+    chain's order (sorted by key; all branches' options numbered
+    together, branch b's from ``base[b]``)."""
 
     __slots__ = ("at", "atoms", "base", "hill", "idx", "net", "ptr", "sizes")
 
@@ -143,7 +144,12 @@ def prepare(table: list[list], release: int) -> Columns | None:
         get = rank.__getitem__
         for options in table:
             for option in options:
-                flat += sorted(map(get, map(id, option[side])))
+                # in the chain's order (sorted by key: canonical), not by
+                # column: atoms of equal keys are ranked in the order first
+                # met, maybe in another chain, and one may depend on the
+                # other (a merge by columns ran node 80 before its
+                # predecessor 77)
+                flat += map(get, map(id, option[side]))
                 ptr.append(len(flat))
         hills.append(np.asarray(hill, dtype=np.int64))
         nets.append(np.asarray(net, dtype=np.int64))
