@@ -85,13 +85,24 @@ def _jit(fn):
 
 
 class Columns:
-    """A fork's options as column lists, per side (0: before the release,
-    1: after it): ``hill[s]``, ``net[s]`` per column in key order,
-    ``idx[s][ptr[s][o]:ptr[s][o + 1]]`` the columns of option ``o`` in its
-    chain's order (sorted by key; all branches' options numbered
-    together, branch b's from ``base[b]``)."""
+    """A fork's options as sorted column lists, per side (0: before the
+    release, 1: after it): ``hill[s]``, ``net[s]`` per column in key order,
+    ``idx[s][ptr[s][o]:ptr[s][o + 1]]`` the columns of option ``o`` (all
+    branches' options numbered together, branch b's from ``base[b]``)."""
 
-    __slots__ = ("at", "atoms", "base", "hill", "idx", "net", "ptr", "sizes")
+    __slots__ = (
+        "at",
+        "atoms",
+        "base",
+        "chain",
+        "hill",
+        "idx",
+        "net",
+        "ptr",
+        "ranks",
+        "sizes",
+        "table",
+    )
 
     def __init__(self, base, hill, net, idx, ptr, atoms=None) -> None:
         self.base, self.hill, self.net, self.idx, self.ptr = (
@@ -107,6 +118,11 @@ class Columns:
         self.at: tuple | None = None
         # atoms per option, both sides
         self.sizes = np.diff(ptr[0]) + np.diff(ptr[1])
+        # the options and each side's column of each atom (by id), and
+        # their columns in chain order once needed (_in_chain_order)
+        self.table: list = []
+        self.ranks: list[dict[int, int]] = []
+        self.chain: tuple | None = None
 
     def arrays(self) -> tuple[np.ndarray, ...]:
         """What the compiled functions take: ``base``, then ``ptr``,
@@ -129,7 +145,7 @@ def prepare(table: list[list], release: int) -> Columns | None:
     base = np.zeros(len(table), dtype=np.int64)
     if len(table) > 1:
         base[1:] = np.cumsum(sizes)[:-1]
-    hills, nets, idxs, ptrs, atoms = [], [], [], [], []
+    hills, nets, idxs, ptrs, atoms, ranks = [], [], [], [], [], []
     bound = abs(release)
     for side in (0, 1):
         rank, ordered = key_columns(table, side)
@@ -144,18 +160,37 @@ def prepare(table: list[list], release: int) -> Columns | None:
         get = rank.__getitem__
         for options in table:
             for option in options:
-                # in the chain's order (sorted by key: canonical), not by
-                # column: atoms of equal keys are ranked in the order first
-                # met, maybe in another chain, and one may depend on the
-                # other (a merge by columns ran node 80 before its
-                # predecessor 77)
-                flat += map(get, map(id, option[side]))
+                flat += sorted(map(get, map(id, option[side])))
                 ptr.append(len(flat))
         hills.append(np.asarray(hill, dtype=np.int64))
         nets.append(np.asarray(net, dtype=np.int64))
         idxs.append(np.asarray(flat, dtype=np.int64))
         ptrs.append(np.asarray(ptr, dtype=np.int64))
-    return Columns(base, hills, nets, idxs, ptrs, atoms)
+        ranks.append(rank)
+    cols = Columns(base, hills, nets, idxs, ptrs, atoms)
+    cols.table, cols.ranks = table, ranks
+    return cols
+
+
+def _in_chain_order(c: Columns) -> tuple[np.ndarray, np.ndarray]:
+    """Each option's columns in its chain's order, per side (``idx`` in
+    :class:`Columns` is sorted by column, the order of the merges for
+    peaks and words). Atoms of equal keys get their columns in the order
+    first met, maybe in another chain, and one may depend on the other: a
+    merged chain built by columns ran node 80 before its predecessor 77.
+    The chains are sorted by key (canonical), so merging these lists by
+    column still goes in key order."""
+    if c.chain is None:
+        out = []
+        for side in (0, 1):
+            get = c.ranks[side].__getitem__
+            flat: list[int] = []
+            for options in c.table:
+                for option in options:
+                    flat += map(get, map(id, option[side]))
+            out.append(np.asarray(flat, dtype=np.int64))
+        c.chain = (out[0], out[1])
+    return c.chain
 
 
 @_jit
@@ -441,8 +476,9 @@ def _merge_side(g, ptr, idx, out, n, heads, ends):
 
 def merged_columns(c: Columns, rows: np.ndarray) -> tuple[np.ndarray, ...]:
     """The merged chains of the candidates ``rows[k]`` (an option index
-    per branch) as their columns in key order: ``(flat0, starts0, flat1,
-    starts1)``, candidate ``k``'s pre-release chain the columns
+    per branch) as their columns in key order, each option's chain order
+    kept among equal keys (:func:`_in_chain_order`): ``(flat0, starts0,
+    flat1, starts1)``, candidate ``k``'s pre-release chain the columns
     ``flat0[starts0[k]:starts0[k + 1]]`` of side 0, its post-release one
     likewise on side 1."""
     rows = np.ascontiguousarray(rows, dtype=np.int64)
@@ -455,13 +491,14 @@ def merged_columns(c: Columns, rows: np.ndarray) -> tuple[np.ndarray, ...]:
         starts.append(st)
     flat0 = np.empty(starts[0][m], dtype=np.int64)
     flat1 = np.empty(starts[1][m], dtype=np.int64)
+    chain0, chain1 = _in_chain_order(c)
     _merge_rows(
         rows,
         c.base,
         c.ptr[0],
-        c.idx[0],
+        chain0,
         c.ptr[1],
-        c.idx[1],
+        chain1,
         *starts,
         flat0,
         flat1,
