@@ -36,7 +36,9 @@ two adjacent atoms of equal preference keeps the peak and gives a word
 that dominates the other both ways (the exchange lemma of docs/theory.md
 in both directions), and Lemma 2's merges keep that. So the chosen
 candidate dominates the same candidates as the one the Python path
-chooses; the two can differ only among equivalent ones.
+chooses; the two can differ only among equivalent ones. The chains that
+are built from columns (:func:`merged_columns`) keep each option's own
+order among atoms of equal keys, since one of them may depend on another.
 
 Compiled with numba when it is installed (the ``fast`` extra); the same
 functions run as plain Python without it, far too slowly for the solver,
