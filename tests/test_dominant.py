@@ -970,6 +970,39 @@ def test_pieces_are_disjoint_parts_of_at_most_a_quarter(seed, n, d):
         seen |= set(nodes)
 
 
+def test_a_child_process_writes_a_large_answer_without_a_reader():
+    """Tests that a child's answer of about 0.8 MB fits in its pipe where
+    Linux allows (the child ends before the parent reads anything, and
+    Child.done sees the whole answer without waiting), and that done
+    waits as long as it is told, then result gives the value."""
+    import os
+    import time
+
+    from pebble_sched.runtime import start_in_child
+
+    fcntl = pytest.importorskip("fcntl")
+    if not hasattr(fcntl, "F_SETPIPE_SZ"):
+        pytest.skip("no F_SETPIPE_SZ here")
+    big = list(range(100_000))
+    child = start_in_child(lambda: big)
+    end = time.monotonic() + 30
+    flags = os.WEXITED | os.WNOHANG | os.WNOWAIT
+    try:
+        while os.waitid(os.P_PID, child.pid, flags) is None:
+            assert time.monotonic() < end, "the child waited for a reader"
+            time.sleep(0.01)
+        assert child.done()
+    finally:
+        child.stop()
+    assert child.result(lambda: None) == big
+    slow = start_in_child(lambda: time.sleep(0.3) or 7)
+    t0 = time.monotonic()
+    assert not slow.done(0.05)
+    assert slow.done(30)
+    assert time.monotonic() - t0 < 30
+    assert slow.result(lambda: None) == 7
+
+
 def test_a_child_process_answers_or_is_stopped():
     """Tests start_in_child: the value, the child's exception, and a stop that ends a running child."""
     import os

@@ -273,6 +273,14 @@ def test_very_large_graphs_relax_in_a_forked_process(monkeypatch):
     started.clear()
     s = solve(tight, time_limit=None, num_workers=1)
     assert s.status is Status.OPTIMAL and not started
+    # numba loaded meanwhile, stopped once the answer is in: the same
+    monkeypatch.setattr(module, "COMPILED_MIN_NODES", 100)
+    monkeypatch.setattr(module, "start_in_child", spy)
+    for g, method in ((tight, "heuristic"), (loose, "sp")):
+        s = solve(g, time_limit=None, num_workers=2)
+        assert s.method == method and s.status is Status.OPTIMAL
+        assert_valid_schedule(g, s)
+    assert started == [False, False]
 
 
 def _log_calls(monkeypatch, module, labels: dict[str, str]) -> list[str]:
@@ -396,7 +404,9 @@ def test_auto_compiles_the_sp_arrays_against_the_whole_limit(monkeypatch):
     module = importlib.import_module("pebble_sched.solve")
     warmed = []
     monkeypatch.setattr(
-        candidate_words, "warm", lambda deadline=None: warmed.append(1)
+        candidate_words,
+        "warm",
+        lambda deadline=None, stop=None: warmed.append(1),
     )
     monkeypatch.setattr(candidate_words, "ready", lambda: False)
     monkeypatch.setattr(module, "COMPILED_MIN_NODES", 100)
@@ -418,6 +428,26 @@ def test_auto_compiles_the_sp_arrays_against_the_whole_limit(monkeypatch):
     warmed.clear()
     module._warm_kernels(small, Deadline(60))
     assert warmed == []
+    # stopped when the caller's answer comes: before numba's import, after
+    # it (waiting up to RELAX_GRACE_S), or by warm itself between functions
+    grace = module.RELAX_GRACE_S
+    for answers, calls, waits in (
+        ([True], [], [0.0]),
+        ([False, True], [], [0.0, grace]),
+        ([False, False], [1], [0.0, grace]),
+    ):
+        asked: list[float] = []
+
+        def stop(wait=0.0, answers=answers, asked=asked):
+            asked.append(wait)
+            return answers[len(asked) - 1]
+
+        warmed.clear()
+        module._warm_kernels(g, Deadline(60), stop)
+        if candidate_words.COMPILED:
+            assert warmed == calls and asked == waits
+        else:
+            assert warmed == []
 
 
 @pytest.mark.parametrize("method", ["sp", "auto"])

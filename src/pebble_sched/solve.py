@@ -541,7 +541,7 @@ def _prove_sp(
     return order, peak, bound, False
 
 
-def _warm_kernels(graph: Graph, deadline: Deadline) -> None:
+def _warm_kernels(graph: Graph, deadline: Deadline, stop=None) -> None:
     """Compile the SP solver's array functions (numba, where installed)
     now, for an SP graph large enough to load them at once
     (``COMPILED_MIN_NODES``), when the time left allows it: the passes
@@ -550,13 +550,28 @@ def _warm_kernels(graph: Graph, deadline: Deadline) -> None:
     function at a time, none started with less than
     ``candidate_words.WARM_STEP_S`` left). Without this, `-t 15` at 10^5
     nodes ran its first pass in Python, and had no time left for the
-    proof."""
+    proof.
+
+    ``stop(wait)``: whether the caller has an answer that makes the rest
+    useless, waiting up to ``wait`` seconds for it; asked between the steps
+    (numba's import, then each function); once True, the rest is left to
+    the solver. After the import it may wait ``RELAX_GRACE_S``: reading the
+    first function takes half a second, one step that cannot be stopped."""
     if graph.n < COMPILED_MIN_NODES or deadline.remaining() < COMPILE_S:
         return
+    if stop is not None:
+        if stop(0.0):
+            return
+        try:  # (a step of its own: a quarter of a second)
+            import numba  # noqa: F401
+        except ImportError:
+            return
+        if stop(RELAX_GRACE_S):
+            return
     from .solvers import candidate_words  # (imports numba, if it can)
 
     if candidate_words.COMPILED and not candidate_words.ready():
-        candidate_words.warm(deadline)
+        candidate_words.warm(deadline, stop)
 
 
 def _proof_rate(left: float) -> int:
@@ -888,11 +903,17 @@ METHODS: dict[str, Method] = {
 #: On graphs of at least this many nodes, with two cores, ``auto`` runs
 #: its first Liu relaxation in a forked process while it decomposes the
 #: graph and, on SP graphs, loads the SP solver's compiled functions
-#: (about 1 s): the relaxation outlasts the decomposition by 1.9 s at 10^6
-#: nodes. At 10^5 the two overlap by 0.3 s and slow each other down: 0.13
-#: s saved where the relaxation does not prove the graph, 0.2 s lost
-#: where it does (0.5 s before), so smaller graphs keep them in turn.
-RELAX_IN_CHILD_MIN_NODES = 300_000
+#: (about 1 s), stopping that once the relaxation's answer is in
+#: (:func:`_warm_kernels`): at 10^5 nodes the relaxation takes 0.5-0.7 s,
+#: the decomposition 0.45 s and numba 0.9 s, one after the other before.
+#: There, same run, seeds 1 to 3 of the bounds table went from 5.0-7.6 s
+#: to 3.9-7.8 s (least 0.91-1.02), seed n, which the relaxation proves,
+#: from 0.50-0.65 to 0.60-0.84 s; at 3 * 10^4 nodes no difference.
+RELAX_IN_CHILD_MIN_NODES = 50_000
+#: How long :func:`_warm_kernels` waits for the forked relaxation's answer
+#: after numba's import, before the half second it takes to read the
+#: first compiled function, which cannot be stopped.
+RELAX_GRACE_S = 0.25
 #: Graphs up to this size go to brute force under ``auto``.
 AUTO_BRUTE_MAX = 10
 #: ``auto`` runs the dominant-schedule solver on SP graphs up to this size
@@ -1134,10 +1155,11 @@ def _portfolio(
         # a limit once only, the second round after the decomposition
         # where the graph is not SP (an SP order beats it: 0.5 s saved
         # at 10^5 nodes; the first round alone meets the bound on seed n).
-        # Very large ones with two cores: in a forked process while this
-        # one decomposes the graph and loads the SP solver's compiled
-        # functions (10^6 nodes: 8.7 s before the SP solver starts, about
-        # 6 s so; the relaxation's answer comes later, 5.9 s, not 5.1 s)
+        # From RELAX_IN_CHILD_MIN_NODES, with two cores: in a forked
+        # process while this one decomposes the graph and loads the SP
+        # solver's compiled functions (10^6 nodes: 8.7 s before the SP
+        # solver starts, about 6 s so; the relaxation's answer comes later,
+        # 5.9 s, not 5.1 s)
         rounds = 2 if timed else 1
         if (
             graph.n >= RELAX_IN_CHILD_MIN_NODES
@@ -1174,7 +1196,9 @@ def _portfolio(
     if child is not None:
         if is_sp:
             try:
-                _warm_kernels(graph, deadline)
+                # (stopped once the relaxation's answer is in: it may be
+                # optimal, and then the compiled functions are not needed)
+                _warm_kernels(graph, deadline, child.done)
             except KeyboardInterrupt:
                 child.stop()
                 raise

@@ -1060,7 +1060,7 @@ measured, and 3.3-4.0 s since its masks span any number of 64-bit words,
 second)."""
 
 
-def warm(deadline=None) -> bool:
+def warm(deadline=None, stop=None) -> bool:
     """Call every function once on a tiny fork, so that later calls cost
     no compilation (numba compiles them on their first call after an
     install, 6-11 s in all, and reads them from its cache later, 0.5 s).
@@ -1069,16 +1069,21 @@ def warm(deadline=None) -> bool:
     function not compiled yet is not started with less than
     ``WARM_STEP_S`` left (numba's compilation cannot be interrupted):
     returns False then, and :func:`ready` stays False; True once all
-    are compiled."""
+    are compiled. ``stop``: called before each function; once it returns
+    True, so does this (False): the caller has better to do."""
     from .profiles import Atom
 
     def time_for(fn) -> bool:  # (compiled already, or time to compile it)
+        if stop is not None and stop():
+            return False
         return (
             deadline is None
             or bool(getattr(fn, "signatures", True))
             or deadline.remaining() >= WARM_STEP_S
         )
 
+    if stop is not None and stop():
+        return False
     table = [[([Atom(2, 1, 0)], []), ([], [Atom(2, 1, 0)])], [([], [])]]
     cols = prepare(table, -1)
     assert cols is not None
