@@ -726,3 +726,80 @@ def test_pareto_pruning_on_arrays_keeps_the_python_items(
         mp.setattr(dominant, "_PARETO_BLOCK", 7)  # several blocks
         got = dominant._pareto(items, None, kernels)
     assert [x[0] for x in got] == [x[0] for x in dominant._pareto(items)]
+
+
+def _same_sum_options(fulls: list) -> list:
+    """Every (pre, post) split of each chain, each chain ending at level 5:
+    the final levels of pre and post sum to 5, as a fork's partial
+    combinations do, so that the pruning groups them by final level."""
+    options = []
+    for k, full in enumerate(fulls):
+        x = 5 - sum(a.net for a in full)
+        full = [*full, Atom(max(0, x), x, ("end", k))]
+        options += [(full[:c], full[c:]) for c in range(len(full) + 1)]
+    return options
+
+
+def _rows_alone_and_shared(kernels, options, both):
+    chains = [pre for pre, _ in options] + [post for _, post in options]
+    words = dominant._words_of_chains(chains, kernels)
+    sel = np.arange(len(options))
+    alone = dominant._pareto_rows(words, sel, None, kernels)
+    return alone, dominant._pareto_rows(words, sel, None, kernels, both)
+
+
+@settings(deadline=None, max_examples=150, suppress_health_check=_FIXED)
+@given(st.lists(chains(), min_size=1, max_size=12))
+def test_pareto_rows_split_by_groups_keep_the_same_rows(kernels, fulls):
+    """Tests the Pareto pruning on arrays with its groups of final levels
+    split in two halves (odd and even groups, as two processes do): the
+    same rows kept, in the same order, as in one pass."""
+    calls = []
+
+    def both(theirs, mine, redo):
+        calls.append(1)
+        return theirs(), mine()
+
+    alone, split = _rows_alone_and_shared(
+        kernels, _same_sum_options(fulls), both
+    )
+    assert split.tolist() == alone.tolist()
+
+
+@pytest.mark.parametrize("dies", [False, True])
+def test_pareto_rows_in_two_processes(monkeypatch, dies):
+    """Tests the Pareto pruning's groups shared with a forked process
+    (:meth:`_Solver._both`): the same rows as in one process, also when
+    that process dies and its half is done here."""
+    import os
+
+    from pebble_sched.graph import Graph
+    from pebble_sched.runtime import start_in_child
+
+    if not candidate_words.COMPILED:
+        pytest.skip("numba is not installed")
+    if not hasattr(os, "fork"):
+        pytest.skip("no fork here")
+    forked = []
+
+    def start(fn):
+        forked.append(1)
+        return start_in_child((lambda: os._exit(9)) if dies else fn)
+
+    monkeypatch.setattr(dominant, "start_in_child", start)
+    rng = np.random.default_rng(7)
+    fulls = []
+    for _ in range(60):
+        atoms = []
+        for k in range(int(rng.integers(1, 8))):
+            net = int(rng.integers(-6, 7))
+            atoms.append(Atom(max(0, net) + int(rng.integers(0, 7)), net, k))
+        fulls.append(canonical(atoms))
+    options = _same_sum_options(fulls)
+    solver = dominant._Solver(Graph([], []), workers=2)
+    alone, split = _rows_alone_and_shared(
+        candidate_words, options, solver._both
+    )
+    assert forked == [1]
+    assert split.tolist() == alone.tolist()
+    assert 0 < len(alone) < len(options)

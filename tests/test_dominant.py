@@ -931,7 +931,13 @@ def test_two_processes_give_the_same_answer(seed, n, d, work):
         g = g.replace(workspace=rng.integers(0, 50, g.n))
     # few candidates enumerated: most forks go through Pareto pruning
     one = sp_order(g, max_candidates=4)
-    names = ("PARALLEL_MIN", "COMBOS_SHARED", "WORDS_SHARED", "PRUNE_FROM")
+    names = (
+        "PARALLEL_MIN",
+        "COMBOS_SHARED",
+        "WORDS_SHARED",
+        "STEPS_SHARED",
+        "PRUNE_FROM",
+    )
     old = [getattr(dominant, x) for x in names]
     for x in names:  # everything shared (not a fixture: hypothesis reruns)
         setattr(dominant, x, 2)
@@ -1088,6 +1094,7 @@ def test_a_dead_worker_changes_nothing(monkeypatch):
         "PARALLEL_MIN",
         "COMBOS_SHARED",
         "WORDS_SHARED",
+        "STEPS_SHARED",
         "PRUNE_FROM",
     ):
         monkeypatch.setattr(dominant, name, 2)

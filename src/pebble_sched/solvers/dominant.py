@@ -213,6 +213,10 @@ branch's options) are shared by two processes when ``workers`` allows."""
 WORDS_SHARED = 1_000
 """Forks with at least this many candidates of least peak build their
 words in two processes when ``workers`` allows."""
+STEPS_SHARED = 50_000
+"""Pareto prunings on arrays of at least this many items, in at least two
+groups of final levels, prune half of the groups in a forked process when
+``workers`` allows (:func:`_pareto_rows`)."""
 
 
 @dataclass
@@ -832,6 +836,11 @@ class _Solver:
         finally:
             child.stop()
 
+    def _steps_shared(self, sel: np.ndarray) -> Callable | None:
+        """:meth:`_both` for :func:`_pareto_rows` of ``sel`` when its
+        pruning is shared (``STEPS_SHARED``), else None."""
+        return self._both if self._shared(len(sel), STEPS_SHARED) else None
+
     def _words(
         self, combos: _Candidates, ks: list[int], r_atom: Atom
     ) -> list[list[int]]:
@@ -1068,8 +1077,9 @@ class _Solver:
             return None
         try:
             words = _side_words(kernels, cols, combos.rows, self.guard)
+            sel = np.arange(len(combos.rows))
             kept = _pareto_rows(
-                words, np.arange(len(combos.rows)), self.guard, kernels
+                words, sel, self.guard, kernels, self._steps_shared(sel)
             )
         except TimeUp:
             return None
@@ -1280,7 +1290,9 @@ class _Solver:
                 sel = np.arange(m)
                 if peak_cut is not None:
                     sel = sel[peak_cut.fits(top[:m], end[:m], top[m:], mine)]
-                kept = _pareto_rows(words, sel, self.guard, kernels)
+                kept = _pareto_rows(
+                    words, sel, self.guard, kernels, self._steps_shared(sel)
+                )
                 rows = grown[kept]
                 levels = (
                     top[kept],
@@ -1999,12 +2011,19 @@ def _pareto_rows(
     sel: np.ndarray,
     guard: _Guard,
     kernels: ModuleType,
+    both: Callable | None = None,
 ) -> np.ndarray:
     """:func:`_pareto` on arrays: of the rows ``sel`` (their pre word ``k``
     and post word ``m + k`` in ``words``, as :func:`_side_words` gives
     them for ``m`` rows), those not dominated in both words, by
     :func:`.candidate_words.pareto_steps` (``guard`` checked between
-    blocks of items)."""
+    blocks of items).
+
+    Items of different groups (final levels) are never compared, so with
+    ``both`` (:meth:`_Solver._both`) the groups of odd number are pruned
+    in a forked process while this one prunes the others: at the top of a
+    10^6-node graph, 189,160 items in 4,217 groups of at most 121.
+    """
     flat, starts, lens, top, low, end = words
     m = len(lens) // 2
     perm = np.lexsort((top[m + sel], top[sel]))  # by pre peak, post peak
@@ -2021,9 +2040,22 @@ def _pareto_rows(
         group = np.ascontiguousarray(group.ravel(), dtype=np.int64)
     else:
         group = np.zeros(len(pre), dtype=np.int64)
-    alive = _pareto_steps(
-        kernels, guard, group, keys, pre, post, (flat, starts, lens)
-    )
+    step = (flat, starts, lens)
+    if both is None or group.max(initial=0) == 0:
+        return pre[_pareto_steps(kernels, guard, group, keys, pre, post, step)]
+    odd = (group & 1).astype(np.bool_)
+    halves = (np.flatnonzero(odd), np.flatnonzero(~odd))
+
+    def half(h: int) -> Callable[[], np.ndarray]:
+        ix = halves[h]  # (in the sorted order still)
+        return lambda: _pareto_steps(
+            kernels, guard, group[ix], keys[ix], pre[ix], post[ix], step
+        )
+
+    theirs, mine = both(half(0), half(1), half(0))
+    alive = np.zeros(len(pre), dtype=np.bool_)
+    alive[halves[0]] = theirs
+    alive[halves[1]] = mine
     return pre[alive]
 
 
