@@ -695,6 +695,57 @@ def test_sp_returns_the_liu_relaxation_when_it_meets_the_bound(monkeypatch):
     assert s.stats["sp_proof"]["first"]
 
 
+@pytest.mark.parametrize("die", [False, True])
+def test_sp_relaxes_in_a_forked_process(monkeypatch, die):
+    """Tests ``sp`` above RELAX_IN_CHILD_MIN_NODES (lowered here) with two
+    processes: the Liu relaxation runs in a forked process while the
+    graph is decomposed, the same answers as in turn (the relaxation's
+    when it meets the bound, the pass's otherwise), done here again when
+    that process dies; no process on a graph that is not SP."""
+    import importlib
+    import os
+
+    from pebble_sched.generators import layered, series_parallel
+    from pebble_sched.runtime import start_in_child
+    from pebble_sched.solvers import dominant
+
+    module = importlib.import_module("pebble_sched.solve")
+    monkeypatch.setattr(dominant, "LARGE", 50)
+    monkeypatch.setattr(module, "LARGE", 50)
+    monkeypatch.setattr(module, "RELAX_IN_CHILD_MIN_NODES", 100)
+    monkeypatch.setattr(module, "COMPILED_MIN_NODES", 100)
+    started = []
+
+    def spy(fn):
+        started.append(1)
+        return start_in_child((lambda: os._exit(1)) if die else fn)
+
+    monkeypatch.setattr(module, "start_in_child", spy)
+    calls = _log_calls(monkeypatch, module, {"_threshold_first": "pass"})
+    tight = series_parallel(300, seed=5, max_out_degree=6)
+    loose = series_parallel(300, seed=3, max_out_degree=6)
+    for limit in (None, 30):
+        calls.clear()
+        s = solve(tight, "sp", time_limit=limit, num_workers=2)
+        assert s.status is Status.OPTIMAL and calls == []
+        assert s.stats["liu_first"]["peak"] == s.peak == s.lower_bound
+        assert_valid_schedule(tight, s)
+        s = solve(loose, "sp", time_limit=limit, num_workers=2)
+        assert s.status is Status.OPTIMAL and calls == ["pass"]
+        assert_valid_schedule(loose, s)
+    assert len(started) == 4
+    started.clear()
+    s = solve(tight, "sp", num_workers=1)
+    assert s.status is Status.OPTIMAL and not started
+    # not SP: the relaxation's process started, then stopped and reaped
+    other = layered(300, seed=1)
+    s = solve(other, "sp", time_limit=30, num_workers=2)
+    assert_valid_schedule(other, s)
+    assert started == [1] and s.method == "sp"
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)
+
+
 @pytest.mark.parametrize("limit", [0.0, 0.2])
 def test_blocks_start_from_the_order_found_before_the_split(limit):
     """Tests that each pivot block keeps the restriction of the order found

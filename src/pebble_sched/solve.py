@@ -10,6 +10,7 @@ the best proven lower bound.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
@@ -357,22 +358,39 @@ def _run_sp(
             return given_up("ctrl-c")
     elif timed:
         sp_deadline = deadline.sub(1 - reserve / deadline.remaining())
+    workers = _sp_workers(num_workers)
+    # the relaxation below, on large graphs with two cores in a forked
+    # process while this one decomposes the graph and loads numba, as auto
+    # does (RELAX_IN_CHILD_MIN_NODES); stopped if the graph is not SP
+    relax_first = (
+        fallback is None
+        and sp_family == "auto"
+        and LARGE < graph.n <= AUTO_SP_PROOF_MAX_NODES
+    )
+    child = None
+    if (
+        relax_first
+        and graph.n >= RELAX_IN_CHILD_MIN_NODES
+        and workers > 1
+        and hasattr(os, "fork")
+    ):
+        child = start_in_child(relaxation)
     try:
         dec = decompose(graph, sp_deadline)  # (the relaxation reuses it)
-        if dec.is_sp and timed:  # (as auto does)
-            _warm_kernels(graph, deadline)
-        workers = _sp_workers(num_workers)
-        if (
-            fallback is None
-            and sp_family == "auto"
-            and dec.is_sp
-            and LARGE < graph.n <= AUTO_SP_PROOF_MAX_NODES
-        ):
+        if dec.is_sp and (timed or child is not None):  # (as auto does)
+            _warm_kernels(
+                graph, deadline, None if child is None else child.done
+            )
+        if relax_first and dec.is_sp:
             # what Ctrl-C returns during the threshold pass, which may run
             # first, with no order before it (0.5 s at 10^5 nodes); the
             # answer when it meets the bound (the first pass, which the
             # bound proved, took 3 s there, the threshold pass 8 s)
-            fallback = relaxation()
+            answer = None
+            if child is not None:
+                with contextlib.suppress(ChildDied):  # (then here again)
+                    answer = (child.result(deadline.check),)
+            fallback = answer[0] if answer else relaxation()
             if fallback is not None:
                 bound = _bound(graph, deadline)
                 peak = evaluate_indices(graph, fallback, check=False).peak
@@ -395,9 +413,14 @@ def _run_sp(
         # (Inductor's order would take seconds on 10^5 nodes), else the
         # input order, marked as such
         why = "time" if isinstance(exc, TimeUp) else "ctrl-c"
+        if child is not None:
+            child.stop()
         if fallback is None and timed and why == "time":
             fallback = relaxation()
         return given_up(why)
+    finally:
+        if child is not None:
+            child.stop()
     if stats.get("interrupted") == "ctrl-c":  # inside, with an order
         return order, 0, stats
     if exact:
