@@ -930,8 +930,9 @@ METHODS: dict[str, Method] = {
 #: (:func:`_warm_kernels`): at 10^5 nodes the relaxation takes 0.5-0.7 s,
 #: the decomposition 0.45 s and numba 0.9 s, one after the other before.
 #: There, same run, seeds 1 to 3 of the bounds table went from 5.0-7.6 s
-#: to 3.9-7.8 s (least 0.91-1.02), seed n, which the relaxation proves,
-#: from 0.50-0.65 to 0.60-0.84 s; at 3 * 10^4 nodes no difference.
+#: to 3.9-7.8 s (least ratios 0.78-1.02), seed n, which the relaxation
+#: proves, from 0.50-0.65 to 0.60-0.84 s; at 3 * 10^4 nodes, forked,
+#: no difference (results/bench_sp_overlap.md).
 RELAX_IN_CHILD_MIN_NODES = 50_000
 #: How long :func:`_warm_kernels` waits for the forked relaxation's answer
 #: after numba's import, before the half second it takes to read the
