@@ -695,6 +695,41 @@ def test_sp_returns_the_liu_relaxation_when_it_meets_the_bound(monkeypatch):
     assert s.stats["sp_proof"]["first"]
 
 
+@pytest.mark.parametrize("method", ["auto", "sp"])
+def test_ctrl_c_after_the_forked_relaxation_answered_keeps_its_order(
+    monkeypatch, method
+):
+    """Tests Ctrl-C while numba loads and the relaxation, in a forked
+    process, has answered already: its order is returned (before, the
+    input order was), marked interrupted."""
+    import importlib
+
+    from pebble_sched.generators import series_parallel
+    from pebble_sched.memory import evaluate_indices
+    from pebble_sched.solve import input_order
+    from pebble_sched.solvers import dominant
+    from pebble_sched.solvers.heuristics import liu_relaxation_order
+
+    module = importlib.import_module("pebble_sched.solve")
+    monkeypatch.setattr(dominant, "LARGE", 50)
+    monkeypatch.setattr(module, "LARGE", 50)
+    monkeypatch.setattr(module, "AUTO_HEURISTIC_FIRST", 100)
+    monkeypatch.setattr(module, "RELAX_IN_CHILD_MIN_NODES", 100)
+
+    def interrupted(graph, deadline, stop=None):
+        assert stop is not None and stop(30.0)  # (the answer is in)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(module, "_warm_kernels", interrupted)
+    g = series_parallel(300, seed=3, max_out_degree=6)
+    relaxed = evaluate_indices(g, liu_relaxation_order(g, input_order(g)))
+    assert relaxed.peak < evaluate_indices(g, input_order(g)).peak
+    s = solve(g, method, num_workers=2)
+    assert s.stats["interrupted"] == "ctrl-c"
+    assert s.peak == relaxed.peak
+    assert_valid_schedule(g, s)
+
+
 @pytest.mark.parametrize("die", [False, True])
 def test_sp_relaxes_in_a_forked_process(monkeypatch, die):
     """Tests ``sp`` above RELAX_IN_CHILD_MIN_NODES (lowered here) with two

@@ -414,6 +414,9 @@ def _run_sp(
         # input order, marked as such
         why = "time" if isinstance(exc, TimeUp) else "ctrl-c"
         if child is not None:
+            if fallback is None and child.done():  # (its answer is in)
+                with contextlib.suppress(ChildDied):
+                    fallback = child.result(lambda: None)
             child.stop()
         if fallback is None and timed and why == "time":
             fallback = relaxation()
@@ -1167,9 +1170,18 @@ def _portfolio(
         except ChildDied:
             return relax_input(rounds)
         except KeyboardInterrupt:
-            child.stop()
-            return settle(None, "ctrl-c")
+            return stopped(child)
         return settle(*got)
+
+    def stopped(child):
+        """What Ctrl-C returns while the relaxation runs in ``child``: its
+        best order if its answer is in already, else the input order."""
+        best = None
+        if child.done():
+            with contextlib.suppress(ChildDied):
+                best = child.result(lambda: None)[0]
+        child.stop()
+        return settle(best, "ctrl-c")
 
     child = None
     if graph.n > AUTO_HEURISTIC_FIRST:
@@ -1209,9 +1221,7 @@ def _portfolio(
     except KeyboardInterrupt:
         if child is None:
             raise
-        child.stop()
-        stats["interrupted"] = "ctrl-c"
-        return input_order(graph), lb, stats, "input"
+        return stopped(child)
     is_sp = (
         dec is not None
         and dec.is_sp
@@ -1224,8 +1234,7 @@ def _portfolio(
                 # optimal, and then the compiled functions are not needed)
                 _warm_kernels(graph, deadline, child.done)
             except KeyboardInterrupt:
-                child.stop()
-                raise
+                return stopped(child)
         got = relaxed_by(child, rounds)
         if got is not None:
             return got
