@@ -527,7 +527,8 @@ def test_pruned_combinations_on_arrays_give_the_python_answers(
     partial combinations, branches their options and nested branches
     their combinations, on arrays, against the same budgets in Python:
     the same peak where Python's is exact, the same exactness, an order
-    the evaluator agrees with."""
+    the evaluator agrees with; the same with every pruning's groups
+    shared with a forked process."""
     if not candidate_words.COMPILED:
         pytest.skip("numba is not installed")
     g = _weighted_sp(seed, n, d)
@@ -540,7 +541,12 @@ def test_pruned_combinations_on_arrays_give_the_python_answers(
         mp.setattr(dominant, "_COMPILED_MIN", 1)
         mp.setattr(dominant, "COMPILED_MIN_NODES", 0)
         arrays = sp_order(g, family=family, max_candidates=50)
+        # and with the prunings' groups shared with a forked process
+        mp.setattr(dominant, "STEPS_SHARED", 2)
+        shared = sp_order(g, family=family, max_candidates=50, workers=2)
     _assert_same_answers(g, python, arrays)
+    _assert_same_answers(g, python, shared)
+    assert shared.peak == arrays.peak
 
 
 def _weighted_sp(seed: int, n: int, d: int):
