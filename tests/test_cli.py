@@ -205,6 +205,29 @@ def test_ctrl_c_writes_best_so_far(tmp_path):
     verify(read_graph(graph), schedule)
 
 
+def test_a_later_signal_interrupts_again_after_a_while():
+    """Tests the CLI's signal handler: the first signal raises, one soon
+    after it is ignored (a double press must not cut short the return of
+    the best so far), one AGAIN_S later raises again (the first raise may
+    have been lost); the exit status keeps the first signal."""
+    import signal
+
+    from pebble_sched.cli import _Signals
+
+    now = [100.0]
+    signals = _Signals(clock=lambda: now[0])
+    with pytest.raises(KeyboardInterrupt):
+        signals._handler(signal.SIGTERM, None)
+    now[0] += signals.AGAIN_S / 2
+    signals._handler(signal.SIGINT, None)  # ignored
+    now[0] += signals.AGAIN_S
+    with pytest.raises(KeyboardInterrupt):
+        signals._handler(signal.SIGINT, None)
+    now[0] += signals.AGAIN_S / 2  # (counted from the last raise)
+    signals._handler(signal.SIGINT, None)
+    assert signals.received == signal.SIGTERM
+
+
 def test_solve_says_when_only_lemma5_is_missing(runner, tmp_path, monkeypatch):
     """Tests that solve names the conjectured forks when they alone keep an SP order from being reported optimal."""
     from pebble_sched import write_graph

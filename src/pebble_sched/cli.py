@@ -40,6 +40,8 @@ from .solvers.dominant import SP_FAMILIES
 from .verify import verify
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from .graph import Graph
 
 
@@ -60,19 +62,33 @@ class _Signals:
     """SIGINT and SIGTERM while ``solve`` runs: stop and keep the best.
 
     Both raise ``KeyboardInterrupt`` (which every solver turns into "return
-    the best so far"); the signal received decides the exit status, 128 +
-    its number (130 for Ctrl-C, 143 for SIGTERM), as shells report them.
+    the best so far"); the signal received first decides the exit status,
+    128 + its number (130 for Ctrl-C, 143 for SIGTERM), as shells report
+    them.
+
+    A later signal is ignored for ``AGAIN_S`` seconds after the one that
+    raised: that one already stops every phase, and a double press must
+    not cut short the return of the best so far. After that it raises
+    again: a raise can be lost (an exception raised by a signal handler
+    inside an at-fork hook, or in a library's bare ``except``, is
+    dropped), and a user who presses again after waiting wants the run to
+    stop. :meth:`hold` ignores every signal while the result is written.
     """
 
-    def __init__(self) -> None:
+    AGAIN_S = 2.0
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.received: int | None = None
         self.previous: dict[int, Any] = {}
+        self.clock = clock
+        self.raised = -math.inf  # (when the handler last raised)
 
     def _handler(self, signum: int, frame: Any) -> None:
-        # only the first signal interrupts: it already stops every phase,
-        # and a second one must not cut short the writing of the result
-        if self.received is None:
-            self.received = signum
+        now = self.clock()
+        if self.received is None or now - self.raised >= self.AGAIN_S:
+            if self.received is None:
+                self.received = signum
+            self.raised = now
             raise KeyboardInterrupt
 
     def __enter__(self) -> Self:
