@@ -65,6 +65,7 @@ from .structure import longest_path_layers
 
 if TYPE_CHECKING:
     from .graph import Graph
+    from .runtime import Child
 
 __all__ = ["METHODS", "Method", "solve"]
 
@@ -368,12 +369,7 @@ def _run_sp(
         and LARGE < graph.n <= AUTO_SP_PROOF_MAX_NODES
     )
     child = None
-    if (
-        relax_first
-        and graph.n >= RELAX_IN_CHILD_MIN_NODES
-        and workers > 1
-        and hasattr(os, "fork")
-    ):
+    if relax_first and _relax_in_child(graph, num_workers):
         child = start_in_child(relaxation)
     try:
         dec = decompose(graph, sp_deadline)  # (the relaxation reuses it)
@@ -386,11 +382,14 @@ def _run_sp(
             # first, with no order before it (0.5 s at 10^5 nodes); the
             # answer when it meets the bound (the first pass, which the
             # bound proved, took 3 s there, the threshold pass 8 s)
-            answer = None
-            if child is not None:
-                with contextlib.suppress(ChildDied):  # (then here again)
-                    answer = (child.result(deadline.check),)
-            fallback = answer[0] if answer else relaxation()
+            try:
+                fallback = (
+                    relaxation()
+                    if child is None
+                    else child.result(deadline.check)
+                )
+            except ChildDied:  # (then here again)
+                fallback = relaxation()
             if fallback is not None:
                 bound = _bound(graph, deadline)
                 peak = evaluate_indices(graph, fallback, check=False).peak
@@ -414,10 +413,8 @@ def _run_sp(
         # input order, marked as such
         why = "time" if isinstance(exc, TimeUp) else "ctrl-c"
         if child is not None:
-            if fallback is None and child.done():  # (its answer is in)
-                with contextlib.suppress(ChildDied):
-                    fallback = child.result(lambda: None)
-            child.stop()
+            got = _answer_so_far(child)
+            fallback = got if fallback is None else fallback
         if fallback is None and timed and why == "time":
             fallback = relaxation()
         return given_up(why)
@@ -598,6 +595,27 @@ def _warm_kernels(graph: Graph, deadline: Deadline, stop=None) -> None:
 
     if candidate_words.COMPILED and not candidate_words.ready():
         candidate_words.warm(deadline, stop)
+
+
+def _relax_in_child(graph: Graph, num_workers: int | None) -> bool:
+    """Whether the first Liu relaxation of a large graph runs in a forked
+    process (``RELAX_IN_CHILD_MIN_NODES``, two cores, POSIX)."""
+    return (
+        graph.n >= RELAX_IN_CHILD_MIN_NODES
+        and _sp_workers(num_workers) > 1
+        and hasattr(os, "fork")
+    )
+
+
+def _answer_so_far(child: Child) -> Any:
+    """``child``'s answer if it has come whole, else None (also if it
+    died); the child is ended either way (Ctrl-C, or the time is up)."""
+    got = None
+    if child.done():
+        with contextlib.suppress(ChildDied):
+            got = child.result(lambda: None)
+    child.stop()
+    return got
 
 
 def _proof_rate(left: float) -> int:
@@ -1176,12 +1194,8 @@ def _portfolio(
     def stopped(child):
         """What Ctrl-C returns while the relaxation runs in ``child``: its
         best order if its answer is in already, else the input order."""
-        best = None
-        if child.done():
-            with contextlib.suppress(ChildDied):
-                best = child.result(lambda: None)[0]
-        child.stop()
-        return settle(best, "ctrl-c")
+        got = _answer_so_far(child)
+        return settle(None if got is None else got[0], "ctrl-c")
 
     child = None
     if graph.n > AUTO_HEURISTIC_FIRST:
@@ -1197,11 +1211,7 @@ def _portfolio(
         # solver starts, about 6 s so; the relaxation's answer comes later,
         # 5.9 s, not 5.1 s)
         rounds = 2 if timed else 1
-        if (
-            graph.n >= RELAX_IN_CHILD_MIN_NODES
-            and _sp_workers(num_workers) > 1
-            and hasattr(os, "fork")
-        ):
+        if _relax_in_child(graph, num_workers):
             if callbacks is not None:
                 callbacks.on_phase("liu relaxation")
             target = max(lb, goal)
