@@ -241,6 +241,51 @@ def test_pareto_combinations_on_arrays_are_as_good_as_in_python(
         )
 
 
+@settings(deadline=None, max_examples=150, suppress_health_check=_FIXED)
+@given(tables(), st.booleans(), st.integers(1, 6))
+def test_a_forks_last_step_in_blocks_is_the_step_at_once(
+    kernels, drawn, cut, block
+):
+    """Tests the last step of a fork's combinations on arrays built a few
+    pairs at a time (``_LEAST_BLOCK``: here a row or two of partial
+    combinations per block): the same rows of least peak as in one block,
+    that peak the least of all combinations, with and without the cut;
+    one of those rows alone at the top of the graph."""
+    table, release = drawn
+    if len(table) < 2:
+        table = [*table, [([], [Atom(3, 1, 99)]), ([Atom(3, 1, 99)], [])]]
+    every = []
+    for row in np.ndindex(*(len(o) for o in table)):
+        pre, post = _merged_row(table, row)
+        every.append(_chain_peak(pre, release, post))
+    g = series_parallel(20, seed=1)
+
+    def run(pairs: int, top: bool = False) -> dominant._Candidates:
+        solver = dominant._Solver(g)
+        solver._kernels = kernels
+        solver.at_top = top
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(dominant, "_COMPILED_MIN", 1)
+            mp.setattr(dominant, "_LEAST_BLOCK", pairs)
+            got = solver._pareto_combos(
+                table, 10**6, cut=min(every) if cut else None, release=release
+            )
+        assert isinstance(got, dominant._Candidates)
+        return got
+
+    once, blocks = run(10**6), run(block * len(table[-1]))
+    assert sorted(map(tuple, blocks.rows.tolist())) == sorted(
+        map(tuple, once.rows.tolist())
+    )
+    peaks = [_chain_peak(pre, release, post) for pre, post in blocks]
+    assert peaks and set(peaks) == {min(every)}
+    # a fork of the outermost series keeps one of them (see fork's top)
+    one = run(block * len(table[-1]), top=True)
+    assert len(one.rows) == 1 and tuple(one.rows[0]) in set(
+        map(tuple, once.rows.tolist())
+    )
+
+
 @settings(deadline=None, max_examples=100, suppress_health_check=_FIXED)
 @given(tables(), chains(), st.integers(0, 9), st.integers(-9, 0))
 def test_a_forks_last_step_on_arrays_goes_past_the_budget(

@@ -88,6 +88,16 @@ def sp_graphs(draw, max_nodes: int = 10, max_size: int = 9):
     )
 
 
+@st.composite
+def nested_sp_graphs(draw):
+    """SP graphs of 20-30 nodes with random sizes: forks with nested
+    branches, whose options tiny budgets lose."""
+    n = draw(st.integers(20, 30))
+    g = series_parallel(n, seed=draw(st.integers(0, 2**31)))
+    sizes = draw(st.lists(st.integers(0, 9), min_size=n, max_size=n))
+    return g.replace(size=sizes)
+
+
 def word(graph: Graph, order: list[int]) -> list[int]:
     """Memory during and after each step, straight from docs/model.md (node model)."""
     pos = {v: i for i, v in enumerate(order)}
@@ -135,6 +145,51 @@ def test_unbounded_full_family_is_exact_or_says_why(g):
     assert r.exact == (r.undominated == 0)
     if r.exact:
         assert evaluate_indices(g, r.order).peak == brute_force(g)[1]
+
+
+@settings(deadline=None, max_examples=max(200, _PROFILE_EXAMPLES))
+@given(st.one_of(sp_graphs(), nested_sp_graphs()), st.sampled_from([2, 10**6]))
+def test_least_peak_only_at_the_top_is_still_optimal(g, budget):
+    """Tests ``dominant=False`` (the forks of the outermost series take any
+    candidate of least peak): the same peak as the dominant order
+    wherever both are exact, optimal (brute force, or the ideal search
+    above 12 nodes), and never less exact; with tiny budgets too."""
+    from pebble_sched.solvers import dominant
+
+    assume(decompose(g).is_sp)
+    small = dict(max_candidates=budget, pareto_max=budget)
+    with pytest.MonkeyPatch.context() as mp:
+        for name in ("MIXED_MAX", "LEAST_MAX"):
+            mp.setattr(dominant, name, min(budget, getattr(dominant, name)))
+        # (on arrays where numba is installed: the last step in blocks)
+        mp.setattr(dominant, "_COMPILED_MIN", 1)
+        mp.setattr(dominant, "COMPILED_MIN_NODES", 0)
+        mp.setattr(dominant, "_LEAST_BLOCK", 3)
+        full = sp_order(g, **small)
+        least = sp_order(g, dominant=False, **small)
+    assert evaluate_indices(g, least.order).peak == least.peak
+    assert least.exact or not full.exact or full.undominated
+    if least.exact:
+        best = brute_force(g)[1] if g.n <= 12 else ideal_search(g)[1]
+        assert least.peak == best
+        if full.exact:
+            assert full.peak == best
+
+
+def test_least_peak_only_may_differ_from_the_dominant_order():
+    """Tests that ``dominant=False`` changes only how ties are broken at
+    the top: on the docstring's graph the dominant order runs c before b,
+    the other order (the first candidate of least peak) b first, both of
+    peak 10, both exact."""
+    g = Graph(
+        list("sabct"),
+        [("s", "a"), ("s", "b"), ("a", "c"), ("c", "t"), ("b", "t")],
+        size=[4, 1, 5, 1, 1],
+    )
+    full, least = sp_order(g), sp_order(g, dominant=False)
+    assert [g.ids[v] for v in full.order] == list("sacbt")
+    assert [g.ids[v] for v in least.order] == list("sabct")
+    assert full.peak == least.peak == 10 and full.exact and least.exact
 
 
 @settings(deadline=None, max_examples=60)
@@ -1222,8 +1277,74 @@ def test_proven_nested_families_get_their_own_pareto_budget(monkeypatch):
     long = Deadline(dominant.MIXED_MIN_S * 100)
     assert sp_order(g, deadline=long, **small).conjectured == 0
     monkeypatch.setattr(dominant, "MIXED_MAX", 8)
+    monkeypatch.setattr(dominant, "ESCALATE", 1)  # (no second try)
     r = sp_order(g, **small)
     assert r.conjectured > 0 and not r.exact
+
+
+@settings(deadline=None, max_examples=max(200, _PROFILE_EXAMPLES))
+@given(
+    st.one_of(sp_graphs(max_nodes=11), nested_sp_graphs()),
+    st.sampled_from([1, 2, 4]),
+)
+def test_forks_left_inexact_by_the_budgets_are_tried_again(g, budget):
+    """Tests ``ESCALATE``: with every budget tiny, forks are capped or left
+    to the shared threshold; tried again with budgets large enough, each
+    is decided by proven candidates, and the order is optimal (brute
+    force, or the ideal search above 12 nodes) unless a fork had no
+    dominant candidate."""
+    from pebble_sched.solvers import dominant
+
+    assume(decompose(g).is_sp)
+    small = dict(max_candidates=budget, pareto_max=budget)
+    with pytest.MonkeyPatch.context() as mp:
+        for name in ("PARETO_MAX", "MIXED_MAX", "LEAST_MAX"):
+            mp.setattr(dominant, name, budget)
+        mp.setattr(dominant, "ESCALATE", 1)
+        once = sp_order(g, **small)
+        mp.setattr(dominant, "ESCALATE", 10**9)
+        r = sp_order(g, **small)
+    assert once.escalated == 0
+    assert r.capped == 0 and r.conjectured == 0
+    assert r.exact == (r.undominated == 0)
+    assert evaluate_indices(g, r.order).peak == r.peak
+    if r.exact:
+        if g.n <= 12:
+            assert r.peak == brute_force(g)[1]
+        else:
+            _order, peak, bound, _ = ideal_search(g)
+            assert r.peak == peak == bound
+        assert r.peak <= once.peak
+
+
+def test_a_second_try_out_of_time_keeps_the_first(monkeypatch):
+    """Tests that the second try of an inexact fork stops at its share of
+    the time (``ESCALATE_SHARE``; none here) and the fork keeps what the
+    usual budgets gave, with no error; the same graph is proven once the
+    share is there."""
+    from pebble_sched.runtime import Deadline
+    from pebble_sched.solvers import dominant
+
+    g = series_parallel(60, seed=1, max_out_degree=4)
+    small = dict(family="threshold", max_candidates=4, pareto_max=8)
+    monkeypatch.setattr(dominant, "MIXED_MAX", 8)
+    long = dominant.MIXED_MIN_S * 100
+    r = sp_order(g, deadline=Deadline(long), **small)
+    assert r.exact and r.escalated > 0
+    mixed = dominant._Solver._mixed_combos
+
+    def checked(self, *args, **kwargs):  # (the work here is too small to)
+        self.guard.check()
+        return mixed(self, *args, **kwargs)
+
+    monkeypatch.setattr(dominant._Solver, "_mixed_combos", checked)
+    monkeypatch.setattr(dominant, "ESCALATE_SHARE", 0.0)
+    r = sp_order(g, deadline=Deadline(long), **small)
+    assert r.escalated == 0 and r.conjectured > 0 and not r.exact
+    # (and none with too little time left: MIXED_MIN_S)
+    monkeypatch.setattr(dominant, "ESCALATE_SHARE", 0.5)
+    r = sp_order(g, deadline=Deadline(dominant.MIXED_MIN_S / 2), **small)
+    assert r.escalated == 0 and not r.exact
 
 
 @given(

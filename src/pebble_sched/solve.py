@@ -222,7 +222,12 @@ def sp_candidate(
         return r.order, True, stats
     if native and is_sp:
         r = sp_order(
-            graph, deadline, family=family, workers=workers, decomposition=dec
+            graph,
+            deadline,
+            family=family,
+            workers=workers,
+            decomposition=dec,
+            dominant=False,
         )
         return r.order, r.exact, {"algorithm": "sp", **_sp_stats(r)}
     if base is None:
@@ -244,7 +249,9 @@ def sp_candidate(
         order = m.order[m.order < n]
         stats = {"algorithm": "spization", "joins": joins, "atoms": "fixed"}
     else:
-        r = sp_order(sg, deadline, family=family, workers=workers)
+        r = sp_order(
+            sg, deadline, family=family, workers=workers, dominant=False
+        )
         order = r.order[r.order < n]  # the joins come after the nodes
         stats = {"algorithm": "spization", "joins": joins, **_sp_stats(r)}
         if not node_model:
@@ -725,6 +732,7 @@ def _threshold_pass(graph, limit, workers, dec, callbacks, first=False):
             workers=workers,
             decomposition=dec,
             hurry=False,
+            dominant=False,
         )
     except TimeUp:
         return None

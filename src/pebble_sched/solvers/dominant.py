@@ -180,17 +180,32 @@ branches with 49 and 2,099 options needs 102,851, about 7 s. Not for
 the full family: a pumpkin of 60 branches took 184 s instead of 13 s.)
 Only while more than ``MIXED_MIN_S`` seconds are left, if there is a
 time limit, unless the caller does not hurry (a proof or nothing)."""
-LEAST_MAX = 2_000_000
+LEAST_MAX = 4_000_000
 """The last step of a fork's combinations on arrays (every branch
-chosen: peaks only, compiled, no pruning, so linear in the pairs) may
-take up to this many pairs, beyond ``pareto_max`` and ``MIXED_MAX``: at
-10^6 nodes two forks with two nested branches each reached 400,000 to
-1,000,000 there (0.4 s each) and were left to the refuted shared
-threshold before."""
+chosen: peaks only, compiled, no pruning, so linear in the pairs, a
+block at a time) may take up to this many pairs, beyond ``pareto_max``
+and ``MIXED_MAX``: at 10^6 nodes two forks with two nested branches each
+reached 400,000 to 1,000,000 there (0.4 s each) and were left to the
+refuted shared threshold before; a 10^4-node SP graph (unbounded
+out-degree, seed 2) needs 13.6 million at its top fork (2.7 s), within
+the escalated budget (``ESCALATE``)."""
 MIXED_MIN_S = 10.0
 """Under a shorter time limit the larger budget could take the whole of
 it (``solve -t 3`` on a 10^4-node SP graph: its SP order lost, 2,676
 instead of 2,654)."""
+ESCALATE = 5
+"""A fork that the budgets above (``PARETO_MAX``, ``MIXED_MAX``,
+``LEAST_MAX``, the caller's ``pareto_max``) leave inexact (capped, or on
+the refuted shared threshold) is tried once more with budgets this many
+times larger, when time allows (:meth:`_Solver._may_escalate`). A shipped
+10^4-node SP graph with a fork of three branches, two of them nested
+(about 1.3 million options in one), needs 565,000 items in a pruning of
+that branch and 3.2 million pairs in the fork's last step: 2,117
+(feasible) became 2,069 (optimal), 5 s more and twice the memory
+(1.05 GB at most)."""
+ESCALATE_SHARE = 0.5
+"""Under a time limit, the share of the time left before the hurry (the
+last quarter) that the second try may take."""
 LARGE = 20_000
 """On graphs of more nodes, ``family="auto"`` enumerates forks of at most
 ``LARGE_CANDIDATES`` candidates and decides the others by Lemma 5 (their
@@ -232,7 +247,9 @@ class SPSchedule:
     threshold shared by all branches: refuted, it can miss the optimum;
     see :attr:`exact_if_lemma5`; flat forks decided by Lemma 5 are exact),
     ``capped`` those decided by coordinate
-    descent, ``undominated`` those where no candidate dominated the others.
+    descent, ``undominated`` those where no candidate dominated the others,
+    ``escalated`` those decided exactly only by a second try with budgets
+    ``ESCALATE`` times larger.
     ``peak`` is the peak predicted by the atoms: the evaluator's when
     ``exact``; otherwise it can be higher, never lower (a candidate's
     release is modelled at its place in the chain, which can come after
@@ -248,6 +265,7 @@ class SPSchedule:
     undominated: int = 0
     capped: int = 0
     conjectured: int = 0
+    escalated: int = 0
 
     @property
     def exact_if_lemma5(self) -> bool:
@@ -388,7 +406,15 @@ class _Solver:
         # nodes whose node buffers only some successors read
         self.readers = model.readers
         self.forks = self.nested = self.candidates = self.undominated = 0
-        self.capped = self.conjectured = 0
+        self.capped = self.conjectured = self.escalated = 0
+        # budgets are multiplied by this (ESCALATE while a fork they left
+        # inexact is tried again)
+        self.scale = 1
+        # the parallel parts of the graph's outermost series, by id (see
+        # fork's ``top``), and whether the fork at hand is one
+        self.top: set[int] = set()
+        self.at_top = False
+        self.dominant = True  # (False: sp_order's dominant)
         self.max_candidates = max_candidates
         self.workers = workers
         # chains of parts computed ahead (by id of the part): see _share
@@ -520,10 +546,11 @@ class _Solver:
         if shared or self.out[a] == 0:
             return merge([self.part(b, a, True) for b in branches])
         readers = self.readers.get(a)
+        top = id(p) in self.top
         if readers is None:
             if direct:  # the node after p reads a: the release is fixed
                 return merge([self.part(b, a, True) for b in branches])
-            return self.fork(branches, a)
+            return self.fork(branches, a, top)
         mine = [b for b in branches if any(x in readers for x in _heads(b))]
         if direct and sum(x in readers for b in mine for x in _heads(b)) < len(
             readers
@@ -535,9 +562,13 @@ class _Solver:
         ]
         if len(mine) == 1:  # the release is inside that branch
             return merge([self.part(mine[0], a, False), *others])
+        if not others:
+            return self.fork(mine, a, top)
         return merge([self.fork(mine, a), *others])
 
-    def fork(self, branches: list[SPNode], a: int) -> list[Atom]:
+    def fork(
+        self, branches: list[SPNode], a: int, top: bool = False
+    ) -> list[Atom]:
         """Lemma 4: the dominant chain of a fork at ``a``.
 
         Every candidate is a *pre-release ideal*: per branch a choice from
@@ -549,25 +580,91 @@ class _Solver:
         comes first (Lemma 5 where it is affordable and proven, in a hurry
         or on large graphs) is followed by the other where it gives up,
         and only then by coordinate descent (inexact).
+
+        ``top``: the fork is a part of the graph's outermost series (its
+        chain merged with nothing: :func:`_top_parts`). The graph's peak is
+        then the highest of its parts' peaks, each above a level fixed by
+        the nets before it, so any candidate of least peak is optimal (every
+        schedule of the fork is dominated by a candidate, and every
+        candidate pruned by a kept one): no tie is broken by words, and one
+        row of least peak is kept (:meth:`_least_on_arrays`).
         """
         self.forks += 1
         r_atom = self.release(a)
         trees = [self.branch(b, a) for b in branches]
+        before = self.capped
+        self.at_top = top
+        try:
+            return self._fork(trees, r_atom, before, top)
+        finally:
+            self.at_top = False
+
+    def _fork(
+        self, trees: list[_Branch], r_atom: Atom, before: int, top: bool
+    ) -> list[Atom]:
+        """:meth:`fork` once its branches are built."""
+        combos, conjectured = self._decide(trees, r_atom.net)
+        if combos is None:
+            self.capped += 1
+            opts = [self._prune(self.options(t)) for t in trees]
+            combos = self._greedy_combos(opts, r_atom)
+        # A dominant candidate has the least peak (merging atoms keeps the
+        # peak, so it is read off the unjoined chains). Among those of least
+        # peak, one that dominates the others dominates the dominant one, so
+        # all (Lemma 4, and dominance is transitive): only their words are
+        # built, without building atoms; the chosen one is joined.
+        combos, peaks = self._with_peaks(combos, trees, r_atom)
+        if (conjectured or self.capped > before) and self._may_escalate():
+            # inexact: once more with larger budgets, cut at the least peak
+            # found (a dominant candidate's peak is no higher)
+            got = self._escalated(trees, r_atom.net, int(min(peaks)))
+            if got is not None:
+                self.capped, conjectured = before, False
+                self.escalated += 1
+                combos, peaks = self._with_peaks(got, trees, r_atom)
+        self.conjectured += conjectured
+        if isinstance(peaks, np.ndarray):  # (every row's, compiled)
+            tied = np.flatnonzero(peaks == peaks.min()).tolist()
+        else:
+            low = min(peaks)
+            tied = [k for k, p in enumerate(peaks) if p == low]
+        self.candidates += len(combos)
+        if top:  # (optimal whatever the words)
+            got = (tied[0], True)
+        else:
+            got = combos.choose(tied, r_atom, self.check)
+        if got is None:
+            got = self._choose(combos, tied, r_atom)
+        best, every = got
+        if not every:
+            self.undominated += 1  # the least peak still
+        pre, post = combos.chains(best)
+        return join(pre, (r_atom,), post)
+
+    def _decide(
+        self, trees: list[_Branch], release: int
+    ) -> tuple[_Candidates | list | str | None, bool]:
+        """``(combos, conjectured)``: the candidates of a fork whose
+        branches are ``trees`` and whose release has net ``release``, as
+        :meth:`fork` describes (None beyond the budgets: coordinate descent
+        then), and whether they rest on the refuted shared threshold;
+        ``capped`` counts an inexact combination of a branch's options."""
         combos = None
         conjectured = False
         full = math.prod(t.count for t in trees)
         cap = full if full <= MAX_CANDIDATES else math.inf
+        most = PARETO_MAX
         # Lemma 5 is proven on flat forks, and with nested branches for
         # the others (every option of the nested ones kept): where that
         # family is affordable, it comes first
         if all(t.proven for t in trees):
-            proven = affordable = _threshold_size(trees) <= PARETO_MAX
+            proven = affordable = _threshold_size(trees) <= most
         else:
             flat = [t for t in trees if t.proven]
-            proven = not self.large and _threshold_size(flat) <= PARETO_MAX
-            affordable = proven or _threshold_size(trees) <= PARETO_MAX
+            proven = not self.large and _threshold_size(flat) <= most
+            affordable = proven or _threshold_size(trees) <= most
         if self.family == "threshold":
-            combos, conjectured = self._lemma5(trees, cap, r_atom.net)
+            combos, conjectured = self._lemma5(trees, cap, release)
         else:
             hurry = self.soft is not None and self.soft.expired()
             small = full <= (
@@ -581,7 +678,7 @@ class _Solver:
             )
             lost = None
             if not lemma5_first:
-                combos, lost = self._all_ideals(trees, r_atom.net)
+                combos, lost = self._all_ideals(trees, release)
             # (before coordinate descent, Lemma 5 on forks with nested
             # branches whose family, if large, is still within reach)
             tried = (
@@ -593,44 +690,76 @@ class _Solver:
                 )
             )
             if combos is None and tried:
-                combos, conjectured = self._lemma5(trees, cap, r_atom.net)
+                combos, conjectured = self._lemma5(trees, cap, release)
             if combos is None and lemma5_first:  # all ideals after all
-                combos, lost = self._all_ideals(trees, r_atom.net)
+                combos, lost = self._all_ideals(trees, release)
             if combos is None and lost is not None:
                 combos = self._combinations(lost)
                 self.capped += combos is not None  # (else below)
+        return combos, conjectured
+
+    def _with_peaks(
+        self, combos, trees: list[_Branch], r_atom: Atom
+    ) -> tuple[_Candidates, list[int] | np.ndarray]:
+        """A fork's candidates as :class:`_Candidates` (every pre-release
+        ideal for ``_ALL``) and the peak of each."""
         if combos is _ALL:  # no larger than the threshold family, and exact
             combos = _Candidates.product([self.options(t) for t in trees])
-            conjectured = False
-        if combos is None:
-            self.capped += 1
-            opts = [self._prune(self.options(t)) for t in trees]
-            combos = self._greedy_combos(opts, r_atom)
-        self.conjectured += conjectured
-        # A dominant candidate has the least peak (merging atoms keeps the
-        # peak, so it is read off the unjoined chains). Among those of least
-        # peak, one that dominates the others dominates the dominant one, so
-        # all (Lemma 4, and dominance is transitive): only their words are
-        # built, without building atoms; the chosen one is joined.
         if not isinstance(combos, _Candidates):
             combos = _Candidates([], np.zeros((0, 0), dtype=np.int64), combos)
         if combos.kernels is None:  # (else given by _least)
             combos.kernels = self.kernels(len(combos.rows))
-        peaks = combos.peaks(r_atom.net, self.check)
-        if isinstance(peaks, np.ndarray):  # (every row's, compiled)
-            tied = np.flatnonzero(peaks == peaks.min()).tolist()
-        else:
-            low = min(peaks)
-            tied = [k for k, p in enumerate(peaks) if p == low]
-        self.candidates += len(combos)
-        got = combos.choose(tied, r_atom, self.check)
-        if got is None:
-            got = self._choose(combos, tied, r_atom)
-        best, every = got
-        if not every:
-            self.undominated += 1  # the least peak still
-        pre, post = combos.chains(best)
-        return join(pre, (r_atom,), post)
+        return combos, combos.peaks(r_atom.net, self.check)
+
+    def _may_escalate(self) -> bool:
+        """Whether a fork left inexact by the budgets is tried again with
+        budgets ``ESCALATE`` times larger: not on graphs above ``LARGE``
+        nodes under ``auto`` (their forks go to Lemma 5 by design; the
+        proof pass, in the ``threshold`` family, may escalate), not in the
+        last quarter of a time limit, and with ``MIXED_MIN_S`` seconds left
+        unless the caller does not hurry."""
+        if self.scale != 1 or self.large or ESCALATE <= 1:
+            return False
+        if self.soft is not None and self.soft.expired():
+            return False
+        return (
+            self.deadline is None
+            or not self.hurry
+            or self.deadline.remaining() > MIXED_MIN_S
+        )
+
+    def _escalated(
+        self, trees: list[_Branch], release: int, cut: int
+    ) -> _Candidates | list | str | None:
+        """A fork's proven candidates with budgets ``ESCALATE`` times larger
+        (``scale``; the options nested branches lost to the budgets
+        forgotten), or None: Lemma 5's family where every branch is flat
+        (and it is within the larger budget), else :meth:`_mixed_combos`
+        with ``cut``, a peak some candidate reaches (so is the dominant
+        one's; the shared-threshold family, which the first try may have
+        built for its cut, is not built again). Under a time limit this
+        try gets ``ESCALATE_SHARE`` of what is left before the hurry."""
+        soft = self.soft
+        if soft is not None:
+            self.soft = soft.sub(ESCALATE_SHARE)
+        self.scale = ESCALATE
+        capped = self.capped
+        _forget_lost(trees)
+        got = None
+        try:
+            if not all(t.proven for t in trees):
+                got = self._mixed_combos(trees, cut, release)
+            elif _threshold_size(trees) <= PARETO_MAX * self.scale:
+                got = self._threshold_combos(trees, math.inf, release)
+        except TimeUp:
+            if self.deadline is not None and self.deadline.expired():
+                raise
+        finally:
+            self.scale = 1
+            self.soft = soft
+        if self.capped != capped:  # (an option list lost options)
+            self.capped, got = capped, None
+        return got
 
     def _choose(
         self, combos: _Candidates, tied: list[int], r_atom: Atom
@@ -741,7 +870,7 @@ class _Solver:
         branch's own family does.
         """
         flat = [t for t in trees if t.proven]
-        if _threshold_size(flat) > PARETO_MAX:
+        if _threshold_size(flat) > PARETO_MAX * self.scale:
             return None
         opts = []
         for t in trees:
@@ -755,13 +884,13 @@ class _Solver:
             if family is None:
                 return None
             opts.append(self._prune(list(family)))
-        budget = self.pareto_max
+        budget = self.pareto_max * self.scale
         if (
             self.deadline is None
             or not self.hurry
             or self.deadline.remaining() > MIXED_MIN_S
         ):
-            budget = max(budget, MIXED_MAX)
+            budget = max(budget, MIXED_MAX * self.scale)
         return self._combinations(opts, budget, cut, release)
 
     def nested_options(self, t: _Branch) -> list[tuple[list, list]] | None:
@@ -1029,7 +1158,9 @@ class _Solver:
                     return _ALL
                 continue
             more = self._pareto_combos(
-                [[o[1:] for o in x] for x in opts], PARETO_MAX, release=release
+                [[o[1:] for o in x] for x in opts],
+                PARETO_MAX * self.scale,
+                release=release,
             )
             if more is None:
                 return None
@@ -1163,7 +1294,8 @@ class _Solver:
         peak, so a partial combination all of whose completions exceed it
         is dropped too (:class:`_PeakCut`).
         """
-        budget = self.pareto_max if budget is None else budget
+        if budget is None:
+            budget = self.pareto_max * self.scale
         partial: list[tuple[list, list, list[int], list[int]]] = [
             ([], [], [0], [0])
         ]
@@ -1265,8 +1397,18 @@ class _Solver:
         try:
             for k, o in enumerate(table):
                 mine = order[: k + 1]
+                if release is not None and k == len(table) - 1 and k:
+                    return self._least_on_arrays(
+                        table,
+                        rows,
+                        levels,
+                        mine,
+                        peak_cut,
+                        release,
+                        (kernels, cols),
+                    )
                 last = release is not None and k == len(table) - 1
-                most = max(budget, LEAST_MAX) if last else budget
+                most = max(budget, LEAST_MAX * self.scale) if last else budget
                 if peak_cut is not None and k:
                     i, j = peak_cut.pair_arrays(*levels, order[k], mine)
                 elif 0 < len(rows) * len(o) <= most:
@@ -1304,6 +1446,65 @@ class _Solver:
         except TimeUp:
             return None
         return _merged_rows(kernels, cols, rows)
+
+    def _least_on_arrays(
+        self,
+        table: list[list],
+        rows: np.ndarray,
+        levels: tuple,
+        mine: list[int],
+        peak_cut: _PeakCut | None,
+        release: int,
+        compiled: tuple[ModuleType, Any],
+    ) -> _Candidates | None:
+        """The last step of :meth:`_combos_on_arrays`: the partial
+        combinations ``rows`` (of the branches before the last, their
+        ``levels``) with each option of the last branch (``mine``: the
+        branches' places in the ``peak_cut``), as the candidates of least
+        peak (``compiled``: the functions and the table's arrays); None past ``LEAST_MAX`` pairs (times ``scale``). Peaks only,
+        compiled, no pruning, so linear in the pairs, and built a block of
+        rows at a time (about ``_LEAST_BLOCK`` pairs): memory holds one
+        block and the rows of the least peak so far, not every pair."""
+        kernels, cols = compiled
+        width = len(table[-1])
+        most = LEAST_MAX * self.scale
+        step = max(1, _LEAST_BLOCK // max(width, 1))
+        low = math.inf
+        kept: list[np.ndarray] = []
+        pairs = 0
+        for start in range(0, len(rows), step):
+            self.guard.check()
+            part = slice(start, start + step)
+            if peak_cut is not None:
+                i, j = peak_cut.pair_arrays(
+                    *(x[part] for x in levels), mine[-1], mine
+                )
+            else:
+                m = len(rows[part])
+                i = np.repeat(np.arange(m), width)
+                j = np.tile(np.arange(width), m)
+            pairs += len(i)
+            if pairs > most:
+                return None
+            if not len(i):
+                continue
+            grown = np.empty((len(i), len(mine)), dtype=np.int64)
+            grown[:, :-1] = rows[part][i]
+            grown[:, -1] = j
+            block = _Candidates.on_arrays(table, grown, kernels, cols)
+            peaks = block.compiled_peaks(release, self.guard.check)
+            least = int(peaks.min())
+            if least < low:
+                low, kept = least, []
+            if least == low and not (kept and self.at_top):
+                # (at the top, one row of least peak is enough: see fork)
+                at = peaks == least
+                kept.append(grown[at][:1] if self.at_top else grown[at])
+        if not kept:
+            return None
+        return _Candidates.on_arrays(
+            table, np.concatenate(kept), kernels, cols
+        )
 
     def _least(
         self,
@@ -1428,6 +1629,8 @@ class _Solver:
             self.load_kernels()
         if self._shared(n, PARALLEL_MIN):
             self._share(r.tree, n)
+        if not self.dominant:
+            self.top = {id(p) for p in _top_parts(r.tree)}
         sub = self.part(r.tree, S, False)
         chain += sub
         if T >= 0:
@@ -1441,6 +1644,7 @@ class _Solver:
         "undominated",
         "capped",
         "conjectured",
+        "escalated",
     )
 
     def _share(self, tree: SPNode, n: int) -> None:
@@ -1504,6 +1708,26 @@ class _Solver:
             self.done[id(order[k][1])] = [Atom(*x) for x in chain]
         for c, d in zip(self._COUNTERS, counts, strict=True):
             setattr(self, c, getattr(self, c) + d)
+
+
+def _top_parts(tree: SPNode) -> list[SPNode]:
+    """The parts of the graph's outermost series (the tree itself when it
+    is not a series): their chains are concatenated, never merged."""
+    if tree.kind != "series":
+        return [tree]
+    return series_items(tree)[::2]
+
+
+def _forget_lost(trees: list[_Branch]) -> None:
+    """Forget the nested branches' option lists that the budgets emptied
+    (cached as empty lists by :meth:`_Solver.nested_options`), in these
+    trees and below, so that larger budgets try them again."""
+    stack = list(trees)
+    while stack:
+        t = stack.pop()
+        if t.cache.get("nested") == []:
+            del t.cache["nested"]
+        stack.extend(t.subs)
 
 
 def _heads(branch: SPNode) -> list[int]:
@@ -2348,6 +2572,9 @@ them (3,000 nodes: 0.80 s against 0.34 s), not on pumpkins of 200 nodes
 and degree 12 (4.1 s in Python, 1.6 s compiled)."""
 LAZY_LOAD_WORK = 50_000
 _COMPILED_BLOCK = 65_536
+_LEAST_BLOCK = 1 << 20
+"""Pairs per block of a fork's last step on arrays
+(:meth:`_Solver._least_on_arrays`)."""
 """Rows given to a compiled function at once (the deadline is checked
 between blocks)."""
 _ROWS_MIN = 256
@@ -2490,6 +2717,7 @@ def sp_order(
     workers: int = 1,
     decomposition: SPResult | None = None,
     hurry: bool = True,
+    dominant: bool = True,
 ) -> SPSchedule:
     """A minimum-peak order of a series-parallel graph by dominant schedules.
 
@@ -2528,6 +2756,15 @@ def sp_order(
     :func:`~pebble_sched.solvers.series_parallel.decompose`, when the
     caller has it already.
 
+    ``dominant=False``: the caller needs an order of least peak, not a
+    dominant one (whose memory profile is also the lowest wherever the
+    order runs beside other work; :mod:`.sp_regions` fixes a region's
+    order inside a larger graph, so it needs that): the forks of the
+    graph's outermost series then take any candidate of least peak,
+    without breaking ties by words and keeping one such row (``exact``
+    still means optimal; at 10^4 nodes a top fork with 12 million such
+    candidates took minutes to choose one).
+
     ``hurry=False``: no hurrying in the last quarter of the time limit, nor
     smaller budgets in its last ``MIXED_MIN_S`` seconds (a
     caller that wants a proof or nothing: it gets TimeUp at the limit
@@ -2558,6 +2795,7 @@ def sp_order(
     solver = _Solver(
         graph, max_candidates, deadline, pareto_max, family, workers, hurry
     )
+    solver.dominant = dominant
     timed_out = False
     with gc_paused():  # millions of atoms, no cycles
         try:
@@ -2591,4 +2829,5 @@ def sp_order(
         solver.undominated,
         solver.capped,
         solver.conjectured,
+        solver.escalated,
     )

@@ -119,7 +119,12 @@ def sp_relaxation_bound(
         if not sp_supported(relaxed):
             return None
         got = sp_order(
-            relaxed, deadline, decomposition=r, workers=workers, family=family
+            relaxed,
+            deadline,
+            decomposition=r,
+            workers=workers,
+            family=family,
+            dominant=False,
         )
     except TimeUp:
         return None
