@@ -364,6 +364,34 @@ def test_choosing_in_blocks_is_choosing_at_once(kernels, drawn, block):
 
 
 @settings(deadline=None, max_examples=150, suppress_health_check=_FIXED)
+@given(st.one_of(tables(), loose_tables()))
+def test_tied_rows_cut_to_one_only_when_it_dominates(kernels, drawn):
+    """Tests ``_one_if_dominant`` (a threshold's rows of least peak before
+    they are merged): one row left only when its word dominates every
+    row's word, else the rows as they were."""
+    table, release = drawn
+    combos = dominant._Candidates.product(table)
+    combos.kernels = kernels
+    r_atom = Atom(0, release, -1)
+    words = [list(w) for w in combos.words(range(len(combos.rows)), r_atom)]
+    before = combos.rows.copy()
+    solver = dominant._Solver(series_parallel(20, seed=1))
+    got = solver._one_if_dominant(combos, release)
+    if len(got.rows) == len(before):
+        assert (got.rows == before).all()
+        if combos.arrays(release) is not None and len(before) > 1:
+            assert not any(all(dominates(w, v) for v in words) for w in words)
+        return
+    assert len(got.rows) == 1
+    k = next(
+        i
+        for i, row in enumerate(before.tolist())
+        if row == got.rows[0].tolist()
+    )
+    assert all(dominates(words[k], v) for v in words)
+
+
+@settings(deadline=None, max_examples=150, suppress_health_check=_FIXED)
 @given(tables())
 def test_pruned_options_on_arrays_are_as_good_as_in_python(kernels, drawn):
     """Tests the pruning of a branch's options on arrays against the

@@ -1347,6 +1347,30 @@ def test_a_second_try_out_of_time_keeps_the_first(monkeypatch):
     assert r.escalated == 0 and not r.exact
 
 
+def test_solve_reports_the_forks_tried_again(monkeypatch):
+    """Tests ``stats["escalated_forks"]`` through ``solve``: with the
+    budgets tiny, forks of this graph are proven only by the second try,
+    and the answer is optimal (the ideal search agrees); without the
+    second try it is not proven by the SP solver."""
+    from pebble_sched.solvers import dominant
+
+    g = series_parallel(60, seed=1, max_out_degree=4)
+    for name, value in (
+        ("MAX_CANDIDATES", 4),
+        ("PARETO_MAX", 8),
+        ("MIXED_MAX", 8),
+        ("LEAST_MAX", 8),
+        ("ESCALATE", 1000),
+    ):
+        monkeypatch.setattr(dominant, name, value)
+    r = solve(g, method="sp", sp_family="threshold")
+    assert r.stats["escalated_forks"] > 0 and r.stats["exact"]
+    assert r.status == "optimal" and r.peak == ideal_search(g)[1]
+    monkeypatch.setattr(dominant, "ESCALATE", 1)
+    r = solve(g, method="sp", sp_family="threshold")
+    assert r.stats["escalated_forks"] == 0 and not r.stats["exact"]
+
+
 @given(
     st.lists(
         st.tuples(st.integers(0, 6), st.integers(-6, 6)).map(

@@ -175,6 +175,7 @@ def _sp_stats(r) -> dict[str, Any]:
         "capped_forks": r.capped,
         "undominated_forks": r.undominated,
         "conjectured_forks": r.conjectured,
+        "escalated_forks": r.escalated,
         "optimal_if_lemma5": r.exact_if_lemma5,
     }
 
@@ -249,9 +250,7 @@ def sp_candidate(
         order = m.order[m.order < n]
         stats = {"algorithm": "spization", "joins": joins, "atoms": "fixed"}
     else:
-        r = sp_order(
-            sg, deadline, family=family, workers=workers, dominant=False
-        )
+        r = sp_order(sg, deadline, family=family, workers=workers)
         order = r.order[r.order < n]  # the joins come after the nodes
         stats = {"algorithm": "spization", "joins": joins, **_sp_stats(r)}
         if not node_model:

@@ -1164,12 +1164,33 @@ class _Solver:
             )
             if more is None:
                 return None
+            if isinstance(more, _Candidates):
+                more = self._one_if_dominant(more, release)
             for pre, post in more:  # the same atoms at other thresholds
                 pruned.setdefault(
                     (*map(id, pre), None, *map(id, post)), (pre, post)
                 )
         rows = np.array(sorted(seen), dtype=np.int64).reshape(-1, len(trees))
         return _Candidates(table, rows, list(pruned.values()))
+
+    def _one_if_dominant(
+        self, combos: _Candidates, release: int
+    ) -> _Candidates:
+        """The candidates of least peak ``combos`` (on arrays, of a fork
+        whose release has net ``release``) cut down to one that dominates
+        the others, if one does (the fork picks among all its candidates of
+        least peak one dominating the others: this one dominates whatever
+        those dominate), before they are merged one by one in Python. A
+        threshold's least-peak rows can number millions (at 2 * 10^4 nodes,
+        unbounded out-degree, seed 1)."""
+        if len(combos.rows) <= 1 or combos.extra:
+            return combos
+        got = combos.choose(
+            list(range(len(combos.rows))), Atom(0, release, -1), self.check
+        )
+        if got is not None and got[1]:
+            combos.rows = combos.rows[got[0] : got[0] + 1]
+        return combos
 
     def _combinations(
         self,
@@ -2759,7 +2780,9 @@ def sp_order(
     ``dominant=False``: the caller needs an order of least peak, not a
     dominant one (whose memory profile is also the lowest wherever the
     order runs beside other work; :mod:`.sp_regions` fixes a region's
-    order inside a larger graph, so it needs that): the forks of the
+    order inside a larger graph, so it needs that; the SP-ization and
+    the near-SP orders, whose orders are then evaluated or repaired on
+    another graph, keep it too): the forks of the
     graph's outermost series then take any candidate of least peak,
     without breaking ties by words and keeping one such row (``exact``
     still means optimal; at 10^4 nodes a top fork with 12 million such
