@@ -97,7 +97,10 @@ those the threshold family of Lemma 5 decides (``conjectured`` where it
 is not proven) if it has at most ``PARETO_MAX`` candidates (on forks with
 nested branches, up to ``LEMMA5_BEFORE_DESCENT``), and where Lemma 5 came
 first and gave up, every pre-release ideal; only beyond all of these a
-coordinate descent on the peak (inexact, ``capped``). Graphs of more than ``LARGE`` nodes, and every fork
+coordinate descent on the peak (inexact, ``capped``). A fork left inexact
+(capped, or on the refuted shared threshold) is tried once more with the
+proven families and budgets ``ESCALATE`` times larger, cut at the least
+peak found (``escalated``), when time allows. Graphs of more than ``LARGE`` nodes, and every fork
 in the last quarter of a time limit, take Lemma 5 as soon as a fork has
 more than ``LARGE_CANDIDATES`` (``HURRY_CANDIDATES``) candidates.
 ``family="threshold"`` uses Lemma 5 on every fork (exact on flat forks;
