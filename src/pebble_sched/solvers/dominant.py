@@ -380,8 +380,10 @@ class _Solver:
         family: str = "auto",
         workers: int = 1,
         hurry: bool = True,
+        dominant: bool = True,
     ) -> None:
         self.deadline = deadline
+        self.dominant = dominant  # (False: see sp_order)
         self.family = family
         self.large = family == "auto" and graph.n > LARGE
         self.cancel = threading.Event()  # set on Ctrl-C (run_cancellable)
@@ -417,7 +419,6 @@ class _Solver:
         # fork's ``top``), and whether the fork at hand is one
         self.top: set[int] = set()
         self.at_top = False
-        self.dominant = True  # (False: sp_order's dominant)
         self.max_candidates = max_candidates
         self.workers = workers
         # chains of parts computed ahead (by id of the part): see _share
@@ -595,17 +596,17 @@ class _Solver:
         self.forks += 1
         r_atom = self.release(a)
         trees = [self.branch(b, a) for b in branches]
-        before = self.capped
         self.at_top = top
         try:
-            return self._fork(trees, r_atom, before, top)
+            return self._fork(trees, r_atom, top)
         finally:
             self.at_top = False
 
     def _fork(
-        self, trees: list[_Branch], r_atom: Atom, before: int, top: bool
+        self, trees: list[_Branch], r_atom: Atom, top: bool
     ) -> list[Atom]:
         """:meth:`fork` once its branches are built."""
+        before = self.capped
         combos, conjectured = self._decide(trees, r_atom.net)
         if combos is None:
             self.capped += 1
@@ -656,16 +657,15 @@ class _Solver:
         conjectured = False
         full = math.prod(t.count for t in trees)
         cap = full if full <= MAX_CANDIDATES else math.inf
-        most = PARETO_MAX
         # Lemma 5 is proven on flat forks, and with nested branches for
         # the others (every option of the nested ones kept): where that
         # family is affordable, it comes first
         if all(t.proven for t in trees):
-            proven = affordable = _threshold_size(trees) <= most
+            proven = affordable = _threshold_size(trees) <= PARETO_MAX
         else:
             flat = [t for t in trees if t.proven]
-            proven = not self.large and _threshold_size(flat) <= most
-            affordable = proven or _threshold_size(trees) <= most
+            proven = not self.large and _threshold_size(flat) <= PARETO_MAX
+            affordable = proven or _threshold_size(trees) <= PARETO_MAX
         if self.family == "threshold":
             combos, conjectured = self._lemma5(trees, cap, release)
         else:
@@ -1421,7 +1421,8 @@ class _Solver:
         try:
             for k, o in enumerate(table):
                 mine = order[: k + 1]
-                if release is not None and k == len(table) - 1 and k:
+                if release is not None and k == len(table) - 1:
+                    # (two branches at least: the last is never the first)
                     return self._least_on_arrays(
                         table,
                         rows,
@@ -1430,26 +1431,20 @@ class _Solver:
                         peak_cut,
                         release,
                         (kernels, cols),
+                        budget,
                     )
-                last = release is not None and k == len(table) - 1
-                most = max(budget, LEAST_MAX * self.scale) if last else budget
                 if peak_cut is not None and k:
                     i, j = peak_cut.pair_arrays(*levels, order[k], mine)
-                elif 0 < len(rows) * len(o) <= most:
+                elif 0 < len(rows) * len(o) <= budget:
                     i = np.repeat(np.arange(len(rows)), len(o))
                     j = np.tile(np.arange(len(o)), len(rows))
                 else:
                     return None
-                if len(i) > most or not len(i):
+                if len(i) > budget or not len(i):
                     return None
                 grown = np.empty((len(i), k + 1), dtype=np.int64)
                 grown[:, :k] = rows[i]
                 grown[:, k] = j
-                if last:
-                    least = _Candidates.on_arrays(table, grown, kernels, cols)
-                    peaks = least.compiled_peaks(release, self.guard.check)
-                    least.rows = grown[peaks == peaks.min()]
-                    return least
                 words = _side_words(kernels, cols, grown, self.guard)
                 _flat, _starts, _lens, top, low, end = words
                 m = len(grown)
@@ -1480,18 +1475,20 @@ class _Solver:
         peak_cut: _PeakCut | None,
         release: int,
         compiled: tuple[ModuleType, Any],
+        budget: int,
     ) -> _Candidates | None:
         """The last step of :meth:`_combos_on_arrays`: the partial
         combinations ``rows`` (of the branches before the last, their
         ``levels``) with each option of the last branch (``mine``: the
         branches' places in the ``peak_cut``), as the candidates of least
-        peak (``compiled``: the functions and the table's arrays); None past ``LEAST_MAX`` pairs (times ``scale``). Peaks only,
-        compiled, no pruning, so linear in the pairs, and built a block of
-        rows at a time (about ``_LEAST_BLOCK`` pairs): memory holds one
+        peak (``compiled``: the functions and the table's arrays); None
+        past ``budget`` pairs or ``LEAST_MAX`` (times ``scale``), whichever
+        is larger. Peaks only, compiled, no pruning, so linear in the
+        pairs, and built a block of rows at a time (about ``_LEAST_BLOCK`` pairs): memory holds one
         block and the rows of the least peak so far, not every pair."""
         kernels, cols = compiled
         width = len(table[-1])
-        most = LEAST_MAX * self.scale
+        most = max(budget, LEAST_MAX * self.scale)
         step = max(1, _LEAST_BLOCK // max(width, 1))
         low = math.inf
         kept: list[np.ndarray] = []
@@ -2819,9 +2816,15 @@ def sp_order(
     if pareto_max is None:
         pareto_max = PARETO_MAX_LARGE if large else PARETO_MAX
     solver = _Solver(
-        graph, max_candidates, deadline, pareto_max, family, workers, hurry
+        graph,
+        max_candidates,
+        deadline,
+        pareto_max,
+        family,
+        workers,
+        hurry,
+        dominant,
     )
-    solver.dominant = dominant
     timed_out = False
     with gc_paused():  # millions of atoms, no cycles
         try:
