@@ -203,3 +203,22 @@ def word_pairs(max_atoms: int, max_items: int):
 
     tail = st.lists(st.integers(-4, 6), min_size=1, max_size=max_atoms)
     return st.lists(st.tuples(tail, tail), min_size=1, max_size=max_items)
+
+
+def signal_state(pid: int) -> str:
+    """The signal masks of process ``pid`` (Linux /proc; "" elsewhere):
+    blocked, ignored and caught signals of its main thread, to say in a
+    failed Ctrl-C test whether the process could see SIGINT at all."""
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            rows = dict(line.split(":", 1) for line in fh.read().splitlines())
+    except (OSError, ValueError):
+        return ""
+    return (
+        " ".join(
+            f"{key}={rows[key].strip()}"
+            for key in ("SigBlk", "SigIgn", "SigCgt")
+            if key in rows
+        )
+        + f" (pid {pid})"
+    )

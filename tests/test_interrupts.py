@@ -2,6 +2,7 @@
 
 import errno
 import json
+import os
 import re
 import signal
 import subprocess
@@ -17,7 +18,7 @@ from pebble_sched.bounds import lower_bound
 from pebble_sched.generators import daggen, layered
 from pebble_sched.runtime import Deadline
 from pebble_sched.solvers.cpsat import CpSatModel
-from tests.helpers import ROOT
+from tests.helpers import ROOT, signal_state
 
 
 def test_cpsat_stopping_early_is_not_an_interrupt():
@@ -95,9 +96,10 @@ def test_signal_at_any_moment_keeps_the_best(
     out = tmp_path / f"s-{sig}-{delay:.3f}.json"
     proc = _start(daggen_file, out, "-t", "60")
     time.sleep(delay)
+    masks = f"{signal_state(proc.pid)}; test: {signal_state(os.getpid())}"
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 128 + sig, err
+    assert proc.returncode == 128 + sig, f"{masks}\n{err}"
     assert "Traceback" not in err
     assert "interrupted: best schedule so far" in err
     graph = read_graph(daggen_file)
@@ -318,3 +320,55 @@ def test_gc_paused_hands_what_it_kept_to_the_oldest_generation():
     assert gone() is not None  # a cycle: only the collector frees it
     gc.collect()
     assert gone() is None
+
+
+def test_a_signal_after_cpsat_does_not_kill_its_child():
+    """Tests that SIGINT reaching a forked CP-SAT child after its solve
+    leaves it alive to send its answer: OR-Tools' Ctrl-C handler puts the
+    default action (terminate) back when the solve ends, while Python still
+    believes the child ignores SIGINT; the parent forwards Ctrl-C at any
+    moment."""
+    import os
+
+    from ortools.sat.python import cp_model
+
+    from pebble_sched.runtime import run_in_child
+    from pebble_sched.solvers.cpsat import solve_without_a_broken_hint
+
+    model = cp_model.CpModel()
+    x = model.new_int_var(0, 3, "x")
+    model.add(x >= 2)
+
+    def run() -> int:
+        solver, _, _ = solve_without_a_broken_hint(model, cp_model.CpSolver)
+        os.kill(os.getpid(), signal.SIGINT)  # as the parent forwards it
+        time.sleep(0.2)
+        return solver.value(x)
+
+    assert run_in_child(run, hard_limit=30) == (2, False)
+
+
+def test_ctrl_c_after_an_in_process_cpsat_solve_is_a_keyboard_interrupt():
+    """Tests that after CP-SAT solved in the main thread, SIGINT raises
+    KeyboardInterrupt again instead of ending the process (OR-Tools left
+    the default action behind; run in a forked child so that a failure
+    does not kill the test run)."""
+    from ortools.sat.python import cp_model
+
+    from pebble_sched.runtime import run_in_child
+    from pebble_sched.solvers.cpsat import solve_without_a_broken_hint
+
+    model = cp_model.CpModel()
+    model.new_int_var(0, 3, "x")
+
+    def run() -> str:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        solve_without_a_broken_hint(model, cp_model.CpSolver)
+        try:
+            signal.raise_signal(signal.SIGINT)
+            time.sleep(0.2)
+        except KeyboardInterrupt:
+            return "raised"
+        return "ignored"
+
+    assert run_in_child(run, hard_limit=30) == ("raised", False)

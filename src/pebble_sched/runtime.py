@@ -447,6 +447,30 @@ def sigint_held() -> Iterator[set[int]]:
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
+@contextlib.contextmanager
+def sigint_restored() -> Iterator[None]:
+    """Put SIGINT's action back as Python knows it after a block of native
+    code that may change it behind Python's back (OR-Tools sets it to the
+    default, terminate, when a CP-SAT solve ends). Outside the main thread
+    nothing is done: only the main thread may set signal actions.
+
+    Examples
+    --------
+    >>> import signal
+    >>> with sigint_restored():
+    ...     pass
+    >>> signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    True
+    """
+    try:
+        yield
+    finally:
+        if threading.current_thread() is threading.main_thread():
+            handler = signal.getsignal(signal.SIGINT)
+            if handler is not None:  # (None: set outside Python)
+                signal.signal(signal.SIGINT, handler)
+
+
 PIPE_SIZE = 1 << 20
 
 

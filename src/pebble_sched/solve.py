@@ -339,11 +339,11 @@ def _run_sp(
     reserve = SP_FALLBACK_S + graph.n * SP_FALLBACK_S_PER_NODE
     fallback = None
 
-    def relaxation() -> np.ndarray | None:
-        if deadline.remaining() < 0.7 * reserve:  # it would not finish
+    def relaxation(within: Deadline = deadline) -> np.ndarray | None:
+        if within.remaining() < 0.7 * reserve:  # it would not finish
             return None
         try:
-            return liu_relaxation_order(graph, input_order(graph), deadline)
+            return liu_relaxation_order(graph, input_order(graph), within)
         except TimeUp:
             return None
 
@@ -423,6 +423,14 @@ def _run_sp(
             fallback = got if fallback is None else fallback
         if fallback is None and timed and why == "time":
             fallback = relaxation()
+        elif fallback is None and why == "ctrl-c":
+            # nothing ran before the solver (below LARGE nodes, or with
+            # no limit): the relaxation now, within its reserve (0.07 s at
+            # 10^4 nodes), unless Ctrl-C comes again
+            with contextlib.suppress(KeyboardInterrupt):
+                fallback = relaxation(
+                    Deadline(min(deadline.remaining(), reserve))
+                )
         return given_up(why)
     finally:
         if child is not None:

@@ -187,7 +187,7 @@ def test_ctrl_c_keeps_the_best(tmp_path):
     import sys
     import time
 
-    from tests.helpers import ROOT
+    from tests.helpers import ROOT, signal_state
 
     out = tmp_path / "strategy.json"
     env = dict(os.environ)
@@ -216,9 +216,11 @@ def test_ctrl_c_keeps_the_best(tmp_path):
     first = ""
     while "evaluated" not in first and time.monotonic() < deadline:
         first = proc.stderr.readline()
+    # (their masks, to tell a lost signal from one never let in)
+    masks = f"{signal_state(proc.pid)}; test: {signal_state(os.getpid())}"
     proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 130, stderr
+    assert proc.returncode == 130, f"{masks}\n{stderr}"
     assert "interrupted" in stdout and "Traceback" not in stderr
     assert json.loads(out.read_text())["dp"] >= 1
 

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..constants import INT64_SAFE
-from ..runtime import Deadline, run_in_child
+from ..runtime import Deadline, run_in_child, sigint_restored
 from .ideals import _twin_pairs
 
 if TYPE_CHECKING:
@@ -63,16 +63,23 @@ def solve_without_a_broken_hint(
     where OR-Tools fails inside its presolve while it maps the model's
     solution hint (version 9.15 raises IndexError "absl::btree_map::at"
     there, google/or-tools#5288; seen here on a 7-node graph), the same
-    without the hint, on a new solver; ``dropped`` is then the error."""
-    solver = new_solver()
-    try:
-        return solver, solver.solve(model), None
-    except (IndexError, RuntimeError) as e:
-        if not model.proto.solution_hint.vars:
-            raise
-        model.clear_hints()
+    without the hint, on a new solver; ``dropped`` is then the error.
+
+    OR-Tools catches SIGINT during a solve (``catch_sigint_signal``, on by
+    default) and sets its action to the default (terminate) when the solve
+    ends, whatever it was before; the action Python had set is put back
+    (:func:`~pebble_sched.runtime.sigint_restored`), so that a forked
+    child ignoring SIGINT still ignores it while it sends its answer."""
+    with sigint_restored():
         solver = new_solver()
-        return solver, solver.solve(model), f"{type(e).__name__}: {e}"
+        try:
+            return solver, solver.solve(model), None
+        except (IndexError, RuntimeError) as e:
+            if not model.proto.solution_hint.vars:
+                raise
+            model.clear_hints()
+            solver = new_solver()
+            return solver, solver.solve(model), f"{type(e).__name__}: {e}"
 
 
 def _reach_counts(graph: Graph) -> tuple[list[int], list[int]]:
