@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from functools import lru_cache
 from itertools import permutations
 from pathlib import Path
@@ -222,3 +223,12 @@ def signal_state(pid: int) -> str:
         )
         + f" (pid {pid})"
     )
+
+
+def sigint_by_default() -> None:
+    """For ``preexec_fn``: SIGINT's default action in a child process that
+    a test interrupts. A test run started as a background job of a shell
+    without job control ignores SIGINT (as POSIX has such jobs do), its
+    children inherit that, and the command line leaves an ignored SIGINT
+    ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -19,7 +19,7 @@ from pebble_sched.bench.runner import run_task
 from pebble_sched.cli import main
 from pebble_sched.generators import layered, training_like
 
-from .helpers import DATA_DIR
+from .helpers import DATA_DIR, sigint_by_default
 
 
 @pytest.fixture
@@ -319,7 +319,11 @@ def test_interrupted_bench_resumes_without_loss(tmp_path):
     cmd += ["--methods", "lpmf,heuristic", "-t", "2", "-j", "2"]
     cmd += ["--out", str(out)]
     proc = subprocess.Popen(
-        cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
+        cmd,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        preexec_fn=sigint_by_default,
     )
     results = out / "results.csv"
     for _ in range(200):  # wait for the first finished rows

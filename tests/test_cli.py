@@ -7,7 +7,7 @@ from click.testing import CliRunner
 
 from pebble_sched.cli import main
 
-from .helpers import DATA_DIR
+from .helpers import DATA_DIR, sigint_by_default
 
 
 @pytest.fixture
@@ -194,6 +194,7 @@ def test_ctrl_c_writes_best_so_far(tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=sigint_by_default,
     )
     time.sleep(6)
     proc.send_signal(signal.SIGINT)
@@ -226,6 +227,24 @@ def test_a_later_signal_interrupts_again_after_a_while():
     now[0] += signals.AGAIN_S / 2  # (counted from the last raise)
     signals._handler(signal.SIGINT, None)
     assert signals.received == signal.SIGTERM
+
+
+def test_a_signal_ignored_at_start_stays_ignored():
+    """Tests that the CLI's handler leaves a signal that the process was
+    started ignoring ignored (a background job of a shell without job
+    control ignores SIGINT), and still handles the other one."""
+    import signal
+
+    from pebble_sched.cli import _Signals
+
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with _Signals() as signals:
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+            assert signal.getsignal(signal.SIGTERM) == signals._handler
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, before)
 
 
 def test_solve_says_when_only_lemma5_is_missing(runner, tmp_path, monkeypatch):

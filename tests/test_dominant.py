@@ -26,6 +26,7 @@ from .helpers import (
     order_peak,
     pareto_items,
     reference_memory,
+    sigint_by_default,
     two_releases,
     word_pairs,
 )
@@ -371,7 +372,7 @@ def test_ctrl_c_stops_the_solver_thread(tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        preexec_fn=sigint_by_default,
     )
     # reading, the lower bound, then into the solver (its phase is shown)
     head = []

@@ -18,7 +18,7 @@ from pebble_sched.bounds import lower_bound
 from pebble_sched.generators import daggen, layered
 from pebble_sched.runtime import Deadline
 from pebble_sched.solvers.cpsat import CpSatModel
-from tests.helpers import ROOT, signal_state
+from tests.helpers import ROOT, sigint_by_default, signal_state
 
 
 def test_cpsat_stopping_early_is_not_an_interrupt():
@@ -58,6 +58,7 @@ def _start(graph_path, out, *extra):
         stderr=subprocess.PIPE,
         stdin=subprocess.DEVNULL,
         text=True,
+        preexec_fn=sigint_by_default,
     )
     first = proc.stderr.readline()  # "solving NAME: ..." (on_start)
     assert first.startswith("solving"), first

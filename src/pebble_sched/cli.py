@@ -73,6 +73,11 @@ class _Signals:
     inside an at-fork hook, or in a library's bare ``except``, is
     dropped), and a user who presses again after waiting wants the run to
     stop. :meth:`hold` ignores every signal while the result is written.
+
+    A signal ignored when the command starts stays ignored, as in the
+    interpreter and POSIX programs: a shell without job control starts its
+    background jobs with SIGINT ignored, so that Ctrl-C at the terminal
+    does not reach them.
     """
 
     AGAIN_S = 2.0
@@ -93,7 +98,8 @@ class _Signals:
 
     def __enter__(self) -> Self:
         for sig in (signal.SIGINT, signal.SIGTERM):
-            self.previous[sig] = signal.signal(sig, self._handler)
+            if signal.getsignal(sig) is not signal.SIG_IGN:
+                self.previous[sig] = signal.signal(sig, self._handler)
         return self
 
     def hold(self) -> None:

@@ -457,9 +457,10 @@ def sigint_restored() -> Iterator[None]:
     Examples
     --------
     >>> import signal
+    >>> before = signal.getsignal(signal.SIGINT)
     >>> with sigint_restored():
     ...     pass
-    >>> signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    >>> signal.getsignal(signal.SIGINT) is before
     True
     """
     try:

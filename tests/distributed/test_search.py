@@ -187,7 +187,7 @@ def test_ctrl_c_keeps_the_best(tmp_path):
     import sys
     import time
 
-    from tests.helpers import ROOT, signal_state
+    from tests.helpers import ROOT, sigint_by_default, signal_state
 
     out = tmp_path / "strategy.json"
     env = dict(os.environ)
@@ -210,6 +210,7 @@ def test_ctrl_c_keeps_the_best(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        preexec_fn=sigint_by_default,
     )
     # the chains are running once progress is reported (every 2 s on a pipe)
     deadline = time.monotonic() + 120
@@ -237,6 +238,8 @@ def test_ctrl_c_in_a_fork_hook_is_not_lost():
 
     if not hasattr(os, "register_at_fork"):
         pytest.skip("no fork")
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        pytest.skip("SIGINT has another handler here")
     armed = [True]
 
     def hook() -> None:
