@@ -662,6 +662,58 @@ def test_lemma5_on_forks_of_atoms(fork):
     assert any(all(dominates(f, w) for w in everything) for f in kept)
 
 
+@settings(deadline=None, max_examples=max(300, _PROFILE_EXAMPLES))
+@given(flat_forks())
+@example(_tied_fork())
+def test_thresholds_with_the_same_options_are_pruned_once(fork):
+    """Tests that a fork's thresholds whose options are the same (every
+    key between two of a branch's keys gives the same options) go once to
+    the pruning (their candidates are the same), and that the family is
+    then the same set of candidates as when every threshold is pruned."""
+    from unittest import mock
+
+    from pebble_sched.solvers import dominant
+    from pebble_sched.solvers.dominant import _Branch, _Solver
+
+    branches, release = fork
+    trees = [_Branch([c], rest) for c, rest in branches]
+    calls: list[tuple] = []
+    pareto = _Solver._pareto_combos
+
+    def counted(self, opts, *args, **kwargs):
+        calls.append(
+            tuple(tuple(map(id, [*a, None, *b])) for o in opts for a, b in o)
+        )
+        return pareto(self, opts, *args, **kwargs)
+
+    def family(solver) -> set:
+        got = solver._threshold_combos(trees, release=release.net)
+        return {
+            (tuple(map(id, pre)), tuple(map(id, post))) for pre, post in got
+        }
+
+    with mock.patch.object(dominant, "MAX_CANDIDATES", 1):
+        solver = _Solver(Graph([], []))
+        solver.max_candidates = 1
+        with mock.patch.object(_Solver, "_pareto_combos", counted):
+            once = family(solver)
+        assert len(calls) == len(set(calls))
+        # each threshold pruned on its own: its options made new each time
+        fresh = _Solver.threshold_options
+
+        def copied(self, t, tau, proven=False):
+            return [
+                (object(), *rest)
+                for _key, *rest in fresh(self, t, tau, proven)
+            ]
+
+        with mock.patch.object(_Solver, "threshold_options", copied):
+            solver = _Solver(Graph([], []))
+            solver.max_candidates = 1
+            every = family(solver)
+    assert once == every
+
+
 @st.composite
 def nested_forks(draw):
     """A fork as atoms whose branches may be nested: a parallel part X0 of

@@ -1139,6 +1139,9 @@ class _Solver:
         proven = all(t.proven for t in trees)
         seen: set = set()
         pruned: dict = {}
+        # the options of every pruned threshold, by key: another threshold
+        # with the same options has the same candidates, kept already
+        done: set = set()
         # every option of a branch once, by its key, over all thresholds
         index: list[dict] = [{} for _ in trees]
         table: list[list] = [[] for _ in trees]
@@ -1160,6 +1163,10 @@ class _Solver:
                 if len(seen) + len(pruned) >= cap:
                     return _ALL
                 continue
+            keys = tuple(tuple(x[0] for x in o) for o in opts)
+            if keys in done:
+                continue
+            done.add(keys)
             more = self._pareto_combos(
                 [[o[1:] for o in x] for x in opts],
                 PARETO_MAX * self.scale,
@@ -2467,16 +2474,27 @@ class _Candidates:
         """:meth:`choose` of many rows ``ks``, a block of words at a time:
         the pass carries the best word so far from block to block (put
         first in the next), then a second pass checks that it dominates
-        every word. The words are built twice, but only a block's are
-        held at once (a fork of 415,000 candidates tied on the least peak
-        at 10^6 nodes took 1.3 GB at once). In the second pass no word
-        replaces the best unless the two dominate each other (one that
-        dominates it would have replaced it, or a word it replaced, in
-        the first), so the answer is the best's."""
+        the words of the blocks where the best of the time did not
+        dominate them all. Only a block's words are held at once (a fork
+        of 415,000 candidates tied on the least peak at 10^6 nodes took
+        1.3 GB at once).
+
+        Each best dominates the one before it (it replaced it so), so the
+        last dominates every block that a best dominated whole in the
+        first pass: only the others are built again. If a word dominates
+        all, it is the last best (it replaced the best of its time, and
+        only a word dominating it replaced it later); so a word of those
+        blocks that the last best does not dominate means that none
+        dominates all. In the second pass no word replaces the best
+        unless the two dominate each other, so the answer is the best's.
+        """
         best = -1
         word = np.zeros(0, dtype=np.int64)
+        unsure: list[int] = []  # (blocks to check again)
         for verify in (False, True):
-            for start in range(0, len(ks), _COMPILED_BLOCK):
+            for start in (
+                unsure if verify else range(0, len(ks), _COMPILED_BLOCK)
+            ):
                 check()
                 block = ks[start : start + _COMPILED_BLOCK]
                 flat, starts, lens = self.kernels.words(
@@ -2491,6 +2509,8 @@ class _Candidates:
                     if not every:
                         return ks[best], False
                     continue
+                if not every:
+                    unsure.append(start)
                 if best < 0 or k > 0:
                     best = start + k - (best >= 0)
                     word = flat[starts[k] : starts[k] + lens[k]].copy()
