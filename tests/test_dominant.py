@@ -1124,7 +1124,10 @@ def test_a_child_process_answers_or_is_stopped():
 
     from pebble_sched.runtime import TimeUp, start_in_child
 
-    assert start_in_child(lambda: [1, 2, 3]).result(lambda: None) == [1, 2, 3]
+    child = start_in_child(lambda: [1, 2, 3])
+    assert child.result(lambda: None) == [1, 2, 3]
+    # asked again (as after a time-out that came once it had answered)
+    assert child.done() and child.result(lambda: None) == [1, 2, 3]
 
     def late():
         raise TimeUp

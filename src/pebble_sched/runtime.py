@@ -349,13 +349,15 @@ class Child:
     def result(self, check: Callable[[], None]) -> Any:
         """Wait for the answer, calling ``check`` about 20 times a second
         (what it raises, such as ``TimeUp`` or ``KeyboardInterrupt``, ends
-        the wait: call :meth:`stop` then); re-raise the child's exception."""
+        the wait: call :meth:`stop` then); re-raise the child's exception.
+        Asked again, it answers the same."""
         while not self.eof:
             check()
             ready, _, _ = select.select([self.fd], [], [], 0.05)
             if ready:
                 chunk = os.read(self.fd, 1 << 20)
                 if not chunk:
+                    self.eof = True
                     break
                 self.chunks.append(chunk)
         self.stop()
