@@ -779,9 +779,19 @@ def test_the_arrays_are_loaded_for_large_graphs_with_time_left(monkeypatch):
     assert len(loaded) == 2 and loaded[1]._kernels is want
     hurried = dominant._Solver(g, deadline=Deadline(dominant.COMPILE_S - 1))
     monkeypatch.setattr(candidate_words, "ready", lambda: False)
+    monkeypatch.setattr(candidate_words, "cached", lambda: False)
     hurried.load_kernels()
     assert hurried._kernels is None
     if candidate_words.COMPILED:
+        # or with numba's cache holding them, read in time
+        monkeypatch.setattr(candidate_words, "cached", lambda: True)
+        hurried.load_kernels()
+        assert hurried._kernels is candidate_words
+        short = Deadline(dominant.CACHED_LOAD_S - 0.5)
+        rushed = dominant._Solver(g, deadline=short)
+        rushed.load_kernels()
+        assert rushed._kernels is None
+        monkeypatch.setattr(candidate_words, "cached", lambda: False)
         # unless an earlier solver of the process compiled them: at once
         monkeypatch.setattr(candidate_words, "ready", lambda: True)
         hurried.load_kernels()
@@ -882,3 +892,51 @@ def test_pareto_rows_in_two_processes(monkeypatch, dies):
     assert forked == [1]
     assert split.tolist() == alone.tolist()
     assert 0 < len(alone) < len(options)
+
+
+def _in_a_process(code: str, **env: str) -> str:
+    """The output of ``code`` run in a fresh Python (numba's state and
+    cache as a new command's)."""
+    import os
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **env},
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()
+
+
+_CHECK = (
+    "from pebble_sched.runtime import Deadline\n"
+    "from pebble_sched.solvers import candidate_words as c\n"
+    "from pebble_sched.solvers.dominant import kernels_in_time as k\n"
+    "print(c.cached(), k(Deadline(5)), k(Deadline(1)), k(Deadline(20)), c.ready())"
+)
+
+
+def test_a_cold_cache_is_not_read_under_a_short_limit(tmp_path):
+    """Tests that with nothing in numba's cache (a compilation of 6-11 s
+    ahead) the compiled functions are not loaded under a limit below
+    ``COMPILE_S``, and are with more time."""
+    if not candidate_words.COMPILED:
+        pytest.skip("numba is not installed")
+    got = _in_a_process(_CHECK, NUMBA_CACHE_DIR=str(tmp_path))
+    assert got == ["False", "False", "False", "True", "False"]
+
+
+def test_a_warm_cache_is_read_under_a_short_limit():
+    """Tests that once a process compiled the functions into numba's
+    cache, a new process reads them under a short limit (``CACHED_LOAD_S``
+    left), not under a shorter one, before any is loaded."""
+    if not candidate_words.COMPILED:
+        pytest.skip("numba is not installed")
+    warm = "from pebble_sched.solvers import candidate_words as c; c.warm()"
+    _in_a_process(warm)  # (reads the cache, or compiles into it)
+    got = _in_a_process(_CHECK)
+    assert got == ["True", "True", "False", "True", "False"]

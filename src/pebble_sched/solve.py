@@ -37,10 +37,12 @@ from .schedule import Schedule, Status
 from .solvers.brute_force import MAX_NODES, brute_force
 from .solvers.cpsat import CpSatModel
 from .solvers.dominant import (
+    CACHED_LOAD_S,
     COMPILE_S,
     COMPILED_MIN_NODES,
     LARGE,
     SP_FAMILIES,
+    kernels_in_time,
     sp_order,
     sp_supported,
 )
@@ -585,7 +587,8 @@ def _warm_kernels(graph: Graph, deadline: Deadline, stop=None) -> None:
     after this get parts of the limit, and under ``COMPILE_S`` a solver
     does not start the compilation itself (with a cold cache, 6-11 s, a
     function at a time, none started with less than
-    ``candidate_words.WARM_STEP_S`` left). Without this, `-t 15` at 10^5
+    ``candidate_words.WARM_STEP_S`` left), only the reading of numba's
+    cache when it holds them (:func:`.solvers.dominant.kernels_in_time`). Without this, `-t 15` at 10^5
     nodes ran its first pass in Python, and had no time left for the
     proof.
 
@@ -594,7 +597,7 @@ def _warm_kernels(graph: Graph, deadline: Deadline, stop=None) -> None:
     (numba's import, then each function); once True, the rest is left to
     the solver. After the import it may wait ``RELAX_GRACE_S``: reading the
     first function takes half a second, one step that cannot be stopped."""
-    if graph.n < COMPILED_MIN_NODES or deadline.remaining() < COMPILE_S:
+    if graph.n < COMPILED_MIN_NODES or not kernels_in_time(deadline):
         return
     if stop is not None:
         if stop(0.0):
@@ -636,11 +639,14 @@ def _proof_rate(left: float) -> int:
     """Nodes per second and process expected of the threshold pass with
     ``left`` seconds: compiled where numba is installed and either
     compiled in this process already or given the time the SP solver asks
-    before loading it (``COMPILE_S``, and a second for its set-up)."""
+    before loading it (``COMPILE_S``, or ``CACHED_LOAD_S`` when numba's
+    cache holds them, and a second for its set-up)."""
     from .solvers import candidate_words  # (imports numba, if it can)
 
     if candidate_words.COMPILED and (
-        candidate_words.ready() or left >= COMPILE_S + 1.0
+        candidate_words.ready()
+        or left >= COMPILE_S + 1.0
+        or (left >= CACHED_LOAD_S + 1.0 and candidate_words.cached())
     ):
         return SP_PROOF_NODES_PER_S_COMPILED
     return SP_PROOF_NODES_PER_S

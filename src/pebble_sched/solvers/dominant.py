@@ -440,13 +440,10 @@ class _Solver:
         forks have compared ``LAZY_LOAD_WORK`` candidates and items in
         Python, and, under a time limit, while ``COMPILE_S`` seconds are
         left (or whatever is left, once an earlier solver of this process
-        compiled them)."""
+        compiled them, or while ``CACHED_LOAD_S`` are left when numba's
+        cache holds them: :func:`kernels_in_time`)."""
         self._kernels = None
-        if self.deadline is not None and self.deadline.remaining() < COMPILE_S:
-            # (unless an earlier solver of this process compiled them)
-            done = sys.modules.get(f"{__package__}.candidate_words")
-            if done is not None and done.ready():
-                self._kernels = done
+        if not kernels_in_time(self.deadline):
             return
         from . import candidate_words  # (numba imported there, if it can be)
 
@@ -1738,6 +1735,25 @@ class _Solver:
             setattr(self, c, getattr(self, c) + d)
 
 
+def kernels_in_time(deadline: Deadline | None) -> bool:
+    """Whether the compiled functions (:mod:`.candidate_words`) can be
+    ready before ``deadline``: compiled in this process already, or
+    ``COMPILE_S`` left (a compilation takes 6-11 s and cannot be
+    interrupted), or ``CACHED_LOAD_S`` left and numba's cache holding them
+    (numba is imported to tell, a quarter of a second)."""
+    left = math.inf if deadline is None else deadline.remaining()
+    if left >= COMPILE_S:
+        return True
+    done = sys.modules.get(f"{__package__}.candidate_words")
+    if done is not None and done.ready():
+        return True
+    if left < CACHED_LOAD_S:
+        return False
+    from . import candidate_words  # (numba imported there, if it can be)
+
+    return candidate_words.cached()
+
+
 def _top_parts(tree: SPNode) -> list[SPNode]:
     """The parts of the graph's outermost series (the tree itself when it
     is not a series): their chains are concatenated, never merged."""
@@ -2604,6 +2620,11 @@ _PARETO_BLOCK = 1024
 """Items pruned by one compiled call (the deadline is checked between)."""
 COMPILE_S = 10.0
 """See :meth:`_Solver.load_kernels`."""
+CACHED_LOAD_S = 2.0
+"""Time to leave for reading the compiled functions from numba's cache
+(:func:`.candidate_words.cached`) under a limit shorter than
+``COMPILE_S``: 0.4-0.6 s measured, and a quarter of a second for numba's
+import."""
 COMPILED_MIN_NODES = 10_000
 """Graphs of this many nodes load the compiled functions first thing
 (before a child is forked: it has them). Smaller ones only once their
