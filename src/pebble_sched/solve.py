@@ -588,9 +588,9 @@ def _warm_kernels(graph: Graph, deadline: Deadline, stop=None) -> None:
     does not start the compilation itself (with a cold cache, 6-11 s, a
     function at a time, none started with less than
     ``candidate_words.WARM_STEP_S`` left), only the reading of numba's
-    cache when it holds them (:func:`.solvers.dominant.kernels_in_time`). Without this, `-t 15` at 10^5
-    nodes ran its first pass in Python, and had no time left for the
-    proof.
+    cache when it holds them (:func:`.solvers.dominant.kernels_in_time`).
+    Without this, `-t 15` at 10^5 nodes ran its first pass in Python, and
+    had no time left for the proof.
 
     ``stop(wait)``: whether the caller has an answer that makes the rest
     useless, waiting up to ``wait`` seconds for it; asked between the steps
