@@ -195,7 +195,8 @@ the escalated budget (``ESCALATE``)."""
 MIXED_MIN_S = 10.0
 """Under a shorter time limit the larger budget could take the whole of
 it (``solve -t 3`` on a 10^4-node SP graph: its SP order lost, 2,676
-instead of 2,654)."""
+instead of 2,654); not for a fork's second try, which keeps its first
+answer when its share of the time runs out."""
 ESCALATE = 5
 """A fork that the budgets above (``PARETO_MAX``, ``MIXED_MAX``,
 ``LEAST_MAX``, the caller's ``pareto_max``) leave inexact (capped, or on
@@ -715,18 +716,14 @@ class _Solver:
         """Whether a fork left inexact by the budgets is tried again with
         budgets ``ESCALATE`` times larger: not on graphs above ``LARGE``
         nodes under ``auto`` (their forks go to Lemma 5 by design; the
-        proof pass, in the ``threshold`` family, may escalate), not in the
-        last quarter of a time limit, and with ``MIXED_MIN_S`` seconds left
-        unless the caller does not hurry."""
+        proof pass, in the ``threshold`` family, may escalate), and not in
+        the last quarter of a time limit. However short the limit (even
+        under ``MIXED_MIN_S``): the try stops at its share of the time and
+        the fork keeps its first answer then (:meth:`_escalated`), so it
+        gets the larger ``MIXED_MAX`` too."""
         if self.scale != 1 or self.large or ESCALATE <= 1:
             return False
-        if self.soft is not None and self.soft.expired():
-            return False
-        return (
-            self.deadline is None
-            or not self.hurry
-            or self.deadline.remaining() > MIXED_MIN_S
-        )
+        return self.soft is None or not self.soft.expired()
 
     def _escalated(
         self, trees: list[_Branch], release: int, cut: int
@@ -888,6 +885,7 @@ class _Solver:
         if (
             self.deadline is None
             or not self.hurry
+            or self.scale > 1  # (a second try: its own share of the time)
             or self.deadline.remaining() > MIXED_MIN_S
         ):
             budget = max(budget, MIXED_MAX * self.scale)
