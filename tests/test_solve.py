@@ -381,12 +381,12 @@ def test_large_sp_graphs_get_a_proof_pass(monkeypatch, method):
     if candidate_words.COMPILED:
         monkeypatch.setattr(candidate_words, "ready", lambda: False)
         monkeypatch.setattr(candidate_words, "cached", lambda: False)
-        assert module._proof_rate(module.COMPILE_S + 1) == 4000
-        assert module._proof_rate(module.COMPILE_S + 0.5) == 1
+        assert module._proof_rate(dominant.COMPILE_S + 1) == 4000
+        assert module._proof_rate(dominant.COMPILE_S + 0.5) == 1
         # or the time to read them from numba's cache, when it has them
         monkeypatch.setattr(candidate_words, "cached", lambda: True)
-        assert module._proof_rate(module.CACHED_LOAD_S + 1) == 4000
-        assert module._proof_rate(module.CACHED_LOAD_S + 0.5) == 1
+        assert module._proof_rate(dominant.CACHED_LOAD_S + 1) == 4000
+        assert module._proof_rate(dominant.CACHED_LOAD_S + 0.5) == 1
         monkeypatch.setattr(candidate_words, "ready", lambda: True)
         assert module._proof_rate(1.0) == 4000
     monkeypatch.setattr(candidate_words, "COMPILED", False)
@@ -404,7 +404,7 @@ def test_auto_compiles_the_sp_arrays_against_the_whole_limit(monkeypatch):
 
     from pebble_sched.generators import series_parallel
     from pebble_sched.runtime import Deadline
-    from pebble_sched.solvers import candidate_words
+    from pebble_sched.solvers import candidate_words, dominant
 
     module = importlib.import_module("pebble_sched.solve")
     warmed = []
@@ -417,13 +417,13 @@ def test_auto_compiles_the_sp_arrays_against_the_whole_limit(monkeypatch):
     monkeypatch.setattr(candidate_words, "cached", lambda: False)
     monkeypatch.setattr(module, "COMPILED_MIN_NODES", 100)
     g = series_parallel(150, seed=41, max_out_degree=6)
-    module._warm_kernels(g, Deadline(module.COMPILE_S - 1))
+    module._warm_kernels(g, Deadline(dominant.COMPILE_S - 1))
     assert warmed == []
-    module._warm_kernels(g, Deadline(module.COMPILE_S + 1))
+    module._warm_kernels(g, Deadline(dominant.COMPILE_S + 1))
     assert warmed == ([1] if candidate_words.COMPILED else [])
     # under COMPILE_S, when numba's cache holds them (read, not compiled)
     monkeypatch.setattr(candidate_words, "cached", lambda: True)
-    module._warm_kernels(g, Deadline(module.COMPILE_S - 1))
+    module._warm_kernels(g, Deadline(dominant.COMPILE_S - 1))
     assert warmed == ([1, 1] if candidate_words.COMPILED else [])
     warmed.clear()
     monkeypatch.setattr(candidate_words, "ready", lambda: True)

@@ -37,8 +37,6 @@ from .schedule import Schedule, Status
 from .solvers.brute_force import MAX_NODES, brute_force
 from .solvers.cpsat import CpSatModel
 from .solvers.dominant import (
-    CACHED_LOAD_S,
-    COMPILE_S,
     COMPILED_MIN_NODES,
     LARGE,
     SP_FAMILIES,
@@ -597,7 +595,9 @@ def _warm_kernels(graph: Graph, deadline: Deadline, stop=None) -> None:
     (numba's import, then each function); once True, the rest is left to
     the solver. After the import it may wait ``RELAX_GRACE_S``: reading the
     first function takes half a second, one step that cannot be stopped."""
-    if graph.n < COMPILED_MIN_NODES or not kernels_in_time(deadline):
+    if graph.n < COMPILED_MIN_NODES:
+        return
+    if not kernels_in_time(deadline.remaining()):
         return
     if stop is not None:
         if stop(0.0):
@@ -639,15 +639,11 @@ def _proof_rate(left: float) -> int:
     """Nodes per second and process expected of the threshold pass with
     ``left`` seconds: compiled where numba is installed and either
     compiled in this process already or given the time the SP solver asks
-    before loading it (``COMPILE_S``, or ``CACHED_LOAD_S`` when numba's
-    cache holds them, and a second for its set-up)."""
+    before loading it (:func:`.solvers.dominant.kernels_in_time`, and a
+    second for its set-up)."""
     from .solvers import candidate_words  # (imports numba, if it can)
 
-    if candidate_words.COMPILED and (
-        candidate_words.ready()
-        or left >= COMPILE_S + 1.0
-        or (left >= CACHED_LOAD_S + 1.0 and candidate_words.cached())
-    ):
+    if candidate_words.COMPILED and kernels_in_time(left - 1.0):
         return SP_PROOF_NODES_PER_S_COMPILED
     return SP_PROOF_NODES_PER_S
 

@@ -444,7 +444,8 @@ class _Solver:
         compiled them, or while ``CACHED_LOAD_S`` are left when numba's
         cache holds them: :func:`kernels_in_time`)."""
         self._kernels = None
-        if not kernels_in_time(self.deadline):
+        left = math.inf if self.deadline is None else self.deadline.remaining()
+        if not kernels_in_time(left):
             return
         from . import candidate_words  # (numba imported there, if it can be)
 
@@ -1733,13 +1734,12 @@ class _Solver:
             setattr(self, c, getattr(self, c) + d)
 
 
-def kernels_in_time(deadline: Deadline | None) -> bool:
+def kernels_in_time(left: float) -> bool:
     """Whether the compiled functions (:mod:`.candidate_words`) can be
-    ready before ``deadline``: compiled in this process already, or
+    ready within ``left`` seconds: compiled in this process already, or
     ``COMPILE_S`` left (a compilation takes 6-11 s and cannot be
     interrupted), or ``CACHED_LOAD_S`` left and numba's cache holding them
     (numba is imported to tell, a quarter of a second)."""
-    left = math.inf if deadline is None else deadline.remaining()
     if left >= COMPILE_S:
         return True
     done = sys.modules.get(f"{__package__}.candidate_words")
