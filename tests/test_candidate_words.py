@@ -939,3 +939,38 @@ def test_a_warm_cache_is_read_under_a_short_limit():
     _in_a_process(warm)  # (reads the cache, or compiles into it)
     got = _in_a_process(_CHECK)
     assert got == ["True", "True", "False", "True", "False"]
+
+
+_BLAS_CHECK = """
+import sys
+import numpy as np
+from pebble_sched.solvers import candidate_words as c
+c.warm()
+print("scipy.linalg" in sys.modules)
+import numba
+
+@numba.njit
+def dot(a, b):
+    return np.dot(a, b)
+
+@numba.njit
+def conv(a, b):
+    return np.convolve(a, b)
+
+a = np.arange(1.0, 6.0)
+b = np.arange(2.0, 7.0)
+print(dot(a, b) == np.dot(a, b))
+print(np.array_equal(conv(a, b), np.convolve(a, b)))
+"""
+
+
+def test_loading_skips_scipy_and_leaves_numba_whole():
+    """Tests that reading the compiled functions does not import SciPy's
+    linear algebra (numba's BLAS probe, 0.35 s) and that linear algebra
+    and convolutions compiled afterwards in the same process still give
+    numpy's answers (SciPy imported on demand)."""
+    if not candidate_words.COMPILED:
+        pytest.skip("numba is not installed")
+    pytest.importorskip("scipy.linalg")
+    got = _in_a_process(_BLAS_CHECK)
+    assert got == ["False", "True", "True"]

@@ -1094,6 +1094,49 @@ measured, and 3.3-4.0 s since its masks span any number of 64-bit words,
 second)."""
 
 
+def _skip_blas_probe() -> None:
+    """Keep numba from importing SciPy's linear algebra on its first
+    call in this process (0.35-0.4 s of the half second it takes to read
+    the functions from its cache, on the solver's critical path).
+
+    When numba sets up its CPU target it imports ``numba.np.arraymath``,
+    whose import probes for a BLAS by importing ``scipy.linalg``: its
+    answer (``_HAVE_BLAS``) only chooses how ``np.correlate`` and
+    ``np.convolve`` compute an inner product in compiled code (a plain
+    loop without it, the same result). None of the functions here use
+    linear algebra. So, when SciPy is installed but not imported yet, the
+    probe is answered "no" for that one import, and numba's own
+    ``ensure_blas`` is put back at once: linear algebra compiled later in
+    this process still imports SciPy when it needs it. Nothing is done if
+    numba has set up already or its internals differ."""
+    import sys
+
+    if numba is None or "numba.np.arraymath" in sys.modules:
+        return
+    if "scipy.linalg.cython_blas" in sys.modules:  # (the probe is free)
+        return
+    try:
+        from numba.np import linalg
+    except ImportError:  # pragma: no cover - numba's internals differ
+        return
+    real = getattr(linalg, "ensure_blas", None)
+    if real is None:  # pragma: no cover - numba's internals differ
+        return
+
+    def no_blas() -> None:
+        raise ImportError("BLAS probe skipped by pebble_sched")
+
+    linalg.ensure_blas = no_blas
+    try:
+        from numba.np import arraymath
+    except ImportError:  # pragma: no cover - numba's internals differ
+        return
+    finally:
+        linalg.ensure_blas = real
+    if getattr(arraymath, "ensure_blas", None) is no_blas:
+        arraymath.ensure_blas = real
+
+
 def warm(deadline=None, stop=None) -> bool:
     """Call every function once on a tiny fork, so that later calls cost
     no compilation (numba compiles them on their first call after an
@@ -1108,6 +1151,7 @@ def warm(deadline=None, stop=None) -> bool:
     True, so does this (False): the caller has better to do."""
     from .profiles import Atom
 
+    _skip_blas_probe()
     step = CACHED_STEP_S if deadline is not None and cached() else WARM_STEP_S
 
     def time_for(fn) -> bool:  # (compiled already, or time to compile it)
