@@ -1451,3 +1451,44 @@ def test_coarse_word_is_the_reduced_word_of_the_chain(steps):
         word += [level + atom.hill, level + atom.net]
         level += atom.net
     assert _coarse_word(chain) == reduce_word(word)
+
+
+def test_in_threads_returns_both_and_raises_either():
+    """Tests that the second thread's answer comes back with this one's,
+    that an exception of either is raised here, and that the second
+    thread has stopped by then (nothing runs on after the call)."""
+    import threading
+
+    from pebble_sched.runtime import TimeUp
+    from pebble_sched.solvers import dominant
+
+    assert dominant._in_threads(lambda: 1, lambda: 2, lambda: 0) == (1, 2)
+    stop = threading.Event()
+    ran = []
+
+    def slow():
+        stop.wait(5)
+        ran.append("slow")
+        raise TimeUp
+
+    def mine():
+        stop.set()
+        return 2
+
+    with pytest.raises(TimeUp):
+        dominant._in_threads(slow, mine, lambda: 0)
+    assert ran == ["slow"]
+
+    def fails():
+        stop.clear()
+        raise KeyboardInterrupt
+
+    def theirs():
+        stop.wait(0.2)
+        ran.append("theirs")
+        return 1
+
+    with pytest.raises(KeyboardInterrupt):
+        dominant._in_threads(theirs, fails, lambda: 0)
+    assert ran == ["slow", "theirs"]
+    assert not [t for t in threading.enumerate() if "prune" in t.name]

@@ -232,10 +232,11 @@ branch's options) are shared by two processes when ``workers`` allows."""
 WORDS_SHARED = 1_000
 """Forks with at least this many candidates of least peak build their
 words in two processes when ``workers`` allows."""
-STEPS_SHARED = 50_000
+STEPS_SHARED = 4_096
 """Pareto prunings on arrays of at least this many items, in at least two
-groups of final levels, prune half of the groups in a forked process when
-``workers`` allows (:func:`_pareto_rows`)."""
+groups of final levels, prune half of the groups in a second thread when
+``workers`` allows (:func:`_pareto_rows`; the compiled steps release the
+GIL)."""
 
 
 @dataclass
@@ -965,9 +966,9 @@ class _Solver:
             child.stop()
 
     def _steps_shared(self, sel: np.ndarray) -> Callable | None:
-        """:meth:`_both` for :func:`_pareto_rows` of ``sel`` when its
-        pruning is shared (``STEPS_SHARED``), else None."""
-        return self._both if self._shared(len(sel), STEPS_SHARED) else None
+        """:func:`_in_threads` for :func:`_pareto_rows` of ``sel`` when
+        its pruning is shared (``STEPS_SHARED``), else None."""
+        return _in_threads if self._shared(len(sel), STEPS_SHARED) else None
 
     def _words(
         self, combos: _Candidates, ks: list[int], r_atom: Atom
@@ -2166,6 +2167,35 @@ def _compiled_pareto(items, keys, same_sum, deadline, kernels) -> list | None:
     return [items[k][:4] for k in np.flatnonzero(alive).tolist()]
 
 
+def _in_threads(
+    theirs: Callable[[], T], mine: Callable[[], U], redo: Callable[[], T]
+) -> tuple[T, U]:
+    """``theirs()`` in a second thread while ``mine()`` runs in this one
+    (the signature of :meth:`_Solver._both`; ``redo`` is not needed): for
+    work that runs in compiled functions releasing the GIL (numba's
+    ``nogil``), on arrays both threads read without copying them, with
+    no process to fork. Both check the same guard, so a deadline or
+    Ctrl-C stops both; an exception of either is raised here once both
+    have returned."""
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["got"] = theirs()
+        except BaseException as exc:  # (raised in the caller's thread)
+            box["exc"] = exc
+
+    helper = threading.Thread(target=run, name="pebble-sched-prune")
+    helper.start()
+    try:
+        got = mine()
+    finally:
+        helper.join()
+    if "exc" in box:
+        raise box["exc"]
+    return box["got"], got
+
+
 def _pareto_steps(
     kernels: ModuleType,
     deadline: Deadline | _Guard | None,
@@ -2286,8 +2316,8 @@ def _pareto_rows(
     blocks of items).
 
     Items of different groups (final levels) are never compared, so with
-    ``both`` (:meth:`_Solver._both`) the groups of odd number are pruned
-    in a forked process while this one prunes the others: at the top of a
+    ``both`` (:func:`_in_threads`) the groups of odd number are pruned in
+    a second thread while this one prunes the others: at the top of a
     10^6-node graph, 189,160 items in 4,217 groups of at most 121.
     """
     flat, starts, lens, top, low, end = words
