@@ -14,6 +14,7 @@ from pebble_sched.memory import evaluate_indices
 from pebble_sched.solvers import candidate_words, dominant
 from pebble_sched.solvers.dominant import _chain_peak, _coarse_word, sp_order
 from pebble_sched.solvers.profiles import (
+    _KEY,
     Atom,
     canonical,
     dominates,
@@ -974,3 +975,53 @@ def test_loading_skips_scipy_and_leaves_numba_whole():
     pytest.importorskip("scipy.linalg")
     got = _in_a_process(_BLAS_CHECK)
     assert got == ["False", "True", "True"]
+
+
+@st.composite
+def shared_tables(draw):
+    """Options drawn from one pool of atoms (options share atoms, as a
+    nested branch's do), each sorted by key with its ties in a random
+    order, so an option can hold two tied atoms in the other order than
+    the one first met."""
+    pool = []
+    for k in range(draw(st.integers(1, 12))):
+        net = draw(st.integers(-2, 2))
+        pool.append(Atom(max(0, net) + draw(st.integers(0, 2)), net, k))
+    table = []
+    for _ in range(draw(st.integers(1, 3))):
+        options = []
+        for _ in range(draw(st.integers(1, 4))):
+            sides = []
+            for _ in (0, 1):
+                picked = draw(
+                    st.lists(st.sampled_from(range(len(pool))), unique=True)
+                )
+                sides.append(sorted((pool[i] for i in picked), key=_KEY))
+            options.append((sides[0], sides[1]))
+        table.append(options)
+    return table
+
+
+@settings(deadline=None, max_examples=300, suppress_health_check=_FIXED)
+@given(st.one_of(tables().map(lambda x: x[0]), shared_tables()))
+def test_prepare_numbers_the_atoms_by_key_and_first_meeting(table):
+    """Tests :func:`prepare`'s columns against their definition: every
+    distinct atom of a side once, sorted by key, ties in the order first
+    met (:func:`key_columns`); each option's columns sorted, and in its
+    chain's order for the merges that build atoms."""
+    cols = candidate_words.prepare(table, 0)
+    for side in (0, 1):
+        rank, atoms = key_columns(table, side)
+        assert [id(x) for x in cols.atoms[side]] == [id(x) for x in atoms]
+        assert cols.hill[side].tolist() == [x.hill for x in atoms]
+        assert cols.net[side].tolist() == [x.net for x in atoms]
+        chain, flat, ptr = [], [], [0]
+        for options in table:
+            for option in options:
+                mine = [rank[id(x)] for x in option[side]]
+                chain += mine
+                flat += sorted(mine)
+                ptr.append(len(flat))
+        assert cols.idx[side].tolist() == flat
+        assert cols.ptr[side].tolist() == ptr
+        assert candidate_words._in_chain_order(cols)[side].tolist() == chain

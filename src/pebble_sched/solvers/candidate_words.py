@@ -52,7 +52,6 @@ import itertools
 import numpy as np
 
 from ..constants import INT64_SAFE
-from .profiles import key_columns
 
 try:  # an optional accelerator
     import numba
@@ -102,7 +101,6 @@ class Columns:
         "idx",
         "net",
         "ptr",
-        "ranks",
         "sizes",
         "table",
     )
@@ -124,7 +122,6 @@ class Columns:
         # the options and each side's column of each atom (by id), and
         # their columns in chain order once needed (_in_chain_order)
         self.table: list = []
-        self.ranks: list[dict[int, int]] = []
         self.chain: tuple | None = None
 
     def arrays(self) -> tuple[np.ndarray, ...]:
@@ -143,36 +140,102 @@ class Columns:
 def prepare(table: list[list], release: int) -> Columns | None:
     """The :class:`Columns` of ``table`` (per branch, its options as
     ``(pre, post)`` chains of atoms); None where a level could leave int64
-    (the caller keeps Python integers)."""
+    (the caller keeps Python integers).
+
+    The columns of a side are its distinct atoms (by identity; options
+    share them) sorted by :func:`~.profiles.preference`, ties in the order
+    first met, as :func:`~.profiles.key_columns` gives them. Only the
+    distinct atoms are read in Python; every reference to one becomes its
+    column on arrays."""
     sizes = [len(options) for options in table]
+    count = sum(sizes)
     base = np.zeros(len(table), dtype=np.int64)
     if len(table) > 1:
         base[1:] = np.cumsum(sizes)[:-1]
-    hills, nets, idxs, ptrs, atoms, ranks = [], [], [], [], [], []
+    hills, nets, idxs, ptrs, atoms, chains = [], [], [], [], [], []
     bound = abs(release)
     for side in (0, 1):
-        rank, ordered = key_columns(table, side)
-        atoms.append(ordered)
-        hill = [x.hill for x in ordered]
-        net = [x.net for x in ordered]
-        bound += sum(map(abs, net)) + max(hill, default=0)
+        got = _side_columns(table, side, count)
+        if got is None:
+            return None
+        ordered, hill, net, flat, chain, ptr = got
+        if len(net):
+            bound += _abs_sum(net) + max(int(hill.max()), 0)
         if bound >= INT64_SAFE:
             return None
-        flat: list[int] = []
-        ptr = [0]
-        get = rank.__getitem__
-        for options in table:
-            for option in options:
-                flat += sorted(map(get, map(id, option[side])))
-                ptr.append(len(flat))
-        hills.append(np.asarray(hill, dtype=np.int64))
-        nets.append(np.asarray(net, dtype=np.int64))
-        idxs.append(np.asarray(flat, dtype=np.int64))
-        ptrs.append(np.asarray(ptr, dtype=np.int64))
-        ranks.append(rank)
+        atoms.append(ordered)
+        hills.append(hill)
+        nets.append(net)
+        idxs.append(flat)
+        ptrs.append(ptr)
+        chains.append(chain)
     cols = Columns(base, hills, nets, idxs, ptrs, atoms)
-    cols.table, cols.ranks = table, ranks
+    cols.table = table
+    cols.chain = (chains[0], chains[1])
     return cols
+
+
+def _abs_sum(values: np.ndarray) -> int:
+    """The sum of the absolute values, exact (no int64 wrap-around)."""
+    top = int(np.abs(values).max())
+    if top * len(values) < INT64_SAFE:
+        return int(np.abs(values).sum())
+    return sum(abs(v) for v in values.tolist())
+
+
+def _side_columns(table: list[list], side: int, count: int) -> tuple | None:
+    """One side of :func:`prepare`: ``(atoms, hill, net, idx, chain,
+    ptr)``, the columns' atoms, hills and nets, each option's columns
+    sorted (``idx``) and in its chain's order (``chain``), and where each
+    option starts in both; None past int64."""
+    refs = [x for options in table for option in options for x in option[side]]
+    ptr = np.zeros(count + 1, dtype=np.int64)
+    np.cumsum(
+        np.fromiter(
+            (len(option[side]) for options in table for option in options),
+            dtype=np.int64,
+            count=count,
+        ),
+        out=ptr[1:],
+    )
+    ids = np.fromiter(map(id, refs), dtype=np.int64, count=len(refs))
+    _ids, first, inverse = np.unique(
+        ids, return_index=True, return_inverse=True
+    )
+    met = np.argsort(first)  # the distinct atoms in the order first met
+    distinct = [refs[k] for k in first[met].tolist()]
+    m = len(distinct)
+    try:
+        hill = np.fromiter((x.hill for x in distinct), dtype=np.int64, count=m)
+        net = np.fromiter((x.net for x in distinct), dtype=np.int64, count=m)
+        kind = np.fromiter(
+            (x.key[0] for x in distinct), dtype=np.int64, count=m
+        )
+        value = np.fromiter(
+            (x.key[1] for x in distinct), dtype=np.int64, count=m
+        )
+    except OverflowError:
+        return None
+    # by key, ties in the order first met (a stable sort of ``distinct``)
+    order = np.lexsort((np.arange(m), value, kind))
+    column = np.empty(m, dtype=np.int64)
+    column[order] = np.arange(m)  # of the k-th atom first met
+    of_distinct = np.empty(m, dtype=np.int64)
+    of_distinct[met] = column  # of each of np.unique's atoms
+    chain = of_distinct[inverse.ravel()]
+    flat = chain
+    # chains are sorted by key, so only atoms of equal keys can be out of
+    # column order inside an option: sort those options' columns
+    down = np.flatnonzero(chain[1:] < chain[:-1])
+    if len(down):
+        inside = np.searchsorted(ptr, down, side="right") == np.searchsorted(
+            ptr, down + 1, side="right"
+        )
+        if inside.any():
+            option = np.repeat(np.arange(count), np.diff(ptr))
+            flat = chain[np.lexsort((chain, option))]
+    ordered = [distinct[k] for k in order.tolist()]
+    return ordered, hill[order], net[order], flat, chain, ptr
 
 
 def _in_chain_order(c: Columns) -> tuple[np.ndarray, np.ndarray]:
@@ -182,17 +245,8 @@ def _in_chain_order(c: Columns) -> tuple[np.ndarray, np.ndarray]:
     first met, maybe in another chain, and one may depend on the other: a
     merged chain built by columns ran node 80 before its predecessor 77.
     The chains are sorted by key (canonical), so merging these lists by
-    column still goes in key order."""
-    if c.chain is None:
-        out = []
-        for side in (0, 1):
-            get = c.ranks[side].__getitem__
-            flat: list[int] = []
-            for options in c.table:
-                for option in options:
-                    flat += map(get, map(id, option[side]))
-            out.append(np.asarray(flat, dtype=np.int64))
-        c.chain = (out[0], out[1])
+    column still goes in key order. (Kept by :func:`prepare`.)"""
+    assert c.chain is not None
     return c.chain
 
 
