@@ -48,6 +48,7 @@ which then keeps its own Python path (:data:`COMPILED`). Tests run both.
 from __future__ import annotations
 
 import itertools
+import sys
 
 import numpy as np
 
@@ -1162,14 +1163,15 @@ def _skip_blas_probe() -> None:
     probe is answered "no" for that one import, and numba's own
     ``ensure_blas`` is put back at once: linear algebra compiled later in
     this process still imports SciPy when it needs it. Nothing is done if
-    numba has set up already or its internals differ."""
-    import sys
-
+    numba has set up already or its internals differ. The swap holds
+    numba's compiler lock, so no compilation in another thread (the only
+    caller of ``ensure_blas``) sees it."""
     if numba is None or "numba.np.arraymath" in sys.modules:
         return
     if "scipy.linalg.cython_blas" in sys.modules:  # (the probe is free)
         return
     try:
+        from numba.core.compiler_lock import global_compiler_lock
         from numba.np import linalg
     except ImportError:  # pragma: no cover - numba's internals differ
         return
@@ -1180,15 +1182,16 @@ def _skip_blas_probe() -> None:
     def no_blas() -> None:
         raise ImportError("BLAS probe skipped by pebble_sched")
 
-    linalg.ensure_blas = no_blas
-    try:
-        from numba.np import arraymath
-    except ImportError:  # pragma: no cover - numba's internals differ
-        return
-    finally:
-        linalg.ensure_blas = real
-    if getattr(arraymath, "ensure_blas", None) is no_blas:
-        arraymath.ensure_blas = real
+    with global_compiler_lock:
+        linalg.ensure_blas = no_blas
+        try:
+            from numba.np import arraymath
+        except ImportError:  # pragma: no cover - numba's internals differ
+            return
+        finally:
+            linalg.ensure_blas = real
+        if getattr(arraymath, "ensure_blas", None) is no_blas:
+            arraymath.ensure_blas = real
 
 
 def warm(deadline=None, stop=None) -> bool:
