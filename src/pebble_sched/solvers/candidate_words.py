@@ -53,6 +53,7 @@ import sys
 import numpy as np
 
 from ..constants import INT64_SAFE
+from .profiles import _KEY
 
 try:  # an optional accelerator
     import numba
@@ -205,24 +206,18 @@ def _side_columns(table: list[list], side: int, count: int) -> tuple | None:
     )
     met = np.argsort(first)  # the distinct atoms in the order first met
     distinct = [refs[k] for k in first[met].tolist()]
-    m = len(distinct)
+    ordered = sorted(distinct, key=_KEY)  # (stable: ties as first met)
+    m = len(ordered)
     try:
-        hill = np.fromiter((x.hill for x in distinct), dtype=np.int64, count=m)
-        net = np.fromiter((x.net for x in distinct), dtype=np.int64, count=m)
-        kind = np.fromiter(
-            (x.key[0] for x in distinct), dtype=np.int64, count=m
-        )
-        value = np.fromiter(
-            (x.key[1] for x in distinct), dtype=np.int64, count=m
-        )
+        hill = np.fromiter((x.hill for x in ordered), dtype=np.int64, count=m)
+        net = np.fromiter((x.net for x in ordered), dtype=np.int64, count=m)
     except OverflowError:
         return None
-    # by key, ties in the order first met (a stable sort of ``distinct``)
-    order = np.lexsort((np.arange(m), value, kind))
-    column = np.empty(m, dtype=np.int64)
-    column[order] = np.arange(m)  # of the k-th atom first met
-    of_distinct = np.empty(m, dtype=np.int64)
-    of_distinct[met] = column  # of each of np.unique's atoms
+    at = {id(x): k for k, x in enumerate(ordered)}
+    of_distinct = np.empty(m, dtype=np.int64)  # the column of np.unique's k-th
+    of_distinct[met] = np.fromiter(
+        (at[id(x)] for x in distinct), dtype=np.int64, count=m
+    )
     chain = of_distinct[inverse.ravel()]
     flat = chain
     # chains are sorted by key, so only atoms of equal keys can be out of
@@ -235,8 +230,7 @@ def _side_columns(table: list[list], side: int, count: int) -> tuple | None:
         if inside.any():
             option = np.repeat(np.arange(count), np.diff(ptr))
             flat = chain[np.lexsort((chain, option))]
-    ordered = [distinct[k] for k in order.tolist()]
-    return ordered, hill[order], net[order], flat, chain, ptr
+    return ordered, hill, net, flat, chain, ptr
 
 
 def _in_chain_order(c: Columns) -> tuple[np.ndarray, np.ndarray]:
