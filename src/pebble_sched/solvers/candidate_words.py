@@ -74,6 +74,7 @@ __all__ = [
     "prepare",
     "ready",
     "side_words",
+    "skip_blas_probe",
     "warm",
     "words",
 ]
@@ -1104,17 +1105,19 @@ def ready() -> bool:
     return COMPILED and all(f.signatures for f in _functions())
 
 
-def cached() -> bool:
+def cached(functions: tuple | None = None) -> bool:
     """Whether numba's cache on disk holds every function compiled from
     this code for this machine: :func:`warm` then reads them in about half
     a second (``CACHED_LOAD_S`` at most, with numba's set-up) instead of
     compiling them for 6-11 s. Read from numba's cache index (a few
     milliseconds), through numba's internals: False where they differ.
-    (Functions compiled in this process already count as cached.)"""
+    (Functions compiled in this process already count as cached.)
+    ``functions``: other compiled functions to ask about (by default
+    those :func:`warm` calls)."""
     if not COMPILED:
         return False
     try:
-        for f in _functions():
+        for f in functions or _functions():
             if f.signatures:
                 continue
             # numba's own test of a cached entry: the key of each
@@ -1143,7 +1146,7 @@ measured, and 3.3-4.0 s since its masks span any number of 64-bit words,
 second)."""
 
 
-def _skip_blas_probe() -> None:
+def skip_blas_probe() -> None:
     """Keep numba from importing SciPy's linear algebra on its first
     call in this process (0.35-0.4 s of the half second it takes to read
     the functions from its cache, on the solver's critical path).
@@ -1202,7 +1205,7 @@ def warm(deadline=None, stop=None) -> bool:
     True, so does this (False): the caller has better to do."""
     from .profiles import Atom
 
-    _skip_blas_probe()
+    skip_blas_probe()
     step = CACHED_STEP_S if deadline is not None and cached() else WARM_STEP_S
 
     def time_for(fn) -> bool:  # (compiled already, or time to compile it)

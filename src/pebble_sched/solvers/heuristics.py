@@ -42,7 +42,7 @@ import numpy as np
 from ..memory import evaluate_indices, lifetimes
 from ..runtime import Callbacks, Deadline, TimeUp
 from .inductor import INDUCTOR_METHODS, input_order
-from .trees import is_out_forest, liu_schedule, out_tree_order
+from .trees import arrays_for, is_out_forest, liu_schedule, out_tree_order
 
 if TYPE_CHECKING:
     from ..graph import Graph
@@ -117,9 +117,20 @@ def priority_order(
     """The topological order that always runs the ready node of least priority.
 
     Ties are broken by node index. O((n + m) log n). ``deadline``: checked
-    every few thousand nodes (``TimeUp``).
+    every few thousand nodes (``TimeUp``). Integer priorities of large
+    graphs go to :func:`.liu_arrays.priority_order` (the same order,
+    compiled) when numba is installed (:func:`.trees.arrays_for`).
     """
     n = graph.n
+    compiled = arrays_for(n, deadline)
+    if compiled is not None and priority.dtype.kind == "i":
+        return compiled.priority_order(
+            graph.succ_ptr,
+            graph.succ_idx,
+            graph.indegree,
+            priority,
+            deadline,
+        )
     prio = priority.tolist()
     sp, si = graph.succ_ptr.tolist(), graph.succ_idx.tolist()
     indeg = np.diff(graph.pred_ptr).tolist()
@@ -164,20 +175,33 @@ def liu_relaxation_order(
     mb = graph.memory_buffers()
     has_prod = mb.producer >= 0
     lasting = has_prod & ((np.diff(mb.cons_ptr) > 0) | mb.output)
-    out = np.zeros(n, dtype=object)
-    work = np.zeros(n, dtype=object)
-    for p, s in zip(
-        mb.producer[lasting].tolist(), mb.size[lasting].tolist(), strict=True
-    ):
-        out[p] += s
     scratch = has_prod & ~lasting
-    for p, s in zip(
-        mb.producer[scratch].tolist(), mb.size[scratch].tolist(), strict=True
-    ):
-        work[p] += s
-    tree_order = liu_schedule(
-        parent.tolist(), out.tolist(), work.tolist(), deadline
-    )
+    compiled = arrays_for(n, deadline)
+    if compiled is not None and compiled.as_int64(mb.size) is not None:
+        # (in int64: exact, the sums bounded)
+        out = np.zeros(n, dtype=np.int64)
+        np.add.at(out, mb.producer[lasting], mb.size[lasting])
+        work = np.zeros(n, dtype=np.int64)
+        np.add.at(work, mb.producer[scratch], mb.size[scratch])
+        tree_order = compiled.liu_schedule(parent, out, work, deadline)
+    else:
+        out = np.zeros(n, dtype=object)
+        work = np.zeros(n, dtype=object)
+        for p, s in zip(
+            mb.producer[lasting].tolist(),
+            mb.size[lasting].tolist(),
+            strict=True,
+        ):
+            out[p] += s
+        for p, s in zip(
+            mb.producer[scratch].tolist(),
+            mb.size[scratch].tolist(),
+            strict=True,
+        ):
+            work[p] += s
+        tree_order = liu_schedule(
+            parent.tolist(), out.tolist(), work.tolist(), deadline
+        )
     rank = np.empty(n, dtype=np.int64)
     rank[np.array(tree_order, dtype=np.int64)] = np.arange(n)
     return priority_order(graph, rank, deadline)

@@ -26,6 +26,7 @@ as a relaxation by :mod:`pebble_sched.solvers.heuristics`.
 from __future__ import annotations
 
 import heapq
+import sys
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -35,11 +36,12 @@ from .profiles import Atom, flatten, preference
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from types import ModuleType
 
     from ..graph import Graph
     from ..runtime import Deadline
 
-__all__ = ["is_in_tree", "liu_order", "liu_schedule"]
+__all__ = ["arrays_for", "is_in_tree", "liu_order", "liu_schedule"]
 
 
 @gc_paused()  # millions of atoms, no cycles
@@ -78,8 +80,16 @@ def liu_schedule(
     --------
     >>> liu_schedule([2, 2, -1], [5, 1, 1], [0, 0, 0])
     [0, 1, 2]
+
+    Large forests go to :func:`.liu_arrays.liu_schedule` (the same order,
+    compiled) when numba is installed (:func:`arrays_for`).
     """
     n = len(parent)
+    compiled = arrays_for(n, deadline)
+    sizes = None if compiled is None else compiled.as_int64(out, work)
+    if sizes is not None:
+        got = compiled.liu_schedule(np.asarray(parent), *sizes, deadline)
+        return got.tolist()
     children: list[list[int]] = [[] for _ in range(n)]
     roots = []
     for v, p in enumerate(parent):
@@ -125,6 +135,23 @@ def liu_schedule(
     merged = union([heaps[r] for r in roots]) if roots else []  # type: ignore[misc]
     merged.sort(key=lambda item: (_neg(item[0]), -item[1]))
     return flatten(tuple(item[2].items for item in merged))
+
+
+ARRAYS_MIN_NODES = 50_000
+"""From this many nodes :func:`arrays_for` imports :mod:`.liu_arrays` (and
+numba with it): numba's import and cache read take 0.3-0.6 s in a process
+that has not loaded it, Liu's algorithm in Python 0.6 s at 50,000 nodes."""
+
+
+def arrays_for(n: int, deadline: Deadline | None = None) -> ModuleType | None:
+    """:mod:`.liu_arrays` when it should order an input of ``n`` nodes
+    (:func:`.liu_arrays.usable`), else None. Imported only from
+    :data:`ARRAYS_MIN_NODES` nodes, or once an earlier call imported it."""
+    if n < ARRAYS_MIN_NODES and f"{__package__}.liu_arrays" not in sys.modules:
+        return None
+    from . import liu_arrays
+
+    return liu_arrays if liu_arrays.usable(n, deadline) else None
 
 
 def _neg(key: tuple[int, int]) -> tuple[int, int]:
