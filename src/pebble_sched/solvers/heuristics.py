@@ -42,7 +42,13 @@ import numpy as np
 from ..memory import evaluate_indices, lifetimes
 from ..runtime import Callbacks, Deadline, TimeUp
 from .inductor import INDUCTOR_METHODS, input_order
-from .trees import arrays_for, is_out_forest, liu_schedule, out_tree_order
+from .trees import (
+    arrays_for,
+    is_out_forest,
+    liu_schedule,
+    out_tree_order,
+    tree_weights,
+)
 
 if TYPE_CHECKING:
     from ..graph import Graph
@@ -172,36 +178,8 @@ def liu_relaxation_order(
         is_last = np.ones(len(last), dtype=bool)
         is_last[:-1] = src_sorted[1:] != src_sorted[:-1]
         parent[src_sorted[is_last]] = graph.edge_dst[last[is_last]]
-    mb = graph.memory_buffers()
-    has_prod = mb.producer >= 0
-    lasting = has_prod & ((np.diff(mb.cons_ptr) > 0) | mb.output)
-    scratch = has_prod & ~lasting
-    compiled = arrays_for(n, deadline)
-    if compiled is not None and compiled.as_int64(mb.size) is not None:
-        # (in int64: exact, the sums bounded)
-        out = np.zeros(n, dtype=np.int64)
-        np.add.at(out, mb.producer[lasting], mb.size[lasting])
-        work = np.zeros(n, dtype=np.int64)
-        np.add.at(work, mb.producer[scratch], mb.size[scratch])
-        tree_order = compiled.liu_schedule(parent, out, work, deadline)
-    else:
-        out = np.zeros(n, dtype=object)
-        work = np.zeros(n, dtype=object)
-        for p, s in zip(
-            mb.producer[lasting].tolist(),
-            mb.size[lasting].tolist(),
-            strict=True,
-        ):
-            out[p] += s
-        for p, s in zip(
-            mb.producer[scratch].tolist(),
-            mb.size[scratch].tolist(),
-            strict=True,
-        ):
-            work[p] += s
-        tree_order = liu_schedule(
-            parent.tolist(), out.tolist(), work.tolist(), deadline
-        )
+    out, work = tree_weights(graph)
+    tree_order = liu_schedule(parent, out, work, deadline)
     rank = np.empty(n, dtype=np.int64)
     rank[np.array(tree_order, dtype=np.int64)] = np.arange(n)
     return priority_order(graph, rank, deadline)

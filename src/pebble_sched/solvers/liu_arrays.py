@@ -120,33 +120,46 @@ def _setup(parent):  # pragma: no cover - compiled
     return visit[::-1].copy(), kptr, kids
 
 
+# a segment's fields, one row of int64 each (those a merge of heaps reads
+# first, so that a segment is one or two cache lines)
+_KC, _KV, _TK, _LEFT, _RIGHT, _DIST, _HILL, _NET, _HEAD, _TAIL = range(10)
+_FIELDS = 10
+
+
 @_jit
-def _set_key(a, hill, net, kc, kv):  # pragma: no cover - compiled
-    """profiles.Atom's key: (0, hill), (1, 0) or (2, net - hill)."""
-    if net[a] < 0:
-        kc[a] = 0
-        kv[a] = hill[a]
-    elif net[a] == 0:
-        kc[a] = 1
-        kv[a] = 0
+def _set_key(seg, a):  # pragma: no cover - compiled
+    """profiles.Atom's key of segment a: (0, hill), (1, 0) or
+    (2, net - hill)."""
+    net = seg[a, _NET]
+    if net < 0:
+        seg[a, _KC] = 0
+        seg[a, _KV] = seg[a, _HILL]
+    elif net == 0:
+        seg[a, _KC] = 1
+        seg[a, _KV] = 0
     else:
-        kc[a] = 2
-        kv[a] = net[a] - hill[a]
+        seg[a, _KC] = 2
+        seg[a, _KV] = net - seg[a, _HILL]
 
 
 @_jit
-def _above(a, b, kc, kv, tk):  # pragma: no cover - compiled
+def _above(seg, a, b):  # pragma: no cover - compiled
     """Whether segment a pops before b: a larger key (less preferred),
     then a larger tick (the later one), as the Python heap pops."""
-    if kc[a] != kc[b]:
-        return kc[a] > kc[b]
-    if kv[a] != kv[b]:
-        return kv[a] > kv[b]
-    return tk[a] > tk[b]
+    if seg[a, _KC] != seg[b, _KC]:
+        return seg[a, _KC] > seg[b, _KC]
+    if seg[a, _KV] != seg[b, _KV]:
+        return seg[a, _KV] > seg[b, _KV]
+    return seg[a, _TK] > seg[b, _TK]
 
 
 @_jit
-def _meld(a, b, kc, kv, tk, left, right, dist, path):  # pragma: no cover
+def _dist(seg, x):  # pragma: no cover - compiled
+    return seg[x, _DIST] if x >= 0 else 0
+
+
+@_jit
+def _meld(seg, a, b, path):  # pragma: no cover - compiled
     """The union of the leftist heaps rooted at a and b (-1: empty): their
     right spines merged top-down, then each node on the merged spine
     given the child of larger distance on its left, bottom-up."""
@@ -156,80 +169,80 @@ def _meld(a, b, kc, kv, tk, left, right, dist, path):  # pragma: no cover
         return a
     sp = 0
     while a >= 0 and b >= 0:
-        if _above(b, a, kc, kv, tk):
+        if _above(seg, b, a):
             a, b = b, a
         path[sp] = a
         sp += 1
-        a = right[a]
+        a = seg[a, _RIGHT]
     rest = a if a >= 0 else b
     for i in range(sp - 1, -1, -1):
         x = path[i]
-        right[x] = rest if i == sp - 1 else path[i + 1]
-        dl = dist[left[x]] if left[x] >= 0 else 0
-        dr = dist[right[x]] if right[x] >= 0 else 0
+        seg[x, _RIGHT] = rest if i == sp - 1 else path[i + 1]
+        dl = _dist(seg, seg[x, _LEFT])
+        dr = _dist(seg, seg[x, _RIGHT])
         if dl < dr:
-            left[x], right[x] = right[x], left[x]
-            dl, dr = dr, dl
-        dist[x] = dr + 1
+            seg[x, _LEFT], seg[x, _RIGHT] = seg[x, _RIGHT], seg[x, _LEFT]
+            dr = dl
+        seg[x, _DIST] = dr + 1
     return path[0]
 
 
 @_jit
 def _liu_steps(
-    lo, hi, post, kptr, kids, out, work, root, state, arrays, nxt, path
+    lo, hi, post, kptr, kids, out, work, root, state, seg, nxt, path
 ):  # pragma: no cover - compiled
     """Nodes ``post[lo:hi]`` (ticks lo + 1 .. hi): each merges its
     children's heaps, makes its own segment, merges into it the least
     preferred segments while they are less preferred (Lemma 2), and pushes
     it. ``state[0]``: segments made so far."""
-    hill, net, kc, kv, tk, head, tail, left, right, dist = arrays
     for t in range(lo, hi):
         v = post[t]
         h = -1
         freed = 0
         for k in range(kptr[v], kptr[v + 1]):
             c = kids[k]
-            h = _meld(h, root[c], kc, kv, tk, left, right, dist, path)
+            h = _meld(seg, h, root[c], path)
             root[c] = -1
             freed += out[c]
         a = state[0]
         state[0] += 1
-        hill[a] = work[v] + out[v]
-        net[a] = out[v] - freed
-        _set_key(a, hill, net, kc, kv)
-        head[a] = v
-        tail[a] = v
-        while h >= 0 and (kc[h] > kc[a] or (kc[h] == kc[a] and kv[h] > kv[a])):
+        seg[a, _HILL] = work[v] + out[v]
+        seg[a, _NET] = out[v] - freed
+        _set_key(seg, a)
+        seg[a, _HEAD] = v
+        seg[a, _TAIL] = v
+        while h >= 0 and (
+            seg[h, _KC] > seg[a, _KC]
+            or (seg[h, _KC] == seg[a, _KC] and seg[h, _KV] > seg[a, _KV])
+        ):
             top = h
-            h = _meld(
-                left[top], right[top], kc, kv, tk, left, right, dist, path
-            )
+            h = _meld(seg, seg[top, _LEFT], seg[top, _RIGHT], path)
             c = state[0]
             state[0] += 1
-            hill[c] = max(hill[top], net[top] + hill[a])
-            net[c] = net[top] + net[a]
-            _set_key(c, hill, net, kc, kv)
-            nxt[tail[top]] = head[a]
-            head[c] = head[top]
-            tail[c] = tail[a]
+            seg[c, _HILL] = max(
+                seg[top, _HILL], seg[top, _NET] + seg[a, _HILL]
+            )
+            seg[c, _NET] = seg[top, _NET] + seg[a, _NET]
+            _set_key(seg, c)
+            nxt[seg[top, _TAIL]] = seg[a, _HEAD]
+            seg[c, _HEAD] = seg[top, _HEAD]
+            seg[c, _TAIL] = seg[a, _TAIL]
             a = c
-        tk[a] = t + 1
-        left[a] = -1
-        right[a] = -1
-        dist[a] = 1
-        root[v] = _meld(h, a, kc, kv, tk, left, right, dist, path)
+        seg[a, _TK] = t + 1
+        seg[a, _LEFT] = -1
+        seg[a, _RIGHT] = -1
+        seg[a, _DIST] = 1
+        root[v] = _meld(seg, h, a, path)
 
 
 @_jit
-def _liu_segments(parent, root, arrays, path):  # pragma: no cover
+def _liu_segments(parent, root, seg, path):  # pragma: no cover - compiled
     """The segments of the roots' heaps, united (in no particular order)."""
-    kc, kv, tk = arrays[2:5]
-    left, right, dist = arrays[7:]
     n = len(parent)
     h = -1
     for v in range(n):
         if parent[v] < 0:
-            h = _meld(h, root[v], kc, kv, tk, left, right, dist, path)
+            h = _meld(seg, h, root[v], path)
     segs = np.empty(n, dtype=np.int64)
     m = 0
     stack = np.empty(n, dtype=np.int64)
@@ -242,27 +255,25 @@ def _liu_segments(parent, root, arrays, path):  # pragma: no cover
         x = stack[top]
         segs[m] = x
         m += 1
-        if left[x] >= 0:
-            stack[top] = left[x]
-            top += 1
-        if right[x] >= 0:
-            stack[top] = right[x]
-            top += 1
+        for y in (seg[x, _LEFT], seg[x, _RIGHT]):
+            if y >= 0:
+                stack[top] = y
+                top += 1
     return segs[:m]
 
 
 @_jit
-def _liu_nodes(segs, head, tail, nxt):  # pragma: no cover - compiled
+def _liu_nodes(segs, seg, nxt):  # pragma: no cover - compiled
     """The nodes of the segments ``segs``, in that order, each segment's
     in its own order."""
     out = np.empty(len(nxt), dtype=np.int64)
     k = 0
     for s in segs:
-        v = head[s]
+        v = seg[s, _HEAD]
         while True:
             out[k] = v
             k += 1
-            if v == tail[s]:
+            if v == seg[s, _TAIL]:
                 break
             v = nxt[v]
     return out
@@ -283,8 +294,7 @@ def liu_schedule(
     if n == 0:
         return np.zeros(0, dtype=np.int64)
     post, kptr, kids = _setup(parent)
-    cap = 2 * n
-    arrays = tuple(np.empty(cap, dtype=np.int64) for _ in range(10))
+    seg = np.empty((2 * n, _FIELDS), dtype=np.int64)  # (n + merges <= 2n)
     root = np.full(n, -1, dtype=np.int64)
     nxt = np.full(n, -1, dtype=np.int64)
     state = np.zeros(1, dtype=np.int64)
@@ -294,13 +304,12 @@ def liu_schedule(
             deadline.check()
         hi = min(n, lo + BLOCK)
         _liu_steps(
-            lo, hi, post, kptr, kids, out, work, root, state, arrays, nxt, path
+            lo, hi, post, kptr, kids, out, work, root, state, seg, nxt, path
         )
     # in preference order, the earlier tick first among equal keys
-    segs = _liu_segments(parent, root, arrays, path)
-    _hill, _net, kc, kv, tk, head, tail = arrays[:7]
-    segs = segs[np.lexsort((tk[segs], kv[segs], kc[segs]))]
-    return _liu_nodes(segs, head, tail, nxt)
+    segs = _liu_segments(parent, root, seg, path)
+    segs = segs[np.lexsort((seg[segs, _TK], seg[segs, _KV], seg[segs, _KC]))]
+    return _liu_nodes(segs, seg, nxt)
 
 
 # the priority order ---------------------------------------------------------

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..constants import INT64_SAFE
 from ..runtime import gc_paused
 from .profiles import Atom, flatten, preference
 
@@ -41,14 +42,20 @@ if TYPE_CHECKING:
     from ..graph import Graph
     from ..runtime import Deadline
 
-__all__ = ["arrays_for", "is_in_tree", "liu_order", "liu_schedule"]
+__all__ = [
+    "arrays_for",
+    "is_in_tree",
+    "liu_order",
+    "liu_schedule",
+    "tree_weights",
+]
 
 
 @gc_paused()  # millions of atoms, no cycles
 def liu_schedule(
-    parent: Sequence[int],
-    out: Sequence[int],
-    work: Sequence[int],
+    parent: Sequence[int] | np.ndarray,
+    out: Sequence[int] | np.ndarray,
+    work: Sequence[int] | np.ndarray,
     deadline: Deadline | None = None,
 ) -> list[int]:
     """An optimal order of an in-forest given by ``parent`` (-1 for roots).
@@ -87,9 +94,13 @@ def liu_schedule(
     n = len(parent)
     compiled = arrays_for(n, deadline)
     sizes = None if compiled is None else compiled.as_int64(out, work)
-    if sizes is not None:
+    if compiled is not None and sizes is not None:
         got = compiled.liu_schedule(np.asarray(parent), *sizes, deadline)
         return got.tolist()
+    parent, out, work = (
+        x.tolist() if isinstance(x, np.ndarray) else x
+        for x in (parent, out, work)
+    )
     children: list[list[int]] = [[] for _ in range(n)]
     roots = []
     for v, p in enumerate(parent):
@@ -163,25 +174,31 @@ def is_in_tree(graph: Graph) -> bool:
     return bool((np.diff(graph.succ_ptr) <= 1).all())
 
 
-def _tree_weights(
-    graph: Graph, parent: Sequence[int]
-) -> tuple[list[int], list[int], int]:
-    """out/work per node, and the bytes of graph inputs, for an in-forest."""
+def tree_weights(graph: Graph) -> tuple[np.ndarray, np.ndarray]:
+    """``(out, work)`` per node of a graph seen as a forest: the bytes of
+    its buffers that some node reads or that are kept (held until read),
+    and of those nobody reads (its own step only); graph inputs are not
+    counted. int64 arrays where the sizes are (and their sum fits), else
+    arrays of Python integers."""
     mb = graph.memory_buffers()
     n = graph.n
-    out = [0] * n
-    work = [0] * n
-    counts = np.diff(mb.cons_ptr).tolist()
-    for b, (p, s) in enumerate(
-        zip(mb.producer.tolist(), mb.size.tolist(), strict=True)
-    ):
-        if p < 0:
-            continue
-        if counts[b] or mb.output[b]:
-            out[p] += s
-        else:
-            work[p] += s
-    return out, work, 0
+    has_prod = mb.producer >= 0
+    lasting = has_prod & ((np.diff(mb.cons_ptr) > 0) | mb.output)
+    scratch = has_prod & ~lasting
+    exact = mb.size.dtype == np.int64 and 4 * mb.total < INT64_SAFE
+    kind = np.int64 if exact else object
+    out = np.zeros(n, dtype=kind)
+    work = np.zeros(n, dtype=kind)
+    if exact:
+        np.add.at(out, mb.producer[lasting], mb.size[lasting])
+        np.add.at(work, mb.producer[scratch], mb.size[scratch])
+        return out, work
+    for into, which in ((out, lasting), (work, scratch)):
+        for p, size in zip(
+            mb.producer[which].tolist(), mb.size[which].tolist(), strict=True
+        ):
+            into[p] += size
+    return out, work
 
 
 def liu_order(graph: Graph) -> np.ndarray:
@@ -200,12 +217,9 @@ def liu_order(graph: Graph) -> np.ndarray:
         raise ValueError(
             "liu_order needs an in-tree: a node has two successors."
         )
-    parent = [-1] * graph.n
-    for a, b in zip(
-        graph.edge_src.tolist(), graph.edge_dst.tolist(), strict=True
-    ):
-        parent[a] = b
-    out, work, _ = _tree_weights(graph, parent)
+    parent = np.full(graph.n, -1, dtype=np.int64)
+    parent[graph.edge_src] = graph.edge_dst
+    out, work = tree_weights(graph)
     return np.array(liu_schedule(parent, out, work), dtype=np.int64)
 
 
@@ -238,7 +252,7 @@ def out_tree_order(graph: Graph) -> np.ndarray:
             "out_tree_order needs an out-forest: a node has two predecessors."
         )
     n = graph.n
-    out, work, _ = _tree_weights(graph, [])
+    out, work = (w.tolist() for w in tree_weights(graph))
     sp, si = graph.succ_ptr.tolist(), graph.succ_idx.tolist()
     peak = [0] * n  # P(v): v's output resident at the start
     plan: list[tuple[str, list[int]]] = [("", [])] * n
