@@ -109,6 +109,18 @@ def test_bad_method_and_time_limit(runner):
     assert r.exit_code == 2 and "--time-limit" in r.stderr
 
 
+def test_a_limit_spent_before_solving_is_said(runner):
+    """Tests that a limit used up by start-up and reading (here 0 s) is
+    named in one line, and that the answer is still a valid schedule."""
+    g = str(DATA_DIR / "chain.json")
+    r = runner.invoke(main, ["solve", g, "-t", "0"])
+    assert r.exit_code == 0
+    assert "no time is left to solve" in r.stderr
+    assert "status" in r.stderr
+    r = runner.invoke(main, ["solve", g, "-t", "60"])
+    assert r.exit_code == 0 and "no time is left" not in r.stderr
+
+
 def test_method_refusing_graph(runner):
     """Tests that forcing an unsupported method is a one-line error."""
     r = runner.invoke(

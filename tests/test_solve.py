@@ -62,6 +62,18 @@ def test_auto_uses_tree_on_in_trees():
     assert s.method == "tree" and s.status is Status.OPTIMAL
 
 
+def test_tree_keeps_a_time_limit():
+    """Tests that Liu's algorithm stops on an expired limit (it took 12 s
+    at 10^6 nodes past any limit): the input order, marked as such, where
+    the same tree without a limit is solved exactly."""
+    g = in_tree(10_000, seed=2)
+    s = solve(g, method="tree", time_limit=0)
+    assert s.status is Status.FEASIBLE
+    assert s.stats["interrupted"] == "time"
+    assert s.stats["fallback"] == "input"
+    assert solve(g, method="tree").status is Status.OPTIMAL
+
+
 def test_time_limit_honoured():
     """Tests that a short time limit returns promptly with a valid schedule."""
     g = layered(20000, seed=3)

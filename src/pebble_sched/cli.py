@@ -246,6 +246,13 @@ def solve_cmd(
             if time_limit is not None:
                 spent = time.monotonic() - started
                 limit = max(0.0, time_limit - spent - write_reserve(graph))
+                if limit == 0 and not quiet:
+                    click.echo(
+                        f"note: starting and reading {graph_file} took "
+                        f"{spent:.1f} s of the {time_limit:g} s limit; "
+                        "no time is left to solve",
+                        err=True,
+                    )
         except KeyboardInterrupt:
             click.echo("interrupted before solving: nothing written", err=True)
             sys.exit(128 + (signals.received or signal.SIGINT))

@@ -201,11 +201,12 @@ def tree_weights(graph: Graph) -> tuple[np.ndarray, np.ndarray]:
     return out, work
 
 
-def liu_order(graph: Graph) -> np.ndarray:
+def liu_order(graph: Graph, deadline: Deadline | None = None) -> np.ndarray:
     """An optimal order (node indices) of an in-tree graph, by Liu's algorithm.
 
     Exact when the graph is an in-forest without graph inputs or kept
     outputs; raises ``ValueError`` when some node has two successors.
+    ``deadline``: checked every few thousand nodes (``TimeUp``).
 
     Examples
     --------
@@ -220,7 +221,8 @@ def liu_order(graph: Graph) -> np.ndarray:
     parent = np.full(graph.n, -1, dtype=np.int64)
     parent[graph.edge_src] = graph.edge_dst
     out, work = tree_weights(graph)
-    return np.array(liu_schedule(parent, out, work), dtype=np.int64)
+    order = liu_schedule(parent, out, work, deadline)
+    return np.array(order, dtype=np.int64)
 
 
 def is_out_forest(graph: Graph) -> bool:
