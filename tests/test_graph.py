@@ -7,8 +7,10 @@ import networkx as nx
 import numpy as np
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 
-from pebble_sched import Graph, InstanceError, read_graph
+from pebble_sched import Graph, InstanceError, convert, read_graph
+from pebble_sched import graph as graph_module
 from pebble_sched.graph import Buffer
 
 from .helpers import DATA_DIR, graphs
@@ -105,6 +107,63 @@ def test_json_round_trip(g):
     """Tests that to_dict -> JSON -> from_dict gives an equal graph."""
     data = json.loads(json.dumps(g.to_dict()))
     assert Graph.from_dict(data) == g
+
+
+@given(
+    graphs(features=False), st.sampled_from(["str", "numbered", "shuffled"])
+)
+def test_plain_instances_read_fast_as_checked(g, ids):
+    """Tests that the C-speed reading of plain nodes and [src, dst] edges
+    (string ids, integer ids 0..n-1 in order, or shuffled) builds the graph
+    the checked loops build."""
+    data = json.loads(json.dumps(g.to_dict()))
+    data.pop("buffers", None)
+    if ids != "str":
+        order = list(range(g.n))
+        if ids == "shuffled":
+            order.reverse()
+        new = {v: order[k] for k, v in enumerate(g.ids)}
+        for node in data["nodes"]:
+            node["id"] = new[node["id"]]
+        data["edges"] = [
+            [new[e[0]], new[e[1]]] if isinstance(e, list) else e
+            for e in data["edges"]
+        ]
+    fast = Graph.from_dict(data)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(graph_module, "_plain_pairs", lambda *a: None)
+        mp.setattr(convert, "_plain_nodes", lambda nodes: None)
+        checked = Graph.from_dict(data)
+    assert fast == checked
+
+
+@pytest.mark.parametrize(
+    ("nodes", "edges", "message"),
+    [
+        (
+            [{"id": 0, "size": True}, {"id": 1}],
+            [],
+            "size True is not a number",
+        ),
+        ([{"id": 0, "size": 1.5}, {"id": 1}], [], "is not an integer"),
+        ([{"id": 0, "size": -1}, {"id": 1}], [], "is negative"),
+        ([{"id": 0, "size": 2**63}, {"id": 1}], [], "exceeds the maximum"),
+        ([{"id": True}, {"id": 1}], [], "is not a string or an integer"),
+        ([{"id": 0}, {"id": 0}], [], "appears twice"),
+        ([{"id": 0}, {"id": 1}], [[0, 2]], "unknown node 2"),
+        ([{"id": 0}, {"id": 1}], [[0, -1]], "unknown node -1"),
+        ([{"id": 0}, {"id": 1}], [[1, 1]], "self loop"),
+        ([{"id": 0}, {"id": 1}], [[0, 1, 2]], "is not \\[src, dst\\]"),
+        ([{"id": "a"}, {"id": "b"}], [["a", "c"]], "unknown node 'c'"),
+        ([{"id": 0}, {"size": 1}], [], "is not an object with an 'id'"),
+        ([{"id": 0, "sise": 1}], [], "unknown key 'sise'"),
+    ],
+)
+def test_bad_plain_instances_are_named(nodes, edges, message):
+    """Tests that instances the fast reading declines still get the checked
+    loops' one-line messages."""
+    with pytest.raises(InstanceError, match=message):
+        Graph.from_dict({"nodes": nodes, "edges": edges})
 
 
 def test_fictitious_edges_round_trip():

@@ -10,11 +10,13 @@ delegate here; this module does not import the ``Graph`` class.
 from __future__ import annotations
 
 import copy
+import operator
 from collections.abc import Mapping
 from numbers import Real
 from typing import TYPE_CHECKING, Any
 
 from .buffers import Buffer
+from .constants import MAX_SIZE
 from .exceptions import InstanceError
 from .validation import check_id, check_size
 
@@ -74,6 +76,11 @@ def dict_arguments(data: Any) -> GraphArguments:
         raise InstanceError("'nodes' must be a list.")
     ids, size, work, time = [], [], [], []
     costs: dict[str, list[Any]] = {key: [] for key in COST_KEYS}
+    plain = _plain_nodes(nodes)
+    if plain is not None:  # (else the checks below name what is wrong)
+        ids, size, work, time = plain
+        costs = {key: [None] * len(nodes) for key in COST_KEYS}
+        nodes = []
     for k, node in enumerate(nodes):
         # (type(x) is dict first: an isinstance test against the abstract
         # Mapping costs more than the rest of a node's checks)
@@ -105,6 +112,12 @@ def dict_arguments(data: Any) -> GraphArguments:
     raw_edges = data.get("edges", [])
     if not isinstance(raw_edges, list):
         raise InstanceError("'edges' must be a list.")
+    if set(map(type, raw_edges)) <= {list} and set(map(len, raw_edges)) <= {2}:
+        # every edge a [src, dst] pair: the common case, at C speed
+        edges = list(map(tuple, raw_edges))
+        esize = [0] * len(edges)
+        fict = [False] * len(edges)
+        raw_edges = []
     for e in raw_edges:
         if type(e) is list and len(e) == 2:  # the common case
             edges.append((e[0], e[1]))
@@ -189,6 +202,41 @@ def dict_arguments(data: Any) -> GraphArguments:
             **_cost_arguments(costs),
         ),
     )
+
+
+PLAIN_NODE_KEYS = frozenset({"id", "size", "workspace", "time"})
+
+
+def _plain_nodes(nodes: list) -> tuple[list, list, list, list] | None:
+    """``(ids, size, workspace, time)`` of nodes that are all objects with
+    an id (a string or an integer), sizes and workspaces that are integers
+    within ``MAX_SIZE`` and times that are numbers, and no other key, read
+    with C-speed passes (a third of the time of the checked loop at 10^6
+    nodes); None otherwise, and the checked loop then names what is
+    wrong."""
+    if not (
+        set(map(type, nodes)) <= {dict}
+        and all(map(PLAIN_NODE_KEYS.issuperset, nodes))
+    ):
+        return None
+    try:
+        ids = list(map(operator.itemgetter("id"), nodes))
+    except KeyError:
+        return None
+    size = [node.get("size", 0) for node in nodes]
+    work = [node.get("workspace", 0) for node in nodes]
+    time = [node.get("time", 1.0) for node in nodes]
+    if not (
+        set(map(type, ids)) <= {int, str}
+        and set(map(type, size)) <= {int}
+        and set(map(type, work)) <= {int}
+        and set(map(type, time)) <= {float, int}
+    ):
+        return None  # (bools, other types, floats as sizes)
+    for values in (size, work):
+        if values and not (min(values) >= 0 and max(values) <= MAX_SIZE):
+            return None
+    return ids, size, work, time
 
 
 def _cost_arguments(costs: dict[str, list[Any]]) -> dict[str, Any]:

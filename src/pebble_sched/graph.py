@@ -22,6 +22,7 @@ appear only at the boundary.
 from __future__ import annotations
 
 import copy
+import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from numbers import Real
 from typing import TYPE_CHECKING, Any
@@ -142,6 +143,41 @@ def _copy_meta(value: Any) -> Any:
     return copy.deepcopy(value)
 
 
+def _plain_pairs(
+    edges: list, index: dict, numbered: bool
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Source and destination indices of ``edges`` when every edge is a
+    pair (tuple or list) of known node ids and none is a self loop, read
+    at C speed (``numbered``: the ids are 0..n-1 in order, so an integer
+    id in range is its index, without a lookup); None otherwise (the
+    checked loop then names the bad edge)."""
+    if not (
+        set(map(type, edges)) <= {tuple, list} and set(map(len, edges)) <= {2}
+    ):
+        return None
+    ends = [list(map(operator.itemgetter(k), edges)) for k in (0, 1)]
+    n = len(index)
+    if numbered and all(set(map(type, e)) <= {int} for e in ends):
+        src, dst = (np.array(e, dtype=np.int64) for e in ends)
+        if len(src) and not (
+            min(src.min(), dst.min()) >= 0 and max(src.max(), dst.max()) < n
+        ):
+            return None
+    else:
+        try:
+            src, dst = (
+                np.fromiter(
+                    map(index.__getitem__, e), dtype=np.int64, count=len(e)
+                )
+                for e in ends
+            )
+        except (KeyError, TypeError):  # (an unknown or unhashable id)
+            return None
+    if (src == dst).any():
+        return None
+    return src, dst
+
+
 class Graph:
     """An immutable DAG of operations with the memory they use.
 
@@ -251,13 +287,20 @@ class Graph:
         phase: Sequence[str | None] | None = None,
     ) -> None:
         ids = tuple(ids)
-        index: dict[NodeId, int] = {}
-        for i, v in enumerate(ids):
-            check_id(v, "Node id")
-            if v in index:
-                raise InstanceError(f"Node id {v!r} appears twice.")
-            index[v] = i
         n = len(ids)
+        try:  # (strings and integers, none twice: at C speed)
+            index: dict[NodeId, int] = dict(zip(ids, range(n), strict=True))
+            plain = len(index) == n and set(map(type, ids)) <= {int, str}
+        except TypeError:  # (an unhashable id)
+            plain = False
+        numbered = plain and ids == tuple(range(n))
+        if not plain:  # the checked loop names the bad or repeated id
+            index = {}
+            for i, v in enumerate(ids):
+                check_id(v, "Node id")
+                if v in index:
+                    raise InstanceError(f"Node id {v!r} appears twice.")
+                index[v] = i
         self.ids = ids
         self._index = index
         self.node_size = _freeze(_sizes(size, n, "size", ids))
@@ -285,7 +328,8 @@ class Graph:
         index = self._index
         s_list: list[int] = []
         d_list: list[int] = []
-        for e in edges:
+        pairs = _plain_pairs(edges, index, numbered)
+        for e in () if pairs is not None else edges:
             if isinstance(e, (str, bytes)) or len(e) != 2:
                 raise InstanceError(f"Edge {e!r} is not a pair of node ids.")
             a, b = e
@@ -298,8 +342,11 @@ class Graph:
                 raise InstanceError(f"Edge ({a!r}, {b!r}) is a self loop.")
             s_list.append(i)
             d_list.append(j)
-        src = np.array(s_list, dtype=np.int64)
-        dst = np.array(d_list, dtype=np.int64)
+        if pairs is not None:
+            src, dst = pairs
+        else:
+            src = np.array(s_list, dtype=np.int64)
+            dst = np.array(d_list, dtype=np.int64)
         esize = _sizes(
             edge_size,
             len(edges),
