@@ -1,6 +1,8 @@
 """Tests of the command line: outputs, exit codes, one-line errors."""
 
 import json
+import subprocess
+import sys
 
 import pytest
 from click.testing import CliRunner
@@ -107,6 +109,34 @@ def test_bad_method_and_time_limit(runner):
     assert runner.invoke(main, ["solve", g, "--method", "nope"]).exit_code == 2
     r = runner.invoke(main, ["solve", g, "--time-limit", "-1"])
     assert r.exit_code == 2 and "--time-limit" in r.stderr
+
+
+def test_the_program_exits_with_its_status_and_all_its_output(tmp_path):
+    """Tests the program as run (``python -m pebble_sched``, which skips
+    the interpreter's teardown): the schedule printed whole on stdout and
+    written to a file, and the exit statuses of success, a usage error and
+    a bad file."""
+    g = str(DATA_DIR / "chain.json")
+    out = tmp_path / "s.json"
+
+    def program(*args):
+        return subprocess.run(
+            [sys.executable, "-m", "pebble_sched", *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    r = program("solve", g, "--json", "-o", str(out))
+    assert r.returncode == 0
+    assert (
+        json.loads(r.stdout)["order"] == json.loads(out.read_text())["order"]
+    )
+    assert "peak" in r.stderr
+    assert program("solve", g, "-m", "nope").returncode == 2
+    r = program("solve", str(tmp_path / "missing.json"))
+    assert r.returncode == 2 and "no such file" in r.stderr
+    assert program("--version").returncode == 0
 
 
 def test_a_limit_spent_before_solving_is_said(runner):

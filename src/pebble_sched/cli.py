@@ -8,6 +8,7 @@ found so far and exits with status 130.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import logging
@@ -138,6 +139,32 @@ def main(verbose: int) -> None:
     logging.basicConfig(
         level=level, format="%(levelname)s %(name)s: %(message)s"
     )
+
+
+def run() -> None:
+    """The command line (the ``pebble-sched`` script, ``python -m
+    pebble_sched``): :func:`main`, then an exit that skips the
+    interpreter's teardown once the command has returned and its output
+    is flushed. Freeing the solvers' millions of objects one by one took
+    0.55 s after a 10^5-node solve had written its schedule, and 0.7 s
+    at 10^6 nodes; nothing is left to do by then (files are written and
+    closed, child processes waited for, and the solver threads are
+    daemons)."""
+    try:
+        main()  # (click's standalone mode: ends with SystemExit)
+    except SystemExit as exc:
+        code = exc.code
+    else:  # pragma: no cover - click always exits
+        code = 0
+    if code is None:
+        code = 0
+    elif not isinstance(code, int):
+        print(code, file=sys.stderr)
+        code = 1
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # (a closed pipe)
+            stream.flush()
+    os._exit(code)
 
 
 METHOD_NAMES = ["auto", *METHODS]
