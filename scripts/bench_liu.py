@@ -26,22 +26,6 @@ from pebble_sched.solvers import heuristics, liu_arrays, trees
 from pebble_sched.solvers.inductor import input_order
 
 
-def forest(g) -> np.ndarray:
-    """Each node's successor that runs last in the input order (the Liu
-    relaxation's in-forest), -1 for sinks."""
-    n = g.n
-    pos = np.empty(n, dtype=np.int64)
-    pos[input_order(g)] = np.arange(n)
-    parent = np.full(n, -1, dtype=np.int64)
-    key = g.edge_src * (n + 1) + pos[g.edge_dst]
-    last = np.argsort(key, kind="stable")
-    src = g.edge_src[last]
-    is_last = np.ones(len(last), dtype=bool)
-    is_last[:-1] = src[1:] != src[:-1]
-    parent[src[is_last]] = g.edge_dst[last[is_last]]
-    return parent
-
-
 def in_python(fn):
     """``fn`` with the compiled path switched off (as without numba)."""
 
@@ -94,7 +78,7 @@ def main() -> None:
                 series_parallel(n, seed=1, max_out_degree=6),
             ),
         ):
-            parent = forest(g)
+            parent = heuristics.relaxation_forest(g, input_order(g))
             out, work = trees.tree_weights(g)
             lists = (parent.tolist(), out.tolist(), work.tolist())
             py_t, c_t, py_o, c_o = least(

@@ -113,8 +113,9 @@ def dict_arguments(data: Any) -> GraphArguments:
     if not isinstance(raw_edges, list):
         raise InstanceError("'edges' must be a list.")
     if set(map(type, raw_edges)) <= {list} and set(map(len, raw_edges)) <= {2}:
-        # every edge a [src, dst] pair: the common case, at C speed
-        edges = list(map(tuple, raw_edges))
+        # every edge a [src, dst] pair: the common case, at C speed (Graph
+        # reads the pairs as they are)
+        edges = raw_edges
         esize = [0] * len(edges)
         fict = [False] * len(edges)
         raw_edges = []
@@ -204,7 +205,7 @@ def dict_arguments(data: Any) -> GraphArguments:
     )
 
 
-PLAIN_NODE_KEYS = frozenset({"id", "size", "workspace", "time"})
+_PLAIN_NODE_KEYS = frozenset({"id", "size", "workspace", "time"})
 
 
 def _plain_nodes(nodes: list) -> tuple[list, list, list, list] | None:
@@ -216,7 +217,7 @@ def _plain_nodes(nodes: list) -> tuple[list, list, list, list] | None:
     wrong."""
     if not (
         set(map(type, nodes)) <= {dict}
-        and all(map(PLAIN_NODE_KEYS.issuperset, nodes))
+        and all(map(_PLAIN_NODE_KEYS.issuperset, nodes))
     ):
         return None
     try:

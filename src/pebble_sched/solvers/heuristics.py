@@ -59,6 +59,7 @@ __all__ = [
     "liu_relaxation_order",
     "local_search",
     "priority_order",
+    "relaxation_forest",
 ]
 
 
@@ -156,16 +157,9 @@ def priority_order(
     return np.array(order, dtype=np.int64)
 
 
-def liu_relaxation_order(
-    graph: Graph, reference: np.ndarray, deadline: Deadline | None = None
-) -> np.ndarray:
-    """One round of the Liu relaxation from ``reference`` (node indices).
-
-    Each node's parent is its successor that runs last in ``reference``;
-    Liu's algorithm orders the resulting in-forest optimally; the DAG order
-    follows that forest order as closely as the edges allow. ``deadline``:
-    checked during Liu's algorithm and the DAG order (``TimeUp``).
-    """
+def relaxation_forest(graph: Graph, reference: np.ndarray) -> np.ndarray:
+    """The Liu relaxation's in-forest: each node's parent is its successor
+    that runs last in ``reference`` (node indices), -1 for sinks."""
     n = graph.n
     pos = np.empty(n, dtype=np.int64)
     pos[reference] = np.arange(n)
@@ -178,8 +172,24 @@ def liu_relaxation_order(
         is_last = np.ones(len(last), dtype=bool)
         is_last[:-1] = src_sorted[1:] != src_sorted[:-1]
         parent[src_sorted[is_last]] = graph.edge_dst[last[is_last]]
+    return parent
+
+
+def liu_relaxation_order(
+    graph: Graph, reference: np.ndarray, deadline: Deadline | None = None
+) -> np.ndarray:
+    """One round of the Liu relaxation from ``reference`` (node indices).
+
+    Each node's parent is its successor that runs last in ``reference``;
+    Liu's algorithm orders the resulting in-forest optimally; the DAG order
+    follows that forest order as closely as the edges allow. ``deadline``:
+    checked during Liu's algorithm and the DAG order (``TimeUp``).
+    """
+    n = graph.n
     out, work = tree_weights(graph)
-    tree_order = liu_schedule(parent, out, work, deadline)
+    tree_order = liu_schedule(
+        relaxation_forest(graph, reference), out, work, deadline
+    )
     rank = np.empty(n, dtype=np.int64)
     rank[np.array(tree_order, dtype=np.int64)] = np.arange(n)
     return priority_order(graph, rank, deadline)
