@@ -796,7 +796,14 @@ def test_lemma5_on_nested_forks_of_atoms(fork):
     # among them; so with every ideal pruned
     least = min(max(w) for w in everything)
     solver.max_candidates = 1
+
+    def forget(ts):  # (the nested branches' options built again, cut)
+        for t in ts:
+            t.cache.clear()
+            forget(t.subs)
+
     for peak in {least, max(max(w) for w in everything), None}:
+        forget(trees)
         cut = solver._mixed_combos(trees, peak, release.net)
         kept = [word(pre, post) for pre, post in cut]
         assert {max(f) for f in kept} == {least}

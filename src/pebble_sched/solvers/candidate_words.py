@@ -191,7 +191,11 @@ def _side_columns(table: list[list], side: int, count: int) -> tuple | None:
     ptr)``, the columns' atoms, hills and nets, each option's columns
     sorted (``idx``) and in its chain's order (``chain``), and where each
     option starts in both; None past int64."""
-    refs = [x for options in table for option in options for x in option[side]]
+    refs = list(
+        itertools.chain.from_iterable(
+            option[side] for options in table for option in options
+        )
+    )
     ptr = np.zeros(count + 1, dtype=np.int64)
     np.cumsum(
         np.fromiter(
