@@ -64,12 +64,14 @@ threshold family of the other branches combined with, for each nested
 branch, its own threshold family over its sub-branches (a threshold of
 its own), X0 complete, and w1 with every prefix of its rest
 (:meth:`_Solver._mixed_combos`, :meth:`_Solver.nested_options`). Their
-combinations are many, so they are cut by a peak: the conjectured family
-below is computed first, and since a dominant candidate has the least
-peak, combinations whose every completion must exceed its best peak are
-dropped as they are built (:class:`_PeakCut`: the levels the chosen
-branches reach in their canonical merges, plus the least levels the
-other branches' options can hold meanwhile). One
+combinations are many, so they are cut by a peak: a few cheap candidates
+(:meth:`_Solver._plain_cut`) and, with two nested branches or more, the
+conjectured family below are evaluated first, and since a dominant
+candidate has the least peak, combinations whose every completion must
+exceed the best peak found are dropped as they are built (:class:`_PeakCut`:
+the levels the chosen branches reach in their canonical merges, plus the
+least levels the other branches' options can hold meanwhile), inside the
+nested branches' own combinations too (:func:`_low`). One
 threshold shared by the nested branches and the others, the form
 conjectured before, is refuted (a 13-node SP graph where it gives 28
 against the optimum 27: docs/theory.md; their remaining X0 atoms can
@@ -1612,9 +1614,9 @@ class _Solver:
                 kept.append(grown[at][:1] if self.at_top else grown[at])
         if not kept:
             return None
-        return _Candidates.on_arrays(
-            table, np.concatenate(kept), kernels, cols
-        )
+        out = _Candidates.on_arrays(table, np.concatenate(kept), kernels, cols)
+        out.least = low
+        return out
 
     def _least(
         self,
@@ -1635,7 +1637,8 @@ class _Solver:
             least.kernels = kernels
             peaks = least.compiled_peaks(release, self.guard.check)
             if peaks is not None:
-                least.rows = least.rows[peaks == peaks.min()]
+                least.least = int(peaks.min())
+                least.rows = least.rows[peaks == least.least]
                 return least
         if not self._shared(len(pairs), COMBOS_SHARED):
             return _least(partial, o, pairs, release, self.guard)[2]
@@ -2478,12 +2481,15 @@ class _Candidates:
         "_columns",
         "extra",
         "kernels",
+        "least",
         "rows",
         "table",
     )
 
     def __init__(self, table: list, rows: np.ndarray, extra: list) -> None:
         self.table, self.rows, self.extra = table, rows, extra
+        # the peak of every row, when they were kept for reaching it
+        self.least: int | None = None
         self._columns: list | None = None
         # the compiled functions (.candidate_words) when the solver gives
         # them, and the options as their arrays
@@ -2673,7 +2679,10 @@ class _Candidates:
     def peaks(self, release: int, check) -> list[int] | np.ndarray:
         """The peak of every candidate (pre, a step of net ``release``,
         post), the ``rows`` on numpy arrays without merging any chain (an
-        array when all are rows and compiled)."""
+        array when all are rows and compiled; read off ``least`` when the
+        rows were kept for their peak, and release is the same)."""
+        if self.least is not None and not self.extra:
+            return np.full(len(self.rows), self.least, dtype=np.int64)
         compiled = self.compiled_peaks(release, check)
         if compiled is None:
             peaks = self._row_peaks(release, check)
