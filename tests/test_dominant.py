@@ -510,6 +510,57 @@ def test_no_hurry_keeps_the_large_budget_in_the_last_seconds():
     assert proven.exact and proven.peak == hurried.peak == 472
 
 
+@settings(deadline=None, max_examples=max(150, _PROFILE_EXAMPLES))
+@given(st.one_of(sp_graphs(), nested_sp_graphs()))
+def test_threshold_pass_cut_inside_nested_branches_is_optimal(g):
+    """Tests the proof pass with every combination Pareto-pruned
+    (max_candidates=1): forks with nested branches are cut by their cheap
+    candidates' least peak, inside their nested branches too (net of the
+    other branches' least levels); what it proves is optimal (brute force,
+    or the ideal search above 12 nodes)."""
+    assume(decompose(g).is_sp)
+    r = sp_order(g, family="threshold", max_candidates=1)
+    assert evaluate_indices(g, r.order).peak == r.peak
+    if r.exact:
+        best = brute_force(g)[1] if g.n <= 12 else ideal_search(g)[1]
+        assert r.peak == best
+
+
+def test_threshold_pass_cuts_nested_branches():
+    """Tests that the cut reaches the nested branches: on a 150-node SP
+    graph under tiny budgets the cheap candidates give a peak, nested
+    branches' options are built under a cut, and the answer is the one
+    found without the cheap candidates (472, proven)."""
+    from unittest import mock
+
+    from pebble_sched.solvers import dominant
+
+    g = series_parallel(150, seed=41, max_out_degree=6)
+    cuts, plain = [], []
+    nested, cheap = _Solver.nested_options, _Solver._plain_cut
+
+    def spy_nested(self, t, cut=None, release=None):
+        cuts.append(cut)
+        return nested(self, t, cut, release)
+
+    def spy_cheap(self, *args):
+        plain.append(cheap(self, *args))
+        return plain[-1]
+
+    small = dict(family="threshold", max_candidates=1, hurry=False)
+    with (
+        mock.patch.object(_Solver, "nested_options", spy_nested),
+        mock.patch.object(_Solver, "_plain_cut", spy_cheap),
+    ):
+        r = sp_order(g, **small)
+    assert any(c is not None for c in plain)
+    assert any(c is not None for c in cuts)
+    with mock.patch.object(_Solver, "_plain_cut", lambda *a: None):
+        before = sp_order(g, **small)
+    assert r.exact and before.exact and r.peak == before.peak == 472
+    assert dominant.sp_order(g).peak == 472
+
+
 @settings(deadline=None, max_examples=40)
 @given(
     st.integers(0, 2**31), st.integers(15, 70), st.sampled_from([2, 3, 4, 6])

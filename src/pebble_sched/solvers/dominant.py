@@ -893,13 +893,11 @@ class _Solver:
         # (the nested branches' options cut too, the others at their least
         # levels: the release's net for it)
         inside = release if release is not None else cut_release
-        lows = [_low(t) for t in trees] if cut is not None else []
+        others = sum(map(_low, trees)) if cut is not None else 0
         opts = []
         for t in nested:
-            mine = None
-            if cut is not None:
-                mine = cut - sum(lows) + lows[trees.index(t)]
-            got = self.nested_options(t, mine, inside)
+            own = None if cut is None else cut - others + _low(t)
+            got = self.nested_options(t, own, inside)
             if got is None:  # beyond the budgets
                 return None
             opts.append(got)
@@ -923,7 +921,8 @@ class _Solver:
         branch (``nested``) with X0 complete before the release (w1 after
         it) or w1 and a prefix of its rest before it, combined with the
         threshold family of the flat branches (``family``, pruned), or
-        None when even those are many. On the forks with nested branches
+        None when those are more than ``MAX_CANDIDATES`` (whatever the
+        solver's budgets: they are only evaluated). On the forks with nested branches
         of a 10^5-node SP graph it was the fork's least peak on 23 of the
         30 slowest and within 10% of it on the others."""
         opts = [
@@ -933,7 +932,7 @@ class _Solver:
         ]
         if family:
             opts.append(family)
-        if math.prod(map(len, opts)) > self.max_candidates:
+        if math.prod(map(len, opts)) > MAX_CANDIDATES:
             return None
         combos = _Candidates.product(opts)
         combos.kernels = self.kernels(len(combos.rows), count=False)
