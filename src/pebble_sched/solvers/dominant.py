@@ -1126,9 +1126,19 @@ class _Solver:
         options at ``tau`` (X0 incomplete), or completes X0 and runs w1
         after the release, or w1 and a prefix of its rest chosen as for a
         flat branch.
+
+        A flat branch's options depend on tau only through where it falls
+        among its keys: they are kept (in ``cache``) by that place, and the
+        same list is returned for every tau there.
         """
         out: list = []
-        if t.subs and not t.forced:
+        lo, hi = bisect_left(t.keys, tau), bisect_right(t.keys, tau)
+        flat = not t.subs or t.forced
+        if flat:
+            got = t.cache.get(("tau", lo, hi, proven))
+            if got is not None:
+                return got
+        if not flat:
             subs = [self.threshold_options(s, tau) for s in t.subs]
             for combo in itertools.product(*subs):
                 key = tuple(c[0] for c in combo)
@@ -1152,7 +1162,6 @@ class _Solver:
                     join((), (t.w_atom,), t.rest),
                 )
             out.append(("w", *got))
-        lo, hi = bisect_left(t.keys, tau), bisect_right(t.keys, tau)
         if proven:
             g = t.glued
             ks = {
@@ -1162,6 +1171,8 @@ class _Solver:
         else:
             ks = {0, *range(lo, hi + 1), *(max(t.glued, k) for k in (lo, hi))}
         out += [(k, *self.prefix(t, k)) for k in sorted(ks)]
+        if flat:
+            t.cache["tau", lo, hi, proven] = out
         return out
 
     def _threshold_combos(
@@ -1199,19 +1210,30 @@ class _Solver:
         # every option of a branch once, by its key, over all thresholds
         index: list[dict] = [{} for _ in trees]
         table: list[list] = [[] for _ in trees]
+        # a flat branch's row of indices by its option list, which it
+        # keeps and gives again at many thresholds (by identity: a nested
+        # branch's lists are new each time, and an id can be reused)
+        rows: list[dict | None] = [
+            {} if not t.subs or t.forced else None for t in trees
+        ]
         for tau in taus:
             self.check()
             opts = [self.threshold_options(t, tau, proven) for t in trees]
             if math.prod(len(o) for o in opts) <= MAX_CANDIDATES:
                 ids = []
                 for b, o in enumerate(opts):
-                    row = []
-                    for key, pre, post in o:
-                        i = index[b].get(key)
-                        if i is None:
-                            i = index[b][key] = len(table[b])
-                            table[b].append((pre, post))
-                        row.append(i)
+                    known = rows[b]
+                    row = None if known is None else known.get(id(o))
+                    if row is None:
+                        row = []
+                        if known is not None:
+                            known[id(o)] = row
+                        for key, pre, post in o:
+                            i = index[b].get(key)
+                            if i is None:
+                                i = index[b][key] = len(table[b])
+                                table[b].append((pre, post))
+                            row.append(i)
                     ids.append(row)
                 seen.update(itertools.product(*ids))
                 if len(seen) + len(pruned) >= cap:
