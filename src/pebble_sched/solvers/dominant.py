@@ -926,7 +926,7 @@ class _Solver:
         of a 10^5-node SP graph it was the fork's least peak on 23 of the
         30 slowest and within 10% of it on the others."""
         opts = [
-            [(t.full_pre, join((), (t.w_atom,), t.rest))]
+            [self.x0_complete(t)]
             + [self.prefix(t, k) for k in range(len(t.rest) + 1)]
             for t in nested
         ]
@@ -994,7 +994,7 @@ class _Solver:
                 if post is not None:
                     out.append((pre, post))
             # X0 complete, w1 after the release
-            out.append((t.full_pre, join((), (t.w_atom,), t.rest)))
+            out.append(self.x0_complete(t))
             out += [self.prefix(t, k) for k in range(len(t.rest) + 1)]
             if not pruned:
                 out = self._prune(out)
@@ -1078,6 +1078,14 @@ class _Solver:
         head = join(full_pre, (w_atom,), ())
         return _Branch(head, rest, subs, w_atom, forced, full_pre)
 
+    def x0_complete(self, t: _Branch) -> tuple[list[Atom], list[Atom]]:
+        """A nested branch's option with X0 complete before the release,
+        and w1 and the rest after it (built once)."""
+        got = t.cache.get("w")
+        if got is None:
+            got = t.cache["w"] = (t.full_pre, join((), (t.w_atom,), t.rest))
+        return got
+
     def prefix(self, t: _Branch, k: int) -> tuple[list[Atom], list[Atom]]:
         """Head and the first k atoms of the rest before the release."""
         got = t.cache.get(k)
@@ -1103,7 +1111,7 @@ class _Solver:
                 if post:  # X0 not complete: w1 and the rest after it
                     out.append((pre, join(post, (t.w_atom,), t.rest)))
             # X0 complete, w1 after the release
-            out.append((t.full_pre, join((), (t.w_atom,), t.rest)))
+            out.append(self.x0_complete(t))
         out += [self.prefix(t, k) for k in range(len(t.rest) + 1)]
         return out
 
@@ -1155,13 +1163,7 @@ class _Solver:
                     )
                 if got:
                     out.append((key, *got))
-            got = t.cache.get("w")
-            if got is None:
-                got = t.cache["w"] = (
-                    t.full_pre,
-                    join((), (t.w_atom,), t.rest),
-                )
-            out.append(("w", *got))
+            out.append(("w", *self.x0_complete(t)))
         if proven:
             g = t.glued
             ks = {
