@@ -28,6 +28,12 @@ def _check_tree(g: Graph):
         + ([r.sink] if r.sink >= 0 else [])
     )
     evaluate(g, [g.ids[v] for v in order])  # a topological order
+    # every part's size is its number of graph nodes
+    stack = [r.tree]
+    while stack:
+        part = stack.pop()
+        assert part.size == len(part.nodes())
+        stack.extend(part.children)
 
 
 @given(st.integers(2, 60), st.integers(0, 2**31))

@@ -1935,26 +1935,8 @@ recursion."""
 
 def _pieces(tree: SPNode, n: int) -> list[tuple[int, SPNode, int]]:
     """Independent parts (size, part, v) of ``tree`` (see
-    :meth:`_Solver._share`), each at most a quarter of the ``n`` nodes."""
-    sizes: dict[int, int] = {}
-    # node counts of every subtree (edges: none), bottom up without
-    # recursion: a node is pushed again (as None, node) to be summed
-    stack: list = [tree]
-    get = sizes.get
-    while stack:
-        node = stack.pop()
-        if node is None:
-            node = stack.pop()
-            sizes[id(node)] = sum(get(id(c), 0) for c in node.children) + (
-                node.kind == "series"
-            )
-            continue
-        children = [c for c in node.children if c.kind != "edge"]
-        if not children:
-            sizes[id(node)] = node.kind == "series"
-            continue
-        stack += (node, None)
-        stack += children
+    :meth:`_Solver._share`), each at most a quarter of the ``n`` nodes
+    (sizes as :func:`.series_parallel.decompose` counted them)."""
     out: list[tuple[int, SPNode, int]] = []
     todo = [tree]
     while todo:
@@ -1969,7 +1951,7 @@ def _pieces(tree: SPNode, n: int) -> list[tuple[int, SPNode, int]]:
             piece, v = items[k], items[k - 1]
             if piece.kind == "edge":
                 continue
-            size = sizes[id(piece)]
+            size = piece.size
             if 4 * size <= n:
                 out.append((size, piece, v))
             else:

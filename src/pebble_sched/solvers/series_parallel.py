@@ -55,12 +55,15 @@ class SPNode:
 
     ``kind`` is ``"edge"`` (a leaf: a plain precedence), ``"series"`` (two
     parts joined at graph node ``node``: ``children == (left, right)``) or
-    ``"parallel"`` (``children`` are the branches).
+    ``"parallel"`` (``children`` are the branches). ``size``: the number
+    of graph nodes inside the part, set by :func:`decompose` (``len(nodes())``
+    without the walk).
     """
 
     kind: str
     children: tuple[SPNode, ...] = ()
     node: int = -1
+    size: int = field(default=0, compare=False, repr=False)
 
     def nodes(self) -> list[int]:
         """Graph nodes inside this part (between its terminals), in a valid order."""
@@ -143,9 +146,9 @@ def decompose(graph: Graph, deadline: Deadline | None = None) -> SPResult:
     leaf = SPNode("edge")
 
     def node_of(label) -> SPNode:
-        return (
-            SPNode("parallel", tuple(label)) if type(label) is list else label
-        )
+        if type(label) is not list:
+            return label
+        return SPNode("parallel", tuple(label), -1, sum(b.size for b in label))
 
     def add(u: int, w: int, label) -> None:
         old = out_e[u].get(w)
@@ -193,7 +196,12 @@ def decompose(graph: Graph, deadline: Deadline | None = None) -> SPResult:
         ins.clear()
         outs.clear()
         del out_e[u][v], in_e[w][v]
-        add(u, w, SPNode("series", (node_of(left), node_of(right)), v))
+        left, right = node_of(left), node_of(right)
+        add(
+            u,
+            w,
+            SPNode("series", (left, right), v, left.size + right.size + 1),
+        )
         for x in (u, w):
             if x != S and x != T:
                 verts.append(x)
