@@ -172,7 +172,11 @@ def decompose(graph: Graph, deadline: Deadline | None = None) -> SPResult:
     for a, b in zip(
         graph.edge_src.tolist(), graph.edge_dst.tolist(), strict=True
     ):
-        add(a, b, leaf)
+        d = out_e[a]
+        if b in d:  # (a parallel edge)
+            add(a, b, leaf)
+        else:
+            d[b] = in_e[b][a] = leaf
     if deadline is not None:
         deadline.check()
     if n == S:
@@ -182,29 +186,38 @@ def decompose(graph: Graph, deadline: Deadline | None = None) -> SPResult:
         for v in snk:
             add(v, T, leaf)
     verts = [v for v in range(n) if v not in (S, T)]
+    pop, push = verts.pop, verts.append
     steps = 0
     while verts:
         steps += 1
         if deadline is not None and steps % 8192 == 0:
             deadline.check()
-        v = verts.pop()
-        ins, outs = in_e[v], out_e[v]
-        if len(ins) != 1 or len(outs) != 1:
+        v = pop()
+        ins = in_e[v]
+        if len(ins) != 1:
+            continue
+        outs = out_e[v]
+        if len(outs) != 1:
             continue
         ((u, left),) = ins.items()
         ((w, right),) = outs.items()
         ins.clear()
         outs.clear()
-        del out_e[u][v], in_e[w][v]
-        left, right = node_of(left), node_of(right)
-        add(
-            u,
-            w,
-            SPNode("series", (left, right), v, left.size + right.size + 1),
-        )
-        for x in (u, w):
-            if x != S and x != T:
-                verts.append(x)
+        into = out_e[u]
+        del into[v], in_e[w][v]
+        if type(left) is list:
+            left = node_of(left)
+        if type(right) is list:
+            right = node_of(right)
+        label = SPNode("series", (left, right), v, left.size + right.size + 1)
+        if w in into:  # (a parallel edge)
+            add(u, w, label)
+        else:
+            into[w] = in_e[w][u] = label
+        if u != S and u != T:
+            push(u)
+        if w != S and w != T:
+            push(w)
     edges = [(u, w, lab) for u in range(N) for w, lab in out_e[u].items()]
     if len(edges) == 1:
         ((u, w, label),) = edges
