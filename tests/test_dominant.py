@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import networkx as nx
 import numpy as np
 import pytest
@@ -1550,3 +1552,18 @@ def test_in_threads_returns_both_and_raises_either():
         dominant._in_threads(theirs, fails, lambda: 0)
     assert ran == ["slow", "theirs"]
     assert not [t for t in threading.enumerate() if "prune" in t.name]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_progress_counts_every_node_once(workers):
+    """Tests that ``progress`` reports the share of nodes placed, growing by a hundredth or more up to 0.99 (by the other process's parts at once with workers=2: they count when taken), and that listening changes nothing."""
+    g = series_parallel(8_000, seed=5, max_out_degree=6)
+    done: list[float] = []
+    r = sp_order(g, workers=workers, dominant=False, progress=done.append)
+    quiet = sp_order(g, workers=workers, dominant=False)
+    assert (r.peak, r.exact) == (quiet.peak, quiet.exact)
+    assert len(done) >= (50 if workers == 1 else 10)
+    # (the last step reaches the cap, 0.99: it may be shorter)
+    steps = [b - a for a, b in itertools.pairwise(done)]
+    assert min(steps) > 0 and min(steps[:-1]) >= 0.009
+    assert done[-1] == 0.99

@@ -78,6 +78,7 @@ class StatusLine(Callbacks):
         self.peak: int | None = None
         self.bound: int | None = None
         self.phase = ""
+        self.done: float | None = None  # (the phase's share done, if told)
         self.last_line = -float("inf")
         if live is None:
             live = bool(getattr(stream, "isatty", lambda: False)())
@@ -95,6 +96,8 @@ class StatusLine(Callbacks):
             parts.append(f"gap {100 * max(gap, 0.0):.2f}%")
         if self.phase:
             parts.append(self.phase)
+            if self.done is not None:
+                parts[-1] += f" {100 * self.done:.0f}%"
         return "  ".join(parts)
 
     def _start_live(self, stream: TextIO) -> Any:
@@ -165,7 +168,12 @@ class StatusLine(Callbacks):
 
     def on_phase(self, phase: str) -> None:
         self.phase = phase
+        self.done = None
         self._log(force=True)
+
+    def on_progress(self, done: float) -> None:
+        self.done = float(done)
+        self._log()
 
     def on_end(self, schedule: Schedule) -> None:
         self.close()

@@ -113,6 +113,7 @@ class Callbacks:
         on_improvement: Callable[[Any, int], None] | None = None,
         on_bound: Callable[[int], None] | None = None,
         on_phase: Callable[[str], None] | None = None,
+        on_progress: Callable[[float], None] | None = None,
         on_end: Callable[[Schedule], None] | None = None,
     ) -> None:
         hooks = {
@@ -120,6 +121,7 @@ class Callbacks:
             "on_improvement": on_improvement,
             "on_bound": on_bound,
             "on_phase": on_phase,
+            "on_progress": on_progress,
             "on_end": on_end,
         }
         for name, fn in hooks.items():
@@ -140,6 +142,11 @@ class Callbacks:
     def on_phase(self, phase: str) -> None:
         """Called when the solver enters a phase (``"heuristic"``, ``"cpsat"``, ...)."""
 
+    def on_progress(self, done: float) -> None:
+        """Called with the share (0 to 1) of the current phase's work done,
+        by phases that can tell (the SP solver's passes: the share of the
+        graph's nodes placed); it grows within a phase."""
+
     def on_end(self, schedule: Schedule) -> None:
         """Called once with the final schedule."""
 
@@ -159,6 +166,7 @@ class Tracker(Callbacks):
         self.best_peak: int | None = None
         self.bound = 0
         self.phase = ""
+        self.done = 0.0  # (the current phase's progress)
 
     def on_start(self, graph: Graph, method: str) -> None:
         if self.inner is not None:
@@ -184,8 +192,17 @@ class Tracker(Callbacks):
         if phase == self.phase:
             return
         self.phase = phase
+        self.done = 0.0
         if self.inner is not None:
             self.inner.on_phase(phase)
+
+    def on_progress(self, done: float) -> None:
+        done = min(1.0, max(0.0, float(done)))
+        if done <= self.done:
+            return
+        self.done = done
+        if self.inner is not None:
+            self.inner.on_progress(done)
 
     def on_end(self, schedule: Schedule) -> None:
         if self.inner is not None:

@@ -236,6 +236,7 @@ def sp_candidate(
             workers=workers,
             decomposition=dec,
             dominant=False,
+            progress=None if callbacks is None else callbacks.on_progress,
         )
         return r.order, r.exact, {"algorithm": "sp", **_sp_stats(r)}
     if base is None:
@@ -749,6 +750,7 @@ def _threshold_pass(graph, limit, workers, dec, callbacks, first=False):
             decomposition=dec,
             hurry=False,
             dominant=False,
+            progress=None if callbacks is None else callbacks.on_progress,
         )
     except TimeUp:
         return None

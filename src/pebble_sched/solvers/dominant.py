@@ -387,9 +387,17 @@ class _Solver:
         workers: int = 1,
         hurry: bool = True,
         dominant: bool = True,
+        progress: Callable[[float], None] | None = None,
     ) -> None:
         self.deadline = deadline
         self.dominant = dominant  # (False: see sp_order)
+        # the share of the graph's nodes placed so far, reported from this
+        # process (see _placed) in steps of a hundredth
+        self.progress = progress
+        self.n = graph.n
+        self.placed = 0
+        self.next_report = 0
+        self.reported = 0.0
         self.family = family
         self.large = family == "auto" and graph.n > LARGE
         self.cancel = threading.Event()  # set on Ctrl-C (run_cancellable)
@@ -484,8 +492,24 @@ class _Solver:
     # atoms ------------------------------------------------------------
     def atom(self, v: int, freed: int) -> Atom:
         """v's atom: its node buffer kept, ``freed`` bytes of node buffers
-        released (the solver's accounting), and its fixed effect."""
+        released (the solver's accounting), and its fixed effect. (Each
+        node's atom is made once: they count the nodes placed.)"""
+        if self.progress is not None:
+            self._placed(1)
         return Atom(self.hill0[v], self.out[v] + self.fixed[v] - freed, v)
+
+    def _placed(self, count: int) -> None:
+        """``count`` more nodes placed (an atom made, or parts the other
+        process took): ``progress`` told the share of the graph's nodes,
+        at most 0.99 (the forks above the last nodes still run), whenever
+        it passed another hundredth."""
+        self.placed += count
+        if self.placed >= self.next_report and self.progress is not None:
+            self.next_report = self.placed + max(1, self.n // 100)
+            done = min(0.99, self.placed / max(1, self.n))
+            if done > self.reported:
+                self.reported = done
+                self.progress(done)
 
     def _node_net(self, chain: list[Atom]) -> int:
         """What a chain leaves behind in node buffers: its net less the
@@ -1810,10 +1834,21 @@ class _Solver:
             got = os.read(read_fd, 4)
             return int.from_bytes(got) if got else None
 
+        # pieces are claimed in order: those before this process's latest
+        # claim that it did not take went to the child (counted as placed)
+        passed = 0
+
+        def theirs_before(k: int) -> None:
+            nonlocal passed
+            if self.progress is not None and k > passed:
+                self._placed(sum(order[j][0] for j in range(passed, k)))
+            passed = max(passed, k + 1)
+
         before = [getattr(self, c) for c in self._COUNTERS]
 
         def theirs() -> tuple[list, list[int]]:
             self.workers = 1  # both cores are busy
+            self.progress = None  # (reported by the parent only)
             chains = []
             while (k := claim()) is not None:
                 _size, p, v = order[k]
@@ -1827,6 +1862,7 @@ class _Solver:
 
         def mine() -> None:
             while (k := claim()) is not None:
+                theirs_before(k)
                 _size, p, v = order[k]
                 self.done[id(p)] = self.part(p, v, False)
 
@@ -1840,6 +1876,7 @@ class _Solver:
         finally:
             self.workers = workers
             os.close(read_fd)
+        theirs_before(len(order))  # (the child's last pieces)
         for k, chain in chains:
             self.done[id(order[k][1])] = [Atom(*x) for x in chain]
         for c, d in zip(self._COUNTERS, counts, strict=True):
@@ -2931,6 +2968,7 @@ def sp_order(
     decomposition: SPResult | None = None,
     hurry: bool = True,
     dominant: bool = True,
+    progress: Callable[[float], None] | None = None,
 ) -> SPSchedule:
     """A minimum-peak order of a series-parallel graph by dominant schedules.
 
@@ -2985,6 +3023,12 @@ def sp_order(
     caller that wants a proof or nothing: it gets TimeUp at the limit
     rather than an inexact order sooner).
 
+    ``progress(done)``: called from the calling process (the solver's
+    thread) with the share of the graph's nodes placed so far, each time it
+    passes another hundredth, up to 0.99 (the forks above the last nodes
+    are decided after them); with ``workers=2`` the parts the other
+    process took count once it took them.
+
     Python's cyclic garbage collector is paused meanwhile (the solver
     builds millions of small objects and no cycles; see
     :func:`~pebble_sched.runtime.gc_paused`): other threads of the process
@@ -3016,6 +3060,7 @@ def sp_order(
         workers,
         hurry,
         dominant,
+        progress,
     )
     timed_out = False
     with gc_paused():  # millions of atoms, no cycles
