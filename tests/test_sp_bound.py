@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from unittest import mock
 
 import numpy as np
@@ -163,3 +164,13 @@ def test_an_expired_deadline_stops_before_the_relaxed_graph_is_built():
     with mock.patch.object(sp_bound, "relaxed_graph") as built:
         assert sp_relaxation_bound(g, Deadline(0), r) is None
     built.assert_not_called()
+
+
+def test_relaxation_reports_its_progress():
+    """Tests that the relaxation's solve reports the share of nodes placed, up to 0.99, and gives the bound it gives without a listener."""
+    g = series_parallel(3_000, seed=4, max_out_degree=6)
+    done: list[float] = []
+    got = sp_relaxation_bound(g, progress=done.append)
+    assert got is not None and got == sp_relaxation_bound(g)
+    assert len(done) >= 50 and done[-1] == 0.99
+    assert all(a < b for a, b in itertools.pairwise(done))

@@ -489,6 +489,7 @@ def _with_relaxation(
         dec,
         workers=_sp_workers(num_workers),
         family=family,
+        progress=None if callbacks is None else callbacks.on_progress,
     )
     if got is None:
         return bound

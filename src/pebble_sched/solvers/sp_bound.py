@@ -26,6 +26,8 @@ from .dominant import _heads, sp_order, sp_supported
 from .series_parallel import SPNode, SPResult, decompose, series_items
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ..graph import Graph
     from ..runtime import Deadline
 
@@ -99,11 +101,12 @@ def sp_relaxation_bound(
     decomposition: SPResult | None = None,
     workers: int = 1,
     family: str = "auto",
+    progress: Callable[[float], None] | None = None,
 ) -> int | None:
     """The fork relaxation's optimum (a lower bound of ``graph``'s) by
-    :func:`.dominant.sp_order` (``family``, ``workers``), or None when the
-    relaxed graph is outside the solver's model, the solver does not prove
-    it, or the time is up."""
+    :func:`.dominant.sp_order` (``family``, ``workers``, ``progress``), or
+    None when the relaxed graph is outside the solver's model, the solver
+    does not prove it, or the time is up."""
     try:
         r = decomposition or decompose(graph, deadline)
         if not r.is_sp:
@@ -125,6 +128,7 @@ def sp_relaxation_bound(
             workers=workers,
             family=family,
             dominant=False,
+            progress=progress,
         )
     except TimeUp:
         return None
