@@ -1291,6 +1291,71 @@ def test_a_dead_worker_changes_nothing(monkeypatch):
     assert len(died) > 10
 
 
+@pytest.mark.parametrize("after", [1, 2, 5])
+def test_a_worker_dying_midway_changes_nothing(monkeypatch, after):
+    """Tests that when the forked worker dies after sending some of its parts' chains back, this process keeps those and computes the others: the same peak and exactness, on graphs whose largest parts are decided as soon as their pieces are in."""
+    import os
+
+    from pebble_sched.solvers import dominant
+
+    monkeypatch.setattr(dominant, "PARALLEL_MIN", 2)
+    real = dominant._send
+    sent = [0]
+
+    def send(fd, value):
+        real(fd, value)
+        sent[0] += 1  # (in the child: its own count)
+        if sent[0] >= after:
+            os._exit(9)
+
+    monkeypatch.setattr(dominant, "_send", send)
+    for seed in range(6):
+        g = series_parallel(400, seed=seed, max_out_degree=4)
+        one = sp_order(g, max_candidates=4)
+        two = sp_order(g, workers=2, max_candidates=4)
+        assert two.peak == one.peak == evaluate_indices(g, two.order).peak
+        assert two.exact == one.exact
+
+
+def test_the_largest_part_is_decided_while_pieces_are_shared(monkeypatch):
+    """Tests that with two processes the smallest independent part above a quarter of the graph is computed during the sharing of the pieces (its own are handed out first), once, by this process, with the same answer."""
+    from pebble_sched.solvers import dominant
+
+    g = series_parallel(20_000, seed=1, max_out_degree=6)
+    dec = decompose(g)
+    above: list = []
+    pieces = dominant._pieces(dec.tree, g.n, above)
+    assert above, "the graph has a part above a quarter"
+    big = min(above, key=lambda x: x[0])[1]
+    inside = dominant._parts_inside(big, {id(x[1]) for x in pieces})
+    assert 0 < len(inside) < len(pieces)
+    sharing = [False]
+    during: list[bool] = []
+    part, share = dominant._Solver.part, dominant._Solver._share
+
+    def spy_part(self, p, a, shared):
+        if p is big:
+            during.append(sharing[0])
+        return part(self, p, a, shared)
+
+    def spy_share(self, tree, n):
+        sharing[0] = True
+        try:
+            share(self, tree, n)
+        finally:
+            sharing[0] = False
+
+    monkeypatch.setattr(dominant._Solver, "part", spy_part)
+    monkeypatch.setattr(dominant._Solver, "_share", spy_share)
+    two = sp_order(
+        g, workers=2, family="threshold", hurry=False, decomposition=dec
+    )
+    one = sp_order(g, family="threshold", hurry=False)
+    assert (two.peak, two.exact) == (one.peak, one.exact)
+    # computed in the share, then taken from what was done by the recursion
+    assert during == [True, False]
+
+
 @pytest.mark.parametrize("dies", [False, True])
 def test_least_peak_combinations_in_two_processes(monkeypatch, dies):
     """Tests the last step of a pruned fork split over two processes: the
