@@ -116,11 +116,9 @@ random graphs.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import math
 import os
-import pickle
 import sys
 import threading
 from bisect import bisect_left, bisect_right
@@ -157,7 +155,7 @@ T = TypeVar("T")
 U = TypeVar("U")
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator
+    from collections.abc import Callable, Iterable
     from types import ModuleType
 
     from ..graph import Graph
@@ -1815,32 +1813,15 @@ class _Solver:
         Every part that follows a graph node v in a series is computed as
         ``part(P, v, False)``, whatever surrounds it: independent of the
         rest. Such parts, as large as possible but none above a quarter of
-        the graph (:func:`_pieces`), are handed out to this process and a
-        forked child, each claiming the next one when it is free (indices
-        read from a shared pipe: a read of 4 bytes is atomic); :meth:`part`
-        takes them from ``done`` when the recursion reaches them, and the
-        counters add up.
-
-        The child sends each part's chain back as soon as it is done (a
-        thread here reads them). The pieces inside the smallest
-        independent part above a quarter of the graph (``big``) are handed
-        out first, largest first, then the others. Once all of big's pieces
-        are in, this process decides big's own forks (which wait for all of
-        them) while the child goes on with the other pieces, rather than
-        after all the pieces, alone: it takes no other piece before (it
-        waits for the child's last ones of big if it must).
+        the graph (:func:`_pieces`), are handed out largest first to this
+        process and a forked child, each claiming the next one when it is
+        free (indices read from a shared pipe: a read of 4 bytes is
+        atomic); :meth:`part` takes them from ``done`` when the recursion
+        reaches them, and the counters add up.
         """
-        above: list[tuple[int, SPNode, int]] = []
-        pieces = _pieces(tree, n, above)
-        big = min(above, key=lambda x: x[0], default=None)
-        inside: set[int] = set()
-        if big is not None:
-            inside = _parts_inside(big[1], {id(x[1]) for x in pieces})
-        order = sorted(pieces, key=lambda x: (id(x[1]) not in inside, -x[0]))
-        order = order[:_PIECES_MAX]
+        order = sorted(_pieces(tree, n), key=lambda x: -x[0])[:_PIECES_MAX]
         if len(order) < 2:
             return
-        of_big = [k for k, x in enumerate(order) if id(x[1]) in inside]
         read_fd, write_fd = os.pipe()
         try:
             os.write(
@@ -1848,7 +1829,6 @@ class _Solver:
             )
         finally:
             os.close(write_fd)
-        back_read, back_write = os.pipe()  # (the child's chains)
 
         def claim() -> int | None:
             got = os.read(read_fd, 4)
@@ -1866,93 +1846,39 @@ class _Solver:
 
         before = [getattr(self, c) for c in self._COUNTERS]
 
-        def theirs() -> list[int]:
-            os.close(back_read)
+        def theirs() -> tuple[list, list[int]]:
             self.workers = 1  # both cores are busy
             self.progress = None  # (reported by the parent only)
+            chains = []
             while (k := claim()) is not None:
                 _size, p, v = order[k]
                 atoms = self.part(p, v, False)
                 flat = [
                     (x.hill, x.net, tuple(flatten(x.items))) for x in atoms
                 ]
-                _send(back_write, (k, flat))
+                chains.append((k, flat))
             counts = [getattr(self, c) for c in self._COUNTERS]
-            return [c - b for c, b in zip(counts, before, strict=True)]
-
-        arrived: dict[int, list] = {}  # (chains the child sent)
-        ended = threading.Event()
-
-        def receive() -> None:
-            try:
-                for k, flat in _received(back_read):
-                    arrived[k] = flat
-            finally:
-                ended.set()
-
-        def take(k: int) -> None:
-            flat = arrived.pop(k, None)
-            if flat is not None:
-                self.done[id(order[k][1])] = [Atom(*x) for x in flat]
-
-        todo_big = bool(of_big)
-
-        def big_ready() -> bool:
-            return all(
-                id(order[k][1]) in self.done or k in arrived for k in of_big
-            )
-
-        def do_big() -> None:
-            nonlocal todo_big
-            todo_big = False
-            for k in of_big:
-                take(k)
-            _size, p, v = big
-            self.done[id(p)] = self.part(p, v, False)
+            return chains, [c - b for c, b in zip(counts, before, strict=True)]
 
         def mine() -> None:
             while (k := claim()) is not None:
                 theirs_before(k)
-                if todo_big and k > of_big[-1]:
-                    # the first piece outside big: big's forks first, once
-                    # the child's last pieces of big are in (None: it died)
-                    while not big_ready() and not ended.is_set():
-                        ended.wait(0.002)
-                        self.check()
-                    if big_ready():
-                        do_big()
                 _size, p, v = order[k]
                 self.done[id(p)] = self.part(p, v, False)
-                if todo_big and big_ready():
-                    do_big()
 
         workers, self.workers = self.workers, 1
-        counts = [0] * len(self._COUNTERS)
-        child = reader = None
         try:
-            child = start_in_child(theirs)
-            os.close(back_write)
-            back_write = -1
-            reader = threading.Thread(target=receive, daemon=True)
-            reader.start()
-            mine()
-            # a child that died: the parts it took and did not send are
-            # computed when the recursion meets them
-            with contextlib.suppress(ChildDied):
-                counts = child.result(self.check)
+            # a child that died: the parts it took are computed when the
+            # recursion meets them
+            (chains, counts), _ = self._both(
+                theirs, mine, lambda: ([], [0] * len(self._COUNTERS))
+            )
         finally:
             self.workers = workers
-            if child is not None:
-                child.stop()  # (its end closes the chains' pipe)
-            if back_write >= 0:
-                os.close(back_write)
-            if reader is not None:
-                reader.join()
-            os.close(back_read)
             os.close(read_fd)
         theirs_before(len(order))  # (the child's last pieces)
-        for k in list(arrived):
-            take(k)
+        for k, chain in chains:
+            self.done[id(order[k][1])] = [Atom(*x) for x in chain]
         for c, d in zip(self._COUNTERS, counts, strict=True):
             setattr(self, c, getattr(self, c) + d)
 
@@ -2044,14 +1970,10 @@ the smallest pipe buffer (4,096 bytes); smaller parts are left to the
 recursion."""
 
 
-def _pieces(
-    tree: SPNode, n: int, above: list | None = None
-) -> list[tuple[int, SPNode, int]]:
+def _pieces(tree: SPNode, n: int) -> list[tuple[int, SPNode, int]]:
     """Independent parts (size, part, v) of ``tree`` (see
     :meth:`_Solver._share`), each at most a quarter of the ``n`` nodes
-    (sizes as :func:`.series_parallel.decompose` counted them); the
-    independent parts above a quarter, looked into, are added to
-    ``above``."""
+    (sizes as :func:`.series_parallel.decompose` counted them)."""
     out: list[tuple[int, SPNode, int]] = []
     todo = [tree]
     while todo:
@@ -2070,44 +1992,8 @@ def _pieces(
             if 4 * size <= n:
                 out.append((size, piece, v))
             else:
-                if above is not None:
-                    above.append((size, piece, v))
                 todo.extend(piece.children)
     return out
-
-
-def _parts_inside(part: SPNode, parts: set[int]) -> set[int]:
-    """The ids among ``parts`` (disjoint parts of the tree) of those inside
-    ``part``, found without walking into them."""
-    found: set[int] = set()
-    todo = [part]
-    while todo:
-        x = todo.pop()
-        if id(x) in parts:
-            found.add(id(x))
-        else:
-            todo.extend(c for c in x.children if c.kind != "edge")
-    return found
-
-
-def _send(fd: int, value: Any) -> None:
-    """``value`` pickled, after its length, written whole to ``fd``."""
-    data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    view = memoryview(len(data).to_bytes(8) + data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
-def _received(fd: int) -> Iterator[Any]:
-    """The values :func:`_send` wrote to ``fd``, until its end (or a
-    writer that died midway)."""
-    with os.fdopen(fd, "rb", closefd=False) as stream:
-        while len(head := stream.read(8)) == 8:
-            size = int.from_bytes(head)
-            data = stream.read(size)
-            if len(data) < size:
-                return
-            yield pickle.loads(data)
 
 
 class _PeakCut:
