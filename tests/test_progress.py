@@ -134,3 +134,19 @@ def test_solve_reports_the_sp_pass_share_done():
     assert len(sp) >= 10
     assert all(a < b for a, b in itertools.pairwise(sp))
     assert sp[0] > 0 and sp[-1] == pytest.approx(0.99)
+
+
+def test_tracker_forwards_growing_progress_per_phase():
+    """Tests that solve's tracker passes on a phase's progress only when it grows, from 0 again after each phase change, clipped to [0, 1]."""
+    from pebble_sched.runtime import Tracker
+
+    seen = []
+    t = Tracker(Callbacks(on_progress=seen.append))
+    t.on_phase("sp")
+    for done in (0.1, 0.05, 0.1, 0.3, 1.5):
+        t.on_progress(done)
+    t.on_phase("sp proof")
+    t.on_progress(0.2)
+    t.on_phase("sp proof")  # (the same phase: no reset)
+    t.on_progress(0.1)
+    assert seen == [0.1, 0.3, 1.0, 0.2]
