@@ -1170,7 +1170,7 @@ class _Solver:
             got = t.cache.get(("tau", lo, hi, proven))
             if got is not None:
                 return got
-        if not flat:
+        else:
             subs = [self.threshold_options(s, tau) for s in t.subs]
             for combo in itertools.product(*subs):
                 key = tuple(c[0] for c in combo)
@@ -1662,7 +1662,7 @@ class _Solver:
         if not kept:
             return None
         out = _Candidates.on_arrays(table, np.concatenate(kept), kernels, cols)
-        out.least = low
+        out.least = (release, low)
         return out
 
     def _least(
@@ -1684,8 +1684,9 @@ class _Solver:
             least.kernels = kernels
             peaks = least.compiled_peaks(release, self.guard.check)
             if peaks is not None:
-                least.least = int(peaks.min())
-                least.rows = least.rows[peaks == least.least]
+                low = int(peaks.min())
+                least.least = (release, low)
+                least.rows = least.rows[peaks == low]
                 return least
         if not self._shared(len(pairs), COMBOS_SHARED):
             return _least(partial, o, pairs, release, self.guard)[2]
@@ -2530,8 +2531,9 @@ class _Candidates:
 
     def __init__(self, table: list, rows: np.ndarray, extra: list) -> None:
         self.table, self.rows, self.extra = table, rows, extra
-        # the peak of every row, when they were kept for reaching it
-        self.least: int | None = None
+        # (release, peak): the peak of every row with that release, when
+        # they were kept for reaching it
+        self.least: tuple[int, int] | None = None
         self._columns: list | None = None
         # the compiled functions (.candidate_words) when the solver gives
         # them, and the options as their arrays
@@ -2722,9 +2724,11 @@ class _Candidates:
         """The peak of every candidate (pre, a step of net ``release``,
         post), the ``rows`` on numpy arrays without merging any chain (an
         array when all are rows and compiled; read off ``least`` when the
-        rows were kept for their peak, and release is the same)."""
+        rows were kept for their peak with this release)."""
         if self.least is not None and not self.extra:
-            return np.full(len(self.rows), self.least, dtype=np.int64)
+            kept_for, peak = self.least
+            if kept_for == release:
+                return np.full(len(self.rows), peak, dtype=np.int64)
         compiled = self.compiled_peaks(release, check)
         if compiled is None:
             peaks = self._row_peaks(release, check)
