@@ -95,8 +95,65 @@ class _Weakened(_Solver):
         return [(k, *self.prefix(t, k)) for k in sorted(ks)]
 
 
+class _Ordered(_Weakened):
+    """Families whose thresholds run through a total order of the flat
+    branches' rest atoms (key, then branch, then position; ``flip``
+    reverses the branches' order): at each place a branch has taken m
+    atoms, and runs ``ordered``: any count below both its glued atoms and
+    m + 1, or its glued atoms and m (proven: docs/theory.md); ``ends``:
+    none, the most of its glued atoms but one, or the glued atoms and m
+    (at most three options, conjectured); ``small``: none, m, or the
+    glued atoms and m (the form searched before the proof, its ties
+    ordered; conjectured)."""
+
+    flip = False
+
+    def _counts(self, g: int, m: int) -> set[int]:
+        if self.variant == "ordered":
+            return {*range(min(g, m + 1)), max(g, m)}
+        if self.variant == "ends":
+            return (
+                {0, min(g - 1, m), g} if g > m else {0, g - 1, m} if g else {m}
+            )
+        return {0, m, max(g, m)}
+
+    def _threshold_combos(self, trees, cap=math.inf, release=None):
+        if any(t.subs for t in trees):
+            return super()._threshold_combos(trees, cap, release)
+        sign = -1 if self.flip else 1
+        places = sorted(
+            (key, sign * i, j)
+            for i, t in enumerate(trees)
+            for j, key in enumerate(t.keys)
+        )
+        taken = [0] * len(trees)
+        counts: set[tuple[int, ...]] = set()
+        for step in range(len(places) + 1):
+            if step:
+                taken[sign * places[step - 1][1]] += 1
+            counts.update(
+                itertools.product(
+                    *[
+                        sorted(self._counts(t.glued, m))
+                        for t, m in zip(trees, taken, strict=True)
+                    ]
+                )
+            )
+        out = []
+        for ks in sorted(counts):
+            parts = [self.prefix(t, k) for t, k in zip(trees, ks, strict=True)]
+            out.append(
+                (merge([p for p, _ in parts]), merge([q for _, q in parts]))
+            )
+        return out
+
+
+ORDERED = ("ordered", "ends", "small")
+
+
 def _solver(variant: str = "lemma5") -> _Solver:
-    solver = _Weakened(Graph(["a"], []), family="threshold")
+    kind = _Ordered if variant in ORDERED else _Weakened
+    solver = kind(Graph(["a"], []), family="threshold")
     solver.variant = variant
     return solver
 
@@ -109,7 +166,21 @@ def check_fork(solver: _Solver, release: int, seqs) -> str | None:
 
 def check_trees(solver: _Solver, trees, r_atom) -> str | None:
     """:func:`check_fork` on branches given as atoms (flat or nested: the
-    full family is every combination of :meth:`_Solver.options`)."""
+    full family is every combination of :meth:`_Solver.options`); the
+    ordered families in both orders of the branches."""
+    if not isinstance(solver, _Ordered):
+        return _check_trees(solver, trees, r_atom)
+    why = _check_trees(solver, trees, r_atom)
+    solver.flip = True
+    try:
+        flipped = _check_trees(solver, trees, r_atom)
+    finally:
+        solver.flip = False
+    return why or (flipped and f"{flipped} (branches reversed)")
+
+
+def _check_trees(solver: _Solver, trees, r_atom) -> str | None:
+    """:func:`check_trees` in one order of the branches."""
     full = []
     for combo in itertools.product(*[solver.options(t) for t in trees]):
         pre = merge([c[0] for c in combo])
@@ -245,7 +316,7 @@ def known_forks() -> None:
     rests = [[Atom(4, 0, 4)], [], canonical([Atom(0, -1, 5), Atom(2, -1, 6)])]
     glued = ([_Branch([h], r) for h, r in zip(c, rests, strict=True)], 2)
     for name, (trees, release) in (("tied", tied), ("glued", glued)):
-        for variant in ("lemma5", "no-ties", "no-glued"):
+        for variant in ("lemma5", "no-ties", "no-glued", *ORDERED):
             fresh = [_Branch(t.head, t.rest) for t in trees]
             why = check_trees(_solver(variant), fresh, Atom(0, -release, -1))
             print(f"{name} fork, family {variant}: {why or 'holds'}")
@@ -261,9 +332,11 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument(
         "--variant",
-        choices=["lemma5", "no-ties", "no-glued"],
+        choices=["lemma5", "no-ties", "no-glued", *ORDERED],
         default="lemma5",
-        help="the family checked: Lemma 5's, or a weakened one (refuted)",
+        help="the family checked: Lemma 5's, a weakened one (refuted), or "
+        "one whose thresholds run through the atoms in a total order "
+        "(ordered: proven; ends, small: conjectured)",
     )
     ap.add_argument(
         "--atoms",

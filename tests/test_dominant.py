@@ -1466,6 +1466,54 @@ def test_a_second_try_out_of_time_keeps_the_first(monkeypatch):
     assert r.escalated > 0 and r.exact
 
 
+def test_a_third_try_where_the_second_is_not_enough(monkeypatch):
+    """Tests ``ESCALATE_TRIES``: with the budgets tiny and ``ESCALATE`` 3,
+    one fork of this graph stays inexact after a second try (budgets 3
+    times larger) and is proven by a third (9 times larger): the order is
+    then optimal (the ideal search agrees). The third try is not made
+    when the memory does not allow it (``_memory_allows``), nor beyond
+    the tries the caller asks for (``escalate``)."""
+    from pebble_sched.solvers import dominant
+
+    g = series_parallel(60, seed=1, max_out_degree=4)
+    small = dict(family="threshold", max_candidates=4, pareto_max=8)
+    for name in ("PARETO_MAX", "MIXED_MAX", "LEAST_MAX"):
+        monkeypatch.setattr(dominant, name, 8)
+    monkeypatch.setattr(dominant, "ESCALATE", 3)
+    monkeypatch.setattr(dominant, "ESCALATE_TRIES", 1)
+    once = sp_order(g, **small)
+    assert not once.exact and once.escalated == 1
+    monkeypatch.setattr(dominant, "ESCALATE_TRIES", 2)
+    r = sp_order(g, **small)
+    assert r.exact and r.escalated == 2
+    assert r.peak == ideal_search(g)[1]
+    # the caller's number of tries: one, as the heuristic uses ask; none
+    r = sp_order(g, escalate=1, **small)
+    assert not r.exact and r.escalated == 1
+    assert sp_order(g, escalate=0, **small).escalated == 0
+    monkeypatch.setattr(dominant, "_memory_allows", lambda items: False)
+    r = sp_order(g, **small)
+    assert not r.exact and r.escalated == 1
+
+
+def test_memory_allows_reads_the_free_memory(monkeypatch):
+    """Tests ``_memory_allows`` against the free memory the system
+    reports (mocked), and that it says no where the system cannot say."""
+    from pebble_sched.solvers import dominant
+
+    pages = {"SC_AVPHYS_PAGES": 1000, "SC_PAGE_SIZE": 4096}
+    monkeypatch.setattr(dominant.os, "sysconf", pages.__getitem__)
+    per = dominant.ESCALATE_BYTES
+    assert dominant._memory_allows(4096 * 1000 // (2 * per))
+    assert not dominant._memory_allows(4096 * 1000 // (2 * per) + 1)
+
+    def unknown(name):
+        raise ValueError(name)
+
+    monkeypatch.setattr(dominant.os, "sysconf", unknown)
+    assert not dominant._memory_allows(1)
+
+
 def test_solve_reports_the_forks_tried_again(monkeypatch):
     """Tests ``stats["escalated_forks"]`` through ``solve``: with the
     budgets tiny, forks of this graph are proven only by the second try,

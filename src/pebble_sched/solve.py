@@ -258,7 +258,7 @@ def sp_candidate(
         order = m.order[m.order < n]
         stats = {"algorithm": "spization", "joins": joins, "atoms": "fixed"}
     else:
-        r = sp_order(sg, deadline, family=family, workers=workers)
+        r = sp_order(sg, deadline, family=family, workers=workers, escalate=1)
         order = r.order[r.order < n]  # the joins come after the nodes
         stats = {"algorithm": "spization", "joins": joins, **_sp_stats(r)}
         if not node_model:

@@ -100,9 +100,11 @@ is not proven) if it has at most ``PARETO_MAX`` candidates (on forks with
 nested branches, up to ``LEMMA5_BEFORE_DESCENT``), and where Lemma 5 came
 first and gave up, every pre-release ideal; only beyond all of these a
 coordinate descent on the peak (inexact, ``capped``). A fork left inexact
-(capped, or on the refuted shared threshold) is tried once more with the
-proven families and budgets ``ESCALATE`` times larger, cut at the least
-peak found (``escalated``), when time allows. Graphs of more than ``LARGE`` nodes, and every fork
+(capped, or on the refuted shared threshold) is tried again with the
+proven families and budgets ``ESCALATE`` times larger, and once more
+``ESCALATE`` times larger again where the memory allows it
+(``ESCALATE_TRIES``), cut at the least peak found (``escalated``), when
+time allows. Graphs of more than ``LARGE`` nodes, and every fork
 in the last quarter of a time limit, take Lemma 5 as soon as a fork has
 more than ``LARGE_CANDIDATES`` (``HURRY_CANDIDATES``) candidates.
 ``family="threshold"`` uses Lemma 5 on every fork (exact on flat forks;
@@ -213,6 +215,19 @@ that branch and 3.2 million pairs in the fork's last step: 2,117
 ESCALATE_SHARE = 0.5
 """Under a time limit, the share of the time left before the hurry (the
 last quarter) that the second try may take."""
+ESCALATE_TRIES = 2
+"""A fork still inexact after the second try is tried again with budgets
+``ESCALATE`` times larger again, up to this many tries in all (budgets
+5 and 25 times the first), each with ``ESCALATE_SHARE`` of what is left,
+and the tries after the first only where the memory allows them
+(``ESCALATE_BYTES``). Unbounded out-degree, 2 * 10^4 nodes: seed 0
+needs the third try (25.7 s and 2.3 GB at most, against 12.3 s
+unproven), seed 2 too (258 s and 4.0 GB, against 43 s unproven)."""
+ESCALATE_BYTES = 800
+"""Memory a try may take per item of its budget (``MIXED_MAX`` times its
+factor): the third try at 2 * 10^4 nodes above took up to 4.0 GB for
+5 million items. A try after the first is made only while the memory
+available is at least twice that."""
 LARGE = 20_000
 """On graphs of more nodes, ``family="auto"`` enumerates forks of at most
 ``LARGE_CANDIDATES`` candidates and decides the others by Lemma 5 (their
@@ -256,8 +271,8 @@ class SPSchedule:
     see :attr:`exact_if_lemma5`; flat forks decided by Lemma 5 are exact),
     ``capped`` those decided by coordinate
     descent, ``undominated`` those where no candidate dominated the others,
-    ``escalated`` those decided exactly only by a second try with budgets
-    ``ESCALATE`` times larger.
+    ``escalated`` those decided exactly only by a later try with larger
+    budgets (``ESCALATE``, ``ESCALATE_TRIES``).
     ``peak`` is the peak predicted by the atoms: the evaluator's when
     ``exact``; otherwise it can be higher, never lower (a candidate's
     release is modelled at its place in the chain, which can come after
@@ -388,8 +403,11 @@ class _Solver:
         hurry: bool = True,
         dominant: bool = True,
         progress: Callable[[float], None] | None = None,
+        escalate: int = ESCALATE_TRIES,
     ) -> None:
         self.deadline = deadline
+        # tries with larger budgets for a fork the budgets leave inexact
+        self.tries = escalate
         self.dominant = dominant  # (False: see sp_order)
         # the share of the graph's nodes placed so far, reported from this
         # process (see _placed) in steps of a hundredth
@@ -647,13 +665,23 @@ class _Solver:
         # built, without building atoms; the chosen one is joined.
         combos, peaks = self._with_peaks(combos, trees, r_atom)
         if (conjectured or self.capped > before) and self._may_escalate():
-            # inexact: once more with larger budgets, cut at the least peak
+            # inexact: again with larger budgets, cut at the least peak
             # found (a dominant candidate's peak is no higher)
-            got = self._escalated(trees, r_atom.net, int(min(peaks)))
-            if got is not None:
-                self.capped, conjectured = before, False
-                self.escalated += 1
-                combos, peaks = self._with_peaks(got, trees, r_atom)
+            cut = int(min(peaks))
+            for k in range(1, self.tries + 1):
+                scale = ESCALATE**k
+                if k > 1 and not (
+                    self._may_escalate() and _memory_allows(MIXED_MAX * scale)
+                ):
+                    break
+                got, timed_out = self._escalated(trees, r_atom.net, cut, scale)
+                if got is not None:
+                    self.capped, conjectured = before, False
+                    self.escalated += 1
+                    combos, peaks = self._with_peaks(got, trees, r_atom)
+                    break
+                if timed_out:
+                    break
         self.conjectured += conjectured
         if isinstance(peaks, np.ndarray):  # (every row's, compiled)
             tied = np.flatnonzero(peaks == peaks.min()).tolist()
@@ -751,28 +779,30 @@ class _Solver:
         under ``MIXED_MIN_S``): the try stops at its share of the time and
         the fork keeps its first answer then (:meth:`_escalated`), so it
         gets the larger ``MIXED_MAX`` too."""
-        if self.scale != 1 or self.large or ESCALATE <= 1:
+        if self.scale != 1 or self.large or ESCALATE <= 1 or self.tries < 1:
             return False
         return self.soft is None or not self.soft.expired()
 
     def _escalated(
-        self, trees: list[_Branch], release: int, cut: int
-    ) -> _Candidates | list | str | None:
-        """A fork's proven candidates with budgets ``ESCALATE`` times larger
-        (``scale``; the options nested branches lost to the budgets
-        forgotten), or None: Lemma 5's family where every branch is flat
-        (and it is within the larger budget), else :meth:`_mixed_combos`
-        with ``cut``, a peak some candidate reaches (so is the dominant
-        one's; the shared-threshold family, which the first try may have
-        built for its cut, is not built again). Under a time limit this
-        try gets ``ESCALATE_SHARE`` of what is left before the hurry."""
+        self, trees: list[_Branch], release: int, cut: int, scale: int
+    ) -> tuple[_Candidates | list | str | None, bool]:
+        """``(candidates, timed_out)``: a fork's proven candidates with
+        budgets ``scale`` times larger (the options nested branches lost to
+        the budgets forgotten), or None: Lemma 5's family where every
+        branch is flat (and it is within the larger budget), else
+        :meth:`_mixed_combos` with ``cut``, a peak some candidate reaches
+        (so is the dominant one's; the shared-threshold family, which the
+        first try may have built for its cut, is not built again). Under a
+        time limit this try gets ``ESCALATE_SHARE`` of what is left before
+        the hurry; ``timed_out`` says it used it up."""
         soft = self.soft
         if soft is not None:
             self.soft = soft.sub(ESCALATE_SHARE)
-        self.scale = ESCALATE
+        self.scale = scale
         capped = self.capped
         _forget_lost(trees)
         got = None
+        timed_out = False
         try:
             if not all(t.proven for t in trees):
                 got = self._mixed_combos(trees, cut, release)
@@ -781,12 +811,13 @@ class _Solver:
         except TimeUp:
             if self.deadline is not None and self.deadline.expired():
                 raise
+            timed_out = True
         finally:
             self.scale = 1
             self.soft = soft
         if self.capped != capped:  # (an option list lost options)
             self.capped, got = capped, None
-        return got
+        return got, timed_out
 
     def _choose(
         self, combos: _Candidates, tied: list[int], r_atom: Atom
@@ -1910,6 +1941,17 @@ def _top_parts(tree: SPNode) -> list[SPNode]:
     return series_items(tree)[::2]
 
 
+def _memory_allows(items: int) -> bool:
+    """Whether the memory available (as the system reports it; False
+    where it does not) is at least twice what a try with a budget of
+    ``items`` may take (``ESCALATE_BYTES`` each)."""
+    try:
+        free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return False
+    return free >= 2 * items * ESCALATE_BYTES
+
+
 def _forget_lost(trees: list[_Branch]) -> None:
     """Forget the nested branches' option lists that the budgets emptied
     (cached as empty lists by :meth:`_Solver.nested_options`), in these
@@ -2973,6 +3015,7 @@ def sp_order(
     hurry: bool = True,
     dominant: bool = True,
     progress: Callable[[float], None] | None = None,
+    escalate: int | None = None,
 ) -> SPSchedule:
     """A minimum-peak order of a series-parallel graph by dominant schedules.
 
@@ -3027,6 +3070,12 @@ def sp_order(
     caller that wants a proof or nothing: it gets TimeUp at the limit
     rather than an inexact order sooner).
 
+    ``escalate``: how many times a fork that the budgets leave inexact
+    is tried again, each time with budgets ``ESCALATE`` times larger
+    (default ``ESCALATE_TRIES``; the tries after the first only where the
+    memory allows them); 0: never. Callers that use the order as a
+    heuristic (the SP-ization, the near-SP orders) ask for one.
+
     ``progress(done)``: called from the calling process (the solver's
     thread) with the share of the graph's nodes placed so far, each time it
     passes another hundredth, up to 0.99 (the forks above the last nodes
@@ -3065,6 +3114,7 @@ def sp_order(
         hurry,
         dominant,
         progress,
+        ESCALATE_TRIES if escalate is None else escalate,
     )
     timed_out = False
     with gc_paused():  # millions of atoms, no cycles

@@ -337,6 +337,7 @@ def near_sp_order(
                 deadline, CORE_SOLVE_SHARE, CORE_SOLVE_S_PER_NODE * n + 1.0
             ),
             family=family,
+            escalate=1,
         )
         order, peak = _valid(graph, core.order, measure)
         keep(order, peak, int(core.peak), "core, repaired")
@@ -423,7 +424,7 @@ def _synchronised(
                 if any(_reaches(s2, b, a) for a, b in rest):
                     continue
                 h = _node_graph(j + 1, new, [*size, jsize], [*work, 0])
-                r = sp_order(h, _share(deadline), family=family)
+                r = sp_order(h, _share(deadline), family=family, escalate=1)
                 order, peak = _valid(graph, r.order, measure)
                 keep(order, peak, int(r.peak))
                 key = (peak, int(r.peak))
