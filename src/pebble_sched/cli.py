@@ -213,7 +213,9 @@ METHOD_NAMES = ["auto", *METHODS]
     default=None,
     help="Fork candidates of the SP solver (sp, pumpkin, tree, auto): "
     "all pre-release ideals (full), the threshold family of Lemma 5 "
-    "(threshold: exact on flat forks, conjectured with nested branches), "
+    "(threshold: exact on flat forks, and with nested branches where "
+    "their own families fit the budgets; beyond them the answer says "
+    "feasible), "
     "or full with threshold first on flat forks and beyond its budgets "
     "(auto, the default).",
 )

@@ -220,13 +220,14 @@ ESCALATE_TRIES = 2
 ``ESCALATE`` times larger again, up to this many tries in all (budgets
 5 and 25 times the first), each with ``ESCALATE_SHARE`` of what is left,
 and the tries after the first only where the memory allows them
-(``ESCALATE_BYTES``). Unbounded out-degree, 2 * 10^4 nodes: seed 0
-needs the third try (25.7 s and 2.3 GB at most, against 12.3 s
-unproven), seed 2 too (258 s and 4.0 GB, against 43 s unproven)."""
+(``ESCALATE_BYTES``). Unbounded out-degree, 2 * 10^4 nodes: seeds 0
+and 2 need the third try (``sp_order`` alone: 29.2 s and 2.3 GB at
+most, against 12.3 s unproven; 266.5 s and 3.5 GB, against 43.2 s
+unproven)."""
 ESCALATE_BYTES = 800
 """Memory a try may take per item of its budget (``MIXED_MAX`` times its
-factor): the third try at 2 * 10^4 nodes above took up to 4.0 GB for
-5 million items. A try after the first is made only while the memory
+factor): the third tries at 2 * 10^4 nodes above took up to 3.5-4.0 GB
+for 5 million items. A try after the first is made only while the memory
 available is at least twice that."""
 LARGE = 20_000
 """On graphs of more nodes, ``family="auto"`` enumerates forks of at most
