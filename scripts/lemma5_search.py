@@ -102,9 +102,10 @@ class _Ordered(_Weakened):
     atoms, and runs ``ordered``: any count below both its glued atoms and
     m + 1, or its glued atoms and m (proven: docs/theory.md); ``ends``:
     none, the most of its glued atoms but one, or the glued atoms and m
-    (at most three options, conjectured); ``small``: none, m, or the
-    glued atoms and m (the form searched before the proof, its ties
-    ordered; conjectured)."""
+    (at most three options, conjectured: none missed so far); ``small``:
+    none, m, or the glued atoms and m (the form searched before the
+    proof, its ties ordered; refuted: a branch may have to stop one atom
+    short of its glued atoms)."""
 
     flip = False
 
@@ -336,7 +337,7 @@ def main() -> None:
         default="lemma5",
         help="the family checked: Lemma 5's, a weakened one (refuted), or "
         "one whose thresholds run through the atoms in a total order "
-        "(ordered: proven; ends, small: conjectured)",
+        "(ordered: proven; ends: conjectured; small: refuted)",
     )
     ap.add_argument(
         "--atoms",
