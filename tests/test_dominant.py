@@ -1496,6 +1496,35 @@ def test_a_third_try_where_the_second_is_not_enough(monkeypatch):
     assert not r.exact and r.escalated == 1
 
 
+def test_a_try_out_of_its_share_ends_the_tries(monkeypatch):
+    """Tests that a try whose share of the time runs out ends the fork's
+    tries, also where its prunings give up without TimeUp (past its share
+    the combinations come back None): no third try then."""
+    from pebble_sched.runtime import Deadline
+    from pebble_sched.solvers import dominant
+
+    g = series_parallel(60, seed=1, max_out_degree=4)
+    small = dict(family="threshold", max_candidates=4, pareto_max=8)
+    for name in ("PARETO_MAX", "MIXED_MAX", "LEAST_MAX"):
+        monkeypatch.setattr(dominant, name, 8)
+    monkeypatch.setattr(dominant, "ESCALATE", 3)
+    scales: list[int] = []
+    escalated = dominant._Solver._escalated
+
+    def counted(self, trees, release, cut, scale):
+        scales.append(scale)
+        return escalated(self, trees, release, cut, scale)
+
+    monkeypatch.setattr(dominant._Solver, "_escalated", counted)
+    long = Deadline(dominant.MIXED_MIN_S * 100)
+    r = sp_order(g, deadline=long, **small)
+    assert r.exact and 9 in scales  # (the third try proves it)
+    scales.clear()
+    monkeypatch.setattr(dominant, "ESCALATE_SHARE", 0.0)
+    r = sp_order(g, deadline=Deadline(dominant.MIXED_MIN_S * 100), **small)
+    assert not r.exact and scales and set(scales) == {3}
+
+
 def test_memory_allows_reads_the_free_memory(monkeypatch):
     """Tests ``_memory_allows`` against the free memory the system
     reports (mocked), and that it says no where the system cannot say."""

@@ -814,6 +814,10 @@ class _Solver:
                 raise
             timed_out = True
         finally:
+            # (past its share the prunings give up without TimeUp: the
+            # combinations come back None, see _combinations)
+            if self.soft is not None and self.soft is not soft:
+                timed_out = timed_out or self.soft.expired()
             self.scale = 1
             self.soft = soft
         if self.capped != capped:  # (an option list lost options)
