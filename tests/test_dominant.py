@@ -1525,21 +1525,36 @@ def test_a_try_out_of_its_share_ends_the_tries(monkeypatch):
     assert not r.exact and scales and set(scales) == {3}
 
 
-def test_memory_allows_reads_the_free_memory(monkeypatch):
-    """Tests ``_memory_allows`` against the free memory the system
-    reports (mocked), and that it says no where the system cannot say."""
+def test_memory_allows_reads_the_available_memory(monkeypatch, tmp_path):
+    """Tests ``_memory_allows`` against the memory the system reports
+    (mocked): Linux's ``MemAvailable`` first, the free pages of
+    ``os.sysconf`` without it, and no where neither says."""
     from pebble_sched.solvers import dominant
+
+    per = dominant.ESCALATE_BYTES
+    meminfo = tmp_path / "meminfo"
+    meminfo.write_text("MemTotal: 9000 kB\nMemAvailable: 4000 kB\n")
+    assert dominant._available_memory(str(meminfo)) == 4000 * 1024
+    monkeypatch.setattr(
+        dominant, "_available_memory", lambda: 4000 * 1024, raising=True
+    )
+    assert dominant._memory_allows(4000 * 1024 // (2 * per))
+    assert not dominant._memory_allows(4000 * 1024 // (2 * per) + 1)
+    monkeypatch.undo()
 
     pages = {"SC_AVPHYS_PAGES": 1000, "SC_PAGE_SIZE": 4096}
     monkeypatch.setattr(dominant.os, "sysconf", pages.__getitem__)
-    per = dominant.ESCALATE_BYTES
-    assert dominant._memory_allows(4096 * 1000 // (2 * per))
-    assert not dominant._memory_allows(4096 * 1000 // (2 * per) + 1)
+    missing = str(tmp_path / "none")
+    assert dominant._available_memory(missing) == 4096 * 1000
+    meminfo.write_text("MemTotal: 9000 kB\n")  # (an old kernel)
+    assert dominant._available_memory(str(meminfo)) == 4096 * 1000
 
     def unknown(name):
         raise ValueError(name)
 
     monkeypatch.setattr(dominant.os, "sysconf", unknown)
+    assert dominant._available_memory(missing) is None
+    monkeypatch.setattr(dominant, "_available_memory", lambda: None)
     assert not dominant._memory_allows(1)
 
 

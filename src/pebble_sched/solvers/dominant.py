@@ -1947,14 +1947,28 @@ def _top_parts(tree: SPNode) -> list[SPNode]:
 
 
 def _memory_allows(items: int) -> bool:
-    """Whether the memory available (as the system reports it; False
-    where it does not) is at least twice what a try with a budget of
-    ``items`` may take (``ESCALATE_BYTES`` each)."""
+    """Whether the memory available is at least twice what a try with a
+    budget of ``items`` may take (``ESCALATE_BYTES`` each); False where
+    the system does not say."""
+    free = _available_memory()
+    return free is not None and free >= 2 * items * ESCALATE_BYTES
+
+
+def _available_memory(meminfo: str = "/proc/meminfo") -> int | None:
+    """Bytes of memory available to a new allocation: Linux's
+    ``MemAvailable`` (free memory plus the caches it can reclaim), else
+    the free physical pages as ``os.sysconf`` reports them, else None."""
     try:
-        free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        with open(meminfo, encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024  # (kB)
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (AttributeError, ValueError, OSError):
-        return False
-    return free >= 2 * items * ESCALATE_BYTES
+        return None
 
 
 def _forget_lost(trees: list[_Branch]) -> None:
