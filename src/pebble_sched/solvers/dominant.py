@@ -780,7 +780,7 @@ class _Solver:
         under ``MIXED_MIN_S``): the try stops at its share of the time and
         the fork keeps its first answer then (:meth:`_escalated`), so it
         gets the larger ``MIXED_MAX`` too."""
-        if self.scale != 1 or self.large or ESCALATE <= 1 or self.tries < 1:
+        if self.scale != 1 or self.large or ESCALATE <= 1:
             return False
         return self.soft is None or not self.soft.expired()
 
@@ -816,7 +816,7 @@ class _Solver:
         finally:
             # (past its share the prunings give up without TimeUp: the
             # combinations come back None, see _combinations)
-            if self.soft is not None and self.soft is not soft:
+            if soft is not None:  # (self.soft is this try's share)
                 timed_out = timed_out or self.soft.expired()
             self.scale = 1
             self.soft = soft
