@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import itertools
 
 import networkx as nx
@@ -1659,3 +1660,59 @@ def test_progress_counts_every_node_once(workers):
     steps = [b - a for a, b in itertools.pairwise(done)]
     assert min(steps) > 0 and min(steps[:-1]) >= 0.009
     assert done[-1] == 0.99
+
+
+def test_ctrl_c_during_a_try_keeps_the_first_answer(monkeypatch):
+    """Tests ``grace``: Ctrl-C during a fork's try with larger budgets
+    (the solver's cancel flag, as ``run_cancellable`` sets it) ends the
+    try; the fork keeps its first answer and the order is finished, valid
+    and marked ``interrupted``, not exact. Without a grace, or when the
+    grace runs out, the interrupt is raised as before; and ``solve``
+    returns that order, marked."""
+    from pebble_sched.solvers import dominant
+
+    solve_module = importlib.import_module("pebble_sched.solve")
+
+    g = series_parallel(60, seed=1, max_out_degree=4)
+    small = dict(family="threshold", max_candidates=4, pareto_max=8)
+    for name in ("PARETO_MAX", "MIXED_MAX", "LEAST_MAX"):
+        monkeypatch.setattr(dominant, name, 8)
+    monkeypatch.setattr(dominant, "ESCALATE", 3)
+    check = dominant._Solver.check
+    tries: list[int] = []
+
+    def ctrl_c_in_a_try(self):
+        if self.scale > 1 and not self.cancel.is_set():
+            tries.append(self.scale)
+            self.cancel.set()  # (what run_cancellable does on SIGINT)
+        check(self)
+
+    monkeypatch.setattr(dominant._Solver, "check", ctrl_c_in_a_try)
+    r = sp_order(g, grace=5.0, **small)
+    assert tries == [3]  # (one try, cut short: no other)
+    assert r.interrupted and not r.exact and r.escalated == 0
+    assert sorted(r.order.tolist()) == list(range(g.n))
+    assert evaluate_indices(g, r.order).peak <= r.peak
+    tries.clear()
+    with pytest.raises(KeyboardInterrupt):
+        sp_order(g, **small)  # (no grace: as before)
+    tries.clear()
+    with pytest.raises(KeyboardInterrupt):
+        sp_order(g, grace=1e-9, **small)  # (the grace runs out)
+    tries.clear()
+    assert not sp_order(g, grace=5.0, escalate=0, **small).interrupted
+    assert not tries
+    # solve (method sp) with the same budgets returns the order, marked
+    real = dominant.sp_order
+    monkeypatch.setattr(
+        solve_module,
+        "sp_order",
+        lambda graph, deadline, **kw: real(
+            graph, deadline, **{**kw, "max_candidates": 4, "pareto_max": 8}
+        ),
+    )
+    tries.clear()
+    s = solve(g, method="sp")
+    assert tries and s.stats["interrupted"] == "ctrl-c"
+    assert s.status == "feasible"
+    assert s.peak == evaluate_indices(g, g.to_indices(s.order)).peak

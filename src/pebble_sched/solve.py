@@ -237,8 +237,12 @@ def sp_candidate(
             decomposition=dec,
             dominant=False,
             progress=None if callbacks is None else callbacks.on_progress,
+            grace=SP_GRACE_S,
         )
-        return r.order, r.exact, {"algorithm": "sp", **_sp_stats(r)}
+        stats = {"algorithm": "sp", **_sp_stats(r)}
+        if r.interrupted:  # (the order finished without the fork's try)
+            stats["interrupted"] = "ctrl-c"
+        return r.order, r.exact, stats
     if base is None:
         base = inductor_order(graph, deadline)[0]
     # SP-ization keeps node sizes only: other models go through the proxy
@@ -444,6 +448,13 @@ def _run_sp(
         if child is not None:
             child.stop()
     if stats.get("interrupted") == "ctrl-c":  # inside, with an order
+        if (
+            fallback is not None
+            and evaluate_indices(graph, fallback, check=False).peak
+            < evaluate_indices(graph, order, check=False).peak
+        ):
+            stats["fallback"] = "liu relaxation"
+            return fallback, 0, stats
         return order, 0, stats
     if exact:
         return order, evaluate_indices(graph, order, check=False).peak, stats
@@ -1049,6 +1060,10 @@ AUTO_HEURISTIC_FIRST = 20_000
 #: 0.15 s at 2*10^4 nodes, 0.74 s at 10^5, with margin).
 SP_FALLBACK_S = 0.3
 SP_FALLBACK_S_PER_NODE = 1.0e-5
+#: Ctrl-C during a fork's try with larger budgets: the SP solver finishes
+#: its order with the fork's first answer, in a hurry, within this many
+#: seconds (else the fallback order, as for Ctrl-C anywhere else)
+SP_GRACE_S = 1.0
 #: ``auto`` fixes the closed SP regions of non-SP graphs up to this many nodes.
 AUTO_REGIONS_MAX_NODES = 5000
 #: non-SP graphs: also try the SP core with its cross edges synchronised

@@ -133,6 +133,7 @@ import numpy as np
 from ..constants import INT64_SAFE
 from ..runtime import (
     ChildDied,
+    Deadline,
     TimeUp,
     gc_paused,
     run_cancellable,
@@ -161,7 +162,6 @@ if TYPE_CHECKING:
     from types import ModuleType
 
     from ..graph import Graph
-    from ..runtime import Deadline
 
 __all__ = ["SP_FAMILIES", "SPSchedule", "sp_order", "sp_supported"]
 
@@ -273,7 +273,9 @@ class SPSchedule:
     ``capped`` those decided by coordinate
     descent, ``undominated`` those where no candidate dominated the others,
     ``escalated`` those decided exactly only by a later try with larger
-    budgets (``ESCALATE``, ``ESCALATE_TRIES``).
+    budgets (``ESCALATE``, ``ESCALATE_TRIES``). ``interrupted``: Ctrl-C
+    came during such a try, and the order was finished without it (see
+    :func:`sp_order`'s ``grace``).
     ``peak`` is the peak predicted by the atoms: the evaluator's when
     ``exact``; otherwise it can be higher, never lower (a candidate's
     release is modelled at its place in the chain, which can come after
@@ -290,6 +292,7 @@ class SPSchedule:
     capped: int = 0
     conjectured: int = 0
     escalated: int = 0
+    interrupted: bool = False
 
     @property
     def exact_if_lemma5(self) -> bool:
@@ -405,8 +408,12 @@ class _Solver:
         dominant: bool = True,
         progress: Callable[[float], None] | None = None,
         escalate: int = ESCALATE_TRIES,
+        grace: float = 0.0,
     ) -> None:
         self.deadline = deadline
+        # seconds to finish in, in a hurry, after Ctrl-C during a try
+        self.grace = grace
+        self.interrupted = False  # (and finishing: see _wind_down)
         # tries with larger budgets for a fork the budgets leave inexact
         self.tries = escalate
         self.dominant = dominant  # (False: see sp_order)
@@ -502,8 +509,9 @@ class _Solver:
         return self._kernels
 
     def check(self) -> None:
-        """Raise TimeUp past the deadline, KeyboardInterrupt once cancelled."""
-        if self.cancel.is_set():
+        """Raise TimeUp past the deadline, KeyboardInterrupt once cancelled
+        (unless the solver is finishing after it: :meth:`_wind_down`)."""
+        if self.cancel.is_set() and not self.interrupted:
             raise KeyboardInterrupt
         if self.deadline is not None:
             self.deadline.check()
@@ -803,7 +811,7 @@ class _Solver:
         capped = self.capped
         _forget_lost(trees)
         got = None
-        timed_out = False
+        timed_out = cancelled = False
         try:
             if not all(t.proven for t in trees):
                 got = self._mixed_combos(trees, cut, release)
@@ -813,6 +821,13 @@ class _Solver:
             if self.deadline is not None and self.deadline.expired():
                 raise
             timed_out = True
+        except KeyboardInterrupt:
+            # (only from check(), where the try can be left: with the
+            # solver in a thread, run_cancellable, the signal sets cancel)
+            if self.grace <= 0 or not self.hurry or not self.cancel.is_set():
+                raise
+            got, timed_out = None, True
+            cancelled = True
         finally:
             # (past its share the prunings give up without TimeUp: the
             # combinations come back None, see _combinations)
@@ -822,7 +837,22 @@ class _Solver:
             self.soft = soft
         if self.capped != capped:  # (an option list lost options)
             self.capped, got = capped, None
+        if cancelled:
+            self._wind_down()
         return got, timed_out
+
+    def _wind_down(self) -> None:
+        """After Ctrl-C during a fork's try: that fork keeps its first
+        answer, and the rest is done in a hurry (no more tries, forks
+        beyond ``HURRY_CANDIDATES`` by Lemma 5 or coordinate descent)
+        within ``grace`` seconds (then TimeUp, which :func:`sp_order`
+        turns back into the interrupt); Ctrl-C no longer stops it."""
+        self.interrupted = True
+        left = self.grace
+        if self.deadline is not None:
+            left = min(left, self.deadline.remaining())
+        self.deadline = Deadline(left)
+        self.soft = Deadline(0.0)  # (expired: the hurry)
 
     def _choose(
         self, combos: _Candidates, tied: list[int], r_atom: Atom
@@ -3035,6 +3065,7 @@ def sp_order(
     dominant: bool = True,
     progress: Callable[[float], None] | None = None,
     escalate: int | None = None,
+    grace: float = 0.0,
 ) -> SPSchedule:
     """A minimum-peak order of a series-parallel graph by dominant schedules.
 
@@ -3095,6 +3126,13 @@ def sp_order(
     memory allows them); 0: never. Callers that use the order as a
     heuristic (the SP-ization, the near-SP orders) ask for one.
 
+    ``grace``: seconds the solver may take, after Ctrl-C comes during such
+    a try (with ``hurry``), to finish the order with the fork's first
+    answer, in a hurry for the forks after it; the result then says
+    ``interrupted`` (and is not ``exact``). 0 (the default), or when it
+    does not finish in time: ``KeyboardInterrupt``, as for Ctrl-C anywhere
+    else.
+
     ``progress(done)``: called from the calling process (the solver's
     thread) with the share of the graph's nodes placed so far, each time it
     passes another hundredth, up to 0.99 (the forks above the last nodes
@@ -3134,6 +3172,7 @@ def sp_order(
         dominant,
         progress,
         ESCALATE_TRIES if escalate is None else escalate,
+        grace,
     )
     timed_out = False
     with gc_paused():  # millions of atoms, no cycles
@@ -3144,7 +3183,8 @@ def sp_order(
                     solver.cancel.set,
                     deep=True,
                 )
-                if interrupted:  # finished as Ctrl-C came: an interrupt
+                if interrupted and not solver.interrupted:
+                    # (finished as Ctrl-C came: an interrupt)
                     raise KeyboardInterrupt
             else:
                 chain = solver.solve(graph, decomposition)
@@ -3155,6 +3195,8 @@ def sp_order(
             # them all, up to a second past the limit at 10^5 nodes)
             timed_out = True
     if timed_out:
+        if solver.interrupted:  # (Ctrl-C, and the grace ran out)
+            raise KeyboardInterrupt
         raise TimeUp
     order = [x for x in flatten(tuple(a.items for a in chain)) if x >= 0]
     model = solver.model
@@ -3169,4 +3211,5 @@ def sp_order(
         solver.capped,
         solver.conjectured,
         solver.escalated,
+        solver.interrupted,
     )
