@@ -1485,8 +1485,12 @@ def test_a_third_try_where_the_second_is_not_enough(monkeypatch):
     once = sp_order(g, **small)
     assert not once.exact and once.escalated == 1
     monkeypatch.setattr(dominant, "ESCALATE_TRIES", 2)
-    r = sp_order(g, **small)
+    told: list[str | None] = []  # (what the command line shows)
+    r = sp_order(g, phase=told.append, **small)
     assert r.exact and r.escalated == 2
+    assert told[-1] is None and any(
+        "try 3 of 3 (budgets x9)" in str(t) for t in told
+    )
     assert r.peak == ideal_search(g)[1]
     # the caller's number of tries: one, as the heuristic uses ask; none
     r = sp_order(g, escalate=1, **small)

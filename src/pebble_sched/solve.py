@@ -238,6 +238,9 @@ def sp_candidate(
             dominant=False,
             progress=None if callbacks is None else callbacks.on_progress,
             grace=SP_GRACE_S,
+            phase=None
+            if callbacks is None
+            else lambda text: callbacks.on_phase(text or "sp"),
         )
         stats = {"algorithm": "sp", **_sp_stats(r)}
         if r.interrupted:  # (the order finished without the fork's try)

@@ -409,8 +409,10 @@ class _Solver:
         progress: Callable[[float], None] | None = None,
         escalate: int = ESCALATE_TRIES,
         grace: float = 0.0,
+        phase: Callable[[str | None], None] | None = None,
     ) -> None:
         self.deadline = deadline
+        self.phase = phase  # (told of the tries: see sp_order)
         # seconds to finish in, in a hurry, after Ctrl-C during a try
         self.grace = grace
         self.interrupted = False  # (and finishing: see _wind_down)
@@ -683,6 +685,11 @@ class _Solver:
                     self._may_escalate() and _memory_allows(MIXED_MAX * scale)
                 ):
                     break
+                if self.phase is not None:
+                    self.phase(
+                        f"sp: a fork of {len(trees)} branches, try {k + 1} "
+                        f"of {self.tries + 1} (budgets x{scale})"
+                    )
                 got, timed_out = self._escalated(trees, r_atom.net, cut, scale)
                 if got is not None:
                     self.capped, conjectured = before, False
@@ -691,6 +698,10 @@ class _Solver:
                     break
                 if timed_out:
                     break
+            if self.phase is not None:
+                self.phase(None)  # (the caller's phase again)
+                if self.progress is not None and self.reported:
+                    self.progress(self.reported)
         self.conjectured += conjectured
         if isinstance(peaks, np.ndarray):  # (every row's, compiled)
             tied = np.flatnonzero(peaks == peaks.min()).tolist()
@@ -3066,6 +3077,7 @@ def sp_order(
     progress: Callable[[float], None] | None = None,
     escalate: int | None = None,
     grace: float = 0.0,
+    phase: Callable[[str | None], None] | None = None,
 ) -> SPSchedule:
     """A minimum-peak order of a series-parallel graph by dominant schedules.
 
@@ -3133,6 +3145,10 @@ def sp_order(
     does not finish in time: ``KeyboardInterrupt``, as for Ctrl-C anywhere
     else.
 
+    ``phase(text)``: called from the solver's thread before each of those
+    tries with a line that says so, and with None after a fork's last
+    (the caller's own phase again).
+
     ``progress(done)``: called from the calling process (the solver's
     thread) with the share of the graph's nodes placed so far, each time it
     passes another hundredth, up to 0.99 (the forks above the last nodes
@@ -3173,6 +3189,7 @@ def sp_order(
         progress,
         ESCALATE_TRIES if escalate is None else escalate,
         grace,
+        phase,
     )
     timed_out = False
     with gc_paused():  # millions of atoms, no cycles
