@@ -403,7 +403,8 @@ def main() -> None:
         f"{releases}: {len(chains)} branches, {total} forks",
         flush=True,
     )
-    step = max(1, math.ceil(len(forks) / (8 * args.jobs)))
+    # (small tasks: a line after each, so a long search reports as it goes)
+    step = max(1, math.ceil(len(forks) / (64 * args.jobs)))
     tasks = [
         (r, forks[i : i + step], args.variant)
         for r in releases
@@ -415,6 +416,12 @@ def main() -> None:
         for count, found in pool.map(_work, tasks):
             done += count
             bad += found
+            print(
+                f"  {done} of {total} forks checked, "
+                f"{time.perf_counter() - t0:.0f} s, "
+                f"{len(bad)} counterexamples so far",
+                flush=True,
+            )
     print(
         f"checked {done} forks in {time.perf_counter() - t0:.0f} s: "
         f"{len(bad)} counterexamples"
