@@ -1668,8 +1668,8 @@ def test_progress_counts_every_node_once(workers):
 
 def test_ctrl_c_during_a_try_keeps_the_first_answer(monkeypatch):
     """Tests ``grace``: Ctrl-C during a fork's try with larger budgets
-    (the solver's cancel flag, as ``run_cancellable`` sets it) ends the
-    try; the fork keeps its first answer and the order is finished, valid
+    (the solver's cancel flag, as ``run_cancellable`` sets it) puts the
+    solver in a hurry: no further try, and the order is finished, valid
     and marked ``interrupted``, not exact. Without a grace, or when the
     grace runs out, the interrupt is raised as before; and ``solve``
     returns that order, marked."""
@@ -1693,8 +1693,10 @@ def test_ctrl_c_during_a_try_keeps_the_first_answer(monkeypatch):
 
     monkeypatch.setattr(dominant._Solver, "check", ctrl_c_in_a_try)
     r = sp_order(g, grace=5.0, **small)
-    assert tries == [3]  # (one try, cut short: no other)
-    assert r.interrupted and not r.exact and r.escalated == 0
+    # one try, then the hurry: no other try (the one under way may still
+    # prove its fork, if it finishes with the budgets it has)
+    assert tries == [3]
+    assert r.interrupted and not r.exact
     assert sorted(r.order.tolist()) == list(range(g.n))
     assert evaluate_indices(g, r.order).peak <= r.peak
     tries.clear()
@@ -1706,6 +1708,26 @@ def test_ctrl_c_during_a_try_keeps_the_first_answer(monkeypatch):
     tries.clear()
     assert not sp_order(g, grace=5.0, escalate=0, **small).interrupted
     assert not tries
+    # Ctrl-C before any try (at the third fork): the rest in a hurry, the
+    # order finished, without tries
+    monkeypatch.setattr(dominant._Solver, "check", check)
+    fork = dominant._Solver._fork
+
+    decided: list[int] = []
+
+    def ctrl_c_at_the_third_fork(self, trees, r_atom, top):
+        decided.append(len(trees))
+        if len(decided) == 3:
+            self.cancel.set()
+            self.check()  # (as the next check would)
+        return fork(self, trees, r_atom, top)
+
+    monkeypatch.setattr(dominant._Solver, "_fork", ctrl_c_at_the_third_fork)
+    r = sp_order(g, grace=5.0, **small)
+    assert r.interrupted and not r.exact and r.escalated == 0
+    assert evaluate_indices(g, r.order).peak <= r.peak
+    monkeypatch.setattr(dominant._Solver, "_fork", fork)
+    monkeypatch.setattr(dominant._Solver, "check", ctrl_c_in_a_try)
     # solve (method sp) with the same budgets returns the order, marked
     real = dominant.sp_order
     monkeypatch.setattr(

@@ -274,8 +274,8 @@ class SPSchedule:
     descent, ``undominated`` those where no candidate dominated the others,
     ``escalated`` those decided exactly only by a later try with larger
     budgets (``ESCALATE``, ``ESCALATE_TRIES``). ``interrupted``: Ctrl-C
-    came during such a try, and the order was finished without it (see
-    :func:`sp_order`'s ``grace``).
+    came, and the order was finished in a hurry (see :func:`sp_order`'s
+    ``grace``).
     ``peak`` is the peak predicted by the atoms: the evaluator's when
     ``exact``; otherwise it can be higher, never lower (a candidate's
     release is modelled at its place in the chain, which can come after
@@ -413,7 +413,7 @@ class _Solver:
     ) -> None:
         self.deadline = deadline
         self.phase = phase  # (told of the tries: see sp_order)
-        # seconds to finish in, in a hurry, after Ctrl-C during a try
+        # seconds to finish in, in a hurry, after Ctrl-C
         self.grace = grace
         self.interrupted = False  # (and finishing: see _wind_down)
         # tries with larger budgets for a fork the budgets leave inexact
@@ -512,9 +512,11 @@ class _Solver:
 
     def check(self) -> None:
         """Raise TimeUp past the deadline, KeyboardInterrupt once cancelled
-        (unless the solver is finishing after it: :meth:`_wind_down`)."""
+        (unless the solver may finish after it: :meth:`_wind_down`)."""
         if self.cancel.is_set() and not self.interrupted:
-            raise KeyboardInterrupt
+            if self.grace <= 0 or not self.hurry:
+                raise KeyboardInterrupt
+            self._wind_down()
         if self.deadline is not None:
             self.deadline.check()
 
@@ -822,7 +824,7 @@ class _Solver:
         capped = self.capped
         _forget_lost(trees)
         got = None
-        timed_out = cancelled = False
+        timed_out = False
         try:
             if not all(t.proven for t in trees):
                 got = self._mixed_combos(trees, cut, release)
@@ -832,32 +834,25 @@ class _Solver:
             if self.deadline is not None and self.deadline.expired():
                 raise
             timed_out = True
-        except KeyboardInterrupt:
-            # (only from check(), where the try can be left: with the
-            # solver in a thread, run_cancellable, the signal sets cancel)
-            if self.grace <= 0 or not self.hurry or not self.cancel.is_set():
-                raise
-            got, timed_out = None, True
-            cancelled = True
         finally:
             # (past its share the prunings give up without TimeUp: the
             # combinations come back None, see _combinations)
             if soft is not None:  # (self.soft is this try's share)
                 timed_out = timed_out or self.soft.expired()
             self.scale = 1
-            self.soft = soft
+            if not self.interrupted:  # (else the hurry stays)
+                self.soft = soft
         if self.capped != capped:  # (an option list lost options)
             self.capped, got = capped, None
-        if cancelled:
-            self._wind_down()
         return got, timed_out
 
     def _wind_down(self) -> None:
-        """After Ctrl-C during a fork's try: that fork keeps its first
-        answer, and the rest is done in a hurry (no more tries, forks
-        beyond ``HURRY_CANDIDATES`` by Lemma 5 or coordinate descent)
-        within ``grace`` seconds (then TimeUp, which :func:`sp_order`
-        turns back into the interrupt); Ctrl-C no longer stops it."""
+        """After Ctrl-C (:meth:`check`): the rest is done as in the last
+        quarter of a time limit (no more tries: a fork being tried again
+        keeps its first answer; prunings give up, and forks beyond
+        ``HURRY_CANDIDATES`` go to Lemma 5 or coordinate descent), within
+        ``grace`` seconds (then TimeUp, which :func:`sp_order` turns back
+        into the interrupt); Ctrl-C no longer stops it."""
         self.interrupted = True
         left = self.grace
         if self.deadline is not None:
@@ -3138,12 +3133,14 @@ def sp_order(
     memory allows them); 0: never. Callers that use the order as a
     heuristic (the SP-ization, the near-SP orders) ask for one.
 
-    ``grace``: seconds the solver may take, after Ctrl-C comes during such
-    a try (with ``hurry``), to finish the order with the fork's first
-    answer, in a hurry for the forks after it; the result then says
-    ``interrupted`` (and is not ``exact``). 0 (the default), or when it
-    does not finish in time: ``KeyboardInterrupt``, as for Ctrl-C anywhere
-    else.
+    ``grace``: seconds the solver may take after Ctrl-C (with ``hurry``,
+    on graphs of more than 2,000 nodes, where it runs in a thread that
+    Ctrl-C stops at its next check) to finish the order in a hurry, as in
+    the last quarter of a time limit: a fork being tried again keeps its
+    first answer, prunings give up, large forks go to Lemma 5 or to
+    coordinate descent. The result then says ``interrupted`` (and is
+    ``exact`` only if every fork still was). 0 (the default), or when it
+    does not finish in time: ``KeyboardInterrupt``.
 
     ``phase(text)``: called from the solver's thread before each of those
     tries with a line that says so, and with None after a fork's last
