@@ -102,17 +102,22 @@ class _Ordered(_Weakened):
     atoms, and runs ``ordered``: any count below both its glued atoms and
     m + 1, or its glued atoms and m (proven: docs/theory.md); ``ends``:
     none, the most of its glued atoms but one, or the glued atoms and m
-    (at most three options, conjectured: none missed so far); ``small``:
+    (at most three options: refuted, the options depend on how ties are
+    ordered, see ``ends-ties``); ``ends-ties``: thresholds on keys, and
+    for each count m between a branch's atoms below the key and those at
+    most at it, the three ``ends`` options (the union of ``ends`` over
+    every order of the ties: conjectured); ``small``:
     none, m, or the glued atoms and m (the form searched before the
     proof, its ties ordered; refuted: a branch may have to stop one atom
     short of its glued atoms)."""
 
     flip = False
 
-    def _counts(self, g: int, m: int) -> set[int]:
-        if self.variant == "ordered":
+    def _counts(self, g: int, m: int, variant: str = "") -> set[int]:
+        variant = variant or self.variant
+        if variant == "ordered":
             return {*range(min(g, m + 1)), max(g, m)}
-        if self.variant == "ends":
+        if variant == "ends":
             return (
                 {0, min(g - 1, m), g} if g > m else {0, g - 1, m} if g else {m}
             )
@@ -121,6 +126,8 @@ class _Ordered(_Weakened):
     def _threshold_combos(self, trees, cap=math.inf, release=None):
         if any(t.subs for t in trees):
             return super()._threshold_combos(trees, cap, release)
+        if self.variant == "ends-ties":
+            return self._tied_combos(trees)
         sign = -1 if self.flip else 1
         places = sorted(
             (key, sign * i, j)
@@ -140,6 +147,26 @@ class _Ordered(_Weakened):
                     ]
                 )
             )
+        return self._built(trees, counts)
+
+    def _tied_combos(self, trees):
+        """``ends-ties``: at each key threshold, every branch's ``ends``
+        options for each count its ties allow."""
+        counts: set[tuple[int, ...]] = set()
+        keys = sorted({k for t in trees for k in t.keys})
+        for tau in [*keys, None]:
+            per = []
+            for t in trees:
+                lo = len(t.keys) if tau is None else bisect_left(t.keys, tau)
+                hi = len(t.keys) if tau is None else bisect_right(t.keys, tau)
+                ks = set()
+                for m in range(lo, hi + 1):
+                    ks |= self._counts(t.glued, m, "ends")
+                per.append(sorted(ks))
+            counts.update(itertools.product(*per))
+        return self._built(trees, counts)
+
+    def _built(self, trees, counts):
         out = []
         for ks in sorted(counts):
             parts = [self.prefix(t, k) for t, k in zip(trees, ks, strict=True)]
@@ -149,7 +176,7 @@ class _Ordered(_Weakened):
         return out
 
 
-ORDERED = ("ordered", "ends", "small")
+ORDERED = ("ordered", "ends", "ends-ties", "small")
 
 
 def _solver(variant: str = "lemma5") -> _Solver:
@@ -304,7 +331,7 @@ def _atom_branches(heads: list[Atom], rest: list[Atom], length: int):
 
 
 def known_forks() -> None:
-    """The two forks (atoms, from the test suite) that refuted weaker
+    """The three forks (atoms, from the test suite) that refuted weaker
     families: each variant must fail on its own fork, Lemma 5 on none."""
     c = [Atom(2, 1, 1), Atom(5, 4, 2), Atom(2, 2, 3)]
     rests = [
@@ -316,7 +343,19 @@ def known_forks() -> None:
     c = [Atom(1, 1, 1), Atom(1, 1, 2), Atom(4, 4, 3)]
     rests = [[Atom(4, 0, 4)], [], canonical([Atom(0, -1, 5), Atom(2, -1, 6)])]
     glued = ([_Branch([h], r) for h, r in zip(c, rests, strict=True)], 2)
-    for name, (trees, release) in (("tied", tied), ("glued", glued)):
+    # the fork that refuted ``ends`` (with ties ordered branch 3 first)
+    c = [Atom(2, 1, 1), Atom(2, 1, 2), Atom(5, 4, 3)]
+    rests = [
+        [],
+        canonical([Atom(1, -1, 4), Atom(1, -1, 5), Atom(3, -1, 6)]),
+        canonical([Atom(1, -1, 7), Atom(3, -1, 8), Atom(3, -1, 9)]),
+    ]
+    order = ([_Branch([h], r) for h, r in zip(c, rests, strict=True)], 2)
+    for name, (trees, release) in (
+        ("tied", tied),
+        ("glued", glued),
+        ("tie-order", order),
+    ):
         for variant in ("lemma5", "no-ties", "no-glued", *ORDERED):
             fresh = [_Branch(t.head, t.rest) for t in trees]
             why = check_trees(_solver(variant), fresh, Atom(0, -release, -1))
@@ -337,7 +376,8 @@ def main() -> None:
         default="lemma5",
         help="the family checked: Lemma 5's, a weakened one (refuted), or "
         "one whose thresholds run through the atoms in a total order "
-        "(ordered: proven; ends: conjectured; small: refuted)",
+        "(ordered: proven; ends: refuted; ends-ties: conjectured; small: "
+        "refuted)",
     )
     ap.add_argument(
         "--atoms",
@@ -355,7 +395,7 @@ def main() -> None:
     ap.add_argument(
         "--known",
         action="store_true",
-        help="only check the two forks that refuted the weaker families",
+        help="only check the three forks that refuted the weaker families",
     )
     args = ap.parse_args()
     if args.known:

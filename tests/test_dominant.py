@@ -669,10 +669,27 @@ def _glued_fork():
     return list(zip(c, rests, strict=True)), Atom(0, -2, "R")
 
 
+def _tie_order_fork():
+    """The fork that refuted the three-option family (docs/theory.md):
+    its only dominant ideal runs branch 1 whole and one atom of branch 2,
+    which glues all three into its consumer; with ties ordered branch 2
+    first, no place of the order offers that count."""
+    from pebble_sched.solvers.profiles import Atom, canonical
+
+    c = [Atom(2, 1, "c0"), Atom(2, 1, "c1"), Atom(5, 4, "c2")]
+    rests = [
+        [],
+        canonical([Atom(1, -1, "x1"), Atom(1, -1, "y1"), Atom(3, -1, "z1")]),
+        canonical([Atom(1, -1, "x2"), Atom(3, -1, "y2"), Atom(3, -1, "z2")]),
+    ]
+    return list(zip(c, rests, strict=True)), Atom(0, -2, "R")
+
+
 @settings(deadline=None, max_examples=max(1000, _PROFILE_EXAMPLES))
 @given(flat_forks())
 @example(_tied_fork())
 @example(_glued_fork())
+@example(_tie_order_fork())
 def test_lemma5_on_forks_of_atoms(fork):
     """Tests Lemma 5 (proven for flat forks) directly: the threshold family
     holds a candidate that dominates every pre-release ideal of a random
@@ -717,6 +734,35 @@ def test_lemma5_on_forks_of_atoms(fork):
         ]
     assert min(max(f) for f in kept) == least
     assert any(all(dominates(f, w) for w in everything) for f in kept)
+
+
+def test_a_fork_whose_only_dominant_ideal_stops_inside_glued_atoms():
+    """Tests the refutation of the three-option family (docs/theory.md) on
+    its fork: branch 2 glues all three of its rest atoms into its
+    consumer, and the only dominant pre-release ideal runs branch 1 whole
+    and exactly one atom of branch 2, neither none nor two (one short of
+    the glued atoms: what the three options offer where the order of ties
+    counts all three of branch 2's atoms, before branch 1's last)."""
+    import itertools
+
+    from pebble_sched.solvers.dominant import _Branch, _coarse_word, _Solver
+    from pebble_sched.solvers.profiles import canonical, merge
+
+    branches, release = _tie_order_fork()
+    solver = _Solver(Graph([], []))
+    trees = [_Branch([c], rest) for c, rest in branches]
+    assert [t.glued for t in trees] == [0, 2, 3]
+    words = {}
+    for ks in itertools.product(*[range(len(t.rest) + 1) for t in trees]):
+        parts = [solver.prefix(t, k) for t, k in zip(trees, ks, strict=True)]
+        pre, post = merge([p for p, _ in parts]), merge([q for _, q in parts])
+        words[ks] = _coarse_word(canonical([*pre, release, *post]))
+    dominant = [
+        ks
+        for ks, w in words.items()
+        if all(dominates(w, v) for v in words.values())
+    ]
+    assert dominant == [(0, 3, 1)]
 
 
 @settings(deadline=None, max_examples=max(300, _PROFILE_EXAMPLES))
