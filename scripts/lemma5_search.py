@@ -45,6 +45,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import math
+import random
 import time
 from bisect import bisect_left, bisect_right
 from concurrent.futures import ProcessPoolExecutor
@@ -393,6 +394,14 @@ def main() -> None:
     )
     ap.add_argument("--nested-length", type=int, default=1)
     ap.add_argument(
+        "--random",
+        type=int,
+        default=0,
+        help="with --atoms: check this many forks drawn at random (rests of "
+        "0 to --length atoms, ties in random order) instead of all of them",
+    )
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
         "--known",
         action="store_true",
         help="only check the three forks that refuted the weaker families",
@@ -427,6 +436,23 @@ def main() -> None:
                 chains, args.branches - 1
             )
         ]
+    elif args.random:
+        if not args.atoms:
+            raise SystemExit("--random needs --atoms")
+        rng = random.Random(args.seed)
+
+        def drawn():
+            # a random multiset of rest atoms in key order, ties shuffled
+            atoms = [
+                rng.choice(rest) for _ in range(rng.randint(0, args.length))
+            ]
+            rng.shuffle(atoms)
+            return rng.choice(heads), tuple(sorted(atoms, key=lambda x: x.key))
+
+        forks = [
+            tuple(drawn() for _ in range(args.branches))
+            for _ in range(args.random)
+        ]
     else:
         forks = list(
             itertools.combinations_with_replacement(chains, args.branches)
@@ -435,6 +461,7 @@ def main() -> None:
     total = len(forks) * len(releases)
     shape = (
         f"atoms {args.atoms}, rests of 0-{args.length} atoms"
+        + (f", {args.random} drawn (seed {args.seed})" if args.random else "")
         if args.atoms
         else f"chains of 1-{args.length} nodes, sizes {sizes}, workspaces {works}"
     )
