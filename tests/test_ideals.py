@@ -45,6 +45,32 @@ def test_capped_search_keeps_valid_bounds():
     assert any(s[1] == "capped" for s in stats["searches"])
 
 
+def test_free_moves_are_pruned_before_a_layer_is_built():
+    """Tests that a layer's cap counts its rows after rule 1: with 40 free
+    sources (size 0, not chained as twins) beside a chain, every state has a
+    free move, and a cap of 10 ideals per layer (30 rows) still proves the
+    optimum; counting the rows before rule 1 (up to 41 per state) capped
+    every budget."""
+    free = [f"s{i}" for i in range(40)]
+    chain = ["a", "b", "c", "d"]
+    g = Graph(
+        free + chain,
+        [("a", "b"), ("b", "c"), ("c", "d"), ("s0", "d")],
+        size=[0] * 40 + [3, 5, 2, 4],
+    )
+    # lower=0: no static bound, so the search must prove the optimum itself
+    order, peak, lb, stats = ideal_search(
+        g, lower=0, max_states=10, twins=False
+    )
+    assert peak == lb == order_peak(g, order)
+    assert all(s[1] != "capped" for s in stats["searches"])
+    # and without rule 1 the same cap is too small: the test can fail
+    _, _, _, plain = ideal_search(
+        g, lower=0, max_states=10, free_moves=False, twins=False
+    )
+    assert any(s[1] == "capped" for s in plain["searches"])
+
+
 def test_twins_detected():
     """Tests that interchangeable nodes are chained (rule 2)."""
     g = pumpkin(5, 1, 1, seed=0).replace(size=[3] * 7)

@@ -1491,11 +1491,17 @@ def _portfolio(
 
     def record(name, order, bound):
         nonlocal best, ub, winner, lb
-        lb = max(lb, bound)
+        if bound > lb:
+            lb = bound
+            if callbacks is not None:
+                callbacks.on_bound(lb)
         if order is not None:
             peak = evaluate_indices(graph, order, check=False).peak
             if peak < ub:
                 best, ub, winner = order, peak, name
+                # CP-SAT runs in a child and reports only when it returns
+                if callbacks is not None:
+                    callbacks.on_improvement(best, ub)
         stats["portfolio"].append((name, ub, lb))
 
     if sp_order_found is not None:

@@ -88,8 +88,15 @@ __all__ = ["IdealResult", "ideal_search", "search_budget"]
 #: Whether :func:`ideal_search` applies rule 3 (chain atoms) by default.
 CHAIN_ATOMS = True
 
-#: Default cap on the number of ideals held in memory at once.
+#: Default cap on the ideals of one layer (and on the rows a layer may
+#: generate, ``12 * max_states / (words + 3)``): the memory that matters,
+#: each row carrying its bitset.
 DEFAULT_MAX_STATES = 6_000_000
+
+#: A search keeps every layer's parent pointers and nodes (12 bytes per
+#: ideal) to rebuild its order; it may hold this many times ``max_states``
+#: ideals in all (48 million by default, about 576 MB).
+HELD_FACTOR = 8
 
 
 @dataclass
@@ -316,6 +323,62 @@ def _all_set(S: list[np.ndarray], words: list[tuple[int, int]]) -> np.ndarray:
     return ok
 
 
+def _free_nodes(
+    lat: _Lattice,
+    S: list[np.ndarray],
+    val: np.ndarray,
+    res: np.ndarray,
+    must: np.ndarray | None,
+    deadline: Deadline,
+) -> np.ndarray:
+    """Per state of a layer, the first node it may run as a free move
+    (rule 1), or -1.
+
+    A free move costs no more than the state's value and leaves no more
+    resident (``res + alloc(v) <= val``, ``res(S + v) <= res(S)``); with
+    chain atoms (``must`` given) only from states with no group open and
+    for nodes outside groups. Only the words a test needs are read, so no
+    successor bitset is built.
+    """
+    n = lat.n
+    zero = np.uint64(0)
+    first = np.full(len(val), -1, dtype=np.int64)
+    open_ = np.ones(len(val), dtype=bool) if must is None else must < 0
+    for v in range(n):
+        if must is not None and lat.grouped[v]:
+            continue
+        deadline.check()
+        w = v // 64
+        bit = np.uint64(1 << (v % 64))
+        ok = open_ & ((S[w] & bit) == zero)
+        for pw, pb in lat.pred_words[v]:
+            b = np.uint64(pb)
+            ok &= (S[pw] & b) == b
+        idx = np.flatnonzero(ok)
+        if len(idx) == 0:
+            continue
+        ri = res[idx]
+        fits = ri + lat.alloc[v] <= val[idx]
+        if not fits.any():
+            continue
+        idx, ri = idx[fits], ri[fits]
+        newres = ri + lat.last[v]
+        for words, sz in lat.frees[v]:
+            hit = None
+            for pw, pb in words:
+                b = np.uint64(pb)
+                col = S[pw][idx]
+                if pw == w:
+                    col = col | bit
+                h = (col & b) == b
+                hit = h if hit is None else hit & h
+            newres -= sz * hit
+        idx = idx[newres <= ri]
+        first[idx] = v
+        open_[idx] = False
+    return first
+
+
 def _dedupe(cols: list[np.ndarray], cost: np.ndarray) -> np.ndarray:
     """Indices keeping one row per distinct bitset: a cheapest one.
 
@@ -396,6 +459,10 @@ def search_budget(
 ) -> IdealResult:
     """Layered bottleneck DP keeping transitions of cost <= ``budget``.
 
+    ``"capped"`` when a layer would generate more than ``12 * max_states /
+    (words + 3)`` rows or keep more than ``max_states`` ideals, or when the
+    layers kept so far hold more than ``HELD_FACTOR * max_states``.
+
     Ideals are stored column-wise: ``S[w]`` is the array of the w-th 64-bit
     word of every ideal in the layer (contiguous, so the vectorised tests
     run at full speed). ``rate`` (shared across the budgets of one search)
@@ -422,7 +489,15 @@ def search_budget(
     zero = np.uint64(0)
     for _layer in range(n):
         deadline.check()
-        c_parent, c_node, c_S, c_val, c_res, c_free = [], [], [], [], [], []
+        # rule 1 first: a state with a free move gets that successor only,
+        # so its other successors are never built (the memory of a layer is
+        # what is left after this pruning, often a third of the rows)
+        free_node = (
+            _free_nodes(lat, S, val, res, must if grouping else None, deadline)
+            if free_moves
+            else None
+        )
+        c_parent, c_node, c_S, c_val, c_res = [], [], [], [], []
         generated = 0
         for v in range(n):
             deadline.check()
@@ -437,6 +512,8 @@ def search_budget(
                 ok &= (S[pw] & b) == b
             if grouping:
                 ok &= (must < 0) | (must == v)
+            if free_node is not None:
+                ok &= (free_node < 0) | (free_node == v)
             idx = np.flatnonzero(ok)
             if len(idx) == 0:
                 continue
@@ -445,7 +522,7 @@ def search_budget(
             cost = np.maximum(vi, ri + lat.alloc[v])
             keep = cost <= budget
             if not keep.all():
-                idx, cost, vi, ri = idx[keep], cost[keep], vi[keep], ri[keep]
+                idx, cost, ri = idx[keep], cost[keep], ri[keep]
                 if len(idx) == 0:
                     continue
             newS = [col[idx] for col in S]
@@ -459,16 +536,6 @@ def search_budget(
             c_S.append(newS)
             c_val.append(cost)
             c_res.append(newres)
-            if free_moves:
-                if grouping:
-                    if lat.grouped[v]:
-                        c_free.append(np.zeros(len(idx), dtype=bool))
-                    else:
-                        c_free.append(
-                            (cost <= vi) & (newres <= ri) & (must[idx] < 0)
-                        )
-                else:
-                    c_free.append((cost <= vi) & (newres <= ri))
         if not c_parent:
             return IdealResult("infeasible", states=total)
         # stop now rather than overrun: the merge below cannot be interrupted
@@ -480,19 +547,6 @@ def search_budget(
         newS = [np.concatenate([c[w] for c in c_S]) for w in range(W)]
         cost = np.concatenate(c_val)
         newres = np.concatenate(c_res)
-        if free_moves:
-            free = np.concatenate(c_free)
-            if free.any():
-                fr = np.flatnonzero(free)
-                _, first = np.unique(parent[fr], return_index=True)
-                chosen = fr[first]
-                has_free = np.zeros(len(val), dtype=bool)
-                has_free[parent[chosen]] = True
-                keep = ~has_free[parent]
-                keep[chosen] = True
-                parent, node = parent[keep], node[keep]
-                newS = [col[keep] for col in newS]
-                cost, newres = cost[keep], newres[keep]
         sel = _dedupe(newS, cost)
         S = [col[sel] for col in newS]
         val, res = cost[sel], newres[sel]
@@ -503,7 +557,7 @@ def search_budget(
         rate.record(generated, time.perf_counter() - merge_start)
         total += len(sel)
         held += len(sel)
-        if held > max_states:
+        if len(sel) > max_states or held > HELD_FACTOR * max_states:
             return IdealResult("capped", states=total)
     # the last layer holds only V
     seq = []
@@ -542,7 +596,9 @@ def ideal_search(
     lower
         A proven lower bound; default :func:`pebble_sched.bounds.lower_bound`.
     max_states
-        Cap on ideals held by one budgeted search.
+        Cap on the ideals of one layer of a budgeted search (see
+        :func:`search_budget`; all layers together may hold
+        ``HELD_FACTOR`` times as many).
 
     Returns
     -------
