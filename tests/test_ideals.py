@@ -6,6 +6,7 @@ from hypothesis import strategies as st
 from pebble_sched import Graph
 from pebble_sched.generators import layered, pumpkin, training_like
 from pebble_sched.runtime import Deadline
+from pebble_sched.solvers import ideals
 from pebble_sched.solvers.brute_force import brute_force
 from pebble_sched.solvers.ideals import (
     _Lattice,
@@ -17,10 +18,18 @@ from pebble_sched.solvers.ideals import (
 from .helpers import graphs, order_peak
 
 
-@given(graphs(max_nodes=10), st.booleans(), st.booleans())
-def test_matches_brute_force(g, free_moves, twins):
-    """Tests the exact optimum, with and without each pruning rule."""
-    order, peak, lb, _ = ideal_search(g, free_moves=free_moves, twins=twins)
+@given(graphs(max_nodes=10), st.booleans(), st.booleans(), st.booleans())
+def test_matches_brute_force(g, free_moves, twins, early):
+    """Tests the exact optimum, with and without each pruning rule, free
+    moves found before a layer is built (as on large layers) or after."""
+    saved = ideals.FREE_PASS_MIN
+    ideals.FREE_PASS_MIN = 0 if early else 10**9
+    try:
+        order, peak, lb, _ = ideal_search(
+            g, free_moves=free_moves, twins=twins
+        )
+    finally:
+        ideals.FREE_PASS_MIN = saved
     opt = brute_force(g)[1]
     assert peak == lb == opt
     assert order_peak(g, order) == peak
@@ -45,7 +54,7 @@ def test_capped_search_keeps_valid_bounds():
     assert any(s[1] == "capped" for s in stats["searches"])
 
 
-def test_free_moves_are_pruned_before_a_layer_is_built():
+def test_free_moves_are_pruned_before_a_layer_is_built(monkeypatch):
     """Tests that a layer's cap counts its rows after rule 1: with 40 free
     sources (size 0, not chained as twins) beside a chain, every state has a
     free move, and a cap of 10 ideals per layer (30 rows) still proves the
@@ -58,6 +67,8 @@ def test_free_moves_are_pruned_before_a_layer_is_built():
         [("a", "b"), ("b", "c"), ("c", "d"), ("s0", "d")],
         size=[0] * 40 + [3, 5, 2, 4],
     )
+    # as on a layer of FREE_PASS_MIN ideals or more
+    monkeypatch.setattr(ideals, "FREE_PASS_MIN", 0)
     # lower=0: no static bound, so the search must prove the optimum itself
     order, peak, lb, stats = ideal_search(
         g, lower=0, max_states=10, twins=False

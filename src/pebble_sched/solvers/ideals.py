@@ -93,6 +93,10 @@ CHAIN_ATOMS = True
 #: each row carrying its bitset.
 DEFAULT_MAX_STATES = 6_000_000
 
+#: Layers of at least this many ideals look for free moves (rule 1) before
+#: they build their successors; smaller ones build them all and prune after.
+FREE_PASS_MIN = 20_000
+
 #: A search keeps every layer's parent pointers and nodes (12 bytes per
 #: ideal) to rebuild its order; it may hold this many times ``max_states``
 #: ideals in all (48 million by default, about 576 MB).
@@ -489,15 +493,18 @@ def search_budget(
     zero = np.uint64(0)
     for _layer in range(n):
         deadline.check()
-        # rule 1 first: a state with a free move gets that successor only,
-        # so its other successors are never built (the memory of a layer is
-        # what is left after this pruning, often a third of the rows)
+        # rule 1 first on large layers: a state with a free move gets that
+        # successor only, so its other successors are never built (what a
+        # layer holds is then what is left after rule 1, on randwire-forward
+        # a third of the rows); small layers prune after they are built,
+        # which saves the second pass over the nodes
+        early = free_moves and len(val) >= FREE_PASS_MIN
         free_node = (
             _free_nodes(lat, S, val, res, must if grouping else None, deadline)
-            if free_moves
+            if early
             else None
         )
-        c_parent, c_node, c_S, c_val, c_res = [], [], [], [], []
+        c_parent, c_node, c_S, c_val, c_res, c_free = [], [], [], [], [], []
         generated = 0
         for v in range(n):
             deadline.check()
@@ -522,7 +529,7 @@ def search_budget(
             cost = np.maximum(vi, ri + lat.alloc[v])
             keep = cost <= budget
             if not keep.all():
-                idx, cost, ri = idx[keep], cost[keep], ri[keep]
+                idx, cost, vi, ri = idx[keep], cost[keep], vi[keep], ri[keep]
                 if len(idx) == 0:
                     continue
             newS = [col[idx] for col in S]
@@ -536,6 +543,16 @@ def search_budget(
             c_S.append(newS)
             c_val.append(cost)
             c_res.append(newres)
+            if free_moves and not early:
+                if grouping:
+                    if lat.grouped[v]:
+                        c_free.append(np.zeros(len(idx), dtype=bool))
+                    else:
+                        c_free.append(
+                            (cost <= vi) & (newres <= ri) & (must[idx] < 0)
+                        )
+                else:
+                    c_free.append((cost <= vi) & (newres <= ri))
         if not c_parent:
             return IdealResult("infeasible", states=total)
         # stop now rather than overrun: the merge below cannot be interrupted
@@ -547,6 +564,19 @@ def search_budget(
         newS = [np.concatenate([c[w] for c in c_S]) for w in range(W)]
         cost = np.concatenate(c_val)
         newres = np.concatenate(c_res)
+        if c_free:
+            free = np.concatenate(c_free)
+            if free.any():
+                fr = np.flatnonzero(free)
+                _, first = np.unique(parent[fr], return_index=True)
+                chosen = fr[first]
+                has_free = np.zeros(len(val), dtype=bool)
+                has_free[parent[chosen]] = True
+                keep = ~has_free[parent]
+                keep[chosen] = True
+                parent, node = parent[keep], node[keep]
+                newS = [col[keep] for col in newS]
+                cost, newres = cost[keep], newres[keep]
         sel = _dedupe(newS, cost)
         S = [col[sel] for col in newS]
         val, res = cost[sel], newres[sel]
