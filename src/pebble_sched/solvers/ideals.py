@@ -317,13 +317,33 @@ def _twin_pairs(graph: Graph) -> list[tuple[int, int]]:
     return pairs
 
 
-def _all_set(S: list[np.ndarray], words: list[tuple[int, int]]) -> np.ndarray:
-    """Rows of the column-stored bitsets ``S`` that contain every bit of ``words``."""
+def _all_set(
+    S: list[np.ndarray],
+    words: list[tuple[int, int]],
+    rows: np.ndarray | None = None,
+    plus: int = -1,
+) -> np.ndarray:
+    """Rows of the column-stored bitsets ``S`` that contain every bit of
+    ``words``: all rows, or those of ``rows`` with node ``plus`` added (a
+    successor's test without building its bitset)."""
     ok = None
     for w, bits in words:
         b = np.uint64(bits)
-        hit = (S[w] & b) == b
+        col = S[w] if rows is None else S[w][rows]
+        if plus >= 0 and w == plus // 64:
+            col = col | np.uint64(1 << (plus % 64))
+        hit = (col & b) == b
         ok = hit if ok is None else ok & hit
+    return ok
+
+
+def _ready(lat: _Lattice, S: list[np.ndarray], v: int) -> np.ndarray:
+    """Rows of the layer ``S`` from which node v can run: v not yet in the
+    ideal, every predecessor of v in it."""
+    ok = (S[v // 64] & np.uint64(1 << (v % 64))) == np.uint64(0)
+    for pw, pb in lat.pred_words[v]:
+        b = np.uint64(pb)
+        ok &= (S[pw] & b) == b
     return ok
 
 
@@ -344,21 +364,13 @@ def _free_nodes(
     for nodes outside groups. Only the words a test needs are read, so no
     successor bitset is built.
     """
-    n = lat.n
-    zero = np.uint64(0)
     first = np.full(len(val), -1, dtype=np.int64)
     open_ = np.ones(len(val), dtype=bool) if must is None else must < 0
-    for v in range(n):
+    for v in range(lat.n):
         if must is not None and lat.grouped[v]:
             continue
         deadline.check()
-        w = v // 64
-        bit = np.uint64(1 << (v % 64))
-        ok = open_ & ((S[w] & bit) == zero)
-        for pw, pb in lat.pred_words[v]:
-            b = np.uint64(pb)
-            ok &= (S[pw] & b) == b
-        idx = np.flatnonzero(ok)
+        idx = np.flatnonzero(open_ & _ready(lat, S, v))
         if len(idx) == 0:
             continue
         ri = res[idx]
@@ -368,15 +380,7 @@ def _free_nodes(
         idx, ri = idx[fits], ri[fits]
         newres = ri + lat.last[v]
         for words, sz in lat.frees[v]:
-            hit = None
-            for pw, pb in words:
-                b = np.uint64(pb)
-                col = S[pw][idx]
-                if pw == w:
-                    col = col | bit
-                h = (col & b) == b
-                hit = h if hit is None else hit & h
-            newres -= sz * hit
+            newres -= sz * _all_set(S, words, idx, v)
         idx = idx[newres <= ri]
         first[idx] = v
         open_[idx] = False
@@ -490,7 +494,6 @@ def search_budget(
     total = 1
     held = 1
     bits = [np.uint64(1 << (v % 64)) for v in range(n)]
-    zero = np.uint64(0)
     for _layer in range(n):
         deadline.check()
         # rule 1 first on large layers: a state with a free move gets that
@@ -513,10 +516,7 @@ def search_budget(
             if generated and rate.estimate(generated) > deadline.remaining():
                 raise TimeUp  # this layer's merge could not finish in time
             w = v // 64
-            ok = (S[w] & bits[v]) == zero
-            for pw, pb in lat.pred_words[v]:
-                b = np.uint64(pb)
-                ok &= (S[pw] & b) == b
+            ok = _ready(lat, S, v)
             if grouping:
                 ok &= (must < 0) | (must == v)
             if free_node is not None:
