@@ -857,3 +857,32 @@ def test_blocks_start_from_the_order_found_before_the_split(limit):
     )
     mine = evaluate_indices(g, order).peak  # (checks the order)
     assert mine <= evaluate_indices(g, hint).peak
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_pivot_blocks_report_progress_of_the_whole_graph(seed):
+    """Tests that while auto solves pivot blocks, the phases name the
+    block and every improvement is an order of the whole graph whose peak
+    is the one reported (a block's own order or peak would be wrong
+    there), each lower than the last."""
+    from pebble_sched.generators import near_series_parallel
+    from pebble_sched.memory import evaluate_indices
+    from pebble_sched.runtime import Callbacks
+
+    g = near_series_parallel(120, 4, seed=seed, max_out_degree=None)
+    seen, phases = [], []
+    s = solve(
+        g,
+        time_limit=20,
+        callbacks=Callbacks(
+            on_improvement=lambda o, p: seen.append((np.array(o), p)),
+            on_phase=phases.append,
+        ),
+    )
+    assert s.method == "pivots"
+    assert any(p.startswith("block ") for p in phases)
+    assert seen and [p for _, p in seen] == sorted({p for _, p in seen})[::-1]
+    for order, peak in seen:
+        assert len(order) == g.n
+        assert evaluate_indices(g, order).peak == peak
+    assert s.peak == seen[-1][1]

@@ -1094,15 +1094,61 @@ AUTO_WIDE_LS_PARAMS = HeuristicParams(
 )
 
 
+class _BlockProgress(Callbacks):
+    """The progress of one pivot block told as the whole graph's.
+
+    A block's bound is a bound of the whole; the whole order is the blocks'
+    best orders joined, whose peak is the largest of theirs (exact, see
+    :mod:`pebble_sched.solvers.pivots`), so a block's improvement is told
+    with the joined order when it lowers that largest peak. The phase
+    names the block being solved.
+    """
+
+    def __init__(self, outer: Callbacks, blocks, orders, peaks) -> None:
+        self.outer = outer
+        self.blocks = blocks
+        self.orders = orders  # (shared with the caller: the best per block)
+        self.peaks = peaks
+        self.k = 0
+        self.label = ""
+        self.told = max(peaks)
+
+    def start(self, k: int, label: str) -> None:
+        self.k, self.label = k, label
+
+    def on_improvement(self, order: Any, peak: int) -> None:
+        if peak >= self.peaks[self.k]:
+            return
+        self.orders[self.k], self.peaks[self.k] = order, int(peak)
+        whole = max(self.peaks)
+        if whole < self.told:
+            self.told = whole
+            self.outer.on_improvement(
+                join_orders(self.blocks, self.orders), whole
+            )
+
+    def on_bound(self, lower_bound: int) -> None:
+        self.outer.on_bound(lower_bound)
+
+    def on_phase(self, phase: str) -> None:
+        self.outer.on_phase(f"{self.label}: {phase}")
+
+    def on_progress(self, done: float) -> None:
+        self.outer.on_progress(done)
+
+
 def _solve_blocks(blocks, deadline, rng, callbacks, num_workers, hint=None):
     """Solve each block (pivot split) with the portfolio; join the orders.
 
-    Each block gets the remaining time in proportion to its share of the
-    remaining nodes; the lower bound is the largest block bound (exact, see
-    :mod:`pebble_sched.solvers.pivots`). ``hint``: ``(order, winner)``, an
-    order of the whole graph found before the split, whose restriction to
-    each block is one of that block's candidates (and so a start of its
-    local search).
+    The blocks are solved smallest first, each with the remaining time in
+    proportion to its share of the remaining nodes, so the largest (the
+    usual hard one) gets whatever the others left; the lower bound is the
+    largest block bound (exact, see :mod:`pebble_sched.solvers.pivots`).
+    ``hint``: ``(order, winner)``, an order of the whole graph found
+    before the split, whose restriction to each block is one of that
+    block's candidates (and so a start of its local search) and its order
+    if the time runs out before the block's turn. Progress is told as the
+    whole graph's (:class:`_BlockProgress`).
     """
     pos = None
     if hint is not None:
@@ -1110,40 +1156,60 @@ def _solve_blocks(blocks, deadline, rng, callbacks, num_workers, hint=None):
         pos[hint[0]] = np.arange(len(hint[0]))
     timed = math.isfinite(deadline.limit)
     k_all = len(blocks)
-    orders: list[Any] = [None] * k_all
+    # each block's best order so far: the hint's restriction, or the input
+    orders: list[Any] = [
+        input_order(b.graph)
+        if pos is None
+        else np.argsort(pos[b.nodes], kind="stable")
+        for b in blocks
+    ]
+    peaks = [
+        evaluate_indices(b.graph, o, check=False).peak
+        for b, o in zip(blocks, orders, strict=True)
+    ]
     lbs = [_bound(b.graph, deadline) for b in blocks]
-    winners = ["input"] * k_all
+    winners = ["input" if pos is None else hint[1]] * k_all
     # the whole peak is at least every block's bound: a block whose peak is
     # already below the largest bound cannot matter, so it stops there
     goal = max(lbs)
+    if callbacks is not None:
+        callbacks.on_bound(goal)
+        if pos is not None:  # (the best order found before the split)
+            callbacks.on_improvement(join_orders(blocks, orders), max(peaks))
+    progress = (
+        None
+        if callbacks is None
+        else _BlockProgress(callbacks, blocks, orders, peaks)
+    )
     interrupted = None
     left = sum(b.graph.n for b in blocks)
-    for k in sorted(range(k_all), key=lambda k: -lbs[k]):
+    turn = sorted(range(k_all), key=lambda k: (blocks[k].graph.n, -lbs[k]))
+    for i, k in enumerate(turn):
         blk = blocks[k]
         n_k = blk.graph.n
         d = deadline.sub(n_k / max(left, 1)) if timed else Deadline()
         left -= n_k
-        if interrupted:
-            orders[k] = input_order(blk.graph)
-            continue
+        if interrupted or (timed and deadline.expired()):
+            break
+        if progress is not None:
+            progress.start(k, f"block {i + 1}/{k_all} ({n_k} nodes)")
         o, lb, st, name = _portfolio(
             blk.graph,
             d,
             rng,
-            None,
+            progress,
             num_workers=num_workers,
             split=False,
             goal=goal,
-            hint=None
-            if pos is None
-            else (np.argsort(pos[blk.nodes], kind="stable"), hint[1]),
+            hint=None if pos is None else (orders[k], hint[1]),
         )
         if st.get("interrupted") == "ctrl-c":
             interrupted = "ctrl-c"
-        orders[k] = o
+        peak = evaluate_indices(blk.graph, o, check=False).peak
+        if peak <= peaks[k]:
+            orders[k], peaks[k], winners[k] = o, peak, name
         lbs[k] = max(lbs[k], lb)
         goal = max(goal, lbs[k])
-        winners[k] = name
     order = join_orders(blocks, orders)
     stats: dict[str, Any] = {
         "blocks": len(blocks),
