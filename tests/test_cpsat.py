@@ -63,3 +63,29 @@ def test_a_hint_that_breaks_the_presolve_is_dropped():
     assert stats.get("hint_dropped", "absl::btree_map::at").endswith(
         "absl::btree_map::at"
     )
+
+
+@settings(max_examples=15, deadline=None)
+@given(graphs(max_nodes=8))
+def test_progress_is_reported_while_it_searches(g):
+    """Tests that a solve with callbacks hears of CP-SAT's orders and
+    bounds from its child process as they come: every order is a valid
+    order reported with its own peak, the last one is the answer, and no
+    bound exceeds the optimum."""
+    from pebble_sched.runtime import Callbacks
+
+    opt = brute_force(g)[1]
+    orders, bounds = [], []
+    cb = Callbacks(
+        on_improvement=lambda o, p: orders.append((np.array(o), p)),
+        on_bound=bounds.append,
+    )
+    _order, peak, lb, _ = CpSatModel(g).solve(
+        Deadline(20), num_workers=1, callbacks=cb
+    )
+    assert peak == lb == opt
+    assert orders and orders[-1][1] == opt
+    for o, p in orders:
+        assert sorted(o.tolist()) == list(range(g.n))
+        assert order_peak(g, o) == p
+    assert all(b <= opt for b in bounds)

@@ -1788,3 +1788,24 @@ def test_ctrl_c_during_a_try_keeps_the_first_answer(monkeypatch):
     assert tries and s.stats["interrupted"] == "ctrl-c"
     assert s.status == "feasible"
     assert s.peak == evaluate_indices(g, g.to_indices(s.order)).peak
+
+
+def test_a_child_sends_messages_while_it_runs():
+    """Tests run_in_child's messages: each object the child sends reaches
+    on_message in order (a large one in several reads), before the value."""
+    from pebble_sched.runtime import run_in_child
+
+    big = list(range(300_000))
+
+    def work(send):
+        send(("a", 1))
+        send(("big", big))
+        send(("c", 3))
+        return 42
+
+    seen = []
+    value, interrupted = run_in_child(
+        work, hard_limit=30, on_message=seen.append
+    )
+    assert value == 42 and not interrupted
+    assert seen == [("a", 1), ("big", big), ("c", 3)]

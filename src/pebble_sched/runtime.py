@@ -288,7 +288,10 @@ def run_cancellable(
 
 
 def run_in_child(
-    fn: Callable[[], T], hard_limit: float, grace: float = 1.0
+    fn: Callable[..., T],
+    hard_limit: float,
+    grace: float = 1.0,
+    on_message: Callable[[Any], None] | None = None,
 ) -> tuple[T | None, bool]:
     """Run ``fn`` in a forked child process that can be killed at a deadline.
 
@@ -300,6 +303,10 @@ def run_in_child(
     Ctrl-C (or SIGTERM, which the CLI turns into the same) the child gets
     SIGINT, which makes CP-SAT return its best so far, and ``grace`` more
     seconds to send it.
+
+    With ``on_message``, the child runs ``fn(send)``: each object it passes
+    to ``send`` (its progress) is given to ``on_message`` here, in this
+    process, as it comes.
 
     Where ``os.fork`` does not exist, ``fn`` runs in a thread instead, with
     no hard limit.
@@ -315,8 +322,10 @@ def run_in_child(
     (45, False)
     """
     if not hasattr(os, "fork"):  # pragma: no cover - not on Linux
+        if on_message is not None:
+            return run_cancellable(lambda: fn(on_message), lambda: None)
         return run_cancellable(fn, lambda: None)
-    child = start_in_child(fn)
+    child = start_in_child(fn, messages=on_message is not None)
     interrupted = False
     end = time.monotonic() + hard_limit
     try:
@@ -325,10 +334,14 @@ def run_in_child(
                 wait = end - time.monotonic()
                 if wait <= 0:
                     break
-                ready, _, _ = select.select(
-                    [child.fd], [], [], min(wait, 0.05)
+                fds = [child.fd] + (
+                    [child.msg_fd] if child.msg_fd >= 0 else []
                 )
-                if ready:
+                ready, _, _ = select.select(fds, [], [], min(wait, 0.05))
+                if on_message is not None:
+                    for message in child.messages():
+                        on_message(message)
+                if child.fd in ready:
                     chunk = os.read(child.fd, 1 << 20)
                     if not chunk:
                         break  # the child closed its end: done
@@ -358,10 +371,34 @@ class ChildDied(RuntimeError):
 class Child:
     """A computation running in a forked process (:func:`start_in_child`)."""
 
-    def __init__(self, pid: int, fd: int) -> None:
+    def __init__(self, pid: int, fd: int, msg_fd: int = -1) -> None:
         self.pid, self.fd = pid, fd
         self.chunks: list[bytes] = []
         self.eof = False  # (the whole answer read)
+        self.msg_fd = msg_fd  # (-1: no messages)
+        self._pending = b""
+
+    def messages(self) -> list[Any]:
+        """The messages the child sent (``send``) since the last call,
+        without waiting."""
+        out: list[Any] = []
+        while self.msg_fd >= 0:
+            ready, _, _ = select.select([self.msg_fd], [], [], 0)
+            if not ready:
+                break
+            chunk = os.read(self.msg_fd, 1 << 20)
+            if not chunk:
+                os.close(self.msg_fd)
+                self.msg_fd = -1
+                break
+            self._pending += chunk
+        while len(self._pending) >= 4:
+            size = int.from_bytes(self._pending[:4], "little")
+            if len(self._pending) < 4 + size:
+                break
+            out.append(pickle.loads(self._pending[4 : 4 + size]))
+            self._pending = self._pending[4 + size :]
+        return out
 
     def result(self, check: Callable[[], None]) -> Any:
         """Wait for the answer, calling ``check`` about 20 times a second
@@ -409,6 +446,9 @@ class Child:
                 os.kill(self.pid, signal.SIGKILL)
             os.waitpid(self.pid, 0)
             os.close(self.fd)
+            if self.msg_fd >= 0:
+                os.close(self.msg_fd)
+                self.msg_fd = -1
             self.pid = 0
 
 
@@ -494,12 +534,18 @@ def sigint_restored() -> Iterator[None]:
 PIPE_SIZE = 1 << 20
 
 
-def start_in_child(fn: Callable[[], T]) -> Child:
+def start_in_child(fn: Callable[..., T], messages: bool = False) -> Child:
     """Start ``fn()`` in a forked process and return at once.
 
     The child ignores SIGINT (the parent decides: :meth:`Child.stop`) and
-    sends back ``fn()``'s value or exception, pickled. POSIX only.
+    sends back ``fn()``'s value or exception, pickled. With ``messages``,
+    the child runs ``fn(send)`` instead, where ``send(obj)`` passes a
+    picklable object to the parent while ``fn`` runs (read with
+    :meth:`Child.messages`). POSIX only.
     """
+    msg_read = msg_write = -1
+    if messages:
+        msg_read, msg_write = os.pipe()
     read_fd, write_fd = os.pipe()
     # a larger pipe where Linux allows it (1 MB by default): an answer that
     # fits is written whole while the parent is busy elsewhere, so that
@@ -520,7 +566,12 @@ def start_in_child(fn: Callable[[], T]) -> Child:
                     signal.signal(signal.SIGINT, signal.SIG_IGN)
                     signal.signal(signal.SIGTERM, signal.SIG_DFL)
                     signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-                    data = pickle.dumps(("ok", fn()))
+                    if messages:
+                        os.close(msg_read)
+                        value = fn(_sender(msg_write))
+                    else:
+                        value = fn()
+                    data = pickle.dumps(("ok", value))
                 except BaseException as exc:
                     data = pickle.dumps(("error", exc))
                     code = 1
@@ -530,12 +581,26 @@ def start_in_child(fn: Callable[[], T]) -> Child:
                 finally:
                     os._exit(code)
             os.close(write_fd)
-            child = Child(pid, read_fd)
+            if messages:
+                os.close(msg_write)
+            child = Child(pid, read_fd, msg_read)
     except BaseException:  # a Ctrl-C that came meanwhile: end the child
         if child is not None:
             child.stop()
         raise
     return child
+
+
+def _sender(fd: int) -> Callable[[Any], None]:
+    """The child's ``send``: each object as a 4-byte length and its pickle."""
+
+    def send(obj: Any) -> None:
+        data = pickle.dumps(obj)
+        view = memoryview(len(data).to_bytes(4, "little") + data)
+        while view:
+            view = view[os.write(fd, view) :]
+
+    return send
 
 
 @contextlib.contextmanager

@@ -1565,7 +1565,6 @@ def _portfolio(
             peak = evaluate_indices(graph, order, check=False).peak
             if peak < ub:
                 best, ub, winner = order, peak, name
-                # CP-SAT runs in a child and reports only when it returns
                 if callbacks is not None:
                     callbacks.on_improvement(best, ub)
         stats["portfolio"].append((name, ub, lb))
@@ -1656,7 +1655,7 @@ def _portfolio(
                     d = deadline.sub(0.5)
                 model = CpSatModel(exact_graph, lower=lb, upper=ub)
                 o, _, bound, st = model.solve(
-                    d, hint=best, num_workers=num_workers
+                    d, hint=best, num_workers=num_workers, callbacks=callbacks
                 )
                 stats["cpsat"] = st
                 record("cpsat", o, bound)

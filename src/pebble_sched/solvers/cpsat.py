@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..constants import INT64_SAFE
-from ..runtime import Deadline, run_in_child, sigint_restored
+from ..runtime import Callbacks, Deadline, run_in_child, sigint_restored
 from .ideals import _twin_pairs
 
 if TYPE_CHECKING:
@@ -57,9 +57,9 @@ POSITION_BOUNDS_MAX_NODES = 5000
 
 
 def solve_without_a_broken_hint(
-    model: Any, new_solver: Callable[[], Any]
+    model: Any, new_solver: Callable[[], Any], callback: Any = None
 ) -> tuple[Any, int, str | None]:
-    """``(solver, status, dropped)``: ``new_solver().solve(model)``, or,
+    """``(solver, status, dropped)``: ``new_solver().solve(model, callback)``, or,
     where OR-Tools fails inside its presolve while it maps the model's
     solution hint (version 9.15 raises IndexError "absl::btree_map::at"
     there, google/or-tools#5288; seen here on a 7-node graph), the same
@@ -73,13 +73,29 @@ def solve_without_a_broken_hint(
     with sigint_restored():
         solver = new_solver()
         try:
-            return solver, solver.solve(model), None
+            return solver, solver.solve(model, callback), None
         except (IndexError, RuntimeError) as e:
             if not model.proto.solution_hint.vars:
                 raise
             model.clear_hints()
             solver = new_solver()
-            return solver, solver.solve(model), f"{type(e).__name__}: {e}"
+            return (
+                solver,
+                solver.solve(model, callback),
+                f"{type(e).__name__}: {e}",
+            )
+
+
+def _watcher(pos: list[Any], send: Callable[[Any], None]) -> Any:
+    """A solution callback that sends each order CP-SAT finds (its
+    positions) to the parent process."""
+    from ortools.sat.python import cp_model
+
+    class Watch(cp_model.CpSolverSolutionCallback):
+        def on_solution_callback(self) -> None:
+            send(("order", [self.value(p) for p in pos]))
+
+    return Watch()
 
 
 def _reach_counts(graph: Graph) -> tuple[list[int], list[int]]:
@@ -211,6 +227,28 @@ class CpSatModel:
         model.minimize(peak)
         self.variables = {"pos": pos, "peak": peak, "intervals": intervals}
 
+    def _listener(self, callbacks: Callbacks) -> Callable[[Any], None]:
+        """What the parent does with the child's messages: an order is
+        evaluated and reported with its peak, a bound reported in bytes."""
+        from ..memory import evaluate_indices
+
+        top = int(self.variables["peak"].proto.domain[-1])
+
+        def heard(message: tuple[str, Any]) -> None:
+            kind, value = message
+            if kind == "order":
+                order = np.argsort(
+                    np.array(value, dtype=np.int64), kind="stable"
+                )
+                peak = evaluate_indices(self.graph, order, check=False).peak
+                callbacks.on_improvement(order.astype(np.int64), peak)
+            elif kind == "bound" and math.isfinite(value):
+                # (within the peak's domain: its upper end is achievable)
+                bound = min(math.ceil(value - 1e-6), top)
+                callbacks.on_bound(bound * self.scale)
+
+        return heard
+
     def solve(
         self,
         deadline: Deadline | None = None,
@@ -218,6 +256,7 @@ class CpSatModel:
         hint: np.ndarray | None = None,
         num_workers: int | None = None,
         parameters: Mapping[str, Any] | None = None,
+        callbacks: Callbacks | None = None,
     ) -> tuple[np.ndarray | None, int | None, int, dict[str, Any]]:
         """Solve within the deadline.
 
@@ -227,6 +266,9 @@ class CpSatModel:
         any earlier hint. ``parameters`` sets further ``SatParameters``
         fields by name (for experiments; the time limit, the worker count
         and the status logic stay ours); an unknown name is a ValueError.
+        ``callbacks`` hears of CP-SAT's orders (at most every
+        ``PROGRESS_EVERY_S`` seconds, each with its peak evaluated here)
+        and bounds while it searches.
         """
         from ortools.sat.python import cp_model
 
@@ -264,9 +306,18 @@ class CpSatModel:
             solver.parameters.catch_sigint_signal = True
             return solver
 
-        def run() -> tuple:
+        def run(send: Callable[[Any], None] | None = None) -> tuple:
+            make = new_solver
+            if send is not None:
+
+                def make() -> Any:
+                    solver = new_solver()
+                    solver.best_bound_callback = lambda b: send(("bound", b))
+                    return solver
+
+            watch = None if send is None else _watcher(pos, send)
             solver, status, dropped = solve_without_a_broken_hint(
-                model, new_solver
+                model, make, watch
             )
             found = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
             return (
@@ -281,7 +332,8 @@ class CpSatModel:
             )
 
         hard = remaining + 0.1 if math.isfinite(remaining) else math.inf
-        answer, interrupted = run_in_child(run, hard)
+        heard = None if callbacks is None else self._listener(callbacks)
+        answer, interrupted = run_in_child(run, hard, on_message=heard)
         if answer is None:  # killed at the deadline: nothing learnt
             stats = {"cpsat_status": "KILLED", "wall_time": hard}
             if interrupted:
