@@ -518,13 +518,16 @@ def table_near(
     def switch(on: bool) -> None:
         """``regions``: the SP regions and chain atoms on or off (the
         near-SP orders on); ``near-sp``: the near-SP orders on or off
-        (the regions on); ``cpsat``: nothing (the "with" runs are CP-SAT
-        alone on the graph as it is)."""
+        (the regions on); ``beam``: the beam starts on or off;
+        ``cpsat``: nothing (the "with" runs are CP-SAT alone on the graph
+        as it is)."""
         if toggle == "regions":
             solve_module.AUTO_REGIONS_MAX_NODES = default if on else 0
             ideals_module.CHAIN_ATOMS = on
         elif toggle == "near-sp":
             solve_module.NEAR_SP = on
+        elif toggle == "beam":
+            solve_module.AUTO_BEAM = on
 
     for k in ks:
         for seed in range(seeds):
@@ -542,6 +545,7 @@ def table_near(
             solve_module.AUTO_REGIONS_MAX_NODES = default
             ideals_module.CHAIN_ATOMS = True
             solve_module.NEAR_SP = True
+            solve_module.AUTO_BEAM = True
             a, b = cells["without"], cells["with"]
             rows.append(
                 f"| {k} | {seed} | {len(r.regions)} ({r.fixed}) | "
@@ -621,7 +625,7 @@ def main() -> None:
     ap.add_argument("--near-seeds", type=int, default=3)
     ap.add_argument(
         "--near-toggle",
-        choices=["regions", "near-sp", "cpsat"],
+        choices=["regions", "near-sp", "cpsat", "beam"],
         default="regions",
         help="what the near table switches off in its 'without' runs: the "
         "SP regions and chain atoms, or the near-SP orders; or 'cpsat': "

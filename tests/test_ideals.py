@@ -11,6 +11,7 @@ from pebble_sched.solvers.brute_force import brute_force
 from pebble_sched.solvers.ideals import (
     _Lattice,
     _twin_pairs,
+    beam_order,
     ideal_search,
     search_budget,
 )
@@ -43,6 +44,25 @@ def test_budget_answers(g):
     assert search_budget(lat, opt, Deadline()).status == "found"
     if opt > 0:
         assert search_budget(lat, opt - 1, Deadline()).status == "infeasible"
+
+
+def test_search_gives_up_when_the_lowest_budget_is_capped():
+    """Tests that after two capped budgets the search tries the lower bound
+    and stops when that one is capped too (every budget left would be),
+    with the bound and order it had: three searches, not a bisection
+    through every budget."""
+    g = layered(40, window=6, p=0.3, seed=3)
+    exact = ideal_search(g)[1]
+    topo = g.topological_order()
+    top = order_peak(g, topo)
+    order, peak, lb, stats = ideal_search(
+        g, upper=(topo, top), lower=exact - 50, max_states=5
+    )
+    budgets = [s[0] for s in stats["searches"]]
+    assert [s[1] for s in stats["searches"]] == ["capped"] * 3
+    assert budgets[0] == top - 1 and budgets[1] < budgets[0]
+    assert budgets[2] == exact - 50 == lb == stats["gave_up"]
+    assert peak == top and order.tolist() == topo.tolist()
 
 
 def test_capped_search_keeps_valid_bounds():
@@ -190,3 +210,23 @@ def test_chain_atoms_group_paths():
     )
     lat = _Lattice(h)
     assert (lat.forced_next[:-1] < 0).all()
+
+
+@given(graphs(max_nodes=10), st.integers(1, 6))
+def test_beam_orders(g, width):
+    """Tests that a beam search gives a valid order at any width, no better
+    than the optimum, and the optimum once the beam holds every layer
+    (10 nodes: at most 252 ideals per layer)."""
+    opt = brute_force(g)[1]
+    order = beam_order(g, width)
+    assert sorted(order.tolist()) == list(range(g.n))
+    assert order_peak(g, order) >= opt
+    assert order_peak(g, beam_order(g, 252)) == opt
+
+
+def test_beam_width_must_be_positive():
+    """Tests that a beam of width 0 is refused with a clear error."""
+    import pytest
+
+    with pytest.raises(ValueError, match="at least 1"):
+        beam_order(layered(10, seed=0), 0)

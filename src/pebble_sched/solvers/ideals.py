@@ -22,7 +22,12 @@ kept: reaching V proves the exact optimum (every cheaper path was kept);
 not reaching it proves that the optimum exceeds B. :func:`ideal_search`
 starts with B = (best known peak) - 1 and, when a budget's search outgrows
 the state cap, bisects between the proven lower bound and B, so a stopped
-search still returns its best order and a proven lower bound.
+search still returns its best order and a proven lower bound. After two
+capped budgets in a row it tries the lower bound itself: the ideals within
+a budget are among those within any larger one (the pruning rules keep
+the same successors of a state in both), so if that search is capped too,
+every budget left would be, and the search gives up at once instead of
+bisecting through them.
 
 Pruning rules, each preserving at least one optimal path (and each checked
 against brute force on random graphs in the tests):
@@ -83,7 +88,7 @@ from ..runtime import Callbacks, Deadline, TimeUp
 if TYPE_CHECKING:
     from ..graph import Graph
 
-__all__ = ["IdealResult", "ideal_search", "search_budget"]
+__all__ = ["IdealResult", "beam_order", "ideal_search", "search_budget"]
 
 #: Whether :func:`ideal_search` applies rule 3 (chain atoms) by default.
 CHAIN_ATOMS = True
@@ -464,6 +469,7 @@ def search_budget(
     max_states: int = DEFAULT_MAX_STATES,
     free_moves: bool = True,
     rate: MergeRate | None = None,
+    beam: int = 0,
 ) -> IdealResult:
     """Layered bottleneck DP keeping transitions of cost <= ``budget``.
 
@@ -474,7 +480,10 @@ def search_budget(
     Ideals are stored column-wise: ``S[w]`` is the array of the w-th 64-bit
     word of every ideal in the layer (contiguous, so the vectorised tests
     run at full speed). ``rate`` (shared across the budgets of one search)
-    keeps every uninterruptible merge within the deadline.
+    keeps every uninterruptible merge within the deadline. ``beam`` > 0
+    keeps only that many ideals per layer, those of least value, then
+    least resident memory (:func:`beam_order`: a heuristic, nothing is
+    proven then).
     """
     rate = rate or MergeRate(lat.words)
     n, W = lat.n, lat.words
@@ -578,6 +587,9 @@ def search_budget(
                 newS = [col[keep] for col in newS]
                 cost, newres = cost[keep], newres[keep]
         sel = _dedupe(newS, cost)
+        if beam and len(sel) > beam:
+            best = np.lexsort((newres[sel], cost[sel]))[:beam]
+            sel = sel[best]
         S = [col[sel] for col in newS]
         val, res = cost[sel], newres[sel]
         if grouping:
@@ -598,6 +610,42 @@ def search_budget(
     return IdealResult(
         "found", int(val[0]), np.array(seq[::-1], dtype=np.int64), total
     )
+
+
+def beam_order(
+    graph: Graph, width: int, deadline: Deadline | None = None
+) -> np.ndarray:
+    """A heuristic order from a beam search over the ideals.
+
+    The layered search of :func:`search_budget` without a budget, keeping
+    per layer the ``width`` ideals reached with the least peak so far, then
+    the least resident memory (the pruning rules keep a good completion of
+    every state kept, as in the exact search). Its orders are often far
+    from those of the list schedulers and of the local search, so they
+    make good starts for the local search: on 300-node graphs that are
+    SP but for 8 edges, widths 300-3,000 gave 806-829 after 10 s of local
+    search where the heuristic alone reached 876 (README).
+    O(width * n) ideals, each tested against every node; raises
+    ``TimeUp`` at the deadline.
+
+    Examples
+    --------
+    >>> g = Graph(["a", "b", "c"], [("a", "b"), ("a", "c")], size=[4, 1, 1])
+    >>> beam_order(g, 2).tolist()
+    [0, 1, 2]
+    """
+    if width < 1:
+        raise ValueError("The beam width must be at least 1.")
+    if graph.memory_buffers().total > INT64_SAFE:
+        raise ValueError("The beam search needs sizes totalling below 2**63.")
+    r = search_budget(
+        _Lattice(graph),
+        INT64_SAFE,
+        deadline or Deadline(),
+        max_states=INT64_SAFE // 64,
+        beam=width,
+    )
+    return r.order
 
 
 def ideal_search(
@@ -660,14 +708,21 @@ def ideal_search(
         "twin_edges": lat.twin_edges,
         "grouped_nodes": int(lat.grouped.sum()),
     }
-    # budgets to try: first "better than the best known", then bisect
+    # budgets to try: first "better than the best known", then bisect;
+    # after two capped budgets in a row, the lowest: a budget's ideals are
+    # among those of every larger budget, so if the lowest is capped too,
+    # every budget left would be, and the search stops
     probe_hi = hi - 1
     rate = MergeRate(lat.words)
+    capped_run = 0
     try:
         while lo < hi and lo <= probe_hi:
-            budget = (
-                probe_hi if not stats["searches"] else (lo + probe_hi) // 2
-            )
+            if not stats["searches"]:
+                budget = probe_hi
+            elif capped_run >= 2:
+                budget = lo
+            else:
+                budget = (lo + probe_hi) // 2
             r = search_budget(
                 lat, budget, deadline, max_states, free_moves, rate
             )
@@ -680,10 +735,15 @@ def ideal_search(
                     callbacks.on_improvement(best_order, hi)
             elif r.status == "infeasible":
                 lo = budget + 1
+                capped_run = 0
                 if callbacks is not None:
                     callbacks.on_bound(lo)
+            elif budget == lo:
+                stats["gave_up"] = budget  # every budget left is capped
+                break
             else:
                 probe_hi = budget - 1
+                capped_run += 1
     except (TimeUp, KeyboardInterrupt) as exc:
         stats["interrupted"] = "time" if isinstance(exc, TimeUp) else "ctrl-c"
     return best_order, hi, min(lo, hi), stats
