@@ -886,3 +886,26 @@ def test_pivot_blocks_report_progress_of_the_whole_graph(seed):
         assert len(order) == g.n
         assert evaluate_indices(g, order).peak == peak
     assert s.peak == seen[-1][1]
+
+
+def test_auto_runs_beam_starts_after_a_small_ideal_search(monkeypatch):
+    """Tests that on a narrow graph that is not SP, auto tries a small ideal
+    search, then the beam starts (here with the small search capped at 10
+    ideals, so that it proves nothing), and still answers with a valid
+    order and a true bound."""
+    import importlib
+
+    from pebble_sched.generators import layered
+    from pebble_sched.runtime import Callbacks
+
+    auto = importlib.import_module("pebble_sched.solve")
+    monkeypatch.setattr(auto, "AUTO_SMALL_IDEALS", 10)
+    g = layered(60, seed=0)
+    phases = []
+    s = solve(g, time_limit=5, callbacks=Callbacks(on_phase=phases.append))
+    names = [p.split(": ")[-1] for p in phases]
+    assert "ideals (small)" in names and "beam" in names
+    assert names.index("ideals (small)") < names.index("beam")
+    assert_valid_schedule(g, s)
+    exact = solve(g, method="ideals")
+    assert s.lower_bound <= exact.peak <= s.peak

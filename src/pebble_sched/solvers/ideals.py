@@ -622,9 +622,10 @@ def beam_order(
     the least resident memory (the pruning rules keep a good completion of
     every state kept, as in the exact search). Its orders are often far
     from those of the list schedulers and of the local search, so they
-    make good starts for the local search: on 300-node graphs that are
-    SP but for 8 edges, widths 300-3,000 gave 806-829 after 10 s of local
-    search where the heuristic alone reached 876 (README).
+    make good starts for the local search: on a 300-node graph that is
+    SP but for 8 edges, widths 300-3,000 gave 806-836 after 10 s of local
+    search where the heuristic alone reached 876
+    (``results/bench_beam.md``).
     O(width * n) ideals, each tested against every node; raises
     ``TimeUp`` at the deadline.
 
