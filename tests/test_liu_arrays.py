@@ -111,3 +111,40 @@ def test_large_inputs_take_the_compiled_path_with_the_same_orders(monkeypatch):
     assert liu_order(t).tolist() == fast.tolist()
     assert liu_relaxation_order(g, input_order(g)).tolist() == relaxed.tolist()
     assert order_peak(t, fast) == order_peak(t, liu_order(t))
+
+
+def test_a_broken_numba_leaves_the_python_path():
+    """Tests that when importing numba fails with something other than
+    ImportError (a first import cut short by Ctrl-C leaves numba's
+    dependencies half initialised: AttributeError on the next import),
+    the compiled modules load without it and the solvers still answer."""
+    import subprocess
+    import sys
+
+    code = """
+import sys
+
+class Broken:
+    def find_spec(self, name, path=None, target=None):
+        if name == "numba" or name.startswith("numba."):
+            raise AttributeError("partially initialized module 'yaml'")
+        return None
+
+sys.meta_path.insert(0, Broken())
+from pebble_sched import solve
+from pebble_sched.generators import series_parallel
+from pebble_sched.solvers import candidate_words, liu_arrays
+from pebble_sched.solvers.trees import arrays_for
+assert not liu_arrays.COMPILED and not candidate_words.COMPILED
+assert arrays_for(100_000) is None
+s = solve(series_parallel(300, seed=1, max_out_degree=4), method="sp")
+assert s.status.value == "optimal", s
+print("ok")
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.stdout.strip() == "ok", out.stderr

@@ -57,7 +57,10 @@ from .profiles import _KEY
 
 try:  # an optional accelerator
     import numba
-except ImportError:  # pragma: no cover - depends on the environment
+except Exception:  # pragma: no cover - depends on the environment
+    # not installed, or broken: an import cut short (a Ctrl-C during a
+    # first import leaves numba or its dependencies half initialised, and
+    # importing them again raises AttributeError) leaves the Python path
     numba = None  # type: ignore[assignment]
 
 __all__ = [
