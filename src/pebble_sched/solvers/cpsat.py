@@ -266,9 +266,8 @@ class CpSatModel:
         any earlier hint. ``parameters`` sets further ``SatParameters``
         fields by name (for experiments; the time limit, the worker count
         and the status logic stay ours); an unknown name is a ValueError.
-        ``callbacks`` hears of CP-SAT's orders (at most every
-        ``PROGRESS_EVERY_S`` seconds, each with its peak evaluated here)
-        and bounds while it searches.
+        ``callbacks`` hears of every order CP-SAT finds (with its peak
+        evaluated here) and of its bounds while it searches.
         """
         from ortools.sat.python import cp_model
 
