@@ -162,6 +162,13 @@ class _Lattice:
                 preds[b].add(a)
                 self.twin_edges += 1
         self.pred_words = [self._words_of(p) for p in preds]
+        # the nodes that may become ready once a node has run (its
+        # successors, twin chains included), and those ready at the start
+        self.succ: list[list[int]] = [[] for _ in range(n)]
+        for v, p in enumerate(preds):
+            for u in p:
+                self.succ[u].append(v)
+        self.sources = [v for v in range(n) if not preds[v]]
         # buffers freed when v runs last among their readers: (words, size)
         self.frees: list[list[tuple[list[tuple[int, int]], int]]] = [
             [] for _ in range(n)
@@ -359,6 +366,7 @@ def _free_nodes(
     res: np.ndarray,
     must: np.ndarray | None,
     deadline: Deadline,
+    cand: list[int],
 ) -> np.ndarray:
     """Per state of a layer, the first node it may run as a free move
     (rule 1), or -1.
@@ -367,11 +375,12 @@ def _free_nodes(
     resident (``res + alloc(v) <= val``, ``res(S + v) <= res(S)``); with
     chain atoms (``must`` given) only from states with no group open and
     for nodes outside groups. Only the words a test needs are read, so no
-    successor bitset is built.
+    successor bitset is built. ``cand``: the nodes ready in some state
+    (in increasing order; the others are never ready).
     """
     first = np.full(len(val), -1, dtype=np.int64)
     open_ = np.ones(len(val), dtype=bool) if must is None else must < 0
-    for v in range(lat.n):
+    for v in cand:
         if must is not None and lat.grouped[v]:
             continue
         deadline.check()
@@ -503,6 +512,12 @@ def search_budget(
     total = 1
     held = 1
     bits = [np.uint64(1 << (v % 64)) for v in range(n)]
+    # the nodes that can be ready in some state of the layer: those ready
+    # in a state of the layer before, and the successors of the nodes it
+    # added (a node ready in S + a is ready in S or a successor of a); the
+    # others are never tested (a layer tested every node: O(n) numpy calls
+    # per layer, most of a narrow search's time)
+    cand = lat.sources
     for _layer in range(n):
         deadline.check()
         # rule 1 first on large layers: a state with a free move gets that
@@ -512,13 +527,16 @@ def search_budget(
         # which saves the second pass over the nodes
         early = free_moves and len(val) >= FREE_PASS_MIN
         free_node = (
-            _free_nodes(lat, S, val, res, must if grouping else None, deadline)
+            _free_nodes(
+                lat, S, val, res, must if grouping else None, deadline, cand
+            )
             if early
             else None
         )
         c_parent, c_node, c_S, c_val, c_res, c_free = [], [], [], [], [], []
         generated = 0
-        for v in range(n):
+        alive: list[int] = []
+        for v in cand:
             deadline.check()
             if generated > 12 * max_states // (W + 3):
                 return IdealResult("capped", states=total)
@@ -526,6 +544,9 @@ def search_budget(
                 raise TimeUp  # this layer's merge could not finish in time
             w = v // 64
             ok = _ready(lat, S, v)
+            if not ok.any():
+                continue
+            alive.append(v)
             if grouping:
                 ok &= (must < 0) | (must == v)
             if free_node is not None:
@@ -596,6 +617,10 @@ def search_budget(
             must = lat.forced_next[node[sel]]
         parents.append(parent[sel].astype(np.int64))
         nodes.append(node[sel])
+        nxt = set(alive)
+        for a in np.unique(node[sel]).tolist():
+            nxt.update(lat.succ[a])
+        cand = sorted(nxt)
         rate.record(generated, time.perf_counter() - merge_start)
         total += len(sel)
         held += len(sel)
