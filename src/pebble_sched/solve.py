@@ -825,6 +825,31 @@ def _quick_upper(graph, deadline, rng, callbacks, share: float = 0.15):
     return order, peak
 
 
+def _start_upper(graph, deadline, rng, callbacks):
+    """The order an exact method called alone starts from: the better of
+    the heuristic's (:func:`_quick_upper`) and, on graphs of up to
+    ``AUTO_BEAM_MAX_NODES`` nodes, a beam search's (width
+    ``AUTO_BEAM_WIDTHS[0]``, within ``AUTO_BEAM_SHARE`` of the time). A
+    beam's order is often far better, and it sets the ideal search's first
+    budgets and CP-SAT's hint (randwire-forward: 983,040, the optimum, in
+    about a second, against the heuristic's 1,179,648)."""
+    upper = _quick_upper(graph, deadline, rng, callbacks)
+    if graph.n > AUTO_BEAM_MAX_NODES:
+        return upper
+    try:
+        o = beam_order(
+            graph, AUTO_BEAM_WIDTHS[0], deadline.sub(AUTO_BEAM_SHARE)
+        )
+    except TimeUp:
+        return upper
+    peak = evaluate_indices(graph, o, check=False).peak
+    if peak < upper[1]:
+        upper = (o, peak)
+        if callbacks is not None:
+            callbacks.on_improvement(o, peak)
+    return upper
+
+
 def _run_ideals(
     graph,
     deadline,
@@ -837,23 +862,7 @@ def _run_ideals(
     **options,
 ):
     if upper is None:
-        upper = _quick_upper(graph, deadline, rng, callbacks)
-        if graph.n <= AUTO_BEAM_MAX_NODES:
-            # a beam's order is often far better, and the first budgets of
-            # the search are set by it (randwire-forward: 983,040, the
-            # optimum, in 6.7 s, against the heuristic's 1,179,648)
-            try:
-                o = beam_order(
-                    graph, AUTO_BEAM_WIDTHS[0], deadline.sub(AUTO_BEAM_SHARE)
-                )
-            except TimeUp:
-                pass
-            else:
-                peak = evaluate_indices(graph, o, check=False).peak
-                if peak < upper[1]:
-                    upper = (o, peak)
-                    if callbacks is not None:
-                        callbacks.on_improvement(o, peak)
+        upper = _start_upper(graph, deadline, rng, callbacks)
     kwargs = {} if max_states is None else {"max_states": max_states}
     order, _peak, lb, stats = ideal_search(
         graph,
@@ -885,7 +894,7 @@ def _run_cpsat(
             order = input_order(graph)
         return order, lb, stats
     if upper is None:
-        upper = _quick_upper(graph, deadline, rng, callbacks)
+        upper = _start_upper(graph, deadline, rng, callbacks)
     if lower is None:
         lower = _bound(graph, deadline)
     model = CpSatModel(graph, lower=lower, upper=upper[1])
@@ -1107,8 +1116,10 @@ AUTO_BEAM_S = 3.0
 #: On narrow graphs, before the beams, an ideal search capped at this many
 #: ideals per layer (a tenth of the time at most): it proves many at once
 AUTO_SMALL_IDEALS = 100_000
-#: ... on graphs of up to this many nodes (a beam of width 300 took 1.5 s
-#: at 400 nodes, 3 s at 500, 42 s at 2,000: each layer tests every node)
+#: ... on graphs of up to this many nodes (a beam of width 300 takes 0.3 s
+#: at 300 nodes, 1 s at 687, 5 s on near-SP graphs of 2,000 nodes, but
+#: 20-120 s on the 2,000-node workflows, whose fans leave a thousand nodes
+#: ready per layer)
 AUTO_BEAM_MAX_NODES = 1000
 #: ``auto`` runs the ideal search first when the width estimate is at most this.
 AUTO_NARROW_WIDTH = 24
@@ -1183,8 +1194,9 @@ def _beam_starts(
         if total.expired():
             break
         try:
-            # (a beam may take the whole share: at 687 nodes one of width
-            # 300 takes 6.7 s; its local search then gets its part of it)
+            # (a beam may take the whole share: on the 498-node workflow
+            # bwa-n500 one of width 300 takes 21 s; its local search then
+            # gets its part of it)
             start = beam_order(exact_graph, width, total)
         except TimeUp:
             break

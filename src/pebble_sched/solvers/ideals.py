@@ -651,7 +651,8 @@ def beam_order(
     SP but for 8 edges, widths 300-3,000 gave 806-836 after 10 s of local
     search where the heuristic alone reached 876
     (``results/bench_beam.md``).
-    O(width * n) ideals, each tested against every node; raises
+    O(width * n) ideals, each tested against the nodes ready in some
+    ideal of its layer (a wide fan makes that most nodes); raises
     ``TimeUp`` at the deadline.
 
     Examples
