@@ -2,6 +2,7 @@
 
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 
 from pebble_sched import Graph, PebbleSchedError, evaluate
 from pebble_sched.bounds import (
@@ -62,3 +63,61 @@ def test_cut_bound_beats_reachability_bound():
     )
     assert reachability_bound(g) == 10
     assert cut_bound(g) == brute_force(g)[1] == 11
+
+
+def _forced_live_reference(g: Graph) -> int:
+    """The reachability bound from its definition, node by node, with
+    networkx's ancestors and descendants (the reference for the packed
+    implementation)."""
+    import networkx as nx
+
+    d = nx.DiGraph()
+    d.add_nodes_from(range(g.n))
+    d.add_edges_from(
+        zip(g.edge_src.tolist(), g.edge_dst.tolist(), strict=True)
+    )
+    mb = g.memory_buffers()
+    best = local_bound(g)
+    for v in range(g.n):
+        anc = nx.ancestors(d, v) | {v}
+        desc = nx.descendants(d, v) | {v}
+        total = 0
+        for b in range(len(mb)):
+            p = int(mb.producer[b])
+            cons = set(
+                mb.cons_idx[mb.cons_ptr[b] : mb.cons_ptr[b + 1]].tolist()
+            )
+            made = p < 0 or p in anc
+            needed = bool(mb.output[b]) or p == v or bool(cons & desc)
+            if made and needed:
+                total += int(mb.size[b])
+        best = max(best, total)
+    return best
+
+
+@given(graphs(max_nodes=40, max_size=10**6), st.sampled_from([1, 50, 10**6]))
+def test_reachability_bound_matches_its_definition(g, cells):
+    """Tests the packed reachability bound against the definition evaluated
+    node by node (graphs of up to 40 nodes, every memory feature, so with
+    several 64-bit words), summed over blocks of one buffer, of a few, or
+    all at once."""
+    import pebble_sched.bounds as bounds
+
+    old = bounds.REACH_BLOCK_CELLS
+    bounds.REACH_BLOCK_CELLS = cells
+    try:
+        assert reachability_bound(g) == _forced_live_reference(g)
+    finally:
+        bounds.REACH_BLOCK_CELLS = old
+
+
+def test_reachability_bound_with_sizes_beyond_floats_and_int64():
+    """Tests that sizes totalling 2**53 or more (summed in int64) and 2**63
+    or more (in Python integers) give the exact bound."""
+    from pebble_sched.generators import layered
+
+    base = layered(30, seed=1)
+    for scale in (2**48, 2**55):
+        g = base.replace(size=base.node_size.astype(object) * scale)
+        assert reachability_bound(g) == _forced_live_reference(g)
+        assert reachability_bound(g) == reachability_bound(base) * scale

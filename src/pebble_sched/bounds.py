@@ -9,7 +9,8 @@ live during v's step in *every* schedule.
   produces (outputs, workspace, edge buffers) are live; so are graph inputs
   and graph outputs that no schedule can have freed or not yet produced;
   before the first step, all graph inputs; at the last step, all outputs.
-- :func:`reachability_bound` (O(n * (m + B) / 64) with bit matrices): a
+- :func:`reachability_bound` (O(n * (m + B) / 64) with packed bit
+  matrices, and a sum over n * B cells in blocks): a
   buffer b is live during v in every schedule when its producer is v, an
   ancestor of v or absent, and it is an output, or v or a descendant of v
   reads it. This dominates :func:`local_bound`.
@@ -28,15 +29,23 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .constants import INT64_SAFE
+from .runtime import TimeUp
 
 if TYPE_CHECKING:
     from .graph import Graph
 
 __all__ = ["local_bound", "lower_bound", "reachability_bound"]
 
-#: The reachability bound is computed when n * (number of buffers) is at most
-#: this (about a second of work).
-REACHABILITY_LIMIT = 40_000_000
+#: The reachability bound is computed up to this many nodes (its two packed
+#: bit matrices take n**2 / 4 bytes: 400 MB at 40,000 nodes, where it took
+#: 1.9 s on a layered graph) ...
+REACHABILITY_MAX_NODES = 40_000
+#: ... when n * (number of buffers) is at most this (its matrix product).
+REACHABILITY_LIMIT = 4_000_000_000
+#: The reachability bound sums its sizes over blocks of buffers of about
+#: this many (buffer, node) cells (32 MB as float64).
+REACH_BLOCK_CELLS = 4_000_000
+
 #: The cut bound (one max-flow per node) is computed up to this many nodes.
 CUT_LIMIT = 3000
 
@@ -99,19 +108,37 @@ def local_bound(graph: Graph) -> int:
 
 def _reach_matrix(graph: Graph) -> np.ndarray:
     """Packed bit matrix D with D[v] = descendants of v (v excluded)."""
-    n = graph.n
-    words = (n + 63) // 64
-    desc = np.zeros((n, words), dtype=np.uint64)
-    unit = np.zeros((n, words), dtype=np.uint64)
-    unit[np.arange(n), np.arange(n) // 64] = np.left_shift(
-        np.uint64(1), (np.arange(n) % 64).astype(np.uint64)
+    star = _closure_rows(
+        graph.n, graph.succ_ptr, graph.succ_idx, graph.topological_order()
     )
-    sp, si = graph.succ_ptr, graph.succ_idx
-    for v in graph.topological_order()[::-1].tolist():
-        succ = si[sp[v] : sp[v + 1]]
-        if len(succ):
-            desc[v] = np.bitwise_or.reduce(desc[succ] | unit[succ], axis=0)
-    return desc
+    idx = np.arange(graph.n)
+    star[idx, idx // 64] ^= _bit(idx)
+    return star
+
+
+def _bit(idx: np.ndarray) -> np.ndarray:
+    return np.left_shift(np.uint64(1), (idx % 64).astype(np.uint64))
+
+
+def _closure_rows(
+    n: int, ptr: np.ndarray, idx: np.ndarray, order: np.ndarray, deadline=None
+) -> np.ndarray:
+    """Packed rows R[v] = v and every node reachable from v through
+    ``ptr``/``idx`` adjacency (successors: descendants; predecessors:
+    ancestors); ``order`` lists every node after those it reaches."""
+    words = (n + 63) // 64
+    rows = np.zeros((n, words), dtype=np.uint64)
+    all_ = np.arange(n)
+    rows[all_, all_ // 64] = _bit(all_)
+    for k, v in enumerate(order[::-1].tolist()):
+        nxt = idx[ptr[v] : ptr[v + 1]]
+        if len(nxt) == 1:
+            rows[v] |= rows[nxt[0]]
+        elif len(nxt):
+            rows[v] |= np.bitwise_or.reduce(rows[nxt], axis=0)
+        if deadline is not None and k % 1024 == 0:
+            deadline.check()
+    return rows
 
 
 def _unpack(rows: np.ndarray, n: int) -> np.ndarray:
@@ -121,7 +148,7 @@ def _unpack(rows: np.ndarray, n: int) -> np.ndarray:
     return bits[:, :n].astype(bool)
 
 
-def reachability_bound(graph: Graph) -> int:
+def reachability_bound(graph: Graph, deadline: Any = None) -> int:
     """A lower bound from the buffers forced live during each node's step.
 
     Buffer b is live during v in every schedule when (1) its producer is v,
@@ -129,6 +156,14 @@ def reachability_bound(graph: Graph) -> int:
     reads it, or a descendant of v reads it, or v produced it. The bound is
     the maximum over v of the total size of those buffers, and the memory
     before the first and at the last step.
+
+    Per buffer, the nodes where it is forced live are (descendants of its
+    producer, itself included) and (ancestors of its readers, themselves
+    included, and its producer), as packed bit rows; the sizes are summed
+    per node over blocks of buffers (a matrix product, in floating point
+    while the sizes total below 2**53, where it is exact). Memory: two
+    packed n x n bit matrices (about ``n**2 / 4`` bytes). ``deadline``: its
+    ``check`` is called between blocks (``TimeUp``).
 
     Examples
     --------
@@ -141,34 +176,51 @@ def reachability_bound(graph: Graph) -> int:
     best = _start_end_bounds(graph)
     if n == 0 or len(mb) == 0:
         return max(best, local_bound(graph))
-    desc = _reach_matrix(graph)
-    anc_bits = _unpack(desc, n).T  # anc_bits[v, u]: u is an ancestor of v
-    desc_bits = _unpack(desc, n)  # desc_bits[u, v]: v is a descendant of u
+    topo = graph.topological_order()
+    desc = _closure_rows(n, graph.succ_ptr, graph.succ_idx, topo, deadline)
+    anc = _closure_rows(
+        n, graph.pred_ptr, graph.pred_idx, topo[::-1].copy(), deadline
+    )
+    words = desc.shape[1]
     nb = len(mb)
-    # D[b, v]: b is produced by v, an ancestor of v, or by no one
-    D = np.ones((nb, n), dtype=bool)
-    has = mb.producer >= 0
-    pb = mb.producer[has]
-    D[has] = desc_bits[pb]
-    D[np.flatnonzero(has), pb] = True
-    # A[b, v]: b is an output, or v or a descendant of v reads it, or v made it
-    A = np.zeros((nb, n), dtype=bool)
-    A[mb.output] = True
-    owner = np.repeat(np.arange(nb), np.diff(mb.cons_ptr))
-    for b, c in zip(owner.tolist(), mb.cons_idx.tolist(), strict=True):
-        A[b] |= anc_bits[c]
-        A[b, c] = True
-    A[np.flatnonzero(has), pb] = True
-    forced = D & A
-    if mb.total <= INT64_SAFE:
-        per = mb.size @ forced.astype(np.int64)
-        top = int(per.max())
+    ncons = np.diff(mb.cons_ptr)
+    exact_float = mb.total < 2**53
+    if exact_float:
+        sizes, per = mb.size.astype(np.float64), np.zeros(n, dtype=np.float64)
+    elif mb.total <= INT64_SAFE:
+        sizes, per = mb.size.astype(np.int64), np.zeros(n, dtype=np.int64)
     else:
-        sizes = [int(s) for s in mb.size]
-        top = max(
-            sum(sizes[b] for b in np.flatnonzero(forced[:, v]).tolist())
-            for v in range(n)
-        )
+        sizes = np.array([int(x) for x in mb.size], dtype=object)
+        per = np.zeros(n, dtype=object)
+    ones = np.full(words, np.uint64(2**64 - 1), dtype=np.uint64)
+    step = max(1, REACH_BLOCK_CELLS // max(n, 1))  # buffers per block
+    for lo in range(0, nb, step):
+        if deadline is not None:
+            deadline.check()
+        hi = min(nb, lo + step)
+        prod = mb.producer[lo:hi]
+        has = prod >= 0
+        # (1) made by v, an ancestor of v, or no one
+        mask = np.broadcast_to(ones, (hi - lo, words)).copy()
+        mask[has] = desc[prod[has]]
+        # (2) an output, read by v or a descendant of v, or made by v
+        reach = np.zeros((hi - lo, words), dtype=np.uint64)
+        read = np.flatnonzero(ncons[lo:hi] > 0)
+        if len(read):
+            c0, c1 = mb.cons_ptr[lo], mb.cons_ptr[hi]
+            starts = mb.cons_ptr[lo:hi][read] - c0
+            reach[read] = np.bitwise_or.reduceat(
+                anc[mb.cons_idx[c0:c1]], starts, axis=0
+            )
+        p = np.flatnonzero(has)
+        reach[p, prod[p] // 64] |= _bit(prod[p])
+        reach[mb.output[lo:hi]] = ones
+        bits = _unpack(mask & reach, n)
+        if exact_float:
+            per += sizes[lo:hi] @ bits.astype(np.float64)
+        else:
+            per += sizes[lo:hi] @ bits.astype(per.dtype)
+    top = int(per.max())
     return max(best, top, local_bound(graph))
 
 
@@ -176,9 +228,10 @@ def lower_bound(graph: Graph, deadline: Any = None) -> int:
     """The best lower bound affordable at this graph's size.
 
     :func:`cut_bound` up to ``CUT_LIMIT`` nodes (it stops at ``deadline``
-    with the best bound so far), else :func:`reachability_bound` when n
-    times the number of buffers is at most ``REACHABILITY_LIMIT``, else
-    :func:`local_bound`.
+    with the best bound so far), else :func:`reachability_bound` up to
+    ``REACHABILITY_MAX_NODES`` nodes when n times the number of buffers is
+    at most ``REACHABILITY_LIMIT`` (:func:`local_bound` if ``deadline``
+    comes first), else :func:`local_bound`.
     """
     nb = max(1, len(graph.memory_buffers()))
     if (
@@ -186,8 +239,14 @@ def lower_bound(graph: Graph, deadline: Any = None) -> int:
         and graph.memory_buffers().total <= INT64_SAFE // 4
     ):
         return max(cut_bound(graph, deadline), reachability_bound(graph))
-    if graph.n * nb <= REACHABILITY_LIMIT:
-        return reachability_bound(graph)
+    if (
+        graph.n <= REACHABILITY_MAX_NODES
+        and graph.n * nb <= REACHABILITY_LIMIT
+    ):
+        try:
+            return reachability_bound(graph, deadline)
+        except TimeUp:
+            return local_bound(graph)
     return local_bound(graph)
 
 
