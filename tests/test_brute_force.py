@@ -121,3 +121,37 @@ def test_reachability_bound_with_sizes_beyond_floats_and_int64():
         g = base.replace(size=base.node_size.astype(object) * scale)
         assert reachability_bound(g) == _forced_live_reference(g)
         assert reachability_bound(g) == reachability_bound(base) * scale
+
+
+@given(graphs(max_nodes=9), st.sampled_from([1, 3, 10**6]))
+def test_lower_bound_above_the_cut_limit(g, work):
+    """Tests the bound of graphs above ``CUT_LIMIT`` nodes (here 0): the
+    reachability bound raised by the cut bound of the nodes with the most
+    forced-live memory, never above the optimum, never below the
+    reachability bound, and the full cut bound once every node is tried."""
+    import pebble_sched.bounds as bounds
+
+    old = bounds.CUT_LIMIT, bounds.CUT_WORK
+    bounds.CUT_LIMIT, bounds.CUT_WORK = 0, work
+    try:
+        got = lower_bound(g)
+    finally:
+        bounds.CUT_LIMIT, bounds.CUT_WORK = old
+    assert reachability_bound(g) <= got <= brute_force(g)[1]
+    if work >= g.n:
+        assert got == max(cut_bound(g), reachability_bound(g))
+
+
+def test_cut_bound_on_a_subset_of_nodes():
+    """Tests that the cut bound of one node is at most the full one, and
+    that the full one is the largest of the single nodes' (here the
+    optimum)."""
+    g = Graph(
+        list("abcde"),
+        [("a", "b"), ("a", "d"), ("b", "c"), ("c", "e"), ("d", "e")],
+        size=[2, 4, 5, 3, 1],
+    )
+    full = cut_bound(g)
+    assert full == brute_force(g)[1]
+    assert all(cut_bound(g, nodes=[v]) <= full for v in range(g.n))
+    assert max(cut_bound(g, nodes=[v]) for v in range(g.n)) == full
