@@ -53,12 +53,13 @@ REACHABILITY_LIMIT = 4_000_000_000
 REACH_BLOCK_CELLS = 4_000_000
 
 #: The cut bound (one max-flow per node) is computed up to this many nodes;
-#: above, for the CUT_WORK // n nodes with the most forced-live memory
-#: (each max-flow costs about n: 2 s for 1,000 nodes of train-L5000,
-#: 15,001 nodes, which lifted its bound from 248,342 to 248,360; 3.2 s for
-#: 600 of layered-n20000, from 589 to 598)
+#: above, for the CUT_WORK // n nodes with the most forced-live memory (a
+#: max-flow costs about n: 60 ms at 40,000 nodes). The first 50 nodes of
+#: train-L5000 (15,001 nodes) lifted its bound from 248,342 to 248,360, as
+#: all of them do (37 s); 50 of layered-n20000 from 589 to 598 (0.5 s), as
+#: 600 do; 20 of a 40,000-node layered graph from 650 to 701 (1.4 s).
 CUT_LIMIT = 3000
-CUT_WORK = 6_000_000
+CUT_WORK = 1_000_000
 
 
 def _start_end_bounds(graph: Graph) -> int:
@@ -189,17 +190,27 @@ def reachability_bound(graph: Graph, deadline: Any = None) -> int:
     return max(best, int(forced_live(graph, deadline).max()))
 
 
-def forced_live(graph: Graph, deadline: Any = None) -> np.ndarray:
-    """Per node v, the total size of the buffers live during v's step in
-    every schedule (:func:`reachability_bound`'s terms; int64, or Python
-    integers in an object array when the sizes total 2**63 or more)."""
-    n = graph.n
-    mb = graph.memory_buffers()
-    topo = graph.topological_order()
+def _closures(graph: Graph, deadline: Any = None) -> tuple:
+    """Packed rows of (descendants, ancestors) of every node, itself
+    included."""
+    n, topo = graph.n, graph.topological_order()
     desc = _closure_rows(n, graph.succ_ptr, graph.succ_idx, topo, deadline)
     anc = _closure_rows(
         n, graph.pred_ptr, graph.pred_idx, topo[::-1].copy(), deadline
     )
+    return desc, anc
+
+
+def forced_live(
+    graph: Graph, deadline: Any = None, closures: tuple | None = None
+) -> np.ndarray:
+    """Per node v, the total size of the buffers live during v's step in
+    every schedule (:func:`reachability_bound`'s terms; int64, or Python
+    integers in an object array when the sizes total 2**63 or more).
+    ``closures``: :func:`_closures` of the graph, if known."""
+    n = graph.n
+    mb = graph.memory_buffers()
+    desc, anc = closures or _closures(graph, deadline)
     words = desc.shape[1]
     nb = len(mb)
     ncons = np.diff(mb.cons_ptr)
@@ -276,7 +287,12 @@ def lower_bound(graph: Graph, deadline: Any = None) -> int:
     return local_bound(graph)
 
 
-def cut_bound(graph: Graph, deadline: Any = None, nodes: Any = None) -> int:
+def cut_bound(
+    graph: Graph,
+    deadline: Any = None,
+    nodes: Any = None,
+    closures: tuple | None = None,
+) -> int:
     """The per-node bound made tight: a minimum cut for every node.
 
     When v runs, the executed set S is an ideal containing v's ancestors
@@ -291,6 +307,7 @@ def cut_bound(graph: Graph, deadline: Any = None, nodes: Any = None) -> int:
     ``deadline`` expires. ``nodes``: the nodes to try, in that order
     (any subset gives a bound; default: every node, by decreasing
     :func:`forced_live` memory, the likeliest to bind first).
+    ``closures``: :func:`_closures` of the graph, if known.
 
     Examples
     --------
@@ -358,11 +375,11 @@ def cut_bound(graph: Graph, deadline: Any = None, nodes: Any = None) -> int:
     fix_in = arcs[-2 * n : -n]
     fix_out = arcs[-n:]
     benefit = int(sizes[ys].sum())
-    topo = graph.topological_order()
-    desc = _closure_rows(n, graph.succ_ptr, graph.succ_idx, topo)
-    ancs = _closure_rows(n, graph.pred_ptr, graph.pred_idx, topo[::-1].copy())
+    desc, ancs = closures or _closures(graph)
     if nodes is None:
-        nodes = np.argsort(-forced_live(graph), kind="stable")
+        nodes = np.argsort(
+            -forced_live(graph, closures=(desc, ancs)), kind="stable"
+        )
     for v in np.asarray(nodes, dtype=np.int64).tolist():
         if deadline is not None and deadline.expired():
             break
