@@ -155,3 +155,28 @@ def test_cut_bound_on_a_subset_of_nodes():
     assert full == brute_force(g)[1]
     assert all(cut_bound(g, nodes=[v]) <= full for v in range(g.n))
     assert max(cut_bound(g, nodes=[v]) for v in range(g.n)) == full
+
+
+@given(graphs(max_nodes=9), st.integers(2, 9))
+def test_pair_bound_never_exceeds_optimum(g, top):
+    """Tests that the pair bound is at least the cut bound and never above
+    the brute-force optimum (every memory feature, any number of nodes
+    branched on)."""
+    from pebble_sched.bounds import pair_bound
+
+    got = pair_bound(g, top=top)
+    assert max(cut_bound(g), reachability_bound(g)) <= got <= brute_force(g)[1]
+
+
+def test_pair_bound_beats_the_cut_bound_on_a_diamond():
+    """Tests the case the pair bound is for: whichever of b and c runs
+    second sees a's buffer and the other's (3 + 2 + 2 = 7, the optimum);
+    each node alone can run with only one of them (6)."""
+    from pebble_sched.bounds import pair_bound
+
+    g = Graph(
+        list("abcd"),
+        [("a", "b"), ("a", "c"), ("b", "d"), ("c", "d")],
+        size=[3, 2, 2, 2],
+    )
+    assert cut_bound(g) == 6 < pair_bound(g) == 7 == brute_force(g)[1]

@@ -957,3 +957,27 @@ def test_exact_methods_alone_start_from_a_better_beam_order(
         assert hints == [beam.tolist()]
     assert s.status is Status.OPTIMAL
     assert s.peak == solve(g, method="ideals").peak
+
+
+def test_auto_raises_its_bound_with_the_pair_bound(monkeypatch):
+    """Tests that auto runs the pair bound where the heuristic's order is
+    not proven, reports its phase, and answers with a bound at least the
+    pair bound's and never above the peak (wide-n100: cut bound 642, pair
+    bound 671; here the pair bound may take all the time it needs, so that
+    a loaded machine does not cut it short)."""
+    import importlib
+
+    from pebble_sched.bounds import cut_bound
+    from pebble_sched.formats import read_graph
+    from pebble_sched.runtime import Callbacks
+
+    from .helpers import ROOT
+
+    auto = importlib.import_module("pebble_sched.solve")
+    monkeypatch.setattr(auto, "AUTO_PAIR_SHARE", 1.0)
+    g = read_graph(ROOT / "instances/wide/wide-n100-w30-p0.07-s0.json")
+    phases = []
+    s = solve(g, time_limit=3, callbacks=Callbacks(on_phase=phases.append))
+    assert "pair bound" in phases
+    got = s.stats["pair_bound"]["bound"]
+    assert cut_bound(g) < got <= s.lower_bound <= s.peak

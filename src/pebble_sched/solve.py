@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._version import __version__
-from .bounds import lower_bound
+from .bounds import CUT_LIMIT, lower_bound, pair_bound
 from .constants import INT64_SAFE
 from .exceptions import PebbleSchedError
 from .memory import evaluate_indices
@@ -1121,6 +1121,13 @@ AUTO_SMALL_IDEALS = 100_000
 #: 20-120 s on the 2,000-node workflows, whose fans leave a thousand nodes
 #: ready per layer)
 AUTO_BEAM_MAX_NODES = 1000
+#: On graphs of up to ``bounds.CUT_LIMIT`` nodes whose order is not proven
+#: after the heuristic, ``auto`` computes the pair bound
+#: (:func:`~pebble_sched.bounds.pair_bound`) with this share of the time
+#: left (these seconds without a limit); off only to measure without it
+AUTO_PAIR_BOUND = True
+AUTO_PAIR_SHARE = 0.1
+AUTO_PAIR_S = 5.0
 #: ``auto`` runs the ideal search first when the width estimate is at most this.
 AUTO_NARROW_WIDTH = 24
 #: On graphs that are not SP, before CP-SAT, ``auto`` runs the local search
@@ -1701,6 +1708,11 @@ def _portfolio(
             # a narrow graph: first a small ideal search, which proves
             # many at once, so that the beams do not delay them
             steps.insert(0, "ideals (small)")
+    if AUTO_PAIR_BOUND and exact_graph.n <= CUT_LIMIT:
+        # the cut bound branched on the order of two nodes (seconds on a
+        # few hundred nodes; the steps after it gain from a higher bound),
+        # after the small ideal search, which proves many graphs at once
+        steps.insert(1 if steps[:1] == ["ideals (small)"] else 0, "pair bound")
     try:
         for k, step in enumerate(steps):
             if lb >= ub or ub <= goal or deadline.expired():
@@ -1725,6 +1737,20 @@ def _portfolio(
                 record("ideals", o, bound)
                 if st.get("interrupted") == "ctrl-c":
                     raise KeyboardInterrupt
+            elif step == "pair bound":
+                t0 = time.perf_counter()
+                got = pair_bound(
+                    exact_graph,
+                    deadline.sub(AUTO_PAIR_SHARE)
+                    if timed
+                    else Deadline(AUTO_PAIR_S),
+                    start=lb,
+                )
+                stats["pair_bound"] = {
+                    "bound": got,
+                    "seconds": round(time.perf_counter() - t0, 3),
+                }
+                record("pair bound", None, got)
             elif step == "beam":
                 _beam_starts(
                     graph,
