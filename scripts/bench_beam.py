@@ -1,4 +1,5 @@
-"""Benchmark: ``auto`` with and without its beam starts, in one run.
+"""Benchmark: ``auto`` with and without its beam starts (or another of its
+switches, ``--switch``), in one run.
 
 ``auto`` runs beam searches over the ideals on graphs that are not SP
 (``AUTO_BEAM`` in :mod:`pebble_sched.solve`), each order then improved by
@@ -12,6 +13,7 @@ up to ``AUTO_BEAM_MAX_NODES`` nodes.
 
     python scripts/bench_beam.py [--time-limit 30] [--near-n 300]
         [--near-k 4,8] [--near-seeds 3] [--instances] [--also nas]
+        [--switch AUTO_PAIR_BOUND]
 """
 
 from __future__ import annotations
@@ -85,8 +87,16 @@ def main() -> None:
         default="",
         help="instance sets (folders) solved whole, proven or not",
     )
+    ap.add_argument(
+        "--switch",
+        default="AUTO_BEAM",
+        help="the flag of pebble_sched.solve turned off and on "
+        "(AUTO_BEAM, AUTO_PAIR_BOUND)",
+    )
     args = ap.parse_args()
     auto = importlib.import_module("pebble_sched.solve")
+    if not isinstance(getattr(auto, args.switch, None), bool):
+        ap.error(f"{args.switch} is not a switch of pebble_sched.solve")
     graphs = []
     for k in [int(x) for x in args.near_k.split(",") if x]:
         for seed in range(args.near_seeds):
@@ -108,14 +118,19 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|---|---|")
     better = worse = 0
     ratios = []
+    proven = {False: 0, True: 0}
+    total = {False: 0.0, True: 0.0}
     for name, g in graphs:
         for seed in seeds:
             cells = {}
             for on in (False, True):
-                auto.AUTO_BEAM = on
+                setattr(auto, args.switch, on)
                 cells[on] = solve(g, time_limit=args.time_limit, seed=seed)
-            auto.AUTO_BEAM = True
+            setattr(auto, args.switch, True)
             a, b = cells[False], cells[True]
+            for on, r in cells.items():
+                proven[on] += r.status.value == "optimal"
+                total[on] += r.time_s
             better += b.peak < a.peak
             worse += b.peak > a.peak
             ratios.append(b.peak / a.peak)
@@ -129,8 +144,10 @@ def main() -> None:
     print()
     mean = sum(ratios) / max(len(ratios), 1)
     print(
-        f"With the beam starts: lower peak in {better} runs, higher in "
-        f"{worse}, of {len(ratios)}; mean peak ratio {mean:.4f}."
+        f"With {args.switch} on: lower peak in {better} runs, higher in "
+        f"{worse}, of {len(ratios)}; mean peak ratio {mean:.4f}; proven "
+        f"{proven[True]} with, {proven[False]} without; {total[True]:.1f} s "
+        f"with, {total[False]:.1f} s without."
     )
 
 
