@@ -62,8 +62,9 @@ REACH_BLOCK_CELLS = 4_000_000
 CUT_LIMIT = 3000
 CUT_WORK = 1_000_000
 
-#: :func:`pair_bound` branches on pairs of this many nodes (those of the
-#: highest cut values): 11,175 pairs
+#: :func:`pair_bound` branches on the pairs of this many nodes (half of
+#: highest cut value, half with the most forced-live memory): at most 11,175
+#: pairs
 PAIR_TOP = 150
 
 
@@ -447,8 +448,9 @@ def pair_bound(
     each step's least memory is again a minimum cut, under more
     constraints. The peak of every schedule is at least the smaller of the
     two cases' larger values, for every such pair; this bound is the
-    largest over the pairs of the ``top`` nodes of highest cut value (and
-    ``start``, and the cut bound). Up to four max-flows a pair (fewer where
+    largest over the pairs of ``top`` nodes (half of highest cut value,
+    half with the most :func:`forced_live` memory), ``start`` and the cut
+    bound. Up to four max-flows a pair (fewer where
     one already settles whether the pair can beat the best so far);
     stops at ``deadline`` with the best so far. On wide-n400 it raised the
     cut bound from 1,072 to 1,097 (its best order: 1,098), on
