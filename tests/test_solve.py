@@ -900,6 +900,8 @@ def test_auto_runs_beam_starts_after_a_small_ideal_search(monkeypatch):
 
     auto = importlib.import_module("pebble_sched.solve")
     monkeypatch.setattr(auto, "AUTO_SMALL_IDEALS", 10)
+    # (the pair bound would prove this graph before the beams)
+    monkeypatch.setattr(auto, "AUTO_PAIR_BOUND", False)
     g = layered(60, seed=0)
     phases = []
     s = solve(g, time_limit=5, callbacks=Callbacks(on_phase=phases.append))
