@@ -299,12 +299,15 @@ def lower_bound(graph: Graph, deadline: Any = None) -> int:
 class _CutNetwork:
     """The minimum-weight closure network of :func:`cut_bound`, built once:
     :meth:`least` gives the least resident memory of an ideal holding some
-    nodes and none of others."""
+    nodes and none of others, :meth:`at` the least memory during a node's
+    step. ``closures``: :func:`_closures` of the graph."""
 
-    def __init__(self, graph: Graph) -> None:
+    def __init__(self, graph: Graph, closures: tuple) -> None:
         from ortools.graph.python import max_flow
 
         n = graph.n
+        self.n = n
+        self.desc, self.ancs = closures
         mb = graph.memory_buffers()
         self.inf = inf = mb.total + 1
         sizes = mb.size.astype(np.int64)
@@ -378,6 +381,16 @@ class _CutNetwork:
         smf.set_arcs_capacity(self.fix_out[outside], zero[: len(outside)])
         return got
 
+    def at(self, x: int, before: tuple = (), after: tuple = ()) -> int | None:
+        """The least memory during x's step when the nodes ``before`` have
+        run (with their ancestors) and those ``after`` have not (nor their
+        descendants); None if the solver fails."""
+        res = self.least(
+            _members(self.ancs[[x, *before]], self.n, drop=x),
+            _members(self.desc[[x, *after]], self.n),
+        )
+        return None if res is None else res + int(self.alloc[x])
+
 
 def _members(rows: np.ndarray, n: int, drop: int = -1) -> np.ndarray:
     """Node indices of the OR of packed ``rows`` (2-d), without ``drop``."""
@@ -420,20 +433,18 @@ def cut_bound(
     best = max(_start_end_bounds(graph), local_bound(graph))
     if n == 0 or mb.total > INT64_SAFE // 4:
         return best
-    net = _CutNetwork(graph)
-    desc, ancs = closures or _closures(graph)
+    closures = closures or _closures(graph)
+    net = _CutNetwork(graph, closures)
     if nodes is None:
         nodes = np.argsort(
-            -forced_live(graph, closures=(desc, ancs)), kind="stable"
+            -forced_live(graph, closures=closures), kind="stable"
         )
     for v in np.asarray(nodes, dtype=np.int64).tolist():
         if deadline is not None and deadline.expired():
             break
-        res = net.least(
-            _members(ancs[v : v + 1], n, drop=v), _members(desc[v : v + 1], n)
-        )
-        if res is not None:
-            best = max(best, res + int(net.alloc[v]))
+        got = net.at(v)
+        if got is not None:
+            best = max(best, got)
     return best
 
 
@@ -457,8 +468,9 @@ def pair_bound(
     the most :func:`forced_live` memory), then over the triples made of
     one of the ``triples`` best pairs and one more of those nodes, with
     ``start`` and the cut bound. A max-flow per node of X and order (an
-    order stops once it cannot beat the best so far; each cut is computed
-    once); stops at ``deadline`` with the best so far. On wide-n400 the
+    order stops once it cannot lower X's smallest so far, X once that is
+    no more than the best bound so far; each cut is computed once); stops
+    at ``deadline`` with the best so far. On wide-n400 the
     pairs raised the cut bound from 1,072 to 1,097 (its best order:
     1,098); on randwire-forward the pairs from 884,736 to 917,504 and the
     triples to 983,040, its optimum; on wide-n100 642 -> 671 -> 695.
@@ -484,9 +496,9 @@ def pair_bound(
     best = max(start, _start_end_bounds(graph), local_bound(graph))
     if n < 2 or mb.total > INT64_SAFE // 4:
         return best
-    net = _CutNetwork(graph)
-    desc, ancs = _closures(graph)
-    alloc = net.alloc
+    closures = _closures(graph)
+    desc = closures[0]
+    net = _CutNetwork(graph, closures)
     memo: dict[tuple, int] = {}
 
     def step(x: int, before: tuple, after: tuple) -> int:
@@ -494,16 +506,12 @@ def pair_bound(
         key = (x, before, after)
         got = memo.get(key)
         if got is None:
-            res = net.least(
-                _members(ancs[[x, *before]], n, drop=x),
-                _members(desc[[x, *after]], n),
-            )
+            got = net.at(x, before, after)
             # (a failed solve proves nothing: the node's own memory)
-            got = int(alloc[x]) if res is None else res + int(alloc[x])
-            memo[key] = got
+            memo[key] = got = int(net.alloc[x]) if got is None else got
         return got
 
-    def after_(a: int, b: int) -> bool:
+    def below(a: int, b: int) -> bool:
         """Whether b is a descendant of a."""
         return bool((desc[a, b // 64] >> np.uint64(b % 64)) & np.uint64(1))
 
@@ -513,7 +521,7 @@ def pair_bound(
         low = None
         for perm in itertools.permutations(nodes):
             if any(
-                after_(perm[j], perm[i])
+                below(perm[j], perm[i])
                 for i in range(len(perm))
                 for j in range(i + 1, len(perm))
             ):
@@ -529,7 +537,7 @@ def pair_bound(
                 break  # (it cannot beat the best so far)
         return floor if low is None else low
 
-    live = forced_live(graph, closures=(desc, ancs))
+    live = forced_live(graph, closures=closures)
     by_live = np.argsort(-live, kind="stable")
     single = np.full(n, -1, dtype=np.int64)
     for v in by_live.tolist():
@@ -553,7 +561,7 @@ def pair_bound(
         for b in cand[i + 1 :]:
             if deadline is not None and deadline.expired():
                 return best
-            if after_(a, b) or after_(b, a):
+            if below(a, b) or below(b, a):
                 continue  # comparable: one order only
             got = value((a, b), -1)  # (exact, to rank the pairs)
             pairs.append((got, a, b))
