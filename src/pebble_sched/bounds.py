@@ -169,7 +169,9 @@ def _unpack(rows: np.ndarray, n: int) -> np.ndarray:
     return bits[:, :n].astype(bool)
 
 
-def reachability_bound(graph: Graph, deadline: Any = None) -> int:
+def reachability_bound(
+    graph: Graph, deadline: Any = None, closures: tuple | None = None
+) -> int:
     """A lower bound from the buffers forced live during each node's step.
 
     Buffer b is live during v in every schedule when (1) its producer is v,
@@ -184,7 +186,8 @@ def reachability_bound(graph: Graph, deadline: Any = None) -> int:
     per node over blocks of buffers (a matrix product, in floating point
     while the sizes total below 2**53, where it is exact). Memory: two
     packed n x n bit matrices (about ``n**2 / 4`` bytes). ``deadline``: its
-    ``check`` is called between blocks (``TimeUp``).
+    ``check`` is called between blocks (``TimeUp``). ``closures``:
+    :func:`_closures` of the graph, if known.
 
     Examples
     --------
@@ -196,7 +199,7 @@ def reachability_bound(graph: Graph, deadline: Any = None) -> int:
     best = max(_start_end_bounds(graph), local_bound(graph))
     if n == 0 or len(graph.memory_buffers()) == 0:
         return best
-    return max(best, int(forced_live(graph, deadline).max()))
+    return max(best, int(forced_live(graph, deadline, closures).max()))
 
 
 def _closures(graph: Graph, deadline: Any = None) -> tuple:
@@ -276,14 +279,19 @@ def lower_bound(graph: Graph, deadline: Any = None) -> int:
     nb = max(1, len(graph.memory_buffers()))
     cuts = graph.memory_buffers().total <= INT64_SAFE // 4
     if graph.n <= CUT_LIMIT and cuts:
-        return max(cut_bound(graph, deadline), reachability_bound(graph))
+        closures = _closures(graph)
+        return max(
+            cut_bound(graph, deadline, closures=closures),
+            reachability_bound(graph, closures=closures),
+        )
     if (
         graph.n <= REACHABILITY_MAX_NODES
         and graph.n * nb <= REACHABILITY_LIMIT
     ):
         best = max(_start_end_bounds(graph), local_bound(graph))
         try:
-            per = forced_live(graph, deadline)
+            closures = _closures(graph, deadline)
+            per = forced_live(graph, deadline, closures)
         except TimeUp:
             return best
         best = max(best, int(per.max()))
@@ -291,7 +299,7 @@ def lower_bound(graph: Graph, deadline: Any = None) -> int:
             top = np.argsort(-per, kind="stable")[
                 : max(1, CUT_WORK // graph.n)
             ]
-            best = max(best, cut_bound(graph, deadline, nodes=top))
+            best = max(best, cut_bound(graph, deadline, top, closures))
         return best
     return local_bound(graph)
 
