@@ -22,9 +22,10 @@ Three tables, every ratio against a baseline measured in the same run:
    cross edges, ``solve`` (auto, ``--time-limit``) with the closed SP
    regions fixed to their dominant orders and the ideal search's chain
    atoms, against the same portfolio without either, alternated in one
-   run: time, status, peak, bound (``--near-toggle near-sp``: with and
-   without the near-SP orders of :mod:`pebble_sched.solvers.near_sp`
-   instead);
+   run: time, status, peak, bound (``--near-toggle near-sp``, ``beam``
+   or ``pair``: with and without the near-SP orders of
+   :mod:`pebble_sched.solvers.near_sp`, the beam starts or the pair bound
+   instead; ``cpsat``: auto against CP-SAT alone);
 7. *two versions* (``versions``, with ``--baseline SRC``, the ``src``
    folder of another checkout, e.g. ``git worktree add /tmp/base REV``):
    ``sp_order(g, workers=2)`` on the graphs of table 5, each run in a
@@ -518,7 +519,8 @@ def table_near(
     def switch(on: bool) -> None:
         """``regions``: the SP regions and chain atoms on or off (the
         near-SP orders on); ``near-sp``: the near-SP orders on or off
-        (the regions on); ``beam``: the beam starts on or off;
+        (the regions on); ``beam``: the beam starts on or off; ``pair``:
+        the pair bound on or off;
         ``cpsat``: nothing (the "with" runs are CP-SAT alone on the graph
         as it is)."""
         if toggle == "regions":
@@ -528,6 +530,8 @@ def table_near(
             solve_module.NEAR_SP = on
         elif toggle == "beam":
             solve_module.AUTO_BEAM = on
+        elif toggle == "pair":
+            solve_module.AUTO_PAIR_BOUND = on
 
     for k in ks:
         for seed in range(seeds):
@@ -546,6 +550,7 @@ def table_near(
             ideals_module.CHAIN_ATOMS = True
             solve_module.NEAR_SP = True
             solve_module.AUTO_BEAM = True
+            solve_module.AUTO_PAIR_BOUND = True
             a, b = cells["without"], cells["with"]
             rows.append(
                 f"| {k} | {seed} | {len(r.regions)} ({r.fixed}) | "
@@ -625,11 +630,12 @@ def main() -> None:
     ap.add_argument("--near-seeds", type=int, default=3)
     ap.add_argument(
         "--near-toggle",
-        choices=["regions", "near-sp", "cpsat", "beam"],
+        choices=["regions", "near-sp", "cpsat", "beam", "pair"],
         default="regions",
         help="what the near table switches off in its 'without' runs: the "
-        "SP regions and chain atoms, or the near-SP orders; or 'cpsat': "
-        "its 'with' runs are CP-SAT alone, its 'without' runs auto",
+        "SP regions and chain atoms, the near-SP orders, the beam starts "
+        "or the pair bound; or 'cpsat': its 'with' runs are CP-SAT alone, "
+        "its 'without' runs auto",
     )
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--reps", type=int, default=3)
@@ -805,12 +811,14 @@ def main() -> None:
                 f"{args.time_limit:g} s each"
                 if args.near_toggle == "cpsat"
                 else f"auto with {args.time_limit:g} s, with and without "
-                + (
-                    "the SP regions fixed and the ideal search's chain atoms"
-                    if args.near_toggle == "regions"
-                    else "the near-SP orders (SP core, cross edges "
-                    "synchronised)"
-                )
+                + {
+                    "regions": "the SP regions fixed and the ideal search's "
+                    "chain atoms",
+                    "near-sp": "the near-SP orders (SP core, cross edges "
+                    "synchronised)",
+                    "beam": "the beam starts",
+                    "pair": "the pair bound",
+                }[args.near_toggle]
             )
             + " (alternated); time to the answer, status, peak and proven "
             "bound.",

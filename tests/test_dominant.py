@@ -386,8 +386,11 @@ def test_ctrl_c_stops_the_solver_thread(tmp_path):
     start = time.perf_counter()
     proc.send_signal(signal.SIGINT)
     out, _ = proc.communicate(timeout=60)
-    assert time.perf_counter() - start < 20
-    assert "interrupted" in out and "peak" in out
+    took = time.perf_counter() - start
+    # (the messages say which failed: it failed once in a few full runs
+    # on a loaded machine, and never alone)
+    assert took < 20, (took, "".join(head) + out)
+    assert "interrupted" in out and "peak" in out, "".join(head) + out
 
 
 @settings(deadline=None)
@@ -734,6 +737,64 @@ def test_lemma5_on_forks_of_atoms(fork):
         ]
     assert min(max(f) for f in kept) == least
     assert any(all(dominates(f, w) for w in everything) for f in kept)
+
+
+@st.composite
+def forks_of_steps(draw):
+    """A fork whose branch rests are chains of single steps (nodes), not
+    yet merged into canonical atoms."""
+    from pebble_sched.solvers.profiles import Atom
+
+    spread = draw(st.sampled_from([1, 2, 3, 6, 20]))  # small: many ties
+
+    def step(name):
+        net = draw(st.integers(-spread, spread))
+        return Atom(max(0, net) + draw(st.integers(0, spread)), net, name)
+
+    branches = []
+    for i in range(draw(st.integers(2, 3))):
+        s = draw(st.integers(1, spread))
+        c = Atom(s + draw(st.integers(0, 3)), s, f"c{i}")
+        steps = [step(f"s{i}.{j}") for j in range(draw(st.integers(0, 6)))]
+        branches.append((c, steps))
+    return branches, Atom(0, -draw(st.integers(1, 2 * spread)), "R")
+
+
+@settings(deadline=None, max_examples=max(500, _PROFILE_EXAMPLES))
+@given(forks_of_steps())
+def test_a_release_inside_an_atom_is_never_needed(fork):
+    """Tests the whole-atoms theorem (docs/theory.md): among the
+    pre-release ideals that stop between canonical atoms of each rest
+    (the solver's options) one dominates every pre-release ideal,
+    including those that stop between two steps of one atom."""
+    from pebble_sched.solvers.dominant import _coarse_word
+    from pebble_sched.solvers.profiles import canonical, flatten, merge
+
+    branches, release = fork
+
+    def word(cuts):
+        pairs = list(zip(branches, cuts, strict=True))
+        pre = [canonical([c, *s[:t]]) for (c, s), t in pairs]
+        post = [canonical(s[t:]) for (_c, s), t in pairs]
+        return _coarse_word(canonical([*merge(pre), release, *merge(post)]))
+
+    def boundaries(steps):
+        out = [0]
+        for atom in canonical(steps):
+            out.append(out[-1] + len(flatten(atom.items)))
+        return out
+
+    every = [
+        word(cuts)
+        for cuts in itertools.product(
+            *[range(len(s) + 1) for _c, s in branches]
+        )
+    ]
+    whole = [
+        word(cuts)
+        for cuts in itertools.product(*[boundaries(s) for _c, s in branches])
+    ]
+    assert any(all(dominates(f, w) for w in every) for f in whole)
 
 
 def test_a_fork_whose_only_dominant_ideal_stops_inside_glued_atoms():

@@ -110,10 +110,11 @@ more than ``LARGE_CANDIDATES`` (``HURRY_CANDIDATES``) candidates.
 ``family="threshold"`` uses Lemma 5 on every fork (exact on flat forks;
 slow only at a high out-degree with many glued atoms, where each
 threshold's combinations are Pareto-pruned). ``family="auto"`` uses it
-first on flat forks whose family is small enough. Restricting P to whole canonical atoms of the
-rest (never cutting inside one) is not proven here either; it is
-checked, with everything else, against brute force on thousands of
-random graphs.
+first on flat forks whose family is small enough. Restricting P to
+whole canonical atoms of the rest (never cutting inside one) loses
+nothing: a theorem of docs/theory.md (induction over Lemma 2's merges,
+with the exchange lemma for a dependent pair), tested on forks of
+single steps.
 """
 
 from __future__ import annotations
