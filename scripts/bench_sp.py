@@ -566,9 +566,15 @@ def table_near(
             f"{solved['with']} of {total} by CP-SAT alone."
         )
     else:
+        what = {
+            "regions": "the regions and chain atoms",
+            "near-sp": "the near-SP orders",
+            "beam": "the beam starts",
+            "pair": "the pair bound",
+        }[toggle]
         last = (
-            f"Proven optimal: {solved['without']} of {total} without the "
-            f"{toggle}, {solved['with']} of {total} with them."
+            f"Proven optimal: {solved['without']} of {total} without "
+            f"{what}, {solved['with']} of {total} with it."
         )
     rows += ["", last]
     return rows
