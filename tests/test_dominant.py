@@ -622,23 +622,36 @@ def test_threshold_family_through_solve(monkeypatch):
         sp_order(g, family="fast")
 
 
+def _random_atom(draw, spread: int, name):
+    """An atom of any hill above its net, both within ``spread``."""
+    from pebble_sched.solvers.profiles import Atom
+
+    net = draw(st.integers(-spread, spread))
+    return Atom(max(0, net) + draw(st.integers(0, spread)), net, name)
+
+
+def _consumer_atom(draw, spread: int, name):
+    """A fork's consumer: it keeps what it makes (net > 0)."""
+    from pebble_sched.solvers.profiles import Atom
+
+    s = draw(st.integers(1, spread))
+    return Atom(s + draw(st.integers(0, 3)), s, name)
+
+
 @st.composite
 def flat_forks(draw):
     """A fork as atoms: per branch a consumer and a canonical chain."""
     from pebble_sched.solvers.profiles import Atom, canonical
 
     spread = draw(st.sampled_from([1, 2, 6, 20]))  # 1, 2: many ties
-
-    def atom(k):
-        net = draw(st.integers(-spread, spread))
-        return Atom(max(0, net) + draw(st.integers(0, spread)), net, k)
-
     branches = []
     for i in range(draw(st.integers(2, 4))):
-        s = draw(st.integers(1, spread))
-        c = Atom(s + draw(st.integers(0, 3)), s, ("c", i))
+        c = _consumer_atom(draw, spread, ("c", i))
         rest = canonical(
-            [atom((i, j)) for j in range(draw(st.integers(0, 4)))]
+            [
+                _random_atom(draw, spread, (i, j))
+                for j in range(draw(st.integers(0, 4)))
+            ]
         )
         branches.append((c, rest))
     return branches, Atom(0, -draw(st.integers(1, 2 * spread)), "R")
@@ -746,16 +759,13 @@ def forks_of_steps(draw):
     from pebble_sched.solvers.profiles import Atom
 
     spread = draw(st.sampled_from([1, 2, 3, 6, 20]))  # small: many ties
-
-    def step(name):
-        net = draw(st.integers(-spread, spread))
-        return Atom(max(0, net) + draw(st.integers(0, spread)), net, name)
-
     branches = []
     for i in range(draw(st.integers(2, 3))):
-        s = draw(st.integers(1, spread))
-        c = Atom(s + draw(st.integers(0, 3)), s, f"c{i}")
-        steps = [step(f"s{i}.{j}") for j in range(draw(st.integers(0, 6)))]
+        c = _consumer_atom(draw, spread, f"c{i}")
+        steps = [
+            _random_atom(draw, spread, f"s{i}.{j}")
+            for j in range(draw(st.integers(0, 6)))
+        ]
         branches.append((c, steps))
     return branches, Atom(0, -draw(st.integers(1, 2 * spread)), "R")
 
