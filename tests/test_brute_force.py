@@ -157,15 +157,26 @@ def test_cut_bound_on_a_subset_of_nodes():
     assert max(cut_bound(g, nodes=[v]) for v in range(g.n)) == full
 
 
-@given(graphs(max_nodes=9), st.integers(2, 9), st.sampled_from([0, 1, 30]))
-def test_pair_bound_never_exceeds_optimum(g, top, triples):
-    """Tests that the pair bound (pairs, then triples from the best pairs)
-    is at least the cut bound and never above the brute-force optimum
-    (every memory feature, any number of nodes branched on)."""
+@given(
+    graphs(max_nodes=9),
+    st.integers(2, 9),
+    st.sampled_from([0, 1, 30]),
+    st.sampled_from([0, 1, 30]),
+)
+def test_pair_bound_never_exceeds_optimum(g, top, triples, quads):
+    """Tests that the pair bound (pairs, then triples from the best pairs,
+    then sets of four from the best triples) is at least the cut bound
+    and never above the brute-force optimum (every memory feature, any
+    number of nodes branched on)."""
     from pebble_sched.bounds import pair_bound
 
-    got = pair_bound(g, top=top, triples=triples)
-    assert max(cut_bound(g), reachability_bound(g)) <= got <= brute_force(g)[1]
+    got = pair_bound(g, top=top, triples=triples, quads=quads)
+    opt = brute_force(g)[1]
+    assert max(cut_bound(g), reachability_bound(g)) <= got <= opt
+    # told the optimum, it stops there, or computes the same bound
+    assert (
+        pair_bound(g, top=top, triples=triples, quads=quads, stop=opt) == got
+    )
 
 
 def test_pair_bound_beats_the_cut_bound_on_a_diamond():
@@ -194,3 +205,17 @@ def test_triples_raise_the_pair_bound():
     )
     assert pair_bound(g, triples=0) == 13 < pair_bound(g) == 14
     assert brute_force(g)[1] == 14
+
+
+def test_sets_of_four_raise_the_pair_bound():
+    """Tests a graph (found by a random search) where ordering four nodes
+    proves more than any three."""
+    from pebble_sched.bounds import pair_bound
+
+    g = Graph(
+        range(8),
+        [(0, 1), (0, 3), (1, 5), (2, 5), (2, 6), (3, 7), (4, 7)],
+        size=[5, 6, 3, 2, 1, 1, 5, 6],
+    )
+    assert pair_bound(g, quads=0) == 12 < pair_bound(g) == 13
+    assert brute_force(g)[1] == 13

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._version import __version__
-from .bounds import CUT_LIMIT, lower_bound, pair_bound
+from .bounds import CUT_LIMIT, QUAD_TRIPLES, lower_bound, pair_bound
 from .constants import INT64_SAFE
 from .exceptions import PebbleSchedError
 from .memory import evaluate_indices
@@ -1128,6 +1128,8 @@ AUTO_BEAM_MAX_NODES = 1000
 AUTO_PAIR_BOUND = True
 AUTO_PAIR_SHARE = 0.1
 AUTO_PAIR_S = 5.0
+#: ... with the sets of four nodes after the triples (off only to measure)
+AUTO_PAIR_QUADS = True
 #: ``auto`` runs the ideal search first when the width estimate is at most this.
 AUTO_NARROW_WIDTH = 24
 #: On graphs that are not SP, before CP-SAT, ``auto`` runs the local search
@@ -1745,6 +1747,8 @@ def _portfolio(
                     if timed
                     else Deadline(AUTO_PAIR_S),
                     start=lb,
+                    stop=ub,
+                    quads=QUAD_TRIPLES if AUTO_PAIR_QUADS else 0,
                 )
                 stats["pair_bound"] = {
                     "bound": got,
