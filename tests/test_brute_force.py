@@ -173,10 +173,19 @@ def test_pair_bound_never_exceeds_optimum(g, top, triples, quads):
     got = pair_bound(g, top=top, triples=triples, quads=quads)
     opt = brute_force(g)[1]
     assert max(cut_bound(g), reachability_bound(g)) <= got <= opt
-    # told the optimum, it stops there, or computes the same bound
-    assert (
-        pair_bound(g, top=top, triples=triples, quads=quads, stop=opt) == got
+    # told the optimum, it stops there, or computes the same bound; and
+    # it reports each rise of its bound as it goes
+    rises: list[int] = []
+    again = pair_bound(
+        g,
+        top=top,
+        triples=triples,
+        quads=quads,
+        stop=opt,
+        on_bound=rises.append,
     )
+    assert again == got
+    assert rises == sorted(set(rises)) and all(r <= got for r in rises)
 
 
 def test_pair_bound_beats_the_cut_bound_on_a_diamond():

@@ -983,3 +983,28 @@ def test_auto_raises_its_bound_with_the_pair_bound(monkeypatch):
     assert "pair bound" in phases
     got = s.stats["pair_bound"]["bound"]
     assert cut_bound(g) < got <= s.lower_bound <= s.peak
+
+
+def test_ctrl_c_in_the_pair_bound_keeps_what_it_proved(monkeypatch):
+    """Tests that a bound the pair bound proved before Ctrl-C is the
+    answer's (it reports each rise as it happens), with the best order."""
+    import importlib
+
+    from pebble_sched.bounds import pair_bound
+    from pebble_sched.formats import read_graph
+
+    from .helpers import ROOT
+
+    auto = importlib.import_module("pebble_sched.solve")
+    g = read_graph(ROOT / "instances/wide/wide-n100-w30-p0.07-s0.json")
+    proved = pair_bound(g, triples=0, quads=0)  # (pairs only: 671)
+
+    def interrupted(graph, *args, on_bound=None, **kwargs):
+        pair_bound(graph, triples=0, quads=0, on_bound=on_bound)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(auto, "pair_bound", interrupted)
+    s = solve(g, time_limit=30)
+    assert s.stats.get("interrupted") == "ctrl-c"
+    assert s.lower_bound == proved < s.peak
+    assert verify(g, s) == s.peak

@@ -33,6 +33,8 @@ from .constants import INT64_SAFE
 from .runtime import TimeUp
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from .graph import Graph
 
 __all__ = [
@@ -467,6 +469,7 @@ def pair_bound(
     triples: int = TRIPLE_PAIRS,
     quads: int = QUAD_TRIPLES,
     stop: int | None = None,
+    on_bound: Callable[[int], None] | None = None,
 ) -> int:
     """The cut bound branched on the order of two nodes, then of three and
     four.
@@ -484,7 +487,8 @@ def pair_bound(
     over the sets of four made of one of the ``quads`` best triples and
     one more, with ``start`` and the cut bound. ``stop``: a known peak
     (an order's); the bound returns once it reaches it (nothing higher
-    can be proven). A max-flow per node of X and order (an
+    can be proven). ``on_bound`` hears of every rise of the bound as it
+    happens (so that an interrupted run keeps what was proven). A max-flow per node of X and order (an
     order stops once it cannot lower X's smallest so far, X once that is
     no more than the best bound so far; each cut is computed once); stops
     at ``deadline`` with the best so far. On wide-n400 the
@@ -518,6 +522,13 @@ def pair_bound(
     desc = closures[0]
     net = _CutNetwork(graph, closures)
     memo: dict[tuple, int] = {}
+
+    def rise(got: int) -> None:
+        nonlocal best
+        if got > best:
+            best = got
+            if on_bound is not None:
+                on_bound(best)
 
     def done() -> bool:
         """The deadline, or the bound at the known peak."""
@@ -568,7 +579,7 @@ def pair_bound(
         if done():
             return best
         single[v] = step(v, (), ())
-        best = max(best, int(single[v]))
+        rise(int(single[v]))
     # the nodes of highest cut value and those of most forced-live memory
     # (a node that sees little on its own can force much on another: on
     # wide-n400 the best pair joins nodes ranked 1st and 152nd by cut
@@ -589,7 +600,7 @@ def pair_bound(
                 continue  # comparable: one order only
             got = value((a, b), -1)  # (exact, to rank the pairs)
             pairs.append((got, a, b))
-            best = max(best, got)
+            rise(got)
     pairs.sort(key=lambda p: -p[0])
     found: dict[tuple, int] = {}
     for _got, a, b in pairs[:triples]:
@@ -601,7 +612,7 @@ def pair_bound(
                 # (exact where sets of four follow, to rank the triples:
                 # on wide-n100 708 instead of 700, in 1.6 s instead of 1.3)
                 found[key] = got = value(key, -1 if quads else best)
-                best = max(best, got)
+                rise(got)
     ranked = sorted(found.items(), key=lambda t: -t[1])[:quads]
     seen: set[tuple] = set()
     for three, _got in ranked:
@@ -611,5 +622,5 @@ def pair_bound(
             key = tuple(sorted((*three, d)))
             if d not in three and key not in seen:
                 seen.add(key)
-                best = max(best, value(key, best))
+                rise(value(key, best))
     return best

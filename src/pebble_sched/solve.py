@@ -1658,6 +1658,14 @@ def _portfolio(
                     callbacks.on_improvement(best, ub)
         stats["portfolio"].append((name, ub, lb))
 
+    def raise_bound(bound):
+        """A bound proven while a step runs (kept if it is interrupted)."""
+        nonlocal lb
+        if bound > lb:
+            lb = bound
+            if callbacks is not None:
+                callbacks.on_bound(lb)
+
     if sp_order_found is not None:
         record("sp", sp_order_found, 0)
     if hint is not None:
@@ -1749,6 +1757,7 @@ def _portfolio(
                     start=lb,
                     stop=ub,
                     quads=QUAD_TRIPLES if AUTO_PAIR_QUADS else 0,
+                    on_bound=raise_bound,
                 )
                 stats["pair_bound"] = {
                     "bound": got,
