@@ -488,10 +488,11 @@ def pair_bound(
     one more, with ``start`` and the cut bound. ``stop``: a known peak
     (an order's); the bound returns once it reaches it (nothing higher
     can be proven). ``on_bound`` hears of every rise of the bound as it
-    happens (so that an interrupted run keeps what was proven). A max-flow per node of X and order (an
-    order stops once it cannot lower X's smallest so far, X once that is
-    no more than the best bound so far; each cut is computed once); stops
-    at ``deadline`` with the best so far. On wide-n400 the
+    happens (so that an interrupted run keeps what was proven). A
+    max-flow per node of X and order (an order stops once it cannot lower
+    X's smallest so far, X once that is no more than the best bound so
+    far; each cut is computed once); stops at ``deadline`` with the best
+    so far. On wide-n400 the
     pairs raised the cut bound from 1,072 to 1,097 (its best order:
     1,098); on randwire-forward the pairs from 884,736 to 917,504 and the
     triples to 983,040, its optimum; on wide-n100 642 -> 671 -> 695, and
