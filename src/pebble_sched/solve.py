@@ -1130,6 +1130,12 @@ AUTO_PAIR_SHARE = 0.1
 AUTO_PAIR_S = 5.0
 #: ... with the sets of four nodes after the triples (off only to measure)
 AUTO_PAIR_QUADS = True
+#: ... and, under a time limit, at least this share of the time left, up to
+#: AUTO_PAIR_MIN_S seconds (it stops once its bound meets the best peak):
+#: at 10 s, randwire-forward's bound needs the triples, about 3 s in all
+AUTO_PAIR_LONG = True
+AUTO_PAIR_MIN_S = 3.0
+AUTO_PAIR_MAX_SHARE = 0.3
 #: ``auto`` runs the ideal search first when the width estimate is at most this.
 AUTO_NARROW_WIDTH = 24
 #: On graphs that are not SP, before CP-SAT, ``auto`` runs the local search
@@ -1749,11 +1755,19 @@ def _portfolio(
                     raise KeyboardInterrupt
             elif step == "pair bound":
                 t0 = time.perf_counter()
+                share = AUTO_PAIR_SHARE
+                if timed and AUTO_PAIR_LONG:
+                    left = deadline.remaining()
+                    share = max(
+                        share,
+                        min(
+                            AUTO_PAIR_MIN_S / max(left, 1e-9),
+                            AUTO_PAIR_MAX_SHARE,
+                        ),
+                    )
                 got = pair_bound(
                     exact_graph,
-                    deadline.sub(AUTO_PAIR_SHARE)
-                    if timed
-                    else Deadline(AUTO_PAIR_S),
+                    deadline.sub(share) if timed else Deadline(AUTO_PAIR_S),
                     start=lb,
                     stop=ub,
                     quads=QUAD_TRIPLES if AUTO_PAIR_QUADS else 0,
