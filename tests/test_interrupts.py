@@ -373,3 +373,33 @@ def test_ctrl_c_after_an_in_process_cpsat_solve_is_a_keyboard_interrupt():
         return "ignored"
 
     assert run_in_child(run, hard_limit=30) == ("raised", False)
+
+
+def test_an_import_cut_short_is_undone(tmp_path, monkeypatch):
+    """Tests that Ctrl-C during an optional import (numba's, which the SP
+    solver starts while it runs) leaves no half-initialised module behind:
+    a later import starts afresh. Without it, numba cut short inside its
+    import of numpy.polynomial failed later with "module 'numba' has no
+    attribute 'core'", a traceback instead of the best order."""
+    from pebble_sched.runtime import import_optional
+
+    pkg = tmp_path / "halfpkg"
+    pkg.mkdir()
+    (pkg / "part.py").write_text("X = 7\n")
+    (pkg / "__init__.py").write_text(
+        "import os\n"
+        "from . import part\n"
+        "if os.environ.get('HALFPKG_STOP'):\n"
+        "    raise KeyboardInterrupt\n"
+        "VALUE = part.X\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("HALFPKG_STOP", "1")
+    with pytest.raises(KeyboardInterrupt):
+        import_optional("halfpkg")
+    assert "halfpkg" not in sys.modules
+    assert "halfpkg.part" not in sys.modules  # (Python leaves this one)
+    monkeypatch.delenv("HALFPKG_STOP")
+    assert import_optional("halfpkg").VALUE == 7
+    monkeypatch.delitem(sys.modules, "halfpkg")
+    monkeypatch.delitem(sys.modules, "halfpkg.part")

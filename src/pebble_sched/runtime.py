@@ -28,6 +28,7 @@ __all__ = [
     "Tracker",
     "dask_client",
     "gc_paused",
+    "import_optional",
     "process_age",
     "run_cancellable",
     "run_in_child",
@@ -669,6 +670,37 @@ def write_reserve(graph: Graph) -> float:
     the input order 15 s early.)
     """
     return 0.05 + 1e-6 * (graph.n + graph.m)
+
+
+def import_optional(name: str) -> Any:
+    """The module ``name``, or None when it is not installed or is broken.
+
+    An import cut short by Ctrl-C or SIGTERM leaves the modules it had
+    begun half initialised in ``sys.modules``, where a later import finds
+    them and fails only when they are used (numba, interrupted while it
+    loads numpy.polynomial: "module 'numba' has no attribute 'core'",
+    a traceback instead of the best order so far). So the modules the
+    interrupted import added are removed before the interrupt goes on,
+    and a later import starts afresh.
+
+    Examples
+    --------
+    >>> import_optional("json").dumps([1])
+    '[1]'
+    >>> import_optional("no_such_module_here") is None
+    True
+    """
+    import importlib
+
+    before = set(sys.modules)
+    try:
+        return importlib.import_module(name)
+    except Exception:  # not installed, or broken
+        return None
+    except BaseException:
+        for added in set(sys.modules) - before:
+            sys.modules.pop(added, None)
+        raise
 
 
 def dask_client(scheduler: str | None, workers: int) -> Any:

@@ -31,6 +31,7 @@ from .runtime import (
     Deadline,
     TimeUp,
     Tracker,
+    import_optional,
     start_in_child,
 )
 from .schedule import Schedule, Status
@@ -625,9 +626,10 @@ def _warm_kernels(graph: Graph, deadline: Deadline, stop=None) -> None:
     if stop is not None:
         if stop(0.0):
             return
-        try:  # (a step of its own: a quarter of a second)
-            import numba  # noqa: F401
-        except ImportError:
+        # (a step of its own: a quarter of a second; an import cut short
+        # by Ctrl-C is undone, so that the answer after it can still use
+        # numba or do without it)
+        if import_optional("numba") is None:
             return
         if stop(RELAX_GRACE_S):
             return

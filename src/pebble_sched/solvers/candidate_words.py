@@ -53,15 +53,12 @@ import sys
 import numpy as np
 
 from ..constants import INT64_SAFE
+from ..runtime import import_optional
 from .profiles import _KEY
 
-try:  # an optional accelerator
-    import numba
-except Exception:  # pragma: no cover - depends on the environment
-    # not installed, or broken: an import cut short (a Ctrl-C during a
-    # first import leaves numba or its dependencies half initialised, and
-    # importing them again raises AttributeError) leaves the Python path
-    numba = None  # type: ignore[assignment]
+# an optional accelerator: None when it is not installed or is broken (an
+# import cut short by Ctrl-C is undone by import_optional, and raises)
+numba = import_optional("numba")
 
 __all__ = [
     "COMPILED",
