@@ -497,6 +497,16 @@ def table_scaling_d(n: int, degrees: list[int]) -> list[str]:
     return rows
 
 
+#: What the near table's "without" runs switch off, by ``--near-toggle``
+#: (``cpsat`` switches nothing off: its "with" runs are CP-SAT alone).
+NEAR_TOGGLES = {
+    "regions": "the SP regions fixed and the ideal search's chain atoms",
+    "near-sp": "the near-SP orders (SP core, cross edges synchronised)",
+    "beam": "the beam starts",
+    "pair": "the pair bound",
+}
+
+
 def table_near(
     n: int, ks: list[int], seeds: int, limit: float, toggle: str = "regions"
 ) -> list[str]:
@@ -566,12 +576,7 @@ def table_near(
             f"{solved['with']} of {total} by CP-SAT alone."
         )
     else:
-        what = {
-            "regions": "the regions and chain atoms",
-            "near-sp": "the near-SP orders",
-            "beam": "the beam starts",
-            "pair": "the pair bound",
-        }[toggle]
+        what = NEAR_TOGGLES[toggle]
         last = (
             f"Proven optimal: {solved['without']} of {total} without "
             f"{what}, {solved['with']} of {total} with it."
@@ -636,7 +641,7 @@ def main() -> None:
     ap.add_argument("--near-seeds", type=int, default=3)
     ap.add_argument(
         "--near-toggle",
-        choices=["regions", "near-sp", "cpsat", "beam", "pair"],
+        choices=[*NEAR_TOGGLES, "cpsat"],
         default="regions",
         help="what the near table switches off in its 'without' runs: the "
         "SP regions and chain atoms, the near-SP orders, the beam starts "
@@ -817,14 +822,7 @@ def main() -> None:
                 f"{args.time_limit:g} s each"
                 if args.near_toggle == "cpsat"
                 else f"auto with {args.time_limit:g} s, with and without "
-                + {
-                    "regions": "the SP regions fixed and the ideal search's "
-                    "chain atoms",
-                    "near-sp": "the near-SP orders (SP core, cross edges "
-                    "synchronised)",
-                    "beam": "the beam starts",
-                    "pair": "the pair bound",
-                }[args.near_toggle]
+                + NEAR_TOGGLES[args.near_toggle]
             )
             + " (alternated); time to the answer, status, peak and proven "
             "bound.",

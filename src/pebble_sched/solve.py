@@ -1652,12 +1652,18 @@ def _portfolio(
         return best, min(lb, ub), stats, winner
     stats["portfolio"].append(("heuristic", peak, lb))
 
-    def record(name, order, bound):
-        nonlocal best, ub, winner, lb
+    def raise_bound(bound):
+        """A bound proven, also while a step runs (kept if it is
+        interrupted: the pair bound reports each rise)."""
+        nonlocal lb
         if bound > lb:
             lb = bound
             if callbacks is not None:
                 callbacks.on_bound(lb)
+
+    def record(name, order, bound):
+        nonlocal best, ub, winner
+        raise_bound(bound)
         if order is not None:
             peak = evaluate_indices(graph, order, check=False).peak
             if peak < ub:
@@ -1665,14 +1671,6 @@ def _portfolio(
                 if callbacks is not None:
                     callbacks.on_improvement(best, ub)
         stats["portfolio"].append((name, ub, lb))
-
-    def raise_bound(bound):
-        """A bound proven while a step runs (kept if it is interrupted)."""
-        nonlocal lb
-        if bound > lb:
-            lb = bound
-            if callbacks is not None:
-                callbacks.on_bound(lb)
 
     if sp_order_found is not None:
         record("sp", sp_order_found, 0)
