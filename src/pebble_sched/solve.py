@@ -15,7 +15,7 @@ import math
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -820,7 +820,7 @@ def _brute_ok(graph: Graph) -> bool:
 def _quick_upper(graph, deadline, rng, callbacks, share: float = 0.15):
     """A heuristic order for hints and budgets, using a share of the time."""
     sub = deadline.sub(share) if math.isfinite(deadline.limit) else Deadline()
-    params = HeuristicParams(work_budget=5e6, use_all_time=False)
+    params = _ls_params(HeuristicParams(work_budget=5e6, use_all_time=False))
     order, peak, _stats = heuristic_schedule(
         graph, sub, seed=rng, params=params, callbacks=callbacks
     )
@@ -1147,6 +1147,18 @@ AUTO_NARROW_WIDTH = 24
 #: widths). Its order is CP-SAT's hint.
 AUTO_WIDE_LS_SHARE = 0.25
 AUTO_WIDE_LS_S = 3.0
+#: Whether ``auto``'s local searches make interleave moves (a subset
+#: of nodes re-interleaved exactly, ``HeuristicParams.interleave``); off
+#: only to measure what they bring (``scripts/bench_beam.py --switch``).
+AUTO_INTERLEAVE = True
+
+
+def _ls_params(params: HeuristicParams | None = None) -> HeuristicParams:
+    """``params`` (default: the defaults) as ``auto`` runs them."""
+    params = params or HeuristicParams()
+    return params if AUTO_INTERLEAVE else replace(params, interleave=0)
+
+
 AUTO_WIDE_LS_PARAMS = HeuristicParams(
     wide_share=0.25, use_all_time=False, work_budget=math.inf, patience=8
 )
@@ -1223,6 +1235,7 @@ def _beam_starts(
             start,
             d,
             seed=rng,
+            params=_ls_params(),
             callbacks=callbacks,
             target=target,
             stats=stats,
@@ -1643,7 +1656,9 @@ def _portfolio(
         seed=rng,
         callbacks=callbacks,
         target=max(lb, goal),
-        params=HeuristicParams(work_budget=1e7, use_all_time=False),
+        params=_ls_params(
+            HeuristicParams(work_budget=1e7, use_all_time=False)
+        ),
     )
     best, ub, winner = order, peak, "heuristic"
     stats["heuristic"] = hstats
@@ -1802,7 +1817,7 @@ def _portfolio(
                     best,
                     d,
                     seed=rng,
-                    params=AUTO_WIDE_LS_PARAMS,
+                    params=_ls_params(AUTO_WIDE_LS_PARAMS),
                     target=max(lb, goal),
                     callbacks=callbacks,
                     stats=stats,
@@ -1830,6 +1845,7 @@ def _portfolio(
                 best,
                 deadline,
                 seed=rng,
+                params=_ls_params(),
                 target=max(lb, goal),
                 callbacks=callbacks,
                 stats=stats,

@@ -42,6 +42,7 @@ import numpy as np
 from ..memory import evaluate_indices, lifetimes
 from ..runtime import Callbacks, Deadline, TimeUp
 from .inductor import INDUCTOR_METHODS, input_order
+from .interleave import MAX_SUBSET, interleave
 from .trees import (
     arrays_for,
     is_out_forest,
@@ -90,6 +91,18 @@ class HeuristicParams:
     wide_share
         Under a deadline, the share of the time left that one widened
         window move may take. Default 0.1.
+    interleave
+        The largest node subset an interleave move re-interleaves exactly
+        into the order of the other nodes (:mod:`~pebble_sched.solvers.interleave`):
+        a random connected set of ``interleave // 2`` to ``interleave``
+        nodes around one that holds memory at a peak step. Tried when the
+        single-node and window moves fail. Default 16; 0: no such moves.
+    interleave_states
+        States an interleave move may build. Default 100,000.
+    sideways
+        Interleave moves that change the order but not (peak, steps at
+        the peak) the search may take in a row before it restarts from
+        its best order. Default 50.
     patience
         Without a time limit, fruitless restarts before stopping. Default 100.
     use_all_time
@@ -106,6 +119,9 @@ class HeuristicParams:
     max_window: int = 48
     max_states: int = 200_000
     wide_share: float = 0.1
+    interleave: int = 16
+    interleave_states: int = 100_000
+    sideways: int = 50
     patience: int = 100
     use_all_time: bool = True
 
@@ -116,6 +132,8 @@ class HeuristicParams:
             raise ValueError("work_budget must be positive.")
         if self.candidates <= 0:
             raise ValueError("candidates must be positive.")
+        if not 0 <= self.interleave <= MAX_SUBSET:
+            raise ValueError(f"interleave must be in 0..{MAX_SUBSET}.")
 
 
 def priority_order(
@@ -376,6 +394,51 @@ class _Search:
             np.int64
         )
 
+    def interleave_move(
+        self,
+        rng: np.random.Generator,
+        size: int,
+        max_states: int,
+        deadline: Deadline | None = None,
+    ) -> np.ndarray | None:
+        """Re-interleave a random connected set of ``size`` nodes exactly.
+
+        The set grows by random steps along edges (either way) from a node
+        that holds memory at a peak step: the node run there, or the
+        producer of a buffer live across it. Returns the new order (no
+        higher than the current one, maybe equal), or ``None`` when the
+        move needs more than ``max_states`` states (``too_wide`` set).
+        ``states``: the states it built.
+        """
+        g, mb = self.graph, self.mb
+        peaks = np.flatnonzero(self.profile.memory == self.profile.peak)
+        self.too_wide = False
+        if len(peaks) == 0:
+            return None
+        t = int(peaks[rng.integers(len(peaks))])
+        start, end = lifetimes(g, self.pos)
+        live = (start <= t) & (end >= t) & (mb.producer >= 0)
+        seeds = np.unique(np.append(mb.producer[live], self.order[t]))
+        first = int(seeds[rng.integers(len(seeds))])
+        chosen = {first}
+        frontier = [first]
+        while len(chosen) < size and frontier:
+            v = frontier.pop(int(rng.integers(len(frontier))))
+            near = np.concatenate(
+                (
+                    g.pred_idx[g.pred_ptr[v] : g.pred_ptr[v + 1]],
+                    g.succ_idx[g.succ_ptr[v] : g.succ_ptr[v + 1]],
+                )
+            )
+            for w in rng.permutation(near).tolist():
+                if len(chosen) < size and w not in chosen:
+                    chosen.add(w)
+                    frontier.append(w)
+        got = interleave(g, self.order, chosen, max_states, deadline)
+        self.states = got.states
+        self.too_wide = got.too_wide
+        return got.order
+
     def perturb(self, rng: np.random.Generator, k: int) -> None:
         """Apply k random valid moves (for diversification)."""
         order = self.order
@@ -451,6 +514,7 @@ def local_search(
     # and starts again from `base`; a new best narrows it
     top = widest = max(base, params.max_window) if base > 1 else base
     wide = 0  # evals spent on widened moves
+    sideways = 0  # interleave moves in a row that kept the objective
     try:
         while evals < max_evals and best_obj[0] > target:
             deadline.check()
@@ -509,15 +573,44 @@ def local_search(
                     if _Search.objective(prof) < state.obj:
                         state.set(cand)
                         improved = True
+            drifted = False
+            if not improved and params.interleave > 1:
+                lo = max(2, params.interleave // 2)
+                cand = state.interleave_move(
+                    rng,
+                    int(rng.integers(lo, params.interleave + 1)),
+                    params.interleave_states,
+                    deadline,
+                )
+                evals += 1 + DP_TRY_ELEMENTS * state.states * (
+                    params.interleave
+                ) // max(cost, 1)
+                if cand is not None:
+                    prof = evaluate_indices(graph, cand, check=False)
+                    obj = _Search.objective(prof)
+                    if obj < state.obj:
+                        state.set(cand)
+                        improved = True
+                    elif sideways < params.sideways and not np.array_equal(
+                        cand, state.order
+                    ):
+                        # an equal order elsewhere: go on from it (moves
+                        # that lower the peak are often found from there)
+                        state.set(cand)
+                        sideways += 1
+                        drifted = True
+            if improved:
+                sideways = 0
             if state.obj < best_obj:
                 if callbacks is not None and state.obj[0] < best_obj[0]:
                     callbacks.on_improvement(state.order, state.obj[0])
                 best_order, best_obj = state.order, state.obj
                 stuck = 0
                 width, widest = base, top
-            if not improved:
+            if not improved and not drifted:
                 width = base if width >= widest else min(width + base, widest)
                 stuck += 1
+                sideways = 0
                 if stuck > params.patience and not timed:
                     break
                 state.set(best_order)
