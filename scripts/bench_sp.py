@@ -22,10 +22,11 @@ Three tables, every ratio against a baseline measured in the same run:
    cross edges, ``solve`` (auto, ``--time-limit``) with the closed SP
    regions fixed to their dominant orders and the ideal search's chain
    atoms, against the same portfolio without either, alternated in one
-   run: time, status, peak, bound (``--near-toggle near-sp``, ``beam``
-   or ``pair``: with and without the near-SP orders of
-   :mod:`pebble_sched.solvers.near_sp`, the beam starts or the pair bound
-   instead; ``cpsat``: auto against CP-SAT alone);
+   run: time, status, peak, bound (``--near-toggle near-sp``, ``beam``,
+   ``pair`` or ``interleave``: with and without the near-SP orders of
+   :mod:`pebble_sched.solvers.near_sp`, the beam starts, the pair bound
+   or the local search's interleave moves instead; ``cpsat``: auto
+   against CP-SAT alone);
 7. *two versions* (``versions``, with ``--baseline SRC``, the ``src``
    folder of another checkout, e.g. ``git worktree add /tmp/base REV``):
    ``sp_order(g, workers=2)`` on the graphs of table 5, each run in a
@@ -504,6 +505,7 @@ NEAR_TOGGLES = {
     "near-sp": "the near-SP orders (SP core, cross edges synchronised)",
     "beam": "the beam starts",
     "pair": "the pair bound",
+    "interleave": "the local search's interleave moves",
 }
 
 
@@ -530,7 +532,8 @@ def table_near(
         """``regions``: the SP regions and chain atoms on or off (the
         near-SP orders on); ``near-sp``: the near-SP orders on or off
         (the regions on); ``beam``: the beam starts on or off; ``pair``:
-        the pair bound on or off;
+        the pair bound on or off; ``interleave``: the local search's
+        interleave moves on or off;
         ``cpsat``: nothing (the "with" runs are CP-SAT alone on the graph
         as it is)."""
         if toggle == "regions":
@@ -542,6 +545,8 @@ def table_near(
             solve_module.AUTO_BEAM = on
         elif toggle == "pair":
             solve_module.AUTO_PAIR_BOUND = on
+        elif toggle == "interleave":
+            solve_module.AUTO_INTERLEAVE = on
 
     for k in ks:
         for seed in range(seeds):
@@ -561,6 +566,7 @@ def table_near(
             solve_module.NEAR_SP = True
             solve_module.AUTO_BEAM = True
             solve_module.AUTO_PAIR_BOUND = True
+            solve_module.AUTO_INTERLEAVE = True
             a, b = cells["without"], cells["with"]
             rows.append(
                 f"| {k} | {seed} | {len(r.regions)} ({r.fixed}) | "
@@ -644,8 +650,9 @@ def main() -> None:
         choices=[*NEAR_TOGGLES, "cpsat"],
         default="regions",
         help="what the near table switches off in its 'without' runs: the "
-        "SP regions and chain atoms, the near-SP orders, the beam starts "
-        "or the pair bound; or 'cpsat': its 'with' runs are CP-SAT alone, "
+        "SP regions and chain atoms, the near-SP orders, the beam starts, "
+        "the pair bound or the interleave moves; or 'cpsat': its 'with' "
+        "runs are CP-SAT alone, "
         "its 'without' runs auto",
     )
     ap.add_argument("--out", type=Path, default=None)

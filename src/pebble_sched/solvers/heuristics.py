@@ -20,9 +20,12 @@ handle:
    step t (delay a producer of a buffer live across t past t, or pull the
    last reader of such a buffer before t, or move the node at t within its
    window), accepted when they lower (peak, number of steps at the peak);
-   random perturbations when stuck (iterated local search), and an exact
+   random perturbations when stuck (iterated local search), an exact
    reordering of a window of steps around the peak whose width grows
-   while the search is stuck. Each move is evaluated exactly in O(n + m).
+   while the search is stuck, and an exact re-interleaving of a few
+   connected nodes around the peak into the order of all the others
+   (:mod:`pebble_sched.solvers.interleave`), which can carry a branch far
+   from where it ran. Each move is evaluated exactly in O(n + m).
    It runs until the deadline or a work budget, and never returns
    anything worse than its start.
 

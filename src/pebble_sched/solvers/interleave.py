@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..memory import evaluate_indices, lifetimes
 from ..runtime import Deadline
 
 if TYPE_CHECKING:
@@ -89,137 +90,194 @@ def interleave(
     in_u[np.asarray(list(subset), dtype=np.int64)] = True
     if int(in_u.sum()) > MAX_SUBSET:
         raise ValueError(f"interleave: at most {MAX_SUBSET} nodes.")
+    deadline = deadline or Deadline()
+    mb = graph.memory_buffers()
+    profile = evaluate_indices(graph, order, check=False)
+    pos = np.empty(n, dtype=np.int64)
+    pos[order] = np.arange(n)
+    _, end = lifetimes(graph, pos)
     us = order[in_u[order]].tolist()
-    fs = order[~in_u[order]].tolist()
+    fs_arr = order[~in_u[order]]
+    fs = fs_arr.tolist()
     u, f = len(us), len(fs)
-    # slot[v]: v's bit for nodes of U, its position in F for the others
+    # slot[v]: v's bit for nodes of U, its index in F for the others
     slot = np.empty(n, dtype=np.int64)
     slot[us] = np.arange(u)
-    slot[fs] = np.arange(f)
-    mb = graph.memory_buffers()
+    slot[fs_arr] = np.arange(f)
+    # what each node allocates, and what of it outlives its step
+    readers = np.diff(mb.cons_ptr)
+    has_readers = (readers > 0) | mb.output
+    has_prod = mb.producer >= 0
+    alloc = np.zeros(n, dtype=np.int64)
+    np.add.at(alloc, mb.producer[has_prod], mb.size[has_prod])
+    lasting = np.zeros(n, dtype=np.int64)
+    keep = has_prod & has_readers
+    np.add.at(lasting, mb.producer[keep], mb.size[keep])
+    # the buffers some node of U reads are freed where the state says; any
+    # other buffer by its last reader in the order, which stays the last
+    # (F keeps its relative order)
+    owner = np.repeat(np.arange(len(mb), dtype=np.int64), readers)
+    read_by_u = np.zeros(len(mb), dtype=bool)
+    read_by_u[owner[in_u[mb.cons_idx]]] = True
+    freeable = (readers > 0) & ~mb.output
+    plain = freeable & ~read_by_u
+    freed_static = np.zeros(n, dtype=np.int64)
+    np.add.at(freed_static, order[end[plain]], mb.size[plain])
+    last_f: dict[int, int] = {}  # the last reader in F (-1: none)
+    u_mask: dict[int, int] = {}  # the readers in U
+    for b in np.flatnonzero(freeable & read_by_u).tolist():
+        cons = mb.cons_idx[mb.cons_ptr[b] : mb.cons_ptr[b + 1]]
+        mine = in_u[cons]
+        last_f[b] = int(slot[cons[~mine]].max()) if (~mine).any() else -1
+        m = 0
+        for i in slot[cons[mine]].tolist():
+            m |= 1 << i
+        u_mask[b] = m
     size = mb.size.tolist()
-    nb = len(size)
-    # per buffer: the last position in F of its readers there (-1: none),
-    # and the mask of its readers in U
-    owner = np.repeat(np.arange(nb, dtype=np.int64), np.diff(mb.cons_ptr))
-    cons = mb.cons_idx
-    last_f = np.full(nb, -1, dtype=np.int64)
-    in_f = ~in_u[cons]
-    np.maximum.at(last_f, owner[in_f], slot[cons[in_f]])
-    u_mask = [0] * nb
-    for b, c in zip(
-        owner[~in_f].tolist(), slot[cons[~in_f]].tolist(), strict=True
-    ):
-        u_mask[b] |= 1 << c
-    last_f_l = last_f.tolist()
-    has_readers = (np.diff(mb.cons_ptr) > 0) | mb.output
-
-    def costs(v: int) -> tuple[int, int, list[tuple[int, int, int]]]:
-        bufs = mb.prod_idx[mb.prod_ptr[v] : mb.prod_ptr[v + 1]]
-        alloc = int(mb.size[bufs].sum())
-        lasting = int(mb.size[bufs[has_readers[bufs]]].sum())
-        reads = mb.read_idx[mb.read_ptr[v] : mb.read_ptr[v + 1]]
-        frees = [
-            (last_f_l[b], u_mask[b], size[b])
-            for b in reads[~mb.output[reads]].tolist()
-        ]
-        return alloc, lasting, frees
-
-    u_cost = [costs(v) for v in us]
-    f_cost = [costs(v) for v in fs]
-    # U's precedences: the mask of its predecessors in U, and the first
-    # p at which it may run (after its predecessors in F)
+    u_cost = []  # (alloc, lasting, [(last F reader, U readers, size)])
+    for v in us:
+        reads = mb.read_idx[mb.read_ptr[v] : mb.read_ptr[v + 1]].tolist()
+        u_cost.append(
+            (
+                int(alloc[v]),
+                int(lasting[v]),
+                [
+                    (last_f[b], u_mask[b], size[b])
+                    for b in reads
+                    if b in u_mask
+                ],
+            )
+        )
+    f_wait: dict[int, list[tuple[int, int]]] = {}  # F index: (U readers, size)
+    for b, q in last_f.items():
+        if q >= 0:
+            f_wait.setdefault(q, []).append((u_mask[b], size[b]))
+    # U's precedences: the mask of its predecessors in U, and the range
+    # of layers (F nodes run) it may run in
     u_pred = [0] * u
     u_from = [0] * u
-    f_need = [0] * f  # mask of U that must run before F's node
+    u_to = [f] * u
+    f_need: dict[int, int] = {}  # F index: mask of U that must run first
     pp, pi = graph.pred_ptr, graph.pred_idx
-    for v in us + fs:
-        mine = slot[v]
+    sp, si = graph.succ_ptr, graph.succ_idx
+    for i, v in enumerate(us):
         for w in pi[pp[v] : pp[v + 1]].tolist():
-            if in_u[v]:
-                if in_u[w]:
-                    u_pred[mine] |= 1 << int(slot[w])
-                else:
-                    u_from[mine] = max(u_from[mine], int(slot[w]) + 1)
-            elif in_u[w]:
-                f_need[mine] |= 1 << int(slot[w])
+            if in_u[w]:
+                u_pred[i] |= 1 << int(slot[w])
+            else:
+                u_from[i] = max(u_from[i], int(slot[w]) + 1)
+        for w in si[sp[v] : sp[v + 1]].tolist():
+            if not in_u[w]:
+                q = int(slot[w])
+                u_to[i] = min(u_to[i], q)
+                f_need[q] = f_need.get(q, 0) | 1 << i
+    # below layer lo no node of U may run, above hi all have run: there
+    # the states are the start's own prefixes, kept as they are (every
+    # node of U runs after its predecessors in F, before its successors)
+    lo = min(u_from, default=0)
+    hi = max(u_to, default=0)
+    first = int(pos[fs[lo - 1]]) + 1 if lo else 0  # F[:lo], in place
+    if first:
+        head = int(profile.memory[:first].max())
+        r0 = int(profile.resident[first - 1])
+    else:  # the inputs someone reads or keeps (an unread one is gone)
+        head = 0
+        r0 = int(mb.size[(mb.producer < 0) & has_readers].sum())
+    tail_from = int(pos[fs[hi]]) if hi < f else n  # F[hi:], in place
+    tail = int(profile.memory[tail_from:].max()) if tail_from < n else 0
     by_from = sorted(range(u), key=lambda i: u_from[i])
-    # resident at the first step: the inputs someone reads or keeps (an
-    # input nobody reads is gone by then)
-    inputs = (mb.producer < 0) & has_readers
-    r0 = int(mb.size[inputs].sum())
-    deadline = deadline or Deadline()
     full = (1 << u) - 1
-    # layers[p]: mask -> (bottleneck, resident, parent mask, node or -1)
-    # (the parent is in the same layer when node >= 0, else in layer p - 1)
+    # layers[p - lo]: mask -> (bottleneck, resident, parent mask, node or
+    # -1) (the parent is in the same layer when node >= 0, else in the
+    # layer before)
     layers: list[dict[int, tuple[int, int, int, int]]] = []
-    cur: dict[int, tuple[int, int, int, int]] = {0: (0, r0, 0, -1)}
+    cur: dict[int, tuple[int, int, int, int]] = {0: (head, r0, 0, -1)}
     states = 0
     ready = 0  # nodes of U (in by_from order) whose F predecessors ran
-    for p in range(f + 1):
+    avail = 0  # their mask
+    for p in range(lo, hi + 1):
         while ready < u and u_from[by_from[ready]] <= p:
+            avail |= 1 << by_from[ready]
             ready += 1
-        avail = by_from[:ready]
         # within layer p, masks by size: a mask's value is final once the
         # masks one node smaller have been expanded
-        buckets: list[list[int]] = [[] for _ in range(u + 1)]
+        buckets: dict[int, list[int]] = {}
         for mask in cur:
-            buckets[mask.bit_count()].append(mask)
-        for c in range(u):
-            for mask in buckets[c]:
+            buckets.setdefault(mask.bit_count(), []).append(mask)
+        c, top = min(buckets), max(buckets)
+        while c <= top:
+            for mask in buckets.get(c, ()):
                 val, res, _, _ = cur[mask]
-                for i in avail:
-                    bit = 1 << i
-                    if mask & bit or u_pred[i] & ~mask:
+                todo = avail & ~mask
+                while todo:
+                    bit = todo & -todo
+                    todo ^= bit
+                    i = bit.bit_length() - 1
+                    if u_pred[i] & ~mask:
                         continue
-                    alloc, lasting, frees = u_cost[i]
-                    cost = res + alloc
+                    alloc_i, lasting_i, frees = u_cost[i]
+                    cost = res + alloc_i
                     if cost < val:
                         cost = val
                     new = mask | bit
                     old = cur.get(new)
                     if old is None:
-                        buckets[c + 1].append(new)
+                        buckets.setdefault(c + 1, []).append(new)
+                        top = max(top, c + 1)
                     elif cost >= old[0]:
                         continue
                     freed = 0
                     for lf, um, sz in frees:
                         if lf < p and not um & ~new:
                             freed += sz
-                    cur[new] = (cost, res + lasting - freed, mask, i)
-            if states + len(cur) > max_states:
-                return Interleaving(None, 0, states + len(cur), too_wide=True)
+                    cur[new] = (cost, res + lasting_i - freed, mask, i)
+            c += 1
+            if len(cur) > 64:  # (a big layer: checked by sizes too)
+                if states + len(cur) > max_states:
+                    return Interleaving(
+                        None, 0, states + len(cur), too_wide=True
+                    )
+                deadline.check()
+        if states + len(cur) > max_states:
+            return Interleaving(None, 0, states + len(cur), too_wide=True)
+        if not p & 63 or len(cur) > 64:
             deadline.check()
         layers.append(cur)
         states += len(cur)
-        if p == f:
+        if p == hi:
             break
-        alloc, lasting, frees = f_cost[p]
-        need = f_need[p]
+        v = fs[p]
+        alloc_v = int(alloc[v])
+        kept = int(lasting[v]) - int(freed_static[v])
+        need = f_need.get(p, 0)
+        wait = f_wait.get(p, ())
         nxt: dict[int, tuple[int, int, int, int]] = {}
         for mask, (val, res, _, _) in cur.items():
             if need & ~mask:
                 continue
-            cost = res + alloc
+            cost = res + alloc_v
             if cost < val:
                 cost = val
             freed = 0
-            for lf, um, sz in frees:
-                if lf <= p and not um & ~mask:
+            for um, sz in wait:
+                if not um & ~mask:
                     freed += sz
-            nxt[mask] = (cost, res + lasting - freed, mask, -1)
+            nxt[mask] = (cost, res + kept - freed, mask, -1)
         cur = nxt
-    end = layers[f].get(full)
-    if end is None:  # (cannot happen for a valid start)
+    got = layers[-1].get(full)
+    if got is None:  # (cannot happen for a valid start)
         raise ValueError("interleave: the start is not a valid order.")
     seq: list[int] = []
-    p, mask = f, full
-    while p > 0 or mask:
-        _, _, parent, i = layers[p][mask]
+    p, mask = hi, full
+    while p > lo or mask:
+        _, _, parent, i = layers[p - lo][mask]
         if i >= 0:
             seq.append(us[i])
         else:
             p -= 1
             seq.append(fs[p])
         mask = parent
-    return Interleaving(np.array(seq[::-1], dtype=np.int64), end[0], states)
+    new_order = np.concatenate(
+        (order[:first], np.array(seq[::-1], dtype=np.int64), order[tail_from:])
+    )
+    return Interleaving(new_order, max(got[0], tail), states)
