@@ -4,7 +4,12 @@ import pytest
 from hypothesis import assume, given, settings
 
 from pebble_sched import Graph
-from pebble_sched.generators import in_tree, layered, training_like
+from pebble_sched.generators import (
+    in_tree,
+    layered,
+    near_series_parallel,
+    training_like,
+)
 from pebble_sched.runtime import Deadline, TimeUp
 from pebble_sched.solvers.brute_force import brute_force
 from pebble_sched.solvers.heuristics import (
@@ -100,6 +105,39 @@ def test_window_widens_while_stuck():
         finally:
             _Search.window_move = move
         assert set(widths) == seen
+
+
+def test_interleave_moves_when_stuck_and_only_when_asked():
+    """Tests that a stuck search makes interleave moves of ``interleave
+    // 2`` to ``interleave`` nodes, each no worse than its start, and none
+    with ``interleave=0``."""
+    g = near_series_parallel(120, 6, seed=3, max_out_degree=None)
+    start, _ = local_search(g, g.topological_order(), seed=1)
+    for top in (16, 0):
+        sizes, worse = [], []
+        move = _Search.interleave_move
+
+        def spy(self, rng, size, *args, sizes=sizes, worse=worse, move=move):
+            sizes.append(size)
+            got = move(self, rng, size, *args)
+            if got is not None and order_peak(g, got) > self.obj[0]:
+                worse.append(size)
+            return got
+
+        _Search.interleave_move = spy
+        try:
+            local_search(
+                g,
+                start,
+                seed=1,
+                params=HeuristicParams(interleave=top, work_budget=3e6),
+            )
+        finally:
+            _Search.interleave_move = move
+        if top:
+            assert sizes and set(sizes) <= set(range(8, 17)) and not worse
+        else:
+            assert not sizes
 
 
 def test_same_seed_same_result():

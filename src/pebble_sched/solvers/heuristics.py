@@ -610,8 +610,9 @@ def local_search(
                 best_order, best_obj = state.order, state.obj
                 stuck = 0
                 width, widest = base, top
-            if not improved and not drifted:
+            if not improved:
                 width = base if width >= widest else min(width + base, widest)
+            if not improved and not drifted:
                 stuck += 1
                 sideways = 0
                 if stuck > params.patience and not timed:
