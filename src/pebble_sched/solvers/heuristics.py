@@ -501,6 +501,9 @@ def local_search(
     params = params or HeuristicParams()
     deadline = deadline or Deadline()
     rng = np.random.default_rng(seed)
+    # the interleave moves draw from a stream of their own, so that the
+    # other moves' draws are the same with and without them
+    irng = np.random.Generator(rng.bit_generator.jumped())
     if graph.n < 2:
         order = np.asarray(order, dtype=np.int64)
         return order, evaluate_indices(graph, order, check=False).peak
@@ -577,11 +580,17 @@ def local_search(
                         state.set(cand)
                         improved = True
             drifted = False
-            if not improved and params.interleave > 1:
+            # the interleave move, dearer, once the window moves have failed
+            # at every width (or where there are none, and while drifting)
+            if (
+                not improved
+                and params.interleave > 1
+                and (width <= 1 or width >= widest or sideways)
+            ):
                 lo = max(2, params.interleave // 2)
                 cand = state.interleave_move(
-                    rng,
-                    int(rng.integers(lo, params.interleave + 1)),
+                    irng,
+                    int(irng.integers(lo, params.interleave + 1)),
                     params.interleave_states,
                     deadline,
                 )
