@@ -98,8 +98,9 @@ class HeuristicParams:
         The largest node subset an interleave move re-interleaves exactly
         into the order of the other nodes (:mod:`~pebble_sched.solvers.interleave`):
         a random connected set of ``interleave // 2`` to ``interleave``
-        nodes around one that holds memory at a peak step. Tried when the
-        single-node and window moves fail. Default 16; 0: no such moves.
+        nodes around one that holds memory at a peak step. Tried once the
+        single-node moves and the window moves at every width have failed.
+        Default 16; 0: no such moves.
     interleave_states
         States an interleave move may build. Default 100,000.
     sideways
@@ -489,7 +490,10 @@ def local_search(
     Each iteration tries single-node moves around a peak step (first
     improvement), then an exact reordering of a window of steps around it
     (:meth:`_Search.window_move`), wider on each fruitless iteration up
-    to ``params.max_window``; when neither helps, it restarts from the
+    to ``params.max_window``; after a fruitless window of that width, an
+    exact re-interleaving of a few nodes around the peak
+    (:meth:`_Search.interleave_move`), whose equal orders it may go on
+    from (``params.sideways``); when nothing helps, it restarts from the
     best order with a random perturbation. With a finite deadline it runs
     until the deadline; without one it stops after ``params.work_budget``
     or ``params.patience`` fruitless restarts. Stops at once when the peak

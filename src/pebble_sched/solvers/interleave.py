@@ -18,8 +18,13 @@ edges run the next node of F or a node of U. The states form a DAG
 (each edge adds a node), processed by p and, within p, by the size of I,
 so one pass computes every state's least bottleneck and a parent for the
 path. The original order is one such path, so the result is never worse.
-Work: O(states x |U|), states at most (|F| + 1) times the ideals of U;
-``max_states`` caps it.
+Only the layers from the first p at which a node of U may run (after its
+predecessors in F) to the last (before its successors in F) are
+searched: before and after them the start's own steps are kept, since
+every state there is one of its prefixes. Buffers that no node of U
+reads are freed, as in the start, by their last reader in F. Work:
+O(states x |U|), states at most the layers searched times the ideals of
+U; ``max_states`` caps it.
 """
 
 from __future__ import annotations
@@ -38,7 +43,8 @@ if TYPE_CHECKING:
 __all__ = ["MAX_SUBSET", "Interleaving", "interleave"]
 
 MAX_SUBSET = 62
-"""Most nodes a subset may have (an ideal of U is a bit mask)."""
+"""Most nodes a subset may have (its ideals are bit masks; far fewer
+nodes already give more states than a move can afford)."""
 
 
 @dataclass(frozen=True)
