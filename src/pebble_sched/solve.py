@@ -1147,6 +1147,11 @@ AUTO_NARROW_WIDTH = 24
 #: widths). Its order is CP-SAT's hint.
 AUTO_WIDE_LS_SHARE = 0.25
 AUTO_WIDE_LS_S = 3.0
+#: Under a time limit, CP-SAT as ``auto``'s last exact step takes this
+#: share of the time left, and the local search the rest (with the
+#: switch off, CP-SAT takes all of it).
+AUTO_LS_AFTER_CPSAT = True
+AUTO_CPSAT_LAST_SHARE = 0.6
 #: Whether ``auto``'s local searches make interleave moves (a subset
 #: of nodes re-interleaved exactly, ``HeuristicParams.interleave``); off
 #: only to measure what they bring (``scripts/bench_beam.py --switch``).
@@ -1829,6 +1834,8 @@ def _portfolio(
                 d = deadline if timed else Deadline(AUTO_CPSAT_SECONDS)
                 if timed and not last:
                     d = deadline.sub(0.5)
+                elif timed and AUTO_LS_AFTER_CPSAT:
+                    d = deadline.sub(AUTO_CPSAT_LAST_SHARE)
                 model = CpSatModel(exact_graph, lower=lb, upper=ub)
                 o, _, bound, st = model.solve(
                     d, hint=best, num_workers=num_workers, callbacks=callbacks
