@@ -607,11 +607,14 @@ def local_search(
                     if obj < state.obj:
                         state.set(cand)
                         improved = True
-                    elif sideways < params.sideways and not np.array_equal(
-                        cand, state.order
+                    elif (
+                        obj == state.obj
+                        and sideways < params.sideways
+                        and not np.array_equal(cand, state.order)
                     ):
                         # an equal order elsewhere: go on from it (moves
-                        # that lower the peak are often found from there)
+                        # that lower the peak are often found from there;
+                        # the move keeps the peak, not the steps at it)
                         state.set(cand)
                         sideways += 1
                         drifted = True
