@@ -66,6 +66,12 @@ CASES = [
         str(ROOT / "instances/nas/randwire-forward.json"),
         983_039,
     ),
+    (
+        "train-L5000-s0 (15,001 nodes), budget 248,369 (optimum - 1)",
+        "file",
+        str(ROOT / "instances/training/train-L5000-s0.json.gz"),
+        248_369,
+    ),
 ]
 
 
@@ -99,6 +105,8 @@ def main() -> None:
         ("layered", "100,8,1", "layered n=100 w=8 seed 1"),
         ("layered", "60,20,0", "layered n=60 w=20 seed 0"),
         ("train", "67,1", "training_like L=67 seed 1"),
+        ("train", "1000,0", "training_like L=1000 seed 0 (3,001 nodes)"),
+        ("train", "6000,0", "training_like L=6000 seed 0 (18,001 nodes)"),
     ]:
         opt = optimum(kind, arg)
         cases.append(

@@ -123,9 +123,11 @@ def test_medium_layered_exact():
     assert peak == lb == order_peak(g, order)
 
 
-@given(graphs(max_nodes=9))
-def test_many_words(g):
-    """Tests ideals spanning several 64-bit words: 60 zero-size isolated nodes first."""
+@given(graphs(max_nodes=9), st.booleans())
+def test_many_words(g, rowwise):
+    """Tests ideals spanning several 64-bit words: 60 zero-size isolated
+    nodes first; layers hashed and compared a word at a time or all words
+    at once."""
 
     pad = [f"z{i}" for i in range(60)]
     big = Graph(
@@ -142,9 +144,46 @@ def test_many_words(g):
         buffers=g.buffers,
         keep_outputs=g.keep_outputs,
     )
-    order, peak, lb, _ = ideal_search(big)
+    saved = ideals.HASH_ROWWISE_MIN
+    ideals.HASH_ROWWISE_MIN = 0 if rowwise else 10**9
+    try:
+        order, peak, lb, _ = ideal_search(big)
+    finally:
+        ideals.HASH_ROWWISE_MIN = saved
     assert peak == lb == brute_force(g)[1]
     assert order_peak(big, order) == peak
+
+
+@given(
+    st.integers(1, 5),
+    st.integers(1, 40),
+    st.integers(0, 2**32 - 1),
+    st.booleans(),
+)
+def test_dedupe_keeps_one_cheapest_row_per_ideal(words, m, seed, rowwise):
+    """Tests the layer's deduplication against a dictionary: one column
+    per distinct bitset, of its least cost, whichever way it is hashed;
+    words drawn from few values (many duplicates, and equal words in
+    different rows) and with the high bit set."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    values = np.array([0, 1, 2**63, 2**63 + 1, 2**64 - 1], dtype=np.uint64)
+    S = values[rng.integers(0, len(values), (words, m))]
+    cost = rng.integers(0, 4, m)
+    saved = ideals.HASH_ROWWISE_MIN
+    ideals.HASH_ROWWISE_MIN = 0 if rowwise else 10**9
+    try:
+        keep = ideals._dedupe(np.ascontiguousarray(S), cost)
+    finally:
+        ideals.HASH_ROWWISE_MIN = saved
+    least: dict[tuple, int] = {}
+    for j in range(m):
+        key = tuple(S[:, j].tolist())
+        least[key] = min(least.get(key, 10**9), int(cost[j]))
+    got = {tuple(S[:, j].tolist()): int(cost[j]) for j in keep.tolist()}
+    assert len(keep) == len(got) == len(least)
+    assert got == least
 
 
 @st.composite

@@ -1008,3 +1008,56 @@ def test_ctrl_c_in_the_pair_bound_keeps_what_it_proved(monkeypatch):
     assert s.stats.get("interrupted") == "ctrl-c"
     assert s.lower_bound == proved < s.peak
     assert verify(g, s) == s.peak
+
+
+def _stats_under(stats, key: str) -> list:
+    """Every value stored under ``key`` in nested stats (blocks included)."""
+    found = []
+    if isinstance(stats, dict):
+        for k, v in stats.items():
+            found += [v] if k == key else _stats_under(v, key)
+    elif isinstance(stats, (list, tuple)):
+        for v in stats:
+            found += _stats_under(v, key)
+    return found
+
+
+def test_auto_runs_a_capped_ideal_search_on_larger_graphs(monkeypatch):
+    """Tests the capped ideal search auto runs above AUTO_IDEALS_MAX_NODES
+    (lowered here, with CP-SAT, the pair bound and the beams off, so that
+    nothing else can prove these layered graphs): it proves most of them
+    optimal, the peak the full ideal search finds, with and without a
+    time limit; raised above AUTO_LARGE_IDEALS_MAX_NODES (lowered too),
+    it does not run and they stay unproven."""
+    import importlib
+
+    from pebble_sched.solvers.ideals import ideal_search
+
+    module = importlib.import_module("pebble_sched.solve")
+    for name, value in (
+        ("AUTO_IDEALS_MAX_NODES", 10),
+        ("AUTO_CPSAT_MAX_NODES", 10),
+        ("AUTO_PAIR_BOUND", False),
+        ("AUTO_BEAM", False),
+    ):
+        monkeypatch.setattr(module, name, value)
+    graphs_ = [layered(40, 6, 0.3, seed=seed) for seed in range(8)]
+    optima = [ideal_search(g)[1] for g in graphs_]
+    proven_by_it = 0
+    for g, opt in zip(graphs_, optima, strict=True):
+        for limit in (None, 30):
+            s = solve(g, time_limit=limit)
+            assert_valid_schedule(g, s)
+            assert s.lower_bound <= opt <= s.peak
+            runs = _stats_under(s.stats, "ideals (large)")
+            if runs and runs[0]["searches"][-1][1] == "infeasible":
+                assert s.status is Status.OPTIMAL and s.peak == opt
+                proven_by_it += 1
+    assert proven_by_it >= 8  # five graphs of eight, twice each, in a trial
+    monkeypatch.setattr(module, "AUTO_LARGE_IDEALS_MAX_NODES", 20)
+    unproven = 0
+    for g in graphs_:
+        s = solve(g)
+        assert not _stats_under(s.stats, "ideals (large)")
+        unproven += s.status is not Status.OPTIMAL
+    assert unproven >= 3  # five in a trial

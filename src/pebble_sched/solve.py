@@ -1140,6 +1140,18 @@ AUTO_PAIR_MIN_S = 3.0
 AUTO_PAIR_MAX_SHARE = 0.3
 #: ``auto`` runs the ideal search first when the width estimate is at most this.
 AUTO_NARROW_WIDTH = 24
+#: ``auto`` runs the ideal search (uncapped but for its time) on graphs of
+#: up to this many nodes;
+AUTO_IDEALS_MAX_NODES = 5000
+#: above that, up to this many, one capped at ``AUTO_SMALL_IDEALS`` ideals
+#: per layer, with this share of the time left (these seconds without a
+#: limit): a narrow lattice (a training step's backward pass, one ideal
+#: per layer of its forward) is proven in seconds where nothing else
+#: proves it (train-L5000, 15,001 nodes: 4.7 s), a wide one caps within
+#: a few layers (layered-n20000: 1.4 s, its lattice built)
+AUTO_LARGE_IDEALS_MAX_NODES = 30_000
+AUTO_LARGE_IDEALS_SHARE = 0.5
+AUTO_LARGE_IDEALS_S = 30.0
 #: On graphs that are not SP, before CP-SAT, ``auto`` runs the local search
 #: from the best order with wide window moves (one may take a quarter of
 #: the time left): this share of a time limit, or these seconds without
@@ -1726,8 +1738,13 @@ def _portfolio(
                     callbacks.on_bound(lb)
     width = int(np.bincount(longest_path_layers(exact_graph)).max())
     steps = []
-    if ideals_supported(exact_graph) and graph.n <= 5000:
+    if ideals_supported(exact_graph) and graph.n <= AUTO_IDEALS_MAX_NODES:
         steps.append("ideals")
+    elif (
+        ideals_supported(exact_graph)
+        and graph.n <= AUTO_LARGE_IDEALS_MAX_NODES
+    ):
+        steps.append("ideals (large)")
     if cpsat_supported(exact_graph) and graph.n <= AUTO_CPSAT_MAX_NODES:
         steps.insert(0 if width > AUTO_NARROW_WIDTH else len(steps), "cpsat")
     if not is_sp and AUTO_WIDE_LS_PARAMS.max_window < graph.n:
@@ -1756,11 +1773,17 @@ def _portfolio(
             last = k == len(steps) - 1
             if callbacks is not None:
                 callbacks.on_phase(step)
-            if step in ("ideals", "ideals (small)"):
-                small = step == "ideals (small)"
+            if step in ("ideals", "ideals (small)", "ideals (large)"):
+                small = step != "ideals"
                 d = deadline if last or not timed else deadline.sub(0.5)
-                if small:
+                if step == "ideals (small)":
                     d = deadline.sub(0.1) if timed else Deadline()
+                elif step == "ideals (large)":
+                    d = (
+                        deadline.sub(AUTO_LARGE_IDEALS_SHARE)
+                        if timed
+                        else Deadline(AUTO_LARGE_IDEALS_S)
+                    )
                 o, _, bound, st = ideal_search(
                     exact_graph,
                     d,
@@ -1769,7 +1792,7 @@ def _portfolio(
                     callbacks=callbacks,
                     **({"max_states": AUTO_SMALL_IDEALS} if small else {}),
                 )
-                stats["ideals (small)" if small else "ideals"] = st
+                stats[step] = st
                 record("ideals", o, bound)
                 if st.get("interrupted") == "ctrl-c":
                     raise KeyboardInterrupt

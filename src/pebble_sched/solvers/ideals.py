@@ -102,6 +102,10 @@ DEFAULT_MAX_STATES = 6_000_000
 #: they build their successors; smaller ones build them all and prune after.
 FREE_PASS_MIN = 20_000
 
+#: Layers of at least this many ideals are hashed one word at a time
+#: (fewer numpy operations per word), smaller ones all words at once.
+HASH_ROWWISE_MIN = 256
+
 #: A search keeps every layer's parent pointers and nodes (12 bytes per
 #: ideal) to rebuild its order; it may hold this many times ``max_states``
 #: ideals in all (48 million by default, about 576 MB).
@@ -330,7 +334,7 @@ def _twin_pairs(graph: Graph) -> list[tuple[int, int]]:
 
 
 def _all_set(
-    S: list[np.ndarray],
+    S: np.ndarray,
     words: list[tuple[int, int]],
     rows: np.ndarray | None = None,
     plus: int = -1,
@@ -349,7 +353,7 @@ def _all_set(
     return ok
 
 
-def _ready(lat: _Lattice, S: list[np.ndarray], v: int) -> np.ndarray:
+def _ready(lat: _Lattice, S: np.ndarray, v: int) -> np.ndarray:
     """Rows of the layer ``S`` from which node v can run: v not yet in the
     ideal, every predecessor of v in it."""
     ok = (S[v // 64] & np.uint64(1 << (v % 64))) == np.uint64(0)
@@ -361,7 +365,7 @@ def _ready(lat: _Lattice, S: list[np.ndarray], v: int) -> np.ndarray:
 
 def _free_nodes(
     lat: _Lattice,
-    S: list[np.ndarray],
+    S: np.ndarray,
     val: np.ndarray,
     res: np.ndarray,
     must: np.ndarray | None,
@@ -401,32 +405,60 @@ def _free_nodes(
     return first
 
 
-def _dedupe(cols: list[np.ndarray], cost: np.ndarray) -> np.ndarray:
-    """Indices keeping one row per distinct bitset: a cheapest one.
+def _column_hash(S: np.ndarray) -> np.ndarray:
+    """A 64-bit hash of each column of ``S`` (one ideal per column).
 
-    Sorts by the bitset only (one quicksort for a single word: four times
-    faster than a lexicographic sort that includes the cost; several words
-    are hashed into one key first), then picks in each group the first row
-    at the group's minimum cost.
+    Many columns: the rows are folded in one at a time, each multiplied
+    by an odd constant of its own and the running hash mixed by a shift
+    (four operations per row). Few columns (where numpy's calls, not
+    their work, take the time): all rows at once, each word offset by a
+    constant of its row and put through SplitMix64's finaliser (every
+    output bit depends on every input bit; a plain product would let the
+    high bits of different rows cancel), then combined by exclusive or.
     """
-    if len(cols) == 1:
-        order = np.argsort(cols[0])
-    else:
-        # sort by a 64-bit hash of the words; equal ideals become adjacent
-        # (a collision only leaves a harmless duplicate row behind)
-        h = np.zeros(len(cost), dtype=np.uint64)
-        for k, col in enumerate(cols):
+    if S.shape[1] >= HASH_ROWWISE_MIN:
+        h = np.zeros(S.shape[1], dtype=np.uint64)
+        for k, col in enumerate(S):
             h ^= col * np.uint64((0x9E3779B97F4A7C15 * (2 * k + 1)) % 2**64)
             h ^= h >> np.uint64(29)
-        order = np.argsort(h)
-    m = len(order)
+        return h
+    k = np.arange(len(S), dtype=np.uint64)[:, None]
+    x = S + (k + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15)
+    x ^= x >> np.uint64(30)
+    x *= np.uint64(0xBF58476D1CE4E5B9)
+    x ^= x >> np.uint64(27)
+    x *= np.uint64(0x94D049BB133111EB)
+    x ^= x >> np.uint64(31)
+    return np.bitwise_xor.reduce(x, axis=0)
+
+
+def _dedupe(S: np.ndarray, cost: np.ndarray) -> np.ndarray:
+    """Indices keeping one row per distinct bitset: a cheapest one.
+
+    ``S`` holds one ideal per column (``S[w]``: the w-th 64-bit word of
+    every ideal). Sorts by the bitset only (one quicksort for a single
+    word: four times faster than a lexicographic sort that includes the
+    cost; several words are hashed into one key first), then picks in each
+    group the first row at the group's minimum cost.
+    """
+    m = S.shape[1]
+    if m <= 1:
+        return np.arange(m)
+    # several words: sort by a 64-bit hash of them; equal ideals become
+    # adjacent (a collision only leaves a harmless duplicate row behind)
+    order = np.argsort(S[0] if len(S) == 1 else _column_hash(S))
     first = np.ones(m, dtype=bool)
-    if m > 1:
+    if m >= HASH_ROWWISE_MIN:
+        # a row at a time: a sorted copy of all rows would double the
+        # layer's memory
         diff = np.zeros(m - 1, dtype=bool)
-        for col in cols:
-            sc = col[order]
+        for row in S:
+            sc = row[order]
             diff |= sc[1:] != sc[:-1]
         first[1:] = diff
+    else:
+        sc = np.take(S, order, axis=1)
+        first[1:] = (sc[:, 1:] != sc[:, :-1]).any(axis=0)
     starts = np.flatnonzero(first)
     if len(starts) == m:
         return order
@@ -486,9 +518,10 @@ def search_budget(
     (words + 3)`` rows or keep more than ``max_states`` ideals, or when the
     layers kept so far hold more than ``HELD_FACTOR * max_states``.
 
-    Ideals are stored column-wise: ``S[w]`` is the array of the w-th 64-bit
-    word of every ideal in the layer (contiguous, so the vectorised tests
-    run at full speed). ``rate`` (shared across the budgets of one search)
+    Ideals are stored column-wise in a (words, ideals) array: ``S[w]``,
+    the w-th 64-bit word of every ideal in the layer, is a contiguous row
+    (so the vectorised tests run at full speed), and a layer's rows are
+    taken, merged and sorted for all words at once. ``rate`` (shared across the budgets of one search)
     keeps every uninterruptible merge within the deadline. ``beam`` > 0
     keeps only that many ideals per layer, those of least value, then
     least resident memory (:func:`beam_order`: a heuristic, nothing is
@@ -501,7 +534,7 @@ def search_budget(
         return IdealResult("infeasible", states=1)
     if n == 0:
         return IdealResult("found", start_val, np.zeros(0, dtype=np.int64), 1)
-    S = [np.zeros(1, dtype=np.uint64) for _ in range(W)]
+    S = np.zeros((W, 1), dtype=np.uint64)
     val = np.array([start_val], dtype=np.int64)
     res = np.array([lat.res0], dtype=np.int64)
     # rule 3: the node each state must run next (-1: any)
@@ -562,8 +595,8 @@ def search_budget(
                 idx, cost, vi, ri = idx[keep], cost[keep], vi[keep], ri[keep]
                 if len(idx) == 0:
                     continue
-            newS = [col[idx] for col in S]
-            newS[w] = newS[w] | bits[v]
+            newS = np.take(S, idx, axis=1)
+            newS[w] |= bits[v]
             newres = ri + lat.last[v]
             for words, sz in lat.frees[v]:
                 newres -= sz * _all_set(newS, words)
@@ -591,7 +624,7 @@ def search_budget(
         merge_start = time.perf_counter()
         parent = np.concatenate(c_parent)
         node = np.concatenate(c_node)
-        newS = [np.concatenate([c[w] for c in c_S]) for w in range(W)]
+        newS = c_S[0] if len(c_S) == 1 else np.concatenate(c_S, axis=1)
         cost = np.concatenate(c_val)
         newres = np.concatenate(c_res)
         if c_free:
@@ -605,13 +638,13 @@ def search_budget(
                 keep = ~has_free[parent]
                 keep[chosen] = True
                 parent, node = parent[keep], node[keep]
-                newS = [col[keep] for col in newS]
+                newS = np.compress(keep, newS, axis=1)
                 cost, newres = cost[keep], newres[keep]
         sel = _dedupe(newS, cost)
         if beam and len(sel) > beam:
             best = np.lexsort((newres[sel], cost[sel]))[:beam]
             sel = sel[best]
-        S = [col[sel] for col in newS]
+        S = np.take(newS, sel, axis=1)
         val, res = cost[sel], newres[sel]
         if grouping:
             must = lat.forced_next[node[sel]]
