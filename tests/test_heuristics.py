@@ -2,6 +2,7 @@
 
 import pytest
 from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from pebble_sched import Graph
 from pebble_sched.generators import (
@@ -63,6 +64,83 @@ def test_window_move_is_exact_on_its_window(g):
         assert order_peak(g, start) == best
     else:  # (it lowers the steps' peak, which the inputs can exceed)
         assert order_peak(g, got) == best <= order_peak(g, start)
+
+
+def _with_program(state: _Search, compiled: bool) -> _Search:
+    """``state`` running its window moves in Python, or through the array
+    program: compiled where numba is installed, else the same function as
+    plain Python (its logic is tested either way)."""
+    from pebble_sched.solvers import window_arrays
+
+    state.kernel_asked = True
+    state.kernel = None
+    if compiled:
+        state.kernel = window_arrays.load() or window_arrays.window_dp
+    return state
+
+
+@settings(deadline=None)
+@given(
+    graphs(max_nodes=12),
+    st.integers(0, 2**32 - 1),
+    st.integers(1, 4000),
+)
+def test_window_program_on_arrays_matches_python(g, seed, max_states):
+    """Tests the window move's array program (window_arrays) against the
+    Python one on random orders and windows: the same order (or none),
+    the same ideals counted, the same refusal past ``max_states``."""
+    import numpy as np
+
+    assume(g.n >= 2)
+    rng = np.random.default_rng(seed)
+    order = g.topological_order()
+    for _ in range(3):  # a random valid order: random moves of the start
+        state = _Search(g, order)
+        state.perturb(rng, 1 + g.n)
+        order = state.order
+    a = int(rng.integers(0, g.n - 1))
+    b = int(rng.integers(a + 2, g.n + 1))
+    got = []
+    for compiled in (False, True):
+        state = _with_program(_Search(g, order), compiled)
+        new = state.window_move(a, b, max_states)
+        got.append(
+            (
+                None if new is None else new.tolist(),
+                state.states,
+                state.too_wide,
+            )
+        )
+    assert got[0] == got[1]
+
+
+def test_local_search_same_with_compiled_windows(monkeypatch):
+    """Tests that a local search with the window program on arrays from
+    its first move (``COMPILED_AFTER_S`` 0) returns the same order as in
+    Python (no time limit: a work budget, deterministic), and that it
+    does use it."""
+    from pebble_sched.solvers import heuristics, window_arrays
+
+    g = near_series_parallel(120, 4, seed=1, max_out_degree=None)
+    start = inductor_order(g)[0]
+    params = HeuristicParams(work_budget=2e6, interleave=0)
+    calls = []
+
+    def load(deadline=None):
+        calls.append(1)
+        return window_arrays.load(deadline) or window_arrays.window_dp
+
+    monkeypatch.setattr(heuristics, "load_window", load)
+    got = []
+    for compiled in (False, True):
+        monkeypatch.setattr(heuristics, "window_ready", lambda: False)
+        monkeypatch.setattr(
+            heuristics, "COMPILED_AFTER_S", 0.0 if compiled else 1e9
+        )
+        order, peak = local_search(g, start, seed=3, params=params)
+        got.append((order.tolist(), peak))
+        assert len(calls) == compiled
+    assert got[0] == got[1]
 
 
 def test_window_move_gives_up_past_max_states_and_at_a_deadline():

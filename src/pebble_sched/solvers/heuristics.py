@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -53,6 +54,9 @@ from .trees import (
     out_tree_order,
     tree_weights,
 )
+from .window_arrays import MAX_WINDOW
+from .window_arrays import load as load_window
+from .window_arrays import ready as window_ready
 
 if TYPE_CHECKING:
     from ..graph import Graph
@@ -225,6 +229,11 @@ class _Search:
         self.mb = graph.memory_buffers()
         self.states = 0  # (window_move's)
         self.too_wide = False
+        # the window moves' compiled program (window_arrays), asked for once
+        # the Python one has taken COMPILED_AFTER_S
+        self.kernel: Any = None
+        self.kernel_asked = False
+        self.python_dp_s = 0.0
         self.set(np.array(order, dtype=np.int64))
 
     def set(self, order: np.ndarray) -> None:
@@ -355,6 +364,102 @@ class _Search:
             for i in range(k):
                 if need >> i & 1:
                     frees[i].append((need, int(size[buf])))
+        kernel = self._kernel(deadline) if k <= MAX_WINDOW else None
+        if kernel is not None:
+            return self._window_compiled(
+                kernel,
+                a,
+                b,
+                win,
+                pred_mask,
+                prod_all,
+                lasting,
+                frees,
+                r0,
+                max_states,
+            )
+        started = time.perf_counter()
+        try:
+            return self._window_python(
+                a,
+                b,
+                win,
+                pred_mask,
+                prod_all,
+                lasting,
+                frees,
+                r0,
+                max_states,
+                deadline,
+            )
+        finally:
+            self.python_dp_s += time.perf_counter() - started
+
+    def _kernel(self, deadline: Deadline | None) -> Any:
+        """The compiled window program, once the Python one has taken
+        ``COMPILED_AFTER_S`` here (or is loaded in this process already),
+        or None."""
+        if (
+            self.kernel is None
+            and not self.kernel_asked
+            and (window_ready() or self.python_dp_s >= COMPILED_AFTER_S)
+        ):
+            self.kernel_asked = True
+            self.kernel = load_window(deadline)
+        return self.kernel
+
+    def _window_compiled(
+        self,
+        kernel,
+        a,
+        b,
+        win,
+        pred_mask,
+        prod_all,
+        lasting,
+        frees,
+        r0,
+        max_states,
+    ) -> np.ndarray | None:
+        """:meth:`window_move`'s program compiled (the same orders)."""
+        ptr = np.zeros(len(win) + 1, dtype=np.int64)
+        ptr[1:] = np.cumsum([len(f) for f in frees])
+        status, value, seq, self.states = kernel(
+            np.array(pred_mask, dtype=np.uint64),
+            np.array(prod_all, dtype=np.int64),
+            np.array(lasting, dtype=np.int64),
+            np.array([x for f in frees for x, _ in f], dtype=np.uint64),
+            np.array([y for f in frees for _, y in f], dtype=np.int64),
+            ptr,
+            r0,
+            max_states,
+        )
+        if status:
+            self.too_wide = True
+            return None
+        if value >= int(np.max(self.profile.memory[a:b])):
+            return None
+        order = self.order
+        return np.concatenate(
+            (order[:a], np.asarray(win, dtype=np.int64)[seq], order[b:])
+        )
+
+    def _window_python(
+        self,
+        a,
+        b,
+        win,
+        pred_mask,
+        prod_all,
+        lasting,
+        frees,
+        r0,
+        max_states,
+        deadline,
+    ) -> np.ndarray | None:
+        """:meth:`window_move`'s program in Python."""
+        k = len(win)
+        order = self.order
         full = (1 << k) - 1
         best = {0: (0, r0, -1)}  # mask -> (bottleneck, resident, last node)
         layer = [0]
@@ -455,6 +560,13 @@ class _Search:
                 self.pos[order] = np.arange(len(order))
         self.set(order)
 
+
+COMPILED_AFTER_S = 0.5
+"""Seconds of window moves in Python after which a local search loads
+their compiled program (:mod:`.window_arrays`, where numba is installed):
+importing numba and reading its cache take about half a second, too much
+for the short searches (on a 300-node graph the compiled moves are about
+50 times as fast)."""
 
 WIDE_MIN_STATES = 4096
 """A widened window move is made only when the work it may spend pays for
