@@ -366,6 +366,10 @@ class _Search:
                     frees[i].append((need, int(size[buf])))
         kernel = self._kernel(deadline) if k <= MAX_WINDOW else None
         if kernel is not None:
+            # (it cannot look at the deadline while it runs: max_states
+            # bounds it, 200,000 ideals in about a tenth of a second)
+            if deadline is not None:
+                deadline.check()
             return self._window_compiled(
                 kernel,
                 a,
