@@ -70,12 +70,12 @@ def _with_program(state: _Search, compiled: bool) -> _Search:
     """``state`` running its window moves in Python, or through the array
     program: compiled where numba is installed, else the same function as
     plain Python (its logic is tested either way)."""
-    from pebble_sched.solvers import window_arrays
+    from pebble_sched.solvers import move_arrays
 
-    state.kernel_asked = True
-    state.kernel = None
+    state.programs_asked = True
+    state.programs = None
     if compiled:
-        state.kernel = window_arrays.load() or window_arrays.window_dp
+        state.programs = move_arrays.load() or move_arrays.PLAIN
     return state
 
 
@@ -86,7 +86,7 @@ def _with_program(state: _Search, compiled: bool) -> _Search:
     st.integers(1, 4000),
 )
 def test_window_program_on_arrays_matches_python(g, seed, max_states):
-    """Tests the window move's array program (window_arrays) against the
+    """Tests the window move's array program (move_arrays) against the
     Python one on random orders and windows: the same order (or none),
     the same ideals counted, the same refusal past ``max_states``."""
     import numpy as np
@@ -114,26 +114,26 @@ def test_window_program_on_arrays_matches_python(g, seed, max_states):
     assert got[0] == got[1]
 
 
-def test_local_search_same_with_compiled_windows(monkeypatch):
-    """Tests that a local search with the window program on arrays from
-    its first move (``COMPILED_AFTER_S`` 0) returns the same order as in
+def test_local_search_same_with_compiled_moves(monkeypatch):
+    """Tests that a local search with the window and interleave programs
+    on arrays from its first move (``COMPILED_AFTER_S`` 0) returns the same order as in
     Python (no time limit: a work budget, deterministic), and that it
     does use it."""
-    from pebble_sched.solvers import heuristics, window_arrays
+    from pebble_sched.solvers import heuristics, move_arrays
 
     g = near_series_parallel(120, 4, seed=1, max_out_degree=None)
     start = inductor_order(g)[0]
-    params = HeuristicParams(work_budget=2e6, interleave=0)
+    params = HeuristicParams(work_budget=2e6)
     calls = []
 
     def load(deadline=None):
         calls.append(1)
-        return window_arrays.load(deadline) or window_arrays.window_dp
+        return move_arrays.load(deadline) or move_arrays.PLAIN
 
-    monkeypatch.setattr(heuristics, "load_window", load)
+    monkeypatch.setattr(heuristics, "load_programs", load)
     got = []
     for compiled in (False, True):
-        monkeypatch.setattr(heuristics, "window_ready", lambda: False)
+        monkeypatch.setattr(heuristics, "programs_ready", lambda: False)
         monkeypatch.setattr(
             heuristics, "COMPILED_AFTER_S", 0.0 if compiled else 1e9
         )

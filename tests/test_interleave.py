@@ -75,3 +75,38 @@ def test_interleave_gives_up_past_max_states_and_at_a_deadline():
     g = Graph(range(70))
     with pytest.raises(ValueError, match="at most 62"):
         interleave(g, np.arange(70), range(63))
+
+
+@settings(deadline=None)
+@given(
+    graphs(max_nodes=12),
+    st.integers(0, 2**32 - 1),
+    st.integers(1, 3000),
+    st.booleans(),
+)
+def test_interleave_program_on_arrays_matches_python(g, seed, cap, many):
+    """Tests the move's states on arrays (move_arrays: compiled where
+    numba is installed, else the same function as plain Python) against
+    the Python program: the same order, highest step, states counted and
+    refusal past ``max_states``, on random valid orders and subsets (of
+    about half the nodes, or of a few)."""
+    from pebble_sched.solvers import move_arrays
+    from pebble_sched.solvers.heuristics import _Search
+
+    rng = np.random.default_rng(seed)
+    state = _Search(g, g.topological_order())
+    if g.n > 1:
+        state.perturb(rng, 1 + g.n)
+    start = state.order
+    size = g.n // 2 if many else min(g.n, 3)
+    subset = rng.choice(g.n, size=size, replace=False).tolist() if g.n else []
+    programs = move_arrays.load() or move_arrays.PLAIN
+    got = [
+        interleave(g, start, subset, max_states=cap, programs=p)
+        for p in (None, programs)
+    ]
+    a, b = got
+    assert (a.too_wide, a.states) == (b.too_wide, b.states)
+    if not a.too_wide:
+        assert a.bottleneck == b.bottleneck
+        assert a.order.tolist() == b.order.tolist()

@@ -47,6 +47,9 @@ from ..memory import evaluate_indices, lifetimes
 from ..runtime import Callbacks, Deadline, TimeUp
 from .inductor import INDUCTOR_METHODS, input_order
 from .interleave import MAX_SUBSET, interleave
+from .move_arrays import MAX_WINDOW, run_window
+from .move_arrays import load as load_programs
+from .move_arrays import ready as programs_ready
 from .trees import (
     arrays_for,
     is_out_forest,
@@ -54,9 +57,6 @@ from .trees import (
     out_tree_order,
     tree_weights,
 )
-from .window_arrays import MAX_WINDOW
-from .window_arrays import load as load_window
-from .window_arrays import ready as window_ready
 
 if TYPE_CHECKING:
     from ..graph import Graph
@@ -229,10 +229,10 @@ class _Search:
         self.mb = graph.memory_buffers()
         self.states = 0  # (window_move's)
         self.too_wide = False
-        # the window moves' compiled program (window_arrays), asked for once
-        # the Python one has taken COMPILED_AFTER_S
-        self.kernel: Any = None
-        self.kernel_asked = False
+        # the exact moves' compiled programs (move_arrays), asked for once
+        # the Python ones have taken COMPILED_AFTER_S
+        self.programs: Any = None
+        self.programs_asked = False
         self.python_dp_s = 0.0
         self.set(np.array(order, dtype=np.int64))
 
@@ -364,14 +364,14 @@ class _Search:
             for i in range(k):
                 if need >> i & 1:
                     frees[i].append((need, int(size[buf])))
-        kernel = self._kernel(deadline) if k <= MAX_WINDOW else None
-        if kernel is not None:
+        programs = self._programs(deadline) if k <= MAX_WINDOW else None
+        if programs is not None:
             # (it cannot look at the deadline while it runs: max_states
             # bounds it, 200,000 ideals in about a tenth of a second)
             if deadline is not None:
                 deadline.check()
             return self._window_compiled(
-                kernel,
+                programs.window,
                 a,
                 b,
                 win,
@@ -399,18 +399,18 @@ class _Search:
         finally:
             self.python_dp_s += time.perf_counter() - started
 
-    def _kernel(self, deadline: Deadline | None) -> Any:
-        """The compiled window program, once the Python one has taken
-        ``COMPILED_AFTER_S`` here (or is loaded in this process already),
-        or None."""
+    def _programs(self, deadline: Deadline | None) -> Any:
+        """The compiled programs of the exact moves, once the Python ones
+        have taken ``COMPILED_AFTER_S`` here (or where they are loaded in
+        this process already), or None."""
         if (
-            self.kernel is None
-            and not self.kernel_asked
-            and (window_ready() or self.python_dp_s >= COMPILED_AFTER_S)
+            self.programs is None
+            and not self.programs_asked
+            and (programs_ready() or self.python_dp_s >= COMPILED_AFTER_S)
         ):
-            self.kernel_asked = True
-            self.kernel = load_window(deadline)
-        return self.kernel
+            self.programs_asked = True
+            self.programs = load_programs(deadline)
+        return self.programs
 
     def _window_compiled(
         self,
@@ -428,7 +428,8 @@ class _Search:
         """:meth:`window_move`'s program compiled (the same orders)."""
         ptr = np.zeros(len(win) + 1, dtype=np.int64)
         ptr[1:] = np.cumsum([len(f) for f in frees])
-        status, value, seq, self.states = kernel(
+        status, value, seq, self.states = run_window(
+            kernel,
             np.array(pred_mask, dtype=np.uint64),
             np.array(prod_all, dtype=np.int64),
             np.array(lasting, dtype=np.int64),
@@ -547,7 +548,13 @@ class _Search:
                 if len(chosen) < size and w not in chosen:
                     chosen.add(w)
                     frontier.append(w)
-        got = interleave(g, self.order, chosen, max_states, deadline)
+        programs = self._programs(deadline)
+        started = time.perf_counter()
+        got = interleave(
+            g, self.order, chosen, max_states, deadline, programs=programs
+        )
+        if programs is None:
+            self.python_dp_s += time.perf_counter() - started
         self.states = got.states
         self.too_wide = got.too_wide
         return got.order
@@ -566,11 +573,11 @@ class _Search:
 
 
 COMPILED_AFTER_S = 0.5
-"""Seconds of window moves in Python after which a local search loads
-their compiled program (:mod:`.window_arrays`, where numba is installed):
-importing numba and reading its cache take about half a second, too much
-for the short searches (on a 300-node graph the compiled moves are about
-50 times as fast)."""
+"""Seconds of exact moves (window and interleave) in Python after which
+a local search loads their compiled programs (:mod:`.move_arrays`, where
+numba is installed): importing numba and reading its cache take about
+half a second, too much for the short searches (on a 300-node graph the
+compiled window moves are about 50 times as fast)."""
 
 WIDE_MIN_STATES = 4096
 """A widened window move is made only when the work it may spend pays for
