@@ -23,9 +23,10 @@ Three tables, every ratio against a baseline measured in the same run:
    regions fixed to their dominant orders and the ideal search's chain
    atoms, against the same portfolio without either, alternated in one
    run: time, status, peak, bound (``--near-toggle near-sp``, ``beam``,
-   ``pair`` or ``interleave``: with and without the near-SP orders of
-   :mod:`pebble_sched.solvers.near_sp`, the beam starts, the pair bound
-   or the local search's interleave moves instead; ``cpsat``: auto
+   ``pair``, ``interleave`` or ``compiled``: with and without the
+   near-SP orders of :mod:`pebble_sched.solvers.near_sp`, the beam
+   starts, the pair bound, the local search's interleave moves or their
+   and the window moves' compiled programs instead; ``cpsat``: auto
    against CP-SAT alone);
 7. *two versions* (``versions``, with ``--baseline SRC``, the ``src``
    folder of another checkout, e.g. ``git worktree add /tmp/base REV``):
@@ -506,6 +507,7 @@ NEAR_TOGGLES = {
     "beam": "the beam starts",
     "pair": "the pair bound",
     "interleave": "the local search's interleave moves",
+    "compiled": "the local search's compiled moves (window and interleave)",
 }
 
 
@@ -517,6 +519,9 @@ def table_near(
     # the module (the package exports its function under the same name)
     solve_module = importlib.import_module("pebble_sched.solve")
     ideals_module = importlib.import_module("pebble_sched.solvers.ideals")
+    heuristics_module = importlib.import_module(
+        "pebble_sched.solvers.heuristics"
+    )
     from pebble_sched.generators import near_series_parallel
     from pebble_sched.solvers.sp_regions import fix_sp_regions
 
@@ -533,7 +538,8 @@ def table_near(
         near-SP orders on); ``near-sp``: the near-SP orders on or off
         (the regions on); ``beam``: the beam starts on or off; ``pair``:
         the pair bound on or off; ``interleave``: the local search's
-        interleave moves on or off;
+        interleave moves on or off; ``compiled``: their and the window
+        moves' compiled programs on or off;
         ``cpsat``: nothing (the "with" runs are CP-SAT alone on the graph
         as it is)."""
         if toggle == "regions":
@@ -547,6 +553,8 @@ def table_near(
             solve_module.AUTO_PAIR_BOUND = on
         elif toggle == "interleave":
             solve_module.AUTO_INTERLEAVE = on
+        elif toggle == "compiled":
+            heuristics_module.COMPILED_MOVES = on
 
     for k in ks:
         for seed in range(seeds):
@@ -567,6 +575,7 @@ def table_near(
             solve_module.AUTO_BEAM = True
             solve_module.AUTO_PAIR_BOUND = True
             solve_module.AUTO_INTERLEAVE = True
+            heuristics_module.COMPILED_MOVES = True
             a, b = cells["without"], cells["with"]
             rows.append(
                 f"| {k} | {seed} | {len(r.regions)} ({r.fixed}) | "
@@ -651,7 +660,8 @@ def main() -> None:
         default="regions",
         help="what the near table switches off in its 'without' runs: the "
         "SP regions and chain atoms, the near-SP orders, the beam starts, "
-        "the pair bound or the interleave moves; or 'cpsat': its 'with' "
+        "the pair bound, the interleave moves or the compiled moves; or "
+        "'cpsat': its 'with' "
         "runs are CP-SAT alone, "
         "its 'without' runs auto",
     )

@@ -404,7 +404,8 @@ class _Search:
         have taken ``COMPILED_AFTER_S`` here (or where they are loaded in
         this process already), or None."""
         if (
-            self.programs is None
+            COMPILED_MOVES
+            and self.programs is None
             and not self.programs_asked
             and (programs_ready() or self.python_dp_s >= COMPILED_AFTER_S)
         ):
@@ -571,6 +572,11 @@ class _Search:
                 self.pos[order] = np.arange(len(order))
         self.set(order)
 
+
+#: Whether the local search may use the compiled programs of its exact
+#: moves at all (off only to measure what they bring:
+#: ``scripts/bench_sp.py --near-toggle compiled``).
+COMPILED_MOVES = True
 
 COMPILED_AFTER_S = 0.5
 """Seconds of exact moves (window and interleave) in Python after which
