@@ -110,3 +110,28 @@ def test_interleave_program_on_arrays_matches_python(g, seed, cap, many):
     if not a.too_wide:
         assert a.bottleneck == b.bottleneck
         assert a.order.tolist() == b.order.tolist()
+
+
+def test_an_interrupt_while_a_program_returns_is_raised_as_itself():
+    """Tests that a Ctrl-C arriving while a compiled move hands back its
+    result (CPython: a SystemError caused by the KeyboardInterrupt) is
+    raised as a KeyboardInterrupt, which the local search answers with
+    its best order; other errors pass unchanged."""
+    from pebble_sched.solvers.move_arrays import run_interleave, run_window
+
+    def interrupted(*args):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as exc:
+            raise SystemError(
+                "returned a result with an exception set"
+            ) from exc
+
+    def broken(*args):
+        raise SystemError("something else")
+
+    for run in (run_window, run_interleave):
+        with pytest.raises(KeyboardInterrupt):
+            run(interrupted, np.zeros(1, dtype=np.uint64), 5)
+        with pytest.raises(SystemError, match="something else"):
+            run(broken, np.zeros(1, dtype=np.uint64), 5)

@@ -436,13 +436,26 @@ is run again with room for all it may need (allocating that much for
 every move cost more than the small moves' work)."""
 
 
+def _call(program: Any, *args: Any) -> tuple:
+    """``program(*args)``; a Ctrl-C (or SIGTERM made one) that arrives
+    while numba hands back the result is raised as itself (CPython then
+    reports "returned a result with an exception set", a SystemError
+    whose cause is the interrupt), so the callers keep their best order."""
+    try:
+        return program(*args)
+    except SystemError as exc:
+        if isinstance(exc.__cause__, KeyboardInterrupt):
+            raise exc.__cause__ from None
+        raise
+
+
 def run_window(program: Any, *args: Any) -> tuple[int, int, np.ndarray, int]:
     """:func:`window_dp` (``program``, compiled or not) with room enough:
     ``args`` are its arguments but the last."""
     max_states, k = args[-1], len(args[0])
-    status, *rest = program(*args, min(FIRST_ROOM, max_states + k + 1))
+    status, *rest = _call(program, *args, min(FIRST_ROOM, max_states + k + 1))
     if status == 3:
-        status, *rest = program(*args, max_states + k + 1)
+        status, *rest = _call(program, *args, max_states + k + 1)
     return (status, *rest)
 
 
@@ -455,7 +468,7 @@ def run_interleave(
     grows until they fit."""
     room = FIRST_ROOM
     while True:
-        status, *rest = program(*args, room)
+        status, *rest = _call(program, *args, room)
         if status != 3:
             return (status, *rest)
         room *= 4
