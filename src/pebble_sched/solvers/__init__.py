@@ -12,6 +12,8 @@ users who want one algorithm directly:
   schedules of series-parallel graphs;
 - :mod:`.spization`: adding precedences to make any DAG series-parallel;
 - :mod:`.pivots`: splitting a graph at nodes comparable to all others;
-- :mod:`.heuristics`: baselines and local search;
+- :mod:`.heuristics`: baselines and local search; :mod:`.interleave`,
+  its exact re-interleaving move; :mod:`.move_arrays`, its window and
+  interleave moves on arrays, compiled with numba where installed;
 - :mod:`.inductor`: PyTorch Inductor's orders, re-implemented.
 """
