@@ -1168,6 +1168,11 @@ AUTO_CPSAT_LAST_SHARE = 0.6
 #: of nodes re-interleaved exactly, ``HeuristicParams.interleave``); off
 #: only to measure what they bring (``scripts/bench_beam.py --switch``).
 AUTO_INTERLEAVE = True
+#: Under a time limit, on a graph that is not SP, ``auto`` runs the local
+#: search on the clock right after the heuristic, with this share of the
+#: time left (off only to measure: ``scripts/bench_beam.py --switch``).
+AUTO_EARLY_LS = True
+AUTO_EARLY_LS_SHARE = 0.1
 
 
 def _ls_params(params: HeuristicParams | None = None) -> HeuristicParams:
@@ -1710,6 +1715,34 @@ def _portfolio(
         record(hint[1], hint[0], 0)
     if early is not None:
         record("heuristic", early[0], 0)
+
+    # a DAG that is not SP, under a time limit: first a short local search
+    # on the clock from the heuristic's order (the heuristic above stops
+    # on its work budget, which the compiled moves spend in a fraction of
+    # a second)
+    if (
+        AUTO_EARLY_LS
+        and timed
+        and not is_sp
+        and lb < ub
+        and ub > goal
+        and AUTO_WIDE_LS_PARAMS.max_window < graph.n
+    ):
+        if callbacks is not None:
+            callbacks.on_phase("local search")
+        o, _p = local_search(
+            graph,
+            best,
+            deadline.sub(AUTO_EARLY_LS_SHARE),
+            seed=rng,
+            params=_ls_params(),
+            target=max(lb, goal),
+            callbacks=callbacks,
+            stats=stats,
+        )
+        record("heuristic", o, 0)
+        if stats.get("interrupted") == "ctrl-c":
+            return best, min(lb, ub), stats, winner
 
     # a DAG that is not SP: its closed SP regions fixed to their dominant
     # orders (the same optimum, far fewer orders) for the exact searches
