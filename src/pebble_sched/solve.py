@@ -1709,6 +1709,23 @@ def _portfolio(
                     callbacks.on_improvement(best, ub)
         stats["portfolio"].append((name, ub, lb))
 
+    def search_on_clock(until: Deadline) -> None:
+        """The local search from the best order until ``until``, its
+        order recorded (Ctrl-C: ``stats["interrupted"]``)."""
+        if callbacks is not None:
+            callbacks.on_phase("local search")
+        o, _p = local_search(
+            graph,
+            best,
+            until,
+            seed=rng,
+            params=_ls_params(),
+            target=max(lb, goal),
+            callbacks=callbacks,
+            stats=stats,
+        )
+        record("heuristic", o, 0)
+
     if sp_order_found is not None:
         record("sp", sp_order_found, 0)
     if hint is not None:
@@ -1728,19 +1745,7 @@ def _portfolio(
         and ub > goal
         and AUTO_WIDE_LS_PARAMS.max_window < graph.n
     ):
-        if callbacks is not None:
-            callbacks.on_phase("local search")
-        o, _p = local_search(
-            graph,
-            best,
-            deadline.sub(AUTO_EARLY_LS_SHARE),
-            seed=rng,
-            params=_ls_params(),
-            target=max(lb, goal),
-            callbacks=callbacks,
-            stats=stats,
-        )
-        record("heuristic", o, 0)
+        search_on_clock(deadline.sub(AUTO_EARLY_LS_SHARE))
         if stats.get("interrupted") == "ctrl-c":
             return best, min(lb, ub), stats, winner
 
@@ -1901,19 +1906,7 @@ def _portfolio(
                 if st.get("interrupted") == "ctrl-c":
                     raise KeyboardInterrupt
         if lb < ub and ub > goal and timed and not deadline.expired():
-            if callbacks is not None:
-                callbacks.on_phase("local search")
-            o, _p = local_search(
-                graph,
-                best,
-                deadline,
-                seed=rng,
-                params=_ls_params(),
-                target=max(lb, goal),
-                callbacks=callbacks,
-                stats=stats,
-            )
-            record("heuristic", o, 0)
+            search_on_clock(deadline)
     except (TimeUp, KeyboardInterrupt) as exc:
         stats["interrupted"] = "time" if isinstance(exc, TimeUp) else "ctrl-c"
     return best, min(lb, ub), stats, winner
