@@ -39,7 +39,7 @@ import heapq
 import math
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -221,6 +221,20 @@ def liu_relaxation_order(
     return priority_order(graph, rank, deadline)
 
 
+class _Window(NamedTuple):
+    """A window move's steps as its programs take them: the window's
+    nodes, per step its predecessors in the window (a bit mask), what it
+    allocates and keeps, the buffers it may free (readers in the window as
+    a mask, size), and the memory resident before the window."""
+
+    win: list[int]
+    pred_mask: list[int]
+    prod_all: list[int]
+    lasting: list[int]
+    frees: list[list[tuple[int, int]]]
+    r0: int
+
+
 class _Search:
     """State of the local search: the current order and its evaluation."""
 
@@ -364,38 +378,17 @@ class _Search:
             for i in range(k):
                 if need >> i & 1:
                     frees[i].append((need, int(size[buf])))
+        w = _Window(win, pred_mask, prod_all, lasting, frees, r0)
         programs = self._programs(deadline) if k <= MAX_WINDOW else None
         if programs is not None:
             # (it cannot look at the deadline while it runs: max_states
             # bounds it, 200,000 ideals in about a tenth of a second)
             if deadline is not None:
                 deadline.check()
-            return self._window_compiled(
-                programs.window,
-                a,
-                b,
-                win,
-                pred_mask,
-                prod_all,
-                lasting,
-                frees,
-                r0,
-                max_states,
-            )
+            return self._window_compiled(programs.window, a, b, w, max_states)
         started = time.perf_counter()
         try:
-            return self._window_python(
-                a,
-                b,
-                win,
-                pred_mask,
-                prod_all,
-                lasting,
-                frees,
-                r0,
-                max_states,
-                deadline,
-            )
+            return self._window_python(a, b, w, max_states, deadline)
         finally:
             self.python_dp_s += time.perf_counter() - started
 
@@ -414,30 +407,20 @@ class _Search:
         return self.programs
 
     def _window_compiled(
-        self,
-        kernel,
-        a,
-        b,
-        win,
-        pred_mask,
-        prod_all,
-        lasting,
-        frees,
-        r0,
-        max_states,
+        self, kernel, a: int, b: int, w: _Window, max_states: int
     ) -> np.ndarray | None:
         """:meth:`window_move`'s program compiled (the same orders)."""
-        ptr = np.zeros(len(win) + 1, dtype=np.int64)
-        ptr[1:] = np.cumsum([len(f) for f in frees])
+        ptr = np.zeros(len(w.win) + 1, dtype=np.int64)
+        ptr[1:] = np.cumsum([len(f) for f in w.frees])
         status, value, seq, self.states = run_window(
             kernel,
-            np.array(pred_mask, dtype=np.uint64),
-            np.array(prod_all, dtype=np.int64),
-            np.array(lasting, dtype=np.int64),
-            np.array([x for f in frees for x, _ in f], dtype=np.uint64),
-            np.array([y for f in frees for _, y in f], dtype=np.int64),
+            np.array(w.pred_mask, dtype=np.uint64),
+            np.array(w.prod_all, dtype=np.int64),
+            np.array(w.lasting, dtype=np.int64),
+            np.array([x for f in w.frees for x, _ in f], dtype=np.uint64),
+            np.array([y for f in w.frees for _, y in f], dtype=np.int64),
             ptr,
-            r0,
+            w.r0,
             max_states,
         )
         if status:
@@ -447,23 +430,19 @@ class _Search:
             return None
         order = self.order
         return np.concatenate(
-            (order[:a], np.asarray(win, dtype=np.int64)[seq], order[b:])
+            (order[:a], np.asarray(w.win, dtype=np.int64)[seq], order[b:])
         )
 
     def _window_python(
         self,
-        a,
-        b,
-        win,
-        pred_mask,
-        prod_all,
-        lasting,
-        frees,
-        r0,
-        max_states,
-        deadline,
+        a: int,
+        b: int,
+        w: _Window,
+        max_states: int,
+        deadline: Deadline | None,
     ) -> np.ndarray | None:
         """:meth:`window_move`'s program in Python."""
+        win, pred_mask, prod_all, lasting, frees, r0 = w
         k = len(win)
         order = self.order
         full = (1 << k) - 1

@@ -36,6 +36,7 @@ import numpy as np
 
 from ..memory import evaluate_indices, lifetimes
 from ..runtime import Deadline
+from .move_arrays import run_interleave
 
 if TYPE_CHECKING:
     from ..graph import Graph
@@ -198,28 +199,54 @@ def interleave(
     if programs is not None:
         if deadline is not None:
             deadline.check()
-        return _interleave_compiled(
-            programs,
-            order,
-            us,
-            fs,
-            u_pred,
-            u_from,
-            u_cost,
-            f_need,
-            f_wait,
-            alloc,
-            lasting,
-            freed_static,
+        # the same states on arrays (move_arrays.interleave_dp), compiled
+        frees = [c[2] for c in u_cost]
+        uf_ptr = np.zeros(u + 1, dtype=np.int64)
+        uf_ptr[1:] = np.cumsum([len(x) for x in frees])
+        avail = np.zeros(hi - lo + 1, dtype=np.uint64)
+        for i in range(u):  # (u_from[i] >= lo for every i)
+            avail[u_from[i] - lo :] |= np.uint64(1 << i)
+        f_need_arr = np.zeros(f, dtype=np.uint64)
+        for q, m in f_need.items():
+            f_need_arr[q] = m
+        waits = [f_wait.get(q, ()) for q in range(f)]
+        fw_ptr = np.zeros(f + 1, dtype=np.int64)
+        fw_ptr[1:] = np.cumsum([len(w) for w in waits])
+        status, bottleneck, steps, states = run_interleave(
+            programs.interleave,
+            np.array(u_pred, dtype=np.uint64),
+            np.array([c[0] for c in u_cost], dtype=np.int64),
+            np.array([c[1] for c in u_cost], dtype=np.int64),
+            np.array([x[0] for fr in frees for x in fr], dtype=np.int64),
+            np.array([x[1] for fr in frees for x in fr], dtype=np.uint64),
+            np.array([x[2] for fr in frees for x in fr], dtype=np.int64),
+            uf_ptr,
+            avail,
+            alloc[fs_arr],
+            lasting[fs_arr] - freed_static[fs_arr],
+            f_need_arr,
+            np.array([x[0] for w in waits for x in w], dtype=np.uint64),
+            np.array([x[1] for w in waits for x in w], dtype=np.int64),
+            fw_ptr,
             lo,
             hi,
             head,
             r0,
-            first,
-            tail_from,
-            tail,
             max_states,
         )
+        if status == 1:
+            return Interleaving(None, 0, int(states), too_wide=True)
+        if status == 2:  # (cannot happen for a valid start)
+            raise ValueError("interleave: the start is not a valid order.")
+        nodes = np.where(
+            steps >= 0,
+            np.asarray(us, dtype=np.int64)[np.maximum(steps, 0)],
+            fs_arr[np.maximum(-1 - steps, 0)] if f else 0,
+        )
+        new_order = np.concatenate(
+            (order[:first], nodes[::-1], order[tail_from:])
+        ).astype(np.int64)
+        return Interleaving(new_order, max(int(bottleneck), tail), int(states))
     by_from = sorted(range(u), key=lambda i: u_from[i])
     full = (1 << u) - 1
     # layers[p - lo]: mask -> (bottleneck, resident, parent mask, node or
@@ -316,79 +343,3 @@ def interleave(
         (order[:first], np.array(seq[::-1], dtype=np.int64), order[tail_from:])
     )
     return Interleaving(new_order, max(got[0], tail), states)
-
-
-def _interleave_compiled(
-    programs,
-    order,
-    us,
-    fs,
-    u_pred,
-    u_from,
-    u_cost,
-    f_need,
-    f_wait,
-    alloc,
-    lasting,
-    freed_static,
-    lo,
-    hi,
-    head,
-    r0,
-    first,
-    tail_from,
-    tail,
-    max_states,
-) -> Interleaving:
-    """:func:`interleave`'s states on arrays (:func:`.move_arrays.interleave_dp`)."""
-    u, f = len(us), len(fs)
-    frees = [c[2] for c in u_cost]
-    uf_ptr = np.zeros(u + 1, dtype=np.int64)
-    uf_ptr[1:] = np.cumsum([len(x) for x in frees])
-    avail = np.zeros(hi - lo + 1, dtype=np.uint64)
-    for i in range(u):  # (u_from[i] >= lo for every i)
-        avail[u_from[i] - lo :] |= np.uint64(1 << i)
-    fs_arr = np.asarray(fs, dtype=np.int64)
-    f_need_arr = np.zeros(f, dtype=np.uint64)
-    for q, m in f_need.items():
-        f_need_arr[q] = m
-    waits = [f_wait.get(q, ()) for q in range(f)]
-    fw_ptr = np.zeros(f + 1, dtype=np.int64)
-    fw_ptr[1:] = np.cumsum([len(w) for w in waits])
-    from .move_arrays import run_interleave
-
-    status, bottleneck, steps, states = run_interleave(
-        programs.interleave,
-        np.array(u_pred, dtype=np.uint64),
-        np.array([c[0] for c in u_cost], dtype=np.int64),
-        np.array([c[1] for c in u_cost], dtype=np.int64),
-        np.array([x[0] for fr in frees for x in fr], dtype=np.int64),
-        np.array([x[1] for fr in frees for x in fr], dtype=np.uint64),
-        np.array([x[2] for fr in frees for x in fr], dtype=np.int64),
-        uf_ptr,
-        avail,
-        alloc[fs_arr],
-        lasting[fs_arr] - freed_static[fs_arr],
-        f_need_arr,
-        np.array([x[0] for w in waits for x in w], dtype=np.uint64),
-        np.array([x[1] for w in waits for x in w], dtype=np.int64),
-        fw_ptr,
-        lo,
-        hi,
-        head,
-        r0,
-        max_states,
-    )
-    if status == 1:
-        return Interleaving(None, 0, int(states), too_wide=True)
-    if status == 2:  # (cannot happen for a valid start)
-        raise ValueError("interleave: the start is not a valid order.")
-    nodes = np.where(
-        steps >= 0,
-        np.asarray(us, dtype=np.int64)[np.maximum(steps, 0)],
-        fs_arr[np.maximum(-1 - steps, 0)] if f else 0,
-    )
-    new_order = np.concatenate(
-        (order[:first], nodes[::-1], order[tail_from:])
-    ).astype(np.int64)
-    return Interleaving(new_order, max(int(bottleneck), tail), int(states))
