@@ -186,6 +186,31 @@ def test_dedupe_keeps_one_cheapest_row_per_ideal(words, m, seed, rowwise):
     assert got == least
 
 
+@given(st.integers(2, 4), st.integers(2, 300), st.integers(0, 2**32 - 1))
+def test_dedupe_is_exact_when_hashes_collide(words, m, seed):
+    """Tests that different ideals sharing a hash (here all of them)
+    cannot leave a duplicate behind: the sort falls back to the bitsets."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    values = np.array([0, 1, 2**63, 2**64 - 1], dtype=np.uint64)
+    S = np.ascontiguousarray(values[rng.integers(0, len(values), (words, m))])
+    cost = rng.integers(0, 4, m)
+    saved = ideals._column_hash
+    ideals._column_hash = lambda S: np.zeros(S.shape[1], dtype=np.uint64)
+    try:
+        keep = ideals._dedupe(S, cost)
+    finally:
+        ideals._column_hash = saved
+    least: dict[tuple, int] = {}
+    for j in range(m):
+        key = tuple(S[:, j].tolist())
+        least[key] = min(least.get(key, 10**9), int(cost[j]))
+    got = {tuple(S[:, j].tolist()): int(cost[j]) for j in keep.tolist()}
+    assert len(keep) == len(got) == len(least)
+    assert got == least
+
+
 @st.composite
 def chainy(draw, max_nodes: int = 11):
     """Random DAGs rich in paths (each node's only predecessor is often the

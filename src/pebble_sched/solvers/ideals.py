@@ -408,28 +408,37 @@ def _free_nodes(
 def _column_hash(S: np.ndarray) -> np.ndarray:
     """A 64-bit hash of each column of ``S`` (one ideal per column).
 
-    Many columns: the rows are folded in one at a time, each multiplied
-    by an odd constant of its own and the running hash mixed by a shift
-    (four operations per row). Few columns (where numpy's calls, not
-    their work, take the time): all rows at once, each word offset by a
-    constant of its row and put through SplitMix64's finaliser (every
-    output bit depends on every input bit; a plain product would let the
-    high bits of different rows cancel), then combined by exclusive or.
+    Many columns: the rows are folded in one at a time into a running
+    hash (exclusive or, then a product by an odd constant and a shift:
+    four operations per row, the product carrying every earlier row's
+    bits upwards), then the result goes once through SplitMix64's
+    finaliser. Few columns (where numpy's calls, not their work, take the
+    time): all rows at once, each word offset by a constant of its row
+    and put through the finaliser (every output bit depends on every
+    input bit; a plain product would let the high bits of different rows
+    cancel), then combined by exclusive or. Either way equal columns get
+    equal hashes; `_dedupe` does not rely on unequal ones differing.
     """
     if S.shape[1] >= HASH_ROWWISE_MIN:
         h = np.zeros(S.shape[1], dtype=np.uint64)
-        for k, col in enumerate(S):
-            h ^= col * np.uint64((0x9E3779B97F4A7C15 * (2 * k + 1)) % 2**64)
+        for col in S:
+            h ^= col
+            h *= np.uint64(0x9E3779B97F4A7C15)
             h ^= h >> np.uint64(29)
-        return h
+        return _mix(h)
     k = np.arange(len(S), dtype=np.uint64)[:, None]
-    x = S + (k + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15)
+    x = _mix(S + (k + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15))
+    return np.bitwise_xor.reduce(x, axis=0)
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """SplitMix64's finaliser, elementwise (in place; returns ``x``)."""
     x ^= x >> np.uint64(30)
     x *= np.uint64(0xBF58476D1CE4E5B9)
     x ^= x >> np.uint64(27)
     x *= np.uint64(0x94D049BB133111EB)
     x ^= x >> np.uint64(31)
-    return np.bitwise_xor.reduce(x, axis=0)
+    return x
 
 
 def _dedupe(S: np.ndarray, cost: np.ndarray) -> np.ndarray:
@@ -444,21 +453,23 @@ def _dedupe(S: np.ndarray, cost: np.ndarray) -> np.ndarray:
     m = S.shape[1]
     if m <= 1:
         return np.arange(m)
-    # several words: sort by a 64-bit hash of them; equal ideals become
-    # adjacent (a collision only leaves a harmless duplicate row behind)
-    order = np.argsort(S[0] if len(S) == 1 else _column_hash(S))
-    first = np.ones(m, dtype=bool)
-    if m >= HASH_ROWWISE_MIN:
-        # a row at a time: a sorted copy of all rows would double the
-        # layer's memory
-        diff = np.zeros(m - 1, dtype=bool)
-        for row in S:
-            sc = row[order]
-            diff |= sc[1:] != sc[:-1]
-        first[1:] = diff
+    if len(S) == 1:
+        order = np.argsort(S[0])
+        first = np.ones(m, dtype=bool)
+        first[1:] = _adjacent_differ(S, order)
     else:
-        sc = np.take(S, order, axis=1)
-        first[1:] = (sc[:, 1:] != sc[:, :-1]).any(axis=0)
+        # several words: sort by a 64-bit hash of them, so that equal
+        # ideals become adjacent. Two different ideals of equal hash could
+        # interleave (A, B, A) and leave a duplicate behind: where equal
+        # hashes meet different bitsets, sort by the bitsets themselves
+        h = _column_hash(S)
+        order = np.argsort(h)
+        first = np.ones(m, dtype=bool)
+        first[1:] = _adjacent_differ(S, order)
+        hs = h[order]
+        if np.any(first[1:] & (hs[1:] == hs[:-1])):
+            order = np.lexsort(S)
+            first[1:] = _adjacent_differ(S, order)
     starts = np.flatnonzero(first)
     if len(starts) == m:
         return order
@@ -470,6 +481,22 @@ def _dedupe(S: np.ndarray, cost: np.ndarray) -> np.ndarray:
     keep = np.ones(len(pos), dtype=bool)
     keep[1:] = g[1:] != g[:-1]
     return order[pos[keep]]
+
+
+def _adjacent_differ(S: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """Whether each column of ``S`` taken in ``order`` differs from the one
+    before it (``m - 1`` booleans)."""
+    m = S.shape[1]
+    if m >= HASH_ROWWISE_MIN:
+        # a row at a time: a sorted copy of all rows would double the
+        # layer's memory
+        diff = np.zeros(m - 1, dtype=bool)
+        for row in S:
+            sc = row[order]
+            diff |= sc[1:] != sc[:-1]
+        return diff
+    sc = np.take(S, order, axis=1)
+    return (sc[:, 1:] != sc[:, :-1]).any(axis=0)
 
 
 class MergeRate:
