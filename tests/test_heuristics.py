@@ -114,6 +114,44 @@ def test_window_program_on_arrays_matches_python(g, seed, max_states):
     assert got[0] == got[1]
 
 
+@settings(deadline=None)
+@given(
+    graphs(max_nodes=12),
+    st.integers(0, 2**32 - 1),
+    st.integers(0, 12),
+    st.integers(-2, 2),
+)
+def test_first_better_move_matches_python(g, seed, limit, shift):
+    """Tests the single-node moves' program (move_arrays.first_better)
+    against whole evaluations in Python: random orders, random moves
+    (a node to any position), thresholds at, above and below the order's
+    objective, and a limit on the moves tried."""
+    import numpy as np
+
+    from pebble_sched.memory import evaluate_indices
+    from pebble_sched.solvers import move_arrays
+
+    assume(g.n >= 2)
+    rng = np.random.default_rng(seed)
+    state = _Search(g, g.topological_order())
+    state.perturb(rng, 1 + g.n)
+    moves = [
+        (int(rng.integers(g.n)), int(rng.integers(g.n)))
+        for _ in range(int(rng.integers(1, 10)))
+    ]
+    peak, count = state.obj[0] + (shift // 2), max(0, state.obj[1] + shift)
+    want, tried = -1, 0
+    for k, (v, j) in enumerate(moves[:limit]):
+        tried += 1
+        prof = evaluate_indices(g, state.moved(v, j), check=False)
+        if _Search.objective(prof) < (peak, count):
+            want = k
+            break
+    state.programs = move_arrays.load() or move_arrays.PLAIN
+    state.obj = (peak, count)
+    assert state.first_better(moves, limit) == (want, tried)
+
+
 def test_local_search_same_with_compiled_moves(monkeypatch):
     """Tests that a local search with the window and interleave programs
     on arrays from its first move (``COMPILED_AFTER_S`` 0) returns the same order as in

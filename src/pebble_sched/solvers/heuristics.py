@@ -43,11 +43,12 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
+from ..constants import INT64_SAFE
 from ..memory import evaluate_indices, lifetimes
 from ..runtime import Callbacks, Deadline, TimeUp
 from .inductor import INDUCTOR_METHODS, input_order
 from .interleave import MAX_SUBSET, interleave
-from .move_arrays import MAX_WINDOW, run_window
+from .move_arrays import MAX_WINDOW, call_program, run_window
 from .move_arrays import load as load_programs
 from .move_arrays import ready as programs_ready
 from .trees import (
@@ -248,6 +249,7 @@ class _Search:
         self.programs: Any = None
         self.programs_asked = False
         self.python_dp_s = 0.0
+        self._buffer_arrays: tuple | None = None
         self.set(np.array(order, dtype=np.int64))
 
     def set(self, order: np.ndarray) -> None:
@@ -391,6 +393,53 @@ class _Search:
             return self._window_python(a, b, w, max_states, deadline)
         finally:
             self.python_dp_s += time.perf_counter() - started
+
+    def buffer_arrays(self) -> tuple | None:
+        """The buffers' arrays :func:`.move_arrays.first_better` reads
+        (producer, size, consumers, kept), or None where sizes overflow
+        64 bits (the evaluation then uses Python integers)."""
+        if self._buffer_arrays is None:
+            mb = self.mb
+            if mb.total > INT64_SAFE:
+                self._buffer_arrays = ()
+            else:
+                self._buffer_arrays = tuple(
+                    np.ascontiguousarray(a, dtype=t)
+                    for a, t in (
+                        (mb.producer, np.int64),
+                        (mb.size, np.int64),
+                        (mb.cons_ptr, np.int64),
+                        (mb.cons_idx, np.int64),
+                        (mb.output, np.bool_),
+                    )
+                )
+        return self._buffer_arrays or None
+
+    def first_better(
+        self, moves: list[tuple[int, int]], allowed: int
+    ) -> tuple[int, int]:
+        """The first of the first ``allowed`` single-node moves that lowers
+        the objective (-1 if none) and how many were evaluated, by the
+        compiled program."""
+        if not moves or allowed <= 0:
+            return -1, 0
+        vs = np.fromiter(
+            (v for v, _ in moves), dtype=np.int64, count=len(moves)
+        )
+        js = np.fromiter(
+            (j for _, j in moves), dtype=np.int64, count=len(moves)
+        )
+        k, tried = call_program(
+            self.programs.first_better,
+            self.order,
+            vs,
+            js,
+            allowed,
+            self.obj[0],
+            self.obj[1],
+            *self.buffer_arrays(),
+        )
+        return int(k), int(tried)
 
     def _programs(self, deadline: Deadline | None) -> Any:
         """The compiled programs of the exact moves, once the Python ones
@@ -639,7 +688,22 @@ def local_search(
             if state.profile.peak_step < 0:
                 break  # the peak is the inputs before the first step: optimal
             improved = False
-            for v, j in state.candidates(rng, params.candidates):
+            moves = state.candidates(rng, params.candidates)
+            if state.programs is not None and state.buffer_arrays():
+                # the same moves in the same order, evaluated compiled
+                deadline.check()
+                allowed = len(moves)
+                if math.isfinite(max_evals):
+                    allowed = min(
+                        allowed, max(0, math.ceil(max_evals - evals))
+                    )
+                k, tried = state.first_better(moves, allowed)
+                evals += tried
+                if k >= 0:
+                    state.set(state.moved(*moves[k]))
+                    improved = True
+                moves = []
+            for v, j in moves:
                 if evals >= max_evals:
                     break
                 deadline.check()
