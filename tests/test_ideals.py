@@ -177,8 +177,14 @@ def test_dedupe_keeps_one_cheapest_row_per_ideal(words, m, seed, rowwise):
         keep = ideals._dedupe(np.ascontiguousarray(S), cost)
     finally:
         ideals.HASH_ROWWISE_MIN = saved
+    _assert_one_cheapest_each(S, cost, keep)
+
+
+def _assert_one_cheapest_each(S, cost, keep) -> None:
+    """Asserts that the columns ``keep`` of ``S`` hold each distinct
+    bitset once, at its least cost (a dictionary's answer)."""
     least: dict[tuple, int] = {}
-    for j in range(m):
+    for j in range(S.shape[1]):
         key = tuple(S[:, j].tolist())
         least[key] = min(least.get(key, 10**9), int(cost[j]))
     got = {tuple(S[:, j].tolist()): int(cost[j]) for j in keep.tolist()}
@@ -202,13 +208,7 @@ def test_dedupe_is_exact_when_hashes_collide(words, m, seed):
         keep = ideals._dedupe(S, cost)
     finally:
         ideals._column_hash = saved
-    least: dict[tuple, int] = {}
-    for j in range(m):
-        key = tuple(S[:, j].tolist())
-        least[key] = min(least.get(key, 10**9), int(cost[j]))
-    got = {tuple(S[:, j].tolist()): int(cost[j]) for j in keep.tolist()}
-    assert len(keep) == len(got) == len(least)
-    assert got == least
+    _assert_one_cheapest_each(S, cost, keep)
 
 
 @st.composite
