@@ -122,10 +122,15 @@ def test_ctrl_c_keeps_the_cheap_bound(tmp_path):
     graph = read_graph(path)
     out = tmp_path / "s.json"
     proc = _start(path, out, "-t", "60")
-    time.sleep(1.5)
+    # once the SP solve has started (the bounds are done: about 1 s idle,
+    # more on a loaded machine), not after a fixed delay
+    seen = []
+    while not seen or not seen[-1].rstrip().endswith("  sp"):
+        seen.append(proc.stderr.readline())
+        assert seen[-1], "".join(seen)  # (it ended before the SP solve)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
+    assert proc.returncode == 130, "".join(seen) + err
     schedule = read_schedule(out)
     verify(graph, schedule)
     assert schedule.lower_bound >= lower_bound(graph) > 0
