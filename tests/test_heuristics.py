@@ -152,6 +152,62 @@ def test_first_better_move_matches_python(g, seed, limit, shift):
     assert state.first_better(moves, limit) == (want, tried)
 
 
+@settings(deadline=None)
+@given(graphs(max_nodes=14), st.integers(0, 2**32 - 1))
+def test_window_inputs_on_arrays_match_python(g, seed):
+    """Tests the window move's inputs built by move_arrays.window_inputs
+    against the Python ones: the same predecessor masks, allocations,
+    lasting sizes and resident memory, and per step the same buffers
+    freed (as a multiset: the program only adds them up)."""
+    import numpy as np
+
+    from pebble_sched.solvers import move_arrays
+
+    assume(g.n >= 2)
+    rng = np.random.default_rng(seed)
+    state = _Search(g, g.topological_order())
+    state.perturb(rng, 1 + g.n)
+    a = int(rng.integers(0, g.n - 1))
+    b = int(rng.integers(a + 1, g.n + 1))
+    want = state._window_inputs(a, b)
+    programs = move_arrays.load() or move_arrays.PLAIN
+    producer, size, cons_ptr, cons_idx, output = state.buffer_arrays()
+    pred_ptr, pred_idx, prod_ptr, prod_idx, read_ptr, read_idx = (
+        state._graph_arrays()
+    )
+    mask, alloc, lasting, need, freed, ptr, r0 = programs.window_inputs(
+        state.order,
+        a,
+        b,
+        pred_ptr,
+        pred_idx,
+        producer,
+        size,
+        cons_ptr,
+        cons_idx,
+        output,
+        prod_ptr,
+        prod_idx,
+        read_ptr,
+        read_idx,
+    )
+    assert mask.tolist() == want.pred_mask
+    assert alloc.tolist() == want.prod_all
+    assert lasting.tolist() == want.lasting
+    assert r0 == want.r0
+    got = [
+        sorted(
+            zip(
+                need[ptr[i] : ptr[i + 1]].tolist(),
+                freed[ptr[i] : ptr[i + 1]].tolist(),
+                strict=True,
+            )
+        )
+        for i in range(b - a)
+    ]
+    assert got == [sorted(f) for f in want.frees]
+
+
 def test_local_search_same_with_compiled_moves(monkeypatch):
     """Tests that a local search with the window and interleave programs
     on arrays from its first move (``COMPILED_AFTER_S`` 0) returns the same order as in

@@ -250,6 +250,7 @@ class _Search:
         self.programs_asked = False
         self.python_dp_s = 0.0
         self._buffer_arrays: tuple | None = None
+        self._csr: tuple | None = None
         self.set(np.array(order, dtype=np.int64))
 
     def set(self, order: np.ndarray) -> None:
@@ -341,9 +342,45 @@ class _Search:
         set). ``states``: the ideals it built. ``deadline``: checked
         while it builds them (``TimeUp``).
         """
+        order = self.order
+        self.too_wide = False
+        programs = self._programs(deadline) if b - a <= MAX_WINDOW else None
+        if programs is not None and self.buffer_arrays():
+            # the window's inputs and its program, both compiled (it
+            # cannot look at the deadline while it runs: max_states bounds
+            # it, 200,000 ideals in about a tenth of a second)
+            if deadline is not None:
+                deadline.check()
+            producer, size, cons_ptr, cons_idx, output = self.buffer_arrays()
+            inputs = call_program(
+                programs.window_inputs,
+                order,
+                a,
+                b,
+                *self._graph_arrays()[:2],
+                producer,
+                size,
+                cons_ptr,
+                cons_idx,
+                output,
+                *self._graph_arrays()[2:],
+            )
+            return self._window_compiled(
+                programs.window, a, b, inputs, max_states
+            )
+        # in Python: before the programs are loaded, past 63 steps, or
+        # with sizes beyond 64 bits (Python's integers)
+        w = self._window_inputs(a, b)
+        started = time.perf_counter()
+        try:
+            return self._window_python(a, b, w, max_states, deadline)
+        finally:
+            self.python_dp_s += time.perf_counter() - started
+
+    def _window_inputs(self, a: int, b: int) -> _Window:
+        """The window's steps as :meth:`_window_python` takes them."""
         g, mb = self.graph, self.mb
         order, pos = self.order, self.pos
-        self.too_wide = False
         win = order[a:b].tolist()
         k = len(win)
         local = {v: i for i, v in enumerate(win)}
@@ -380,19 +417,7 @@ class _Search:
             for i in range(k):
                 if need >> i & 1:
                     frees[i].append((need, int(size[buf])))
-        w = _Window(win, pred_mask, prod_all, lasting, frees, r0)
-        programs = self._programs(deadline) if k <= MAX_WINDOW else None
-        if programs is not None:
-            # (it cannot look at the deadline while it runs: max_states
-            # bounds it, 200,000 ideals in about a tenth of a second)
-            if deadline is not None:
-                deadline.check()
-            return self._window_compiled(programs.window, a, b, w, max_states)
-        started = time.perf_counter()
-        try:
-            return self._window_python(a, b, w, max_states, deadline)
-        finally:
-            self.python_dp_s += time.perf_counter() - started
+        return _Window(win, pred_mask, prod_all, lasting, frees, r0)
 
     def buffer_arrays(self) -> tuple | None:
         """The buffers' arrays :func:`.move_arrays.first_better` reads
@@ -470,21 +495,12 @@ class _Search:
         return self.programs
 
     def _window_compiled(
-        self, kernel, a: int, b: int, w: _Window, max_states: int
+        self, kernel, a: int, b: int, inputs: tuple, max_states: int
     ) -> np.ndarray | None:
-        """:meth:`window_move`'s program compiled (the same orders)."""
-        ptr = np.zeros(len(w.win) + 1, dtype=np.int64)
-        ptr[1:] = np.cumsum([len(f) for f in w.frees])
+        """:meth:`window_move`'s program compiled (the same orders) on
+        its ``inputs`` (:func:`.move_arrays.window_inputs`)."""
         status, value, seq, self.states = run_window(
-            kernel,
-            np.array(w.pred_mask, dtype=np.uint64),
-            np.array(w.prod_all, dtype=np.int64),
-            np.array(w.lasting, dtype=np.int64),
-            np.array([x for f in w.frees for x, _ in f], dtype=np.uint64),
-            np.array([y for f in w.frees for _, y in f], dtype=np.int64),
-            ptr,
-            w.r0,
-            max_states,
+            kernel, *inputs, max_states
         )
         if status:
             self.too_wide = True
@@ -492,9 +508,25 @@ class _Search:
         if value >= int(np.max(self.profile.memory[a:b])):
             return None
         order = self.order
-        return np.concatenate(
-            (order[:a], np.asarray(w.win, dtype=np.int64)[seq], order[b:])
-        )
+        return np.concatenate((order[:a], order[a:b][seq], order[b:]))
+
+    def _graph_arrays(self) -> tuple:
+        """Predecessors, produced and read buffers in CSR form, as
+        :func:`.move_arrays.window_inputs` reads them."""
+        if self._csr is None:
+            g, mb = self.graph, self.mb
+            self._csr = tuple(
+                np.ascontiguousarray(x, dtype=np.int64)
+                for x in (
+                    g.pred_ptr,
+                    g.pred_idx,
+                    mb.prod_ptr,
+                    mb.prod_idx,
+                    mb.read_ptr,
+                    mb.read_idx,
+                )
+            )
+        return self._csr
 
     def _window_python(
         self,

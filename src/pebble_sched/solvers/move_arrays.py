@@ -56,6 +56,7 @@ __all__ = [
     "run_interleave",
     "run_window",
     "window_dp",
+    "window_inputs",
 ]
 
 MAX_WINDOW = 63
@@ -366,6 +367,109 @@ def interleave_dp(
     return 0, val[last], steps[:k], states
 
 
+def window_inputs(
+    order: np.ndarray,
+    a: int,
+    b: int,
+    pred_ptr: np.ndarray,
+    pred_idx: np.ndarray,
+    producer: np.ndarray,
+    size: np.ndarray,
+    cons_ptr: np.ndarray,
+    cons_idx: np.ndarray,
+    output: np.ndarray,
+    prod_ptr: np.ndarray,
+    prod_idx: np.ndarray,
+    read_ptr: np.ndarray,
+    read_idx: np.ndarray,
+) -> tuple[
+    np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int
+]:
+    """:func:`window_dp`'s inputs for steps ``[a, b)`` of ``order``, as
+    :meth:`.heuristics._Search.window_move` builds them in Python (the
+    graph's predecessors in CSR form and the arrays of its
+    ``memory_buffers()``): ``(pred_mask, prod_all, lasting, free_need,
+    free_size, free_ptr, r0)``. A step's freed buffers may come in another
+    order than Python's; :func:`window_dp` only adds them up.
+    """
+    n = len(order)
+    k = b - a
+    nb = len(size)
+    pos = np.empty(n, dtype=np.int64)
+    for t in range(n):
+        pos[order[t]] = t
+    # each buffer's first and last step (inputs from -1; outputs to the end)
+    start = np.empty(nb, dtype=np.int64)
+    end = np.empty(nb, dtype=np.int64)
+    r0 = 0
+    for f in range(nb):
+        s = pos[producer[f]] if producer[f] >= 0 else -1
+        e = s
+        for c in range(cons_ptr[f], cons_ptr[f + 1]):
+            if pos[cons_idx[c]] > e:
+                e = pos[cons_idx[c]]
+        if output[f] and n > 0:
+            e = n - 1
+        start[f] = s
+        end[f] = e
+        if s < a and e >= a:
+            r0 += size[f]
+    pred_mask = np.zeros(k, dtype=np.uint64)
+    prod_all = np.zeros(k, dtype=np.int64)
+    lasting = np.zeros(k, dtype=np.int64)
+    for i in range(k):
+        v = order[a + i]
+        for x in range(prod_ptr[v], prod_ptr[v + 1]):
+            f = prod_idx[x]
+            prod_all[i] += size[f]
+            if cons_ptr[f + 1] > cons_ptr[f] or output[f]:
+                lasting[i] += size[f]
+        for x in range(pred_ptr[v], pred_ptr[v + 1]):
+            q = pos[pred_idx[x]]
+            if a <= q < b:
+                pred_mask[i] |= np.uint64(1) << np.uint64(q - a)
+    # buffers read in the window whose last reader is in it (not outputs):
+    # per buffer the mask of its readers in the window, listed at each
+    need = np.zeros(nb, dtype=np.uint64)
+    seen = np.zeros(nb, dtype=np.bool_)
+    listed = np.empty(nb, dtype=np.int64)
+    nl = 0
+    count = np.zeros(k + 1, dtype=np.int64)
+    for i in range(k):
+        v = order[a + i]
+        for x in range(read_ptr[v], read_ptr[v + 1]):
+            f = read_idx[x]
+            if seen[f]:
+                continue
+            seen[f] = True
+            if output[f] or end[f] >= b:
+                continue
+            m = np.uint64(0)
+            for c in range(cons_ptr[f], cons_ptr[f + 1]):
+                q = pos[cons_idx[c]]
+                if a <= q < b:
+                    m |= np.uint64(1) << np.uint64(q - a)
+            need[f] = m
+            listed[nl] = f
+            nl += 1
+    listed = listed[:nl]
+    for f in listed:
+        for i in range(k):
+            if need[f] >> np.uint64(i) & np.uint64(1):
+                count[i + 1] += 1
+    free_ptr = np.cumsum(count)
+    free_need = np.empty(free_ptr[k], dtype=np.uint64)
+    free_size = np.empty(free_ptr[k], dtype=np.int64)
+    fill = free_ptr[:k].copy()
+    for f in listed:
+        for i in range(k):
+            if need[f] >> np.uint64(i) & np.uint64(1):
+                free_need[fill[i]] = need[f]
+                free_size[fill[i]] = size[f]
+                fill[i] += 1
+    return pred_mask, prod_all, lasting, free_need, free_size, free_ptr, r0
+
+
 def first_better(
     order: np.ndarray,
     moves_v: np.ndarray,
@@ -451,23 +555,31 @@ def first_better(
 
 class Programs:
     """The compiled programs: ``window`` (:func:`window_dp`),
-    ``interleave`` (:func:`interleave_dp`) and ``first_better``
-    (:func:`first_better`), or the plain functions (to test their logic
-    without numba)."""
+    ``interleave`` (:func:`interleave_dp`), ``first_better``
+    (:func:`first_better`) and ``window_inputs`` (:func:`window_inputs`),
+    or the plain functions (to test their logic without numba)."""
 
-    __slots__ = ("first_better", "interleave", "window")
+    __slots__ = ("first_better", "interleave", "window", "window_inputs")
 
-    def __init__(self, window: Any, interleave: Any, first: Any) -> None:
+    def __init__(
+        self, window: Any, interleave: Any, first: Any, inputs: Any
+    ) -> None:
         self.window = window
         self.interleave = interleave
         self.first_better = first
+        self.window_inputs = inputs
 
     def all(self) -> tuple:
-        """The three programs."""
-        return (self.window, self.interleave, self.first_better)
+        """The four programs."""
+        return (
+            self.window,
+            self.interleave,
+            self.first_better,
+            self.window_inputs,
+        )
 
 
-PLAIN = Programs(window_dp, interleave_dp, first_better)
+PLAIN = Programs(window_dp, interleave_dp, first_better, window_inputs)
 """The programs as plain Python (slow: for tests)."""
 
 
@@ -480,7 +592,12 @@ def _compiled() -> Programs | None:
 
     skip_blas_probe()
     jit = numba.njit(cache=True, nogil=True)
-    return Programs(jit(window_dp), jit(interleave_dp), jit(first_better))
+    return Programs(
+        jit(window_dp),
+        jit(interleave_dp),
+        jit(first_better),
+        jit(window_inputs),
+    )
 
 
 _loaded: dict[str, Any] = {}
@@ -519,6 +636,23 @@ def _warm(progs: Programs) -> None:
         0,
         4,
         8,
+    )
+    one = np.zeros(2, dtype=np.int64)
+    progs.window_inputs(
+        np.zeros(1, dtype=np.int64),
+        0,
+        1,
+        one,
+        e64,
+        i64,
+        i64,
+        one,
+        e64,
+        np.zeros(1, dtype=np.bool_),
+        np.array([0, 1]),
+        i64,
+        one,
+        e64,
     )
     progs.first_better(
         np.zeros(1, dtype=np.int64),
