@@ -15,7 +15,9 @@ interpreted operations, about 0.2 us per try):
 It also evaluates the search's single-node moves, which then took most
 of what was left (each a whole evaluation through numpy, about 40 us on
 300 nodes): :func:`first_better` evaluates a batch of them in a loop
-over the buffers and stops at the first that lowers the objective.
+over the buffers and stops at the first that lowers the objective; and
+:func:`window_inputs` builds the window move's inputs (0.4 ms of Python
+per move before).
 
 Here the states of all layers are a few arrays (mask, bottleneck,
 resident, node, parent), and each layer finds its masks through an open-
@@ -386,7 +388,7 @@ def window_inputs(
     np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int
 ]:
     """:func:`window_dp`'s inputs for steps ``[a, b)`` of ``order``, as
-    :meth:`.heuristics._Search.window_move` builds them in Python (the
+    :meth:`.heuristics._Search._window_inputs` builds them in Python (the
     graph's predecessors in CSR form and the arrays of its
     ``memory_buffers()``): ``(pred_mask, prod_all, lasting, free_need,
     free_size, free_ptr, r0)``. A step's freed buffers may come in another
