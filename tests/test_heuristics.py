@@ -208,6 +208,27 @@ def test_window_inputs_on_arrays_match_python(g, seed):
     assert got == [sorted(f) for f in want.frees]
 
 
+def test_compiled_programs_keep_the_warmed_signature(monkeypatch):
+    """Tests that a local search calls the compiled programs with the
+    argument types :func:`move_arrays.load` compiled them for (read-only
+    arrays are another type to numba: a second compile in mid-search, not
+    in the cache that ``load`` checks)."""
+    from pebble_sched.solvers import heuristics, move_arrays
+
+    programs = move_arrays.load()
+    if programs is None:
+        pytest.skip("numba is not installed")
+    monkeypatch.setattr(heuristics, "COMPILED_AFTER_S", 0.0)
+    g = near_series_parallel(120, 4, seed=1, max_out_degree=None)
+    local_search(
+        g,
+        inductor_order(g)[0],
+        seed=3,
+        params=HeuristicParams(work_budget=2e5),
+    )
+    assert [len(f.signatures) for f in programs.all()] == [1, 1, 1, 1]
+
+
 def test_local_search_same_with_compiled_moves(monkeypatch):
     """Tests that a local search with the window and interleave programs
     on arrays from its first move (``COMPILED_AFTER_S`` 0) returns the same order as in

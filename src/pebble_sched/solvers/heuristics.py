@@ -428,8 +428,10 @@ class _Search:
             if mb.total > INT64_SAFE:
                 self._buffer_arrays = ()
             else:
+                # (copies: the graph's arrays are read-only, which numba
+                # types apart, and would compile the programs again)
                 self._buffer_arrays = tuple(
-                    np.ascontiguousarray(a, dtype=t)
+                    np.array(a, dtype=t)
                     for a, t in (
                         (mb.producer, np.int64),
                         (mb.size, np.int64),
@@ -516,7 +518,7 @@ class _Search:
         if self._csr is None:
             g, mb = self.graph, self.mb
             self._csr = tuple(
-                np.ascontiguousarray(x, dtype=np.int64)
+                np.array(x, dtype=np.int64)  # (writable copies, as above)
                 for x in (
                     g.pred_ptr,
                     g.pred_idx,
