@@ -120,16 +120,18 @@ def test_window_program_on_arrays_matches_python(g, seed, max_states):
     st.integers(0, 2**32 - 1),
     st.integers(0, 12),
     st.integers(-2, 2),
+    st.sampled_from([1, 40, 2_000_000]),
 )
-def test_first_better_move_matches_python(g, seed, limit, shift):
+def test_first_better_move_matches_python(g, seed, limit, shift, elements):
     """Tests the single-node moves' program (move_arrays.first_better)
     against whole evaluations in Python: random orders, random moves
     (a node to any position), thresholds at, above and below the order's
-    objective, and a limit on the moves tried."""
+    objective, a limit on the moves tried, and batches of one move, a
+    few, or all (``FIRST_BETTER_ELEMENTS``)."""
     import numpy as np
 
     from pebble_sched.memory import evaluate_indices
-    from pebble_sched.solvers import move_arrays
+    from pebble_sched.solvers import heuristics, move_arrays
 
     assume(g.n >= 2)
     rng = np.random.default_rng(seed)
@@ -149,7 +151,12 @@ def test_first_better_move_matches_python(g, seed, limit, shift):
             break
     state.programs = move_arrays.load() or move_arrays.PLAIN
     state.obj = (peak, count)
-    assert state.first_better(moves, limit) == (want, tried)
+    saved = heuristics.FIRST_BETTER_ELEMENTS
+    heuristics.FIRST_BETTER_ELEMENTS = elements
+    try:
+        assert state.first_better(moves, limit, Deadline()) == (want, tried)
+    finally:
+        heuristics.FIRST_BETTER_ELEMENTS = saved
 
 
 @settings(deadline=None)
