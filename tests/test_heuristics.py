@@ -236,6 +236,28 @@ def test_compiled_programs_keep_the_warmed_signature(monkeypatch):
     assert [len(f.signatures) for f in programs.all()] == [1, 1, 1, 1]
 
 
+def test_local_search_with_programs_keeps_huge_sizes_in_python(monkeypatch):
+    """Tests that sizes summing past 2**63 stay in Python's integers with
+    the compiled programs loaded (the single-node and window moves fall
+    back): the same order as without them, and the exact peak."""
+    from pebble_sched.memory import evaluate_indices
+    from pebble_sched.solvers import heuristics
+
+    g = near_series_parallel(40, 2, seed=1, max_out_degree=None)
+    g = g.replace(size=[2**62 - 7 * i for i in range(g.n)])
+    start = g.topological_order()
+    got = []
+    for after in (0.0, 1e9):
+        monkeypatch.setattr(heuristics, "COMPILED_AFTER_S", after)
+        monkeypatch.setattr(heuristics, "programs_ready", lambda: False)
+        order, peak = local_search(
+            g, start, seed=2, params=HeuristicParams(work_budget=2e5)
+        )
+        assert peak == evaluate_indices(g, order).peak > 2**63
+        got.append((order.tolist(), peak))
+    assert got[0] == got[1]
+
+
 def test_local_search_same_with_compiled_moves(monkeypatch):
     """Tests that a local search with the window and interleave programs
     on arrays from its first move (``COMPILED_AFTER_S`` 0) returns the same order as in
