@@ -178,25 +178,8 @@ def test_window_inputs_on_arrays_match_python(g, seed):
     b = int(rng.integers(a + 1, g.n + 1))
     want = state._window_inputs(a, b)
     programs = move_arrays.load() or move_arrays.PLAIN
-    producer, size, cons_ptr, cons_idx, output = state.buffer_arrays()
-    pred_ptr, pred_idx, prod_ptr, prod_idx, read_ptr, read_idx = (
-        state._graph_arrays()
-    )
     mask, alloc, lasting, need, freed, ptr, r0 = programs.window_inputs(
-        state.order,
-        a,
-        b,
-        pred_ptr,
-        pred_idx,
-        producer,
-        size,
-        cons_ptr,
-        cons_idx,
-        output,
-        prod_ptr,
-        prod_idx,
-        read_ptr,
-        read_idx,
+        state.order, a, b, *state._graph_arrays(), *state.buffer_arrays()
     )
     assert mask.tolist() == want.pred_mask
     assert alloc.tolist() == want.prod_all

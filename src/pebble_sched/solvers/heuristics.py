@@ -351,19 +351,13 @@ class _Search:
             # it, 200,000 ideals in about a tenth of a second)
             if deadline is not None:
                 deadline.check()
-            producer, size, cons_ptr, cons_idx, output = self.buffer_arrays()
             inputs = call_program(
                 programs.window_inputs,
                 order,
                 a,
                 b,
-                *self._graph_arrays()[:2],
-                producer,
-                size,
-                cons_ptr,
-                cons_idx,
-                output,
-                *self._graph_arrays()[2:],
+                *self._graph_arrays(),
+                *self.buffer_arrays(),
             )
             return self._window_compiled(
                 programs.window, a, b, inputs, max_states

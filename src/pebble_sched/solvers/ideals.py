@@ -453,23 +453,18 @@ def _dedupe(S: np.ndarray, cost: np.ndarray) -> np.ndarray:
     m = S.shape[1]
     if m <= 1:
         return np.arange(m)
-    if len(S) == 1:
-        order = np.argsort(S[0])
-        first = np.ones(m, dtype=bool)
+    # several words: sort by a 64-bit hash of them, so that equal ideals
+    # become adjacent. Two different ideals of equal hash could interleave
+    # (A, B, A) and leave a duplicate behind: where equal hashes meet
+    # different bitsets, sort by the bitsets themselves
+    h = S[0] if len(S) == 1 else _column_hash(S)
+    order = np.argsort(h)
+    first = np.ones(m, dtype=bool)
+    first[1:] = _adjacent_differ(S, order)
+    hs = h[order]
+    if len(S) > 1 and np.any(first[1:] & (hs[1:] == hs[:-1])):
+        order = np.lexsort(S)
         first[1:] = _adjacent_differ(S, order)
-    else:
-        # several words: sort by a 64-bit hash of them, so that equal
-        # ideals become adjacent. Two different ideals of equal hash could
-        # interleave (A, B, A) and leave a duplicate behind: where equal
-        # hashes meet different bitsets, sort by the bitsets themselves
-        h = _column_hash(S)
-        order = np.argsort(h)
-        first = np.ones(m, dtype=bool)
-        first[1:] = _adjacent_differ(S, order)
-        hs = h[order]
-        if np.any(first[1:] & (hs[1:] == hs[:-1])):
-            order = np.lexsort(S)
-            first[1:] = _adjacent_differ(S, order)
     starts = np.flatnonzero(first)
     if len(starts) == m:
         return order
