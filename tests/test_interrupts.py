@@ -408,3 +408,27 @@ def test_an_import_cut_short_is_undone(tmp_path, monkeypatch):
     assert import_optional("halfpkg").VALUE == 7
     monkeypatch.delitem(sys.modules, "halfpkg")
     monkeypatch.delitem(sys.modules, "halfpkg.part")
+
+
+def test_signals_deferred_until_the_block_ends():
+    """Tests that SIGINT and SIGTERM inside ``signals_deferred`` (where the
+    local search compiles its programs) reach the handler in place once
+    the block ends, not inside it, and neither is lost."""
+    from pebble_sched.runtime import signals_deferred
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        steps = []
+
+        def handler(signum, frame, steps=steps):
+            steps.append(("handler", signum))
+            raise KeyboardInterrupt
+
+        before = signal.signal(sig, handler)
+        try:
+            with pytest.raises(KeyboardInterrupt), signals_deferred():
+                os.kill(os.getpid(), sig)
+                time.sleep(0.05)
+                steps.append("block ended")
+        finally:
+            signal.signal(sig, before)
+        assert steps == ["block ended", ("handler", sig)]

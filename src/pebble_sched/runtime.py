@@ -641,6 +641,43 @@ def sigint_seen() -> Iterator[list[int]]:
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
+@contextlib.contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM while a block runs that drops exceptions
+    (numba compiling: what a signal handler raises inside its callbacks is
+    printed as "Exception ignored" and lost, and the run would go on), then
+    hand the first one received to the handler in place as the block ends.
+    Outside the main thread nothing changes.
+
+    Examples
+    --------
+    >>> with signals_deferred():
+    ...     pass
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    got: list[int] = []
+    previous: dict[int, Any] = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        handler = signal.getsignal(sig)
+        if handler is signal.SIG_IGN or handler is None:
+            continue
+        previous[sig] = handler
+        signal.signal(sig, lambda signum, frame: got.append(signum))
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if got:
+            handler = previous[got[0]]
+            if callable(handler):
+                handler(got[0], None)
+            else:  # SIG_DFL
+                os.kill(os.getpid(), got[0])
+
+
 def process_age() -> float:
     """Seconds since this process started (0 where the system cannot say).
 

@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from ..runtime import Deadline, import_optional
+from ..runtime import Deadline, import_optional, signals_deferred
 
 __all__ = [
     "CACHED_S",
@@ -742,7 +742,10 @@ def load(deadline: Deadline | None = None) -> Programs | None:
     if left < (CACHED_S if cached(progs.all()) else COMPILE_S):
         return None
     try:
-        _warm(progs)
+        # (compiling drops what a signal handler raises: Ctrl-C then waits
+        # for the end of it instead of being lost)
+        with signals_deferred():
+            _warm(progs)
     except Exception:  # (a numba that cannot compile them: Python then)
         _loaded["missing"] = True
         return None
