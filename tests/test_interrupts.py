@@ -432,3 +432,59 @@ def test_signals_deferred_until_the_block_ends():
         finally:
             signal.signal(sig, before)
         assert steps == ["block ended", ("handler", sig)]
+
+
+def _swallowing(fn):
+    """``fn`` as numba's compilation runs it: a signal arrives while it
+    runs, and what the handler raises is dropped (the ctypes callback)."""
+
+    def call(*args, **kwargs):
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)
+        except KeyboardInterrupt:
+            pass
+        return fn(*args, **kwargs)
+
+    return call
+
+
+def test_ctrl_c_while_the_sp_functions_compile_is_not_lost(monkeypatch):
+    """Tests that Ctrl-C while :func:`candidate_words.warm` compiles a
+    function (numba drops what the handler raises inside it, and the
+    compilation fails: a traceback and no schedule, found on a cold cache)
+    is held for the step and raised after it."""
+    pytest.importorskip("numba")
+    from pebble_sched.solvers import candidate_words
+
+    monkeypatch.setattr(candidate_words, "ready", lambda: False)
+    monkeypatch.setattr(
+        candidate_words, "words", _swallowing(candidate_words.words)
+    )
+    reached = []
+    monkeypatch.setattr(
+        candidate_words,
+        "choose",
+        lambda *args: reached.append("choose"),
+    )
+    with pytest.raises(KeyboardInterrupt):
+        candidate_words.warm()
+    assert reached == []  # (raised as the step that got it ended)
+
+
+def test_ctrl_c_while_liu_functions_compile_is_not_lost(monkeypatch):
+    """Tests the same for Liu's compiled functions (:func:`liu_arrays.warm`,
+    called by ``usable`` before the first large tree)."""
+    pytest.importorskip("numba")
+    from pebble_sched.solvers import liu_arrays
+
+    monkeypatch.setattr(
+        liu_arrays, "liu_schedule", _swallowing(liu_arrays.liu_schedule)
+    )
+    reached = []
+    monkeypatch.setattr(
+        liu_arrays, "priority_order", lambda *args: reached.append("prio")
+    )
+    with pytest.raises(KeyboardInterrupt):
+        liu_arrays.warm()
+    assert reached == []

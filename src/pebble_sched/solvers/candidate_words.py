@@ -47,13 +47,14 @@ which then keeps its own Python path (:data:`COMPILED`). Tests run both.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import sys
 
 import numpy as np
 
 from ..constants import INT64_SAFE
-from ..runtime import import_optional
+from ..runtime import import_optional, signals_deferred
 from .profiles import _KEY
 
 # an optional accelerator: None when it is not installed or is broken (an
@@ -1221,6 +1222,11 @@ def warm(deadline=None, stop=None) -> bool:
             or deadline.remaining() >= step
         )
 
+    def held() -> contextlib.AbstractContextManager:
+        # (numba drops what a signal handler raises while it compiles, and
+        # the compilation then fails: Ctrl-C is held until the step ends)
+        return contextlib.nullcontext() if ready() else signals_deferred()
+
     if stop is not None and stop():
         return False
     table = [[([Atom(2, 1, 0)], []), ([], [Atom(2, 1, 0)])], [([], [])]]
@@ -1229,42 +1235,50 @@ def warm(deadline=None, stop=None) -> bool:
     rows = np.array([[0, 0], [1, 0]], dtype=np.int64)
     if not time_for(_peaks):
         return False
-    peaks(cols, rows, -1)
+    with held():
+        peaks(cols, rows, -1)
     if not time_for(_words):
         return False
-    got = words(cols, rows, -1)
+    with held():
+        got = words(cols, rows, -1)
     if not time_for(_choose):
         return False
-    choose(*got)
+    with held():
+        choose(*got)
     if not time_for(_side_words):
         return False
-    flat, first, lens, _top, _low, _end = side_words(cols, rows)
+    with held():
+        flat, first, lens, _top, _low, _end = side_words(cols, rows)
     if not time_for(pareto_steps):
         return False
-    pareto_steps(
-        0,
-        2,
-        np.zeros(2, dtype=np.int64),
-        np.zeros((2, 6), dtype=np.int64),
-        np.arange(2, dtype=np.int64),
-        np.arange(2, 4, dtype=np.int64),
-        flat,
-        first,
-        lens,
-        np.zeros(2, dtype=np.bool_),
-        np.full(1, -1, dtype=np.int64),
-        np.full(2, -1, dtype=np.int64),
-    )
+    with held():
+        pareto_steps(
+            0,
+            2,
+            np.zeros(2, dtype=np.int64),
+            np.zeros((2, 6), dtype=np.int64),
+            np.arange(2, dtype=np.int64),
+            np.arange(2, 4, dtype=np.int64),
+            flat,
+            first,
+            lens,
+            np.zeros(2, dtype=np.bool_),
+            np.full(1, -1, dtype=np.int64),
+            np.full(2, -1, dtype=np.int64),
+        )
     if not time_for(_merge_rows):
         return False
-    _f0, _s0, f1, s1 = merged_columns(cols, rows)
+    with held():
+        _f0, _s0, f1, s1 = merged_columns(cols, rows)
     if not time_for(_join_tails):
         return False
-    one = np.ones(1, dtype=np.int64)
-    join_tails(cols, f1, s1, (1, -1), (one, one))
+    with held():
+        one = np.ones(1, dtype=np.int64)
+        join_tails(cols, f1, s1, (1, -1), (one, one))
     if not time_for(_chain_words):
         return False
-    chain_words(*(np.zeros(k, dtype=np.int64) for k in (1, 1, 2)))
+    with held():
+        chain_words(*(np.zeros(k, dtype=np.int64) for k in (1, 1, 2)))
     return True
 
 

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..constants import INT64_SAFE
-from ..runtime import import_optional
+from ..runtime import import_optional, signals_deferred
 
 if TYPE_CHECKING:
     from ..runtime import Deadline
@@ -463,6 +463,7 @@ def usable(n: int, deadline: Deadline | None = None) -> bool:
     ):
         return False
     skip_blas_probe()  # (numba's first set-up here: 0.35 s less)
+    warm()  # (compiled or read here, where a signal is held, not dropped)
     return True
 
 
@@ -471,9 +472,16 @@ def warm() -> None:
     from .candidate_words import skip_blas_probe
 
     skip_blas_probe()
-    liu_schedule(
-        np.array([2, 2, -1]), np.array([5, 1, 1]), np.array([0, 0, 0])
-    )
-    priority_order(
-        np.array([0, 1, 1]), np.array([0]), np.array([0, 1]), np.array([1, 0])
-    )
+    # (numba drops what a signal handler raises while it compiles, and the
+    # compilation then fails: Ctrl-C is held until each part is compiled)
+    with signals_deferred():
+        liu_schedule(
+            np.array([2, 2, -1]), np.array([5, 1, 1]), np.array([0, 0, 0])
+        )
+    with signals_deferred():
+        priority_order(
+            np.array([0, 1, 1]),
+            np.array([0]),
+            np.array([0, 1]),
+            np.array([1, 0]),
+        )
