@@ -1096,18 +1096,19 @@ def test_auto_runs_an_early_local_search_on_the_clock(monkeypatch):
     assert calls[:1] == ["regions"]
 
 
-def test_auto_ctrl_c_while_the_sp_functions_load_keeps_the_inductor_order(
+def test_auto_ctrl_c_while_the_sp_functions_load_keeps_a_cheap_order(
     monkeypatch,
 ):
     """Tests that Ctrl-C while ``auto`` loads (or compiles: seconds on a
     cold cache) the SP solver's compiled functions on an SP graph up to
-    20,000 nodes, before any order is found, returns the greedy order
-    (0.2 s at 20,000 nodes), not the input order (there 3,343 against
-    8,612)."""
+    20,000 nodes, before any order is found, returns the better of the Liu
+    relaxation and the greedy order (0.05 s and 0.2 s at 20,000 nodes),
+    not the input order (there 2,961 and 3,343 against 8,612)."""
     import sys
 
     from pebble_sched.generators import series_parallel
     from pebble_sched.memory import evaluate_indices
+    from pebble_sched.solvers.heuristics import liu_relaxation_order
     from pebble_sched.solvers.inductor import inductor_order
 
     solve_module = sys.modules["pebble_sched.solve"]
@@ -1120,5 +1121,9 @@ def test_auto_ctrl_c_while_the_sp_functions_load_keeps_the_inductor_order(
     s = solve(g, method="auto", time_limit=60)
     assert_valid_schedule(g, s)
     assert s.stats["interrupted"] == "ctrl-c"
-    assert s.peak == evaluate_indices(g, inductor_order(g)[0]).peak
+    relaxed = liu_relaxation_order(g, np.arange(g.n))
+    assert s.peak == min(
+        evaluate_indices(g, inductor_order(g)[0]).peak,
+        evaluate_indices(g, relaxed).peak,
+    )
     assert s.peak < evaluate_indices(g, np.arange(g.n)).peak
