@@ -1251,110 +1251,119 @@ def search_cmd(
             ("\r" + text + " " * 8) if live else text, err=True, nl=not live
         )
 
-    result = search(
-        space,
-        memory_limit=limit,
-        budget=budget,
-        chains=chains,
-        seed=seed,
-        objective=objective,
-        penalty=penalty,
-        progress=None if as_json else show,
-        executor=executor,
-        scheduler=scheduler,
-    )
-    if live and not as_json:
-        click.echo("", err=True)
-    grid, _ = grid_search(space, memory_limit=limit)
-    dp = space.strategy(
-        *max(space.points, key=lambda p: (p[0] * p[1] * p[2], p[0]))
-    )
-    dp_eval = space.evaluate(dp, lambda r: r.iteration_time, limit)
-    rows = [
-        ("found", result.best_evaluation),
-        ("best grid point", grid),
-        ("data parallel", dp_eval),
-    ]
-    if output and result.best is not None:
+    # Ctrl-C and SIGTERM stop the chains and keep the best strategy (a
+    # SIGTERM used to kill this process at once, nothing reported, and
+    # leave the chains' processes running)
+    with _Signals() as signals:
         try:
-            write_json(output, result.best.to_dict())
-        except OSError as exc:
-            raise InputError(
-                f"{output}: {exc.strerror or exc}; nothing written."
-            ) from None
-    if plot_file and result.history:
-        from .plotting import plot_search
-
-        try:
-            plot_search(result, plot_file)
-        except ModuleNotFoundError as exc:
-            raise InputError(str(exc)) from None
-    if as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "best": result.best.to_dict() if result.best else None,
-                    "rows": {
-                        name: None
-                        if e is None
-                        else {
-                            "strategy": e.strategy.to_dict(),
-                            "iteration_time_s": e.time,
-                            "peak_bytes": e.peak,
-                            "fits": e.fits,
-                        }
-                        for name, e in rows
-                    },
-                    "evaluated": result.evaluated,
-                    "acceptance_rate": result.acceptance_rate,
-                    "feasible_fraction": result.feasible_fraction,
-                    "smallest_peak_bytes": result.smallest_peak,
-                    "interrupted": result.interrupted,
-                },
-                indent=1,
+            result = search(
+                space,
+                memory_limit=limit,
+                budget=budget,
+                chains=chains,
+                seed=seed,
+                objective=objective,
+                penalty=penalty,
+                progress=None if as_json else show,
+                executor=executor,
+                scheduler=scheduler,
             )
+        except KeyboardInterrupt:  # (in the last steps: nothing to keep)
+            click.echo("\ninterrupted: nothing found", err=True)
+            sys.exit(128 + (signals.received or signal.SIGINT))
+        signals.hold()  # (the report below takes a tenth of a second)
+        if live and not as_json:
+            click.echo("", err=True)
+        grid, _ = grid_search(space, memory_limit=limit)
+        dp = space.strategy(
+            *max(space.points, key=lambda p: (p[0] * p[1] * p[2], p[0]))
         )
-        return
-    cap = format_bytes(limit)
-    click.echo(
-        f"searched       : {result.evaluated} proposals in {chains} chains "
-        f"(accepted {result.acceptance_rate:.0%}, feasible "
-        f"{result.feasible_fraction:.0%})"
-        + (", interrupted" if result.interrupted else "")
-    )
-    click.echo(f"memory limit   : {cap} per device")
-    for message in result.errors:  # a bug in the simulator or a move
-        click.echo(f"warning        : {message} (please report)", err=True)
-    for name, e in rows:
-        if e is None:
-            click.echo(f"{name:<15}: none fits")
-            continue
-        s = e.strategy
-        extra = []
-        if s.zero:
-            extra.append(f"ZeRO {s.zero}")
-        if s.recompute:
-            extra.append(f"recompute {len(s.recompute)} units")
-        if s.offload:
-            extra.append(f"offload {len(s.offload)} units")
-        if s.duplicate:
-            extra.append(f"duplicate {len(s.duplicate)} units")
-        if s.stage_starts:
-            extra.append(f"stages start at {', '.join(s.stage_starts)}")
+        dp_eval = space.evaluate(dp, lambda r: r.iteration_time, limit)
+        rows = [
+            ("found", result.best_evaluation),
+            ("best grid point", grid),
+            ("data parallel", dp_eval),
+        ]
+        if output and result.best is not None:
+            try:
+                write_json(output, result.best.to_dict())
+            except OSError as exc:
+                raise InputError(
+                    f"{output}: {exc.strerror or exc}; nothing written."
+                ) from None
+        if plot_file and result.history:
+            from .plotting import plot_search
+
+            try:
+                plot_search(result, plot_file)
+            except ModuleNotFoundError as exc:
+                raise InputError(str(exc)) from None
+        if as_json:
+            click.echo(
+                json.dumps(
+                    {
+                        "best": result.best.to_dict() if result.best else None,
+                        "rows": {
+                            name: None
+                            if e is None
+                            else {
+                                "strategy": e.strategy.to_dict(),
+                                "iteration_time_s": e.time,
+                                "peak_bytes": e.peak,
+                                "fits": e.fits,
+                            }
+                            for name, e in rows
+                        },
+                        "evaluated": result.evaluated,
+                        "acceptance_rate": result.acceptance_rate,
+                        "feasible_fraction": result.feasible_fraction,
+                        "smallest_peak_bytes": result.smallest_peak,
+                        "interrupted": result.interrupted,
+                    },
+                    indent=1,
+                )
+            )
+            return
+        cap = format_bytes(limit)
         click.echo(
-            f"{name:<15}: dp {s.dp} tp {s.tp} pp {s.pp}, {s.microbatches} "
-            f"micro-batches ({s.schedule})"
-            + (", " + ", ".join(extra) if extra else "")
-            + f": {e.time * 1e3:.3f} ms/step, peak {format_bytes(e.peak)}"
-            + ("" if e.fits else " (over the limit)")
+            f"searched       : {result.evaluated} proposals in {chains} chains "
+            f"(accepted {result.acceptance_rate:.0%}, feasible "
+            f"{result.feasible_fraction:.0%})"
+            + (", interrupted" if result.interrupted else "")
         )
-    if result.best is None:
-        raise InputError(
-            f"No strategy fits {cap} per device; the smallest peak found is "
-            f"{format_bytes(result.smallest_peak)}."
-        )
-    if result.interrupted:
-        raise SystemExit(130)  # Ctrl-C: the best so far is written above
+        click.echo(f"memory limit   : {cap} per device")
+        for message in result.errors:  # a bug in the simulator or a move
+            click.echo(f"warning        : {message} (please report)", err=True)
+        for name, e in rows:
+            if e is None:
+                click.echo(f"{name:<15}: none fits")
+                continue
+            s = e.strategy
+            extra = []
+            if s.zero:
+                extra.append(f"ZeRO {s.zero}")
+            if s.recompute:
+                extra.append(f"recompute {len(s.recompute)} units")
+            if s.offload:
+                extra.append(f"offload {len(s.offload)} units")
+            if s.duplicate:
+                extra.append(f"duplicate {len(s.duplicate)} units")
+            if s.stage_starts:
+                extra.append(f"stages start at {', '.join(s.stage_starts)}")
+            click.echo(
+                f"{name:<15}: dp {s.dp} tp {s.tp} pp {s.pp}, {s.microbatches} "
+                f"micro-batches ({s.schedule})"
+                + (", " + ", ".join(extra) if extra else "")
+                + f": {e.time * 1e3:.3f} ms/step, peak {format_bytes(e.peak)}"
+                + ("" if e.fits else " (over the limit)")
+            )
+        if result.best is None:
+            raise InputError(
+                f"No strategy fits {cap} per device; the smallest peak found is "
+                f"{format_bytes(result.smallest_peak)}."
+            )
+        if result.interrupted:  # the best so far is written above
+            raise SystemExit(128 + (signals.received or signal.SIGINT))
 
 
 @main.command("plot")

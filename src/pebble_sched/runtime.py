@@ -493,14 +493,18 @@ many takes about 10 ms)."""
 
 @contextlib.contextmanager
 def sigint_held() -> Iterator[set[int]]:
-    """Hold SIGINT back while a block runs (one that forks: a handler's
-    exception landing in a fork hook is lost, see :func:`sigint_seen`).
+    """Hold SIGINT and SIGTERM back while a block runs (one that forks: a
+    handler's exception landing in a fork hook is lost, see
+    :func:`sigint_seen`).
 
-    A Ctrl-C that came meanwhile is delivered when the block ends, so its
+    A Ctrl-C (or a SIGTERM, which the CLI turns into the same) that came
+    meanwhile is delivered when the block ends, so its
     ``KeyboardInterrupt`` is raised on leaving the ``with``. Yields the
     signal mask to restore, for a forked child that leaves by ``os._exit``.
     """
-    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    mask = signal.pthread_sigmask(
+        signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM}
+    )
     try:
         yield mask
     finally:

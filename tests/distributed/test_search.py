@@ -178,22 +178,25 @@ def test_never_slower_than_the_grid():
         assert grid is None or r.best_evaluation.cost <= grid.cost
 
 
-def test_ctrl_c_keeps_the_best(tmp_path):
-    """Tests that SIGINT during pebble-sched search writes the best strategy and exits 130."""
-    import json
+def _search_process(out=None):
+    """``pebble-sched search`` on gpt2-train for up to 60 s per chain, in
+    a session of its own, once its chains report progress."""
     import os
-    import signal
     import subprocess
     import sys
     import time
 
-    from tests.helpers import ROOT, sigint_by_default, signal_state
+    from tests.helpers import ROOT, sigint_by_default
 
-    out = tmp_path / "strategy.json"
     env = dict(os.environ)
     env["PATH"] = (
         os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
     )
+
+    def child_setup() -> None:
+        sigint_by_default()
+        os.setsid()
+
     proc = subprocess.Popen(
         [
             "pebble-sched",
@@ -203,20 +206,83 @@ def test_ctrl_c_keeps_the_best(tmp_path):
             "cpu-test",
             "--budget",
             "60",
-            "-o",
-            str(out),
+            *([] if out is None else ["-o", str(out)]),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=env,
-        preexec_fn=sigint_by_default,
+        preexec_fn=child_setup,
     )
     # the chains are running once progress is reported (every 2 s on a pipe)
     deadline = time.monotonic() + 120
     first = ""
     while "evaluated" not in first and time.monotonic() < deadline:
         first = proc.stderr.readline()
+    return proc
+
+
+def _end_group(proc) -> None:
+    """Kill what is left of ``proc``'s session (its chains, should a test
+    fail), so that nothing outlives the test."""
+    import contextlib
+    import os
+    import signal
+
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGTERM to the group"])
+def test_sigterm_keeps_the_best_and_ends_the_chains(signame, tmp_path):
+    """Tests that SIGTERM during pebble-sched search (to the command, or to
+    its process group as a supervisor sends it) reports and writes the best
+    strategy, exits 143, and leaves no chain running: before, it killed
+    the command at once, nothing reported, and its chains' processes ran on
+    holding its output open (``communicate`` waited for them)."""
+    import json
+    import os
+    import signal
+
+    out = tmp_path / "strategy.json"
+    proc = _search_process(out)
+    try:
+        if signame == "SIGTERM":
+            proc.send_signal(signal.SIGTERM)
+        else:
+            os.killpg(proc.pid, signal.SIGTERM)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        _end_group(proc)
+    assert proc.returncode == 143, stderr
+    assert "interrupted" in stdout and "Traceback" not in stderr
+    assert json.loads(out.read_text())["dp"] >= 1
+
+
+def test_chains_end_when_the_command_is_killed():
+    """Tests that the chains' processes end soon after the command is
+    killed outright (SIGKILL: no handler runs), instead of running on and
+    then waiting forever for work, holding its output open."""
+    proc = _search_process()
+    try:
+        proc.kill()
+        # (returns once no process holds the pipes)
+        proc.communicate(timeout=30)
+    finally:
+        _end_group(proc)
+    assert proc.returncode == -9
+
+
+def test_ctrl_c_keeps_the_best(tmp_path):
+    """Tests that SIGINT during pebble-sched search writes the best strategy and exits 130."""
+    import json
+    import os
+    import signal
+
+    from tests.helpers import signal_state
+
+    out = tmp_path / "strategy.json"
+    proc = _search_process(out)
     # (their masks, to tell a lost signal from one never let in)
     masks = f"{signal_state(proc.pid)}; test: {signal_state(os.getpid())}"
     proc.send_signal(signal.SIGINT)

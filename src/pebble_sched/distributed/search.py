@@ -510,11 +510,23 @@ _FORK_JOBS: list[tuple] = []
 
 
 def _run_job(k: int) -> dict[str, Any]:
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us
+    # the parent stops us (Ctrl-C and SIGTERM reach the whole process
+    # group when sent from a terminal or a supervisor); should it die
+    # without stopping us (SIGKILL), the chain ends at its next proposal
+    # and the process exits instead of waiting for work forever, holding
+    # the parent's stdout open
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    parent = os.getppid()
     job, stop, queue = _FORK_JOBS[k]
-    return _chain(job, stop.is_set, lambda status: queue.put((k, status)))
+
+    def stopped() -> bool:
+        return stop.is_set() or os.getppid() != parent
+
+    result = _chain(job, stopped, lambda status: queue.put((k, status)))
+    if os.getppid() != parent:
+        os._exit(1)
+    return result
 
 
 def _chain(
