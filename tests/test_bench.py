@@ -154,7 +154,7 @@ def test_wrong_schedule_counts_as_failure(tmp_path, monkeypatch):
     """Tests that the referee rejects a schedule whose claim is false."""
     import pebble_sched.bench.runner as runner
 
-    real = runner.subprocess.run
+    real = runner._run
 
     def tamper(*args, **kwargs):
         proc = real(*args, **kwargs)
@@ -165,7 +165,7 @@ def test_wrong_schedule_counts_as_failure(tmp_path, monkeypatch):
         sched.write_text(json.dumps(data))
         return proc
 
-    monkeypatch.setattr(runner.subprocess, "run", tamper)
+    monkeypatch.setattr(runner, "_run", tamper)
     r = run_task(_task(tmp_path, DATA_DIR / "fork.json"))
     assert r["status"] == "wrong" and "claims" in r["error"]
 
@@ -346,3 +346,59 @@ def test_interrupted_bench_resumes_without_loss(tmp_path):
     assert sorted(after) == sorted(
         (f"g{k}", m) for k in range(6) for m in ("lpmf", "heuristic")
     )
+
+
+def test_sigterm_keeps_the_rows_and_stops_the_runs(tmp_path):
+    """Tests that SIGTERM sent to ``bench`` alone (not to its process
+    group, as a supervisor may) writes the report of the finished runs,
+    exits 143, and stops the runs in progress: before, it killed the
+    command at once, no report, and its runs went on to their limits."""
+    import contextlib
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root = tmp_path / "fam"
+    root.mkdir()
+    for k in range(4):  # the heuristic takes its whole time limit on them
+        write_graph(root / f"g{k}.json", layered(40, seed=k))
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "pebble_sched", "bench", str(root)]
+    cmd += ["--methods", "lpmf,heuristic", "-t", "60", "-j", "2"]
+    cmd += ["--out", str(out)]
+
+    def child_setup() -> None:
+        sigint_by_default()
+        os.setsid()
+
+    proc = subprocess.Popen(
+        cmd,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        preexec_fn=child_setup,
+    )
+    results = out / "results.csv"
+    try:
+        for _ in range(300):  # the fast rows, then two long runs
+            time.sleep(0.1)
+            if results.exists() and results.read_text().count("\n") >= 3:
+                break
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+        time.sleep(0.5)  # (a killed run is reaped by the command's exit)
+        left = True
+        try:
+            os.killpg(proc.pid, 0)  # any process left in its session?
+        except ProcessLookupError:
+            left = False
+    finally:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 143, err
+    assert "Traceback" not in err
+    assert (out / "report.md").exists()
+    assert not left

@@ -552,10 +552,12 @@ def bench_cmd(
             err=True,
         )
 
-    try:
-        rows, interrupted = run_bench(found, config, progress)
-    except ModuleNotFoundError as exc:
-        raise InputError(str(exc)) from None
+    # Ctrl-C and SIGTERM: the finished runs are kept and reported
+    with _Signals() as signals:
+        try:
+            rows, interrupted = run_bench(found, config, progress)
+        except ModuleNotFoundError as exc:
+            raise InputError(str(exc)) from None
     index = {s.family: read_index(s.root) for s in found}
     header = report_header(
         time_limit=time_limit,
@@ -601,7 +603,7 @@ def bench_cmd(
             "interrupted: the finished runs are saved (rerun with --resume)",
             err=True,
         )
-        sys.exit(130)
+        sys.exit(128 + (signals.received or signal.SIGINT))
 
 
 @main.command("parallel")

@@ -16,6 +16,7 @@ the same code.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -128,8 +129,12 @@ def _limit_memory(mb: int | None) -> Callable[[], None] | None:
     return apply
 
 
-def run_task(task: dict[str, Any]) -> dict[str, Any]:
-    """Run one task in a subprocess, then verify its schedule. Returns a Result dict."""
+def run_task(
+    task: dict[str, Any], running: set[subprocess.Popen] | None = None
+) -> dict[str, Any]:
+    """Run one task in a subprocess, then verify its schedule. Returns a
+    Result dict. ``running``: a set that holds the subprocess while it
+    runs (so that an interrupted sweep can stop it)."""
     from ..formats import read_graph, read_schedule
     from ..verify import verify
 
@@ -137,12 +142,11 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
     t0 = time.monotonic()
     cmd = [sys.executable, "-m", "pebble_sched.bench.worker", json.dumps(task)]
     try:
-        proc = subprocess.run(
+        proc = _run(
             cmd,
-            capture_output=True,
-            text=True,
-            timeout=task["time_limit"] + task["grace"],
-            preexec_fn=_limit_memory(task.get("memory_limit_mb")),
+            task["time_limit"] + task["grace"],
+            _limit_memory(task.get("memory_limit_mb")),
+            set() if running is None else running,
         )
     except subprocess.TimeoutExpired:
         res.status = "timeout"
@@ -187,6 +191,33 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
         res.status = "wrong"
         res.error = str(exc)[:300]
     return asdict(res)
+
+
+def _run(
+    cmd: list[str],
+    timeout: float,
+    preexec: Callable[[], None] | None,
+    running: set[subprocess.Popen],
+) -> subprocess.CompletedProcess:
+    """:func:`subprocess.run` of ``cmd`` (output captured, killed past
+    ``timeout``) with the process in ``running`` while it runs."""
+    with subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=preexec,
+    ) as proc:
+        running.add(proc)
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            raise
+        finally:
+            running.discard(proc)
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
 def _tasks(
@@ -301,11 +332,21 @@ def run_bench(
         if new_file:
             writer.writeheader()
         executor, close = _executor(config)
+        # the local runs' processes, stopped when the sweep is interrupted
+        # (a Ctrl-C at a terminal reaches them too, a SIGTERM sent to the
+        # command does not: they would run on to their limits)
+        running: set[subprocess.Popen] = set()
+        local = config.executor == "local"
         # Ctrl-C is also recorded, in case its exception is lost (see
         # sigint_seen): the loop polls for it between finished runs
         with sigint_seen() as seen:
             try:
-                pending = {executor.submit(run_task, t) for t in tasks}
+                pending = {
+                    executor.submit(run_task, t, running)
+                    if local
+                    else executor.submit(run_task, t)
+                    for t in tasks
+                }
                 k = 0
                 while pending and not seen:
                     finished, pending = wait(
@@ -322,5 +363,13 @@ def run_bench(
                 seen.append(signal.SIGINT)
             finally:
                 close()
+                if seen:
+                    stopping = list(running)
+                    for proc in stopping:
+                        with contextlib.suppress(OSError):
+                            proc.kill()
+                    for proc in stopping:  # (reaped before this returns)
+                        with contextlib.suppress(subprocess.TimeoutExpired):
+                            proc.wait(timeout=5)
         interrupted = bool(seen)
     return read_results(csv_path), interrupted
