@@ -1123,3 +1123,16 @@ def test_auto_ctrl_c_while_the_sp_functions_load_keeps_a_cheap_order(
     relaxed = liu_relaxation_order(g, np.arange(g.n))
     assert s.peak == evaluate_indices(g, relaxed).peak
     assert s.peak < evaluate_indices(g, np.arange(g.n)).peak
+
+
+def test_auto_names_the_input_order_when_a_tree_has_no_time():
+    """Tests that ``auto`` on an in-tree with no time left for Liu's
+    algorithm names the input order it returns (it said ``tree``)."""
+    from pebble_sched.generators import in_tree
+
+    g = in_tree(60_000, seed=1)  # (Liu's algorithm looks at the clock)
+    s = solve(g, time_limit=0)
+    assert_valid_schedule(g, s)
+    assert s.method == "input" and s.stats["fallback"] == "input"
+    assert s.status is not Status.OPTIMAL or s.peak == s.lower_bound
+    assert solve(g, time_limit=10).method == "tree"

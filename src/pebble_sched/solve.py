@@ -1381,7 +1381,8 @@ def _portfolio(
         return order, lb, stats, "brute"
     if _liu_exact(graph):
         order, lb, stats = _run_tree(graph, deadline, rng, callbacks)
-        return order, lb, stats, "tree"
+        # (the winner: the input order when Liu's algorithm had no time)
+        return order, lb, stats, stats.get("fallback", "tree")
     timed = math.isfinite(deadline.limit)
     stats: dict[str, Any] = {"portfolio": []}
     sp_order_found = None
