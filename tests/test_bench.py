@@ -303,33 +303,56 @@ def test_resume_upgrades_an_older_csv(small_set, tmp_path):
     assert sum(r["wall_s"] is None for r in rows) == 3  # the old rows
 
 
-def test_interrupted_bench_resumes_without_loss(tmp_path):
-    """Tests that Ctrl-C keeps every finished row and --resume runs exactly the rest (#12)."""
-    import signal
+def _bench_process(tmp_path, graphs: int, limit: float, session=False):
+    """``bench`` of lpmf and the heuristic (which takes its whole time
+    limit on them) on ``graphs`` layered graphs of 40 nodes, two runs at
+    once, started (in a session of its own with ``session``): the process,
+    its command and its results file."""
+    import os
     import subprocess
     import sys
-    import time
 
     root = tmp_path / "fam"
     root.mkdir()
-    for k in range(6):  # the heuristic takes its whole time limit on them
+    for k in range(graphs):
         write_graph(root / f"g{k}.json", layered(40, seed=k))
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "pebble_sched", "bench", str(root)]
-    cmd += ["--methods", "lpmf,heuristic", "-t", "2", "-j", "2"]
+    cmd += ["--methods", "lpmf,heuristic", "-t", str(limit), "-j", "2"]
     cmd += ["--out", str(out)]
+
+    def setup() -> None:
+        sigint_by_default()
+        if session:
+            os.setsid()
+
     proc = subprocess.Popen(
         cmd,
         stderr=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         text=True,
-        preexec_fn=sigint_by_default,
+        preexec_fn=setup,
     )
-    results = out / "results.csv"
-    for _ in range(200):  # wait for the first finished rows
+    return proc, cmd, out / "results.csv"
+
+
+def _wait_rows(results, rows: int) -> None:
+    """Wait (up to 30 s) for ``rows`` finished rows in ``results``."""
+    import time
+
+    for _ in range(300):
         time.sleep(0.1)
-        if results.exists() and results.read_text().count("\n") >= 3:
+        if results.exists() and results.read_text().count("\n") > rows:
             break
+
+
+def test_interrupted_bench_resumes_without_loss(tmp_path):
+    """Tests that Ctrl-C keeps every finished row and --resume runs exactly the rest (#12)."""
+    import signal
+    import subprocess
+
+    proc, cmd, results = _bench_process(tmp_path, 6, 2)
+    _wait_rows(results, 2)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert "Traceback" not in err
@@ -356,36 +379,11 @@ def test_sigterm_keeps_the_rows_and_stops_the_runs(tmp_path):
     import contextlib
     import os
     import signal
-    import subprocess
-    import sys
     import time
 
-    root = tmp_path / "fam"
-    root.mkdir()
-    for k in range(4):  # the heuristic takes its whole time limit on them
-        write_graph(root / f"g{k}.json", layered(40, seed=k))
-    out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "pebble_sched", "bench", str(root)]
-    cmd += ["--methods", "lpmf,heuristic", "-t", "60", "-j", "2"]
-    cmd += ["--out", str(out)]
-
-    def child_setup() -> None:
-        sigint_by_default()
-        os.setsid()
-
-    proc = subprocess.Popen(
-        cmd,
-        stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        text=True,
-        preexec_fn=child_setup,
-    )
-    results = out / "results.csv"
+    proc, _, results = _bench_process(tmp_path, 4, 60, session=True)
     try:
-        for _ in range(300):  # the fast rows, then two long runs
-            time.sleep(0.1)
-            if results.exists() and results.read_text().count("\n") >= 3:
-                break
+        _wait_rows(results, 2)  # the fast rows, then two long runs
         time.sleep(0.5)
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=60)
@@ -400,5 +398,5 @@ def test_sigterm_keeps_the_rows_and_stops_the_runs(tmp_path):
             os.killpg(proc.pid, signal.SIGKILL)
     assert proc.returncode == 143, err
     assert "Traceback" not in err
-    assert (out / "report.md").exists()
+    assert (results.parent / "report.md").exists()
     assert not left
