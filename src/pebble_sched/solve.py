@@ -1409,6 +1409,12 @@ def _portfolio(
             stats["liu_first"] = {"peak": best[1]}
             if best[1] <= max(lb, goal):
                 return best[0], best[1], stats, "heuristic"
+        if (
+            best is not None
+            and callbacks is not None
+            and (early is None or best[1] < early[1])
+        ):
+            callbacks.on_improvement(best[0], best[1])  # (the live status)
         early = best
         return None
 
