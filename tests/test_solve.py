@@ -1136,3 +1136,49 @@ def test_auto_names_the_input_order_when_a_tree_has_no_time():
     assert s.method == "input" and s.stats["fallback"] == "input"
     assert s.status is not Status.OPTIMAL or s.peak == s.lower_bound
     assert solve(g, time_limit=10).method == "tree"
+
+
+@pytest.mark.parametrize(
+    ("method", "option"),
+    [
+        ("ideals", "frobnicate"),
+        ("ideals", "sp_family"),
+        ("inductor", "max_states"),
+        ("input", "upper"),
+        ("cpsat", "max_window"),
+        ("auto", "max_states"),
+        ("sp", "plain"),
+        ("tree", "max_states"),
+        ("heuristic", "sp_family"),
+    ],
+)
+def test_an_option_the_method_does_not_take_is_an_error(method, option):
+    """Tests that ``solve`` rejects an option its method does not take,
+    naming it and the method's options (before, ``ideals``, ``cpsat``,
+    the baselines and Liu's path of ``tree`` dropped it in silence: a
+    misspelt ``max_state=`` ran with the default cap)."""
+    g = in_tree(30, seed=1) if method == "tree" else layered(20, seed=1)
+    with pytest.raises(ValueError, match=f"Unknown option '{option}'"):
+        solve(g, method, time_limit=5, **{option: 1})
+
+
+@pytest.mark.parametrize("method", ["auto", *METHODS])
+def test_every_method_takes_num_workers(method):
+    """Tests that ``num_workers`` is taken by every method (a loop over
+    the methods passes it), used where it applies."""
+    g = in_tree(9, seed=1)
+    if method == "pumpkin":  # (a tree is not a pumpkin)
+        g = Graph(
+            range(4), [(0, 1), (0, 2), (1, 3), (2, 3)], size=[3, 1, 2, 1]
+        )
+    s = solve(g, method, time_limit=5, num_workers=1)
+    assert_valid_schedule(g, s)
+
+
+def test_solve_names_what_it_takes():
+    """Tests that ``solve`` given a file name or a dict says it takes a
+    Graph (and how to read one), instead of an AttributeError."""
+    with pytest.raises(TypeError, match="read_graph"):
+        solve("graph.json")
+    with pytest.raises(TypeError, match="not dict"):
+        solve({"nodes": [], "edges": []})

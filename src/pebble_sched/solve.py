@@ -15,7 +15,7 @@ import math
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -24,6 +24,7 @@ from ._version import __version__
 from .bounds import CUT_LIMIT, QUAD_TRIPLES, lower_bound, pair_bound
 from .constants import INT64_SAFE
 from .exceptions import PebbleSchedError
+from .graph import Graph
 from .memory import evaluate_indices
 from .runtime import (
     Callbacks,
@@ -65,7 +66,6 @@ from .solvers.trees import is_in_tree, is_out_forest, liu_order
 from .structure import longest_path_layers
 
 if TYPE_CHECKING:
-    from .graph import Graph
     from .runtime import Child
 
 __all__ = ["METHODS", "Method", "solve"]
@@ -93,6 +93,9 @@ class Method:
     #: order is not proven (the dispatcher then starts with the per-node
     #: bound: the cut bound can take a hundred times as long as the method)
     own_bounds: bool = False
+    #: the options ``run`` takes (``solve`` rejects others: a misspelt
+    #: option must not be dropped in silence)
+    options: tuple[str, ...] = ()
 
 
 def _always(graph: Graph) -> bool:
@@ -104,7 +107,9 @@ def cpsat_supported(graph: Graph) -> bool:
     return graph.memory_buffers().total <= INT64_SAFE // 4
 
 
-def _run_heuristic(graph, deadline, rng, callbacks, *, target=0, **options):
+def _run_heuristic(
+    graph, deadline, rng, callbacks, *, target=0, num_workers=None, **options
+):
     params = options.pop("params", None) or HeuristicParams(**options)
     order, _, stats = heuristic_schedule(
         graph,
@@ -908,6 +913,11 @@ def _run_cpsat(
     return order, max(lb, lower), stats
 
 
+#: the options of the SP solver's methods (``sp``, ``pumpkin``, ``tree``)
+SP_OPTIONS = ("sp_family", "num_workers")
+#: the options ``auto`` takes
+AUTO_OPTIONS = SP_OPTIONS
+
 METHODS: dict[str, Method] = {
     m.name: m
     for m in [
@@ -917,6 +927,7 @@ METHODS: dict[str, Method] = {
             _always,
             _run_heuristic,
             "best of the baselines, Liu relaxation and local search",
+            options=("params", *(f.name for f in fields(HeuristicParams))),
         ),
         Method(
             "inductor",
@@ -962,6 +973,7 @@ METHODS: dict[str, Method] = {
             "in-trees without graph inputs, out-trees in the SP solver's "
             "model, and trees whose releases are all fixed",
             own_bounds=True,
+            options=SP_OPTIONS,
         ),
         Method(
             "pumpkin",
@@ -972,6 +984,7 @@ METHODS: dict[str, Method] = {
             "a source, d >= 2 chains and a sink, in the SP solver's model "
             "(node buffers, fixed releases)",
             own_bounds=True,
+            options=SP_OPTIONS,
         ),
         Method(
             "sp",
@@ -983,6 +996,7 @@ METHODS: dict[str, Method] = {
             "releases (edge weights), SP-ization of Inductor's order "
             "otherwise",
             own_bounds=True,
+            options=SP_OPTIONS,
         ),
         Method(
             "ideals",
@@ -991,6 +1005,7 @@ METHODS: dict[str, Method] = {
             _run_ideals,
             "budgeted search over the lattice of ideals",
             "graphs whose sizes total below 2^63",
+            options=("upper", "lower", "max_states"),
         ),
         Method(
             "cpsat",
@@ -999,6 +1014,7 @@ METHODS: dict[str, Method] = {
             _run_cpsat,
             "OR-Tools CP-SAT model (positions, lifetimes, cumulative)",
             "graphs whose sizes total below 2^61",
+            options=("upper", "lower", "num_workers", "plain"),
         ),
         Method(
             "brute",
@@ -2010,13 +2026,15 @@ def solve(
     keep_outputs
         Overrides the graph's ``keep_outputs`` flag when given.
     **options
-        Passed to the method (e.g. :class:`HeuristicParams` fields,
-        ``num_workers`` for CP-SAT and the SP solver (which uses two
+        Passed to the method (``Method.options``); one it does not take
+        raises ``ValueError``. :class:`HeuristicParams` fields for
+        ``heuristic``; ``max_states`` for the ideal search; ``sp_family``
+        for the SP solver under ``sp``, ``pumpkin``, ``tree`` and ``auto``:
+        ``"auto"``, ``"full"`` or ``"threshold"``, see
+        :func:`pebble_sched.solvers.dominant.sp_order`; ``num_workers``,
+        taken by every method, used by CP-SAT and the SP solver (two
         processes at most, on graphs of 2,000 nodes or more; default: all
-        cores), ``max_states`` for the ideal search,
-        ``sp_family`` for the SP solver under ``sp``, ``pumpkin``, ``tree``
-        and ``auto``: ``"auto"``, ``"full"`` or ``"threshold"``, see
-        :func:`pebble_sched.solvers.dominant.sp_order`).
+        cores).
 
     Returns
     -------
@@ -2027,7 +2045,10 @@ def solve(
     Raises
     ------
     ValueError
-        For an unknown method, or one that does not support the graph.
+        For an unknown method, one that does not support the graph, or an
+        option the method does not take.
+    TypeError
+        When ``graph`` is not a :class:`~pebble_sched.graph.Graph`.
 
     Examples
     --------
@@ -2037,6 +2058,16 @@ def solve(
     >>> s.order, s.peak, s.status.value
     (('a', 'b', 'c'), 5, 'optimal')
     """
+    if not isinstance(graph, Graph):
+        hint = (
+            " (read a file with pebble_sched.read_graph(path))"
+            if isinstance(graph, (str, os.PathLike))
+            else ""
+        )
+        raise TypeError(
+            f"solve() takes a pebble_sched.Graph, not "
+            f"{type(graph).__name__}{hint}."
+        )
     t0 = time.monotonic()
     deadline = Deadline(
         None
@@ -2052,6 +2083,16 @@ def solve(
         raise ValueError(
             f"Method {method!r} does not support this graph: it takes "
             f"{METHODS[method].takes}; auto picks what applies."
+        )
+    accepted = AUTO_OPTIONS if method == "auto" else METHODS[method].options
+    # (num_workers: a resource every method may be given, used where it
+    # applies, as a loop over the methods passes it)
+    unknown = sorted(set(options) - {*accepted, "num_workers"})
+    if unknown:
+        takes = ", ".join(accepted) if accepted else "none"
+        raise ValueError(
+            f"Unknown option {unknown[0]!r} for method {method!r} (its "
+            f"options: {takes})."
         )
     family = options.get("sp_family", "auto")
     if family not in SP_FAMILIES:
