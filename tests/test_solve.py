@@ -1182,3 +1182,18 @@ def test_solve_names_what_it_takes():
         solve("graph.json")
     with pytest.raises(TypeError, match="not dict"):
         solve({"nodes": [], "edges": []})
+
+
+def test_a_bad_seed_is_named():
+    """Tests that a seed that is not an int or a Generator, or negative, is
+    a clear error (numpy's said "SeedSequence expects int or sequence of
+    ints for entropy not x")."""
+    g = layered(20, seed=1)
+    with pytest.raises(TypeError, match="seed must be an int"):
+        solve(g, seed="x", time_limit=1)
+    with pytest.raises(TypeError, match="not float"):
+        solve(g, seed=1.5, time_limit=1)
+    with pytest.raises(ValueError, match="non-negative"):
+        solve(g, seed=-1, time_limit=1)
+    for seed in (None, 3, np.int64(4), np.random.default_rng(1)):
+        assert_valid_schedule(g, solve(g, seed=seed, time_limit=1))

@@ -2101,7 +2101,17 @@ def solve(
             f"Unknown SP family {family!r}; choose one of {choices}."
         )
     tracker = Tracker(callbacks)
-    rng = np.random.default_rng(seed)
+    if seed is not None and (
+        isinstance(seed, bool)
+        or not isinstance(seed, (int, np.integer, np.random.Generator))
+    ):
+        raise TypeError(
+            f"seed must be an int or a numpy Generator, not "
+            f"{type(seed).__name__}."
+        )
+    if isinstance(seed, (int, np.integer)) and seed < 0:
+        raise ValueError(f"seed must be non-negative, not {seed}.")
+    rng = np.random.default_rng(seed)  # (None: fresh entropy)
     if method == "auto":
         unknown = set(options) - {"num_workers", "sp_family"}
         if unknown:
