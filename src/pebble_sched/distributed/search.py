@@ -510,18 +510,23 @@ _FORK_JOBS: list[tuple] = []
 
 
 def _run_job(k: int) -> dict[str, Any]:
-    # the parent stops us (Ctrl-C and SIGTERM reach the whole process
-    # group when sent from a terminal or a supervisor); should it die
-    # without stopping us (SIGKILL), the chain ends at its next proposal
-    # and the process exits instead of waiting for work forever, holding
-    # the parent's stdout open
+    # The parent stops us on Ctrl-C (which reaches the whole process group
+    # from a terminal): ignored here. SIGTERM (a supervisor's, to the
+    # group, or the pool's terminate()) ends the chain at its next
+    # proposal with its best, as the parent's stop does; it was held while
+    # this process was forked, so it is let in here. Should the parent die
+    # without stopping us (SIGKILL), the chain ends the same way and the
+    # process exits instead of waiting for work forever, holding the
+    # parent's stdout open.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    termed: list[int] = []
+    signal.signal(signal.SIGTERM, lambda signum, frame: termed.append(signum))
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
     parent = os.getppid()
     job, stop, queue = _FORK_JOBS[k]
 
     def stopped() -> bool:
-        return stop.is_set() or os.getppid() != parent
+        return bool(termed) or stop.is_set() or os.getppid() != parent
 
     result = _chain(job, stopped, lambda status: queue.put((k, status)))
     if os.getppid() != parent:
