@@ -400,3 +400,55 @@ def test_sigterm_keeps_the_rows_and_stops_the_runs(tmp_path):
     assert "Traceback" not in err
     assert (results.parent / "report.md").exists()
     assert not left
+
+
+def test_a_run_ends_with_the_process_that_started_it(tmp_path):
+    """Tests that a benchmark run whose parent is gone (a Dask worker
+    killed by its nanny, a sweep stopped by a signal sent to it alone)
+    ends within a second or two instead of running on to its limit."""
+    import json
+    import os
+    import subprocess
+    import sys
+    import time
+
+    path = tmp_path / "g.json"
+    write_graph(path, layered(40, seed=1))  # (60 s of heuristic)
+    task = {
+        "family": "f",
+        "instance": "g",
+        "method": "heuristic",
+        "path": str(path),
+        "schedule_path": str(tmp_path / "g.heuristic.json"),
+        "time_limit": 60.0,
+        "grace": 10.0,
+        "seed": 0,
+    }
+    # a parent that starts the run as run_task does (its pid in the
+    # task), says the run's pid and exits at once
+    starter = (
+        "import json, os, subprocess, sys\n"
+        "task = {**json.loads(sys.argv[1]), 'parent': os.getpid()}\n"
+        "p = subprocess.Popen([sys.executable, '-m', "
+        "'pebble_sched.bench.worker', json.dumps(task)],"
+        " stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
+        "print(p.pid, flush=True)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", starter, json.dumps(task)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    pid = int(out.stdout.split()[0])
+    gone = False
+    for _ in range(100):  # up to 10 s
+        time.sleep(0.1)
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            gone = True
+            break
+    if not gone:
+        os.kill(pid, 9)
+    assert gone

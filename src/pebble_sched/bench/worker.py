@@ -9,13 +9,36 @@ memory exhaustion and overruns.
 from __future__ import annotations
 
 import json
+import os
 import resource
 import sys
+import threading
 import time
+
+#: how often a run looks whether the process that started it still exists
+PARENT_CHECK_S = 0.5
+
+
+def _end_with_parent(parent: int | None) -> None:
+    """End this run once the process that started it, ``parent`` (its
+    pid, in the task: it may be gone before this process looks), is gone
+    (a sweep stopped by a signal sent to it alone, a Dask worker killed by
+    its nanny): nothing would read its result, and it would otherwise run
+    on to its limit."""
+    if parent is None:
+        return
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def main(argv: list[str]) -> int:
     task = json.loads(argv[0])
+    _end_with_parent(task.get("parent"))
     from pebble_sched import read_graph, solve, write_schedule
     from pebble_sched.runtime import process_age, write_reserve
 
