@@ -414,16 +414,7 @@ def test_a_run_ends_with_the_process_that_started_it(tmp_path):
 
     path = tmp_path / "g.json"
     write_graph(path, layered(40, seed=1))  # (60 s of heuristic)
-    task = {
-        "family": "f",
-        "instance": "g",
-        "method": "heuristic",
-        "path": str(path),
-        "schedule_path": str(tmp_path / "g.heuristic.json"),
-        "time_limit": 60.0,
-        "grace": 10.0,
-        "seed": 0,
-    }
+    task = _task(tmp_path, path, method="heuristic", time_limit=60)
     # a parent that starts the run as run_task does (its pid in the
     # task), says the run's pid and exits at once
     starter = (
