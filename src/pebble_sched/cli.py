@@ -1364,8 +1364,10 @@ def search_cmd(
                 f"No strategy fits {cap} per device; the smallest peak found is "
                 f"{format_bytes(result.smallest_peak)}."
             )
-        if result.interrupted:  # the best so far is written above
-            raise SystemExit(128 + (signals.received or signal.SIGINT))
+        # the best so far is written above; a chain stopped by a signal of
+        # its own (not this command's) only shortened the search
+        if result.interrupted and signals.received is not None:
+            raise SystemExit(128 + signals.received)
 
 
 @main.command("plot")
