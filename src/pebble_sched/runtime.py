@@ -651,7 +651,10 @@ def signals_deferred() -> Iterator[None]:
     (numba compiling: what a signal handler raises inside its callbacks is
     printed as "Exception ignored" and lost, and the run would go on), then
     hand the first one received to the handler in place as the block ends.
-    Outside the main thread nothing changes.
+    Outside the main thread nothing changes. (:func:`sigint_held` masks
+    the signals instead, for a fork; a mask holds them for the calling
+    thread only, and if another thread takes one, Python still runs the
+    handler in the main thread, inside the compilation.)
 
     Examples
     --------

@@ -349,10 +349,7 @@ def _run_sp(
     callbacks,
     sp_family="auto",
     num_workers=None,
-    **options,
 ):
-    if options:
-        raise ValueError(f"Unknown option for sp: {sorted(options)[0]!r}.")
     # Under a time limit, time is kept for the Liu relaxation of the input
     # order (O(n log n)), returned if the solver does not finish; when the
     # limit is that short, the relaxation runs first.
@@ -2100,7 +2097,6 @@ def solve(
         raise ValueError(
             f"Unknown SP family {family!r}; choose one of {choices}."
         )
-    tracker = Tracker(callbacks)
     if seed is not None and (
         isinstance(seed, bool)
         or not isinstance(seed, (int, np.integer, np.random.Generator))
@@ -2111,13 +2107,8 @@ def solve(
         )
     if isinstance(seed, (int, np.integer)) and seed < 0:
         raise ValueError(f"seed must be non-negative, not {seed}.")
+    tracker = Tracker(callbacks)
     rng = np.random.default_rng(seed)  # (None: fresh entropy)
-    if method == "auto":
-        unknown = set(options) - {"num_workers", "sp_family"}
-        if unknown:
-            raise ValueError(
-                f"Unknown option for auto: {sorted(unknown)[0]!r}."
-            )
     try:
         tracker.on_start(graph, method)
         order, lb, stats, name = _dispatch(

@@ -334,20 +334,18 @@ def run_bench(
         if new_file:
             writer.writeheader()
         executor, close = _executor(config)
-        # the local runs' processes, stopped when the sweep is interrupted
-        # (a Ctrl-C at a terminal reaches them too, a SIGTERM sent to the
-        # command does not: they would run on to their limits)
+        # the runs' processes started here (local runs; a Dask worker's
+        # runs hold a copy of this set and end with it: bench.worker),
+        # stopped when the sweep is interrupted (a Ctrl-C at a terminal
+        # reaches them too, a SIGTERM sent to the command does not: they
+        # would run on to their limits)
         running: set[subprocess.Popen] = set()
-        local = config.executor == "local"
         # Ctrl-C is also recorded, in case its exception is lost (see
         # sigint_seen): the loop polls for it between finished runs
         with sigint_seen() as seen:
             try:
                 pending = {
-                    executor.submit(run_task, t, running)
-                    if local
-                    else executor.submit(run_task, t)
-                    for t in tasks
+                    executor.submit(run_task, t, running) for t in tasks
                 }
                 k = 0
                 while pending and not seen:
