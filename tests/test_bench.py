@@ -7,19 +7,31 @@ import shutil
 import pytest
 from click.testing import CliRunner
 
-from pebble_sched import write_graph
+from pebble_sched import (
+    Graph,
+    Status,
+    read_graph,
+    read_schedule,
+    solve,
+    write_graph,
+)
 from pebble_sched.bench import (
     BenchConfig,
     find_instances,
     markdown_report,
     run_bench,
 )
-from pebble_sched.bench.instances import read_index, update_best
+from pebble_sched.bench.instances import (
+    instance_name,
+    read_index,
+    update_best,
+)
 from pebble_sched.bench.runner import run_task
 from pebble_sched.cli import main
 from pebble_sched.generators import layered, training_like
+from pebble_sched.verify import verify
 
-from .helpers import DATA_DIR, sigint_by_default
+from .helpers import DATA_DIR, ROOT, sigint_by_default
 
 
 @pytest.fixture
@@ -61,6 +73,65 @@ def test_run_verify_report_update(small_set, tmp_path):
         "b.json.gz",
         "fork.json",
     }
+
+
+def test_update_best_gives_the_best_file_the_proven_bound(tmp_path):
+    """Tests that a later run proving the best known peak optimal, without
+    beating it, makes the kept best file say so (its own run's bound was
+    weaker), and that the file stays a valid schedule of the instance."""
+    # a graph whose file order is optimal, beyond its static bound
+    graph = layered(8, seed=1)
+    optimum = solve(graph, "brute")
+    data = graph.to_dict()
+    data["nodes"].sort(key=lambda v: optimum.order.index(v["id"]))
+    root = tmp_path / "fam"
+    root.mkdir()
+    write_graph(root / "g.json", Graph.from_dict(data))
+    sets = find_instances([root])
+    first = run_bench(
+        sets,
+        BenchConfig(methods=["input"], time_limit=5, out=tmp_path / "o1"),
+    )[0]
+    update_best(sets, first, tmp_path / "o1")
+    best = read_schedule(root / "g.best.json")
+    assert best.peak == optimum.peak
+    assert best.status is Status.FEASIBLE and best.lower_bound < best.peak
+    assert read_index(root)["g"]["status"] == "best"
+    second = run_bench(
+        sets,
+        BenchConfig(methods=["brute"], time_limit=5, out=tmp_path / "o2"),
+    )[0]
+    assert second[0]["status"] == "optimal"
+    update_best(sets, second, tmp_path / "o2")
+    kept = read_schedule(root / "g.best.json")
+    row = read_index(root)["g"]
+    assert kept.method == "input" and kept.order == best.order
+    assert kept.status is Status.OPTIMAL and kept.lower_bound == kept.peak
+    assert row["status"] == "opt" and row["lb"] == kept.lower_bound
+    assert verify(read_graph(root / "g.json"), kept) == kept.peak
+
+
+def test_shipped_best_files_agree_with_their_index():
+    """Tests every shipped instance set: each instance has a best file that
+    is a valid order of it with the index's best known peak, the index's
+    proven bound, and ``optimal`` exactly where the index says ``opt``."""
+    sets = find_instances([ROOT / "instances"])
+    assert len(sets) >= 10
+    for s in sets:
+        index = read_index(s.root)
+        assert {instance_name(p) for p in s.files} == set(index), s.root
+        for path in s.files:
+            row = index[instance_name(path)]
+            best = read_schedule(s.root / f"{row['instance']}.best.json")
+            where = f"{s.family}/{row['instance']}"
+            assert verify(read_graph(path), best) == row["bkv"], where
+            assert best.lower_bound == row["lb"] <= row["bkv"], where
+            assert (best.status is Status.OPTIMAL) == (
+                row["status"] == "opt"
+            ), where
+            assert row["status"] == (
+                "opt" if row["lb"] == row["bkv"] else "best"
+            )
 
 
 def test_resume_skips_finished(small_set, tmp_path):

@@ -8,7 +8,10 @@ A set is a folder ``instances/<family>/`` of instance files (``*.json`` or
 
 ``bkv`` is the best known peak (of a verified schedule, kept beside the
 instance as ``<instance>.best.json``), ``lb`` the best proven lower bound,
-``status`` ``opt`` when they are equal, else ``best``.
+``status`` ``opt`` when they are equal, else ``best``. The best file says
+the same: its ``lower_bound`` is the index's ``lb`` (proven by any verified
+run, not always the one whose order it keeps) and its ``status`` is
+``optimal`` exactly when the index says ``opt``.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ __all__ = [
     "InstanceSet",
     "find_instances",
     "read_index",
+    "sync_best_file",
     "update_best",
     "write_index",
 ]
@@ -133,6 +137,34 @@ def write_index(root: Path, rows: dict[str, dict]) -> None:
     )
 
 
+def sync_best_file(root: Path, row: dict) -> bool:
+    """Give ``<instance>.best.json`` the index row's proven bound and status.
+
+    The file keeps its order, peak and method (the run that found the
+    order); its ``lower_bound`` becomes the best proven bound of the
+    instance, raised in ``row`` as well if the file held a larger one, and
+    its ``status`` follows (``optimal`` when the bound meets the peak).
+    Returns whether anything changed.
+    """
+    from ..formats import write_json
+
+    path = Path(root) / f"{row['instance']}.best.json"
+    if not path.exists():
+        return False
+    data = json.loads(path.read_text())
+    lb = max(int(row.get("lb") or 0), int(data.get("lower_bound") or 0))
+    status = "optimal" if lb == data["peak"] else "feasible"
+    changed = row.get("lb") != lb
+    row["lb"] = lb
+    if row.get("bkv") is not None:
+        row["status"] = "opt" if lb == row["bkv"] else "best"
+    if data.get("lower_bound") != lb or data.get("status") != status:
+        data["lower_bound"], data["status"] = lb, status
+        write_json(path, data)
+        changed = True
+    return changed
+
+
 def update_best(
     sets: list[InstanceSet], rows: list[dict], out: Path
 ) -> list[str]:
@@ -199,6 +231,8 @@ def update_best(
                 row["lb"] = lb
                 changed = True
             row["status"] = "opt" if row["lb"] == row["bkv"] else "best"
+            if sync_best_file(s.root, row):
+                changed = True
             index[name] = row
         if changed:
             write_index(s.root, index)
