@@ -89,6 +89,26 @@ def test_verify_invalid_exit_1(runner, tmp_path):
     assert r.exit_code == 2
 
 
+def test_schedule_and_instance_mixed_up(runner, tmp_path):
+    """Tests that a schedule given as the graph, or the two files of
+    verify swapped, say which file is which (exit 2, one line)."""
+    graph = str(DATA_DIR / "chain.json")
+    schedule = tmp_path / "s.json"
+    assert (
+        runner.invoke(main, ["solve", graph, "-o", str(schedule)]).exit_code
+        == 0
+    )
+    for args, says in (
+        (["solve", str(schedule)], "This is a schedule"),
+        (["info", str(schedule)], "This is a schedule"),
+        (["verify", str(schedule), graph], "This is a schedule"),
+        (["verify", graph, graph], "This is an instance"),
+    ):
+        r = runner.invoke(main, args)
+        lines = r.stderr.strip().splitlines()
+        assert r.exit_code == 2 and len(lines) == 1 and says in lines[0], args
+
+
 def test_info(runner):
     """Tests info, in text and JSON."""
     r = runner.invoke(main, ["info", str(DATA_DIR / "fork.json"), "--json"])

@@ -58,6 +58,12 @@ def dict_arguments(data: Any) -> GraphArguments:
     if not isinstance(data, Mapping):
         raise InstanceError("The instance must be a JSON object.")
     if "nodes" not in data:
+        if "order" in data and "peak" in data:
+            raise InstanceError(
+                "This is a schedule (it has 'order' and 'peak'), not an "
+                "instance: give the graph it schedules (a .best.json sits "
+                "beside its instance, <name>.json)."
+            )
         raise InstanceError("The instance has no 'nodes' list.")
     known = {
         "name",

@@ -153,6 +153,11 @@ class Schedule:
         """Read the schedule format of docs/formats.md."""
         if not isinstance(data, Mapping):
             raise ScheduleError("The schedule must be a JSON object.")
+        if "nodes" in data and "order" not in data:
+            raise ScheduleError(
+                "This is an instance (it has 'nodes'), not a schedule: "
+                "check the order of the arguments (the graph comes first)."
+            )
         for key in ("order", "peak"):
             if key not in data:
                 raise ScheduleError(f"The schedule has no {key!r}.")
