@@ -134,3 +134,55 @@ def test_no_import_cycles():
                 deps.add_edge(module, ".".join([*base, imp.module]))
     cycles = [c for c in nx.simple_cycles(deps) if len(c) > 1]
     assert cycles == []
+
+
+def _entry_points():
+    from pebble_sched import evaluate, solve, verify
+    from pebble_sched.distributed import simulate
+    from pebble_sched.distributed.search import Space
+    from pebble_sched.parallel import (
+        brute_force_max_parallel_peak,
+        exact_restrict,
+        list_schedule,
+        max_parallel_peak,
+        memory_aware_schedule,
+        restrict,
+    )
+    from pebble_sched.parallel import simulate as parallel_simulate
+
+    return {
+        "solve": lambda g: solve(g),
+        "evaluate": lambda g: evaluate(g, []),
+        "verify": lambda g: verify(g, None),
+        "simulate": lambda g: simulate(g),
+        "Space": lambda g: Space(g, "cpu-test"),
+        "max_parallel_peak": lambda g: max_parallel_peak(g),
+        "brute_force_max_parallel_peak": brute_force_max_parallel_peak,
+        "restrict": lambda g: restrict(g, 10),
+        "exact_restrict": lambda g: exact_restrict(g, 10),
+        "list_schedule": lambda g: list_schedule(g, 2),
+        "memory_aware_schedule": lambda g: memory_aware_schedule(g, 2, 10),
+        "parallel simulate": lambda g: parallel_simulate(g, {}),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(_entry_points()))
+def test_entry_points_given_a_path_say_how_to_read_a_graph(name):
+    """Tests that every public call taking a graph, given a file name (or a
+    dict), raises a TypeError naming the call and read_graph, not an
+    AttributeError from deep inside (what all but solve raised)."""
+    call = _entry_points()[name]
+    caller = name.split()[-1]
+    with pytest.raises(TypeError, match=rf"{caller}\(\) takes .*read_graph"):
+        call("graph.json")
+    with pytest.raises(TypeError, match="not dict"):
+        call({"nodes": [], "edges": []})
+
+
+def test_verify_given_a_path_for_the_schedule():
+    """Tests that verify's second argument, a file name, says how to read a schedule."""
+    from pebble_sched import Graph, verify
+
+    g = Graph(["a"], [], size=[1])
+    with pytest.raises(TypeError, match="read_schedule"):
+        verify(g, "schedule.json")

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import copy
 import operator
+import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from numbers import Real
 from typing import TYPE_CHECKING, Any
@@ -43,7 +44,7 @@ from .validation import check_id, check_size
 if TYPE_CHECKING:
     import networkx as nx
 
-__all__ = ["Buffer", "Graph", "MemoryBuffers", "NodeId"]
+__all__ = ["Buffer", "Graph", "MemoryBuffers", "NodeId", "require_graph"]
 
 
 class _Names:
@@ -848,3 +849,20 @@ class Graph:
     def to_networkx(self) -> nx.DiGraph:
         """This graph as a networkx ``DiGraph`` (attributes as in ``from_networkx``)."""
         return graph_to_networkx(self)
+
+
+def require_graph(graph: object, caller: str) -> None:
+    """Raise ``TypeError`` unless ``graph`` is a :class:`Graph`, naming
+    ``caller`` and, for a path, how to read one (a file name passed to a
+    library call would fail later with an unrelated ``AttributeError``)."""
+    if isinstance(graph, Graph):
+        return
+    hint = (
+        " (read a file with pebble_sched.read_graph(path))"
+        if isinstance(graph, (str, os.PathLike))
+        else ""
+    )
+    raise TypeError(
+        f"{caller}() takes a pebble_sched.Graph, not "
+        f"{type(graph).__name__}{hint}."
+    )

@@ -22,6 +22,7 @@ import numpy as np
 
 from .constants import INT64_SAFE
 from .exceptions import ScheduleError
+from .graph import require_graph
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -198,6 +199,7 @@ def evaluate(graph: Graph, order: Iterable[NodeId]) -> Profile:
     O(n + m) time, vectorised with numpy: a million-node graph is
     evaluated in well under two seconds.
     """
+    require_graph(graph, "evaluate")
     return evaluate_indices(graph, graph.to_indices(order))
 
 

@@ -24,7 +24,7 @@ from ._version import __version__
 from .bounds import CUT_LIMIT, QUAD_TRIPLES, lower_bound, pair_bound
 from .constants import INT64_SAFE
 from .exceptions import PebbleSchedError
-from .graph import Graph
+from .graph import Graph, require_graph
 from .memory import evaluate_indices
 from .runtime import (
     Callbacks,
@@ -2055,16 +2055,7 @@ def solve(
     >>> s.order, s.peak, s.status.value
     (('a', 'b', 'c'), 5, 'optimal')
     """
-    if not isinstance(graph, Graph):
-        hint = (
-            " (read a file with pebble_sched.read_graph(path))"
-            if isinstance(graph, (str, os.PathLike))
-            else ""
-        )
-        raise TypeError(
-            f"solve() takes a pebble_sched.Graph, not "
-            f"{type(graph).__name__}{hint}."
-        )
+    require_graph(graph, "solve")
     t0 = time.monotonic()
     deadline = Deadline(
         None

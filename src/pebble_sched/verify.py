@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 from .exceptions import ScheduleError
+from .graph import require_graph
 from .memory import evaluate
 from .schedule import Schedule, Status
 
@@ -34,6 +36,17 @@ def verify(graph: Graph, schedule: Schedule) -> int:
     >>> verify(g, solve(g))
     5
     """
+    require_graph(graph, "verify")
+    if not isinstance(schedule, Schedule):
+        hint = (
+            " (read a file with pebble_sched.read_schedule(path))"
+            if isinstance(schedule, (str, os.PathLike))
+            else ""
+        )
+        raise TypeError(
+            "verify() takes a pebble_sched.Schedule as its second argument, "
+            f"not {type(schedule).__name__}{hint}."
+        )
     profile = evaluate(graph, schedule.order)
     if profile.peak != schedule.peak:
         raise ScheduleError(

@@ -43,6 +43,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from ..graph import require_graph
 from ..runtime import sigint_held, sigint_seen
 from .cluster import Cluster
 from .cluster import cluster as make_cluster
@@ -175,6 +176,7 @@ class Space:
             self._factory = graphs
             self.tp_degrees = tuple(tp_degrees)
         else:
+            require_graph(graphs, "Space")
             fixed = int((graphs.meta or {}).get("tensor_parallel", 1))
             self._factory = lambda tp, g=graphs: g
             self.tp_degrees = (fixed,)

@@ -58,6 +58,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..graph import require_graph
 from .cluster import Cluster
 from .cluster import cluster as make_cluster
 from .costs import (
@@ -316,6 +317,7 @@ def simulate(
     StrategyError
         A strategy the graph or cluster cannot run.
     """
+    require_graph(graph, "simulate")
     t0 = _time.perf_counter()
     c = make_cluster(cluster)
     s = make_strategy(strategy, c)

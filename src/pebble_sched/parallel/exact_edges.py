@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..bounds import _reach_matrix, _unpack
+from ..graph import require_graph
 from ..runtime import Deadline, run_in_child
 from ..solvers.cpsat import solve_without_a_broken_hint
 from .fictitious_edges import (
@@ -88,6 +89,7 @@ def exact_restrict(
     >>> r.critical_path_before, r.critical_path_after
     (2.0, 4.0)
     """
+    require_graph(graph, "exact_restrict")
     from ortools.sat.python import cp_model
 
     n = graph.n

@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..bounds import _reach_matrix, _unpack
+from ..graph import require_graph
 from ..memory import evaluate_indices
 from ..runtime import Deadline, TimeUp
 from .max_peak import _memory, _release_sets, closure_bound
@@ -323,6 +324,7 @@ def restrict(
     L. Marchal, H. Nagy, B. Simon, F. Vivien, *Parallel scheduling of DAGs
     under memory constraints*, IPDPS 2018.
     """
+    require_graph(graph, "restrict")
     if method not in HEURISTICS:
         raise ValueError(
             f"Unknown method {method!r}; choose one of {', '.join(HEURISTICS)}."

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..graph import require_graph
 from .fictitious_edges import critical_path
 from .max_peak import _release_sets
 
@@ -113,6 +114,7 @@ def simulate(graph: Graph, start: dict[NodeId, float]) -> tuple[float, int]:
     >>> simulate(fork, {"a": 0, "b": 1, "c": 2})   # one after the other
     (3.0, 5)
     """
+    require_graph(graph, "simulate")
     makespan, _, values = memory_curve(graph, start)
     return makespan, max(values)
 
@@ -279,6 +281,7 @@ def list_schedule(graph: Graph, procs: int) -> ParallelSchedule:
     >>> s.makespan, s.peak, s.start
     (2.0, 6, {'a': 0.0, 'b': 1.0, 'c': 1.0})
     """
+    require_graph(graph, "list_schedule")
     return _schedule(graph, procs, None)
 
 
@@ -299,6 +302,7 @@ def memory_aware_schedule(
     >>> s.makespan, s.peak, s.deadlock
     (3.0, 5, False)
     """
+    require_graph(graph, "memory_aware_schedule")
     if not math.isfinite(memory_bound):
         return _schedule(graph, procs, None)
     return _schedule(graph, procs, memory_bound)

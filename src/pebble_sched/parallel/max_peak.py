@@ -57,6 +57,7 @@ import numpy as np
 
 from ..bounds import _reach_matrix, _unpack
 from ..constants import INT64_SAFE
+from ..graph import require_graph
 from ..runtime import Deadline, run_in_child
 from ..solvers.cpsat import solve_without_a_broken_hint
 
@@ -253,6 +254,7 @@ def brute_force_max_parallel_peak(graph: Graph) -> ParallelPeak:
     >>> brute_force_max_parallel_peak(g).value
     6
     """
+    require_graph(graph, "brute_force_max_parallel_peak")
     n = graph.n
     if n > BRUTE_MAX_NODES:
         raise ValueError(f"Brute force takes at most {BRUTE_MAX_NODES} nodes.")
@@ -557,6 +559,7 @@ def max_parallel_peak(
     of a graph and applications to combinatorial problems*, Management
     Science 22(11), 1976.
     """
+    require_graph(graph, "max_parallel_peak")
     if method not in ("auto", "flow", "cpsat", "brute"):
         raise ValueError(
             f"Unknown method {method!r}; choose auto, flow, cpsat or brute."
