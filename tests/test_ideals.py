@@ -141,7 +141,7 @@ def test_building_the_lattice_stops_at_the_deadline():
         g, _CountdownDeadline(3), upper=(start, 10**9), lower=0
     )
     assert stats["interrupted"] == "time" and "twin_edges" not in stats
-    assert order.tolist() == start.tolist() and peak == 10**9
+    assert order.tolist() == start.tolist() and peak == 10**9 and lb == 0
     assert g.n > ideals.CHECK_EVERY
     # with time for it, the same lattice is built
     deadline = _CountdownDeadline(10**6)

@@ -7,9 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pebble_sched import Graph
-from pebble_sched.memory import evaluate_indices
+from pebble_sched.memory import evaluate_indices, lifetimes
 from pebble_sched.runtime import Deadline, TimeUp
-from pebble_sched.solvers.interleave import interleave
+from pebble_sched.solvers.interleave import GraphArrays, interleave
 
 from .helpers import graphs, order_peak, topological_orders
 
@@ -105,11 +105,29 @@ def test_interleave_program_on_arrays_matches_python(g, seed, cap, many):
         interleave(g, start, subset, max_states=cap, programs=p)
         for p in (None, programs)
     ]
-    a, b = got
-    assert (a.too_wide, a.states) == (b.too_wide, b.states)
-    if not a.too_wide:
-        assert a.bottleneck == b.bottleneck
-        assert a.order.tolist() == b.order.tolist()
+    # and with the graph's arrays and the order's evaluation given, as the
+    # local search passes them
+    extra = {
+        "arrays": GraphArrays.of(g),
+        "profile": state.profile,
+        "ends": lifetimes(g, state.pos)[1],
+    }
+    got += [
+        interleave(g, start, subset, max_states=cap, programs=p, **extra)
+        for p in (None, programs)
+    ]
+    # and with too little room at first, so that the program runs again
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(move_arrays, "INTERLEAVE_FIRST_ROOM", 1 + seed % 3)
+        got.append(
+            interleave(g, start, subset, max_states=cap, programs=programs)
+        )
+    a = got[0]
+    for b in got[1:]:
+        assert (a.too_wide, a.states) == (b.too_wide, b.states)
+        if not a.too_wide:
+            assert a.bottleneck == b.bottleneck
+            assert a.order.tolist() == b.order.tolist()
 
 
 def test_an_interrupt_while_a_program_returns_is_raised_as_itself():

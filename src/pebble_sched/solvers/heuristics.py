@@ -47,7 +47,7 @@ from ..constants import INT64_SAFE
 from ..memory import evaluate_indices, lifetimes
 from ..runtime import Callbacks, Deadline, TimeUp
 from .inductor import INDUCTOR_METHODS, input_order
-from .interleave import MAX_SUBSET, interleave
+from .interleave import MAX_SUBSET, GraphArrays, interleave
 from .move_arrays import MAX_WINDOW, call_program, run_window
 from .move_arrays import load as load_programs
 from .move_arrays import ready as programs_ready
@@ -251,6 +251,7 @@ class _Search:
         self.python_dp_s = 0.0
         self._buffer_arrays: tuple | None = None
         self._csr: tuple | None = None
+        self._arrays: GraphArrays | None = None  # (the interleave moves')
         self.set(np.array(order, dtype=np.int64))
 
     def set(self, order: np.ndarray) -> None:
@@ -621,8 +622,18 @@ class _Search:
                     frontier.append(w)
         programs = self._programs(deadline)
         started = time.perf_counter()
+        if self._arrays is None:
+            self._arrays = GraphArrays.of(g)
         got = interleave(
-            g, self.order, chosen, max_states, deadline, programs=programs
+            g,
+            self.order,
+            chosen,
+            max_states,
+            deadline,
+            programs=programs,
+            arrays=self._arrays,
+            profile=self.profile,
+            ends=end,
         )
         if programs is None:
             self.python_dp_s += time.perf_counter() - started

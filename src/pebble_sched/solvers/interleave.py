@@ -40,13 +40,43 @@ from .move_arrays import run_interleave
 
 if TYPE_CHECKING:
     from ..graph import Graph
+    from ..memory import Profile
     from .move_arrays import Programs
 
-__all__ = ["MAX_SUBSET", "Interleaving", "interleave"]
+__all__ = ["MAX_SUBSET", "GraphArrays", "Interleaving", "interleave"]
 
 MAX_SUBSET = 62
 """Most nodes a subset may have (its ideals are bit masks; far fewer
 nodes already give more states than a move can afford)."""
+
+
+@dataclass(frozen=True)
+class GraphArrays:
+    """What every move on one graph needs and no order changes: per node
+    what it allocates and what of it outlives its step, per buffer its
+    readers' count and owner per read. A local search builds it once
+    (``GraphArrays.of(graph)``) instead of once per move."""
+
+    alloc: np.ndarray
+    lasting: np.ndarray
+    readers: np.ndarray
+    owner: np.ndarray
+    has_readers: np.ndarray
+
+    @classmethod
+    def of(cls, graph: Graph) -> GraphArrays:
+        mb = graph.memory_buffers()
+        n = graph.n
+        readers = np.diff(mb.cons_ptr)
+        has_readers = (readers > 0) | mb.output
+        has_prod = mb.producer >= 0
+        alloc = np.zeros(n, dtype=np.int64)
+        np.add.at(alloc, mb.producer[has_prod], mb.size[has_prod])
+        lasting = np.zeros(n, dtype=np.int64)
+        keep = has_prod & has_readers
+        np.add.at(lasting, mb.producer[keep], mb.size[keep])
+        owner = np.repeat(np.arange(len(mb), dtype=np.int64), readers)
+        return cls(alloc, lasting, readers, owner, has_readers)
 
 
 @dataclass(frozen=True)
@@ -72,6 +102,10 @@ def interleave(
     max_states: int = 200_000,
     deadline: Deadline | None = None,
     programs: Programs | None = None,
+    *,
+    arrays: GraphArrays | None = None,
+    profile: Profile | None = None,
+    ends: np.ndarray | None = None,
 ) -> Interleaving:
     """The best order that keeps the relative order of the nodes outside ``subset``.
 
@@ -82,7 +116,13 @@ def interleave(
     than ``max_states`` states would be needed. ``deadline``: checked
     while the states are built (``TimeUp``), or only before, with
     ``programs`` (:func:`.move_arrays.load`): the same program on
-    arrays, compiled, which gives the same answer.
+    arrays, compiled, which gives the same answer. ``arrays``
+    (:class:`GraphArrays`), ``profile`` (the order's, from
+    :func:`~pebble_sched.memory.evaluate_indices`) and ``ends`` (its
+    buffers' last steps, from :func:`~pebble_sched.memory.lifetimes`) save
+    a caller that has them their computation (O(n) each, most of a move's
+    preparation at 1,000 nodes); they must be those of ``graph`` and
+    ``order``.
 
     Examples
     --------
@@ -103,10 +143,12 @@ def interleave(
         raise ValueError(f"interleave: at most {MAX_SUBSET} nodes.")
     deadline = deadline or Deadline()
     mb = graph.memory_buffers()
-    profile = evaluate_indices(graph, order, check=False)
+    if profile is None:
+        profile = evaluate_indices(graph, order, check=False)
     pos = np.empty(n, dtype=np.int64)
     pos[order] = np.arange(n)
-    _, end = lifetimes(graph, pos)
+    end = lifetimes(graph, pos)[1] if ends is None else ends
+    arrays = arrays or GraphArrays.of(graph)
     us = order[in_u[order]].tolist()
     fs_arr = order[~in_u[order]]
     fs = fs_arr.tolist()
@@ -116,18 +158,12 @@ def interleave(
     slot[us] = np.arange(u)
     slot[fs_arr] = np.arange(f)
     # what each node allocates, and what of it outlives its step
-    readers = np.diff(mb.cons_ptr)
-    has_readers = (readers > 0) | mb.output
-    has_prod = mb.producer >= 0
-    alloc = np.zeros(n, dtype=np.int64)
-    np.add.at(alloc, mb.producer[has_prod], mb.size[has_prod])
-    lasting = np.zeros(n, dtype=np.int64)
-    keep = has_prod & has_readers
-    np.add.at(lasting, mb.producer[keep], mb.size[keep])
+    alloc, lasting = arrays.alloc, arrays.lasting
+    readers, has_readers = arrays.readers, arrays.has_readers
     # the buffers some node of U reads are freed where the state says; any
     # other buffer by its last reader in the order, which stays the last
     # (F keeps its relative order)
-    owner = np.repeat(np.arange(len(mb), dtype=np.int64), readers)
+    owner = arrays.owner
     read_by_u = np.zeros(len(mb), dtype=bool)
     read_by_u[owner[in_u[mb.cons_idx]]] = True
     freeable = (readers > 0) & ~mb.output
@@ -209,9 +245,18 @@ def interleave(
         f_need_arr = np.zeros(f, dtype=np.uint64)
         for q, m in f_need.items():
             f_need_arr[q] = m
-        waits = [f_wait.get(q, ()) for q in range(f)]
+        # (F's waits are few: built from the dict, not by a loop over F)
+        wait_at = sorted(f_wait)
+        waits = [f_wait[q] for q in wait_at]
         fw_ptr = np.zeros(f + 1, dtype=np.int64)
-        fw_ptr[1:] = np.cumsum([len(w) for w in waits])
+        if wait_at:
+            fw_ptr[1:] = np.cumsum(
+                np.bincount(
+                    np.asarray(wait_at, dtype=np.int64),
+                    weights=[len(w) for w in waits],
+                    minlength=f,
+                ).astype(np.int64)
+            )
         status, bottleneck, steps, states = run_interleave(
             programs.interleave,
             np.array(u_pred, dtype=np.uint64),
