@@ -107,7 +107,8 @@ class _Ordered(_Weakened):
     ordered, see ``ends-ties``); ``ends-ties``: thresholds on keys, and
     for each count m between a branch's atoms below the key and those at
     most at it, the three ``ends`` options (the union of ``ends`` over
-    every order of the ties: conjectured); ``small``:
+    every order of the ties: refuted, by forks with an atom of net 0,
+    see docs/theory.md); ``small``:
     none, m, or the glued atoms and m (the form searched before the
     proof, its ties ordered; refuted: a branch may have to stop one atom
     short of its glued atoms)."""
@@ -377,7 +378,7 @@ def main() -> None:
         default="lemma5",
         help="the family checked: Lemma 5's, a weakened one (refuted), or "
         "one whose thresholds run through the atoms in a total order "
-        "(ordered: proven; ends: refuted; ends-ties: conjectured; small: "
+        "(ordered: proven; ends: refuted; ends-ties: refuted; small: "
         "refuted)",
     )
     ap.add_argument(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import itertools
+import math
 
 import networkx as nx
 import numpy as np
@@ -834,6 +835,61 @@ def test_a_fork_whose_only_dominant_ideal_stops_inside_glued_atoms():
         if all(dominates(w, v) for v in words.values())
     ]
     assert dominant == [(0, 3, 1)]
+
+
+def test_the_ends_ties_conjecture_is_refuted():
+    """Tests the fork that refutes the last conjectured small family
+    (``ends-ties`` of scripts/lemma5_search.py, docs/theory.md): at each
+    key threshold, a branch takes none of its rest, min(g - 1, m) or
+    max(g, m) atoms for m between its atoms of key below and at most the
+    threshold. Three branches, s(a) = 2: consumers 2/1, 2/1, 5/4; rests
+    none; 1/-1, 8/3 (one glued); 1/-1, 3/-1, 2/0 (all three glued). The
+    only dominant pre-release ideal runs branch 2 whole and one atom of
+    branch 3; a threshold that lets branch 2 run its atom of key 8/3 lies
+    above all of branch 3's keys, where branch 3 is offered 0, 2 or 3."""
+    import itertools
+
+    from pebble_sched.solvers.dominant import _Branch, _coarse_word, _Solver
+    from pebble_sched.solvers.profiles import Atom, canonical, merge
+
+    heads = [Atom(2, 1, "c0"), Atom(2, 1, "c1"), Atom(5, 4, "c2")]
+    rests = [
+        [],
+        canonical([Atom(1, -1, "x1"), Atom(8, 3, "y1")]),
+        canonical([Atom(1, -1, "x2"), Atom(3, -1, "y2"), Atom(2, 0, "z2")]),
+    ]
+    release = Atom(0, -2, "R")
+    solver = _Solver(Graph([], []))
+    trees = [_Branch([h], r) for h, r in zip(heads, rests, strict=True)]
+    assert [t.glued for t in trees] == [0, 1, 3]
+    words = {}
+    for ks in itertools.product(*[range(len(t.rest) + 1) for t in trees]):
+        parts = [solver.prefix(t, k) for t, k in zip(trees, ks, strict=True)]
+        pre, post = merge([p for p, _ in parts]), merge([q for _, q in parts])
+        words[ks] = _coarse_word(canonical([*pre, release, *post]))
+    dominant = [
+        ks
+        for ks, w in words.items()
+        if all(dominates(w, v) for v in words.values())
+    ]
+    assert dominant == [(0, 2, 1)]
+    # the conjectured family, from its definition
+    keys = sorted({a.key for t in trees for a in t.rest})
+    family = set()
+    for tau in [*keys, (math.inf, math.inf)]:
+        options = []
+        for t in trees:
+            lo = sum(a.key < tau for a in t.rest)
+            hi = sum(a.key <= tau for a in t.rest)
+            counts = set()
+            for m in range(lo, hi + 1):
+                counts |= {0, min(max(t.glued - 1, 0), m), max(t.glued, m)}
+            options.append(sorted(c for c in counts if c <= len(t.rest)))
+        family.update(itertools.product(*options))
+    assert (0, 2, 1) not in family
+    assert not any(
+        all(dominates(words[f], v) for v in words.values()) for f in family
+    )
 
 
 @settings(deadline=None, max_examples=max(300, _PROFILE_EXAMPLES))
