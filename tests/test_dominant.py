@@ -815,15 +815,21 @@ def test_a_fork_whose_only_dominant_ideal_stops_inside_glued_atoms():
     and exactly one atom of branch 2, neither none nor two (one short of
     the glued atoms: what the three options offer where the order of ties
     counts all three of branch 2's atoms, before branch 1's last)."""
-    import itertools
+    branches, release = _tie_order_fork()
+    trees, _words, dominant = _every_pre_release_ideal(branches, release)
+    assert [t.glued for t in trees] == [0, 2, 3]
+    assert dominant == [(0, 3, 1)]
 
+
+def _every_pre_release_ideal(branches, release):
+    """A flat fork's branches (as solved), the word of each pre-release
+    ideal (atoms of rest run per branch), and the ideals whose word
+    dominates all the others'."""
     from pebble_sched.solvers.dominant import _Branch, _coarse_word, _Solver
     from pebble_sched.solvers.profiles import canonical, merge
 
-    branches, release = _tie_order_fork()
     solver = _Solver(Graph([], []))
     trees = [_Branch([c], rest) for c, rest in branches]
-    assert [t.glued for t in trees] == [0, 2, 3]
     words = {}
     for ks in itertools.product(*[range(len(t.rest) + 1) for t in trees]):
         parts = [solver.prefix(t, k) for t, k in zip(trees, ks, strict=True)]
@@ -834,7 +840,7 @@ def test_a_fork_whose_only_dominant_ideal_stops_inside_glued_atoms():
         for ks, w in words.items()
         if all(dominates(w, v) for v in words.values())
     ]
-    assert dominant == [(0, 3, 1)]
+    return trees, words, dominant
 
 
 def test_the_ends_ties_conjecture_is_refuted():
@@ -847,10 +853,7 @@ def test_the_ends_ties_conjecture_is_refuted():
     only dominant pre-release ideal runs branch 2 whole and one atom of
     branch 3; a threshold that lets branch 2 run its atom of key 8/3 lies
     above all of branch 3's keys, where branch 3 is offered 0, 2 or 3."""
-    import itertools
-
-    from pebble_sched.solvers.dominant import _Branch, _coarse_word, _Solver
-    from pebble_sched.solvers.profiles import Atom, canonical, merge
+    from pebble_sched.solvers.profiles import Atom, canonical
 
     heads = [Atom(2, 1, "c0"), Atom(2, 1, "c1"), Atom(5, 4, "c2")]
     rests = [
@@ -858,20 +861,11 @@ def test_the_ends_ties_conjecture_is_refuted():
         canonical([Atom(1, -1, "x1"), Atom(8, 3, "y1")]),
         canonical([Atom(1, -1, "x2"), Atom(3, -1, "y2"), Atom(2, 0, "z2")]),
     ]
-    release = Atom(0, -2, "R")
-    solver = _Solver(Graph([], []))
-    trees = [_Branch([h], r) for h, r in zip(heads, rests, strict=True)]
+    branches = list(zip(heads, rests, strict=True))
+    trees, words, dominant = _every_pre_release_ideal(
+        branches, Atom(0, -2, "R")
+    )
     assert [t.glued for t in trees] == [0, 1, 3]
-    words = {}
-    for ks in itertools.product(*[range(len(t.rest) + 1) for t in trees]):
-        parts = [solver.prefix(t, k) for t, k in zip(trees, ks, strict=True)]
-        pre, post = merge([p for p, _ in parts]), merge([q for _, q in parts])
-        words[ks] = _coarse_word(canonical([*pre, release, *post]))
-    dominant = [
-        ks
-        for ks, w in words.items()
-        if all(dominates(w, v) for v in words.values())
-    ]
     assert dominant == [(0, 2, 1)]
     # the conjectured family, from its definition
     keys = sorted({a.key for t in trees for a in t.rest})
