@@ -1120,7 +1120,7 @@ def _bytes_option(text: str | None) -> int | None:
     type=float,
     default=60.0,
     show_default=True,
-    help="Seconds per chain.",
+    help="Seconds per chain (a chain also stops after half of it without improvement).",
 )
 @click.option("--chains", type=int, default=2, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
