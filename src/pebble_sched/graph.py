@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import copy
 import operator
-import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from numbers import Real
 from typing import TYPE_CHECKING, Any
@@ -39,7 +38,7 @@ from .convert import (
     networkx_arguments,
 )
 from .exceptions import InstanceError
-from .validation import check_id, check_size
+from .validation import check_id, check_size, check_type
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -853,16 +852,5 @@ class Graph:
 
 def require_graph(graph: object, caller: str) -> None:
     """Raise ``TypeError`` unless ``graph`` is a :class:`Graph`, naming
-    ``caller`` and, for a path, how to read one (a file name passed to a
-    library call would fail later with an unrelated ``AttributeError``)."""
-    if isinstance(graph, Graph):
-        return
-    hint = (
-        " (read a file with pebble_sched.read_graph(path))"
-        if isinstance(graph, (str, os.PathLike))
-        else ""
-    )
-    raise TypeError(
-        f"{caller}() takes a pebble_sched.Graph, not "
-        f"{type(graph).__name__}{hint}."
-    )
+    ``caller`` and, for a path, ``read_graph``."""
+    check_type(graph, Graph, caller, "read_graph")

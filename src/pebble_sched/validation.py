@@ -1,8 +1,10 @@
-"""Validation of the scalar values of an instance: sizes and ids."""
+"""Validation of the scalar values of an instance (sizes and ids) and of
+the arguments of the library's calls (their types)."""
 
 from __future__ import annotations
 
 import math
+import os
 from numbers import Integral, Real
 from typing import TYPE_CHECKING, Any
 
@@ -12,7 +14,27 @@ from .exceptions import InstanceError
 if TYPE_CHECKING:
     from .buffers import NodeId
 
-__all__ = ["check_id", "check_size"]
+__all__ = ["check_id", "check_size", "check_type"]
+
+
+def check_type(
+    value: Any, cls: type, caller: str, reader: str, where: str = ""
+) -> None:
+    """Raise ``TypeError`` unless ``value`` is a ``cls``, naming ``caller``
+    (and ``where``, which argument) and, for a path, the function that
+    reads one (a file name passed to a library call would otherwise fail
+    later with an unrelated ``AttributeError``)."""
+    if isinstance(value, cls):
+        return
+    hint = (
+        f" (read a file with pebble_sched.{reader}(path))"
+        if isinstance(value, (str, os.PathLike))
+        else ""
+    )
+    raise TypeError(
+        f"{caller}() takes a pebble_sched.{cls.__name__}{where}, not "
+        f"{type(value).__name__}{hint}."
+    )
 
 
 def check_size(value: Any, what: str) -> int:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING
 
 from .exceptions import ScheduleError
 from .graph import require_graph
 from .memory import evaluate
 from .schedule import Schedule, Status
+from .validation import check_type
 
 if TYPE_CHECKING:
     from .graph import Graph
@@ -37,16 +37,13 @@ def verify(graph: Graph, schedule: Schedule) -> int:
     5
     """
     require_graph(graph, "verify")
-    if not isinstance(schedule, Schedule):
-        hint = (
-            " (read a file with pebble_sched.read_schedule(path))"
-            if isinstance(schedule, (str, os.PathLike))
-            else ""
-        )
-        raise TypeError(
-            "verify() takes a pebble_sched.Schedule as its second argument, "
-            f"not {type(schedule).__name__}{hint}."
-        )
+    check_type(
+        schedule,
+        Schedule,
+        "verify",
+        "read_schedule",
+        " as its second argument",
+    )
     profile = evaluate(graph, schedule.order)
     if profile.peak != schedule.peak:
         raise ScheduleError(

@@ -802,22 +802,19 @@ def ideal_search(
     if groups is None:
         groups = CHAIN_ATOMS
     stats: dict[str, Any] = {"searches": [], "states": 0}
-    try:
-        lat = _Lattice(graph, twins=twins, groups=groups, deadline=deadline)
-    except (TimeUp, KeyboardInterrupt) as exc:
-        # (the lattice of a large graph takes most of a second to build)
-        stats["interrupted"] = "time" if isinstance(exc, TimeUp) else "ctrl-c"
-        return best_order, hi, min(lo, hi), stats
-    stats["twin_edges"] = lat.twin_edges
-    stats["grouped_nodes"] = int(lat.grouped.sum())
     # budgets to try: first "better than the best known", then bisect;
     # after two capped budgets in a row, the lowest: a budget's ideals are
     # among those of every larger budget, so if the lowest is capped too,
     # every budget left would be, and the search stops
     probe_hi = hi - 1
-    rate = MergeRate(lat.words)
     capped_run = 0
     try:
+        # (the lattice of a large graph takes most of a second to build:
+        # it stops at the deadline too)
+        lat = _Lattice(graph, twins=twins, groups=groups, deadline=deadline)
+        stats["twin_edges"] = lat.twin_edges
+        stats["grouped_nodes"] = int(lat.grouped.sum())
+        rate = MergeRate(lat.words)
         while lo < hi and lo <= probe_hi:
             if not stats["searches"]:
                 budget = probe_hi
