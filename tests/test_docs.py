@@ -27,6 +27,22 @@ def test_docs_exist_and_link():
         assert "../shared" not in text
 
 
+@pytest.mark.parametrize(
+    "page", [ROOT / "README.md", *DOCS], ids=lambda p: p.name
+)
+def test_relative_links_resolve(page):
+    """Tests that every relative link of a page (Markdown links and
+    images) names a file or folder of the project."""
+    text = re.sub(r"```.*?```", "", page.read_text(), flags=re.S)
+    targets = re.findall(r"\]\(([^)\s]+)\)", text)
+    assert targets, page.name
+    for target in targets:
+        if re.match(r"[a-z]+:", target) or target.startswith("#"):
+            continue
+        path = (page.parent / target.split("#")[0]).resolve()
+        assert path.exists(), f"{page.name}: {target}"
+
+
 @pytest.mark.parametrize("page", DOCS, ids=lambda p: p.name)
 def test_python_examples(page):
     """Tests the pycon examples of a docs page (doctest)."""
