@@ -23,11 +23,11 @@ Three tables, every ratio against a baseline measured in the same run:
    regions fixed to their dominant orders and the ideal search's chain
    atoms, against the same portfolio without either, alternated in one
    run: time, status, peak, bound (``--near-toggle near-sp``, ``beam``,
-   ``pair``, ``interleave`` or ``compiled``: with and without the
-   near-SP orders of :mod:`pebble_sched.solvers.near_sp`, the beam
-   starts, the pair bound, the local search's interleave moves or their
-   and the window moves' compiled programs instead; ``cpsat``: auto
-   against CP-SAT alone);
+   ``pair``, ``interleave``, ``compiled`` or ``beam-arrays``: with and
+   without the near-SP orders of :mod:`pebble_sched.solvers.near_sp`, the
+   beam starts, the pair bound, the local search's interleave moves, their
+   and the window moves' compiled programs or the beam searches' compiled
+   layers instead; ``cpsat``: auto against CP-SAT alone);
 7. *two versions* (``versions``, with ``--baseline SRC``, the ``src``
    folder of another checkout, e.g. ``git worktree add /tmp/base REV``):
    ``sp_order(g, workers=2)`` on the graphs of table 5, each run in a
@@ -508,6 +508,7 @@ NEAR_TOGGLES = {
     "pair": "the pair bound",
     "interleave": "the local search's interleave moves",
     "compiled": "the local search's compiled moves (window and interleave)",
+    "beam-arrays": "the beam searches' compiled layers",
 }
 
 
@@ -539,7 +540,8 @@ def table_near(
         (the regions on); ``beam``: the beam starts on or off; ``pair``:
         the pair bound on or off; ``interleave``: the local search's
         interleave moves on or off; ``compiled``: their and the window
-        moves' compiled programs on or off;
+        moves' compiled programs on or off; ``beam-arrays``: the beam
+        searches' compiled layers on or off;
         ``cpsat``: nothing (the "with" runs are CP-SAT alone on the graph
         as it is)."""
         if toggle == "regions":
@@ -555,6 +557,8 @@ def table_near(
             solve_module.AUTO_INTERLEAVE = on
         elif toggle == "compiled":
             heuristics_module.COMPILED_MOVES = on
+        elif toggle == "beam-arrays":
+            ideals_module.BEAM_COMPILED = on
 
     for k in ks:
         for seed in range(seeds):
@@ -576,6 +580,7 @@ def table_near(
             solve_module.AUTO_PAIR_BOUND = True
             solve_module.AUTO_INTERLEAVE = True
             heuristics_module.COMPILED_MOVES = True
+            ideals_module.BEAM_COMPILED = True
             a, b = cells["without"], cells["with"]
             rows.append(
                 f"| {k} | {seed} | {len(r.regions)} ({r.fixed}) | "
@@ -660,7 +665,8 @@ def main() -> None:
         default="regions",
         help="what the near table switches off in its 'without' runs: the "
         "SP regions and chain atoms, the near-SP orders, the beam starts, "
-        "the pair bound, the interleave moves or the compiled moves; or "
+        "the pair bound, the interleave moves, the compiled moves or the "
+        "beams' compiled layers; or "
         "'cpsat': its 'with' "
         "runs are CP-SAT alone, "
         "its 'without' runs auto",

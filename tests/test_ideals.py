@@ -1,5 +1,6 @@
 """Tests of the ideal-lattice search against brute force."""
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -319,6 +320,65 @@ def test_beam_orders(g, width):
     assert sorted(order.tolist()) == list(range(g.n))
     assert order_peak(g, order) >= opt
     assert order_peak(g, beam_order(g, 252)) == opt
+
+
+def _beam_programs():
+    """The beam layer's program in Python, and compiled when numba is
+    installed."""
+    from pebble_sched.solvers import move_arrays
+
+    loaded = move_arrays.load()
+    return [move_arrays.PLAIN.beam] + ([loaded.beam] if loaded else [])
+
+
+@given(graphs(max_nodes=10), st.integers(1, 6))
+def test_beam_layers_on_arrays(g, width):
+    """Tests the beam's layers built on arrays (beam_arrays, in Python and
+    compiled): a valid order at any width, no better than the optimum, and
+    the optimum once the beam holds every layer."""
+    from pebble_sched.solvers.ideals import _beam_on_arrays
+
+    opt = brute_force(g)[1]
+    for program in _beam_programs():
+        order = _beam_on_arrays(_Lattice(g), width, Deadline(), program)
+        assert sorted(order.tolist()) == list(range(g.n))
+        assert order_peak(g, order) >= opt
+        full = _beam_on_arrays(_Lattice(g), 252, Deadline(), program)
+        assert order_peak(g, full) == opt
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_beam_on_arrays_is_exact_when_wide_on_near_sp_graphs(seed):
+    """Tests that on 40-node near-SP graphs (chain groups, twins, free
+    moves all at work) a beam wider than every layer, built on arrays,
+    reaches the ideal search's optimum, as the numpy beam does."""
+    from pebble_sched.generators import near_series_parallel
+    from pebble_sched.solvers.ideals import _beam_on_arrays
+
+    g = near_series_parallel(40, 3, seed=seed, max_out_degree=None)
+    _, opt, lb, _ = ideal_search(g)
+    assert opt == lb
+    assert order_peak(g, beam_order(g, 10**6, compiled=False)) == opt
+    for program in _beam_programs():
+        order = _beam_on_arrays(_Lattice(g), 10**6, Deadline(), program)
+        assert order_peak(g, order) == opt
+
+
+def test_beam_on_arrays_stops_at_the_deadline():
+    """Tests that the beam on arrays looks at its deadline every layer:
+    one that expires after 50 checks stops it (TimeUp) before its 300
+    layers."""
+    from pebble_sched.solvers.ideals import _beam_on_arrays
+
+    g = layered(300, seed=0)
+    for program in _beam_programs():
+        deadline = _CountdownDeadline(50)
+        with pytest.raises(TimeUp):
+            _beam_on_arrays(_Lattice(g), 30, deadline, program)
+        assert deadline.left < 0
+        assert (
+            len(_beam_on_arrays(_Lattice(g), 30, Deadline(), program)) == 300
+        )
 
 
 def test_beam_width_must_be_positive():

@@ -4,7 +4,9 @@
 users who want one algorithm directly:
 
 - :mod:`.brute_force`: dynamic programming over all subsets (the oracle);
-- :mod:`.ideals`: budgeted search over the lattice of ideals;
+- :mod:`.ideals`: budgeted search over the lattice of ideals, and beam
+  searches over it (:mod:`.beam_arrays`: their layers on arrays, compiled
+  with numba where installed);
 - :mod:`.cpsat`: the OR-Tools CP-SAT model;
 - :mod:`.trees`: Liu's algorithm on in-trees, out-tree orders;
 - :mod:`.series_parallel`: SP recognition and decomposition, pumpkins;

@@ -93,6 +93,13 @@ __all__ = ["IdealResult", "beam_order", "ideal_search", "search_budget"]
 #: Whether :func:`ideal_search` applies rule 3 (chain atoms) by default.
 CHAIN_ATOMS = True
 
+#: Whether :func:`beam_order` builds its layers compiled when it can.
+BEAM_COMPILED = True
+
+#: ... on graphs of at least this many nodes (below, the numpy layers
+#: take less than loading numba's programs).
+BEAM_COMPILED_MIN_NODES = 200
+
 #: Default cap on the ideals of one layer (and on the rows a layer may
 #: generate, ``12 * max_states / (words + 3)``): the memory that matters,
 #: each row carrying its bitset.
@@ -710,7 +717,10 @@ def search_budget(
 
 
 def beam_order(
-    graph: Graph, width: int, deadline: Deadline | None = None
+    graph: Graph,
+    width: int,
+    deadline: Deadline | None = None,
+    compiled: bool | None = None,
 ) -> np.ndarray:
     """A heuristic order from a beam search over the ideals.
 
@@ -725,7 +735,10 @@ def beam_order(
     (``results/bench_beam.md``).
     O(width * n) ideals, each tested against the nodes ready in some
     ideal of its layer (a wide fan makes that most nodes); raises
-    ``TimeUp`` at the deadline.
+    ``TimeUp`` at the deadline. With numba, on graphs of at least
+    ``BEAM_COMPILED_MIN_NODES`` nodes (or ``compiled=True``), each layer
+    is built by one compiled call (:mod:`.beam_arrays`), which breaks
+    ties between equal ideals in its own order.
 
     Examples
     --------
@@ -738,14 +751,111 @@ def beam_order(
     if graph.memory_buffers().total > INT64_SAFE:
         raise ValueError("The beam search needs sizes totalling below 2**63.")
     deadline = deadline or Deadline()
+    lat = _Lattice(graph, deadline=deadline)
+    if compiled is None:
+        compiled = BEAM_COMPILED and graph.n >= BEAM_COMPILED_MIN_NODES
+    if compiled:
+        from . import move_arrays
+
+        programs = move_arrays.load(deadline)
+        if programs is not None:
+            return _beam_on_arrays(lat, width, deadline, programs.beam)
     r = search_budget(
-        _Lattice(graph, deadline=deadline),
+        lat,
         INT64_SAFE,
         deadline,
         max_states=INT64_SAFE // 64,
         beam=width,
     )
     return r.order
+
+
+def _beam_on_arrays(
+    lat: _Lattice, width: int, deadline: Deadline, program: Any
+) -> np.ndarray:
+    """:func:`beam_order`'s layers built by ``program``
+    (:func:`.beam_arrays.beam_layer`, compiled or not)."""
+    from .move_arrays import call_program
+
+    n, W = lat.n, lat.words
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    pred_ptr = np.zeros(n + 1, dtype=np.int64)
+    pred_ptr[1:] = np.cumsum([len(words) for words in lat.pred_words])
+    pred_w = np.array(
+        [w for words in lat.pred_words for w, _ in words], dtype=np.int64
+    ).reshape(-1)
+    pred_b = np.array(
+        [b for words in lat.pred_words for _, b in words], dtype=np.uint64
+    ).reshape(-1)
+    frees = [f for per_node in lat.frees for f in per_node]
+    free_ptr = np.zeros(n + 1, dtype=np.int64)
+    free_ptr[1:] = np.cumsum([len(f) for f in lat.frees])
+    free_wptr = np.zeros(len(frees) + 1, dtype=np.int64)
+    free_wptr[1:] = np.cumsum([len(words) for words, _ in frees])
+    free_w = np.array(
+        [w for words, _ in frees for w, _ in words], dtype=np.int64
+    ).reshape(-1)
+    free_b = np.array(
+        [b for words, _ in frees for _, b in words], dtype=np.uint64
+    ).reshape(-1)
+    free_size = np.array([sz for _, sz in frees], dtype=np.int64).reshape(-1)
+    succ_ptr = np.zeros(n + 1, dtype=np.int64)
+    succ_ptr[1:] = np.cumsum([len(x) for x in lat.succ])
+    succ_idx = np.array(
+        [x for xs in lat.succ for x in xs], dtype=np.int64
+    ).reshape(-1)
+    grouping = bool((lat.forced_next >= 0).any())
+    zob = np.random.default_rng(0x5EED).integers(
+        0, 2**63, size=n, dtype=np.int64
+    ).astype(np.uint64) * np.uint64(2) + np.uint64(1)
+    S = np.zeros((1, W), dtype=np.uint64)
+    h = np.zeros(1, dtype=np.uint64)
+    val = np.array([lat.initial if lat.has_inputs else 0], dtype=np.int64)
+    res = np.array([lat.res0], dtype=np.int64)
+    must = np.full(1, -1, dtype=np.int64)
+    cand = np.array(sorted(lat.sources), dtype=np.int64)
+    parents, nodes = [], []
+    for _layer in range(n):
+        deadline.check()
+        S, h, val, res, must, parent, node, ready = call_program(
+            program,
+            S,
+            h,
+            val,
+            res,
+            must,
+            cand,
+            pred_ptr,
+            pred_w,
+            pred_b,
+            lat.alloc,
+            lat.last,
+            free_ptr,
+            free_wptr,
+            free_w,
+            free_b,
+            free_size,
+            lat.grouped,
+            lat.forced_next,
+            grouping,
+            zob,
+            width,
+        )
+        parents.append(parent)
+        nodes.append(node)
+        added = np.unique(node)
+        nxt = [cand[ready]]
+        nxt += [
+            succ_idx[succ_ptr[a] : succ_ptr[a + 1]] for a in added.tolist()
+        ]
+        cand = np.unique(np.concatenate(nxt))
+    seq = np.empty(n, dtype=np.int64)
+    i = 0
+    for layer in range(n - 1, -1, -1):
+        seq[layer] = nodes[layer][i]
+        i = int(parents[layer][i])
+    return seq
 
 
 def ideal_search(

@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 
 from ..runtime import Deadline, import_optional, signals_deferred
+from .beam_arrays import beam_layer
 
 __all__ = [
     "CACHED_S",
@@ -561,27 +562,37 @@ class Programs:
     (:func:`first_better`) and ``window_inputs`` (:func:`window_inputs`),
     or the plain functions (to test their logic without numba)."""
 
-    __slots__ = ("first_better", "interleave", "window", "window_inputs")
+    __slots__ = (
+        "beam",
+        "first_better",
+        "interleave",
+        "window",
+        "window_inputs",
+    )
 
     def __init__(
-        self, window: Any, interleave: Any, first: Any, inputs: Any
+        self, window: Any, interleave: Any, first: Any, inputs: Any, beam: Any
     ) -> None:
         self.window = window
         self.interleave = interleave
         self.first_better = first
         self.window_inputs = inputs
+        self.beam = beam
 
     def all(self) -> tuple:
-        """The four programs."""
+        """The five programs."""
         return (
             self.window,
             self.interleave,
             self.first_better,
             self.window_inputs,
+            self.beam,
         )
 
 
-PLAIN = Programs(window_dp, interleave_dp, first_better, window_inputs)
+PLAIN = Programs(
+    window_dp, interleave_dp, first_better, window_inputs, beam_layer
+)
 """The programs as plain Python (slow: for tests)."""
 
 
@@ -599,6 +610,7 @@ def _compiled() -> Programs | None:
         jit(interleave_dp),
         jit(first_better),
         jit(window_inputs),
+        jit(beam_layer),
     )
 
 
@@ -655,6 +667,29 @@ def _warm(progs: Programs) -> None:
         one,
         e64,
         np.zeros(1, dtype=np.bool_),
+    )
+    progs.beam(
+        np.zeros((1, 1), dtype=np.uint64),
+        np.zeros(1, dtype=np.uint64),
+        i64,
+        i64,
+        np.full(1, -1, dtype=np.int64),
+        i64,
+        np.zeros(2, dtype=np.int64),
+        e64,
+        eu,
+        i64,
+        i64,
+        np.zeros(2, dtype=np.int64),
+        np.zeros(1, dtype=np.int64),
+        e64,
+        eu,
+        e64,
+        np.zeros(1, dtype=np.bool_),
+        np.full(2, -1, dtype=np.int64),
+        False,
+        np.ones(1, dtype=np.uint64),
+        2,
     )
     progs.first_better(
         np.zeros(1, dtype=np.int64),
