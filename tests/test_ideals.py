@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from pebble_sched import Graph
 from pebble_sched.generators import layered, pumpkin, training_like
 from pebble_sched.runtime import Deadline, TimeUp
-from pebble_sched.solvers import ideals
+from pebble_sched.solvers import ideals, move_arrays
 from pebble_sched.solvers.brute_force import brute_force
 from pebble_sched.solvers.ideals import (
     _Lattice,
@@ -325,10 +325,8 @@ def test_beam_orders(g, width):
 def _beam_programs():
     """The beam layer's program in Python, and compiled when numba is
     installed."""
-    from pebble_sched.solvers import move_arrays
-
-    loaded = move_arrays.load()
-    return [move_arrays.PLAIN.beam] + ([loaded.beam] if loaded else [])
+    loaded = move_arrays.load_beam()
+    return [move_arrays.PLAIN.beam] + ([loaded] if loaded else [])
 
 
 @given(graphs(max_nodes=10), st.integers(1, 6))
@@ -362,6 +360,38 @@ def test_beam_on_arrays_is_exact_when_wide_on_near_sp_graphs(seed):
     for program in _beam_programs():
         order = _beam_on_arrays(_Lattice(g), 10**6, Deadline(), program)
         assert order_peak(g, order) == opt
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_beam_layer_keeps_the_least_successors(seed):
+    """Tests the beam layer's selection (a heap, in numba-friendly loops):
+    from every state of the first 25 layers of a 60-node near-SP graph,
+    a layer of width w holds exactly the w least distinct successors by
+    (cost, resident memory, order found) of the unbounded layer, in the
+    order found."""
+    from pebble_sched.generators import near_series_parallel
+    from pebble_sched.solvers import ideals as mod
+
+    g = near_series_parallel(60, 3, seed=seed, max_out_degree=None)
+    lat = _Lattice(g)
+    captured = []
+
+    def spy(*args):
+        captured.append(args)
+        return move_arrays.PLAIN.beam(*args)
+
+    mod._beam_on_arrays(lat, 25, Deadline(), spy)
+    assert len(captured) == g.n
+    for args in captured[:25]:
+        full = move_arrays.PLAIN.beam(*args[:-1], 10**9)
+        _, _, cost, res, _, parent, node, _ = full
+        ranked = sorted(range(len(node)), key=lambda t: (cost[t], res[t], t))
+        for w in (1, 3, 7, 25):
+            out = move_arrays.PLAIN.beam(*args[:-1], w)
+            want = sorted(ranked[:w])
+            assert out[6].tolist() == node[want].tolist()
+            assert out[5].tolist() == parent[want].tolist()
+            assert out[2].tolist() == cost[want].tolist()
 
 
 def test_beam_on_arrays_stops_at_the_deadline():

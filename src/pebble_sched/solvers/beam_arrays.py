@@ -27,8 +27,9 @@ layer, state by state:
 Ties may be broken otherwise than in numpy (which keeps ideals in the
 order of a hash sort), so the orders can differ; with a width of at least
 every layer's size both are the exact search (tested against brute
-force). Compiled by :func:`.move_arrays.load` with the local search's
-programs; without numba, the numpy layers run.
+force). Compiled by :func:`.move_arrays.load_beam` (about 3 s once, then
+read from numba's cache), when the time left allows it; otherwise, and
+without numba, the numpy layers run.
 """
 
 from __future__ import annotations
@@ -91,7 +92,9 @@ def beam_layer(
     m, words = S.shape
     nc = len(cand)
     ready = np.zeros(nc, dtype=np.bool_)
-    cap = max(16, 4 * m)
+    # room for every successor (at most one per state and node; only
+    # what is written is ever touched)
+    cap = max(1, m * nc)
     e_parent = np.empty(cap, dtype=np.int64)
     e_node = np.empty(cap, dtype=np.int64)
     e_cost = np.empty(cap, dtype=np.int64)
@@ -140,23 +143,6 @@ def beam_layer(
             if free:
                 ne = first  # the state's only successor
                 taken = True
-            if ne == cap:
-                cap *= 2
-                g1 = np.empty(cap, dtype=np.int64)
-                g1[:ne] = e_parent[:ne]
-                e_parent = g1
-                g2 = np.empty(cap, dtype=np.int64)
-                g2[:ne] = e_node[:ne]
-                e_node = g2
-                g3 = np.empty(cap, dtype=np.int64)
-                g3[:ne] = e_cost[:ne]
-                e_cost = g3
-                g4 = np.empty(cap, dtype=np.int64)
-                g4[:ne] = e_res[:ne]
-                e_res = g4
-                g5 = np.empty(cap, dtype=np.uint64)
-                g5[:ne] = e_hash[:ne]
-                e_hash = g5
             e_parent[ne] = s
             e_node[ne] = v
             e_cost[ne] = cost
@@ -198,29 +184,84 @@ def beam_layer(
                         table[pos] = e
                     break
             pos = (pos + one) & wrap
-    keep = table[table >= 0]
-    nk = len(keep)
-    keep = np.sort(keep)  # in the order found
+    kept = np.zeros(ne, dtype=np.bool_)
+    nk = 0
+    for pos in range(size):
+        if table[pos] >= 0:
+            kept[table[pos]] = True
+            nk += 1
+    keep = np.empty(nk, dtype=np.int64)  # in the order found
+    t = 0
+    for e in range(ne):
+        if kept[e]:
+            keep[t] = e
+            t += 1
     if nk > width:
-        # the width least by (cost, resident memory, order found), by
-        # selection: all below the width-th cost, then of those at it all
-        # below the resident memory needed, then the first found
-        costs = e_cost[keep]
-        cth = np.partition(costs, width - 1)[width - 1]
+        # the width least by (cost, resident memory, order found): a
+        # max-heap of positions in keep, the greatest key at its root
+        heap = np.empty(width, dtype=np.int64)
+        hn = 0
+        for t in range(nk):
+            e = keep[t]
+            ce, re = e_cost[e], e_res[e]
+            if hn < width:
+                i = hn  # push t, then sift it up
+                hn += 1
+                while i > 0:
+                    p = (i - 1) // 2
+                    q = keep[heap[p]]
+                    if ce > e_cost[q] or (
+                        ce == e_cost[q]
+                        and (re > e_res[q] or (re == e_res[q] and t > heap[p]))
+                    ):
+                        heap[i] = heap[p]
+                        i = p
+                    else:
+                        break
+                heap[i] = t
+                continue
+            q = keep[heap[0]]
+            # (a later entry with an equal key is never smaller)
+            if not (ce < e_cost[q] or (ce == e_cost[q] and re < e_res[q])):
+                continue
+            i = 0  # t replaces the root, sifted down
+            while True:
+                c = 2 * i + 1
+                if c >= width:
+                    break
+                if c + 1 < width:
+                    a1, a2 = keep[heap[c]], keep[heap[c + 1]]
+                    if e_cost[a2] > e_cost[a1] or (
+                        e_cost[a2] == e_cost[a1]
+                        and (
+                            e_res[a2] > e_res[a1]
+                            or (
+                                e_res[a2] == e_res[a1]
+                                and heap[c + 1] > heap[c]
+                            )
+                        )
+                    ):
+                        c += 1
+                qc = keep[heap[c]]
+                if e_cost[qc] > ce or (
+                    e_cost[qc] == ce
+                    and (e_res[qc] > re or (e_res[qc] == re and heap[c] > t))
+                ):
+                    heap[i] = heap[c]
+                    i = c
+                else:
+                    break
+            heap[i] = t
         chosen = np.zeros(nk, dtype=np.bool_)
-        at = np.flatnonzero(costs == cth)
-        need = width - np.sum(costs < cth)
-        chosen[costs < cth] = True
-        rs = e_res[keep[at]]
-        rth = np.partition(rs, need - 1)[need - 1]
-        need -= np.sum(rs < rth)
-        for t in range(len(at)):
-            if rs[t] < rth:
-                chosen[at[t]] = True
-            elif rs[t] == rth and need > 0:
-                chosen[at[t]] = True
-                need -= 1
-        keep = keep[chosen]
+        for i in range(width):
+            chosen[heap[i]] = True
+        out = np.empty(width, dtype=np.int64)
+        t2 = 0
+        for t in range(nk):
+            if chosen[t]:
+                out[t2] = keep[t]
+                t2 += 1
+        keep = out
         nk = width
     newS = np.empty((nk, words), dtype=np.uint64)
     nh = np.empty(nk, dtype=np.uint64)

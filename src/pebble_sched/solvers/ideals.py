@@ -757,9 +757,9 @@ def beam_order(
     if compiled:
         from . import move_arrays
 
-        programs = move_arrays.load(deadline)
-        if programs is not None:
-            return _beam_on_arrays(lat, width, deadline, programs.beam)
+        program = move_arrays.load_beam(deadline)
+        if program is not None:
+            return _beam_on_arrays(lat, width, deadline, program)
     r = search_budget(
         lat,
         INT64_SAFE,

@@ -55,6 +55,7 @@ __all__ = [
     "first_better",
     "interleave_dp",
     "load",
+    "load_beam",
     "ready",
     "run_interleave",
     "run_window",
@@ -580,13 +581,13 @@ class Programs:
         self.beam = beam
 
     def all(self) -> tuple:
-        """The five programs."""
+        """The local search's four programs (the beam's is loaded apart,
+        by :func:`load_beam`)."""
         return (
             self.window,
             self.interleave,
             self.first_better,
             self.window_inputs,
-            self.beam,
         )
 
 
@@ -668,7 +669,26 @@ def _warm(progs: Programs) -> None:
         e64,
         np.zeros(1, dtype=np.bool_),
     )
-    progs.beam(
+    progs.first_better(
+        np.zeros(1, dtype=np.int64),
+        i64,
+        i64,
+        1,
+        0,
+        0,
+        i64,
+        i64,
+        np.zeros(2, dtype=np.int64),
+        e64,
+        np.zeros(1, dtype=np.bool_),
+    )
+
+
+def _warm_beam(beam: Any) -> None:
+    """Call the beam's program once on tiny inputs (compiles or reads it)."""
+    i64, e64 = np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    eu = np.zeros(0, dtype=np.uint64)
+    beam(
         np.zeros((1, 1), dtype=np.uint64),
         np.zeros(1, dtype=np.uint64),
         i64,
@@ -690,19 +710,6 @@ def _warm(progs: Programs) -> None:
         False,
         np.ones(1, dtype=np.uint64),
         2,
-    )
-    progs.first_better(
-        np.zeros(1, dtype=np.int64),
-        i64,
-        i64,
-        1,
-        0,
-        0,
-        i64,
-        i64,
-        np.zeros(2, dtype=np.int64),
-        e64,
-        np.zeros(1, dtype=np.bool_),
     )
 
 
@@ -758,6 +765,35 @@ def run_interleave(
         if status != 3:
             return (status, *rest)
         room *= 4
+
+
+BEAM_COMPILE_S = 5.0
+"""Time :func:`load_beam` needs left to compile the beam's program (about
+3 s once numba is loaded)."""
+
+
+def load_beam(deadline: Deadline | None = None) -> Any:
+    """The beam's compiled program (:func:`.beam_arrays.beam_layer`), or
+    None: the other programs not loaded (:func:`load`), or too little
+    time left to read it from numba's cache or to compile it. Apart from
+    them, so that a first local search does not wait for its compilation
+    too."""
+    progs = load(deadline)
+    if progs is None:
+        return None
+    if progs.beam.signatures:
+        return progs.beam
+    from .candidate_words import cached
+
+    left = float("inf") if deadline is None else deadline.remaining()
+    if left < (CACHED_S if cached((progs.beam,)) else BEAM_COMPILE_S):
+        return None
+    try:
+        with signals_deferred():
+            _warm_beam(progs.beam)
+    except Exception:  # (a numba that cannot compile it: numpy then)
+        return None
+    return progs.beam
 
 
 def load(deadline: Deadline | None = None) -> Programs | None:
