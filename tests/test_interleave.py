@@ -148,8 +148,24 @@ def test_an_interrupt_while_a_program_returns_is_raised_as_itself():
     def broken(*args):
         raise SystemError("something else")
 
+    def deeper(*args):
+        # (the chain numba left when SIGTERM came inside _numba_unpickle
+        # while the beam's layer was handed back: four SystemErrors)
+        try:
+            interrupted()
+        except SystemError as exc:
+            try:
+                raise SystemError(
+                    "returned a result with an exception set"
+                ) from exc
+            except SystemError as exc2:
+                raise SystemError(
+                    "returned a result with an exception set"
+                ) from exc2
+
     for run in (run_window, run_interleave):
-        with pytest.raises(KeyboardInterrupt):
-            run(interrupted, np.zeros(1, dtype=np.uint64), 5)
+        for program in (interrupted, deeper):
+            with pytest.raises(KeyboardInterrupt):
+                run(program, np.zeros(1, dtype=np.uint64), 5)
         with pytest.raises(SystemError, match="something else"):
             run(broken, np.zeros(1, dtype=np.uint64), 5)

@@ -723,12 +723,18 @@ def call_program(program: Any, *args: Any) -> tuple:
     """``program(*args)``; a Ctrl-C (or SIGTERM made one) that arrives
     while numba hands back the result is raised as itself (CPython then
     reports "returned a result with an exception set", a SystemError
-    whose cause is the interrupt), so the callers keep their best order."""
+    whose cause is the interrupt, or whose cause's cause is, when it came
+    in a helper numba calls while it builds the result, such as
+    ``_numba_unpickle``: the chain is followed), so the callers keep
+    their best order."""
     try:
         return program(*args)
     except SystemError as exc:
-        if isinstance(exc.__cause__, KeyboardInterrupt):
-            raise exc.__cause__ from None
+        cause = exc.__cause__
+        while isinstance(cause, SystemError):
+            cause = cause.__cause__
+        if isinstance(cause, KeyboardInterrupt):
+            raise cause from None
         raise
 
 
