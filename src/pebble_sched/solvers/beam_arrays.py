@@ -197,56 +197,40 @@ def beam_layer(
             keep[t] = e
             t += 1
     if nk > width:
-        # the width least by (cost, resident memory, order found): a
+        # the width least by key (cost, resident memory, order found): a
         # max-heap of positions in keep, the greatest key at its root
         heap = np.empty(width, dtype=np.int64)
-        hn = 0
         for t in range(nk):
             e = keep[t]
-            ce, re = e_cost[e], e_res[e]
-            if hn < width:
-                i = hn  # push t, then sift it up
-                hn += 1
+            key = (e_cost[e], e_res[e], t)
+            if t < width:
+                i = t  # push t, then sift it up
                 while i > 0:
                     p = (i - 1) // 2
-                    q = keep[heap[p]]
-                    if ce > e_cost[q] or (
-                        ce == e_cost[q]
-                        and (re > e_res[q] or (re == e_res[q] and t > heap[p]))
-                    ):
-                        heap[i] = heap[p]
+                    q = heap[p]
+                    if key > (e_cost[keep[q]], e_res[keep[q]], q):
+                        heap[i] = q
                         i = p
                     else:
                         break
                 heap[i] = t
                 continue
-            q = keep[heap[0]]
-            # (a later entry with an equal key is never smaller)
-            if not (ce < e_cost[q] or (ce == e_cost[q] and re < e_res[q])):
+            r = heap[0]
+            if key > (e_cost[keep[r]], e_res[keep[r]], r):
                 continue
             i = 0  # t replaces the root, sifted down
             while True:
                 c = 2 * i + 1
                 if c >= width:
                     break
+                kc = (e_cost[keep[heap[c]]], e_res[keep[heap[c]]], heap[c])
                 if c + 1 < width:
-                    a1, a2 = keep[heap[c]], keep[heap[c + 1]]
-                    if e_cost[a2] > e_cost[a1] or (
-                        e_cost[a2] == e_cost[a1]
-                        and (
-                            e_res[a2] > e_res[a1]
-                            or (
-                                e_res[a2] == e_res[a1]
-                                and heap[c + 1] > heap[c]
-                            )
-                        )
-                    ):
+                    d = heap[c + 1]
+                    kd = (e_cost[keep[d]], e_res[keep[d]], d)
+                    if kd > kc:
                         c += 1
-                qc = keep[heap[c]]
-                if e_cost[qc] > ce or (
-                    e_cost[qc] == ce
-                    and (e_res[qc] > re or (e_res[qc] == re and heap[c] > t))
-                ):
+                        kc = kd
+                if kc > key:
                     heap[i] = heap[c]
                     i = c
                 else:
