@@ -26,6 +26,9 @@ the Python programs and keep the same one of equal bottlenecks (the
 first found), so their orders, state counts and refusals are exactly
 those of Python (tested on random inputs, and on whole searches).
 
+It also compiles the beam searches' layer (:mod:`.beam_arrays`), apart,
+when a beam asks for it (:func:`load_beam`).
+
 Compiled with numba when it is installed (the ``fast`` extra) and loaded
 only by :func:`load`, which the local search calls once its Python moves
 have taken a while (importing numba and reading the functions from its
@@ -560,8 +563,10 @@ def first_better(
 class Programs:
     """The compiled programs: ``window`` (:func:`window_dp`),
     ``interleave`` (:func:`interleave_dp`), ``first_better``
-    (:func:`first_better`) and ``window_inputs`` (:func:`window_inputs`),
-    or the plain functions (to test their logic without numba)."""
+    (:func:`first_better`), ``window_inputs`` (:func:`window_inputs`)
+    and ``beam`` (:func:`.beam_arrays.beam_layer`, compiled only by
+    :func:`load_beam`), or the plain functions (to test their logic
+    without numba)."""
 
     __slots__ = (
         "beam",
